@@ -1,0 +1,124 @@
+# etrace build: BPF objects (clang -target bpf, CO-RE), libbpf skeletons
+# (bpftool gen skeleton), the etrace binary, test programs and unit tests.
+
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+BUILD   := build
+ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION := 0.1.0
+
+CFLAGS  ?= -O2 -g
+# override: a CFLAGS given on the command line (make CFLAGS=...) replaces the
+# default above but still gets the flags etrace needs to build.
+override CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DETRACE_VERSION='"$(VERSION)"' -I$(BUILD) -I.
+LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw
+BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I.
+
+LIB_SRCS    := $(wildcard reports/*.c symbolize/*.c)
+RUNNER_SRCS := $(wildcard runner/*.c)
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
+SKELS       := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# testprogs/lib*.c are shared libraries the programs load, built below
+TESTPROG_SRCS := $(filter-out testprogs/lib%.c,$(wildcard testprogs/*.c))
+TESTPROGS   := $(TESTPROG_SRCS:testprogs/%.c=$(BUILD)/testprogs/%)
+
+.PHONY: all deps check test unit testprogs bench clean asan asan-check
+.SECONDARY:
+all: $(BUILD)/etrace testprogs
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/events.h $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# A static pattern rule: with a plain pattern rule make 4.3 rejects the rule
+# while the skeleton does not exist yet, and a clean build fails.
+$(RUNNER_OBJS): $(BUILD)/runner/%.o: runner/%.c $(SKELS) $(wildcard runner/*.h reports/*.h bpf/*.h symbolize/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.c $(wildcard reports/*.h bpf/*.h symbolize/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/etrace: $(RUNNER_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests link the library part (decoders, model, renderers), not the runner.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS)
+
+# Test programs: plain C with debug info; a few need extra flags.
+TESTPROG_CFLAGS := -O0 -g -Wall -Wextra -pthread
+$(BUILD)/testprogs/%: testprogs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TESTPROG_CFLAGS) $< -o $@
+
+testprogs: $(TESTPROGS)
+
+# A copy of etrace and the unit tests built with AddressSanitizer and UBSan in
+# build-asan/ (the normal build/ is untouched). `make asan-check` runs the
+# unit tests and the end-to-end suite against it (tests/run.py honours
+# ETRACE=path and ETRACE_BUILD=dir); the test programs still come from build/.
+ASAN_BUILD  := build-asan
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan:
+	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_CFLAGS)" $(ASAN_BUILD)/etrace unit
+
+asan-check: asan testprogs
+	ETRACE=$(CURDIR)/$(ASAN_BUILD)/etrace ETRACE_BUILD=$(CURDIR)/$(ASAN_BUILD) \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 UBSAN_OPTIONS=print_stacktrace=1 \
+	/usr/bin/python3 tests/run.py
+
+# Installs the Debian packages the build and the tests need (run as root).
+deps:
+	./tests/install-deps.sh
+
+check: all unit
+	/usr/bin/python3 tests/run.py
+
+test: check
+
+bench: all
+	/usr/bin/python3 bench/bench.py
+
+clean:
+	rm -rf $(BUILD)
+
+# Crash targets built the ways the crash report must handle.
+CRASH_VARIANTS := $(BUILD)/testprogs/crash_null_o2 $(BUILD)/testprogs/crash_null_nopie \
+	$(BUILD)/testprogs/crash_null_stripped $(BUILD)/testprogs/libcrashy.so
+testprogs: $(CRASH_VARIANTS)
+$(BUILD)/testprogs/crash_null_o2: testprogs/crash_null.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -Wall $< -o $@
+$(BUILD)/testprogs/crash_null_nopie: testprogs/crash_null.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -no-pie -fno-pie -Wall $< -o $@
+$(BUILD)/testprogs/crash_null_stripped: testprogs/crash_null.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall $< -o $@ && strip $@
+$(BUILD)/testprogs/libcrashy.so: testprogs/libcrashy.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -shared -fPIC -Wall $< -o $@
+
+# An uncaught C++ exception (std::terminate -> abort); the only C++ target.
+testprogs: $(BUILD)/testprogs/crash_cxx
+$(BUILD)/testprogs/crash_cxx: testprogs/crash_cxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O0 -g -Wall -Wextra $< -o $@

@@ -1,0 +1,317 @@
+#!/usr/bin/python3
+"""etrace benchmarks, side by side in one run, as ratios against native and
+against the tool a user would otherwise pick (strace).
+
+  syscall loop   N cheap syscalls (getppid): native, strace -f -o /dev/null,
+                 etrace with full decoding (report to /dev/null)
+  start-up       wall time of `etrace run -- /bin/true` (start + teardown)
+  crash          a SIGSEGV 100 frames deep (testprogs/crash_deep): etrace's
+                 wall time minus its /bin/true wall time, an estimate of the
+                 time from the signal to the finished report; gdb -batch
+                 (run + bt) for comparison, and whether the frames agree
+  network        loopback TCP (testprogs/netbench): a bulk transfer (1 GiB in
+                 64 KiB writes) and a request/response loop (64-byte round
+                 trips; client and server pinned to one CPU, then to two),
+                 natively, under etrace and under strace -f; the
+                 "timed" and the rates are netbench's own clock (the transfer
+                 or the loop only, no start-up); x native compares those.
+                 Goals: bulk at most 10% slower, request/response at most 1.5x
+  memory         etrace's peak RSS on a getppid loop of ~20 s and of ~1 s:
+                 the flight recorder keeps the last N records per thread, so
+                 it should not grow with the length of the run
+
+Timing is the best of R repetitions (wall clock, the machine is otherwise
+idle). Usage: bench/bench.py [--loops N] [--reps R] [--rss-seconds S]
+                              [--only SECTION]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ETRACE = os.path.join(ROOT, "build", "etrace")
+LOOP = os.path.join(ROOT, "build", "testprogs", "syscall_loop")
+DEEP = os.path.join(ROOT, "build", "testprogs", "crash_deep")
+NETBENCH = os.path.join(ROOT, "build", "testprogs", "netbench")
+GDB = ["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "run", "-ex", "bt"]
+
+
+def best_of(cmd, reps):
+    best = None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def best_valid(cmd, reps, want_rc):
+    """Best wall time of reps runs that ended with status want_rc (a run
+    killed from outside measures nothing); up to 3*reps attempts."""
+    best, valid = None, 0
+    for _ in range(3 * reps):
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        dt = time.perf_counter() - t0
+        if p.returncode != want_rc:
+            print(f"  (a run of {os.path.basename(cmd[0])} ended with status {p.returncode}, "
+                  f"not {want_rc}: not counted)")
+            continue
+        best = dt if best is None else min(best, dt)
+        valid += 1
+        if valid == reps:
+            break
+    if best is None:
+        raise SystemExit(f"bench: {' '.join(cmd)} never ended with status {want_rc}")
+    return best
+
+
+def gdb_functions(text):
+    """Function names of the frames of a gdb `bt`, in order."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"#(\d+)\s+(?:0x[0-9a-fA-F]+ in )?(\S+) \(", line)
+        if m and int(m.group(1)) == len(out):
+            out.append(m.group(2))
+    return out
+
+
+def etrace_functions(prog):
+    """Function names of the crash backtrace in etrace's JSON report."""
+    with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
+        path = os.path.join(d, "report.json")
+        subprocess.run([ETRACE, "run", "-f", "json", "-o", path, "--", prog],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        with open(path) as f:
+            crashes = json.load(f)["crashes"]
+    return [fr["function"] for fr in crashes[0]["backtrace"]] if crashes else []
+
+
+def crash_bench(reps):
+    print(f"== crash 100 frames deep (SIGSEGV), best of {reps} ==")
+    segv = 128 + signal.SIGSEGV
+    native = best_valid([DEEP], reps, -signal.SIGSEGV)
+    # the baseline is measured alternately with the crash, under the same load
+    et, startup = None, None
+    for _ in range(reps):
+        t = best_valid([ETRACE, "run", "-o", "/dev/null", "--", "/bin/true"], 1, 0)
+        startup = t if startup is None else min(startup, t)
+        t = best_valid([ETRACE, "run", "-o", "/dev/null", "--", DEEP], 1, segv)
+        et = t if et is None else min(et, t)
+    # the same start-up and teardown as /bin/true; what is left is the traced
+    # run of crash_deep itself (~ native) plus the crash: the stack and
+    # registers captured, the unwind, symbolization and the report
+    after_signal = et - startup
+    print(f"  {'':40s} {'wall':>9s} {'x native':>9s}")
+    print(f"  {'native (until the SIGSEGV)':40s} {native * 1e3:7.1f}ms {1.0:8.2f}x")
+    print(f"  {'etrace run -o /dev/null':40s} {et * 1e3:7.1f}ms {et / native:8.2f}x")
+    print(f"  {'  minus etrace run -- /bin/true':40s} {after_signal * 1e3:7.1f}ms "
+          f"(estimate of signal -> finished report)")
+    gdb = shutil.which("gdb")
+    if not gdb:
+        print("  gdb not installed: no comparison")
+        return
+    tg = best_valid(GDB + [DEEP], reps, 0)
+    print(f"  {'gdb -batch -ex run -ex bt':40s} {tg * 1e3:7.1f}ms {tg / native:8.2f}x")
+    print(f"  etrace, whole run, is {tg / et:.1f}x faster than gdb; "
+          f"the crash part alone (estimate) {tg / max(after_signal, 1e-4):.0f}x")
+    g = subprocess.run(GDB + [DEEP], capture_output=True, text=True, check=False)
+    gf = gdb_functions(g.stdout)
+    ef = etrace_functions(DEEP)
+    n = 100
+    same = sum(1 for a, b in zip(gf[:n], ef[:n]) if a == b)
+    verdict = "match" if same == n and len(gf) >= n and len(ef) >= n else "DIFFER"
+    print(f"  frames: gdb {len(gf)} (stops at main), etrace {len(ef)}; "
+          f"first {n} function names: {verdict} ({same}/{n} equal)")
+    if verdict != "match":
+        for i, (a, b) in enumerate(zip(gf[:n], ef[:n])):
+            if a != b:
+                print(f"    first difference at #{i}: gdb {a!r}, etrace {b!r}")
+                break
+    if "main" in gf and "main" in ef:
+        print(f"  main: gdb #{gf.index('main')}, etrace #{ef.index('main')}")
+
+
+def peak_rss(cmd):
+    """(wall seconds, peak RSS in bytes) of cmd, which must exit 0 (tried up
+    to 3 times), from /usr/bin/time: the largest of cmd and the children it
+    waited for, i.e. etrace, not its target. Not wait4's rusage from here: a
+    child's maxrss starts at the RSS of the process that forked it (Python's
+    is ~12 MB)."""
+    for _ in range(3):
+        with tempfile.NamedTemporaryFile(prefix="etrace-bench-", mode="r") as out:
+            t0 = time.perf_counter()
+            p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name] + cmd,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            dt = time.perf_counter() - t0
+            kb = int(out.read().split()[-1])
+        if p.returncode == 0:
+            return dt, kb * 1024
+        print(f"  (a run of {os.path.basename(cmd[0])} ended with status {p.returncode}: not counted)")
+    raise SystemExit(f"bench: {' '.join(cmd)} failed 3 times")
+
+
+def rss_bench(seconds, et_ns, startup):
+    if not os.path.exists("/usr/bin/time"):
+        print("== memory: /usr/bin/time not installed (Debian package time): skipped ==")
+        return
+    print(f"== memory: etrace's peak RSS, getppid flat out for ~{seconds:g} s and ~1 s ==")
+    print(f"  {'':34s} {'syscalls':>10s} {'wall':>8s} {'syscalls/s':>11s} {'peak RSS':>9s}")
+    rows = []
+    for secs in (1, seconds):
+        n = max(int(secs * 1e9 / et_ns), 1000)
+        wall, rss = peak_rss([ETRACE, "run", "-o", "/dev/null", "--", LOOP, str(n)])
+        rate = n / max(wall - startup, 1e-3)
+        rows.append((n, wall, rss))
+        print(f"  {'etrace, ~%g s' % secs:34s} {n:10d} {wall:7.1f}s {rate:11.0f} {rss / 2**20:7.1f}MB")
+    _, rss_true = peak_rss([ETRACE, "run", "-o", "/dev/null", "--", "/bin/true"])
+    print(f"  {'etrace run -- /bin/true':34s} {'':10s} {'':8s} {'':11s} {rss_true / 2**20:7.1f}MB")
+    n = rows[-1][0]
+    wall_native, rss_native = peak_rss([LOOP, str(n)])
+    print(f"  {'native, same count':34s} {n:10d} {wall_native:7.1f}s {n / wall_native:11.0f} "
+          f"{rss_native / 2**20:7.1f}MB")
+    if shutil.which("strace"):
+        sn = 20000  # strace: ~0.1-0.2 ms a syscall here, a few seconds
+        wall_st, rss_st = peak_rss(["strace", "-f", "-o", "/dev/null", LOOP, str(sn)])
+        print(f"  {'strace -f -o /dev/null':34s} {sn:10d} {wall_st:7.1f}s {sn / wall_st:11.0f} "
+              f"{rss_st / 2**20:7.1f}MB")
+    (n1, _, r1), (n2, _, r2) = rows
+    print(f"  {n2 / n1:.0f}x the syscalls, {r2 / r1:.2f}x the memory ({(r2 - r1) / 2**20:+.1f} MB); "
+          f"{r2 / rss_native:.0f}x native's RSS" + (f", {r2 / rss_st:.1f}x strace's" if shutil.which("strace") else ""))
+
+
+def netbench_run(cmd):
+    """(wall seconds, netbench's own seconds) of one run that exits 0 with
+    its rate line; up to 3 attempts."""
+    for _ in range(3):
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+        wall = time.perf_counter() - t0
+        m = re.search(r"^(?:bulk|rr) \d+ \S+(?: trips)? ([\d.]+) s ", p.stdout, re.M)
+        if p.returncode == 0 and m:
+            return wall, float(m.group(1))
+        print(f"  (a run of {' '.join(cmd[-3:])} ended with status {p.returncode}: not counted)")
+    raise SystemExit(f"bench: {' '.join(cmd)} failed 3 times")
+
+
+def netbench_alternate(cmds, reps):
+    """reps runs of each of cmds, taken in turn (native, etrace, native, ...)
+    so that both see the same background load; per cmd, every run's
+    (wall, own seconds) sorted by own seconds, best first."""
+    runs = [[] for _ in cmds]
+    for _ in range(reps):
+        for i, cmd in enumerate(cmds):
+            runs[i].append(netbench_run(cmd))
+    return [sorted(r, key=lambda x: x[1]) for r in runs]
+
+
+ETRACE_NULL = [ETRACE, "run", "-o", "/dev/null", "--"]
+STRACE_NULL = ["strace", "-f", "-o", "/dev/null"]
+
+
+def net_bench(reps):
+    bulk = 1 << 30
+    print(f"== network: loopback TCP (testprogs/netbench), best of {reps} ==")
+    print(f"  {'':36s} {'wall':>8s} {'timed':>9s} {'x native':>9s} {'rate':>14s}")
+
+    def row(name, wall, own, native_own, rate):
+        print(f"  {name:36s} {wall:7.2f}s {own:8.3f}s {own / native_own:8.2f}x {rate:>14s}")
+
+    # ~0.6 s a run and noisy: the copy rate swings +-25% from run to run
+    # here, pinned or not, more than the tracer costs; best of at least 7,
+    # native and etrace in turn, and the spread printed
+    bulk_reps = max(reps, 7)
+    print(f"  bulk: {bulk >> 20} MiB in 64 KiB writes, CPUs left to the scheduler, best of {bulk_reps}")
+    args = [NETBENCH, "bulk", str(bulk)]
+    nruns, eruns = netbench_alternate([args, ETRACE_NULL + args], bulk_reps)
+    (nw, nown), (ew, eown) = nruns[0], eruns[0]
+    row("native", nw, nown, nown, f"{bulk / 1e6 / nown:.0f} MB/s")
+    row("etrace run -o /dev/null", ew, eown, nown, f"{bulk / 1e6 / eown:.0f} MB/s")
+    print(f"  medians: native {nruns[len(nruns) // 2][1]:.3f}s, etrace {eruns[len(eruns) // 2][1]:.3f}s "
+          f"({eruns[len(eruns) // 2][1] / nruns[len(nruns) // 2][1]:.2f}x); "
+          f"spread: native {nruns[0][1]:.3f}-{nruns[-1][1]:.3f}s, etrace {eruns[0][1]:.3f}-{eruns[-1][1]:.3f}s")
+    bulk_ratio = eown / nown
+    results = [f"bulk {(bulk_ratio - 1) * 100:+.0f}% (goal <= +10%)"]
+    # Left to the scheduler, client and server share a CPU in some runs and
+    # not in others, and a round trip across CPUs costs ~5x more in a VM
+    # (wake-up IPIs): the rate swings 5x from run to run. So both cases are
+    # pinned: one CPU (two context switches a round trip, ~20 us; the
+    # tracer's per-syscall cost shows most) and two CPUs (~120 us, the
+    # wake-ups dominate). The two-CPU loop runs fewer round trips to keep
+    # the section short; rates are per second either way.
+    for label, n, pin in (("request/response, client and server on one CPU", 100000, "pin"),
+                          ("request/response, client and server on two CPUs", 20000, "split")):
+        args = [NETBENCH, "rr", str(n), pin]
+        print(f"  {label}: {n} x 64-byte round trips")
+        nruns, eruns = netbench_alternate([args, ETRACE_NULL + args], reps)
+        (nw, nown), (ew, eown) = nruns[0], eruns[0]
+        row("native", nw, nown, nown, f"{n / nown:.0f} rt/s")
+        row("etrace run -o /dev/null", ew, eown, nown, f"{n / eown:.0f} rt/s")
+        if shutil.which("strace"):
+            # strace costs ~50-250 us a syscall here (4 syscalls a round
+            # trip): a fiftieth of the loop (at least 1000 round trips), once,
+            # scaled to the full loop like the syscall section
+            sn = max(n // 50, 1000)
+            sw, sown = netbench_run(STRACE_NULL + [NETBENCH, "rr", str(sn), pin])
+            row(f"strace -f (scaled from {sn})", sw * n / sn, sown * n / sn, nown, f"{sn / sown:.0f} rt/s")
+            print(f"  etrace is {sown * n / sn / eown:.1f}x faster than strace -f on this loop")
+        results.append(f"{'rr one CPU' if pin == 'pin' else 'rr two CPUs'} {eown / nown:.2f}x (goal <= 1.5x)")
+    print("  etrace vs native: " + "; ".join(results))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--loops", type=int, default=1000000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--rss-seconds", type=float, default=20, help="length of the long run of the memory benchmark")
+    ap.add_argument("--only", choices=["network"], help="run only this section")
+    a = ap.parse_args()
+    n = str(a.loops)
+    if a.only == "network":
+        net_bench(a.reps)
+        return
+
+    print(f"== syscall loop: {a.loops} x getppid, best of {a.reps} ==")
+    startup = best_of([ETRACE, "run", "-o", "/dev/null", "--", "/bin/true"], max(a.reps, 5))
+    native = best_of([LOOP, n], a.reps)
+    et = best_of([ETRACE, "run", "-o", "/dev/null", "--", LOOP, n], a.reps)
+    et_loop = et - startup  # the loop alone, without etrace's fixed start-up and teardown
+    rows = [("native", native, native), ("etrace (full decoding)", et, et_loop)]
+    st = None
+    if shutil.which("strace"):
+        # strace costs ~0.1-0.2 ms a syscall here: run it on a tenth of the
+        # loop and scale, so the benchmark stays minutes shorter
+        sn = max(a.loops // 10, 1)
+        st = best_of(["strace", "-f", "-o", "/dev/null", LOOP, str(sn)], 1) * a.loops / sn
+        rows.append((f"strace -f (scaled from {sn})", st, st))
+    print(f"  {'':28s} {'wall':>9s} {'x native':>9s}  {'loop only':>9s} {'ns/syscall':>10s}")
+    for name, t, loop in rows:
+        print(f"  {name:28s} {t:8.3f}s {t / native:8.2f}x  {loop / native:8.2f}x {loop * 1e9 / a.loops:10.1f}")
+    if st:
+        print(f"  etrace is {st / et:.1f}x faster than strace -f on this loop")
+    print(f"  etrace added cost per traced syscall: {(et_loop - native) * 1e9 / a.loops:.0f} ns")
+
+    print("== start-up + teardown ==")
+    tnative = best_of(["/bin/true"], 5)
+    print(f"  /bin/true native              {tnative * 1e3:8.1f} ms")
+    print(f"  etrace run -- /bin/true       {startup * 1e3:8.1f} ms (goal < 300 ms)")
+    if shutil.which("strace"):
+        ts = best_of(["strace", "-f", "-o", "/dev/null", "/bin/true"], 5)
+        print(f"  strace -f /bin/true           {ts * 1e3:8.1f} ms")
+
+    crash_bench(max(a.reps, 5))
+    net_bench(a.reps)
+    # the counts come from the loop above: ~rss_seconds under etrace (the
+    # loop-only time, or half the whole run when start-up noise swamps it)
+    rss_bench(a.rss_seconds, max(et_loop, et * 0.5) * 1e9 / a.loops, startup)
+
+
+if __name__ == "__main__":
+    main()

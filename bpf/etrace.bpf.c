@@ -1,0 +1,1103 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * etrace kernel side: scoping to the target's task tree and the syscall
+ * sequence.
+ *
+ * Scoping: a task is traced when it has task-local storage (struct et_task)
+ * with traced set. The launcher creates it for its held child (through a
+ * pidfd); sched_process_fork copies it to every new thread and process.
+ * Every other task on the machine pays one storage lookup and returns.
+ *
+ * Syscalls: sys_enter fills the in-flight record in the task's storage
+ * (arguments, strings and buffers the capture plan asks for); sys_exit adds
+ * the return value and output buffers and sends the record in one ring
+ * buffer write. Per-syscall totals are also kept in a per-CPU array, so the
+ * summary stays exact when the ring buffer overflows.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load. */
+const volatile __u32 data_max = ET_DATA_DEFAULT;  /* bytes of buffers captured */
+const volatile __u64 wakeup_bytes = 1 << 20;      /* wake the reader past this much data */
+const volatile __u32 nr_execve = 59;              /* syscall numbers, from libseccomp */
+const volatile __u32 nr_execveat = 322;
+const volatile __u32 nr_writev = 20;
+const volatile __u32 nr_uretprobe = 0xffffffff;   /* x86_64 6.11+: a uretprobe's trampoline calls it */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct et_task);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ET_MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct et_syscall_spec);
+} specs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ET_MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct et_syscall_stat);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ET_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Scratch for fork/exec/exit records (too big for the BPF stack). */
+union et_small {
+	struct ev_fork fork;
+	struct ev_exec exec;
+	struct ev_exit exit;
+	struct ev_signal signal;
+	struct ev_siggen siggen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, union et_small);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	if (c)
+		*c += 1;
+}
+
+/* Sends a record without waking the reader, which drains on a timer;
+ * a reader that fell behind is woken once the buffer fills up. */
+static __always_inline void emit(void *rec, __u64 size, __u32 lost_counter)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes) {
+		flags = BPF_RB_FORCE_WAKEUP;
+		count(ET_CNT_WAKEUPS);
+	}
+	if (bpf_ringbuf_output(&events, rec, size, flags))
+		count(lost_counter);
+}
+
+/* The storage of a traced task, or NULL: the one check every other task pays. */
+static __always_inline struct et_task *task_traced(struct task_struct *task)
+{
+	struct et_task *t = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!t || !t->traced)
+		return 0;
+	return t;
+}
+
+static __always_inline struct et_task *traced_task(void)
+{
+	return task_traced(bpf_get_current_task_btf());
+}
+
+/* Per-CPU room for a fork/exec/exit/signal record. */
+static __always_inline union et_small *small_record(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void fill_header(struct ev_header *h, __u32 type, __u32 size)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	h->type = type;
+	h->size = size;
+	h->ts = bpf_ktime_get_ns();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+}
+
+/* ---- captures ---------------------------------------------------------- */
+
+#define CAP_MASK (ET_CAP_AREA - 1)
+
+/* Appends one capture of up to ET_CAP_MAX_ONE bytes. Returns the new offset. */
+static __always_inline __u32 put_capture_from(struct et_task *t, __u32 off, __u8 arg, __u8 kind,
+					      __u8 seq, const void *uptr, __u32 want, bool is_str, bool kernel)
+{
+	if (off > ET_CAP_AREA - sizeof(struct ev_capture) - 8)
+		return off;
+	/* The masks are no-ops after the check above, so the compiler would
+	 * drop them; barrier_var keeps them for the verifier. */
+	__u64 coff = off;
+	barrier_var(coff);
+	coff &= CAP_MASK;
+	struct ev_capture *c = (void *)&t->area[coff];
+	__u64 doff = coff + sizeof(*c);
+	barrier_var(doff);
+	doff &= CAP_MASK;
+	long n;
+
+	if (want > ET_CAP_MAX_ONE - 8)
+		want = ET_CAP_MAX_ONE - 8;
+	barrier_var(want);
+	want &= ET_CAP_MAX_ONE - 1;
+	if (is_str && kernel)
+		n = bpf_probe_read_kernel_str(&t->area[doff], want, uptr);
+	else if (is_str)
+		n = bpf_probe_read_user_str(&t->area[doff], want, uptr);
+	else
+		n = bpf_probe_read_user(&t->area[doff], want, uptr) ? -1 : want;
+	if (n < 0)
+		return off; /* the caller retries at exit or counts the fault */
+	c->arg = arg;
+	c->kind = kind;
+	c->seq = seq;
+	c->truncated = 0;
+	c->pad = 0;
+	if (is_str) {
+		/* n includes the NUL: a full buffer means the string may go on */
+		if (n > 0)
+			n -= 1;
+		c->truncated = (n >= want - 1);
+	}
+	c->len = n;
+	t->rec.ncap++;
+	return (off + sizeof(*c) + n + 7) & ~7U;
+}
+
+static __always_inline __u32 put_capture(struct et_task *t, __u32 off, __u8 arg, __u8 kind,
+					 __u8 seq, const void *uptr, __u32 want, bool is_str)
+{
+	return put_capture_from(t, off, arg, kind, seq, uptr, want, is_str, false);
+}
+
+/* The capture loops run under bpf_loop(): each callback is verified once,
+ * instead of once per unrolled iteration and offset. */
+struct cap_ctx {
+	struct et_task *t;
+	const struct et_syscall_spec *sp;
+	__u64 argv;    /* user pointer of an ARGV argument */
+	long ret;
+	__u32 off;
+	__u8 argv_arg;
+};
+
+/* Inputs (paths, data written, addresses). Returns true when something
+ * should have been copied. */
+static __always_inline bool capture_input(struct cap_ctx *cx, __u32 i, __u8 kind, __u64 p)
+{
+	struct et_task *t = cx->t;
+	__u32 len;
+	switch (kind) {
+	case ET_CAP_STR:
+		cx->off = put_capture(t, cx->off, i, kind, 0, (void *)p, ET_STR_MAX, true);
+		return true;
+	case ET_CAP_BUF_IN:
+		len = t->rec.args[cx->sp->lenarg[i] & 7] /* 0..5 from the table; masked for the verifier */;
+		/* stderr gets more: an assert or abort message is what explains a crash */
+		if (len > (t->rec.args[0] == 2 ? ET_STDERR_MAX : data_max))
+			len = t->rec.args[0] == 2 ? ET_STDERR_MAX : data_max;
+		if (!len)
+			return false;
+		cx->off = put_capture(t, cx->off, i, kind, 0, (void *)p, len, false);
+		return true;
+	case ET_CAP_SOCKADDR_IN:
+		len = t->rec.args[cx->sp->lenarg[i] & 7];
+		if (len > ET_SOCKADDR_MAX)
+			len = ET_SOCKADDR_MAX;
+		if (!len)
+			return false;
+		cx->off = put_capture(t, cx->off, i, kind, 0, (void *)p, len, false);
+		return true;
+	}
+	return false;
+}
+
+static long argv_cb(__u32 i, struct cap_ctx *cx)
+{
+	const char *const *argv = (const char *const *)cx->argv;
+	const char *s = 0;
+	if (i >= ET_ARGV_MAX)
+		return 1;
+	if (bpf_probe_read_user(&s, sizeof(s), &argv[i]) || !s)
+		return 1;
+	cx->off = put_capture(cx->t, cx->off, cx->argv_arg, ET_CAP_ARGV, i, s, ET_ARGV_STR_MAX, true);
+	return 0;
+}
+
+static long enter_cb(__u32 i, struct cap_ctx *cx)
+{
+	struct et_task *t = cx->t;
+	if (i >= 6)
+		return 1;
+	__u8 kind = cx->sp->kind[i];
+	__u64 p = t->rec.args[i];
+	if (kind == ET_CAP_NONE || !p)
+		return 0;
+	if (kind == ET_CAP_ARGV) {
+		cx->argv = p;
+		cx->argv_arg = i;
+		return 0;
+	}
+	__u32 before = cx->off;
+	if (capture_input(cx, i, kind, p) && cx->off == before)
+		t->retry |= 1 << i; /* not paged in yet: the syscall itself will fault it in */
+	return 0;
+}
+
+static __always_inline __u32 capture_enter(struct et_task *t, const struct et_syscall_spec *sp,
+					   __u32 off)
+{
+	struct cap_ctx cx = { .t = t, .sp = sp, .off = off };
+	bpf_loop(6, enter_cb, &cx, 0);
+	if (cx.argv)
+		bpf_loop(ET_ARGV_MAX, argv_cb, &cx, 0);
+	return cx.off;
+}
+
+static long exit_cb(__u32 i, struct cap_ctx *cx)
+{
+	struct et_task *t = cx->t;
+	if (i >= 6)
+		return 1;
+	__u8 kind = cx->sp->kind[i];
+	__u64 p = t->rec.args[i];
+	__u32 len = 0;
+	if (kind == ET_CAP_NONE || !p)
+		return 0;
+	__u32 before = cx->off;
+	bool wanted = false;
+	if (t->retry & (1 << i)) {
+		wanted = capture_input(cx, i, kind, p);
+	} else if (cx->ret >= 0) {
+		switch (kind) {
+		case ET_CAP_BUF_OUT:
+			len = cx->ret;
+			if (len > data_max)
+				len = data_max;
+			if (len) {
+				cx->off = put_capture(t, cx->off, i, kind, 0, (void *)p, len, false);
+				wanted = true;
+			}
+			break;
+		case ET_CAP_SOCKADDR_OUT: {
+			__u64 lp = t->rec.args[cx->sp->lenarg[i] & 7];
+			if (lp && !bpf_probe_read_user(&len, sizeof(__u32), (void *)lp)) {
+				if (len > ET_SOCKADDR_MAX)
+					len = ET_SOCKADDR_MAX;
+				if (len) {
+					cx->off = put_capture(t, cx->off, i, kind, 0, (void *)p, len, false);
+					wanted = true;
+				}
+			}
+			break;
+		}
+		case ET_CAP_FDPAIR_OUT:
+			cx->off = put_capture(t, cx->off, i, kind, 0, (void *)p, 8, false);
+			wanted = true;
+			break;
+		}
+	}
+	if (wanted && cx->off == before) {
+		count(ET_CNT_CAPTURE_FAULT);
+		t->rec.flags |= ET_SC_F_FAULT;
+	}
+	return 0;
+}
+
+static __always_inline __u32 capture_exit(struct et_task *t, const struct et_syscall_spec *sp,
+					  __u32 off, long ret)
+{
+	if (ret < 0 && !t->retry)
+		return off;
+	struct cap_ctx cx = { .t = t, .sp = sp, .off = off, .ret = ret };
+	bpf_loop(6, exit_cb, &cx, 0);
+	return cx.off;
+}
+
+static __always_inline void send_syscall(struct et_task *t, __u32 off)
+{
+	__u64 len = off;
+	if (len > ET_CAP_AREA)
+		len = ET_CAP_AREA;
+	t->rec.cap_len = len;
+	t->rec.h.size = sizeof(struct ev_syscall) + len;
+	/* the compiler knows len is bounded; make the verifier see it too */
+	barrier_var(len);
+	if (len > ET_CAP_AREA)
+		return;
+	/* rec and area are contiguous in struct et_task */
+	emit(&t->rec, sizeof(struct ev_syscall) + len, ET_CNT_LOST_SYSCALL);
+}
+
+static __always_inline void account(__u32 nr, long ret, __u64 dur)
+{
+	struct et_syscall_stat *st = bpf_map_lookup_elem(&stats, &nr);
+	if (!st)
+		return;
+	st->calls++;
+	if (ret < 0 && ret >= -4095)
+		st->errors++;
+	st->total_ns += dur;
+	if (dur > st->max_ns)
+		st->max_ns = dur;
+}
+
+/* ---- syscalls ---------------------------------------------------------- */
+
+/* writev to stderr: glibc writes its fatal messages ("free(): double free
+ * detected in tcache 2") this way, just before it aborts. */
+struct iov_ctx {
+	struct et_task *t;
+	__u64 iov;
+	__u32 off;
+	__u32 left;     /* bytes still allowed in all */
+};
+
+static long iov_cb(__u32 i, struct iov_ctx *cx)
+{
+	struct { __u64 base, len; } v;
+	if (i >= 8 || cx->left < 16 ||
+	    bpf_probe_read_user(&v, sizeof(v), (void *)(cx->iov + (__u64)i * sizeof(v))))
+		return 1;
+	__u32 n = v.len > cx->left ? cx->left : v.len;
+	if (n && v.base)
+		cx->off = put_capture(cx->t, cx->off, 1, ET_CAP_IOV_IN, i, (void *)v.base, n, false);
+	cx->left -= n;
+	return 0;
+}
+
+static __always_inline __u32 capture_stderr_iov(struct et_task *t, __u32 off)
+{
+	__u64 cnt = t->rec.args[2];
+	struct iov_ctx cx = { .t = t, .iov = t->rec.args[1], .off = off, .left = ET_STDERR_MAX };
+	if (!cx.iov)
+		return off;
+	bpf_loop(cnt < 8 ? cnt : 8, iov_cb, &cx, 0);
+	return cx.off;
+}
+
+/* The six syscall arguments from the user registers (x86_64 syscall ABI:
+ * rdi, rsi, rdx, r10, r8, r9; arm64: x0..x5). */
+static __always_inline void read_syscall_args(struct pt_regs *regs, __u64 *a)
+{
+#if defined(__TARGET_ARCH_x86)
+	/* tp_btf gives a trusted pointer: plain loads, no probe_read calls */
+	a[0] = regs->di;
+	a[1] = regs->si;
+	a[2] = regs->dx;
+	a[3] = regs->r10;
+	a[4] = regs->r8;
+	a[5] = regs->r9;
+#else
+	a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	a[5] = 0;
+#endif
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
+{
+	struct et_task *t = traced_task();
+	if (!t)
+		return 0;
+	__u32 nr = id;
+	if (nr == nr_uretprobe)
+		return 0; /* --trace-func's return probes, not the program */
+	if (t->wait_exec) {
+		/* the launcher's child before its execve: not the target yet */
+		if (nr != nr_execve && nr != nr_execveat)
+			return 0;
+		t->wait_exec = 0;
+	}
+	struct ev_syscall *r = &t->rec;
+	fill_header(&r->h, ET_EV_SYSCALL, 0);
+	r->enter_ts = r->h.ts;
+	r->nr = nr;
+	r->ret = 0;
+	r->ncap = 0;
+	r->flags = 0;
+	t->retry = 0;
+	read_syscall_args(regs, r->args);
+
+	__u32 off = 0;
+	struct et_syscall_spec *sp = 0;
+	if (nr < ET_MAX_SYSCALLS)
+		sp = bpf_map_lookup_elem(&specs, &nr);
+	if (sp && sp->at_enter)
+		off = capture_enter(t, sp, off);
+	if (nr == nr_writev && r->args[0] == 2)
+		off = capture_stderr_iov(t, off);
+	t->in_flight = 1;
+	if (sp && sp->noreturn) {
+		/* exit/exit_group: there will be no sys_exit */
+		r->flags |= ET_SC_F_NORETURN;
+		t->in_flight = 0;
+		account(nr, 0, 0);
+		send_syscall(t, off);
+	} else {
+		r->cap_len = off;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(et_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct et_task *t = traced_task();
+	if (!t || !t->in_flight)
+		return 0;
+	t->in_flight = 0;
+	struct ev_syscall *r = &t->rec;
+	__u64 now = bpf_ktime_get_ns();
+	r->h.ts = now;
+	r->ret = ret;
+	__u32 nr = r->nr;
+	__u32 off = r->cap_len;
+	struct et_syscall_spec *sp = 0;
+	if (nr < ET_MAX_SYSCALLS)
+		sp = bpf_map_lookup_elem(&specs, &nr);
+	if ((nr == nr_execve || nr == nr_execveat) && ret == 0)
+		t->retry = 0; /* the old image is gone */
+	if (sp && (sp->at_exit || t->retry))
+		off = capture_exit(t, sp, off, ret);
+	account(nr, ret, now - r->enter_ts);
+	send_syscall(t, off);
+	return 0;
+}
+
+/* ---- processes and threads --------------------------------------------- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(et_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct et_task *pt = task_traced(parent);
+	if (!pt)
+		return 0;
+	struct et_task *ct = bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ct)
+		return 0;
+	ct->traced = 1;
+	ct->wait_exec = 0;
+	ct->in_flight = 0;
+
+	union et_small *s = small_record();
+	if (!s)
+		return 0;
+	struct ev_fork *e = &s->fork;
+	fill_header(&e->h, ET_EV_FORK, sizeof(*e));
+	e->h.pid = BPF_CORE_READ(parent, tgid);
+	e->h.tid = BPF_CORE_READ(parent, pid);
+	e->child_pid = BPF_CORE_READ(child, tgid);
+	e->child_tid = BPF_CORE_READ(child, pid);
+	e->is_thread = e->child_pid == e->h.pid;
+	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
+	emit(e, sizeof(*e), ET_CNT_LOST_FORK);
+	return 0;
+}
+
+/* argv of the new image: NUL-separated strings between mm->arg_start and
+ * arg_end, written by the kernel a moment ago, so always present. */
+struct exec_argv_ctx {
+	struct et_task *t;
+	__u64 p, end;
+	__u32 off;
+	__u8 arg;
+};
+
+static long exec_argv_cb(__u32 i, struct exec_argv_ctx *cx)
+{
+	if (i >= ET_ARGV_MAX || cx->p >= cx->end)
+		return 1;
+	__u32 before = cx->off;
+	cx->off = put_capture(cx->t, cx->off, cx->arg, ET_CAP_ARGV, i, (void *)cx->p, ET_ARGV_STR_MAX, true);
+	if (cx->off == before)
+		return 1;
+	struct ev_capture *c = (void *)&cx->t->area[before & CAP_MASK];
+	if (c->truncated)
+		return 1;
+	cx->p += c->len + 1;
+	return 0;
+}
+
+/* The execve record's path and argv were in the old image, whose pages a
+ * forked child may not have present (fork does not copy file-backed page
+ * tables): take them from the kernel's copy instead. */
+static __always_inline void exec_recapture(struct et_task *t, struct linux_binprm *bprm)
+{
+	if (!t->in_flight || (t->rec.nr != nr_execve && t->rec.nr != nr_execveat))
+		return;
+	__u8 patharg = t->rec.nr == nr_execve ? 0 : 1;
+	t->rec.ncap = 0;
+	t->rec.flags &= ~ET_SC_F_FAULT;
+	t->retry = 0;
+	const char *fn = BPF_CORE_READ(bprm, filename);
+	__u32 off = put_capture_from(t, 0, patharg, ET_CAP_STR, 0, fn, ET_STR_MAX, true, true);
+	struct mm_struct *mm = BPF_CORE_READ(bpf_get_current_task_btf(), mm);
+	struct exec_argv_ctx cx = {
+		.t = t,
+		.p = BPF_CORE_READ(mm, arg_start),
+		.end = BPF_CORE_READ(mm, arg_end),
+		.off = off,
+		.arg = patharg + 1,
+	};
+	bpf_loop(ET_ARGV_MAX, exec_argv_cb, &cx, 0);
+	t->rec.cap_len = cx.off;
+}
+
+/* Where the new image was loaded, from the auxiliary vector the kernel
+ * just built: symbolization needs it after the process is gone. */
+struct auxv_ctx {
+	unsigned long *auxv;
+	struct ev_exec *e;
+};
+
+static long auxv_cb(__u32 i, struct auxv_ctx *cx)
+{
+	__u64 pair[2];
+	if (i >= 28 || bpf_probe_read_kernel(pair, sizeof(pair), &cx->auxv[i * 2]))
+		return 1;
+	switch (pair[0]) {
+	case 0: /* AT_NULL */
+		return 1;
+	case 3: /* AT_PHDR */
+		cx->e->at_phdr = pair[1];
+		break;
+	case 7: /* AT_BASE */
+		cx->e->at_base = pair[1];
+		break;
+	case 9: /* AT_ENTRY */
+		cx->e->at_entry = pair[1];
+		break;
+	case 33: /* AT_SYSINFO_EHDR */
+		cx->e->at_vdso = pair[1];
+		break;
+	}
+	return 0;
+}
+
+static __always_inline void read_auxv(struct ev_exec *e)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	e->at_phdr = e->at_entry = e->at_base = e->at_vdso = 0;
+	if (!mm)
+		return;
+	struct auxv_ctx cx = { .auxv = mm->saved_auxv, .e = e };
+	bpf_loop(28, auxv_cb, &cx, 0);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(et_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct et_task *t = task_traced(p);
+	if (!t)
+		return 0;
+	exec_recapture(t, bprm);
+	union et_small *s = small_record();
+	if (!s)
+		return 0;
+	struct ev_exec *e = &s->exec;
+	fill_header(&e->h, ET_EV_EXEC, sizeof(*e));
+	e->old_tid = old_pid;
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	const char *fn = BPF_CORE_READ(bprm, filename);
+	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), fn);
+	read_auxv(e);
+	emit(e, sizeof(*e), ET_CNT_LOST_EXEC);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(et_exit, struct task_struct *p)
+{
+	struct et_task *t = task_traced(p);
+	if (!t)
+		return 0;
+	union et_small *s = small_record();
+	if (!s)
+		return 0;
+	struct ev_exit *e = &s->exit;
+	fill_header(&e->h, ET_EV_EXIT, sizeof(*e));
+	e->h.pid = BPF_CORE_READ(p, tgid);
+	e->h.tid = BPF_CORE_READ(p, pid);
+	struct signal_struct *sig = BPF_CORE_READ(p, signal);
+	int live = BPF_CORE_READ(sig, live.counter);
+	e->group_dead = live == 0;
+	__u32 code = BPF_CORE_READ(p, exit_code);
+	/* a group exit or a fatal signal sets the group's code for all threads */
+	if (BPF_CORE_READ(sig, flags) & 0x4 /* SIGNAL_GROUP_EXIT */)
+		code = BPF_CORE_READ(sig, group_exit_code);
+	e->exit_code = code;
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	emit(e, sizeof(*e), ET_CNT_LOST_EXIT);
+	return 0;
+}
+
+/* ---- signals and crashes ------------------------------------------------- */
+
+/* Signals whose default action does not end the process. */
+static __always_inline bool default_is_harmless(int sig)
+{
+	switch (sig) {
+	case 17: /* SIGCHLD */
+	case 18: /* SIGCONT */
+	case 19: /* SIGSTOP */
+	case 20: /* SIGTSTP */
+	case 21: /* SIGTTIN */
+	case 22: /* SIGTTOU */
+	case 23: /* SIGURG */
+	case 28: /* SIGWINCH */
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool has_fault_addr(int sig)
+{
+	return sig == 11 || sig == 7 || sig == 8 || sig == 4 || sig == 5; /* SEGV BUS FPE ILL TRAP */
+}
+
+struct stack_ctx {
+	struct ev_crash *e;
+	__u64 sp;      /* where the copy starts */
+	__u64 len;     /* bytes to copy: up to the end of the stack mapping */
+};
+
+static long stack_end_cb(struct task_struct *task, struct vm_area_struct *vma, struct stack_ctx *cx)
+{
+	/* after a stack overflow sp is in the guard gap below the mapping:
+	 * copy from the mapping's start, where the caller frames are */
+	if (vma->vm_start > cx->sp)
+		cx->sp = vma->vm_start;
+	cx->len = vma->vm_end > cx->sp ? vma->vm_end - cx->sp : 0;
+	return 0;
+}
+
+/* Copies the user stack upwards from sp a chunk at a time, the last chunk
+ * partial, up to the end of its mapping. */
+static long stack_cb(__u32 i, struct stack_ctx *cx)
+{
+	__u32 off = i * ET_STACK_CHUNK;
+	if (off >= cx->len || off > ET_STACK_MAX - ET_STACK_CHUNK)
+		return 1;
+	__u64 n = cx->len - off;
+	if (n > ET_STACK_CHUNK)
+		n = ET_STACK_CHUNK;
+	barrier_var(n);
+	if (n == 0 || n > ET_STACK_CHUNK)
+		return 1;
+	if (bpf_probe_read_user(&cx->e->stack[off], n, (void *)(cx->sp + off)))
+		return 1;
+	cx->e->stack_len = off + n;
+	return 0;
+}
+
+/* The calls in progress whose return address a uretprobe replaced (see
+ * struct ev_crash): from the thread's list of return instances. */
+struct uret_ctx {
+	struct ev_crash *e;
+	struct return_instance *ri;
+};
+
+static long uret_cb(__u32 i, struct uret_ctx *cx)
+{
+	struct return_instance *ri = cx->ri; /* a local: CO-RE relocates the kernel struct only */
+	if (!ri || i >= ET_URET_MAX)
+		return 1;
+	__u32 k = i;
+	barrier_var(k);
+	k &= ET_URET_MAX - 1; /* a no-op the verifier needs to see */
+	cx->e->uret[k][0] = BPF_CORE_READ(ri, stack);
+	cx->e->uret[k][1] = BPF_CORE_READ(ri, orig_ret_vaddr);
+	cx->e->nuret = i + 1;
+	cx->ri = BPF_CORE_READ(ri, next);
+	return 0;
+}
+
+static __always_inline void capture_uretprobes(struct ev_crash *e)
+{
+	e->nuret = 0;
+	e->uret_trampoline = 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!bpf_core_field_exists(task->utask))
+		return;
+	struct uret_ctx cx = { .e = e, .ri = BPF_CORE_READ(task, utask, return_instances) };
+	if (!cx.ri)
+		return;
+	e->uret_trampoline = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	bpf_loop(ET_URET_MAX, uret_cb, &cx, 0);
+}
+
+static __always_inline void capture_crash(struct et_task *t, int sig, int code, __u64 addr)
+{
+	struct ev_crash *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(ET_CNT_LOST_CRASH);
+		return;
+	}
+	fill_header(&e->h, ET_EV_CRASH, sizeof(*e));
+	e->sig = sig;
+	e->code = code;
+	e->addr = addr;
+	e->stack_len = 0;
+	capture_uretprobes(e);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs || bpf_probe_read_kernel(e->regs, sizeof(e->regs), regs)) {
+		__builtin_memset(e->regs, 0, sizeof(e->regs));
+		e->stack_addr = 0;
+	} else {
+		__u64 sp = e->regs[19];
+		struct stack_ctx cx = { .e = e, .sp = sp, .len = 0 };
+		struct task_struct *task = bpf_get_current_task_btf();
+		/* the end of the stack's mapping bounds the copy; sp itself is
+		 * unmapped after an overflow, the mapping starts a little above */
+		if (bpf_find_vma(task, sp, stack_end_cb, &cx, 0)) {
+			/* not mapped: try from the next page up, until a chunk fails */
+			cx.sp = (sp + 4095) & ~4095ULL;
+			cx.len = ET_STACK_MAX;
+		}
+		e->stack_addr = cx.sp;
+		bpf_loop(ET_STACK_MAX / ET_STACK_CHUNK, stack_cb, &cx, 0);
+	}
+	/* a crash is rare and the report waits for it: wake the reader now */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(et_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	struct et_task *t = traced_task();
+	if (!t)
+		return 0;
+	union et_small *s = small_record();
+	if (!s)
+		return 0;
+	struct ev_signal *e = &s->signal;
+	fill_header(&e->h, ET_EV_SIGNAL, sizeof(*e));
+	e->sig = sig;
+	e->code = 0;
+	e->err = 0;
+	e->sender_pid = 0;
+	e->addr = 0;
+	e->pad = 0;
+	/* SEND_SIG_NOINFO (NULL) and SEND_SIG_PRIV (1) carry no siginfo */
+	if ((unsigned long)info > 1) {
+		e->code = BPF_CORE_READ(info, si_code);
+		e->err = BPF_CORE_READ(info, si_errno);
+		if (has_fault_addr(sig))
+			e->addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
+		else if (e->code <= 0)
+			e->sender_pid = BPF_CORE_READ(info, _sifields._kill._pid);
+	} else if ((unsigned long)info == 1) {
+		e->code = 0x80; /* SI_KERNEL */
+	}
+	e->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+	e->fatal = (e->handler == ET_SIG_HANDLER_DFL && !default_is_harmless(sig)) || sig == 9;
+	emit(e, sizeof(*e), ET_CNT_LOST_SIGNAL);
+	if (e->fatal)
+		capture_crash(t, sig, e->code, e->addr);
+	return 0;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(et_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	struct et_task *t = task_traced(task);
+	if (!t)
+		return 0;
+	union et_small *s = small_record();
+	if (!s)
+		return 0;
+	struct ev_siggen *e = &s->siggen;
+	fill_header(&e->h, ET_EV_SIGGEN, sizeof(*e));
+	e->target_pid = task->tgid;
+	e->target_tid = task->pid;
+	e->sig = sig;
+	e->code = (unsigned long)info > 1 ? BPF_CORE_READ(info, si_code) : ((unsigned long)info == 1 ? 0x80 : 0);
+	e->result = result;
+	e->group = group;
+	bpf_get_current_comm(&e->sender_comm, sizeof(e->sender_comm));
+	emit(e, sizeof(*e), ET_CNT_LOST_SIGGEN);
+	return 0;
+}
+
+/* ---- traced functions (--trace-func) --------------------------------------- */
+
+/* A uprobe at the first instruction of each function the patterns chose and
+ * a uretprobe at its return, attached to the executable's file without a pid
+ * filter (the tree's children run it too): every process that runs the file
+ * hits them, and the task storage check below drops the untraced ones. The
+ * attach cookie is the function's index in the model's table. */
+static __always_inline int func_event(struct pt_regs *ctx, __u32 kind)
+{
+	struct et_task *t = traced_task();
+	if (!t || t->wait_exec)
+		return 0;
+	struct ev_func e;
+	fill_header(&e.h, ET_EV_FUNC, sizeof(e));
+	e.func = (__u32)bpf_get_attach_cookie(ctx);
+	e.kind = kind;
+	if (kind == ET_FUNC_ENTRY) {
+		e.args[0] = PT_REGS_PARM1(ctx);
+		e.args[1] = PT_REGS_PARM2(ctx);
+		e.args[2] = PT_REGS_PARM3(ctx);
+		e.args[3] = PT_REGS_PARM4(ctx);
+		e.ret = 0;
+	} else {
+		e.args[0] = e.args[1] = e.args[2] = e.args[3] = 0;
+		e.ret = PT_REGS_RC(ctx);
+	}
+	emit(&e, sizeof(e), ET_CNT_LOST_FUNC);
+	return 0;
+}
+
+SEC("uprobe")
+int et_func_entry(struct pt_regs *ctx)
+{
+	return func_event(ctx, ET_FUNC_ENTRY);
+}
+
+SEC("uretprobe")
+int et_func_return(struct pt_regs *ctx)
+{
+	return func_event(ctx, ET_FUNC_RETURN);
+}
+
+/* ---- TCP sockets ---------------------------------------------------------- */
+
+/* These run for every TCP socket on the machine. A socket belongs to the
+ * tree when a traced task connected or listened on it (that transition runs
+ * in the owner's context), or when it was accepted on such a listener
+ * (matched by local port and network namespace: the child appears in
+ * softirq). Everything later is attributed through sk_owner, never through
+ * the current task: on loopback the receive path runs in the sender's
+ * context, retransmits in softirq. */
+
+#define ET_TCP_ESTABLISHED 1
+#define ET_TCP_SYN_SENT 2
+#define ET_TCP_SYN_RECV 3
+#define ET_TCP_CLOSE 7
+#define ET_TCP_CLOSE_WAIT 8
+#define ET_TCP_LISTEN 10
+#define ET_IPPROTO_TCP 6
+#define ET_AF_INET 2
+#define ET_AF_INET6 10
+
+struct et_owner {
+	__u32 pid, tid;
+	__u64 sent, recv;   /* payload bytes through the socket's sends and receives */
+};
+
+struct et_listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct et_owner);
+} sk_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct et_listen_key);
+	__type(value, struct et_owner);
+} listeners SEC(".maps");
+
+static __always_inline void listen_key(const struct sock *sk, struct et_listen_key *k)
+{
+	k->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	k->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k->pad = 0;
+}
+
+static __always_inline void sock_emit(const struct sock *sk, const struct et_owner *o, __u32 kind,
+				      int oldstate, int newstate, __u32 reason)
+{
+	struct ev_sock e;
+	e.h.type = ET_EV_SOCK;
+	e.h.size = sizeof(e);
+	e.h.ts = bpf_ktime_get_ns();
+	e.h.pid = o->pid;
+	e.h.tid = o->tid;
+	e.sk = (__u64)sk;
+	e.kind = kind;
+	e.reason = reason;
+	e.oldstate = oldstate;
+	e.newstate = newstate;
+	e.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e.pad = 0;
+	e.bytes_sent = o->sent;
+	e.bytes_recv = o->recv;
+	__builtin_memset(e.saddr, 0, sizeof(e.saddr));
+	__builtin_memset(e.daddr, 0, sizeof(e.daddr));
+	if (e.family == ET_AF_INET6) {
+		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(e.saddr, &a, 4);
+		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e.daddr, &a, 4);
+	}
+	emit(&e, sizeof(e), ET_CNT_LOST_SOCK);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(et_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 key = (__u64)sk;
+	struct et_owner own;
+
+	if (oldstate == ET_TCP_CLOSE && (newstate == ET_TCP_SYN_SENT || newstate == ET_TCP_LISTEN)) {
+		/* connect() or listen(): runs in the owner's context. A socket
+		 * starts here, so an entry left from a freed one is stale. */
+		if (!traced_task()) {
+			bpf_map_delete_elem(&sk_owner, &key);
+			return 0;
+		}
+		if (BPF_CORE_READ(sk, sk_protocol) != ET_IPPROTO_TCP)
+			return 0;
+		__u64 id = bpf_get_current_pid_tgid();
+		own.pid = id >> 32;
+		own.tid = (__u32)id;
+		own.sent = own.recv = 0;
+		if (newstate == ET_TCP_LISTEN) {
+			struct et_listen_key lk;
+			listen_key(sk, &lk);
+			bpf_map_update_elem(&listeners, &lk, &own, BPF_ANY);
+		}
+		bpf_map_update_elem(&sk_owner, &key, &own, BPF_ANY);
+	} else if (newstate == ET_TCP_SYN_RECV && oldstate == ET_TCP_LISTEN) {
+		/* a connection accepted on a listener (cloned from it, in softirq) */
+		struct et_listen_key lk;
+		listen_key(sk, &lk);
+		struct et_owner *lo = bpf_map_lookup_elem(&listeners, &lk);
+		if (!lo) {
+			bpf_map_delete_elem(&sk_owner, &key);
+			return 0;
+		}
+		if (BPF_CORE_READ(sk, sk_protocol) != ET_IPPROTO_TCP)
+			return 0;
+		own = *lo;
+		own.sent = own.recv = 0;
+		bpf_map_update_elem(&sk_owner, &key, &own, BPF_ANY);
+	} else {
+		struct et_owner *o = bpf_map_lookup_elem(&sk_owner, &key);
+		if (!o)
+			return 0;
+		own = *o;
+	}
+	sock_emit(sk, &own, ET_SK_STATE, oldstate, newstate, 0);
+	if (newstate == ET_TCP_CLOSE) {
+		if (oldstate == ET_TCP_LISTEN) {
+			struct et_listen_key lk;
+			listen_key(sk, &lk);
+			bpf_map_delete_elem(&listeners, &lk);
+		}
+		/* an abortive close (SO_LINGER 0, close with unread data) sends
+		 * its RST after the CLOSE: keep the entry for it; the map is an
+		 * LRU and a socket's start replaces or drops what is left */
+		if (oldstate != ET_TCP_ESTABLISHED && oldstate != ET_TCP_CLOSE_WAIT)
+			bpf_map_delete_elem(&sk_owner, &key);
+	}
+	return 0;
+}
+
+static __always_inline void sock_event(const struct sock *sk, __u32 kind, __u32 reason)
+{
+	__u64 key = (__u64)sk;
+	if (!key)
+		return;
+	struct et_owner *o = bpf_map_lookup_elem(&sk_owner, &key);
+	if (!o)
+		return;
+	struct et_owner own = *o;
+	sock_emit(sk, &own, kind, 0, 0, reason);
+}
+
+/* Bytes each way, added up in the owner entry: no record per send. */
+static __always_inline void count_bytes(const struct sock *sk, int ret, bool sent)
+{
+	__u64 key = (__u64)sk;
+	if (ret <= 0 || !key)
+		return;
+	struct et_owner *o = bpf_map_lookup_elem(&sk_owner, &key);
+	if (!o)
+		return;
+	if (sent)
+		__sync_fetch_and_add(&o->sent, ret);
+	else
+		__sync_fetch_and_add(&o->recv, ret);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(et_sock_send_length, struct sock *sk, int ret, int flags)
+{
+	count_bytes(sk, ret, true);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(et_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	count_bytes(sk, ret, false);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(et_tcp_send_reset, const struct sock *sk, const struct sk_buff *skb, const enum sk_rst_reason why)
+{
+	sock_event(sk, ET_SK_RST_SENT, 0);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(et_tcp_receive_reset, struct sock *sk)
+{
+	sock_event(sk, ET_SK_RST_RECV, 0);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(et_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	sock_event(sk, ET_SK_RETRANS, 0);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk)
+{
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	if (!sk)
+		sk = rx_sk;
+	sock_event(sk, ET_SK_DROP, reason);
+	return 0;
+}

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Event records shared by the BPF programs (bpf/etrace.bpf.c) and user space.
+ *
+ * Every record starts with struct ev_header. Records are variable-sized:
+ * header.size is the number of bytes that follow in the ring buffer entry.
+ * A syscall record carries "captures": user memory the BPF side copied
+ * (path strings, data written, socket addresses, argv), laid out one after
+ * the other, each starting with struct ev_capture and padded to 8 bytes.
+ */
+#ifndef ETRACE_EVENTS_H
+#define ETRACE_EVENTS_H
+
+#ifdef __bpf__
+typedef __u8 et_u8;
+typedef __u16 et_u16;
+typedef __u32 et_u32;
+typedef __u64 et_u64;
+typedef __s64 et_s64;
+typedef __s32 et_s32;
+#else
+#include <stdint.h>
+typedef uint8_t et_u8;
+typedef uint16_t et_u16;
+typedef uint32_t et_u32;
+typedef uint64_t et_u64;
+typedef int64_t et_s64;
+typedef int32_t et_s32;
+#endif
+
+#define ET_MAX_SYSCALLS 512   /* syscall numbers below this are traced */
+#define ET_COMM_LEN 16
+
+/* Capture area of one syscall record: a power of two plus room for the
+ * largest single copy, so that masked offsets keep the verifier happy. */
+#define ET_CAP_AREA 2048
+#define ET_CAP_MAX_ONE 512
+#define ET_STR_MAX 256        /* one path or string argument */
+#define ET_ARGV_MAX 16        /* execve argv entries captured */
+#define ET_ARGV_STR_MAX 128   /* bytes per argv entry */
+#define ET_SOCKADDR_MAX 128
+#define ET_DATA_DEFAULT 64    /* default prefix of buffers captured */
+#define ET_STDERR_MAX 480     /* prefix of data written to fd 2 (abort messages) */
+
+enum et_event_type {
+	ET_EV_SYSCALL = 1,
+	ET_EV_FORK = 2,
+	ET_EV_EXEC = 3,
+	ET_EV_EXIT = 4,
+	ET_EV_SIGNAL = 5,      /* a signal delivered to a traced thread */
+	ET_EV_SIGGEN = 6,      /* a signal sent to a traced thread (by anyone) */
+	ET_EV_CRASH = 7,       /* user registers and stack at a fatal signal */
+	ET_EV_FUNC = 8,        /* entry to or return from a --trace-func function */
+	ET_EV_SOCK = 9,        /* a TCP socket of the tree: state change, reset, retransmit, drop */
+	ET_EV_TYPE_MAX = 10,
+};
+
+/* What the BPF side copies for one syscall argument. */
+enum et_capture_kind {
+	ET_CAP_NONE = 0,
+	ET_CAP_STR = 1,          /* NUL-terminated string, read at entry */
+	ET_CAP_BUF_IN = 2,       /* buffer of length args[lenarg], read at entry */
+	ET_CAP_BUF_OUT = 3,      /* buffer filled by the kernel: length = return value, read at exit */
+	ET_CAP_SOCKADDR_IN = 4,  /* sockaddr of length args[lenarg], read at entry */
+	ET_CAP_SOCKADDR_OUT = 5, /* sockaddr, length in *(int *)args[lenarg], read at exit */
+	ET_CAP_ARGV = 6,         /* NULL-terminated array of strings, read at entry */
+	ET_CAP_FDPAIR_OUT = 7,   /* int[2] filled by the kernel (pipe, socketpair), read at exit */
+	ET_CAP_IOV_IN = 8,       /* writev to fd 2: the data of iovec number seq (abort messages) */
+	ET_CAP_KIND_MAX = 9,
+};
+
+/* Capture plan for one syscall number, written by user space into the
+ * spec map from the decoder table (reports/syscall_table.c). */
+struct et_syscall_spec {
+	et_u8 kind[6];    /* enum et_capture_kind per argument */
+	et_u8 lenarg[6];  /* index of the argument holding the length, if any */
+	et_u8 noreturn;   /* emit at entry: exit, exit_group */
+	et_u8 at_enter;   /* some argument is captured at entry */
+	et_u8 at_exit;    /* some argument is captured at exit */
+	et_u8 pad;
+};
+
+struct ev_header {
+	et_u32 type;      /* enum et_event_type */
+	et_u32 size;      /* bytes in this record, header included */
+	et_u64 ts;        /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	et_u32 pid;       /* thread group id */
+	et_u32 tid;
+};
+
+/* One captured argument, followed by len bytes of data, padded to 8. */
+struct ev_capture {
+	et_u8 arg;        /* argument index; for ARGV the entry index is in seq */
+	et_u8 kind;       /* enum et_capture_kind */
+	et_u8 truncated;  /* the user data was longer than what was copied */
+	et_u8 seq;        /* ARGV, IOV_IN: index of this entry */
+	et_u16 len;       /* bytes of data that follow */
+	et_u16 pad;
+};
+
+#define ET_SC_F_NORETURN 1  /* recorded at entry, the syscall never returned */
+#define ET_SC_F_FAULT 2     /* some user memory could not be read */
+
+struct ev_syscall {
+	struct ev_header h;   /* h.ts: time of exit (or entry for NORETURN) */
+	et_u64 enter_ts;
+	et_u64 args[6];
+	et_s64 ret;
+	et_u32 nr;
+	et_u16 ncap;          /* number of struct ev_capture that follow */
+	et_u16 flags;         /* ET_SC_F_* */
+	et_u32 cap_len;       /* bytes of capture area used */
+	et_u32 pad;
+	/* cap_len bytes of captures follow: see ev_syscall_caps() */
+};
+
+/* First byte of the captures that follow a syscall record. */
+#define ev_syscall_caps(ev) ((const et_u8 *)(ev) + sizeof(struct ev_syscall))
+
+struct ev_fork {
+	struct ev_header h;   /* pid/tid: the parent */
+	et_u32 child_pid;
+	et_u32 child_tid;
+	et_u32 is_thread;
+	char comm[ET_COMM_LEN];
+	et_u32 pad;
+};
+
+struct ev_exec {
+	struct ev_header h;
+	et_u32 old_tid;       /* a non-leader thread that exec'd becomes the leader */
+	et_u32 pad;
+	et_u64 at_phdr;       /* auxv: where the executable's program headers are mapped */
+	et_u64 at_entry;      /* auxv: the executable's entry point (gives its load bias) */
+	et_u64 at_base;       /* auxv: the dynamic loader's load address, 0 for static */
+	et_u64 at_vdso;       /* auxv: AT_SYSINFO_EHDR */
+	char comm[ET_COMM_LEN];
+	char filename[ET_STR_MAX];
+};
+
+struct ev_exit {
+	struct ev_header h;
+	et_u32 exit_code;     /* wait status layout: (code << 8) | signal | 0x80 core */
+	et_u32 group_dead;    /* last thread of the process */
+	char comm[ET_COMM_LEN];
+};
+
+#define ET_SIG_HANDLER_DFL 0
+#define ET_SIG_HANDLER_IGN 1
+
+struct ev_signal {
+	struct ev_header h;   /* the receiving thread */
+	et_u32 sig;
+	et_s32 code;          /* si_code */
+	et_s32 err;           /* si_errno */
+	et_u32 sender_pid;    /* si_pid for SI_USER, SI_TKILL, SI_QUEUE */
+	et_u64 addr;          /* si_addr for SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP */
+	et_u64 handler;       /* ET_SIG_HANDLER_DFL, _IGN, or the handler's address */
+	et_u32 fatal;         /* default action that ends the process */
+	et_u32 pad;
+};
+
+struct ev_siggen {
+	struct ev_header h;   /* the sender (current task, maybe not traced) */
+	et_u32 target_pid;
+	et_u32 target_tid;
+	et_u32 sig;
+	et_s32 code;
+	et_s32 result;        /* TRACE_SIGNAL_DELIVERED, _IGNORED, _ALREADY_PENDING, ... */
+	et_u32 group;
+	char sender_comm[ET_COMM_LEN];
+};
+
+#define ET_STACK_MAX 32768
+#define ET_STACK_CHUNK 1024
+#define ET_URET_MAX 64        /* uretprobes nest at most 64 deep per thread (kernel limit) */
+#define ET_NREGS 21           /* struct pt_regs, x86_64 order: r15 r14 r13 r12 bp bx r11 r10
+				 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss */
+
+struct ev_crash {
+	struct ev_header h;
+	et_u32 sig;
+	et_s32 code;
+	et_u64 addr;
+	et_u64 regs[ET_NREGS];
+	et_u64 stack_addr;    /* user address of stack[0] (the stack pointer) */
+	et_u32 stack_len;     /* bytes of stack copied */
+	et_u32 nuret;         /* uretprobe return addresses in uret[] */
+	/* --trace-func: a uretprobe replaced the return address of each probed
+	 * call in progress with uret_trampoline; uret[i] = { the stack slot,
+	 * the original return address }, innermost first, to unwind through */
+	et_u64 uret_trampoline;
+	et_u64 uret[ET_URET_MAX][2];
+	et_u8 stack[ET_STACK_MAX];
+};
+
+/* --trace-func: a uprobe at a function's first instruction, a uretprobe at
+ * its return. The attach cookie is the function's index in the table user
+ * space built (the model's traced functions). */
+#define ET_FUNC_ENTRY 1
+#define ET_FUNC_RETURN 2
+#define ET_FUNC_NARGS 4       /* integer argument registers recorded at entry */
+
+struct ev_func {
+	struct ev_header h;
+	et_u32 func;          /* index in the traced function table (attach cookie) */
+	et_u32 kind;          /* ET_FUNC_ENTRY or ET_FUNC_RETURN */
+	et_u64 args[ET_FUNC_NARGS]; /* entry: rdi rsi rdx rcx (x0..x3); return: 0 */
+	et_u64 ret;           /* return: rax (x0); entry: 0 */
+};
+
+/* TCP sockets the tree owns. The BPF side keeps sk pointer -> owner for
+ * the sockets a traced task connected or listened on, and for the ones
+ * accepted on such a listener; h.pid/h.tid are that owner, not the task
+ * that was running (softirq, or the peer's context on loopback). */
+enum et_sock_kind {
+	ET_SK_STATE = 1,      /* oldstate -> newstate (TCP_* numbering) */
+	ET_SK_RST_SENT = 2,
+	ET_SK_RST_RECV = 3,
+	ET_SK_RETRANS = 4,
+	ET_SK_DROP = 5,       /* a packet of the socket freed as a drop: reason (enum skb_drop_reason) */
+};
+
+struct ev_sock {
+	struct ev_header h;   /* pid/tid: the socket's owner */
+	et_u64 sk;            /* kernel address of the socket: an identity, nothing more */
+	et_u32 kind;          /* enum et_sock_kind */
+	et_u32 reason;        /* DROP: enum skb_drop_reason */
+	et_s32 oldstate, newstate;
+	et_u16 family;        /* AF_INET, AF_INET6 */
+	et_u16 sport;         /* local port, host order */
+	et_u16 dport;         /* remote port, host order */
+	et_u16 pad;
+	et_u8 saddr[16];      /* local address: 4 bytes for AF_INET */
+	et_u8 daddr[16];      /* remote address */
+	et_u64 bytes_sent;    /* payload the owner's sends and receives moved so far, */
+	et_u64 bytes_recv;    /* counted in the kernel (sock_send/recv_length) */
+};
+
+/* Per-syscall totals kept in the kernel (exact even when records are lost). */
+struct et_syscall_stat {
+	et_u64 calls;
+	et_u64 errors;
+	et_u64 total_ns;
+	et_u64 max_ns;
+};
+
+/* Counters in the per-CPU "counters" array. */
+enum et_counter {
+	ET_CNT_LOST_SYSCALL = 0,
+	ET_CNT_LOST_FORK,
+	ET_CNT_LOST_EXEC,
+	ET_CNT_LOST_EXIT,
+	ET_CNT_LOST_SIGNAL,
+	ET_CNT_LOST_SIGGEN,
+	ET_CNT_LOST_CRASH,
+	ET_CNT_CAPTURE_FAULT,   /* user memory that could not be read */
+	ET_CNT_WAKEUPS,         /* ring buffer more than half full: reader woken */
+	ET_CNT_LOST_FUNC,       /* --trace-func entry/return records */
+	ET_CNT_LOST_SOCK,       /* TCP socket records */
+	ET_CNT_MAX,
+};
+
+/* Per-thread state in task-local storage: the task is traced when this
+ * exists with traced != 0. The in-flight syscall record is built here. */
+struct et_task {
+	et_u32 traced;
+	et_u32 wait_exec;     /* launcher's child: ignore syscalls until execve */
+	et_u32 in_flight;     /* rec holds an entered syscall */
+	et_u32 retry;         /* arguments to read again at exit (page not present at entry) */
+	struct ev_syscall rec;
+	et_u8 area[ET_CAP_AREA + ET_CAP_MAX_ONE];
+};
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * The in-memory model every renderer reads: processes and threads of the
+ * target tree, a bounded window of the last syscalls of each thread, the
+ * failed syscalls, the per-syscall totals and what was lost.
+ */
+#ifndef ETRACE_MODEL_H
+#define ETRACE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../bpf/events.h"
+#include "fdtable.h"
+#include "strbuf.h"
+#include "../symbolize/unwind.h"
+#include "../symbolize/elfsyms.h"
+
+/* One stored syscall: the raw record plus the fd descriptions it saw. */
+struct et_record {
+	struct fd_desc *fds[6];
+	uint32_t size;            /* bytes of ev (record + captures) */
+	struct ev_syscall ev;     /* followed by the captures */
+};
+
+struct et_thread {
+	int tid, pid;
+	char comm[ET_COMM_LEN];
+	uint64_t start_ts, end_ts;  /* monotonic ns; end_ts 0 while running */
+	uint64_t nsyscalls;
+	struct et_record **ring;    /* last ring_cap records, oldest at ring_head */
+	size_t ring_cap, ring_head, ring_count;
+	bool exited;
+	/* --trace-func: entries counted, and the last last_n entries/returns */
+	uint64_t nfunc_calls;
+	struct et_func_event *fring;
+	size_t fring_cap, fring_head, fring_count;
+};
+
+/* --trace-func: a function of the executable with probes on it. */
+struct et_traced_func {
+	struct elfsym_func f;       /* name, address, file offset, signature */
+	uint64_t calls, returns;    /* entry and return records received */
+};
+
+/* One entry to or return from a traced function, kept per thread. */
+struct et_func_event {
+	uint64_t ts;
+	uint32_t func;              /* index in et_model.funcs (may be unknown: replays) */
+	uint32_t kind;              /* ET_FUNC_ENTRY or ET_FUNC_RETURN */
+	uint64_t v[ET_FUNC_NARGS];  /* entry: the argument registers; return: v[0] is the value */
+};
+
+/* A non-syscall event kept for the crash rewind: fork, thread, exec, signal. */
+struct et_note {
+	uint64_t ts;
+	int tid;
+	char *text;                 /* "SIGTERM from pid 12 (bash)", "thread 1235 started" */
+	int kind;                   /* ET_NOTE_EVENT, or ET_NOTE_FUNC: "-> parse(n=3)", "<- parse = 1" */
+};
+
+#define ET_NOTE_EVENT 0
+#define ET_NOTE_FUNC 1
+
+/* A signal another process sent to this one. */
+struct et_sent {
+	int pid, sig;
+	uint64_t ts;
+	char comm[ET_COMM_LEN];
+};
+#define ET_SENDERS_KEPT 8
+
+/* A mapped ELF file of the process: what symbolization needs after it is gone. */
+struct et_module {
+	char *path;
+	uint64_t bias;              /* runtime address = ELF vaddr + bias */
+};
+
+/* The user state of a thread at the fatal signal. */
+struct et_crash {
+	int tid;
+	char comm[ET_COMM_LEN];
+	uint64_t ts;
+	int sig, code;
+	uint64_t addr;
+	int sender_pid;             /* who sent it (0: the kernel or the thread itself) */
+	char sender_comm[ET_COMM_LEN];
+	uint64_t regs[ET_NREGS];
+	uint8_t *stack;             /* stack_len bytes copied from stack_addr */
+	uint64_t stack_addr;
+	uint32_t stack_len;
+	struct sym_backtrace bt;    /* filled by crash_analyze() */
+	int analyzed;
+	int group_exit;             /* delivered as the group exit of a fatal signal */
+	struct et_crash *next;      /* other threads captured by the same group exit */
+};
+
+struct et_process {
+	int pid, ppid;
+	char **argv;                /* NULL-terminated, from execve or /proc */
+	char *exe;                  /* path from the last exec */
+	char *exe_path;             /* absolute path of the executable, for symbolization */
+	struct et_module *modules;
+	size_t nmodules, cap_modules;
+	struct et_note *notes;      /* ring of the last ET_NOTES_KEPT notes */
+	size_t notes_head, notes_count;
+	struct et_crash *crash;     /* first fatal signal's state, then others */
+	struct et_sent senders[ET_SENDERS_KEPT]; /* the last signals other processes sent it */
+	size_t nsenders;
+	uint64_t start_ts, end_ts;
+	bool exited;
+	int wait_status;            /* (code << 8) | signal | 0x80 core, as waitpid gives */
+	struct fdtable *fds;
+	struct et_thread **threads;
+	size_t nthreads, cap_threads;
+	uint64_t nsyscalls;
+};
+
+#define ET_NOTES_KEPT 128
+
+struct et_failure {
+	char *call;                 /* "openat(AT_FDCWD, \"/x\", O_RDONLY) = -1 ENOENT (...)" */
+	int pid, tid, nr, err;
+	uint64_t first_ts;
+	uint64_t count;
+	const char *expected;       /* NULL, or why this failure is routine ("dynamic loader search") */
+};
+
+/* A TCP socket of the tree (ET_EV_SOCK records), from its first state change
+ * to its CLOSE: keyed by the kernel's socket address and the first time seen. */
+#define ET_CONN_CONNECT 1
+#define ET_CONN_LISTEN 2
+#define ET_CONN_ACCEPT 3
+#define ET_CONN_STATES 16
+#define ET_CONN_DROPS 8
+
+struct et_conn {
+	uint64_t sk;
+	uint64_t first_ts;
+	int pid, tid;               /* the owner: who connected, listened, or the listener's owner */
+	int role;                   /* ET_CONN_* */
+	int family;                 /* AF_INET, AF_INET6 */
+	uint16_t sport, dport;
+	uint8_t saddr[16], daddr[16];
+	struct { uint64_t ts; int from, to; } states[ET_CONN_STATES];
+	size_t nstates;
+	uint64_t states_dropped;    /* transitions past ET_CONN_STATES */
+	uint64_t established_ts, rst_recv_ts, rst_sent_ts;
+	uint64_t rst_sent, rst_recv, retrans;
+	uint64_t bytes_sent, bytes_recv;   /* as of the socket's last event (or the end of the run) */
+	struct { uint32_t reason; uint64_t count; } drops[ET_CONN_DROPS];
+	size_t ndrops;
+	bool closed;
+};
+
+struct et_syscall_total {
+	int nr;
+	uint64_t calls, errors, total_ns, max_ns;
+};
+
+struct et_model {
+	/* settings */
+	size_t last_n;              /* syscalls kept per thread; 0 = all */
+	size_t str_max;             /* data bytes shown per buffer */
+	size_t rewind_n;            /* events shown before a crash */
+	uint64_t rewind_ns;         /* or: the events this long before it (0: by count) */
+	size_t max_records;         /* cap on records kept in all (0: none); see trim_exited_threads */
+	size_t kept_records;
+	uint64_t trimmed_records;   /* dropped from exited threads to stay under the cap */
+	size_t trim_cursor;
+	int forwarded_sig, forwarded_from; /* the last signal etrace passed on, and who sent it to etrace */
+	char forwarded_comm[ET_COMM_LEN];
+	int etrace_pid;
+	/* run */
+	uint64_t start_ts;          /* monotonic ns when the target was released */
+	uint64_t end_ts;
+	double start_wall;          /* wall-clock seconds at start_ts */
+	int root_pid;
+	char **command;
+	const char *backend;        /* syscall backend used */
+	/* --trace-func: the functions probed, indexed by the attach cookie */
+	struct et_traced_func *funcs;
+	size_t nfuncs;
+	const char *funcs_exe;      /* the file they are in */
+	const char *funcs_backend;  /* how they were probed */
+	/* contents */
+	struct et_process **procs;
+	size_t nprocs, cap_procs;
+	struct et_failure *failures;
+	size_t nfailures, cap_failures;
+	uint64_t failures_dropped;  /* distinct failures beyond the cap */
+	struct et_syscall_total *totals; /* from the kernel, sorted by total time */
+	size_t ntotals;
+	uint64_t lost[ET_EV_TYPE_MAX];   /* records the ring buffer could not take */
+	uint64_t capture_faults;
+	uint64_t records;           /* records received */
+	uint64_t bad_records;       /* malformed records ignored */
+	/* called for every record after it was ingested (r: the stored syscall,
+	 * NULL for other records): the --events stream */
+	void (*sink)(void *ctx, const struct et_model *m, const struct ev_header *h,
+		     const struct et_record *r);
+	void *sink_ctx;
+	/* TCP connections, in the order first seen */
+	struct et_conn *conns;
+	size_t nconns, cap_conns;
+	/* thread index */
+	struct et_thread **tindex;
+	size_t tindex_cap, tindex_count;
+};
+
+void model_init(struct et_model *m);
+void model_free(struct et_model *m);
+
+struct et_process *model_process(struct et_model *m, int pid);          /* NULL if unknown */
+struct et_process *model_add_process(struct et_model *m, int pid, int ppid, uint64_t ts);
+struct et_thread *model_thread(struct et_model *m, int tid);            /* NULL if unknown */
+
+/* Ingest one ring buffer record; returns 0, or -1 when it is malformed. */
+int model_ingest(struct et_model *m, const void *data, size_t size);
+
+/* --trace-func: adds a function (taking over what f owns); returns its index. */
+size_t model_add_traced_func(struct et_model *m, struct elfsym_func *f);
+/* "-> parse(n=3, p=0x7ffd1234)" or "<- parse = 1". */
+void model_func_event_text(const struct et_model *m, const struct et_func_event *e, struct strbuf *out);
+/* Iterates a thread's kept function entries and returns oldest first. */
+const struct et_func_event *thread_func_event(const struct et_thread *t, size_t i);
+
+/* The latest signal sig sent to p by another process (any sender when pid is
+ * 0) at or after since, or NULL. */
+const struct et_sent *process_sender(const struct et_process *p, int sig, int pid, uint64_t since);
+
+/* Notes of a process oldest first. */
+const struct et_note *process_note(const struct et_process *p, size_t i);
+
+/* Decoding helpers shared by the renderers. */
+void model_record_call(const struct et_model *m, const struct et_record *r, struct strbuf *out);
+void model_record_arg(const struct et_model *m, const struct et_record *r, int i, struct strbuf *out);
+/* Iterates a thread's kept records oldest first. */
+const struct et_record *thread_record(const struct et_thread *t, size_t i);
+/* "exited with 1", "killed by SIGSEGV (core dumped)". */
+void describe_wait_status(int status, struct strbuf *out);
+/* TCP connections (reports/net.c): "127.0.0.1:5555", "[::1]:80". */
+void conn_endpoint(const struct et_conn *c, int remote, struct strbuf *out);
+/* "connect 127.0.0.1:5555 -> RST received after 0.1 ms -> ECONNREFUSED". */
+void conn_outcome(const struct et_model *m, const struct et_conn *c, struct strbuf *out);
+/* errno of the failed connect() that started c, or 0. */
+int conn_connect_errno(const struct et_model *m, const struct et_conn *c);
+const char *tcp_state_name(int state);              /* "SYN_SENT" */
+const char *conn_role_name(int role);               /* "connect", "listen", "accept" */
+/* "NO_SOCKET": the kernel's enum skb_drop_reason, read from its BTF; NULL if unknown. */
+const char *skb_drop_reason_name(uint32_t reason);
+/* Ingest of an ET_EV_SOCK record (model_ingest calls it). */
+int model_on_sock(struct et_model *m, const struct ev_sock *e);
+void model_add_note(struct et_process *p, uint64_t ts, int tid, char *text); /* takes text */
+/* Milliseconds from the start of the run. */
+double model_rel_ms(const struct et_model *m, uint64_t ts);
+
+#endif

@@ -1,0 +1,305 @@
+/* TCP connections of the tree: ET_EV_SOCK records gathered per socket, and
+ * the words the renderers use for them. */
+#include "model.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/btf.h>
+
+#include "decode.h"
+#include "syscall_table.h"
+
+static const char *const tcp_states[] = {
+	[1] = "ESTABLISHED", [2] = "SYN_SENT", [3] = "SYN_RECV", [4] = "FIN_WAIT1",
+	[5] = "FIN_WAIT2", [6] = "TIME_WAIT", [7] = "CLOSE", [8] = "CLOSE_WAIT",
+	[9] = "LAST_ACK", [10] = "LISTEN", [11] = "CLOSING", [12] = "NEW_SYN_RECV",
+	[13] = "BOUND_INACTIVE",
+};
+
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
+#define TCP_LISTEN 10
+
+const char *tcp_state_name(int state)
+{
+	if (state > 0 && (size_t)state < sizeof(tcp_states) / sizeof(tcp_states[0]) && tcp_states[state])
+		return tcp_states[state];
+	return "?";
+}
+
+const char *conn_role_name(int role)
+{
+	switch (role) {
+	case ET_CONN_CONNECT:
+		return "connect";
+	case ET_CONN_LISTEN:
+		return "listen";
+	case ET_CONN_ACCEPT:
+		return "accept";
+	}
+	return "?";
+}
+
+/* The kernel's drop reasons change between versions: take the names from
+ * its BTF (enum skb_drop_reason) once, without the SKB_DROP_REASON_ prefix. */
+static char **drop_names;
+static size_t ndrop_names;
+static int drop_names_loaded;
+
+static void load_drop_names(void)
+{
+	drop_names_loaded = 1;
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return;
+	int id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	if (t) {
+		const struct btf_enum *e = btf_enum(t);
+		uint32_t max = 0;
+		for (int i = 0; i < btf_vlen(t); i++)
+			if ((uint32_t)e[i].val > max && (uint32_t)e[i].val < 4096)
+				max = (uint32_t)e[i].val;
+		drop_names = calloc(max + 1, sizeof(*drop_names));
+		if (drop_names) {
+			ndrop_names = max + 1;
+			for (int i = 0; i < btf_vlen(t); i++) {
+				uint32_t v = (uint32_t)e[i].val;
+				const char *n = btf__name_by_offset(btf, e[i].name_off);
+				if (v >= ndrop_names || !n || drop_names[v])
+					continue;
+				if (strncmp(n, "SKB_DROP_REASON_", 16) == 0)
+					n += 16;
+				drop_names[v] = strdup(n);
+			}
+		}
+	}
+	btf__free(btf);
+}
+
+const char *skb_drop_reason_name(uint32_t reason)
+{
+	if (!drop_names_loaded)
+		load_drop_names();
+	return reason < ndrop_names ? drop_names[reason] : NULL;
+}
+
+void conn_endpoint(const struct et_conn *c, int remote, struct strbuf *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const uint8_t *a = remote ? c->daddr : c->saddr;
+	unsigned port = remote ? c->dport : c->sport;
+	if (c->family == AF_INET6) {
+		inet_ntop(AF_INET6, a, buf, sizeof(buf));
+		sb_printf(out, "[%s]:%u", buf, port);
+	} else {
+		inet_ntop(AF_INET, a, buf, sizeof(buf));
+		sb_printf(out, "%s:%u", buf, port);
+	}
+}
+
+/* The connect() that started c (CLOSE -> SYN_SENT runs inside the owner
+ * thread's connect()), NULL if it is not among the kept records. */
+static const struct et_record *conn_connect_record(const struct et_model *m, const struct et_conn *c)
+{
+	static int nr_connect = -2;
+	if (c->role != ET_CONN_CONNECT)
+		return NULL;
+	if (nr_connect == -2)
+		nr_connect = syscall_nr("connect");
+	if (nr_connect < 0)
+		return NULL;
+	const struct et_thread *t = model_thread((struct et_model *)m, c->tid);
+	if (!t)
+		return NULL;
+	for (size_t i = 0;; i++) {
+		const struct et_record *r = thread_record(t, i);
+		if (!r)
+			return NULL;
+		if ((int)r->ev.nr != nr_connect || r->ev.enter_ts > c->first_ts || r->ev.h.ts < c->first_ts)
+			continue;
+		return r;
+	}
+}
+
+int conn_connect_errno(const struct et_model *m, const struct et_conn *c)
+{
+	const struct et_record *r = conn_connect_record(m, c);
+	if (r && r->ev.ret < 0 && r->ev.ret != -EINPROGRESS)
+		return (int)-r->ev.ret;
+	return 0;
+}
+
+void conn_outcome(const struct et_model *m, const struct et_conn *c, struct strbuf *out)
+{
+	sb_puts(out, conn_role_name(c->role));
+	sb_putc(out, ' ');
+	conn_endpoint(c, c->role != ET_CONN_LISTEN, out);
+	if (c->role == ET_CONN_LISTEN) {
+		if (c->closed)
+			sb_puts(out, " -> closed");
+		return;
+	}
+	if (c->established_ts)
+		sb_printf(out, " -> established after %.1f ms", (double)(c->established_ts - c->first_ts) / 1e6);
+	else if (!c->rst_recv && !c->rst_sent && (c->retrans || c->ndrops)) {
+		/* the SYN went unanswered: say what became of it */
+		sb_puts(out, " -> no answer");
+		if (c->retrans)
+			sb_printf(out, ", %lu SYN retransmit%s", (unsigned long)c->retrans, c->retrans == 1 ? "" : "s");
+		for (size_t k = 0; k < c->ndrops; k++) {
+			const char *rn = skb_drop_reason_name(c->drops[k].reason);
+			sb_printf(out, ", %lu dropped (", (unsigned long)c->drops[k].count);
+			if (rn)
+				sb_puts(out, rn);
+			else
+				sb_printf(out, "reason %u", c->drops[k].reason);
+			sb_putc(out, ')');
+		}
+	}
+	/* a blocking connect() returns EINPROGRESS only when its SO_SNDTIMEO
+	 * ran out; a non-blocking one returns it at once */
+	const struct et_record *r = conn_connect_record(m, c);
+	if (r && r->ev.ret == -EINPROGRESS && !c->established_ts && r->ev.h.ts - r->ev.enter_ts >= 1000000)
+		sb_printf(out, " -> connect timed out after %.1f ms", (double)(r->ev.h.ts - r->ev.enter_ts) / 1e6);
+	if (c->rst_recv)
+		sb_printf(out, " -> RST received after %.1f ms", (double)(c->rst_recv_ts - c->first_ts) / 1e6);
+	else if (c->rst_sent)
+		sb_printf(out, " -> RST sent after %.1f ms", (double)(c->rst_sent_ts - c->first_ts) / 1e6);
+	else if (c->closed)
+		sb_puts(out, " -> closed");
+	int err = r && r->ev.ret < 0 && r->ev.ret != -EINPROGRESS ? (int)-r->ev.ret : 0;
+	if (err) {
+		const char *en = decode_errno_name(err);
+		sb_printf(out, " -> %s", en ? en : strerror(err));
+	}
+}
+
+static struct et_conn *conn_for(struct et_model *m, const struct ev_sock *e)
+{
+	for (size_t i = m->nconns; i-- > 0;)
+		if (m->conns[i].sk == e->sk && !m->conns[i].closed)
+			return &m->conns[i];
+	if (e->kind != ET_SK_STATE) {
+		/* an abortive close sends its RST after the CLOSE */
+		for (size_t i = m->nconns; i-- > 0;)
+			if (m->conns[i].sk == e->sk)
+				return &m->conns[i];
+		return NULL; /* a socket we did not see start */
+	}
+	if (m->nconns == m->cap_conns) {
+		size_t cap = m->cap_conns ? m->cap_conns * 2 : 16;
+		struct et_conn *n = realloc(m->conns, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		m->conns = n;
+		m->cap_conns = cap;
+	}
+	struct et_conn *c = &m->conns[m->nconns++];
+	memset(c, 0, sizeof(*c));
+	c->sk = e->sk;
+	c->first_ts = e->h.ts;
+	c->pid = (int)e->h.pid;
+	c->tid = (int)e->h.tid;
+	c->family = e->family;
+	if (e->newstate == TCP_LISTEN)
+		c->role = ET_CONN_LISTEN;
+	else if (e->newstate == TCP_SYN_SENT)
+		c->role = ET_CONN_CONNECT;
+	else
+		c->role = ET_CONN_ACCEPT;
+	return c;
+}
+
+int model_on_sock(struct et_model *m, const struct ev_sock *e)
+{
+	struct et_conn *c = conn_for(m, e);
+	if (!c)
+		return 0;
+	/* the ports and addresses are filled in as connect() picks them */
+	if (e->sport)
+		c->sport = e->sport;
+	if (e->dport)
+		c->dport = e->dport;
+	if (e->bytes_sent > c->bytes_sent)
+		c->bytes_sent = e->bytes_sent;
+	if (e->bytes_recv > c->bytes_recv)
+		c->bytes_recv = e->bytes_recv;
+	static const uint8_t zero[16];
+	if (memcmp(e->saddr, zero, 16))
+		memcpy(c->saddr, e->saddr, 16);
+	if (memcmp(e->daddr, zero, 16))
+		memcpy(c->daddr, e->daddr, 16);
+
+	struct strbuf sb = STRBUF_INIT;
+	sb_puts(&sb, "tcp ");
+	conn_endpoint(c, 0, &sb);
+	if (c->role != ET_CONN_LISTEN) {
+		sb_puts(&sb, c->role == ET_CONN_ACCEPT ? " <- " : " -> ");
+		conn_endpoint(c, 1, &sb);
+	}
+	sb_puts(&sb, ": ");
+	switch (e->kind) {
+	case ET_SK_STATE:
+		if (c->nstates < ET_CONN_STATES) {
+			c->states[c->nstates].ts = e->h.ts;
+			c->states[c->nstates].from = e->oldstate;
+			c->states[c->nstates].to = e->newstate;
+			c->nstates++;
+		} else {
+			c->states_dropped++;
+		}
+		if (e->newstate == TCP_ESTABLISHED && !c->established_ts)
+			c->established_ts = e->h.ts;
+		if (e->newstate == TCP_CLOSE)
+			c->closed = true;
+		sb_printf(&sb, "%s -> %s", tcp_state_name(e->oldstate), tcp_state_name(e->newstate));
+		break;
+	case ET_SK_RST_SENT:
+		if (!c->rst_sent++)
+			c->rst_sent_ts = e->h.ts;
+		sb_puts(&sb, "RST sent");
+		break;
+	case ET_SK_RST_RECV:
+		if (!c->rst_recv++)
+			c->rst_recv_ts = e->h.ts;
+		sb_puts(&sb, "RST received");
+		break;
+	case ET_SK_RETRANS:
+		c->retrans++;
+		sb_puts(&sb, "retransmit");
+		break;
+	case ET_SK_DROP: {
+		size_t i;
+		for (i = 0; i < c->ndrops; i++)
+			if (c->drops[i].reason == e->reason)
+				break;
+		if (i == c->ndrops && c->ndrops < ET_CONN_DROPS)
+			c->drops[c->ndrops++].reason = e->reason;
+		if (i < c->ndrops)
+			c->drops[i].count++;
+		const char *rn = skb_drop_reason_name(e->reason);
+		if (rn)
+			sb_printf(&sb, "packet dropped (%s)", rn);
+		else
+			sb_printf(&sb, "packet dropped (reason %u)", e->reason);
+		break;
+	}
+	default:
+		sb_free(&sb);
+		return -1;
+	}
+	struct et_process *p = model_process(m, c->pid);
+	if (p)
+		model_add_note(p, e->h.ts, c->tid, sb_detach(&sb));
+	else
+		sb_free(&sb);
+	return 0;
+}

@@ -1,0 +1,344 @@
+/* The text report: what a person reads at the end of a run. */
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crash.h"
+#include "decode.h"
+#include "syscall_table.h"
+
+static void heading(FILE *out, const char *title)
+{
+	fprintf(out, "\n-- %s ", title);
+	for (size_t n = strlen(title) + 4; n < 72; n++)
+		fputc('-', out);
+	fputc('\n', out);
+}
+
+static void print_argv(FILE *out, char *const *argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		fprintf(out, "%s%s", i ? " " : "", argv[i]);
+}
+
+static const struct et_process *find_root(const struct et_model *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i]->pid == m->root_pid)
+			return m->procs[i];
+	return NULL;
+}
+
+static void print_processes(const struct et_model *m, FILE *out)
+{
+	char title[64];
+	snprintf(title, sizeof(title), "processes (%zu)", m->nprocs);
+	heading(out, title);
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct et_process *p = m->procs[i];
+		sb_reset(&sb);
+		if (p->exited)
+			describe_wait_status(p->wait_status, &sb);
+		else
+			sb_puts(&sb, "still running at the end");
+		fprintf(out, "  pid %-7d ppid %-7d %-26s", p->pid, p->ppid, sb_str(&sb));
+		if (p->exited)
+			fprintf(out, " %9.3f ms", (double)(p->end_ts - p->start_ts) / 1e6);
+		else
+			fprintf(out, " %12s", "");
+		fprintf(out, "  %zu thread%s, %lu syscalls  ", p->nthreads, p->nthreads == 1 ? "" : "s",
+			(unsigned long)p->nsyscalls);
+		if (p->argv)
+			print_argv(out, p->argv);
+		else if (p->exe)
+			fputs(p->exe, out);
+		fputc('\n', out);
+	}
+	sb_free(&sb);
+}
+
+static void print_failures(const struct et_model *m, FILE *out)
+{
+	size_t shown = 0, routine = 0;
+	uint64_t routine_calls = 0;
+	for (size_t i = 0; i < m->nfailures; i++) {
+		if (m->failures[i].expected) {
+			routine++;
+			routine_calls += m->failures[i].count;
+		} else {
+			shown++;
+		}
+	}
+	char title[96];
+	snprintf(title, sizeof(title), "failed syscalls (%zu)", shown);
+	heading(out, title);
+	if (!shown)
+		fputs("  none\n", out);
+	for (size_t i = 0; i < m->nfailures; i++) {
+		const struct et_failure *f = &m->failures[i];
+		if (f->expected)
+			continue;
+		if (f->tid != f->pid)
+			fprintf(out, "  %+10.3f ms  pid %d tid %d  %s", model_rel_ms(m, f->first_ts), f->pid, f->tid,
+				f->call);
+		else
+			fprintf(out, "  %+10.3f ms  pid %-7d %s", model_rel_ms(m, f->first_ts), f->pid, f->call);
+		if (f->count > 1)
+			fprintf(out, "   (x%lu)", (unsigned long)f->count);
+		fputc('\n', out);
+	}
+	if (routine) {
+		/* name the kinds of routine failure that were left out */
+		struct strbuf why = STRBUF_INIT;
+		for (size_t i = 0; i < m->nfailures; i++) {
+			const char *e = m->failures[i].expected;
+			if (!e || strstr(sb_str(&why), e))
+				continue;
+			sb_printf(&why, "%s%s", why.len ? "; " : "", e);
+		}
+		fprintf(out, "  (%lu routine failure%s not listed: %s; the JSON report has them)\n",
+			(unsigned long)routine_calls, routine_calls == 1 ? "" : "s", sb_str(&why));
+		sb_free(&why);
+	}
+	if (m->failures_dropped)
+		fprintf(out, "  (%lu more distinct failures not kept)\n", (unsigned long)m->failures_dropped);
+}
+
+static void print_summary(const struct et_model *m, FILE *out)
+{
+	heading(out, "syscall summary");
+	uint64_t all_ns = 0, all_calls = 0, all_err = 0;
+	for (size_t i = 0; i < m->ntotals; i++) {
+		all_ns += m->totals[i].total_ns;
+		all_calls += m->totals[i].calls;
+		all_err += m->totals[i].errors;
+	}
+	fprintf(out, "  %6s %11s %11s %11s %9s %7s  %s\n", "% time", "seconds", "usecs/call", "max usecs",
+		"calls", "errors", "syscall");
+	for (size_t i = 0; i < m->ntotals; i++) {
+		const struct et_syscall_total *t = &m->totals[i];
+		char errs[24] = "";
+		if (t->errors)
+			snprintf(errs, sizeof(errs), "%lu", (unsigned long)t->errors);
+		fprintf(out, "  %6.2f %11.6f %11.1f %11.1f %9lu %7s  %s\n",
+			all_ns ? 100.0 * (double)t->total_ns / (double)all_ns : 0.0, (double)t->total_ns / 1e9,
+			t->calls ? (double)t->total_ns / 1e3 / (double)t->calls : 0.0, (double)t->max_ns / 1e3,
+			(unsigned long)t->calls, errs, syscall_name(t->nr));
+	}
+	fprintf(out, "  %6s %11.6f %11s %11s %9lu %7lu  total\n", "100.00", (double)all_ns / 1e9, "", "",
+		(unsigned long)all_calls, (unsigned long)all_err);
+}
+
+static void print_thread(const struct et_model *m, const struct et_thread *t, FILE *out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	fprintf(out, "  pid %d tid %d (%s): ", t->pid, t->tid, t->comm[0] ? t->comm : "?");
+	if (t->ring_count == t->nsyscalls)
+		fprintf(out, "all %lu syscalls\n", (unsigned long)t->nsyscalls);
+	else
+		fprintf(out, "last %zu of %lu syscalls\n", t->ring_count, (unsigned long)t->nsyscalls);
+	for (size_t i = 0; i < t->ring_count; i++) {
+		const struct et_record *r = thread_record(t, i);
+		sb_reset(&sb);
+		model_record_call(m, r, &sb);
+		if (r->ev.flags & ET_SC_F_NORETURN)
+			fprintf(out, "    %+10.3f ms %12s  %s\n", model_rel_ms(m, r->ev.enter_ts), "", sb_str(&sb));
+		else
+			fprintf(out, "    %+10.3f ms <%8.3f ms>  %s\n", model_rel_ms(m, r->ev.enter_ts),
+				(double)(r->ev.h.ts - r->ev.enter_ts) / 1e6, sb_str(&sb));
+	}
+	sb_free(&sb);
+}
+
+static void print_sequences(const struct et_model *m, FILE *out)
+{
+	char title[96];
+	if (m->last_n)
+		snprintf(title, sizeof(title), "syscall sequence (last %zu per thread)", m->last_n);
+	else
+		snprintf(title, sizeof(title), "syscall sequence (all)");
+	heading(out, title);
+	/* In a large tree (a whole test suite) the processes that exited 0 are
+	 * rarely the story: show the root and every process that failed. */
+	size_t hidden = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct et_process *p = m->procs[i];
+		bool failed = !p->exited || p->wait_status != 0 || p->crash;
+		if (m->nprocs > 8 && p->pid != m->root_pid && !failed) {
+			hidden++;
+			continue;
+		}
+		for (size_t j = 0; j < p->nthreads; j++)
+			print_thread(m, p->threads[j], out);
+	}
+	if (hidden)
+		fprintf(out, "  (%zu processes that exited with 0 not shown: the JSON report has them)\n", hidden);
+}
+
+/* --trace-func: the functions that were called, most calls first, and the
+ * last entries and returns of each thread that made any. */
+#define FUNC_EVENTS_SHOWN 12
+#define FUNC_THREADS_SHOWN 8
+
+static void print_functions(const struct et_model *m, FILE *out)
+{
+	if (!m->nfuncs)
+		return;
+	char title[96];
+	snprintf(title, sizeof(title), "traced functions (%zu)", m->nfuncs);
+	heading(out, title);
+	size_t *order = calloc(m->nfuncs, sizeof(*order)), n = 0;
+	if (!order)
+		return;
+	for (size_t i = 0; i < m->nfuncs; i++) {
+		if (!m->funcs[i].calls)
+			continue;
+		size_t j = n++;
+		while (j > 0 && m->funcs[order[j - 1]].calls < m->funcs[i].calls) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	fprintf(out, "  %9s %9s  %s\n", "calls", "returns", "function");
+	for (size_t k = 0; k < n; k++) {
+		const struct et_traced_func *f = &m->funcs[order[k]];
+		fprintf(out, "  %9lu %9lu  %s\n", (unsigned long)f->calls, (unsigned long)f->returns, f->f.name);
+	}
+	if (n < m->nfuncs)
+		fprintf(out, "  (%zu traced function%s not called)\n", m->nfuncs - n, m->nfuncs - n == 1 ? "" : "s");
+	free(order);
+
+	struct strbuf sb = STRBUF_INIT;
+	size_t threads = 0, more = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		for (size_t j = 0; j < m->procs[i]->nthreads; j++) {
+			const struct et_thread *t = m->procs[i]->threads[j];
+			if (!t->fring_count)
+				continue;
+			if (threads++ >= FUNC_THREADS_SHOWN) {
+				more++;
+				continue;
+			}
+			size_t first = t->fring_count > FUNC_EVENTS_SHOWN ? t->fring_count - FUNC_EVENTS_SHOWN : 0;
+			fprintf(out, "  pid %d tid %d (%s): %lu call%s, the last %zu entries and returns:\n", t->pid, t->tid,
+				t->comm[0] ? t->comm : "?", (unsigned long)t->nfunc_calls, t->nfunc_calls == 1 ? "" : "s",
+				t->fring_count - first);
+			for (size_t k = first; k < t->fring_count; k++) {
+				const struct et_func_event *e = thread_func_event(t, k);
+				sb_reset(&sb);
+				model_func_event_text(m, e, &sb);
+				fprintf(out, "    %+10.3f ms  %s\n", model_rel_ms(m, e->ts), sb_str(&sb));
+			}
+		}
+	}
+	if (more)
+		fprintf(out, "  (%zu more threads made calls: the JSON report has them)\n", more);
+	sb_free(&sb);
+}
+
+static void print_network(const struct et_model *m, FILE *out)
+{
+	if (!m->nconns)
+		return;
+	char title[64];
+	snprintf(title, sizeof(title), "network (%zu TCP socket%s)", m->nconns, m->nconns == 1 ? "" : "s");
+	heading(out, title);
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < m->nconns; i++) {
+		const struct et_conn *c = &m->conns[i];
+		sb_reset(&sb);
+		conn_outcome(m, c, &sb);
+		fprintf(out, "  pid %d  %s\n", c->pid, sb_str(&sb));
+		sb_reset(&sb);
+		conn_endpoint(c, 0, &sb);
+		if (c->role != ET_CONN_LISTEN) {
+			sb_puts(&sb, " <-> ");
+			conn_endpoint(c, 1, &sb);
+		}
+		fprintf(out, "      %s %s, bytes sent %lu received %lu, resets sent %lu received %lu, retransmits %lu\n",
+			c->family == 10 ? "tcp6" : "tcp", sb_str(&sb), (unsigned long)c->bytes_sent,
+			(unsigned long)c->bytes_recv, (unsigned long)c->rst_sent, (unsigned long)c->rst_recv,
+			(unsigned long)c->retrans);
+		fputs("      states:", out);
+		for (size_t k = 0; k < c->nstates; k++)
+			fprintf(out, "%s %s->%s @%.3f ms", k ? "," : "", tcp_state_name(c->states[k].from),
+				tcp_state_name(c->states[k].to), model_rel_ms(m, c->states[k].ts));
+		if (c->states_dropped)
+			fprintf(out, " (+%lu more)", (unsigned long)c->states_dropped);
+		fputc('\n', out);
+		if (c->ndrops) {
+			fputs("      drops:", out);
+			for (size_t k = 0; k < c->ndrops; k++) {
+				const char *rn = skb_drop_reason_name(c->drops[k].reason);
+				if (rn)
+					fprintf(out, " %s x%lu", rn, (unsigned long)c->drops[k].count);
+				else
+					fprintf(out, " reason %u x%lu", c->drops[k].reason, (unsigned long)c->drops[k].count);
+			}
+			fputc('\n', out);
+		}
+	}
+	sb_free(&sb);
+}
+
+static void print_losses(const struct et_model *m, FILE *out)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < ET_EV_TYPE_MAX; i++)
+		total += m->lost[i];
+	heading(out, "events");
+	fprintf(out, "  received %lu", (unsigned long)m->records);
+	if (!total && !m->bad_records) {
+		fputs(", lost none\n", out);
+	} else {
+		fprintf(out, ", LOST %lu (syscall %lu, fork %lu, exec %lu, exit %lu, function %lu, socket %lu): the ring buffer was full;\n"
+			     "  the summary above is exact, the sequences have gaps (try --buffer-size)\n",
+			(unsigned long)total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
+			(unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
+			(unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK]);
+		if (m->bad_records)
+			fprintf(out, "  %lu malformed records ignored\n", (unsigned long)m->bad_records);
+	}
+	if (m->trimmed_records)
+		fprintf(out, "  %lu older syscalls of exited threads were let go to keep etrace's memory under its cap\n",
+			(unsigned long)m->trimmed_records);
+	if (m->capture_faults)
+		fprintf(out, "  %lu arguments could not be read from the target's memory (shown as addresses)\n",
+			(unsigned long)m->capture_faults);
+}
+
+void render_text(const struct et_model *m, const struct render_opts *o, FILE *out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const struct et_process *root = find_root(m);
+	fputs("== etrace report ======================================================\n", out);
+	fputs("command:  ", out);
+	print_argv(out, m->command);
+	fputc('\n', out);
+	if (root && root->exited)
+		describe_wait_status(root->wait_status, &sb);
+	else
+		sb_puts(&sb, "did not finish");
+	fprintf(out, "result:   %s (pid %d) after %.3f ms; etrace exits with %d\n", sb_str(&sb), m->root_pid,
+		(double)(m->end_ts - m->start_ts) / 1e6, o->exit_code);
+	if (o->exit_reason)
+		fprintf(out, "error:    %s\n", o->exit_reason);
+	fprintf(out, "tracing:  syscalls via %s\n", m->backend ? m->backend : "?");
+	if (m->nfuncs)
+		fprintf(out, "          %zu function%s of %s via %s\n", m->nfuncs, m->nfuncs == 1 ? "" : "s",
+			m->funcs_exe ? m->funcs_exe : "the program", m->funcs_backend ? m->funcs_backend : "?");
+	sb_free(&sb);
+
+	print_processes(m, out);
+	crash_render_text(m, out);
+	print_failures(m, out);
+	print_network(m, out);
+	print_summary(m, out);
+	print_functions(m, out);
+	print_sequences(m, out);
+	print_losses(m, out);
+	fputs("== end of etrace report ===============================================\n", out);
+}

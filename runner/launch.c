@@ -1,0 +1,265 @@
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+/* What the child reports through the error pipe. */
+struct child_error {
+	int stage;   /* 0 exec, 1 cgroup, 2 user switch */
+	int err;
+};
+
+static int exec_status_for(int err)
+{
+	return err == ENOENT ? 127 : 126;
+}
+
+int launch_resolve(const char *prog, char *out, size_t len, char *err, size_t errlen)
+{
+	struct stat st;
+	if (strchr(prog, '/')) {
+		if (stat(prog, &st) < 0) {
+			snprintf(err, errlen, "%s: %s", prog, strerror(errno));
+			return exec_status_for(errno);
+		}
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "%s: Is a directory", prog);
+			return 126;
+		}
+		if (access(prog, X_OK) < 0) {
+			snprintf(err, errlen, "%s: %s", prog, strerror(errno));
+			return 126;
+		}
+		snprintf(out, len, "%s", prog);
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	int found_noexec = 0;
+	while (*path) {
+		const char *colon = strchrnul(path, ':');
+		size_t dlen = (size_t)(colon - path);
+		char cand[4096];
+		snprintf(cand, sizeof(cand), "%.*s%s%s", (int)dlen, path, dlen ? "/" : "", prog);
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(cand, X_OK) == 0) {
+				snprintf(out, len, "%s", cand);
+				return 0;
+			}
+			found_noexec = 1;
+		}
+		path = *colon ? colon + 1 : colon;
+	}
+	if (found_noexec) {
+		snprintf(err, errlen, "%s: Permission denied", prog);
+		return 126;
+	}
+	snprintf(err, errlen, "%s: command not found", prog);
+	return 127;
+}
+
+int launch_pick_user(const char *spec, struct run_user *u, char *err, size_t errlen)
+{
+	memset(u, 0, sizeof(*u));
+	if (spec) {
+		struct passwd *pw = getpwnam(spec);
+		char *end;
+		long id = strtol(spec, &end, 10);
+		if (!pw && *spec && !*end && id >= 0)
+			pw = getpwuid((uid_t)id);
+		if (!pw) {
+			snprintf(err, errlen, "unknown user '%s'", spec);
+			return -1;
+		}
+		u->set = true;
+		u->uid = pw->pw_uid;
+		u->gid = pw->pw_gid;
+		snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
+		return 0;
+	}
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	if (getuid() == 0 && su && sg && *su && *sg) {
+		u->set = true;
+		u->uid = (uid_t)strtoul(su, NULL, 10);
+		u->gid = (gid_t)strtoul(sg, NULL, 10);
+		const char *name = getenv("SUDO_USER");
+		struct passwd *pw = getpwuid(u->uid);
+		snprintf(u->name, sizeof(u->name), "%s", pw ? pw->pw_name : (name ? name : ""));
+	}
+	return 0;
+}
+
+static void child_fail(int fd, int stage, int err)
+{
+	struct child_error ce = { stage, err };
+	if (write(fd, &ce, sizeof(ce)) < 0) {
+		/* nothing else to do: the parent sees EOF and a 127 exit */
+	}
+	_exit(127);
+}
+
+/* Forks straight into the cgroup with clone3(CLONE_INTO_CGROUP), which
+ * spares the child a migration (a cgroup.procs write waits for an RCU grace
+ * period) and gives the pidfd at once. Returns -1 with errno ENOSYS/E2BIG/EINVAL
+ * when the kernel lacks it. */
+static pid_t fork_into_cgroup(const struct et_cgroup *cg, int *pidfd)
+{
+	struct clone_args ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_INTO_CGROUP | CLONE_PIDFD;
+	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+	ca.exit_signal = SIGCHLD;
+	ca.cgroup = (uint64_t)cg->fd;
+	return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+/* Without clone3 (kernels before 5.7 lack CLONE_INTO_CGROUP; valgrind has
+ * no clone3 nor pidfd_open): clone(CLONE_PIDFD) still gives the pidfd at
+ * once, else a plain fork and pidfd_open. */
+static pid_t fork_with_pidfd(int *pidfd)
+{
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, pidfd, 0, 0);
+	if (pid < 0 && (errno == EINVAL || errno == ENOSYS)) {
+		*pidfd = -1;
+		pid = fork();
+	}
+	return pid;
+}
+
+static void child_main(int release_rd, int error_wr, const char *path, char *const argv[],
+		       const struct run_user *u, const struct et_cgroup *cg)
+{
+	/* the target starts with default signal handling and an empty mask */
+	sigset_t none;
+	sigemptyset(&none);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (cg && cgroup_enter(cg) < 0)
+		child_fail(error_wr, 1, errno);
+	if (u->set) {
+		if (u->name[0] && initgroups(u->name, u->gid) < 0 && setgroups(0, NULL) < 0)
+			child_fail(error_wr, 2, errno);
+		if (setgid(u->gid) < 0 || setuid(u->uid) < 0)
+			child_fail(error_wr, 2, errno);
+	}
+	char c;
+	ssize_t n;
+	do
+		n = read(release_rd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127); /* etrace went away before releasing us */
+	close(release_rd);
+	extern char **environ;
+	execve(path, argv, environ);
+	child_fail(error_wr, 0, errno);
+}
+
+int launch_start(struct target *t, const char *path, char *const argv[], const struct run_user *u,
+		 const struct et_cgroup *cg, char *err, size_t errlen)
+{
+	int rel[2], erp[2];
+	t->pid = -1;
+	t->pidfd = t->release_fd = t->error_fd = -1;
+	if (pipe2(rel, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(erp, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(rel[0]);
+		close(rel[1]);
+		return -1;
+	}
+	int pidfd = -1;
+	pid_t pid = cg ? fork_into_cgroup(cg, &pidfd) : -1;
+	const struct et_cgroup *join = NULL;
+	if (pid < 0 && (!cg || errno == ENOSYS || errno == EINVAL || errno == E2BIG)) {
+		pidfd = -1;
+		pid = fork_with_pidfd(&pidfd);   /* the child joins the cgroup itself */
+		join = cg;
+	}
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(rel[0]);
+		close(rel[1]);
+		close(erp[0]);
+		close(erp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(rel[1]);
+		close(erp[0]);
+		child_main(rel[0], erp[1], path, argv, u, join);
+	}
+	close(rel[0]);
+	close(erp[1]);
+	t->pid = pid;
+	t->release_fd = rel[1];
+	t->error_fd = erp[0];
+	t->pidfd = pidfd >= 0 ? pidfd : (int)syscall(SYS_pidfd_open, pid, 0);
+	if (t->pidfd < 0) {
+		snprintf(err, errlen, "pidfd_open: %s (Linux 5.3 or later is needed)", strerror(errno));
+		launch_abort(t);
+		return -1;
+	}
+	return 0;
+}
+
+int launch_release(struct target *t, char *err, size_t errlen)
+{
+	char c = 'g';
+	if (write(t->release_fd, &c, 1) != 1) {
+		snprintf(err, errlen, "cannot release the target: %s", strerror(errno));
+		return 125;
+	}
+	close(t->release_fd);
+	t->release_fd = -1;
+	struct child_error ce;
+	ssize_t n;
+	do
+		n = read(t->error_fd, &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	close(t->error_fd);
+	t->error_fd = -1;
+	if (n == 0)
+		return 0; /* the pipe closed on exec */
+	if (n != (ssize_t)sizeof(ce)) {
+		snprintf(err, errlen, "the target died before exec");
+		return 127;
+	}
+	static const char *stage[] = { "exec", "joining the cgroup", "switching user" };
+	snprintf(err, errlen, "%s failed: %s", stage[ce.stage % 3], strerror(ce.err));
+	return ce.stage == 0 ? exec_status_for(ce.err) : 125;
+}
+
+void launch_abort(struct target *t)
+{
+	if (t->pid > 0) {
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, NULL, 0);
+		t->pid = -1;
+	}
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	if (t->release_fd >= 0)
+		close(t->release_fd);
+	if (t->error_fd >= 0)
+		close(t->error_fd);
+	t->pidfd = t->release_fd = t->error_fd = -1;
+}

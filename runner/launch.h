@@ -1,0 +1,39 @@
+/* Starting the target: resolve the program, fork a child that holds before
+ * exec until every probe is attached, then release it. */
+#ifndef ETRACE_LAUNCH_H
+#define ETRACE_LAUNCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "cgroup.h"
+
+struct target {
+	pid_t pid;
+	int pidfd;
+	int release_fd;  /* write end: one byte releases the child */
+	int error_fd;    /* read end: errno of a failed exec, or EOF on success */
+};
+
+struct run_user {
+	bool set;        /* switch user in the child */
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+};
+
+/* Finds prog as execvp would. Returns 0 with the path in out, or the exit
+ * code a shell would give (127 not found, 126 not executable) with a message. */
+int launch_resolve(const char *prog, char *out, size_t len, char *err, size_t errlen);
+/* Who the target runs as: --user, else SUDO_UID/SUDO_GID under sudo, else etrace's user. */
+int launch_pick_user(const char *spec, struct run_user *u, char *err, size_t errlen);
+/* Forks the held child. Returns 0, or -1 with a message. */
+int launch_start(struct target *t, const char *path, char *const argv[], const struct run_user *u,
+		 const struct et_cgroup *cg, char *err, size_t errlen);
+/* Releases the child into execve. Returns 0 when the exec happened, or the
+ * shell-style exit code (126/127) with a message when it failed. */
+int launch_release(struct target *t, char *err, size_t errlen);
+/* Kills and reaps a child that was never released (etrace failed to start). */
+void launch_abort(struct target *t);
+
+#endif

@@ -1,0 +1,253 @@
+/* etrace command line: run, doctor, version, help. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doctor.h"
+#include "record.h"
+#include "run.h"
+
+static const char usage_text[] =
+	"usage: etrace run [options] -- program [args...]\n"
+	"       etrace report FILE [-f text|json] [-o OUT]   the report of a recording\n"
+	"       etrace rewind FILE --at TIME|crash [--window DURATION]\n"
+	"                              the events of a recording around a moment\n"
+	"       etrace doctor          what this kernel offers, which backends are used\n"
+	"       etrace version\n"
+	"\n"
+	"Runs the program, traces it and everything it starts from the kernel (eBPF),\n"
+	"and writes one report when it exits. etrace exits with the program's status\n"
+	"(128+N when it died of signal N; 127 not found, 126 not executable, 125 when\n"
+	"etrace itself failed).\n"
+	"\n"
+	"options for run:\n"
+	"  -o, --output=FILE        write the report to FILE (default: stderr)\n"
+	"  -f, --format=text|json   report format (default: text)\n"
+	"      --json=FILE          also write the JSON report to FILE\n"
+	"      --events=FILE        write every event as JSON Lines while the program runs\n"
+	"      --record=FILE        save every event for etrace report / etrace rewind\n"
+	"      --report=WHEN        always (default), failure (only when the exit status\n"
+	"                           is not 0), never\n"
+	"  -n, --last=N             syscalls kept per thread for the report (default 50)\n"
+	"  -a, --all                keep every syscall (memory grows with the run)\n"
+	"      --max-records=N      records kept in memory in all (default 200000, ~50 MB);\n"
+	"                           past it, threads that exited keep only their last 5\n"
+	"  -s, --string-limit=N     bytes of data shown per buffer argument (default 32)\n"
+	"  -u, --user=USER          run the program as USER (default under sudo: the\n"
+	"                           invoking user, from SUDO_UID/SUDO_GID)\n"
+	"      --orphans=leave|kill what to do with processes still running when the\n"
+	"                           program exits (default: leave them running, untraced)\n"
+	"      --buffer-size=BYTES  kernel ring buffer size (default 16M; K, M suffixes)\n"
+	"      --rewind=N|TIME      events shown before a crash: a count (default 50) or\n"
+	"                           a time window (5s, 200ms); at most the --last\n"
+	"                           syscalls of each thread are available\n"
+	"      --trace-func=PATTERN probe the program's own functions whose names match\n"
+	"                           the glob: calls (first 4 arguments) and returns\n"
+	"                           join the report and the crash rewind; repeatable\n"
+	"      --trace-func-force   allow patterns that match more than 1000 functions\n"
+	"  -h, --help               this text\n";
+
+/* printf-checked: a %c given a string once printed a pointer's low byte. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("etrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (etrace --help)\n", stderr);
+	return ETRACE_EXIT_FAILURE;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30, end++;
+	if (*end)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {
+		.format = FORMAT_TEXT,
+		.when = REPORT_ALWAYS,
+		.orphans = ORPHANS_LEAVE,
+		.last_n = 50,
+		.str_max = 32,
+		.rewind_n = 50,
+		.max_records = 200000,
+		.buffer_bytes = 16 << 20,
+	};
+	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
+	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
+	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "events", required_argument, NULL, OPT_EVENTS },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "max-records", required_argument, NULL, OPT_MAXREC },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "last", required_argument, NULL, 'n' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "string-limit", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "orphans", required_argument, NULL, OPT_ORPHANS },
+		{ "buffer-size", required_argument, NULL, OPT_BUFFER },
+		{ "rewind", required_argument, NULL, OPT_REWIND },
+		{ "trace-func", required_argument, NULL, OPT_TRACE_FUNC },
+		{ "trace-func-force", no_argument, NULL, OPT_TRACE_FUNC_FORCE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	optind = 1;
+	opterr = 0;
+	int c;
+	size_t v;
+	while ((c = getopt_long(argc, argv, "+o:f:n:as:u:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "text") == 0)
+				o.format = FORMAT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				o.format = FORMAT_JSON;
+			else
+				return usage_error("unknown format '%s': use text or json", optarg);
+			break;
+		case OPT_JSON:
+			o.json_output = optarg;
+			break;
+		case OPT_EVENTS:
+			o.events = optarg;
+			break;
+		case OPT_RECORD:
+			o.record = optarg;
+			break;
+		case OPT_MAXREC:
+			if (parse_size(optarg, &v) < 0 || v < 100)
+				return usage_error("--max-records takes a number of at least 100, not '%s'", optarg);
+			o.max_records = v;
+			break;
+		case OPT_REPORT:
+			if (strcmp(optarg, "always") == 0)
+				o.when = REPORT_ALWAYS;
+			else if (strcmp(optarg, "failure") == 0)
+				o.when = REPORT_ON_FAILURE;
+			else if (strcmp(optarg, "never") == 0)
+				o.when = REPORT_NEVER;
+			else
+				return usage_error("--report takes always, failure or never, not '%s'", optarg);
+			break;
+		case 'n':
+			if (parse_size(optarg, &v) < 0 || v == 0)
+				return usage_error("--last takes a positive number, not '%s'", optarg);
+			o.last_n = v;
+			break;
+		case 'a':
+			o.last_n = 0;
+			break;
+		case 's':
+			if (parse_size(optarg, &v) < 0 || v > 4096)
+				return usage_error("--string-limit takes a number from 0 to 4096, not '%s'", optarg);
+			o.str_max = v;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case OPT_ORPHANS:
+			if (strcmp(optarg, "leave") == 0)
+				o.orphans = ORPHANS_LEAVE;
+			else if (strcmp(optarg, "kill") == 0)
+				o.orphans = ORPHANS_KILL;
+			else
+				return usage_error("--orphans takes leave or kill, not '%s'", optarg);
+			break;
+		case OPT_BUFFER:
+			if (parse_size(optarg, &v) < 0 || v < 4096 || v > ((size_t)1 << 30))
+				return usage_error("--buffer-size takes a size from 4K to 1G, not '%s'", optarg);
+			o.buffer_bytes = v;
+			break;
+		case OPT_REWIND: {
+			/* a count of events, or a time window: 5s, 250ms, 800us */
+			char *end;
+			double d = strtod(optarg, &end);
+			double scale = strcmp(end, "s") == 0 ? 1e9 : strcmp(end, "ms") == 0 ? 1e6 : strcmp(end, "us") == 0 ? 1e3 : 0;
+			if (scale && d > 0 && d <= 3600) {
+				o.rewind_ns = (uint64_t)(d * scale);
+			} else if (parse_size(optarg, &v) == 0 && v > 0 && v <= 100000) {
+				o.rewind_n = v;
+			} else {
+				return usage_error("--rewind takes a number of events (1 to 100000) or a time like 5s or 200ms, not '%s'",
+						   optarg);
+			}
+			break;
+		}
+		case OPT_TRACE_FUNC:
+			if (!optarg[0])
+				return usage_error("%s", "--trace-func takes a glob of function names, like 'parse_*'");
+			trace_funcs[o.ntrace_funcs++] = optarg;
+			o.trace_funcs = trace_funcs;
+			break;
+		case OPT_TRACE_FUNC_FORCE:
+			o.trace_func_force = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			if (optopt && optopt < 256)
+				return usage_error("bad or incomplete option '-%c'", optopt);
+			return usage_error("bad or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("%s", "no program given: etrace run [options] -- program [args...]");
+	o.argv = argv + optind;
+	return run_main(&o);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return ETRACE_EXIT_FAILURE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "doctor") == 0)
+		return doctor_main();
+	if (strcmp(cmd, "report") == 0)
+		return report_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "rewind") == 0)
+		return rewind_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("etrace %s\n", ETRACE_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	return usage_error("unknown command '%s': use run, report, rewind, doctor or version", cmd);
+}

@@ -1,0 +1,504 @@
+#include "record.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "funcs.h"
+#include "run.h"
+#include "../reports/crash.h"
+#include "../reports/render.h"
+
+#define MAX_FRAME (1u << 20)
+
+static int bad_file(const char *path, const char *why)
+{
+	fprintf(stderr, "etrace: %s: %s\n", path, why);
+	return ETRACE_EXIT_FAILURE;
+}
+
+struct recorder {
+	FILE *f;
+	char *path;
+	int failed;   /* a write failed: said once, at the end */
+	int saved_errno;
+};
+
+static void put_frame(struct recorder *r, uint32_t kind, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct rec_frame fr = { kind, (uint32_t)(alen + blen) };
+	if (r->failed)
+		return;
+	if (fwrite(&fr, sizeof(fr), 1, r->f) != 1 || (alen && fwrite(a, alen, 1, r->f) != 1) ||
+	    (blen && fwrite(b, blen, 1, r->f) != 1)) {
+		r->failed = 1;
+		r->saved_errno = errno;
+	}
+}
+
+struct recorder *recorder_open(const char *path, const struct et_model *m, char *const argv[], char *err,
+			       size_t errlen)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->f = fopen(path, "we");
+	if (!r->f) {
+		snprintf(err, errlen, "cannot write the recording %s: %s", path, strerror(errno));
+		free(r);
+		return NULL;
+	}
+	r->path = strdup(path);
+	struct strbuf sb = STRBUF_INIT;
+	uint32_t argc = 0;
+	for (; argv[argc]; argc++)
+		sb_putn(&sb, argv[argc], strlen(argv[argc]) + 1);
+	/* what fds 0-2 were: the replayed fd table starts from them */
+	const struct et_process *root = NULL;
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i]->pid == m->root_pid)
+			root = m->procs[i];
+	for (int fd = 0; fd <= 2; fd++) {
+		struct fd_desc *d = root && root->fds ? fdt_get(root->fds, fd) : NULL;
+		const char *text = d ? d->text : "";
+		sb_putn(&sb, text, strlen(text) + 1);
+	}
+	/* memset: the 4 bytes of tail padding are written to the file too */
+	struct rec_run run;
+	memset(&run, 0, sizeof(run));
+	run.start_ts = m->start_ts;
+	run.start_wall = m->start_wall;
+	run.root_pid = m->root_pid;
+	run.root_ppid = root ? root->ppid : 0;
+	run.argc = argc;
+	run.last_n = (uint32_t)m->last_n;
+	run.str_max = (uint32_t)m->str_max;
+	if (fwrite(REC_MAGIC, 8, 1, r->f) != 1) {
+		r->failed = 1;
+		r->saved_errno = errno;
+	}
+	put_frame(r, REC_RUN, &run, sizeof(run), sb.buf, sb.len);
+	sb_free(&sb);
+	return r;
+}
+
+void recorder_funcs(struct recorder *r, const char *path, const char *shown, const char *const *patterns,
+		    size_t n, bool force)
+{
+	struct strbuf sb = STRBUF_INIT;
+	uint32_t head[2] = { force, (uint32_t)n };
+	sb_putn(&sb, (const char *)head, sizeof(head));
+	sb_putn(&sb, path, strlen(path) + 1);
+	sb_putn(&sb, shown, strlen(shown) + 1);
+	for (size_t i = 0; i < n; i++)
+		sb_putn(&sb, patterns[i], strlen(patterns[i]) + 1);
+	put_frame(r, REC_FUNCS, sb.buf, sb.len, NULL, 0);
+	sb_free(&sb);
+}
+
+/* Plans the recorded --trace-func functions again, so replayed entries and
+ * returns have names and signatures. */
+static int replay_funcs(struct et_model *m, const unsigned char *buf, uint32_t len, const char *file)
+{
+	uint32_t head[2];
+	if (len < sizeof(head))
+		return bad_file(file, "corrupt function frame");
+	memcpy(head, buf, sizeof(head));
+	const char *p = (const char *)buf + sizeof(head), *end = (const char *)buf + len;
+	const char *strs[2 + 256];
+	size_t n = 0;
+	while (p < end && n < 2 + 256 && n < 2 + head[1]) {
+		size_t l = strnlen(p, (size_t)(end - p));
+		if (p + l >= end)
+			break;
+		strs[n++] = p;
+		p += l + 1;
+	}
+	if (n < 3)
+		return bad_file(file, "corrupt function frame");
+	char err[512];
+	if (funcs_plan(m, strs[0], strs[1], strs + 2, n - 2, head[0] != 0, err, sizeof(err)) < 0)
+		fprintf(stderr, "etrace: %s: traced functions shown by number: %s\n", file, err);
+	return 0;
+}
+
+void recorder_event(void *ctx, const void *data, size_t size)
+{
+	struct recorder *r = ctx;
+	const struct ev_header *h = data;
+	/* a record's own size: a crash record is reserved whole */
+	size_t len = size >= sizeof(*h) && h->size <= size ? h->size : size;
+	put_frame(r, REC_EVENT, data, len, NULL, 0);
+}
+
+int recorder_close(struct recorder *r, const struct et_model *m, int wait_status, int exit_code)
+{
+	if (!r)
+		return 0;
+	struct rec_end end = { .end_ts = m->end_ts, .wait_status = wait_status, .exit_code = exit_code,
+			       .capture_faults = m->capture_faults, .ntotals = (uint32_t)m->ntotals };
+	memcpy(end.lost, m->lost, sizeof(end.lost));
+	put_frame(r, REC_END, &end, sizeof(end), m->totals, m->ntotals * sizeof(*m->totals));
+	int rc = 0;
+	if (fclose(r->f) != 0 && !r->failed) {
+		r->failed = 1;
+		r->saved_errno = errno;
+	}
+	if (r->failed) {
+		fprintf(stderr, "etrace: the recording %s is incomplete: %s\n", r->path, strerror(r->saved_errno));
+		rc = -1;
+	}
+	free(r->path);
+	free(r);
+	return rc;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+struct replay {
+	struct et_model m;
+	char **argv;
+	int exit_code;
+	int have_end;
+};
+
+
+/* Reads a recording into a model; keep_all keeps every syscall. Returns 0 or
+ * an exit code after printing a one-line message. */
+static int replay_load(const char *path, struct replay *rp, int keep_all)
+{
+	memset(rp, 0, sizeof(*rp));
+	model_init(&rp->m);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "etrace: cannot read %s: %s\n", path, strerror(errno));
+		return ETRACE_EXIT_FAILURE;
+	}
+	char magic[8];
+	int rc = 0;
+	unsigned char *buf = malloc(MAX_FRAME);
+	if (!buf) {
+		fclose(f);
+		return bad_file(path, "out of memory");
+	}
+	if (fread(magic, 8, 1, f) != 1 || memcmp(magic, REC_MAGIC, 8) != 0) {
+		rc = bad_file(path, "not an etrace recording (made with etrace run --record=FILE)");
+		goto out;
+	}
+	int have_run = 0;
+	struct rec_frame fr;
+	while (fread(&fr, sizeof(fr), 1, f) == 1) {
+		if (fr.len > MAX_FRAME || fread(buf, 1, fr.len, f) != fr.len) {
+			rc = bad_file(path, "truncated or corrupt recording");
+			goto out;
+		}
+		if (fr.kind == REC_RUN && fr.len >= sizeof(struct rec_run) && !have_run) {
+			struct rec_run run;
+			memcpy(&run, buf, sizeof(run));
+			rp->m.start_ts = run.start_ts;
+			rp->m.start_wall = run.start_wall;
+			rp->m.root_pid = run.root_pid;
+			rp->m.last_n = keep_all ? 0 : run.last_n;
+			rp->m.str_max = run.str_max;
+			rp->m.backend = "recording";
+			const char *p = (const char *)buf + sizeof(run), *end = (const char *)buf + fr.len;
+			if (run.argc > 4096) {
+				rc = bad_file(path, "corrupt run header");
+				goto out;
+			}
+			rp->argv = calloc(run.argc + 1, sizeof(char *));
+			for (uint32_t i = 0; i < run.argc && p < end; i++) {
+				size_t n = strnlen(p, (size_t)(end - p));
+				rp->argv[i] = strndup(p, n);
+				p += n + 1;
+			}
+			rp->m.command = rp->argv;
+			struct et_process *root = model_add_process(&rp->m, run.root_pid, run.root_ppid, run.start_ts);
+			root->fds = fdt_new();
+			for (int fd = 0; fd <= 2 && p < end; fd++) {
+				size_t n = strnlen(p, (size_t)(end - p));
+				if (n) {
+					char *text = strndup(p, n);
+					struct fd_desc *d = fd_desc_new(text, 0);
+					fdt_set(root->fds, fd, d);
+					fd_desc_unref(d);
+					free(text);
+				}
+				p += n + 1;
+			}
+			have_run = 1;
+		} else if (fr.kind == REC_FUNCS && have_run) {
+			rc = replay_funcs(&rp->m, buf, fr.len, path);
+			if (rc)
+				goto out;
+		} else if (fr.kind == REC_EVENT && have_run) {
+			model_ingest(&rp->m, buf, fr.len);
+		} else if (fr.kind == REC_END && fr.len >= sizeof(struct rec_end) && have_run) {
+			struct rec_end end;
+			memcpy(&end, buf, sizeof(end));
+			if (end.ntotals > ET_MAX_SYSCALLS ||
+			    fr.len < sizeof(end) + end.ntotals * sizeof(struct et_syscall_total)) {
+				rc = bad_file(path, "corrupt end frame");
+				goto out;
+			}
+			rp->m.end_ts = end.end_ts;
+			memcpy(rp->m.lost, end.lost, sizeof(rp->m.lost));
+			rp->m.capture_faults = end.capture_faults;
+			rp->m.totals = calloc(end.ntotals ? end.ntotals : 1, sizeof(*rp->m.totals));
+			memcpy(rp->m.totals, buf + sizeof(end), end.ntotals * sizeof(*rp->m.totals));
+			rp->m.ntotals = end.ntotals;
+			rp->exit_code = end.exit_code;
+			struct et_process *root = model_process(&rp->m, rp->m.root_pid);
+			if (root && end.wait_status >= 0) {
+				root->exited = true;
+				root->wait_status = end.wait_status;
+				if (!root->end_ts)
+					root->end_ts = end.end_ts;
+			}
+			rp->have_end = 1;
+		} else {
+			rc = bad_file(path, "corrupt recording (unexpected frame)");
+			goto out;
+		}
+	}
+	if (!have_run)
+		rc = bad_file(path, "empty recording");
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+static void replay_free(struct replay *rp)
+{
+	model_free(&rp->m);
+	if (rp->argv) {
+		for (char **a = rp->argv; *a; a++)
+			free(*a);
+		free(rp->argv);
+	}
+}
+
+int report_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "rewind", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *output = NULL;
+	int json = 0;
+	long rewind_n = 0;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "o:f:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				json = 1;
+			else if (strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "etrace: unknown format '%s': use text or json\n", optarg);
+				return ETRACE_EXIT_FAILURE;
+			}
+			break;
+		case 'r':
+			rewind_n = strtol(optarg, NULL, 10);
+			if (rewind_n <= 0) {
+				fprintf(stderr, "etrace: --rewind takes a positive number, not '%s'\n", optarg);
+				return ETRACE_EXIT_FAILURE;
+			}
+			break;
+		default:
+			fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N]\n");
+			return ETRACE_EXIT_FAILURE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N]\n");
+		return ETRACE_EXIT_FAILURE;
+	}
+	struct replay rp;
+	int rc = replay_load(argv[optind], &rp, 0);
+	if (rc) {
+		replay_free(&rp);
+		return rc;
+	}
+	if (rewind_n)
+		rp.m.rewind_n = (size_t)rewind_n;
+	crash_analyze(&rp.m);
+	FILE *out = stdout;
+	if (output && !(out = fopen(output, "we"))) {
+		fprintf(stderr, "etrace: cannot write %s: %s\n", output, strerror(errno));
+		replay_free(&rp);
+		return ETRACE_EXIT_FAILURE;
+	}
+	struct render_opts ro = { .exit_code = rp.exit_code,
+				  .exit_reason = rp.have_end ? NULL : "the recording ends early (etrace was killed?)" };
+	if (json)
+		render_json(&rp.m, &ro, out);
+	else
+		render_text(&rp.m, &ro, out);
+	if (out != stdout && fclose(out) != 0) {
+		fprintf(stderr, "etrace: cannot write %s: %s\n", output, strerror(errno));
+		rc = ETRACE_EXIT_FAILURE;
+	}
+	replay_free(&rp);
+	return rc;
+}
+
+/* "12.5", "12.5ms", "2s", "500us" -> nanoseconds; a leading sign is allowed. */
+static int parse_duration(const char *s, int64_t *ns)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	double scale = 1e6; /* milliseconds by default */
+	if (strcmp(end, "s") == 0)
+		scale = 1e9;
+	else if (strcmp(end, "ms") == 0 || *end == '\0')
+		scale = 1e6;
+	else if (strcmp(end, "us") == 0)
+		scale = 1e3;
+	else if (strcmp(end, "ns") == 0)
+		scale = 1;
+	else
+		return -1;
+	*ns = (int64_t)(v * scale);
+	return 0;
+}
+
+struct line {
+	uint64_t ts;
+	int pid, tid;
+	const struct et_record *rec;
+	const char *note;
+};
+
+static int line_cmp(const void *a, const void *b)
+{
+	const struct line *x = a, *y = b;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+int rewind_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "at", required_argument, NULL, 'a' },
+		{ "window", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *at = NULL, *window = "10ms";
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'a')
+			at = optarg;
+		else if (c == 'w')
+			window = optarg;
+		else {
+			fprintf(stderr, "etrace: usage: etrace rewind FILE --at TIME|crash [--window DURATION]\n");
+			return ETRACE_EXIT_FAILURE;
+		}
+	}
+	if (optind != argc - 1 || !at) {
+		fprintf(stderr, "etrace: usage: etrace rewind FILE --at TIME|crash [--window DURATION]\n");
+		return ETRACE_EXIT_FAILURE;
+	}
+	int64_t win;
+	const char *w = window[0] == '+' && window[1] == '-' ? window + 2 : window;
+	if (strncmp(w, "±", strlen("±")) == 0)
+		w += strlen("±");
+	if (parse_duration(w, &win) < 0 || win < 0) {
+		fprintf(stderr, "etrace: --window takes a duration like 5ms, 2s or 500us, not '%s'\n", window);
+		return ETRACE_EXIT_FAILURE;
+	}
+	struct replay rp;
+	int rc = replay_load(argv[optind], &rp, 1);
+	if (rc) {
+		replay_free(&rp);
+		return rc;
+	}
+	struct et_model *m = &rp.m;
+	uint64_t center = 0;
+	if (strcmp(at, "crash") == 0) {
+		for (size_t i = 0; i < m->nprocs && !center; i++)
+			if (m->procs[i]->crash)
+				center = m->procs[i]->crash->ts;
+		if (!center) {
+			fprintf(stderr, "etrace: %s: no crash in this recording\n", argv[optind]);
+			replay_free(&rp);
+			return ETRACE_EXIT_FAILURE;
+		}
+	} else {
+		int64_t t;
+		if (parse_duration(at, &t) < 0) {
+			fprintf(stderr, "etrace: --at takes a time since the start like 12.5ms or 1.2s, or 'crash', not '%s'\n",
+				at);
+			replay_free(&rp);
+			return ETRACE_EXIT_FAILURE;
+		}
+		center = (uint64_t)((int64_t)m->start_ts + t);
+	}
+	uint64_t lo = center > (uint64_t)win ? center - (uint64_t)win : 0, hi = center + (uint64_t)win;
+
+	size_t n = 0, cap = 64;
+	struct line *lines = malloc(cap * sizeof(*lines));
+	for (size_t i = 0; i < m->nprocs && lines; i++) {
+		const struct et_process *p = m->procs[i];
+		for (size_t j = 0; j < p->nthreads; j++) {
+			const struct et_thread *t = p->threads[j];
+			for (size_t k = 0; k < t->ring_count; k++) {
+				const struct et_record *r = thread_record(t, k);
+				if (r->ev.enter_ts < lo || r->ev.enter_ts > hi)
+					continue;
+				if (n == cap)
+					lines = realloc(lines, (cap *= 2) * sizeof(*lines));
+				lines[n++] = (struct line){ r->ev.enter_ts, p->pid, t->tid, r, NULL };
+			}
+		}
+		for (size_t k = 0; k < p->notes_count; k++) {
+			const struct et_note *nt = process_note(p, k);
+			if (nt->ts < lo || nt->ts > hi)
+				continue;
+			if (n == cap)
+				lines = realloc(lines, (cap *= 2) * sizeof(*lines));
+			lines[n++] = (struct line){ nt->ts, p->pid, nt->tid, NULL, nt->text };
+		}
+	}
+	if (lines)
+		qsort(lines, n, sizeof(*lines), line_cmp);
+	printf("etrace rewind: %zu events from %+.3f ms to %+.3f ms (at %+.3f ms, window %.3f ms each way)\n", n,
+	       model_rel_ms(m, lo), model_rel_ms(m, hi), model_rel_ms(m, center), (double)win / 1e6);
+	struct strbuf sb = STRBUF_INIT;
+	int marked = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!marked && lines[i].ts >= center) {
+			printf("  ---------- %+.3f ms ----------\n", model_rel_ms(m, center));
+			marked = 1;
+		}
+		sb_reset(&sb);
+		if (lines[i].rec)
+			model_record_call(m, lines[i].rec, &sb);
+		else
+			sb_puts(&sb, lines[i].note);
+		printf("  %+10.3f ms  (%+10.3f)  pid %-7d tid %-7d %s\n", model_rel_ms(m, lines[i].ts),
+		       ((double)lines[i].ts - (double)center) / 1e6, lines[i].pid, lines[i].tid, sb_str(&sb));
+	}
+	if (!marked)
+		printf("  ---------- %+.3f ms ----------\n", model_rel_ms(m, center));
+	sb_free(&sb);
+	free(lines);
+	replay_free(&rp);
+	return 0;
+}

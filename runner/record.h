@@ -1,0 +1,75 @@
+/*
+ * Recordings (--record=FILE) and what reads them back: `etrace report FILE`
+ * re-renders the report, `etrace rewind FILE --at TIME` shows the events
+ * around a moment.
+ *
+ * File format "etrace-record/1", little-endian, native struct layout (a
+ * recording is read on the kind of machine that wrote it):
+ *   8 bytes magic "ETRCREC1"
+ *   frames: struct rec_frame { u32 kind; u32 len; } followed by len bytes
+ *     REC_RUN   struct rec_run, then argc NUL-terminated argv strings, then
+ *               3 NUL-terminated descriptions of the inherited fds 0, 1, 2
+ *     REC_EVENT one ring buffer record exactly as the kernel wrote it
+ *     REC_END   struct rec_end, then ntotals struct et_syscall_total
+ *     REC_FUNCS (--trace-func) u32 force, u32 npatterns, then NUL-terminated
+ *               executable path, its name as given, and the patterns: the
+ *               replay plans the same functions from the same file
+ * Symbolization reads the program's files again, so a crash in a recording is
+ * symbolized as long as the same binaries are on disk.
+ */
+#ifndef ETRACE_RECORD_H
+#define ETRACE_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "../reports/model.h"
+
+#define REC_MAGIC "ETRCREC1"
+
+enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4 };
+
+struct rec_frame {
+	uint32_t kind;
+	uint32_t len;
+};
+
+struct rec_run {
+	uint64_t start_ts;
+	double start_wall;
+	int32_t root_pid;
+	int32_t root_ppid;        /* etrace itself */
+	uint32_t argc;
+	uint32_t last_n;
+	uint32_t str_max;
+};
+
+struct rec_end {
+	uint64_t end_ts;
+	int32_t wait_status;
+	int32_t exit_code;
+	uint64_t lost[ET_EV_TYPE_MAX];
+	uint64_t capture_faults;
+	uint32_t ntotals;
+	uint32_t pad;
+};
+
+struct recorder;
+
+/* Creates FILE and writes the run header. NULL with a message on failure. */
+struct recorder *recorder_open(const char *path, const struct et_model *m, char *const argv[],
+			       char *err, size_t errlen);
+/* --trace-func: what to plan again at replay (written before any event). */
+void recorder_funcs(struct recorder *r, const char *path, const char *shown, const char *const *patterns,
+		    size_t n, bool force);
+/* Raw sink for tracer_set_raw_sink(). */
+void recorder_event(void *ctx, const void *data, size_t size);
+/* Writes the end frame and closes. Returns 0, or -1 (message printed) if
+ * anything could not be written. */
+int recorder_close(struct recorder *r, const struct et_model *m, int wait_status, int exit_code);
+
+/* `etrace report FILE [options]` and `etrace rewind FILE --at T [--window W]`. */
+int report_main(int argc, char **argv);
+int rewind_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,411 @@
+/* `etrace run`: start the held target, trace it, pass signals through,
+ * collect, report, clean up, and exit with the target's own status. */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "doctor.h"
+#include "funcs.h"
+#include "launch.h"
+#include "record.h"
+#include "tracer.h"
+#include "../reports/crash.h"
+#include "../reports/decode.h"
+#include "../reports/model.h"
+#include "../reports/render.h"
+
+#define DRAIN_INTERVAL_MS 10
+
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errmsg(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("etrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int exit_code_for(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return ETRACE_EXIT_FAILURE;
+}
+
+/* waitid() status to the wait(2) layout the model uses. */
+static int wait_status_of(const siginfo_t *si)
+{
+	switch (si->si_code) {
+	case CLD_EXITED:
+		return (si->si_status & 0xff) << 8;
+	case CLD_DUMPED:
+		return (si->si_status & 0x7f) | 0x80;
+	default:
+		return si->si_status & 0x7f;
+	}
+}
+
+struct events_sink {
+	FILE *f;
+};
+
+static void events_sink(void *ctx, const struct et_model *m, const struct ev_header *h, const struct et_record *r)
+{
+	struct events_sink *s = ctx;
+	render_event_line(m, h, r, s->f);
+}
+
+static int setup_signals(sigset_t *saved)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+		sigaddset(&set, forwarded_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, saved);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* A signal for etrace goes to the target too, unless the target already
+ * got it: from the terminal (si_code SI_KERNEL, sent to the whole foreground
+ * process group) or from the same sender a moment ago (kill of the process
+ * group), which the signal_generate records show. */
+static void forward_signal(struct tracer *tr, struct et_model *m, const struct target *t,
+			   const struct signalfd_siginfo *si)
+{
+	if (si->ssi_code == SI_KERNEL && getpgid(t->pid) == getpgrp())
+		return;
+	tracer_drain(tr);
+	const struct et_process *root = model_process(m, t->pid);
+	uint64_t now = mono_ns();
+	if (root && process_sender(root, (int)si->ssi_signo, (int)si->ssi_pid, now > 1000000000ull ? now - 1000000000ull : 0))
+		return;
+	m->forwarded_sig = (int)si->ssi_signo;
+	m->forwarded_from = (int)si->ssi_pid;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)si->ssi_pid);
+	FILE *f = fopen(path, "re");
+	m->forwarded_comm[0] = '\0';
+	if (f) {
+		if (fgets(m->forwarded_comm, sizeof(m->forwarded_comm), f))
+			m->forwarded_comm[strcspn(m->forwarded_comm, "\n")] = '\0';
+		fclose(f);
+	}
+	if (syscall(SYS_pidfd_send_signal, t->pidfd, si->ssi_signo, NULL, 0) < 0 && errno == ENOSYS)
+		kill(t->pid, si->ssi_signo);   /* valgrind 3.19 has no pidfd_send_signal; not reaped yet */
+}
+
+/* The target inherits etrace's stdin, stdout and stderr. */
+static void inherit_fds(struct fdtable *fds)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		char path[64], target[512];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		struct fd_desc *d = fd_desc_new(target, 0);
+		fdt_set(fds, fd, d);
+		fd_desc_unref(d);
+	}
+}
+
+static bool should_report(const struct run_opts *o, int code)
+{
+	switch (o->when) {
+	case REPORT_NEVER:
+		return false;
+	case REPORT_ON_FAILURE:
+		return code != 0;
+	default:
+		return true;
+	}
+}
+
+static int write_report(const struct run_opts *o, const struct et_model *m, const struct render_opts *ro)
+{
+	int rc = 0;
+	if (should_report(o, ro->exit_code)) {
+		FILE *out = stderr;
+		if (o->output) {
+			out = fopen(o->output, "we");
+			if (!out) {
+				errmsg("cannot write the report to %s: %s", o->output, strerror(errno));
+				return -1;
+			}
+		}
+		if (o->format == FORMAT_JSON)
+			render_json(m, ro, out);
+		else
+			render_text(m, ro, out);
+		if (out != stderr && fclose(out) != 0) {
+			errmsg("cannot write the report to %s: %s", o->output, strerror(errno));
+			rc = -1;
+		}
+	}
+	if (o->json_output) {
+		FILE *jf = fopen(o->json_output, "we");
+		if (!jf) {
+			errmsg("cannot write the JSON report to %s: %s", o->json_output, strerror(errno));
+			return -1;
+		}
+		render_json(m, ro, jf);
+		if (fclose(jf) != 0) {
+			errmsg("cannot write the JSON report to %s: %s", o->json_output, strerror(errno));
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* Waits for the target, draining the ring buffer on a timer and passing
+ * signals through. Returns the root's wait status. */
+static int event_loop(struct tracer *tr, struct et_model *m, struct target *t, int sigfd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		errmsg("epoll_create1: %s: draining on a plain timer", strerror(errno));
+	struct epoll_event ev = { .events = EPOLLIN };
+	ev.data.u32 = 0;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tracer_fd(tr), &ev);
+	ev.data.u32 = 1;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev);
+	ev.data.u32 = 2;
+	epoll_ctl(ep, EPOLL_CTL_ADD, t->pidfd, &ev);
+
+	int status = -1;
+	for (;;) {
+		struct epoll_event got[4];
+		int n = ep >= 0 ? epoll_wait(ep, got, 4, DRAIN_INTERVAL_MS) : (poll(NULL, 0, DRAIN_INTERVAL_MS), 0);
+		tracer_drain(tr);
+		bool signalled = ep < 0; /* without epoll, look every time */
+		for (int i = 0; i < n; i++)
+			if (got[i].data.u32 == 1)
+				signalled = true;
+		if (signalled) {
+			struct signalfd_siginfo ssi;
+			while (read(sigfd, &ssi, sizeof(ssi)) == sizeof(ssi))
+				forward_signal(tr, m, t, &ssi);
+		}
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PIDFD, (id_t)t->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+			status = wait_status_of(&si);
+			break;
+		}
+	}
+	if (ep >= 0)
+		close(ep);
+	/* everything the target did was committed before it became a zombie */
+	tracer_drain(tr);
+	return status;
+}
+
+static void handle_orphans(const struct run_opts *o, struct et_cgroup *cg)
+{
+	int pids[16];
+	if (cgroup_pids(cg, pids, 16) == 0)
+		return;
+	if (o->orphans == ORPHANS_KILL) {
+		cgroup_kill_all(cg);
+	} else {
+		int n = cgroup_release_all(cg);
+		if (n)
+			errmsg("%d process%s of the target still running, left running untraced (--orphans=kill ends them)",
+			       n, n == 1 ? "" : "es");
+	}
+}
+
+int run_main(const struct run_opts *o)
+{
+	char err[512] = "";
+	char path[4096];
+	int code = launch_resolve(o->argv[0], path, sizeof(path), err, sizeof(err));
+	if (code) {
+		errmsg("%s", err);
+		return code;
+	}
+	struct run_user user;
+	if (launch_pick_user(o->user, &user, err, sizeof(err)) < 0) {
+		errmsg("%s", err);
+		return ETRACE_EXIT_FAILURE;
+	}
+	if (geteuid() != 0) {
+		errmsg("tracing needs root (BPF programs and a cgroup of its own): run it with sudo; "
+		       "the target then runs as you");
+		return ETRACE_EXIT_FAILURE;
+	}
+
+	struct events_sink sink = { NULL };
+	struct et_model m;
+	model_init(&m);
+	m.last_n = o->last_n;
+	m.str_max = o->str_max;
+	m.rewind_n = o->rewind_n;
+	m.rewind_ns = o->rewind_ns;
+	m.max_records = o->max_records;
+	m.command = o->argv;
+	m.backend = tracer_backend();
+	if (o->ntrace_funcs && funcs_plan(&m, path, o->argv[0], o->trace_funcs, o->ntrace_funcs, o->trace_func_force,
+					  err, sizeof(err)) < 0) {
+		errmsg("%s", err);
+		model_free(&m);
+		return ETRACE_EXIT_FAILURE;
+	}
+	if (o->events) {
+		sink.f = fopen(o->events, "we");
+		if (!sink.f) {
+			errmsg("cannot write events to %s: %s", o->events, strerror(errno));
+			model_free(&m);
+			return ETRACE_EXIT_FAILURE;
+		}
+		m.sink = events_sink;
+		m.sink_ctx = &sink;
+	}
+
+	struct tracer_opts to = { .data_max = o->str_max < ET_DATA_DEFAULT ? ET_DATA_DEFAULT : o->str_max,
+				  .buffer_bytes = o->buffer_bytes, .func_binary = path };
+	if (to.data_max > ET_CAP_MAX_ONE - 8)
+		to.data_max = ET_CAP_MAX_ONE - 8;
+	struct tracer *tr = tracer_open(&to, &m, err, sizeof(err));
+	if (!tr) {
+		struct caps k;
+		caps_detect(&k);
+		const struct capability *miss = caps_first_missing_required(&k);
+		if (miss)
+			errmsg("this kernel lacks %s: %s (etrace doctor shows all)", miss->name, miss->detail);
+		else
+			errmsg("%s", err);
+		if (sink.f)
+			fclose(sink.f);
+		model_free(&m);
+		return ETRACE_EXIT_FAILURE;
+	}
+
+	struct et_cgroup cg;
+	if (cgroup_create(&cg, err, sizeof(err)) < 0) {
+		errmsg("%s", err);
+		tracer_close(tr);
+		if (sink.f)
+			fclose(sink.f);
+		model_free(&m);
+		return ETRACE_EXIT_FAILURE;
+	}
+
+	sigset_t saved_mask;
+	int sigfd = setup_signals(&saved_mask);
+	struct target t;
+	struct recorder *rec = NULL;
+	int status = -1, rc = 0;
+	const char *failure = NULL;
+	if (launch_start(&t, path, o->argv, &user, &cg, err, sizeof(err)) < 0) {
+		errmsg("%s", err);
+		rc = ETRACE_EXIT_FAILURE;
+		goto cleanup;
+	}
+	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0) {
+		errmsg("%s", err);
+		launch_abort(&t);
+		rc = ETRACE_EXIT_FAILURE;
+		goto cleanup;
+	}
+	struct et_process *root = model_add_process(&m, t.pid, (int)getpid(), 0);
+	root->fds = fdt_new();
+	inherit_fds(root->fds);
+	m.root_pid = t.pid;
+	m.etrace_pid = (int)getpid();
+	m.start_ts = mono_ns();
+	m.start_wall = wall_now();
+	root->start_ts = m.start_ts;
+	if (o->record) {
+		rec = recorder_open(o->record, &m, o->argv, err, sizeof(err));
+		if (!rec) {
+			errmsg("%s", err);
+			launch_abort(&t);
+			rc = ETRACE_EXIT_FAILURE;
+			goto cleanup;
+		}
+		if (o->ntrace_funcs)
+			recorder_funcs(rec, path, o->argv[0], o->trace_funcs, o->ntrace_funcs, o->trace_func_force);
+		tracer_set_raw_sink(tr, recorder_event, rec);
+	}
+
+	code = launch_release(&t, err, sizeof(err));
+	if (code) {
+		/* the exec failed: the child already exited */
+		errmsg("%s", err);
+		launch_abort(&t);
+		rc = code;
+		goto cleanup;
+	}
+	status = event_loop(tr, &m, &t, sigfd);
+	m.end_ts = mono_ns();
+	handle_orphans(o, &cg);
+	tracer_collect(tr);
+	/* the root's status from waitid is authoritative (its exit record may be lost) */
+	root = model_process(&m, t.pid);
+	if (root && status >= 0) {
+		root->exited = true;
+		root->wait_status = status;
+		if (!root->end_ts)
+			root->end_ts = m.end_ts;
+	}
+	rc = exit_code_for(status);
+	close(t.pidfd);
+	recorder_close(rec, &m, status, rc);
+	rec = NULL;
+	crash_analyze(&m);
+
+cleanup:
+	if (rec)
+		recorder_close(rec, &m, status, rc);
+	tracer_close(tr);
+	if (cgroup_remove(&cg) < 0)
+		errmsg("could not remove cgroup %s: %s", cg.path, strerror(errno));
+	if (sigfd >= 0)
+		close(sigfd);
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+	if (status >= 0) {
+		struct render_opts ro = { .exit_code = rc, .exit_reason = failure };
+		/* a report that cannot be written is said, but never changes the target's status */
+		write_report(o, &m, &ro);
+	}
+	if (sink.f && fclose(sink.f) != 0)
+		errmsg("cannot write events to %s: %s", o->events, strerror(errno));
+	model_free(&m);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* `etrace run`: options and the run itself. */
+#ifndef ETRACE_RUN_H
+#define ETRACE_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* etrace's own failures (bad option, missing kernel capability, BPF load
+ * failure) exit with this code, as env(1) and timeout(1) do. */
+#define ETRACE_EXIT_FAILURE 125
+
+enum report_format { FORMAT_TEXT, FORMAT_JSON };
+enum report_when { REPORT_ALWAYS, REPORT_ON_FAILURE, REPORT_NEVER };
+enum orphans { ORPHANS_LEAVE, ORPHANS_KILL };
+
+struct run_opts {
+	char **argv;              /* the target command */
+	const char *output;       /* report file; NULL = stderr */
+	const char *json_output;  /* additional JSON report file */
+	const char *events;       /* JSON Lines event stream file */
+	const char *record;       /* --record: every raw event, for etrace report/rewind */
+	const char *user;         /* --user */
+	enum report_format format;
+	enum report_when when;
+	enum orphans orphans;
+	size_t last_n;            /* syscalls kept per thread, 0 = all */
+	size_t str_max;           /* bytes of data shown per buffer */
+	size_t rewind_n;          /* events shown before a crash */
+	uint64_t rewind_ns;       /* or a time window before it */
+	size_t max_records;       /* cap on syscall records kept in memory */
+	size_t buffer_bytes;      /* ring buffer size */
+	const char *const *trace_funcs; /* --trace-func patterns */
+	size_t ntrace_funcs;
+	bool trace_func_force;    /* --trace-func-force: past ETRACE_MAX_TRACED_FUNCS */
+};
+
+int run_main(const struct run_opts *o);
+
+#endif

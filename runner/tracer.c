@@ -1,0 +1,467 @@
+#include "tracer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/syscall.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "etrace.skel.h"
+#include "../reports/syscall_table.h"
+
+struct tracer {
+	struct etrace_bpf *skel;
+	struct ring_buffer *rb;
+	struct et_model *m;
+	void (*raw)(void *ctx, const void *data, size_t size); /* --record */
+	void *raw_ctx;
+	/* --trace-func: two uprobe_multi links (entries, returns), or one
+	 * perf-event link per probe on kernels before 6.6 */
+	bool func_multi;
+	int func_links[2];
+	struct bpf_link **func_plinks;
+	size_t nfunc_plinks;
+};
+
+void tracer_set_raw_sink(struct tracer *t, void (*fn)(void *ctx, const void *data, size_t size), void *ctx)
+{
+	t->raw = fn;
+	t->raw_ctx = ctx;
+}
+
+const char *tracer_backend(void)
+{
+	return "tp_btf (raw syscall tracepoints with BTF), scoped by task storage";
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	if (t->raw)
+		t->raw(t->raw_ctx, data, size);
+	model_ingest(t->m, data, size);
+	return 0;
+}
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && getenv("ETRACE_DEBUG"))
+		return vfprintf(stderr, fmt, ap);
+	if (level == LIBBPF_DEBUG && getenv("ETRACE_DEBUG") && strcmp(getenv("ETRACE_DEBUG"), "2") == 0)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static size_t round_pow2(size_t n)
+{
+	size_t p = 4096;
+	while (p < n && p < ((size_t)1 << 30))
+		p <<= 1;
+	return p;
+}
+
+static int fill_specs(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.specs);
+	for (int nr = 0; nr < ET_MAX_SYSCALLS; nr++) {
+		struct et_syscall_spec sp;
+		syscall_spec_for(nr, &sp);
+		/* tell the BPF side which syscalls need the capture loops at all */
+		sp.at_enter = sp.at_exit = 0;
+		for (int i = 0; i < 6; i++) {
+			switch (sp.kind[i]) {
+			case ET_CAP_STR:
+			case ET_CAP_BUF_IN:
+			case ET_CAP_SOCKADDR_IN:
+			case ET_CAP_ARGV:
+				sp.at_enter = 1;
+				break;
+			case ET_CAP_BUF_OUT:
+			case ET_CAP_SOCKADDR_OUT:
+			case ET_CAP_FDPAIR_OUT:
+				sp.at_exit = 1;
+				break;
+			}
+		}
+		__u32 key = nr;
+		if (bpf_map_update_elem(fd, &key, &sp, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* ---- --trace-func probes ---------------------------------------------------- */
+
+/* uprobe_multi links (Linux 6.6) attach a program to many offsets of a file
+ * with one syscall, and detach them with one wait for the probes' readers
+ * to finish. Per-probe perf links wait once per probe: ~130 ms each on the
+ * development VMs, 27 s for 100 functions. libbpf 1.1 and the installed
+ * uapi headers predate them: the attach type, the flag and the layout of
+ * bpf_attr.link_create for them are spelled out here. */
+#define ET_BPF_TRACE_UPROBE_MULTI 48
+#define ET_BPF_F_UPROBE_MULTI_RETURN 1U
+
+struct et_uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;           /* 0: every process that maps the file */
+	__u32 pad;
+};
+
+/* The kernel knows the attach type when its BTF has the enumerator.
+ * ETRACE_FUNC_LEGACY=1 forces the per-probe links (to test that path). */
+static bool uprobe_multi_supported(void)
+{
+	const char *force = getenv("ETRACE_FUNC_LEGACY");
+	if (force && *force && strcmp(force, "0") != 0)
+		return false;
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	bool found = false;
+	int id = btf__find_by_name_kind(btf, "bpf_attach_type", BTF_KIND_ENUM);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	if (t) {
+		const struct btf_enum *e = btf_enum(t);
+		for (int i = 0; i < btf_vlen(t); i++)
+			if (strcmp(btf__name_by_offset(btf, e[i].name_off), "BPF_TRACE_UPROBE_MULTI") == 0)
+				found = e[i].val == ET_BPF_TRACE_UPROBE_MULTI;
+	}
+	btf__free(btf);
+	return found;
+}
+
+static int link_uprobe_multi(struct bpf_program *prog, const char *path, const __u64 *offsets,
+			     const __u64 *cookies, size_t cnt, bool ret)
+{
+	struct et_uprobe_multi_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (__u32)bpf_program__fd(prog);
+	a.attach_type = ET_BPF_TRACE_UPROBE_MULTI;
+	a.path = (__u64)(unsigned long)path;
+	a.offsets = (__u64)(unsigned long)offsets;
+	a.cookies = (__u64)(unsigned long)cookies;
+	a.cnt = (__u32)cnt;
+	a.multi_flags = ret ? ET_BPF_F_UPROBE_MULTI_RETURN : 0;
+	return (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A uprobe at each function's entry and a uretprobe at its return, except
+ * the ELF entry point, which is jumped to with argc where a return address
+ * would be. The cookie is the function's index in m->funcs. */
+static int attach_funcs(struct tracer *t, const char *path, char *err, size_t errlen)
+{
+	const struct et_model *m = t->m;
+	double t0 = now_ms();
+	int rc = -1;
+	__u64 *offs = calloc(m->nfuncs, sizeof(*offs) * 4);
+	if (!offs) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	__u64 *cookies = offs + m->nfuncs, *roffs = offs + 2 * m->nfuncs, *rcookies = offs + 3 * m->nfuncs;
+	size_t nret = 0;
+	for (size_t i = 0; i < m->nfuncs; i++) {
+		offs[i] = m->funcs[i].f.file_offset;
+		cookies[i] = i;
+		if (!m->funcs[i].f.is_entry) {
+			roffs[nret] = offs[i];
+			rcookies[nret++] = i;
+		}
+	}
+	struct bpf_program *entry = t->skel->progs.et_func_entry, *ret = t->skel->progs.et_func_return;
+	if (t->func_multi) {
+		t->func_links[0] = link_uprobe_multi(entry, path, offs, cookies, m->nfuncs, false);
+		if (t->func_links[0] >= 0 && nret)
+			t->func_links[1] = link_uprobe_multi(ret, path, roffs, rcookies, nret, true);
+		if (t->func_links[0] < 0 || (nret && t->func_links[1] < 0)) {
+			snprintf(err, errlen, "cannot attach uprobes to %s: %s", path, strerror(errno));
+			goto out;
+		}
+	} else {
+		t->func_plinks = calloc(m->nfuncs + nret, sizeof(*t->func_plinks));
+		if (!t->func_plinks) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < m->nfuncs; i++) {
+			LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = i);
+			for (int r = 0; r < 2; r++) {
+				if (r && m->funcs[i].f.is_entry)
+					continue;
+				uo.retprobe = r;
+				struct bpf_link *l = bpf_program__attach_uprobe_opts(r ? ret : entry, -1, path,
+										     (size_t)offs[i], &uo);
+				if (!l) {
+					snprintf(err, errlen, "cannot attach a %s to %s in %s: %s", r ? "uretprobe" : "uprobe",
+						 m->funcs[i].f.name, path, strerror(errno));
+					goto out;
+				}
+				t->func_plinks[t->nfunc_plinks++] = l;
+			}
+		}
+	}
+	rc = 0;
+	t->m->funcs_backend = t->func_multi ? "uprobe_multi links (entries, returns), scoped by task storage"
+					    : "a uprobe and a uretprobe per function (perf links), scoped by task storage";
+	if (getenv("ETRACE_DEBUG"))
+		fprintf(stderr, "etrace: %zu functions of %s attached (%s) in %.1f ms\n", m->nfuncs, path,
+			t->func_multi ? "uprobe_multi" : "perf links", now_ms() - t0);
+out:
+	free(offs);
+	return rc;
+}
+
+static void detach_funcs(struct tracer *t)
+{
+	double t0 = now_ms();
+	size_t n = t->nfunc_plinks;
+	for (int i = 0; i < 2; i++) {
+		if (t->func_links[i] >= 0) {
+			close(t->func_links[i]);
+			t->func_links[i] = -1;
+			n++;
+		}
+	}
+	for (size_t i = 0; i < t->nfunc_plinks; i++)
+		bpf_link__destroy(t->func_plinks[i]);
+	free(t->func_plinks);
+	t->func_plinks = NULL;
+	t->nfunc_plinks = 0;
+	if (n && getenv("ETRACE_DEBUG"))
+		fprintf(stderr, "etrace: %zu function probe links detached in %.1f ms\n", n, now_ms() - t0);
+}
+
+struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char *err, size_t errlen)
+{
+	libbpf_set_print(quiet_libbpf);
+	if (syscall_table_init() < 0) {
+		snprintf(err, errlen, "cannot resolve syscall names (libseccomp)");
+		return NULL;
+	}
+	struct tracer *t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->m = m;
+	t->func_links[0] = t->func_links[1] = -1;
+	t->skel = etrace_bpf__open();
+	if (!t->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	t->skel->rodata->data_max = o->data_max;
+	t->skel->rodata->nr_execve = syscall_nr("execve");
+	t->skel->rodata->nr_execveat = syscall_nr("execveat");
+	t->skel->rodata->nr_writev = syscall_nr("writev");
+	int nr_uret = syscall_nr("uretprobe");
+#if defined(__x86_64__)
+	if (nr_uret < 0)
+		nr_uret = 335; /* Linux 6.11; libseccomp 2.5 predates it */
+#endif
+	t->skel->rodata->nr_uretprobe = nr_uret < 0 ? 0xffffffffu : (__u32)nr_uret;
+	size_t rb = round_pow2(o->buffer_bytes);
+	t->skel->rodata->wakeup_bytes = rb / 2;
+	bpf_map__set_max_entries(t->skel->maps.events, rb);
+
+	/* the function probes are attached by attach_funcs(), and loaded only
+	 * for --trace-func, with the attach type the kernel's links need */
+	struct bpf_program *fprogs[2] = { t->skel->progs.et_func_entry, t->skel->progs.et_func_return };
+	if (m->nfuncs)
+		t->func_multi = uprobe_multi_supported();
+	for (int i = 0; i < 2; i++) {
+		bpf_program__set_autoattach(fprogs[i], false);
+		bpf_program__set_autoload(fprogs[i], m->nfuncs > 0);
+		if (t->func_multi)
+			bpf_program__set_expected_attach_type(fprogs[i], ET_BPF_TRACE_UPROBE_MULTI);
+	}
+
+	int rc = etrace_bpf__load(t->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "cannot load the BPF programs: %s (needs root or CAP_BPF+CAP_PERFMON, a kernel with BTF, "
+			 "task storage and ring buffers; run 'etrace doctor'; ETRACE_DEBUG=1 shows the verifier log)",
+			 strerror(-rc));
+		goto fail;
+	}
+	rc = fill_specs(t);
+	if (rc) {
+		snprintf(err, errlen, "cannot fill the capture plan map: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = etrace_bpf__attach(t->skel);
+	if (rc) {
+		snprintf(err, errlen, "cannot attach the tracepoints: %s", strerror(-rc));
+		goto fail;
+	}
+	if (m->nfuncs && attach_funcs(t, o->func_binary, err, errlen) < 0)
+		goto fail;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_record, t, NULL);
+	if (!t->rb) {
+		snprintf(err, errlen, "cannot map the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return t;
+fail:
+	tracer_close(t);
+	return NULL;
+}
+
+int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen)
+{
+	struct et_task *v = calloc(1, sizeof(*v));
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	v->traced = 1;
+	v->wait_exec = 1;
+	int rc = bpf_map_update_elem(bpf_map__fd(t->skel->maps.tasks), &pidfd, v, BPF_NOEXIST);
+	free(v);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot mark the target as traced: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int tracer_fd(struct tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int tracer_drain(struct tracer *t)
+{
+	return ring_buffer__consume(t->rb);
+}
+
+/* Sockets still open at the end: their byte counts since their last event
+ * are in the owner map. The layout matches struct et_owner in the BPF code. */
+static void collect_socket_bytes(struct tracer *t)
+{
+	struct { __u32 pid, tid; __u64 sent, recv; } o;
+	__u64 key, next, *prev = NULL;
+	int fd = bpf_map__fd(t->skel->maps.sk_owner);
+	struct et_model *m = t->m;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &o) < 0)
+			continue;
+		for (size_t i = m->nconns; i-- > 0;) {
+			struct et_conn *c = &m->conns[i];
+			if (c->sk != key)
+				continue;
+			if (o.sent > c->bytes_sent)
+				c->bytes_sent = o.sent;
+			if (o.recv > c->bytes_recv)
+				c->bytes_recv = o.recv;
+			break;
+		}
+	}
+}
+
+void tracer_collect(struct tracer *t)
+{
+	collect_socket_bytes(t);
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return;
+	struct et_syscall_stat *per = calloc((size_t)ncpu, sizeof(*per));
+	__u64 *cnt = calloc((size_t)ncpu, sizeof(*cnt));
+	struct et_model *m = t->m;
+	if (!per || !cnt)
+		goto out;
+
+	free(m->totals);
+	m->totals = calloc(ET_MAX_SYSCALLS, sizeof(*m->totals));
+	m->ntotals = 0;
+	int sfd = bpf_map__fd(t->skel->maps.stats);
+	for (__u32 nr = 0; nr < ET_MAX_SYSCALLS && m->totals; nr++) {
+		if (bpf_map_lookup_elem(sfd, &nr, per) < 0)
+			continue;
+		struct et_syscall_total tot = { .nr = (int)nr };
+		for (int c = 0; c < ncpu; c++) {
+			tot.calls += per[c].calls;
+			tot.errors += per[c].errors;
+			tot.total_ns += per[c].total_ns;
+			if (per[c].max_ns > tot.max_ns)
+				tot.max_ns = per[c].max_ns;
+		}
+		if (tot.calls)
+			m->totals[m->ntotals++] = tot;
+	}
+	/* sort by total time, then calls (insertion sort: at most a few hundred) */
+	for (size_t i = 1; i < m->ntotals; i++) {
+		struct et_syscall_total x = m->totals[i];
+		size_t j = i;
+		while (j > 0 && (m->totals[j - 1].total_ns < x.total_ns ||
+				 (m->totals[j - 1].total_ns == x.total_ns && m->totals[j - 1].calls < x.calls))) {
+			m->totals[j] = m->totals[j - 1];
+			j--;
+		}
+		m->totals[j] = x;
+	}
+
+	int cfd = bpf_map__fd(t->skel->maps.counters);
+	static const int lost_type[] = {
+		[ET_CNT_LOST_SYSCALL] = ET_EV_SYSCALL,
+		[ET_CNT_LOST_FORK] = ET_EV_FORK,
+		[ET_CNT_LOST_EXEC] = ET_EV_EXEC,
+		[ET_CNT_LOST_EXIT] = ET_EV_EXIT,
+		[ET_CNT_LOST_SIGNAL] = ET_EV_SIGNAL,
+		[ET_CNT_LOST_SIGGEN] = ET_EV_SIGGEN,
+		[ET_CNT_LOST_CRASH] = ET_EV_CRASH,
+	};
+	for (__u32 k = 0; k < ET_CNT_MAX; k++) {
+		if (bpf_map_lookup_elem(cfd, &k, cnt) < 0)
+			continue;
+		__u64 sum = 0;
+		for (int c = 0; c < ncpu; c++)
+			sum += cnt[c];
+		if (k <= ET_CNT_LOST_CRASH)
+			m->lost[lost_type[k]] = sum;
+		else if (k == ET_CNT_CAPTURE_FAULT)
+			m->capture_faults = sum;
+		else if (k == ET_CNT_LOST_FUNC)
+			m->lost[ET_EV_FUNC] = sum;
+		else if (k == ET_CNT_LOST_SOCK)
+			m->lost[ET_EV_SOCK] = sum;
+	}
+out:
+	free(per);
+	free(cnt);
+}
+
+void tracer_close(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	detach_funcs(t);
+	etrace_bpf__destroy(t->skel);
+	free(t);
+}

@@ -1,0 +1,34 @@
+/* The BPF side as user space sees it: load, attach, scope a task, drain
+ * the ring buffer, read the in-kernel totals, detach. */
+#ifndef ETRACE_TRACER_H
+#define ETRACE_TRACER_H
+
+#include <stddef.h>
+#include "../reports/model.h"
+
+struct tracer;
+
+struct tracer_opts {
+	size_t data_max;       /* bytes of buffers captured per argument */
+	size_t buffer_bytes;   /* ring buffer size (power of two) */
+	const char *func_binary; /* --trace-func: the file of the model's functions (m->funcs) */
+};
+
+/* Loads and attaches every program. Returns NULL with a message in err. */
+struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char *err, size_t errlen);
+/* Every record as it arrives, before the model sees it (--record). */
+void tracer_set_raw_sink(struct tracer *t, void (*fn)(void *ctx, const void *data, size_t size), void *ctx);
+/* Marks a task (through its pidfd) as traced, waiting for its execve. */
+int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen);
+/* fd to poll for readability (ring buffer wake-ups). */
+int tracer_fd(struct tracer *t);
+/* Reads everything in the ring buffer into the model. Returns records read or -1. */
+int tracer_drain(struct tracer *t);
+/* Copies the in-kernel per-syscall totals and loss counters into the model. */
+void tracer_collect(struct tracer *t);
+/* Detaches and frees everything. */
+void tracer_close(struct tracer *t);
+/* Name of the syscall backend, for reports and doctor. */
+const char *tracer_backend(void);
+
+#endif

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs what etrace needs to build and what its tests use, from Debian 12 packages.
+set -e
+PKGS="make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libunwind-dev \
+libseccomp-dev pkg-config python3 strace valgrind gdb time iproute2 nftables libc6-dbg"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+echo "install-deps: installing$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing

@@ -1,0 +1,174 @@
+"""Helpers for the end-to-end tests: run etrace on a test program and read
+its reports."""
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# ETRACE=path runs the suite against another etrace binary (make asan-check:
+# the AddressSanitizer build); the test programs always come from build/.
+ETRACE = os.path.abspath(os.environ.get("ETRACE") or os.path.join(ROOT, "build", "etrace"))
+PROGS = os.path.join(ROOT, "build", "testprogs")
+TIMEOUT = 60
+
+
+class Skip(Exception):
+    pass
+
+
+def prog(name):
+    return os.path.join(PROGS, name)
+
+
+class Result:
+    def __init__(self, rc, stdout, stderr, report, text):
+        self.rc = rc
+        self.stdout = stdout      # bytes: the target's stdout, untouched
+        self.stderr = stderr      # str: target's stderr + etrace's messages
+        self.report = report      # dict: the JSON report (None if not written)
+        self.text = text          # str: the text report (None if not written)
+
+    def processes(self):
+        return self.report["processes"]
+
+    def process(self, pid):
+        for p in self.report["processes"]:
+            if p["pid"] == pid:
+                return p
+        raise AssertionError(f"pid {pid} not in report")
+
+    def root(self):
+        return self.process(self.report["root_pid"])
+
+    def syscalls(self, pid=None):
+        """Every kept syscall of every thread (of pid), in time order."""
+        out = []
+        for p in self.report["processes"]:
+            if pid is not None and p["pid"] != pid:
+                continue
+            for t in p["threads"]:
+                out.extend(t["last_syscalls"])
+        return sorted(out, key=lambda s: s["t_ms"])
+
+    def failed(self, name=None):
+        return [f for f in self.report["failed_syscalls"] if name is None or f["name"] == name]
+
+
+def run(args, etrace_opts=(), stdin=None, timeout=TIMEOUT, want_text=True, env=None, prefix=()):
+    """Runs [prefix] etrace run [opts] -- args, with the text report in a
+    file and the JSON report in another (prefix: e.g. ip netns exec NS)."""
+    with tempfile.TemporaryDirectory(prefix="etrace-test-") as d:
+        jpath = os.path.join(d, "report.json")
+        tpath = os.path.join(d, "report.txt")
+        cmd = list(prefix) + [ETRACE, "run", "--json", jpath]
+        if want_text:
+            cmd += ["-o", tpath]
+        cmd += list(etrace_opts) + ["--"] + list(args)
+        p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, env=env)
+        report = None
+        if os.path.exists(jpath):
+            with open(jpath) as f:
+                report = json.load(f)
+        text = None
+        if os.path.exists(tpath):
+            with open(tpath) as f:
+                text = f.read()
+        return Result(p.returncode, p.stdout, p.stderr.decode(errors="replace"), report, text)
+
+
+def cgroup2_mount():
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if parts[2] == "cgroup2":
+                return parts[1]
+    return None
+
+
+def leftover_cgroups():
+    base = os.path.join(cgroup2_mount() or "/nonexistent", "etrace.slice")
+    if not os.path.isdir(base):
+        return []
+    return [n for n in os.listdir(base) if n.startswith("run-") and not _other_runs_cgroup(n)]
+
+
+def _other_runs_cgroup(name):
+    """run-<pid>-<start>: the leaf of an etrace still running that this test
+    run did not start (a benchmark next to the suite): not ours to judge."""
+    try:
+        pid = int(name.split("-")[1])
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().strip() != "etrace":
+                return False
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1]) != os.getpid()
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def etrace_bpf_programs():
+    """Names of loaded BPF programs that belong to etrace."""
+    p = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True)
+    if p.returncode != 0:
+        return []
+    names = [x.get("name", "") for x in json.loads(p.stdout or "[]")]
+    return [n for n in names if n.startswith("et_")]
+
+
+def _etrace_pids():
+    """(pid, ppid) of every process named etrace on the machine."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "etrace":
+                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                yield int(pid), int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+
+
+def etrace_processes():
+    """etrace processes this test run started (its children) that still run:
+    etrace never daemonizes, so a finished run leaves none. Other etrace runs
+    on the machine are not ours to judge or kill."""
+    return [pid for pid, ppid in _etrace_pids() if ppid == os.getpid()]
+
+
+def other_etrace_running():
+    """An etrace process this test run did not start."""
+    return any(ppid != os.getpid() for _, ppid in _etrace_pids())
+
+
+def check_nothing_left_behind():
+    assert leftover_cgroups() == [], f"cgroups left behind: {leftover_cgroups()}"
+    # the kernel frees detached programs after an RCU grace period (~0.3 s here)
+    import time
+    deadline = time.time() + 5
+    progs = etrace_bpf_programs()
+    while progs and time.time() < deadline:
+        time.sleep(0.05)
+        progs = etrace_bpf_programs()
+    # programs of another etrace run (a benchmark next to the suite) have
+    # the same names: only judge when no other etrace is running
+    assert progs == [] or other_etrace_running(), f"BPF programs left loaded 5 s after etrace exited: {progs}"
+    assert etrace_processes() == [], f"etrace processes left: {etrace_processes()}"
+
+
+def cleanup_after_failure():
+    for pid in etrace_processes():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def contains_line(text, pattern):
+    """True when some line of text matches the regular expression."""
+    return any(re.search(pattern, line) for line in text.splitlines())

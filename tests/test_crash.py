@@ -1,0 +1,304 @@
+"""Crash section: a fatal signal explained, a symbolized backtrace unwound
+from the registers and stack captured at the fault, the other threads, and
+the rewind of events before it."""
+import signal
+
+import lib
+from lib import prog, run
+
+
+def crash_of(r, pid=None):
+    crashes = r.report["crashes"]
+    assert crashes, "no crash in the report"
+    if pid is None:
+        return crashes[0]
+    return [c for c in crashes if c["pid"] == pid][0]
+
+
+def functions(c):
+    return [f["function"] for f in c["backtrace"]]
+
+
+def crash_text(r):
+    return r.text.split("-- crash")[1].split("\n-- ")[0]
+
+
+def check_null_deref(name):
+    r = run([prog(name)])
+    assert r.rc == 128 + signal.SIGSEGV, (r.rc, r.stderr)
+    assert r.stdout == b"about to crash\n"
+    c = crash_of(r)
+    assert c["signal_name"] == "SIGSEGV"
+    assert c["si_code_name"] == "SEGV_MAPERR"
+    assert c["fault_address"] == "0x0"
+    assert c["pid"] == r.report["root_pid"] and c["tid"] == c["pid"]
+    assert c["registers"]["rip"] != "0x0" and c["stack_bytes"] > 0
+    text = crash_text(r)
+    assert "SIGSEGV (SEGV_MAPERR: address not mapped to object) at address 0x0" in text
+    # the events just before: the write of "about to crash", then the signal
+    rewind = c["rewind"]
+    assert rewind[-1]["text"].startswith("SIGSEGV delivered")
+    writes = [e for e in rewind if e["text"].startswith("write(1")]
+    assert writes and '"about to crash\\n"' in writes[-1]["text"]
+    assert all(e["rel_ms"] <= 0 for e in rewind)
+    return r, c
+
+
+def test_null_deref_O0():
+    r, c = check_null_deref("crash_null")
+    fns = functions(c)
+    assert fns[:3] == ["read_verbose", "load_settings", "main"], fns
+    top = c["backtrace"][0]
+    assert top["file"].endswith("testprogs/crash_null.c") and top["line"] == 14, top
+    assert top["module"] == "crash_null"
+    assert lib.contains_line(crash_text(r), r"#0 .* in read_verbose at .*crash_null\.c:14")
+
+
+def test_null_deref_O2_without_frame_pointers():
+    r, c = check_null_deref("crash_null_o2")
+    fns = functions(c)
+    # at -O2 gcc may move the NULL path into load_settings.cold
+    assert fns[0] in ("read_verbose", "load_settings", "load_settings.cold"), fns
+    assert "main" in fns, fns
+    assert fns.index("main") > 0
+
+
+def test_null_deref_non_pie():
+    r, c = check_null_deref("crash_null_nopie")
+    assert functions(c)[:3] == ["read_verbose", "load_settings", "main"]
+
+
+def test_stripped_binary_gives_module_offsets_not_names():
+    r, c = check_null_deref("crash_null_stripped")
+    top = c["backtrace"][0]
+    assert top["module"] == "crash_null_stripped"
+    assert top["module_offset"].startswith("0x")
+    assert top["function"] in (None, "main") or not top["function"].startswith("read_verbose"), top
+    assert top["file"] is None
+
+
+def test_crash_inside_libc():
+    for mode, fn in (("strlen", "name_length"), ("memcpy", "copy_out")):
+        r = run([prog("crash_libc"), mode])
+        assert r.rc == 128 + signal.SIGSEGV
+        c = crash_of(r)
+        assert c["backtrace"][0]["module"].startswith("libc.so"), c["backtrace"][0]
+        assert fn in functions(c), (mode, functions(c))
+        assert "main" in functions(c)
+
+
+def test_assert_abort_shows_message():
+    r = run([prog("crash_assert")])
+    assert r.rc == 128 + signal.SIGABRT
+    c = crash_of(r)
+    assert c["signal_name"] == "SIGABRT"
+    assert c["si_code_name"] == "SI_TKILL"
+    assert "Assertion `balance >= 0 && \"balance must never go negative\"' failed." in c["abort_message"]
+    assert "check_balance" in functions(c), functions(c)
+    text = crash_text(r)
+    assert "message written to stderr before the abort:" in text
+    assert "| crash_assert: testprogs/crash_assert.c:7: check_balance: Assertion" in text
+
+
+def test_uncaught_cxx_exception():
+    r = run([prog("crash_cxx")])
+    assert r.rc == 128 + signal.SIGABRT, (r.rc, r.stderr)
+    assert r.stdout == b"port 16160\n"
+    c = crash_of(r)
+    assert c["signal_name"] == "SIGABRT" and c["si_code_name"] == "SI_TKILL"
+    # libstdc++'s terminate handler writes its message in six pieces
+    msg = c["abort_message"]
+    assert "terminate called after throwing an instance of 'std::runtime_error'" in msg, msg
+    assert "what():  boom: not a number" in msg, msg
+    # the throw site: names are demangled when etrace finds libstdc++
+    # ("parse_number(std::__cxx11::basic_string<...> const&)"), mangled otherwise
+    fns = [f or "" for f in functions(c)]
+    ours = [f for f in c["backtrace"] if f["module"] == "crash_cxx"]
+    assert ours and "parse_number" in (ours[0]["function"] or ""), fns
+    assert ours[0]["file"].endswith("testprogs/crash_cxx.cc") and ours[0]["line"] == 11, ours[0]
+    assert any(f.startswith("read_setting") or "12read_setting" in f for f in fns), fns
+    assert "main" in fns and fns.index("main") > fns.index(ours[0]["function"]), fns
+    # from the throw down: __cxa_throw, std::terminate, abort, raise
+    assert "abort" in fns[:fns.index(ours[0]["function"])], fns
+    text = crash_text(r)
+    assert "|   what():  boom: not a number" in text
+    assert lib.contains_line(text, r"#\d+ .* in parse_number.* at .*crash_cxx\.cc:11")
+
+
+def test_abort_message_is_only_what_was_written_just_before():
+    import sys
+    # written right before abort(): the message
+    r = run([sys.executable, "-c", "import os; os.write(2, b'fatal: bad config\\n'); os.abort()"])
+    assert r.rc == 128 + signal.SIGABRT
+    assert crash_of(r)["abort_message"] == "fatal: bad config"
+    # written, then the program went on (open, read, close) and aborted
+    # without a message: the earlier write is not the abort's message
+    r = run([sys.executable, "-c",
+             "import os; os.write(2, b'warning: old config\\n'); open('/etc/hostname').read(); os.abort()"])
+    assert r.rc == 128 + signal.SIGABRT
+    assert crash_of(r)["abort_message"] is None
+    assert "message written to stderr" not in crash_text(r)
+
+
+def test_crash_in_secondary_thread_while_others_block():
+    r = run([prog("crash_thread")])
+    assert r.rc == 128 + signal.SIGSEGV
+    c = crash_of(r)
+    assert c["tid"] != c["pid"]
+    assert "crasher" in functions(c), functions(c)
+    states = [t["state"] for t in c["threads"]]
+    blocked_reads = [s for s in states if s.startswith("blocked in read(") and "pipe:" in s]
+    assert len(blocked_reads) == 2, states
+    assert any(s.startswith("blocked in futex(") for s in states), states
+    assert lib.contains_line(crash_text(r), r"tid \d+ \(crash_thread\): blocked in read\(\d+<pipe:\[r\]>")
+    # the rewind interleaves threads and marks the crashing one
+    tids = {e["tid"] for e in c["rewind"]}
+    assert len(tids) >= 2
+    assert all(e["crashing_thread"] == (e["tid"] == c["tid"]) for e in c["rewind"])
+
+
+def test_crash_in_forked_child_parent_status_wins():
+    r = run([prog("crash_child")])
+    assert r.rc == 0, r.stderr
+    assert r.stdout == b"child killed by signal 11\n"
+    root = r.report["root_pid"]
+    c = r.report["crashes"][0]
+    assert c["pid"] != root
+    assert c["fault_address"] == "0x8"
+    assert "child_work" in functions(c)
+    child = r.process(c["pid"])
+    assert child["exit"]["signal_name"] == "SIGSEGV"
+
+
+def test_crash_in_dlopened_library():
+    r = run([prog("crash_dlopen")])
+    assert r.rc == 128 + signal.SIGSEGV
+    c = crash_of(r)
+    top = c["backtrace"][0]
+    assert top["module"] == "libcrashy.so", top
+    assert top["function"] == "crashy_parse"
+    assert top["file"].endswith("libcrashy.c")
+    assert "main" in functions(c)
+
+
+def test_stack_overflow_is_bounded_and_summarised():
+    r = run([prog("crash_recurse")])
+    assert r.rc == 128 + signal.SIGSEGV
+    c = crash_of(r)
+    fns = functions(c)
+    assert fns[0] == "dive" and fns.count("dive") >= 10, fns[:5]
+    assert len(c["backtrace"]) <= 256
+    assert "the same frame" in crash_text(r)
+
+
+def test_sigfpe_division_by_zero():
+    r = run([prog("crash_fpe")])
+    assert r.rc == 128 + signal.SIGFPE
+    c = crash_of(r)
+    assert c["si_code_name"] == "FPE_INTDIV"
+    assert "integer divide by zero" in crash_text(r)
+    assert functions(c)[0] == "average"
+
+
+def test_sigbus_beyond_end_of_file():
+    r = run([prog("crash_bus")])
+    assert r.rc == 128 + signal.SIGBUS
+    c = crash_of(r)
+    assert c["signal_name"] == "SIGBUS" and c["si_code_name"] == "BUS_ADRERR"
+    assert "main" in functions(c)
+
+
+def test_handled_segv_is_not_a_crash():
+    r = run([prog("handled_segv")])
+    assert r.rc == 0
+    assert r.stdout == b"recovered\n"
+    assert r.report["crashes"] == []
+    assert "-- crash" not in r.text
+    # the signal still shows in the events: it was caught
+    assert "recovered" in r.stdout.decode()
+
+
+def test_sigkill_from_outside_is_reported_with_sender():
+    import subprocess
+    import threading
+    import time
+    import json
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        jpath = os.path.join(d, "r.json")
+        p = subprocess.Popen([lib.ETRACE, "run", "--json", jpath, "--report=never", "--", "/bin/sleep", "5"])
+        time.sleep(0.5)
+        # the sleeping target is etrace's child
+        kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+        assert kids
+        os.kill(int(kids[0]), signal.SIGKILL)
+        p.wait(timeout=10)
+        assert p.returncode == 128 + signal.SIGKILL
+        rep = json.load(open(jpath))
+    c = rep["crashes"][0]
+    assert c["signal_name"] == "SIGKILL"
+    assert c["sender"] is not None and c["sender"]["pid"] == os.getpid()
+    assert any(e["text"].startswith("SIGKILL sent to thread") for e in c["rewind"])
+
+
+def test_rewind_by_count_and_by_time():
+    r = run([prog("crash_null")], etrace_opts=["--rewind=5"])
+    c = crash_of(r)
+    assert len(c["rewind"]) == 5
+    assert "the last 5 events of pid" in crash_text(r)
+    r = run([prog("crash_null")], etrace_opts=["--rewind=1s"])
+    c = crash_of(r)
+    # everything since the execve is within a second
+    assert c["rewind"][0]["text"].startswith("execve(")
+    assert all(-1000 <= e["rel_ms"] <= 0 for e in c["rewind"])
+    assert "in the 1000.000 ms before the crash" in crash_text(r)
+    r = run(["/bin/true"], etrace_opts=["--rewind=soon"])
+    assert r.rc == 125 and "--rewind takes" in r.stderr
+
+
+def test_glibc_abort_message_written_with_writev():
+    r = run([prog("crash_double_free")])
+    assert r.rc == 128 + signal.SIGABRT
+    c = crash_of(r)
+    assert c["abort_message"] == "free(): double free detected in tcache 2", c["abort_message"]
+    assert "release" in functions(c) and "main" in functions(c), functions(c)
+    assert "| free(): double free detected in tcache 2" in crash_text(r)
+
+
+def test_libc_frames_get_file_and_line_from_build_id_debug_files():
+    import os
+    import subprocess
+    if subprocess.run(["dpkg-query", "-W", "libc6-dbg"], capture_output=True).returncode != 0:
+        raise lib.Skip("libc6-dbg (separate debug info found by build-id) is not installed")
+    r = run([prog("crash_libc"), "strlen"])
+    top = crash_of(r)["backtrace"][0]
+    assert top["module"] == "libc.so.6" and top["function"].startswith("__strlen"), top
+    assert top["file"] and top["line"] > 0, top
+    assert os.path.isdir("/usr/lib/debug/.build-id")
+
+
+def test_sigterm_forwarded_by_etrace_names_the_original_sender():
+    import json
+    import os
+    import subprocess
+    import tempfile
+    import time
+    with tempfile.TemporaryDirectory() as d:
+        jpath = os.path.join(d, "r.json")
+        p = subprocess.Popen([lib.ETRACE, "run", "--json", jpath, "-o", os.path.join(d, "r.txt"), "--",
+                              "/bin/sleep", "5"])
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+        assert p.returncode == 128 + signal.SIGTERM
+        rep = json.load(open(jpath))
+        text = open(os.path.join(d, "r.txt")).read()
+    c = rep["crashes"][0]
+    # delivered as a group exit (a SIGKILL inside the kernel): reported as the SIGTERM it was
+    assert c["signal_name"] == "SIGTERM" and c["group_exit"] is True, c
+    assert c["sender"]["comm"] == "etrace" and c["sender"]["pid"] == p.pid
+    assert c["sender"]["forwarded_from"]["pid"] == os.getpid()
+    assert f"sent by etrace, passing on the SIGTERM it got from pid {os.getpid()}" in text
+    # where it was when it died: in its sleep
+    assert any("nanosleep" in (f["function"] or "") for f in c["backtrace"]), c["backtrace"]

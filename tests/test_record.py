@@ -1,0 +1,89 @@
+"""--record, etrace report and etrace rewind: a recording re-renders the same
+report and shows the events around any moment."""
+import json
+import os
+import subprocess
+import tempfile
+
+import lib
+from lib import prog, run
+
+
+def _etrace(*args):
+    return subprocess.run([lib.ETRACE] + list(args), capture_output=True, text=True, timeout=60)
+
+
+def test_report_from_recording_matches_the_live_report():
+    with tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "run.rec")
+        r = run([prog("crash_thread")], etrace_opts=["--record", rec])
+        assert r.rc == 139
+        p = _etrace("report", rec)
+        assert p.returncode == 0, p.stderr
+        live = [l for l in r.text.splitlines() if not l.startswith("tracing:")]
+        replay = [l for l in p.stdout.splitlines() if not l.startswith("tracing:")]
+        assert live == replay
+        p = _etrace("report", "-f", "json", rec)
+        rep = json.loads(p.stdout)
+    assert rep["etrace_exit_code"] == 139
+    assert rep["exit"] == r.report["exit"]
+    live_c, rep_c = r.report["crashes"][0], rep["crashes"][0]
+    assert [f["function"] for f in rep_c["backtrace"]] == [f["function"] for f in live_c["backtrace"]]
+    assert rep_c["rewind"] == live_c["rewind"]
+    assert rep["syscall_summary"] == r.report["syscall_summary"]
+
+
+def test_rewind_around_the_crash_and_at_a_time():
+    with tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "run.rec")
+        r = run([prog("crash_null")], etrace_opts=["--record", rec])
+        assert r.rc == 139
+        p = _etrace("rewind", rec, "--at", "crash", "--window", "2ms")
+        assert p.returncode == 0, p.stderr
+        out = p.stdout.splitlines()
+        assert out[0].startswith("etrace rewind: ")
+        marker = [i for i, l in enumerate(out) if l.strip().startswith("----------")]
+        assert len(marker) == 1
+        before = "\n".join(out[:marker[0]])
+        assert "SIGSEGV delivered" in before
+        assert 'write(1<' in before and '"about to crash\\n"' in before
+        # at the start: the execve
+        p = _etrace("rewind", rec, "--at", "0", "--window", "±100ms")
+        assert p.returncode == 0, p.stderr
+        assert 'execve("' in p.stdout
+
+
+def test_bad_recordings_are_one_line_errors():
+    with tempfile.TemporaryDirectory() as d:
+        junk = os.path.join(d, "junk")
+        with open(junk, "wb") as f:
+            f.write(b"hello, not a recording")
+        for args in (["report", junk], ["rewind", junk, "--at", "1ms"], ["report", os.path.join(d, "missing")],
+                     ["rewind", junk], ["report"]):
+            p = _etrace(*args)
+            assert p.returncode == 125, (args, p.returncode)
+            assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith("etrace: "), (args, p.stderr)
+        # a truncated recording
+        rec = os.path.join(d, "run.rec")
+        r = run([prog("missing_file")], etrace_opts=["--record", rec])
+        assert r.rc == 1
+        data = open(rec, "rb").read()
+        with open(rec, "wb") as f:
+            f.write(data[: len(data) // 2 + 3])
+        p = _etrace("report", rec)
+        assert p.returncode == 125 and "truncated or corrupt" in p.stderr, p.stderr
+        p = _etrace("rewind", rec, "--at", "crash")
+        assert p.returncode == 125
+
+
+def test_recording_keeps_traced_function_names():
+    with tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "run.rec")
+        r = run([prog("funcs"), "crash"], etrace_opts=["--trace-func", "*", "--record", rec])
+        assert r.rc == 139
+        p = _etrace("report", "-f", "json", rec)
+        assert p.returncode == 0, p.stderr
+        rep = json.loads(p.stdout)
+        assert rep["crashes"][0]["rewind"] == r.report["crashes"][0]["rewind"]
+        p = _etrace("rewind", rec, "--at", "crash", "--window", "50ms")
+        assert "-> apply_config(cfg=NULL)" in p.stdout, p.stdout
