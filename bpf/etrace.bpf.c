@@ -1021,10 +1021,13 @@ int BPF_PROG(et_sock_state, const struct sock *sk, const int oldstate, const int
 			listen_key(sk, &lk);
 			bpf_map_delete_elem(&listeners, &lk);
 		}
-		/* an abortive close (SO_LINGER 0, close with unread data) sends
-		 * its RST after the CLOSE: keep the entry for it; the map is an
-		 * LRU and a socket's start replaces or drops what is left */
-		if (oldstate != ET_TCP_ESTABLISHED && oldstate != ET_TCP_CLOSE_WAIT)
+		/* Keep the entry after CLOSE: an abortive close (SO_LINGER 0,
+		 * close with unread data) sends its RST after it, and data that
+		 * arrived with the FIN (FIN_WAIT2 -> CLOSE happens in softirq,
+		 * before the owner reads) is still read and counted. The map is
+		 * an LRU, and a socket's start replaces or drops what is left.
+		 * Only a socket that never carried data is forgotten here. */
+		if (oldstate == ET_TCP_SYN_SENT || oldstate == ET_TCP_LISTEN)
 			bpf_map_delete_elem(&sk_owner, &key);
 	}
 	return 0;
@@ -1050,6 +1053,11 @@ static __always_inline void count_bytes(const struct sock *sk, int ret, bool sen
 		return;
 	struct et_owner *o = bpf_map_lookup_elem(&sk_owner, &key);
 	if (!o)
+		return;
+	/* an entry outlives its TCP socket; memory reused by another kind of
+	 * socket must not add to it (a TCP one starts with a state change,
+	 * which replaces the entry) */
+	if (BPF_CORE_READ(sk, sk_protocol) != ET_IPPROTO_TCP)
 		return;
 	if (sent)
 		__sync_fetch_and_add(&o->sent, ret);
@@ -1098,6 +1106,12 @@ int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	struct sock *sk = BPF_CORE_READ(skb, sk);
 	if (!sk)
 		sk = rx_sk;
+	/* A closed socket's teardown frees what is left in its queues (the
+	 * FIN nobody read, acked data) as QUEUE_PURGE: not a lost packet. */
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
+	    sk && BPF_CORE_READ(sk, __sk_common.skc_state) == ET_TCP_CLOSE)
+		return 0;
 	sock_event(sk, ET_SK_DROP, reason);
 	return 0;
 }
