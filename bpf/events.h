@@ -52,7 +52,9 @@ enum et_event_type {
 	ET_EV_CRASH = 7,       /* user registers and stack at a fatal signal */
 	ET_EV_FUNC = 8,        /* entry to or return from a --trace-func function */
 	ET_EV_SOCK = 9,        /* a TCP socket of the tree: state change, reset, retransmit, drop */
-	ET_EV_TYPE_MAX = 10,
+	ET_EV_HEAP = 10,       /* an allocation or a free by the allocator API */
+	ET_EV_HEAP_HOLD = 11,  /* a process stopped at _exit for the leak scan */
+	ET_EV_TYPE_MAX = 12,
 };
 
 /* What the BPF side copies for one syscall argument. */
@@ -237,6 +239,64 @@ struct ev_sock {
 	et_u64 bytes_recv;    /* counted in the kernel (sock_send/recv_length) */
 };
 
+/* ---- heap: the allocator API ------------------------------------------------
+ * Uprobes at each allocator function (malloc, free, operator new, ...) of
+ * the files that define them (libc, libstdc++, an LD_PRELOADed allocator, a
+ * static executable). The probe sits at the first instruction of the function
+ * the kernel emulates (no single-step) with the arguments still in their
+ * registers; sp_delta bytes were pushed before it, so the return address is
+ * at sp + sp_delta. Functions that return a pointer also get a uretprobe at
+ * +0 (the probe offset must then be where nothing was pushed). The attach
+ * cookie is ET_HEAP_COOKIE(op, sp_delta). */
+enum et_heap_op {
+	ET_HEAP_MALLOC = 1,
+	ET_HEAP_CALLOC,        /* size = nmemb * size */
+	ET_HEAP_REALLOC,       /* old_ptr -> ptr; size 0 with a pointer frees it */
+	ET_HEAP_REALLOCARRAY,
+	ET_HEAP_MEMALIGN,      /* memalign, aligned_alloc, valloc, pvalloc: align in align */
+	ET_HEAP_POSIX_MEMALIGN,/* pointer written through the first argument */
+	ET_HEAP_NEW,           /* operator new and its nothrow/aligned variants */
+	ET_HEAP_NEW_ARRAY,     /* operator new[] */
+	ET_HEAP_FREE,
+	ET_HEAP_DELETE,        /* operator delete, all variants */
+	ET_HEAP_DELETE_ARRAY,  /* operator delete[] */
+	ET_HEAP_EXIT,          /* _exit: hold the process for the leak scan */
+	ET_HEAP_OP_MAX,
+};
+
+#define ET_HEAP_COOKIE(op, spd) (((et_u64)(op) << 8) | (et_u64)(spd))
+#define ET_HEAP_COOKIE_OP(c) ((et_u32)((c) >> 8) & 0xff)
+#define ET_HEAP_COOKIE_SPD(c) ((et_u32)(c) & 0xff)
+
+#define ET_HEAP_FRAMES 16     /* return addresses kept per allocation or free */
+
+struct ev_heap {
+	struct ev_header h;
+	et_u32 op;            /* enum et_heap_op */
+	et_u32 nframes;       /* entries of frames[] used */
+	et_u64 ptr;           /* the block returned, or freed */
+	et_u64 old_ptr;       /* REALLOC(ARRAY): the block passed in */
+	et_u64 size;          /* bytes asked for */
+	et_u64 align;         /* MEMALIGN, POSIX_MEMALIGN, aligned new */
+	et_u64 sp;            /* stack pointer at the call (for a free of a stack address) */
+	et_u64 enter_ts;      /* entry time (ts is the return's) */
+	/* frames[0] is the exact return address into the caller (read at the
+	 * stack pointer at entry); frames[1..] come from the frame-pointer
+	 * chain, which can be wrong where the caller has no frame pointer:
+	 * user space checks each (in an executable mapping, after a call) */
+	et_u64 frames[ET_HEAP_FRAMES];
+};
+
+/* A process stopped (SIGSTOP) at _exit so user space can scan its memory
+ * for pointers to live blocks; user space sends SIGCONT when done. */
+struct ev_heap_hold {
+	struct ev_header h;
+	et_u64 fsbase;        /* thread pointer of the exiting thread (its TLS) */
+	et_u64 regs[ET_NREGS];/* registers at _exit: roots too */
+	et_u32 status;        /* the argument of _exit */
+	et_u32 pad;
+};
+
 /* Per-syscall totals kept in the kernel (exact even when records are lost). */
 struct et_syscall_stat {
 	et_u64 calls;
@@ -258,6 +318,9 @@ enum et_counter {
 	ET_CNT_WAKEUPS,         /* ring buffer more than half full: reader woken */
 	ET_CNT_LOST_FUNC,       /* --trace-func entry/return records */
 	ET_CNT_LOST_SOCK,       /* TCP socket records */
+	ET_CNT_LOST_HEAP,       /* allocation and free records */
+	ET_CNT_HEAP_NESTED,     /* allocator calls made inside another one (not recorded) */
+	ET_CNT_LOST_HOLD,
 	ET_CNT_MAX,
 };
 
