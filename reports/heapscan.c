@@ -1,0 +1,1098 @@
+/*
+ * The leak classifier: a conservative mark phase over the live blocks of a
+ * stopped process (see heapscan.h for the rules).
+ *
+ * Blocks are copied to arrays sorted by address (start, end, original
+ * index). A word is a candidate when it falls between the lowest start and
+ * the highest end; candidates are looked up 16 at a time (a binary search
+ * over every 16th start, done in lockstep for the 16 so the cache misses
+ * overlap, then a count over one run of 16 starts). Marking uses a FIFO
+ * work list processed layer by layer, each layer sorted by address, so that
+ * block contents are read in address order and small blocks mostly come
+ * from a direct-mapped cache of 16 KiB chunks of the target's memory (one
+ * read serves many blocks). Roots and big blocks are read directly, 1 MiB
+ * at a time. Nothing recurses.
+ */
+#include "heapscan.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HS_PAGE        4096u
+#define DIRECT_BUF     (1u << 20)          /* roots and big blocks: 1 MiB reads */
+#define CHUNK_SHIFT    14
+#define CHUNK          (1u << CHUNK_SHIFT) /* cache line of target memory: 16 KiB */
+#define NCHUNKS        256                 /* 4 MiB of cache */
+#define CACHED_MAX     (64u << 10)         /* bigger blocks bypass the cache */
+#define RED_ZONE       128
+#define SAMPLE         16                  /* find(): one start in SAMPLE indexed */
+#define BATCH          16                  /* candidate pointers looked up together */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+const char *hs_state_name(int state)
+{
+	switch (state) {
+	case HS_REACHABLE: return "reachable";
+	case HS_INDIRECT: return "indirect";
+	case HS_DEFINITE: return "definite";
+	default: return "unknown";
+	}
+}
+
+/* ---- sorting ------------------------------------------------------------ */
+
+struct pair {
+	uint64_t key;
+	uint64_t idx;
+};
+
+static int cmp_pair(const void *x, const void *y)
+{
+	const struct pair *a = x, *b = y;
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* LSD radix sort of pairs by key, 11 bits a pass; passes whose digit is the
+ * same for every key are skipped (the high bits of addresses). */
+static void sort_pairs(struct pair *a, struct pair *tmp, size_t n)
+{
+	enum { BITS = 11, NB = 1 << BITS };
+	static const uint64_t mask = NB - 1;
+	size_t *cnt = malloc(NB * sizeof(*cnt));
+	uint64_t differ = 0;
+	if (!cnt) {   /* no room for the counts: the slower qsort */
+		qsort(a, n, sizeof(*a), cmp_pair);
+		return;
+	}
+	for (size_t i = 1; i < n; i++)
+		differ |= a[i].key ^ a[0].key;
+	for (int shift = 0; shift < 64; shift += BITS) {
+		if (!((differ >> shift) & mask))
+			continue;
+		memset(cnt, 0, NB * sizeof(*cnt));
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i].key >> shift) & mask]++;
+		size_t pos = 0;
+		for (size_t d = 0; d < NB; d++) {
+			size_t c = cnt[d];
+			cnt[d] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[(a[i].key >> shift) & mask]++] = a[i];
+		memcpy(a, tmp, n * sizeof(*a));
+	}
+	free(cnt);
+}
+
+/* Sorts a[0..n) (tmp has room for n). */
+static void sort_u32(uint32_t *a, uint32_t *tmp, size_t n)
+{
+	size_t i;
+	for (i = 1; i < n && a[i - 1] <= a[i]; i++)
+		;
+	if (i >= n)
+		return;
+	if (n <= 32) {
+		for (i = 1; i < n; i++) {
+			uint32_t v = a[i];
+			size_t j = i;
+			for (; j > 0 && a[j - 1] > v; j--)
+				a[j] = a[j - 1];
+			a[j] = v;
+		}
+		return;
+	}
+	size_t cnt[256];
+	for (int shift = 0; shift < 32; shift += 8) {
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[(a[i] >> shift) & 255]++;
+		if (cnt[(a[0] >> shift) & 255] == n)
+			continue;
+		size_t pos = 0;
+		for (int d = 0; d < 256; d++) {
+			size_t c = cnt[d];
+			cnt[d] = pos;
+			pos += c;
+		}
+		for (i = 0; i < n; i++)
+			tmp[cnt[(a[i] >> shift) & 255]++] = a[i];
+		memcpy(a, tmp, n * sizeof(*a));
+	}
+}
+
+/* ---- the scan state ----------------------------------------------------- */
+
+struct chunk {
+	uint64_t base;
+	uint32_t valid;           /* readable bytes from base */
+	int used;
+};
+
+struct scan {
+	struct hs_block *blocks;
+	size_t n;
+	uint64_t *start, *end;    /* sorted by start; end = start + size */
+	uint32_t *orig;           /* index into blocks */
+	uint8_t *state;
+	uint64_t lo, hi;          /* lowest start, highest end (>= lo + 1) */
+	uint64_t *sample;         /* start[0], start[SAMPLE], start[2 * SAMPLE], ... */
+	size_t nsample;
+	uint32_t *queue, *tmp;    /* work list (each block enters once), sort room */
+	size_t head, tail;
+	int phase2;
+	uint32_t leader;
+	uint64_t cand[BATCH];     /* candidate pointers waiting for find_batch */
+	size_t ncand;
+	hs_read_fn rd;
+	void *ctx;
+	unsigned char *buf;       /* DIRECT_BUF */
+	unsigned char *cdata;     /* NCHUNKS * CHUNK, allocated on first use */
+	int cache_failed;
+	struct chunk cmeta[NCHUNKS];
+	struct hs_stats st;
+};
+
+/* Index of the last start <= v in a[0..len) (a[0] <= v). */
+static inline size_t last_le(const uint64_t *a, size_t len, uint64_t v)
+{
+	const uint64_t *base = a;
+	while (len > 1) {
+		size_t half = len / 2;
+		base = base[half] <= v ? base + half : base;
+		len -= half;
+	}
+	return (size_t)(base - a);
+}
+
+/* v points into sorted block i. */
+static void reach(struct scan *s, uint32_t i)
+{
+	uint8_t *st = &s->state[i];
+	if (!s->phase2) {
+		if (*st == HS_UNKNOWN) {
+			*st = HS_REACHABLE;
+			s->queue[s->tail++] = i;
+		}
+		return;
+	}
+	if (i == s->leader)
+		return;
+	if (*st == HS_UNKNOWN) {
+		struct hs_block *L = &s->blocks[s->orig[s->leader]];
+		*st = HS_INDIRECT;
+		L->indirect_bytes += s->blocks[s->orig[i]].size;
+		L->indirect_blocks++;
+		s->queue[s->tail++] = i;
+	} else if (*st == HS_DEFINITE) {
+		/* an earlier leader, pointed to from this group: it joins it */
+		struct hs_block *L = &s->blocks[s->orig[s->leader]];
+		struct hs_block *b = &s->blocks[s->orig[i]];
+		*st = HS_INDIRECT;
+		L->indirect_bytes += b->size + b->indirect_bytes;
+		L->indirect_blocks += 1 + b->indirect_blocks;
+		b->indirect_bytes = b->indirect_blocks = 0;
+	}
+}
+
+/* glibc malloc puts the next chunk's header right after a block, inside
+ * the block's last word when its size is 1..8 mod 16 (the chunk holds
+ * size + 8 bytes rounded up to 16, at least 32, from 16 bytes before the
+ * block), and main_arena's top and bins point at such headers: a value
+ * that is exactly there is the allocator's pointer, not the program's. */
+static inline int malloc_header_ptr(uint64_t start, uint64_t end, uint64_t v)
+{
+	uint64_t cs = (end - start + 8 + 15) & ~(uint64_t)15;
+	if (cs < 32)
+		cs = 32;
+	return v != start && v == start - 16 + cs;
+}
+
+/* Looks up m candidate values at once: the binary searches run in lockstep
+ * so their cache misses overlap (a lone search waits for each miss). */
+static void find_batch(struct scan *s, const uint64_t *v, size_t m)
+{
+	const uint64_t *b[BATCH];
+	for (size_t j = 0; j < m; j++)
+		b[j] = s->sample;
+	for (size_t len = s->nsample; len > 1;) {
+		size_t half = len / 2;
+		for (size_t j = 0; j < m; j++)
+			b[j] += (size_t)(b[j][half] <= v[j]) * half;   /* no branch */
+		len -= half;
+	}
+	/* the runs: start[] is padded with UINT64_MAX to nsample * SAMPLE; a
+	 * branchless count reads the run's few cache lines in parallel */
+	for (size_t j = 0; j < m; j++) {
+		const uint64_t *run = s->start + (size_t)(b[j] - s->sample) * SAMPLE;
+		size_t c = 0;
+		for (size_t k = 1; k < SAMPLE; k++)
+			c += run[k] <= v[j];
+		b[j] = run + c;
+	}
+	for (size_t j = 0; j < m; j++) {
+		size_t i = (size_t)(b[j] - s->start);
+		if ((v[j] < s->end[i] || v[j] == s->start[i]) && !malloc_header_ptr(s->start[i], s->end[i], v[j]))
+			reach(s, (uint32_t)i);
+	}
+}
+
+static void flush(struct scan *s)
+{
+	if (s->ncand)
+		find_batch(s, s->cand, s->ncand);
+	s->ncand = 0;
+}
+
+/* Candidates are collected across blocks and looked up BATCH at a time. */
+static void scan_words(struct scan *s, const unsigned char *p, size_t nwords)
+{
+	const uint64_t lo = s->lo, span = s->hi - s->lo;
+	for (size_t k = 0; k < nwords; k++) {
+		uint64_t v;
+		memcpy(&v, p + 8 * k, 8);
+		if (v - lo >= span)
+			continue;
+		s->cand[s->ncand++] = v;
+		if (s->ncand == BATCH)
+			flush(s);
+	}
+}
+
+/* [a, e), both 8-aligned, read straight into buf. */
+static void scan_direct(struct scan *s, uint64_t a, uint64_t e)
+{
+	while (a < e) {
+		size_t len = e - a > DIRECT_BUF ? DIRECT_BUF : (size_t)(e - a);
+		long r = s->rd(s->ctx, a, s->buf, len);
+		s->st.reads++;
+		if (r >= 8) {
+			size_t got = (size_t)r > len ? len : (size_t)r;
+			got &= ~(size_t)7;
+			scan_words(s, s->buf, got / 8);
+			s->st.bytes_scanned += got;
+			a += got;
+			continue;
+		}
+		/* unreadable here: skip to the next page */
+		uint64_t next = (a | (HS_PAGE - 1)) + 1;
+		if (next > e || next <= a)
+			next = e;
+		s->st.unreadable_bytes += next - a;
+		a = next;
+	}
+}
+
+static struct chunk *chunk_get(struct scan *s, uint64_t base)
+{
+	if (!s->cdata) {
+		if (s->cache_failed)
+			return NULL;
+		s->cdata = malloc((size_t)NCHUNKS * CHUNK);
+		if (!s->cdata) {
+			s->cache_failed = 1;
+			return NULL;
+		}
+	}
+	size_t slot = (size_t)(base >> CHUNK_SHIFT) & (NCHUNKS - 1);
+	struct chunk *c = &s->cmeta[slot];
+	if (c->used && c->base == base)
+		return c;
+	long r = s->rd(s->ctx, base, s->cdata + slot * CHUNK, CHUNK);
+	s->st.reads++;
+	c->used = 1;
+	c->base = base;
+	c->valid = r > 0 ? (uint32_t)((size_t)r > CHUNK ? CHUNK : (size_t)r) & ~7u : 0;
+	return c;
+}
+
+/* [a, e), both 8-aligned, through the chunk cache. */
+static void scan_cached(struct scan *s, uint64_t a, uint64_t e)
+{
+	while (a < e) {
+		uint64_t base = a & ~(uint64_t)(CHUNK - 1);
+		uint64_t pe = e - base > CHUNK ? base + CHUNK : e;
+		struct chunk *c = chunk_get(s, base);
+		if (c && base + c->valid >= pe) {
+			scan_words(s, s->cdata + (size_t)(c - s->cmeta) * CHUNK + (a - base),
+				   (size_t)(pe - a) / 8);
+			s->st.bytes_scanned += pe - a;
+		} else {
+			scan_direct(s, a, pe);
+		}
+		a = pe;
+	}
+}
+
+static inline uint64_t align_up8(uint64_t v)
+{
+	return v > UINT64_MAX - 7 ? UINT64_MAX & ~(uint64_t)7 : (v + 7) & ~(uint64_t)7;
+}
+
+static void scan_block(struct scan *s, uint32_t i)
+{
+	uint64_t a = align_up8(s->start[i]), e = s->end[i] & ~(uint64_t)7;
+	if (a >= e)
+		return;
+	if (e - a <= CACHED_MAX)
+		scan_cached(s, a, e);
+	else
+		scan_direct(s, a, e);
+}
+
+/* A root region, minus the bytes of live blocks. */
+static void scan_root(struct scan *s, const struct hs_region *r)
+{
+	uint64_t cur = align_up8(r->start), e = r->end & ~(uint64_t)7;
+	if (cur >= e)
+		return;
+	/* first block ending after cur */
+	size_t j = 0;
+	if (s->n && cur >= s->lo) {
+		j = last_le(s->start, s->n, cur);
+		if (s->end[j] <= cur)
+			j++;
+	}
+	while (cur < e) {
+		uint64_t gap_end = e;
+		if (j < s->n && s->start[j] < e)
+			gap_end = s->start[j] & ~(uint64_t)7;
+		if (gap_end > cur)
+			scan_direct(s, cur, gap_end);
+		if (j >= s->n || s->start[j] >= e)
+			break;
+		uint64_t be = align_up8(s->end[j]);
+		if (be > cur)
+			cur = be;
+		j++;
+	}
+}
+
+static void drain(struct scan *s)
+{
+	for (;;) {
+		while (s->head < s->tail) {
+			size_t layer_end = s->tail;
+			sort_u32(s->queue + s->head, s->tmp, layer_end - s->head);
+			while (s->head < layer_end)
+				scan_block(s, s->queue[s->head++]);
+		}
+		flush(s);
+		if (s->head == s->tail)
+			break;
+	}
+}
+
+static void scan_free(struct scan *s)
+{
+	free(s->start);
+	free(s->end);
+	free(s->sample);
+	free(s->orig);
+	free(s->state);
+	free(s->queue);
+	free(s->tmp);
+	free(s->buf);
+	free(s->cdata);
+}
+
+int heapscan_classify(struct hs_block *blocks, size_t n,
+		      const struct hs_region *roots, size_t nroots,
+		      const uint64_t *regs, size_t nregs,
+		      hs_read_fn rd, void *ctx, struct hs_stats *st)
+{
+	double t0 = now_ms();
+	if ((n && !blocks) || (nroots && !roots) || (nregs && !regs) || !rd ||
+	    (uint64_t)n >= UINT32_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct scan *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -1;
+	s->blocks = blocks;
+	s->n = n;
+	s->rd = rd;
+	s->ctx = ctx;
+	for (size_t i = 0; i < n; i++) {
+		blocks[i].state = HS_UNKNOWN;
+		blocks[i].indirect_bytes = blocks[i].indirect_blocks = 0;
+	}
+	/* sort by address (the pairs first: the other arrays are allocated
+	 * after they are freed, to keep the peak lower) */
+	size_t nn = n ? n : 1;
+	s->nsample = (n + SAMPLE - 1) / SAMPLE;
+	s->start = malloc((s->nsample * SAMPLE + 1) * sizeof(*s->start));
+	s->orig = malloc(nn * sizeof(*s->orig));
+	if (!s->start || !s->orig)
+		goto nomem;
+	int sorted = 1;
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = blocks[i - 1].addr <= blocks[i].addr;
+	if (sorted) {
+		for (size_t i = 0; i < n; i++) {
+			s->start[i] = blocks[i].addr;
+			s->orig[i] = (uint32_t)i;
+		}
+	} else {
+		struct pair *p = malloc(n * sizeof(*p)), *t = malloc(n * sizeof(*t));
+		if (!p || !t) {
+			free(p);
+			free(t);
+			goto nomem;
+		}
+		for (size_t i = 0; i < n; i++) {
+			p[i].key = blocks[i].addr;
+			p[i].idx = i;
+		}
+		sort_pairs(p, t, n);
+		for (size_t i = 0; i < n; i++) {
+			s->start[i] = p[i].key;
+			s->orig[i] = (uint32_t)p[i].idx;
+		}
+		free(p);
+		free(t);
+	}
+	s->end = malloc(nn * sizeof(*s->end));
+	s->state = calloc(nn, 1);
+	s->queue = malloc(nn * sizeof(*s->queue));
+	s->tmp = malloc(nn * sizeof(*s->tmp));
+	s->buf = malloc(DIRECT_BUF);
+	s->sample = malloc((s->nsample ? s->nsample : 1) * sizeof(*s->sample));
+	if (!s->sample || !s->end || !s->state || !s->queue || !s->tmp || !s->buf)
+		goto nomem;
+	for (size_t k = n; k < s->nsample * SAMPLE; k++)
+		s->start[k] = UINT64_MAX;
+	for (size_t k = 0; k < s->nsample; k++)
+		s->sample[k] = s->start[k * SAMPLE];
+	s->lo = n ? s->start[0] : 1;
+	s->hi = s->lo;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t sz = blocks[s->orig[i]].size;
+		s->end[i] = sz > UINT64_MAX - s->start[i] ? UINT64_MAX : s->start[i] + sz;
+		uint64_t top = s->end[i] > s->start[i] ? s->end[i] : s->start[i] + 1;
+		if (top > s->hi)
+			s->hi = top;
+	}
+
+	/* phase 1: flood fill from the roots */
+	for (size_t r = 0; r < nroots; r++) {
+		uint64_t before = s->st.bytes_scanned;
+		scan_root(s, &roots[r]);
+		s->st.root_bytes += s->st.bytes_scanned - before;
+		s->st.regions++;
+	}
+	for (size_t r = 0; r < nregs; r++) {
+		if (regs[r] - s->lo < s->hi - s->lo) {
+			s->cand[s->ncand++] = regs[r];
+			if (s->ncand == BATCH)
+				flush(s);
+		}
+	}
+	drain(s);
+
+	/* phase 2: the unreachable blocks, lowest address first */
+	s->phase2 = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (s->state[i] != HS_UNKNOWN)
+			continue;
+		s->state[i] = HS_DEFINITE;
+		s->leader = (uint32_t)i;
+		s->head = s->tail = 0;
+		s->queue[s->tail++] = (uint32_t)i;
+		drain(s);
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t v = s->state[i];
+		blocks[s->orig[i]].state = v;
+		if (v == HS_REACHABLE)
+			s->st.reachable++;
+		else if (v == HS_INDIRECT)
+			s->st.indirect++;
+		else if (v == HS_DEFINITE)
+			s->st.definite++;
+	}
+	s->st.ms = now_ms() - t0;
+	if (st)
+		*st = s->st;
+	scan_free(s);
+	free(s);
+	return 0;
+
+nomem:
+	scan_free(s);
+	free(s);
+	errno = ENOMEM;
+	return -1;
+}
+
+/* ---- reading a process -------------------------------------------------- */
+
+struct preader {
+	int pid;
+	int memfd;      /* /proc/PID/mem, opened when process_vm_readv is not allowed */
+	int no_vm;
+};
+
+static long preader_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct preader *p = ctx;
+	if (!len)
+		return 0;
+	if (!p->no_vm) {
+		struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
+		ssize_t got = process_vm_readv(p->pid, &l, 1, &r, 1, 0);
+		if (got > 0)
+			return got;
+		if (got == 0 || (errno != ENOSYS && errno != EPERM))
+			return -1;
+		p->no_vm = 1;
+	}
+	if (p->memfd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
+		p->memfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (p->memfd < 0)
+			return -1;
+	}
+	if (addr > (uint64_t)INT64_MAX)
+		return -1;
+	ssize_t got = pread(p->memfd, buf, len, (off_t)addr);
+	return got > 0 ? got : -1;
+}
+
+long heapscan_read_process(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct preader p = { *(int *)ctx, -1, 0 };
+	long r = preader_read(&p, addr, buf, len);
+	if (p.memfd >= 0)
+		close(p.memfd);
+	return r;
+}
+
+/* ---- roots from /proc --------------------------------------------------- */
+
+struct map {
+	uint64_t start, end, off, inode;
+	unsigned dmaj, dmin;
+	char perms[8];
+	char *name;
+	int elf;        /* the file is an ELF module */
+	int has_sp;     /* a thread's stack pointer is in it */
+};
+
+struct rlist {
+	struct hs_region *r;
+	char **names;
+	size_t n, cap;
+	uint64_t *vals;
+	size_t nvals, capvals;
+	int oom;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void rl_add(struct rlist *l, uint64_t start, uint64_t end, const char *fmt, ...)
+{
+	if (start >= end)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->r[i].start <= start && end <= l->r[i].end)
+			return;   /* already covered */
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		struct hs_region *r = realloc(l->r, cap * sizeof(*r));
+		if (r)
+			l->r = r;
+		char **nm = realloc(l->names, cap * sizeof(*nm));
+		if (nm)
+			l->names = nm;
+		if (!r || !nm) {
+			l->oom = 1;
+			return;
+		}
+		l->cap = cap;
+	}
+	char buf[4200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	char *name = strdup(buf);
+	if (!name) {
+		l->oom = 1;
+		return;
+	}
+	l->r[l->n].start = start;
+	l->r[l->n].end = end;
+	l->r[l->n].what = NULL;
+	l->names[l->n] = name;
+	l->n++;
+}
+
+static void rl_val(struct rlist *l, uint64_t v)
+{
+	if (l->nvals == l->capvals) {
+		size_t cap = l->capvals ? 2 * l->capvals : 32;
+		uint64_t *nv = realloc(l->vals, cap * sizeof(*nv));
+		if (!nv) {
+			l->oom = 1;
+			return;
+		}
+		l->vals = nv;
+		l->capvals = cap;
+	}
+	l->vals[l->nvals++] = v;
+}
+
+static void rl_free(struct rlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l->r);
+	free(l->vals);
+}
+
+static void maps_free(struct map *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].name);
+	free(m);
+}
+
+static int read_maps(int pid, struct map **out, size_t *nout, char *err, size_t errlen)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct map *m = NULL;
+	size_t n = 0, cap = 0;
+	char *line = NULL;
+	size_t lcap = 0;
+	ssize_t len;
+	int rc = 0;
+	while ((len = getline(&line, &lcap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		struct map x;
+		memset(&x, 0, sizeof(x));
+		int pos = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &x.start, &x.end, x.perms, &x.off, &x.dmaj, &x.dmin, &x.inode, &pos) < 7)
+			continue;
+		if (pos <= 0 || pos > len)
+			pos = (int)len;
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			struct map *nm = realloc(m, nc * sizeof(*nm));
+			if (!nm) {
+				rc = -1;
+				break;
+			}
+			m = nm;
+			cap = nc;
+		}
+		x.name = strdup(line + pos);
+		if (!x.name) {
+			rc = -1;
+			break;
+		}
+		m[n++] = x;
+	}
+	free(line);
+	fclose(f);
+	if (rc < 0) {
+		seterr(err, errlen, "out of memory reading %s", path);
+		maps_free(m, n);
+		return -1;
+	}
+	if (!n) {
+		seterr(err, errlen, "%s is empty (process gone?)", path);
+		free(m);
+		return -1;
+	}
+	*out = m;
+	*nout = n;
+	return 0;
+}
+
+/* Index of the mapping containing addr, or -1 (maps are in address order). */
+static long map_find(const struct map *m, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < n && m[lo].start <= addr && addr < m[lo].end)
+		return (long)lo;
+	return -1;
+}
+
+static int is_anon(const struct map *m)
+{
+	return m->inode == 0 && m->name[0] == '\0';
+}
+
+static int is_rw(const struct map *m)
+{
+	return m->perms[0] == 'r' && m->perms[1] == 'w';
+}
+
+static int cmp_file(const void *a, const void *b, void *maps)
+{
+	const struct map *m = maps;
+	const struct map *x = &m[*(const size_t *)a], *y = &m[*(const size_t *)b];
+	if (x->dmaj != y->dmaj) return x->dmaj < y->dmaj ? -1 : 1;
+	if (x->dmin != y->dmin) return x->dmin < y->dmin ? -1 : 1;
+	if (x->inode != y->inode) return x->inode < y->inode ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int same_file(const struct map *x, const struct map *y)
+{
+	return x->dmaj == y->dmaj && x->dmin == y->dmin && x->inode == y->inode;
+}
+
+/* The end of the highest PT_LOAD segment (p_vaddr + p_memsz, relocated) of
+ * the ELF module whose header is mapped at base, or 0 when unknown. */
+static uint64_t elf_load_end(int pid, uint64_t base)
+{
+	Elf64_Ehdr eh;
+	int p = pid;
+	if (heapscan_read_process(&p, base, &eh, sizeof(eh)) != (long)sizeof(eh) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum == 0 || eh.e_phnum > 256)
+		return 0;
+	Elf64_Phdr ph[256];
+	size_t len = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+	if (heapscan_read_process(&p, base + eh.e_phoff, ph, len) != (long)len)
+		return 0;
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), bias = 0, end = 0;
+	int have_bias = 0;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if (!have_bias) {   /* the first PT_LOAD is the one mapped at base */
+			if (ph[i].p_offset >= pg)
+				return 0;
+			bias = base - (ph[i].p_vaddr & ~(pg - 1));
+			have_bias = 1;
+		}
+		if (bias + ph[i].p_vaddr + ph[i].p_memsz > end)
+			end = bias + ph[i].p_vaddr + ph[i].p_memsz;
+	}
+	return end;
+}
+
+/* Is the file mapped by group g[0..k) an ELF object? Its first page in the
+ * process, else the file itself. *load_end: see elf_load_end. */
+static int group_is_elf(int pid, const struct map *m, const size_t *g, size_t k, uint64_t *load_end)
+{
+	static const unsigned char magic[4] = { 0x7f, 'E', 'L', 'F' };
+	unsigned char hdr[4];
+	*load_end = 0;
+	for (size_t i = 0; i < k; i++) {
+		const struct map *x = &m[g[i]];
+		if (x->off == 0 && x->perms[0] == 'r') {
+			int p = pid;
+			if (heapscan_read_process(&p, x->start, hdr, 4) == 4) {
+				if (memcmp(hdr, magic, 4) != 0)
+					return 0;
+				*load_end = elf_load_end(pid, x->start);
+				return 1;
+			}
+		}
+	}
+	const char *name = m[g[0]].name;
+	size_t nl = strlen(name);
+	if (name[0] != '/' || (nl > 10 && strcmp(name + nl - 10, " (deleted)") == 0))
+		return 0;
+	char path[4200];
+	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	ssize_t r = pread(fd, hdr, 4, 0);
+	close(fd);
+	return r == 4 && memcmp(hdr, magic, 4) == 0;
+}
+
+static void module_roots(int pid, struct map *m, size_t n, struct rlist *l)
+{
+	size_t *idx = malloc(n * sizeof(*idx)), k = 0;
+	if (!idx) {
+		l->oom = 1;
+		return;
+	}
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < n; i++)
+		if (m[i].inode != 0 && m[i].name[0] == '/')
+			idx[k++] = i;
+	qsort_r(idx, k, sizeof(*idx), cmp_file, m);
+	for (size_t a = 0; a < k;) {
+		size_t b = a + 1;
+		while (b < k && same_file(&m[idx[a]], &m[idx[b]]))
+			b++;
+		uint64_t load_end;
+		if (group_is_elf(pid, m, idx + a, b - a, &load_end)) {
+			size_t last = idx[a];
+			for (size_t i = a; i < b; i++) {
+				struct map *x = &m[idx[i]];
+				x->elf = 1;
+				if (x->perms[1] == 'w')
+					rl_add(l, x->start, x->end, "data of %s", x->name);
+				if (x->end > m[last].end)
+					last = idx[i];
+			}
+			/* the rest of .bss: the anonymous mapping right after, cut at
+			 * the module's end when its program headers say where (a
+			 * module loaded just below an unrelated anonymous mapping
+			 * would otherwise take it as its .bss) */
+			if (last + 1 < n) {
+				const struct map *y = &m[last + 1];
+				uint64_t end = y->end;
+				if (load_end) {
+					uint64_t e = (load_end + pg - 1) & ~(pg - 1);
+					if (e < end)
+						end = e;
+				}
+				if (y->start == m[last].end && is_anon(y) && is_rw(y))
+					rl_add(l, y->start, end, "bss of %s", m[last].name);
+			}
+		}
+		a = b;
+	}
+	free(idx);
+}
+
+/* sp (and the syscall arguments) of a thread; 0 ok, -1 unknown. */
+static int thread_regs(int pid, int tid, uint64_t *sp, uint64_t args[6], int *nargs)
+{
+	char path[96], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	for (int attempt = 0; attempt < 20; attempt++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		ssize_t r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (r <= 0)
+			return -1;
+		buf[r] = '\0';
+		if (strncmp(buf, "running", 7) == 0) {
+			/* not (yet) stopped: give it a moment */
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		/* "nr a1 .. a6 sp pc" or "-1 sp pc" */
+		uint64_t tok[12];
+		int nt = 0;
+		char *p = buf;
+		while (nt < 12) {
+			while (*p && isspace((unsigned char)*p))
+				p++;
+			if (!*p)
+				break;
+			char *q;
+			if (nt == 0)
+				tok[nt] = (uint64_t)strtoll(p, &q, 0);
+			else
+				tok[nt] = strtoull(p, &q, 0);
+			if (q == p)
+				break;
+			nt++;
+			p = q;
+		}
+		if (nt < 3)
+			return -1;
+		*sp = tok[nt - 2];
+		*nargs = 0;
+		if ((int64_t)tok[0] >= 0 && nt >= 9) {
+			for (int i = 0; i < 6; i++)
+				args[i] = tok[1 + i];
+			*nargs = 6;
+		}
+		return *sp ? 0 : -1;
+	}
+	return -1;
+}
+
+static void stack_roots(int pid, struct map *m, size_t n, struct rlist *l)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	int unknown = 0;
+	if (!d) {
+		unknown = 1;
+	} else {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			int tid = atoi(de->d_name);
+			uint64_t sp = 0, args[6];
+			int nargs = 0;
+			if (thread_regs(pid, tid, &sp, args, &nargs) < 0) {
+				unknown = 1;
+				continue;
+			}
+			for (int i = 0; i < nargs; i++)
+				rl_val(l, args[i]);
+			long k = map_find(m, n, sp);
+			if (k < 0) {
+				unknown = 1;
+				continue;
+			}
+			m[k].has_sp = 1;
+			uint64_t from = sp >= RED_ZONE ? sp - RED_ZONE : 0;
+			if (from < m[k].start)
+				from = m[k].start;
+			rl_add(l, from, m[k].end, "stack of %d%s", tid, tid == pid ? " (main)" : "");
+		}
+		closedir(d);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(m[i].name, "[stack]") == 0 && !m[i].has_sp)
+			rl_add(l, m[i].start, m[i].end, "[stack] (no thread sp in it)");
+		/* a thread whose sp we do not know: every mapping that looks like a
+		 * thread stack (anonymous rw right above a PROT_NONE guard) */
+		if (unknown && i > 0 && !m[i].has_sp && is_anon(&m[i]) && is_rw(&m[i]) &&
+		    is_anon(&m[i - 1]) && m[i - 1].end == m[i].start &&
+		    strncmp(m[i - 1].perms, "---", 3) == 0)
+			rl_add(l, m[i].start, m[i].end, "stack? (sp unknown)");
+	}
+}
+
+static int roots_collect(int pid, uint64_t fsbase, struct rlist *l, char *err, size_t errlen)
+{
+	struct map *m;
+	size_t n;
+	if (read_maps(pid, &m, &n, err, errlen) < 0)
+		return -1;
+	/* stacks first: they mark the mappings holding a thread's sp */
+	stack_roots(pid, m, n, l);
+	module_roots(pid, m, n, l);
+	if (fsbase) {
+		long k = map_find(m, n, fsbase);
+		if (k >= 0 && !m[k].has_sp)
+			rl_add(l, m[k].start, m[k].end, "tls (fs base %#" PRIx64 " in %s)", fsbase,
+			       m[k].name[0] ? m[k].name : "anonymous mapping");
+	}
+	maps_free(m, n);
+	if (l->oom) {
+		seterr(err, errlen, "out of memory collecting the roots of %d", pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* One allocation: the array, then the strings. */
+static int rl_pack(struct rlist *l, struct hs_region **out, size_t *nout)
+{
+	size_t bytes = l->n * sizeof(struct hs_region);
+	for (size_t i = 0; i < l->n; i++)
+		bytes += strlen(l->names[i]) + 1;
+	struct hs_region *r = malloc(bytes ? bytes : 1);
+	if (!r)
+		return -1;
+	char *str = (char *)(r + l->n);
+	for (size_t i = 0; i < l->n; i++) {
+		size_t len = strlen(l->names[i]) + 1;
+		r[i] = l->r[i];
+		memcpy(str, l->names[i], len);
+		r[i].what = str;
+		str += len;
+	}
+	*out = r;
+	*nout = l->n;
+	return 0;
+}
+
+int heapscan_roots(int pid, uint64_t fsbase, struct hs_region **out, size_t *n,
+		   char *err, size_t errlen)
+{
+	struct rlist l;
+	memset(&l, 0, sizeof(l));
+	*out = NULL;
+	*n = 0;
+	int rc = roots_collect(pid, fsbase, &l, err, errlen);
+	if (rc == 0 && rl_pack(&l, out, n) < 0) {
+		seterr(err, errlen, "out of memory");
+		rc = -1;
+	}
+	rl_free(&l);
+	return rc;
+}
+
+int heapscan_process(int pid, uint64_t fsbase, const uint64_t *regs, size_t nregs,
+		     struct hs_block *blocks, size_t n, struct hs_stats *st,
+		     char *err, size_t errlen)
+{
+	double t0 = now_ms();
+	struct rlist l;
+	memset(&l, 0, sizeof(l));
+	if (roots_collect(pid, fsbase, &l, err, errlen) < 0) {
+		rl_free(&l);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		l.r[i].what = l.names[i];
+	for (size_t i = 0; i < nregs; i++)
+		rl_val(&l, regs[i]);
+	if (l.oom) {
+		seterr(err, errlen, "out of memory");
+		rl_free(&l);
+		return -1;
+	}
+	struct preader pr = { pid, -1, 0 };
+	struct hs_stats s;
+	int rc = heapscan_classify(blocks, n, l.r, l.n, l.vals, l.nvals, preader_read, &pr, &s);
+	if (rc < 0)
+		seterr(err, errlen, "heap scan of %d: %s", pid, strerror(errno));
+	if (pr.memfd >= 0)
+		close(pr.memfd);
+	rl_free(&l);
+	s.ms = now_ms() - t0;
+	if (st && rc == 0)
+		*st = s;
+	return rc;
+}
