@@ -81,7 +81,8 @@ const struct ev_capture *ev_find_capture(const struct ev_syscall *ev, int arg, i
 		size_t end = off + sizeof(struct ev_capture) + c->len;
 		if (end > lim)
 			break;   /* the length runs past the record: stop trusting it */
-		if (c->arg == arg && ((c->kind != ET_CAP_ARGV && c->kind != ET_CAP_IOV_IN) || c->seq == seq))
+		if (c->arg == arg &&
+		    ((c->kind != ET_CAP_ARGV && c->kind != ET_CAP_IOV_IN && c->kind != ET_CAP_MSG) || c->seq == seq))
 			return c;
 		off = align8(end);
 	}
@@ -840,6 +841,60 @@ static void decode_argv(const struct ev_syscall *ev, int i, struct strbuf *out)
 	sb_putc(out, ']');
 }
 
+int decode_msg_capture(const struct ev_capture *c, struct et_msg *meta, const char **name, const char **data,
+		       size_t *data_len)
+{
+	if (!c || c->kind != ET_CAP_MSG || c->len < sizeof(*meta))
+		return -1;
+	memcpy(meta, ev_capture_data(c), sizeof(*meta));
+	if (meta->namelen > c->len - sizeof(*meta))
+		return -1;
+	*name = ev_capture_data(c) + sizeof(*meta);
+	*data = *name + meta->namelen;
+	*data_len = c->len - sizeof(*meta) - meta->namelen;
+	if (*data_len > meta->len)
+		*data_len = meta->len;
+	return 0;
+}
+
+/* sendmsg, recvmsg: {msg_name={AF_INET, 127.0.0.1:53}, msg_data="..."};
+ * sendmmsg, recvmmsg: [{msg_name=..., msg_data="...", msg_len=29}, ...] */
+static void decode_msgs(const struct ev_syscall *ev, int i, int vec, const struct decode_ctx *ctx,
+			struct strbuf *out)
+{
+	et_s64 ret = ev->ret;
+	int n = 0;
+	for (int seq = 0; seq < (vec ? ET_MSG_MAX : 1); seq++) {
+		const struct ev_capture *c = find_kind(ev, i, seq, ET_CAP_MSG);
+		struct et_msg meta;
+		const char *name, *data;
+		size_t dlen;
+		if (decode_msg_capture(c, &meta, &name, &data, &dlen) < 0)
+			break;
+		sb_puts(out, n ? ", {" : vec ? "[{" : "{");
+		if (meta.namelen) {
+			sb_puts(out, "msg_name=");
+			decode_sockaddr(name, meta.namelen, out);
+			sb_puts(out, ", ");
+		}
+		sb_puts(out, "msg_data=");
+		sb_quote(out, data, dlen, ctx_str_max(ctx), dlen < meta.len);
+		if (vec)
+			sb_printf(out, ", msg_len=%u", meta.len);
+		sb_putc(out, '}');
+		n++;
+	}
+	if (n == 0) {
+		put_ptr(out, ev->args[i]);
+		return;
+	}
+	if (vec) {
+		if (!is_error(ret) && ret > n)
+			sb_puts(out, ", ...");
+		sb_putc(out, ']');
+	}
+}
+
 void decode_arg(const struct ev_syscall *ev, int i, const struct decode_ctx *ctx, struct strbuf *out)
 {
 	if (i < 0 || i >= 6) {
@@ -902,7 +957,12 @@ void decode_arg(const struct ev_syscall *ev, int i, const struct decode_ctx *ctx
 		else
 			put_ptr(out, v);
 		break;
-	case A_BUF_IN: {
+	case A_MSGHDR:
+	case A_MMSGHDR:
+		decode_msgs(ev, i, sig->arg[i] == A_MMSGHDR, ctx, out);
+		break;
+	case A_BUF_IN:
+	case A_SOCK_BUF_IN: {
 		c = find_kind(ev, i, 0, ET_CAP_BUF_IN);
 		et_u64 want = len_i >= 0 ? ev->args[len_i] : 0;
 		if (!c) {

@@ -25,6 +25,12 @@ static inline const char *ev_capture_data(const struct ev_capture *c)
 	return (const char *)(c + 1);
 }
 
+/* An ET_CAP_MSG capture (sendmsg, recvmsg, *mmsg): its header, the address
+ * (meta->namelen bytes) and the data captured (at most meta->len bytes).
+ * Returns 0, or -1 when c is not a well-formed message capture. */
+int decode_msg_capture(const struct ev_capture *c, struct et_msg *meta, const char **name, const char **data,
+		       size_t *data_len);
+
 /* Appends argument i decoded ("AT_FDCWD", "\"/etc/x\"", "O_RDONLY|O_CLOEXEC"). */
 void decode_arg(const struct ev_syscall *ev, int i, const struct decode_ctx *ctx, struct strbuf *out);
 /* Appends all arguments joined by ", ". */

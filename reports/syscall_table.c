@@ -82,7 +82,8 @@ static const struct syscall_sig table[] = {
 
 	/* ---- file descriptors and I/O ---- */
 	{ "read",        3, { A_FD, A_BUF_OUT, A_SIZE }, { 0 }, R_SIZE },
-	{ "write",       3, { A_FD, A_BUF_IN, A_SIZE }, { [1] = 2 }, R_SIZE },
+	/* like sendto: a connected UDP socket (Go's DNS client) may be written to */
+	{ "write",       3, { A_FD, A_SOCK_BUF_IN, A_SIZE }, { [1] = 2 }, R_SIZE },
 	{ "pread64",     4, { A_FD, A_BUF_OUT, A_SIZE, A_OFF }, { 0 }, R_SIZE },
 	{ "pwrite64",    4, { A_FD, A_BUF_IN, A_SIZE, A_OFF }, { [1] = 2 }, R_SIZE },
 	{ "readv",       3, { A_FD, A_PTR, A_INT }, { 0 }, R_SIZE },
@@ -132,14 +133,16 @@ static const struct syscall_sig table[] = {
 	{ "listen",      2, { A_FD, A_INT }, { 0 }, R_INT },
 	{ "accept",      3, { A_FD, A_SOCKADDR_OUT, A_SOCKLEN_PTR }, { [1] = 2 }, R_FD },
 	{ "accept4",     4, { A_FD, A_SOCKADDR_OUT, A_SOCKLEN_PTR, A_OPEN_FLAGS }, { [1] = 2 }, R_FD },
-	{ "sendto",      6, { A_FD, A_BUF_IN, A_SIZE, A_MSG_FLAGS, A_SOCKADDR_IN, A_UINT },
+	/* socket sends and receives: their data is captured at exit, sized by
+	 * the socket (a datagram to or from port 53 is kept whole: DNS) */
+	{ "sendto",      6, { A_FD, A_SOCK_BUF_IN, A_SIZE, A_MSG_FLAGS, A_SOCKADDR_IN, A_UINT },
 	                    { [1] = 2, [4] = 5 }, R_SIZE },
 	{ "recvfrom",    6, { A_FD, A_BUF_OUT, A_SIZE, A_MSG_FLAGS, A_SOCKADDR_OUT, A_SOCKLEN_PTR },
 	                    { [4] = 5 }, R_SIZE },
-	{ "sendmsg",     3, { A_FD, A_PTR, A_MSG_FLAGS }, { 0 }, R_SIZE },
-	{ "recvmsg",     3, { A_FD, A_PTR, A_MSG_FLAGS }, { 0 }, R_SIZE },
-	{ "sendmmsg",    4, { A_FD, A_PTR, A_UINT, A_MSG_FLAGS }, { 0 }, R_INT },
-	{ "recvmmsg",    5, { A_FD, A_PTR, A_UINT, A_MSG_FLAGS, A_PTR }, { 0 }, R_INT },
+	{ "sendmsg",     3, { A_FD, A_MSGHDR, A_MSG_FLAGS }, { 0 }, R_SIZE },
+	{ "recvmsg",     3, { A_FD, A_MSGHDR, A_MSG_FLAGS }, { 0 }, R_SIZE },
+	{ "sendmmsg",    4, { A_FD, A_MMSGHDR, A_UINT, A_MSG_FLAGS }, { 0 }, R_INT },
+	{ "recvmmsg",    5, { A_FD, A_MMSGHDR, A_UINT, A_MSG_FLAGS, A_PTR }, { 0 }, R_INT },
 	{ "shutdown",    2, { A_FD, A_SHUTDOWN_HOW }, { 0 }, R_INT },
 	{ "getsockname", 3, { A_FD, A_SOCKADDR_OUT, A_SOCKLEN_PTR }, { [1] = 2 }, R_INT },
 	{ "getpeername", 3, { A_FD, A_SOCKADDR_OUT, A_SOCKLEN_PTR }, { [1] = 2 }, R_INT },
@@ -354,6 +357,15 @@ void syscall_spec_for(int nr, struct et_syscall_spec *out)
 		case A_BUF_IN:
 			kind = ET_CAP_BUF_IN;
 			break;
+		case A_SOCK_BUF_IN:
+			kind = ET_CAP_SOCK_IN;
+			break;
+		case A_MSGHDR:
+			kind = ET_CAP_MSG;
+			break;
+		case A_MMSGHDR:
+			kind = ET_CAP_MMSG;
+			break;
 		case A_BUF_OUT:
 			kind = ET_CAP_BUF_OUT;
 			break;
@@ -373,9 +385,22 @@ void syscall_spec_for(int nr, struct et_syscall_spec *out)
 			break;
 		}
 		out->kind[i] = kind;
-		if (kind == ET_CAP_BUF_IN || kind == ET_CAP_SOCKADDR_IN ||
+		if (kind == ET_CAP_BUF_IN || kind == ET_CAP_SOCK_IN || kind == ET_CAP_SOCKADDR_IN ||
 		    kind == ET_CAP_SOCKADDR_OUT)
 			out->lenarg[i] = s->lenarg[i];
 	}
 	out->noreturn = s->ret == R_NONE;
+	/* socket I/O (sendto, recvfrom, the *msg calls): data sized at exit,
+	 * port 53 of the peer address argument, if any, checked there */
+	int data = 0, addr = -1;
+	for (int i = 0; i < s->nargs && i < 6; i++) {
+		if (s->arg[i] == A_SOCK_BUF_IN || s->arg[i] == A_MSGHDR || s->arg[i] == A_MMSGHDR)
+			data = 2;
+		else if (s->arg[i] == A_BUF_OUT && !data)
+			data = 1;
+		else if (s->arg[i] == A_SOCKADDR_IN || s->arg[i] == A_SOCKADDR_OUT)
+			addr = i;
+	}
+	if (data == 2 || (data == 1 && addr >= 0))
+		out->sock = addr >= 0 ? (et_u8)(addr + 1) : ET_SOCK_NOADDR;
 }

@@ -52,6 +52,11 @@ enum arg_type {
 	A_CLOCKID,       /* CLOCK_MONOTONIC */
 	A_FUTEX_OP,      /* FUTEX_WAIT_PRIVATE */
 	A_PID,           /* pid, decimal */
+	A_SOCK_BUF_IN,   /* data a call that may send on a socket passes (sendto, write): shown
+			    as A_BUF_IN, captured at exit once the socket is known (DNS gets
+			    ET_DNS_MAX bytes), also when the call failed */
+	A_MSGHDR,        /* struct msghdr * (sendmsg, recvmsg): address and data, at exit */
+	A_MMSGHDR,       /* struct mmsghdr * (sendmmsg, recvmmsg): each message, at exit */
 	A_ARG_TYPE_MAX
 };
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 from lib import Skip, prog, run
 
@@ -266,3 +267,294 @@ def test_bytes_counted_both_ways():
     assert server[0]["bytes_received"] == n and server[0]["bytes_sent"] == 8, server[0]
     assert client[0]["pid"] != server[0]["pid"]
     assert f"bytes sent {n} received 8" in r.text
+
+
+# ---- UDP flows and DNS lookups ------------------------------------------------
+
+def udp_echo_server(family=socket.AF_INET, host="127.0.0.1", limit=64):
+    """An untraced UDP echo on loopback: returns (port, thread); it stops
+    after `limit` datagrams, at stop_echo(thread), or after 20 s."""
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    s.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        deadline = time.time() + 20
+        n = 0
+        try:
+            while n < limit and not stop.is_set() and time.time() < deadline:
+                try:
+                    d, a = s.recvfrom(65536)
+                except socket.timeout:
+                    continue
+                s.sendto(d, a)
+                n += 1
+        finally:
+            s.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    th.stop = stop
+    return s.getsockname()[1], th
+
+
+def stop_echo(th):
+    th.stop.set()
+    th.join(5)
+
+
+def udp_flows(r):
+    return r.report["udp_flows"]
+
+
+def test_udp_flow_counts_datagrams_and_bytes_each_way():
+    port, th = udp_echo_server()
+    r = run([prog("udp_client"), "127.0.0.1", str(port), "5", "100"])
+    assert r.rc == 0, r.stderr
+    assert r.stdout.strip() == b"5 of 5 echoed"
+    flows = udp_flows(r)
+    # the echo server is not traced: only the client's socket is a flow of the tree
+    assert len(flows) == 1, flows
+    f = flows[0]
+    assert f["pid"] == r.report["root_pid"] and f["family"] == "ipv4"
+    assert f["remote"] == f"127.0.0.1:{port}" and f["remote_port"] == port
+    assert f["local_port"] > 0 and f["local"].endswith(f":{f['local_port']}")
+    assert (f["datagrams_sent"], f["bytes_sent"]) == (5, 500), f
+    assert (f["datagrams_received"], f["bytes_received"]) == (5, 500), f
+    assert f["dns_messages"] == 0
+    assert r.report["dns"] == []
+    section = r.text.split("-- network")[1].split("\n-- ")[0]
+    assert "(1 UDP flow)" in r.text.split("-- network")[1].splitlines()[0]
+    assert f"<-> 127.0.0.1:{port}: sent 5 datagrams (500 bytes), received 5 (500 bytes)" in section, section
+    stop_echo(th)
+
+
+def test_udp_flow_through_sendmsg_and_sendmmsg():
+    # sendmsg/recvmsg with two iovecs on an unconnected socket, and
+    # sendmmsg/recvmmsg on a connected one: the same counts, the data shown
+    for mode, n in (("msg", 4), ("mmsg", 6)):
+        port, th = udp_echo_server()
+        r = run([prog("udp_client"), "127.0.0.1", str(port), str(n), "40", mode])
+        assert r.rc == 0, (mode, r.stderr)
+        flows = udp_flows(r)
+        assert len(flows) == 1, (mode, flows)
+        f = flows[0]
+        assert f["remote"] == f"127.0.0.1:{port}", (mode, f)
+        assert (f["datagrams_sent"], f["bytes_sent"]) == (n, 40 * n), (mode, f)
+        assert (f["datagrams_received"], f["bytes_received"]) == (n, 40 * n), (mode, f)
+        calls = {}
+        for s in r.syscalls():
+            calls.setdefault(s["name"], s)   # the first of each
+        if mode == "msg":
+            # the message's address and its two iovecs as one piece of data
+            assert f'sin_port=htons({port})' in calls["sendmsg"]["args"][1], calls["sendmsg"]
+            assert 'msg_data="abcdefghijklmnopqrstuvwxyzabcdef"...' in calls["sendmsg"]["args"][1]
+            assert 'msg_data="' in calls["recvmsg"]["args"][1], calls["recvmsg"]
+        else:
+            assert calls["sendmmsg"]["args"][1].count("msg_len=40") == n, calls["sendmmsg"]
+            assert calls["recvmmsg"]["args"][1].count("msg_len=40") >= 1, calls["recvmmsg"]
+        stop_echo(th)
+
+
+def test_udp_flow_ipv6():
+    port, th = udp_echo_server(socket.AF_INET6, "::1")
+    r = run([prog("udp_client"), "::1", str(port), "3", "20", "msg"])
+    assert r.rc == 0, r.stderr
+    f = udp_flows(r)[0]
+    assert f["family"] == "ipv6" and f["remote"] == f"[::1]:{port}", f
+    assert (f["datagrams_sent"], f["datagrams_received"], f["bytes_sent"]) == (3, 3, 60), f
+    stop_echo(th)
+
+
+# A DNS server for the tests: answers on 127.0.0.1:53 inside the test's
+# namespace, until its stdin closes (or 30 s). example.test has an A and an
+# AAAA record, alias.test is a CNAME to it, many.test has 40 A records (a
+# 670-byte answer, more than one capture piece); a known name without the
+# type asked gets NOERROR and no records, anything else NXDOMAIN.
+DNS_RESPONDER = r'''
+import select, socket, struct, sys, time
+
+def name(n):
+    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+
+A, AAAA, CNAME = 1, 28, 5
+V6 = socket.inet_pton(socket.AF_INET6, "fd00::1:2:3")
+ZONE = {
+    "example.test": {A: [(A, socket.inet_aton("10.1.2.3"))], AAAA: [(AAAA, V6)]},
+    "alias.test": {A: [(CNAME, name("example.test")), (A, socket.inet_aton("10.1.2.3"))],
+                   AAAA: [(CNAME, name("example.test")), (AAAA, V6)]},
+    "many.test": {A: [(A, bytes([10, 9, 0, i])) for i in range(40)]},
+}
+
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+deadline = time.time() + 30
+while time.time() < deadline:
+    ready, _, _ = select.select([s, sys.stdin], [], [], 1)
+    if sys.stdin in ready and not sys.stdin.readline():
+        break
+    if s not in ready:
+        continue
+    d, peer = s.recvfrom(2048)
+    qid, flags = struct.unpack("!HH", d[:4])
+    off, labels = 12, []
+    while d[off]:
+        labels.append(d[off + 1:off + 1 + d[off]].decode())
+        off += 1 + d[off]
+    qtype = struct.unpack("!H", d[off + 1:off + 3])[0]
+    qname = ".".join(labels).lower()
+    zone = ZONE.get(qname)
+    records = zone.get(qtype, []) if zone else []
+    head = struct.pack("!HHHHHH", qid, 0x8180 | (flags & 0x0100) | (0 if zone else 3), 1, len(records), 0, 0)
+    body = d[12:off + 5]
+    owner = b"\xc0\x0c"
+    for t, rdata in records:
+        body += owner + struct.pack("!HHIH", t, 1, 60, len(rdata)) + rdata
+        if t == CNAME:
+            owner = struct.pack("!H", 0xC000 | (12 + len(body) - len(rdata)))
+    s.sendto(head + body, peer)
+'''
+
+
+class DnsNetns(Netns):
+    """The test's namespace with the responder on its 127.0.0.1:53 and a
+    resolv.conf pointing there (ip netns exec mounts /etc/netns/NS/resolv.conf
+    over /etc/resolv.conf for what it runs)."""
+
+    def __enter__(self):
+        self.etc = os.path.join("/etc/netns", self.name)
+        self.responder = None
+        super().__enter__()
+        try:
+            os.makedirs(self.etc, exist_ok=True)
+            with open(os.path.join(self.etc, "resolv.conf"), "w") as f:
+                f.write("nameserver 127.0.0.1\noptions timeout:2 attempts:1\n")
+            self.responder = subprocess.Popen(self.prefix() + ["/usr/bin/python3", "-c", DNS_RESPONDER],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            import select
+            ready, _, _ = select.select([self.responder.stdout], [], [], 10)
+            line = self.responder.stdout.readline() if ready else b""
+            if line.strip() != b"ready":
+                raise AssertionError(f"the DNS responder did not start: {line!r}")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.responder:
+            self.responder.stdin.close()
+            try:
+                self.responder.wait(10)
+            except subprocess.TimeoutExpired:
+                self.responder.kill()
+                self.responder.wait(5)
+            self.responder.stdout.close()
+        shutil.rmtree(self.etc, ignore_errors=True)
+        super().__exit__(*exc)
+
+
+def dns_lookups(r, name=None, qtype=None):
+    return [d for d in r.report["dns"] if (name is None or d["name"] == name) and (qtype is None or d["type"] == qtype)]
+
+
+def test_dns_lookups_decoded_with_answers_rcode_latency_and_owner():
+    with DnsNetns() as ns, tempfile.TemporaryDirectory(prefix="etrace-test-") as d:
+        epath = os.path.join(d, "events.jsonl")
+        r = run([prog("dns_lookup"), "example.test", "missing.test", "+alias.test"],
+                etrace_opts=["--events", epath], prefix=ns.prefix())
+        with open(epath) as f:
+            events = [json.loads(line) for line in f]
+    # missing.test did not resolve: the program's own status says so
+    assert r.rc == 2, (r.rc, r.stderr)
+    out = r.stdout.decode()
+    assert "example.test: fd00::1:2:3 10.1.2.3" in out or "example.test: 10.1.2.3 fd00::1:2:3" in out, out
+    root = r.report["root_pid"]
+    child = [p["pid"] for p in r.processes() if p["pid"] != root]
+    assert len(child) == 1, r.processes()
+
+    # glibc sends A and AAAA together (sendmmsg) and reads both answers
+    (a,) = dns_lookups(r, "example.test", "A")
+    assert a["pid"] == root and a["role"] == "client"
+    assert a["server"] == "127.0.0.1:53" and a["client"].startswith("127.0.0.1:")
+    assert a["query_seen"] and a["answered"] and a["rcode"] == "NOERROR"
+    assert [(x["type"], x["data"]) for x in a["answers"]] == [("A", "10.1.2.3")], a
+    assert a["answers"][0]["name"] == "example.test" and a["answers"][0]["ttl"] == 60
+    assert a["latency_ms"] is not None and 0 < a["latency_ms"] < 2000, a
+    assert a["class"] == "IN" and not a["truncated"] and not a["capture_cut"] and a["error"] is None
+    (aaaa,) = dns_lookups(r, "example.test", "AAAA")
+    assert [x["data"] for x in aaaa["answers"]] == ["fd00::1:2:3"] and aaaa["pid"] == root
+    assert aaaa["flow"] == a["flow"]
+
+    # the other name: NXDOMAIN, also timed
+    missing = dns_lookups(r, "missing.test")
+    assert {m["type"] for m in missing} == {"A", "AAAA"}, missing
+    for m in missing:
+        assert m["rcode"] == "NXDOMAIN" and m["answers"] == [] and m["latency_ms"] is not None, m
+        assert m["pid"] == root
+
+    # the forked child's lookup is its own, and follows the CNAME
+    (alias,) = dns_lookups(r, "alias.test", "A")
+    assert alias["pid"] == child[0], (alias, child)
+    assert [(x["type"], x["data"]) for x in alias["answers"]] == [("CNAME", "example.test"), ("A", "10.1.2.3")]
+
+    # each lookup ran on its own UDP socket to the server
+    flows = {f["id"]: f for f in udp_flows(r)}
+    f = flows[a["flow"]]
+    assert f["remote"] == "127.0.0.1:53" and f["pid"] == root
+    assert f["datagrams_sent"] == 2 and f["datagrams_received"] == 2 and f["dns_messages"] == 4, f
+    assert flows[alias["flow"]]["pid"] == child[0]
+
+    section = r.text.split("-- network")[1].split("\n-- ")[0]
+    assert re.search(r"dns  example\.test A -> 10\.1\.2\.3 \(\d+\.\d+ ms\)", section), section
+    assert "dns  example.test AAAA -> fd00::1:2:3 (" in section
+    assert "dns  missing.test A -> NXDOMAIN" in section
+    assert f"pid {child[0]}  dns  alias.test A -> CNAME example.test, 10.1.2.3 (" in section
+    assert "udp 127.0.0.1:" in section and "<-> 127.0.0.1:53: sent 2 datagrams" in section
+    # the queries went out with sendmmsg; the sequence shows them whole
+    sends = [s for s in r.syscalls(root) if s["name"] == "sendmmsg"]
+    assert sends and all(s["args"][1].count("\\x04test\\x00") == 2 for s in sends), sends
+
+    # the event stream: a query and an answer event per lookup
+    dns_ev = [e for e in events if e["type"] == "dns"]
+    q = [e for e in dns_ev if e["event"] == "query" and e["data"]["name"] == "example.test"]
+    ans = [e for e in dns_ev if e["event"] == "answer" and e["data"]["name"] == "missing.test"]
+    assert len(q) == 2 and len(ans) == 2, dns_ev
+    assert all(e["data"]["rcode"] == "NXDOMAIN" for e in ans)
+
+
+def test_dns_answer_larger_than_one_capture_piece():
+    # 40 A records: a 670-byte answer, captured whole (ET_DNS_MAX), the
+    # first 16 answers listed
+    with DnsNetns() as ns:
+        r = run([prog("dns_lookup"), "many.test"], prefix=ns.prefix())
+    assert r.rc == 0, r.stderr
+    assert r.stdout.decode().count("10.9.0.") == 40
+    # glibc asks again with a larger buffer when 40 addresses do not fit its
+    # first one: one or two rounds, each answered the same way
+    lookups = dns_lookups(r, "many.test", "A")
+    assert 1 <= len(lookups) <= 2, lookups
+    for a in lookups:
+        assert a["rcode"] == "NOERROR" and not a["capture_cut"] and a["error"] is None, a
+        assert len(a["answers"]) == 16 and a["answers_not_listed"] == 24, a
+        assert a["answers"][15]["data"] == "10.9.0.15"
+    for aaaa in dns_lookups(r, "many.test", "AAAA"):
+        assert aaaa["rcode"] == "NOERROR" and aaaa["answers"] == [], aaaa
+    section = r.text.split("-- network")[1].split("\n-- ")[0]
+    assert "dns  many.test A -> 10.9.0.0, 10.9.0.1," in section and ", +24 more (" in section, section
+    assert "dns  many.test AAAA -> NOERROR, no records (" in section, section
+
+
+def test_dns_lookup_joins_the_crash_rewind():
+    script = ("import socket, os, signal\n"
+              "socket.getaddrinfo('example.test', 80, socket.AF_INET, socket.SOCK_STREAM)\n"
+              "os.kill(os.getpid(), signal.SIGSEGV)\n")
+    with DnsNetns() as ns:
+        r = run(["/usr/bin/python3", "-c", script], prefix=ns.prefix())
+    assert r.rc == 139, r.stderr
+    crash = r.text.split("-- crash")[1].split("\n-- ")[0]
+    assert "dns query example.test A to 127.0.0.1:53" in crash, crash
+    assert re.search(r"dns example\.test A -> 10\.1\.2\.3 \(\d+\.\d+ ms\)", crash), crash
+    assert re.search(r"udp 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:53: first datagram sent", crash), crash

@@ -188,7 +188,7 @@ static void test_table(void)
 				ok = 0;
 			if (s->arg[i] >= A_ARG_TYPE_MAX)
 				ok = 0;
-			if ((s->arg[i] == A_BUF_IN || s->arg[i] == A_SOCKADDR_IN ||
+			if ((s->arg[i] == A_BUF_IN || s->arg[i] == A_SOCK_BUF_IN || s->arg[i] == A_SOCKADDR_IN ||
 			     s->arg[i] == A_SOCKADDR_OUT) &&
 			    (s->lenarg[i] >= s->nargs || s->lenarg[i] == i))
 				ok = 0;
@@ -201,7 +201,7 @@ static void test_table(void)
 
 	struct et_syscall_spec sp;
 	syscall_spec_for(SYS_write, &sp);
-	CHECK(sp.kind[0] == ET_CAP_NONE && sp.kind[1] == ET_CAP_BUF_IN && sp.lenarg[1] == 2);
+	CHECK(sp.kind[0] == ET_CAP_NONE && sp.kind[1] == ET_CAP_SOCK_IN && sp.lenarg[1] == 2);
 	CHECK(sp.noreturn == 0);
 	syscall_spec_for(SYS_read, &sp);
 	CHECK(sp.kind[1] == ET_CAP_BUF_OUT);
@@ -213,9 +213,19 @@ static void test_table(void)
 	CHECK(sp.kind[1] == ET_CAP_SOCKADDR_OUT && sp.lenarg[1] == 2);
 	syscall_spec_for(SYS_recvfrom, &sp);
 	CHECK(sp.kind[1] == ET_CAP_BUF_OUT && sp.kind[4] == ET_CAP_SOCKADDR_OUT && sp.lenarg[4] == 5);
+	CHECK(sp.sock == 5);   /* socket I/O, peer address in argument 4 */
 	syscall_spec_for(SYS_sendto, &sp);
-	CHECK(sp.kind[1] == ET_CAP_BUF_IN && sp.lenarg[1] == 2);
+	CHECK(sp.kind[1] == ET_CAP_SOCK_IN && sp.lenarg[1] == 2);   /* read at exit, DNS-sized */
 	CHECK(sp.kind[4] == ET_CAP_SOCKADDR_IN && sp.lenarg[4] == 5);
+	CHECK(sp.sock == 5);
+	syscall_spec_for(SYS_sendmmsg, &sp);
+	CHECK(sp.kind[1] == ET_CAP_MMSG && sp.sock == ET_SOCK_NOADDR);
+	syscall_spec_for(SYS_recvmsg, &sp);
+	CHECK(sp.kind[1] == ET_CAP_MSG && sp.sock == ET_SOCK_NOADDR);
+	syscall_spec_for(SYS_connect, &sp);
+	CHECK(sp.sock == 0);
+	syscall_spec_for(SYS_read, &sp);
+	CHECK(sp.sock == 0);
 	syscall_spec_for(SYS_execve, &sp);
 	CHECK(sp.kind[0] == ET_CAP_STR && sp.kind[1] == ET_CAP_ARGV && sp.kind[2] == ET_CAP_NONE);
 	syscall_spec_for(SYS_pipe2, &sp);
