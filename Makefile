@@ -12,7 +12,7 @@ CFLAGS  ?= -O2 -g
 # override: a CFLAGS given on the command line (make CFLAGS=...) replaces the
 # default above but still gets the flags etrace needs to build.
 override CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DETRACE_VERSION='"$(VERSION)"' -I$(BUILD) -I.
-LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw
+LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -lcapstone
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I.
 
 LIB_SRCS    := $(wildcard reports/*.c symbolize/*.c)
@@ -122,3 +122,20 @@ testprogs: $(BUILD)/testprogs/crash_cxx
 $(BUILD)/testprogs/crash_cxx: testprogs/crash_cxx.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -O0 -g -Wall -Wextra $< -o $@
+
+# Heap analysis targets (#4) built the ways the heap report must handle: C++
+# (operator new/delete live in libstdc++), a static binary (malloc is inside
+# the executable) and a library that heap_dlopen loads with dlopen and that
+# allocates.
+HEAP_VARIANTS := $(BUILD)/testprogs/heap_cxx $(BUILD)/testprogs/heap_leaks_static \
+	$(BUILD)/testprogs/libheapdl.so
+testprogs: $(HEAP_VARIANTS)
+$(BUILD)/testprogs/heap_cxx: testprogs/heap_cxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O0 -g -Wall -Wextra $< -o $@
+$(BUILD)/testprogs/heap_leaks_static: testprogs/heap_leaks.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TESTPROG_CFLAGS) -static $< -o $@
+$(BUILD)/testprogs/libheapdl.so: testprogs/libheapdl.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -shared -fPIC -Wall $< -o $@

@@ -19,10 +19,22 @@ against the tool a user would otherwise pick (strace).
   memory         etrace's peak RSS on a getppid loop of ~20 s and of ~1 s:
                  the flight recorder keeps the last N records per thread, so
                  it should not grow with the length of the run
+  heap           malloc/free churn (testprogs/heap_churn, N allocation+free
+                 pairs per thread): natively, under valgrind --leak-check=full,
+                 under heaptrack and under etrace (heap tracing on by
+                 default), taken in turn; wall time and heap_churn's own clock
+                 (the loop only, no start-up), ratios against native and
+                 against valgrind and heaptrack. Goal: at most 15x native on
+                 the loop. Then the cost to a process outside the traced tree
+                 (heap_churn natively while `etrace run -- sleep` runs: the
+                 probes sit in the libc file every process maps), and
+                 `etrace run -- /bin/true` with heap tracing on and
+                 --heap=off (goal: under 300 ms with it on)
 
 Timing is the best of R repetitions (wall clock, the machine is otherwise
-idle). Usage: bench/bench.py [--loops N] [--reps R] [--rss-seconds S]
-                              [--only SECTION]
+idle); the heap section takes medians. Usage:
+  bench/bench.py [--loops N] [--reps R] [--rss-seconds S] [--only SECTION]
+                 [--heap-pairs N] [--heap-threads T]
 """
 import argparse
 import json
@@ -39,6 +51,7 @@ ETRACE = os.path.join(ROOT, "build", "etrace")
 LOOP = os.path.join(ROOT, "build", "testprogs", "syscall_loop")
 DEEP = os.path.join(ROOT, "build", "testprogs", "crash_deep")
 NETBENCH = os.path.join(ROOT, "build", "testprogs", "netbench")
+HEAP_CHURN = os.path.join(ROOT, "build", "testprogs", "heap_churn")
 GDB = ["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "run", "-ex", "bt"]
 
 
@@ -266,16 +279,164 @@ def net_bench(reps):
     print("  etrace vs native: " + "; ".join(results))
 
 
+def median(xs):
+    s = sorted(xs)
+    return s[len(s) // 2]
+
+
+def churn_run(cmd):
+    """(wall seconds, heap_churn's own seconds) of one run that exits 0 with
+    its rate line; up to 3 attempts. cmd may be a function of the attempt
+    (a fresh output file for heaptrack)."""
+    for attempt in range(3):
+        c = cmd(attempt) if callable(cmd) else cmd
+        t0 = time.perf_counter()
+        p = subprocess.run(c, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+        wall = time.perf_counter() - t0
+        m = re.search(r"^churn \d+ pairs x \d+ threads ([\d.]+) s ", p.stdout, re.M)
+        if p.returncode == 0 and m:
+            return wall, float(m.group(1))
+        print(f"  (a run of {' '.join(c[:2])} ended with status {p.returncode}: not counted)")
+    raise SystemExit(f"bench: {' '.join(c)} failed 3 times")
+
+
+def wall_run(cmd, want_rc=0):
+    """Wall seconds of one run of cmd, or None when it did not end with want_rc."""
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    dt = time.perf_counter() - t0
+    return dt if p.returncode == want_rc else None
+
+
+def heap_bench(reps, pairs, threads):
+    reps = max(reps, 3)
+    args = [HEAP_CHURN, str(pairs), str(threads)]
+    print(f"== heap: heap_churn {pairs} allocation+free pairs x {threads} thread(s), median of {reps} ==")
+    with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
+        runs_made = [0]
+
+        def heaptrack_cmd(_attempt):
+            runs_made[0] += 1
+            return ["heaptrack", "-o", os.path.join(d, f"churn{runs_made[0]}")] + args
+
+        tools = [("native", args),
+                 ("valgrind --leak-check=full", ["valgrind", "--leak-check=full"] + args),
+                 ("heaptrack", heaptrack_cmd),
+                 ("etrace run -o /dev/null", ETRACE_NULL + args)]
+        missing = [name for name, tool in (("valgrind --leak-check=full", "valgrind"), ("heaptrack", "heaptrack"))
+                   if not shutil.which(tool)]
+        for name in missing:
+            print(f"  {name.split()[0]} not installed (tests/install-deps.sh installs it): skipped")
+        tools = [t for t in tools if t[0] not in missing]
+        # in turn, so that every tool sees the same background load
+        runs = {name: [] for name, _ in tools}
+        for _ in range(reps):
+            for name, cmd in tools:
+                runs[name].append(churn_run(cmd))
+    res = {name: (median([w for w, _ in rs]), median([o for _, o in rs])) for name, rs in runs.items()}
+    nw, nown = res["native"]
+    others = [n for n in ("valgrind --leak-check=full", "heaptrack") if n in res]
+    head = "".join(f" {'vs ' + n.split()[0]:>13s}" for n in others)
+    print(f"  {'':28s} {'wall':>8s} {'loop':>9s} {'x native':>9s} {'pairs/s':>11s}{head}   (ratios: the loop)")
+    for name, (w, own) in res.items():
+        rel = "".join(f" {own / res[n][1]:12.2f}x" for n in others)
+        print(f"  {name:28s} {w:7.2f}s {own:8.3f}s {own / nown:8.2f}x {pairs * threads / own:11.0f}{rel}")
+    if "etrace run -o /dev/null" in res:
+        ew, eown = res["etrace run -o /dev/null"]
+        line = f"  etrace: {eown / nown:.1f}x native on the loop (goal <= 15x), {ew / nw:.1f}x in wall time"
+        if "valgrind --leak-check=full" in res:
+            line += f"; {res['valgrind --leak-check=full'][1] / eown:.1f}x faster than valgrind"
+        if "heaptrack" in res:
+            line += f"; heaptrack is {res['heaptrack'][1] / nown:.1f}x native"
+        print(line)
+        print(f"  etrace's added cost per allocation+free pair: {(eown - nown) * 1e9 / (pairs * threads):.0f} ns")
+    unrelated_bench(reps, max(pairs // 4, 1000), threads)
+    heap_startup_bench(reps)
+
+
+def etrace_target_running(etrace, comm):
+    """True once etrace's child has exec'ed comm (released: probes in place)."""
+    try:
+        with open(f"/proc/{etrace.pid}/task/{etrace.pid}/children") as f:
+            kids = f.read().split()
+        for k in kids:
+            with open(f"/proc/{k}/comm") as f:
+                if f.read().strip() == comm:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def unrelated_bench(reps, pairs, threads):
+    """heap_churn outside the traced tree while etrace traces another
+    program: uprobes patch the libc file for every process that maps it."""
+    reps = max(reps, 5)
+    args = [HEAP_CHURN, str(pairs), str(threads)]
+    print(f"  a process outside the traced tree: heap_churn {pairs} pairs x {threads} natively, "
+          f"alone and while `etrace run -- sleep` runs, median of {reps}")
+    alone = [churn_run(args) for _ in range(reps)]
+    bg = subprocess.Popen(ETRACE_NULL + ["sleep", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while not etrace_target_running(bg, "sleep") and bg.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        if not etrace_target_running(bg, "sleep"):
+            print(f"  (etrace run -- sleep did not start: status {bg.poll()}; skipped)")
+            return
+        time.sleep(0.5)
+        during = [churn_run(args) for _ in range(reps)]
+    finally:
+        if bg.poll() is None:
+            bg.send_signal(signal.SIGTERM)  # forwarded to sleep; etrace writes its report and exits
+            try:
+                bg.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                bg.kill()
+                bg.wait()
+    a, b = median([o for _, o in alone]), median([o for _, o in during])
+    print(f"  {'alone':28s} {median([w for w, _ in alone]):7.3f}s {a:8.4f}s {1.0:8.2f}x {pairs * threads / a:11.0f}")
+    print(f"  {'next to etrace run -- sleep':28s} {median([w for w, _ in during]):7.3f}s {b:8.4f}s "
+          f"{b / a:8.2f}x {pairs * threads / b:11.0f}")
+    print(f"  an untraced process pays {(b - a) * 1e9 / (pairs * threads):.0f} ns per allocation+free pair "
+          f"({b / a:.2f}x; goal: ~1x)")
+
+
+def heap_startup_bench(reps):
+    reps = max(reps, 5)
+    on, off = [], []
+    for _ in range(reps):  # in turn
+        on.append(wall_run(ETRACE_NULL + ["/bin/true"]))
+        off.append(wall_run([ETRACE, "run", "--heap=off", "-o", "/dev/null", "--", "/bin/true"]))
+    print(f"  etrace run -- /bin/true, start-up + teardown, median of {reps}:")
+    for name, ts in (("heap tracing on (default)", on), ("--heap=off", off)):
+        ok = [t for t in ts if t is not None]
+        if not ok:
+            print(f"    {name:28s} failed (status not 0)")
+            continue
+        print(f"    {name:28s} {median(ok) * 1e3:7.1f} ms (best {min(ok) * 1e3:.1f} ms)")
+    ok_on, ok_off = [t for t in on if t is not None], [t for t in off if t is not None]
+    if ok_on and ok_off:
+        print(f"    heap tracing adds {(median(ok_on) - median(ok_off)) * 1e3:+.1f} ms "
+              f"(goal: under 300 ms in total with it on: {median(ok_on) * 1e3:.0f} ms)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loops", type=int, default=1000000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--rss-seconds", type=float, default=20, help="length of the long run of the memory benchmark")
-    ap.add_argument("--only", choices=["network"], help="run only this section")
+    ap.add_argument("--only", choices=["network", "heap"], help="run only this section")
+    ap.add_argument("--heap-pairs", type=int, default=1000000,
+                    help="allocation+free pairs per thread of the heap benchmark")
+    ap.add_argument("--heap-threads", type=int, default=1, help="threads of the heap benchmark")
     a = ap.parse_args()
     n = str(a.loops)
     if a.only == "network":
         net_bench(a.reps)
+        return
+    if a.only == "heap":
+        heap_bench(a.reps, a.heap_pairs, a.heap_threads)
         return
 
     print(f"== syscall loop: {a.loops} x getppid, best of {a.reps} ==")
@@ -308,6 +469,7 @@ def main():
 
     crash_bench(max(a.reps, 5))
     net_bench(a.reps)
+    heap_bench(a.reps, a.heap_pairs, a.heap_threads)
     # the counts come from the loop above: ~rss_seconds under etrace (the
     # loop-only time, or half the whole run when start-up noise swamps it)
     rss_bench(a.rss_seconds, max(et_loop, et * 0.5) * 1e9 / a.loops, startup)

@@ -131,6 +131,72 @@ static __always_inline void fill_header(struct ev_header *h, __u32 type, __u32 s
 	h->tid = (__u32)id;
 }
 
+/* Processes etrace stopped at _exit for the leak scan (tgid -> 1): the
+ * SIGSTOP and the SIGCONT that resumes it are etrace's, not the target's
+ * signals. User space removes the entry after its SIGCONT. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} heap_held_pids SEC(".maps");
+
+/* Processes with heap probes of their own (tgid -> 1), written by user
+ * space: an exec in one of them keeps its links (a link follows the
+ * process, not the image); any other process of the tree that execs is
+ * stopped until its links are attached. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} heap_scoped SEC(".maps");
+
+/* Set by user space: heap probes are attached per process. */
+const volatile __u32 heap_per_process = 0;
+
+/* Linux 6.13+: a signal to another task (the new child at fork). */
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type, __u64 value) __ksym __weak;
+
+/* Asks user space for the heap probes of process pid; stops it until then
+ * when hold is set (only when the request was sent: nobody would resume it). */
+static __always_inline void heap_attach_request(__u32 pid, __u32 tid, bool hold, struct task_struct *child)
+{
+	if (!heap_per_process || bpf_map_lookup_elem(&heap_scoped, &pid))
+		return;
+	struct ev_heap_attach *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(ET_CNT_LOST_HOLD);
+		return;
+	}
+	e->h.type = ET_EV_HEAP_ATTACH;
+	e->h.size = sizeof(*e);
+	e->h.ts = bpf_ktime_get_ns();
+	e->h.pid = pid;
+	e->h.tid = tid;
+	e->pad = 0;
+	/* the stop goes first: a SIGCONT sent before it would not undo it */
+	if (hold) {
+		__u32 one = 1;
+		bpf_map_update_elem(&heap_held_pids, &pid, &one, BPF_ANY);
+		long err = child ? bpf_send_signal_task(child, 19 /* SIGSTOP */, PIDTYPE_TGID, 0)
+				 : bpf_send_signal(19 /* SIGSTOP */);
+		if (err) {
+			hold = false;
+			bpf_map_delete_elem(&heap_held_pids, &pid);
+		}
+	}
+	e->held = hold;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline bool etrace_stop_signal(int sig, __u32 tgid)
+{
+	if (sig != 19 && sig != 18)
+		return false;
+	return bpf_map_lookup_elem(&heap_held_pids, &tgid) != 0;
+}
+
 /* ---- captures ---------------------------------------------------------- */
 
 #define CAP_MASK (ET_CAP_AREA - 1)
@@ -184,6 +250,178 @@ static __always_inline __u32 put_capture(struct et_task *t, __u32 off, __u8 arg,
 					 __u8 seq, const void *uptr, __u32 want, bool is_str)
 {
 	return put_capture_from(t, off, arg, kind, seq, uptr, want, is_str, false);
+}
+
+/* Data longer than one copy (a DNS message), or spread over iovecs: copied
+ * piece by piece, each at most ET_CAP_MAX_ONE - 8 bytes, to area[pos..end). */
+struct piece_ctx {
+	struct et_task *t;
+	__u64 iov;       /* user iovec array still to follow (niov entries) */
+	__u64 base, len; /* the current segment */
+	__u32 niov;
+	__u32 pos;       /* area offset of the next byte */
+	__u32 end;       /* area offset not to pass (at most ET_CAP_AREA) */
+	__u32 fault;
+};
+
+static long piece_cb(__u32 i, struct piece_ctx *cx)
+{
+	if (!cx->len) {
+		struct { __u64 base, len; } v;
+		if (!cx->niov)
+			return 1;
+		if (bpf_probe_read_user(&v, sizeof(v), (void *)cx->iov)) {
+			cx->fault = 1;
+			return 1;
+		}
+		cx->iov += sizeof(v);
+		cx->niov--;
+		cx->base = v.base;
+		cx->len = v.len;
+		if (!cx->len)
+			return 0;
+	}
+	if (cx->pos >= cx->end)
+		return 1;
+	__u64 n = cx->end - cx->pos;
+	if (n > cx->len)
+		n = cx->len;
+	if (n > ET_CAP_MAX_ONE - 8)
+		n = ET_CAP_MAX_ONE - 8;
+	__u64 pos = cx->pos;
+	barrier_var(pos);
+	pos &= CAP_MASK;
+	barrier_var(n);
+	n &= ET_CAP_MAX_ONE - 1;
+	if (!n)
+		return 1;
+	if (bpf_probe_read_user(&cx->t->area[pos], n, (void *)cx->base)) {
+		cx->fault = 1;
+		return 1;
+	}
+	cx->pos += n;
+	cx->base += n;
+	cx->len -= n;
+	return 0;
+}
+
+/* A buffer capture of any length the area still has room for. */
+static __always_inline __u32 put_data(struct et_task *t, __u32 off, __u8 arg, __u8 kind, __u64 uptr, __u32 want)
+{
+	if (want <= ET_CAP_MAX_ONE - 8)
+		return put_capture(t, off, arg, kind, 0, (void *)uptr, want, false);
+	if (off > ET_CAP_AREA - sizeof(struct ev_capture) - 8)
+		return off;
+	__u64 coff = off;
+	barrier_var(coff);
+	coff &= CAP_MASK;
+	struct ev_capture *c = (void *)&t->area[coff];
+	__u32 doff = off + sizeof(*c);
+	struct piece_ctx cx = { .t = t, .base = uptr, .len = want, .pos = doff,
+				.end = doff + want > ET_CAP_AREA ? ET_CAP_AREA : doff + want };
+	bpf_loop(8, piece_cb, &cx, 0);
+	if (cx.pos == doff)
+		return off;
+	c->arg = arg;
+	c->kind = kind;
+	c->seq = 0;
+	c->truncated = 0;
+	c->pad = 0;
+	c->len = cx.pos - doff;
+	t->rec.ncap++;
+	return (cx.pos + 7) & ~7U;
+}
+
+/* A sockaddr in user memory for port 53 (AF_INET and AF_INET6 have the
+ * port at the same place). */
+static __always_inline bool port53_at(__u64 uaddr)
+{
+	struct { __u16 family, port; } sa;
+	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), (void *)uaddr))
+		return false;
+	return (sa.family == 2 || sa.family == 10) && sa.port == bpf_htons(53);
+}
+
+/* sendmsg, recvmsg (one struct msghdr, its length the return value) and
+ * sendmmsg, recvmmsg (struct mmsghdr[], each with its msg_len): one
+ * ET_CAP_MSG per message, read at exit. */
+struct msg_ctx {
+	struct et_task *t;
+	__u64 vec;       /* user address of the msghdr, or of the first mmsghdr */
+	__u32 stride;    /* sizeof(struct mmsghdr), or 0 for one msghdr */
+	__u32 count;     /* messages to capture */
+	__u32 ret_len;   /* one msghdr: the bytes the call moved */
+	__u32 limit;     /* data bytes per message */
+	__u32 off;
+	__u32 fault;
+	__u8 arg;
+};
+
+static long msg_cb(__u32 k, struct msg_ctx *cx)
+{
+	struct {
+		__u64 name;
+		__u32 namelen, pad0;
+		__u64 iov, iovlen, control, controllen;
+		__u32 flags, pad1;
+		__u32 msg_len;   /* struct mmsghdr only */
+		__u32 pad2;
+	} h;
+	struct et_task *t = cx->t;
+	if (k >= cx->count || k >= ET_MSG_MAX)
+		return 1;
+	__u64 uh = cx->vec + (__u64)k * cx->stride;
+	if (bpf_probe_read_user(&h, cx->stride ? sizeof(h) : sizeof(h) - 8, (void *)uh)) {
+		cx->fault = 1;
+		return 1;
+	}
+	__u32 off = cx->off;
+	if (off > ET_CAP_AREA - sizeof(struct ev_capture) - sizeof(struct et_msg) - 8)
+		return 1;
+	__u64 coff = off;
+	barrier_var(coff);
+	coff &= CAP_MASK;
+	struct ev_capture *c = (void *)&t->area[coff];
+	struct et_msg *mh = (void *)(c + 1);
+	__u32 pos = off + sizeof(*c) + sizeof(*mh);
+	__u32 namelen = h.name ? h.namelen : 0;
+	if (namelen > ET_SOCKADDR_MAX)
+		namelen = ET_SOCKADDR_MAX;
+	if (pos + namelen > ET_CAP_AREA)
+		namelen = 0;
+	if (namelen) {
+		__u64 npos = pos;
+		barrier_var(npos);
+		npos &= CAP_MASK;
+		__u32 nl = namelen;
+		barrier_var(nl);
+		nl &= 0xff;
+		if (!nl || bpf_probe_read_user(&t->area[npos], nl, (void *)h.name))
+			namelen = 0;
+	}
+	pos += namelen;
+	__u32 len = cx->stride ? h.msg_len : cx->ret_len;
+	__u32 want = cx->limit;
+	if (want < ET_DNS_MAX && port53_at(h.name))
+		want = ET_DNS_MAX;
+	if (want > len)
+		want = len;
+	struct piece_ctx pc = { .t = t, .iov = h.iov, .niov = h.iovlen > ET_IOV_MAX ? ET_IOV_MAX : h.iovlen,
+				.pos = pos, .end = pos + want > ET_CAP_AREA ? ET_CAP_AREA : pos + want };
+	if (want)
+		bpf_loop(ET_IOV_MAX + 8, piece_cb, &pc, 0);
+	mh->len = len;
+	mh->namelen = namelen;
+	mh->flags = (__u16)h.flags;
+	c->arg = cx->arg;
+	c->kind = ET_CAP_MSG;
+	c->seq = k;
+	c->truncated = 0;
+	c->pad = 0;
+	c->len = pc.pos - (off + sizeof(*c));
+	t->rec.ncap++;
+	cx->off = (pc.pos + 7) & ~7U;
+	return 0;
 }
 
 /* The capture loops run under bpf_loop(): each callback is verified once,
@@ -282,16 +520,30 @@ static long exit_cb(__u32 i, struct cap_ctx *cx)
 		return 0;
 	__u32 before = cx->off;
 	bool wanted = false;
+	/* a datagram to or from port 53 is kept whole, up to ET_DNS_MAX */
+	__u32 limit = (t->rec.flags & ET_SC_F_DNS) && data_max < ET_DNS_MAX ? ET_DNS_MAX : data_max;
 	if (t->retry & (1 << i)) {
 		wanted = capture_input(cx, i, kind, p);
+	} else if (kind == ET_CAP_SOCK_IN) {
+		/* data sent (sendto, write), also when the call failed; stderr
+		 * gets more: an assert or abort message explains a crash */
+		len = t->rec.args[cx->sp->lenarg[i] & 7];
+		if (t->rec.args[0] == 2 && limit < ET_STDERR_MAX)
+			limit = ET_STDERR_MAX;
+		if (len > limit)
+			len = limit;
+		if (len) {
+			cx->off = put_data(t, cx->off, i, ET_CAP_BUF_IN, p, len);
+			wanted = true;
+		}
 	} else if (cx->ret >= 0) {
 		switch (kind) {
 		case ET_CAP_BUF_OUT:
 			len = cx->ret;
-			if (len > data_max)
-				len = data_max;
+			if (len > limit)
+				len = limit;
 			if (len) {
-				cx->off = put_capture(t, cx->off, i, kind, 0, (void *)p, len, false);
+				cx->off = put_data(t, cx->off, i, kind, p, len);
 				wanted = true;
 			}
 			break;
@@ -323,11 +575,36 @@ static long exit_cb(__u32 i, struct cap_ctx *cx)
 static __always_inline __u32 capture_exit(struct et_task *t, const struct et_syscall_spec *sp,
 					  __u32 off, long ret)
 {
-	if (ret < 0 && !t->retry)
+	if (ret < 0 && !t->retry && !sp->sock)
 		return off;
 	struct cap_ctx cx = { .t = t, .sp = sp, .off = off, .ret = ret };
 	bpf_loop(6, exit_cb, &cx, 0);
-	return cx.off;
+	off = cx.off;
+	/* the messages of sendmsg, recvmsg, sendmmsg, recvmmsg (always argument 1) */
+	__u8 k1 = sp->kind[1];
+	if (ret >= 0 && (k1 == ET_CAP_MSG || k1 == ET_CAP_MMSG) && t->rec.args[1]) {
+		struct msg_ctx mc = {
+			.t = t, .vec = t->rec.args[1], .arg = 1, .off = off,
+			.limit = (t->rec.flags & ET_SC_F_DNS) && data_max < ET_DNS_MAX ? ET_DNS_MAX : data_max,
+		};
+		if (k1 == ET_CAP_MSG) {
+			mc.count = 1;
+			mc.ret_len = ret;
+		} else {
+			__u64 n = ret;
+			if (n > t->rec.args[2])
+				n = t->rec.args[2];
+			mc.stride = 64; /* sizeof(struct mmsghdr) */
+			mc.count = n > ET_MSG_MAX ? ET_MSG_MAX : n;
+		}
+		bpf_loop(ET_MSG_MAX, msg_cb, &mc, 0);
+		if (mc.fault && mc.off == off) {
+			count(ET_CNT_CAPTURE_FAULT);
+			t->rec.flags |= ET_SC_F_FAULT;
+		}
+		off = mc.off;
+	}
+	return off;
 }
 
 static __always_inline void send_syscall(struct et_task *t, __u32 off)
@@ -478,6 +755,10 @@ int BPF_PROG(et_sys_exit, struct pt_regs *regs, long ret)
 		sp = bpf_map_lookup_elem(&specs, &nr);
 	if ((nr == nr_execve || nr == nr_execveat) && ret == 0)
 		t->retry = 0; /* the old image is gone */
+	/* sendto, recvfrom with an address: port 53 there is DNS too (an
+	 * unconnected socket; a connected one was seen by udp_note()) */
+	if (sp && sp->sock && sp->sock <= 6 && port53_at(r->args[(sp->sock - 1) & 7]))
+		r->flags |= ET_SC_F_DNS;
 	if (sp && (sp->at_exit || t->retry))
 		off = capture_exit(t, sp, off, ret);
 	account(nr, ret, now - r->enter_ts);
@@ -512,6 +793,11 @@ int BPF_PROG(et_fork, struct task_struct *parent, struct task_struct *child)
 	e->is_thread = e->child_pid == e->h.pid;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	emit(e, sizeof(*e), ET_CNT_LOST_FORK);
+	/* a forked child (not a thread, nor a vfork child sharing the
+	 * parent's memory) is stopped before it runs, when the kernel can
+	 * signal it from here, until its heap probes are attached */
+	if (!e->is_thread && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm))
+		heap_attach_request(e->child_pid, e->child_tid, bpf_send_signal_task != 0, child);
 	return 0;
 }
 
@@ -623,6 +909,7 @@ int BPF_PROG(et_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), fn);
 	read_auxv(e);
 	emit(e, sizeof(*e), ET_CNT_LOST_EXEC);
+	heap_attach_request(e->h.pid, e->h.tid, true, NULL);
 	return 0;
 }
 
@@ -788,6 +1075,8 @@ int BPF_PROG(et_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	struct et_task *t = traced_task();
 	if (!t)
 		return 0;
+	if (etrace_stop_signal(sig, bpf_get_current_pid_tgid() >> 32))
+		return 0;
 	union et_small *s = small_record();
 	if (!s)
 		return 0;
@@ -824,6 +1113,8 @@ int BPF_PROG(et_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 {
 	struct et_task *t = task_traced(task);
 	if (!t)
+		return 0;
+	if (etrace_stop_signal(sig, task->tgid))
 		return 0;
 	union et_small *s = small_record();
 	if (!s)
@@ -1065,10 +1356,82 @@ static __always_inline void count_bytes(const struct sock *sk, int ret, bool sen
 		__sync_fetch_and_add(&o->recv, ret);
 }
 
+/* A send or receive of a traced task on a UDP socket (this runs inside the
+ * syscall, in the caller's context): the socket's ends and what moved join
+ * the syscall record in flight as an ET_CAP_SOCK_ENDS capture, which stays
+ * the last capture until the syscall returns, so a sendmmsg or recvmmsg
+ * (here once per datagram) adds to it. Port 53 at either end makes the
+ * record's data captures DNS-sized (ET_SC_F_DNS). Costs other sockets one
+ * protocol read. */
+#define ET_IPPROTO_UDP 17
+
+#define ET_MSG_PEEK 2
+
+static __always_inline void udp_note(const struct sock *sk, int ret, int flags, __u8 dir)
+{
+	/* a peek leaves the datagram for the next receive: not counted */
+	if (ret < 0 || !sk || (flags & ET_MSG_PEEK) || BPF_CORE_READ(sk, sk_protocol) != ET_IPPROTO_UDP)
+		return;
+	struct et_task *t = traced_task();
+	if (!t || !t->in_flight)
+		return;
+	const __u32 size = sizeof(struct ev_capture) + sizeof(struct et_sock_ends);
+	__u32 off = t->rec.cap_len;
+	if (t->rec.flags & ET_SC_F_UDP) {
+		if (off < size)
+			return;
+		__u64 eo = off - size;
+		barrier_var(eo);
+		eo &= CAP_MASK;
+		struct et_sock_ends *e = (void *)&t->area[eo + sizeof(struct ev_capture)];
+		e->datagrams++;
+		e->bytes += ret;
+		return;
+	}
+	if (off > ET_CAP_AREA - size)
+		return;
+	__u64 coff = off;
+	barrier_var(coff);
+	coff &= CAP_MASK;
+	struct ev_capture *c = (void *)&t->area[coff];
+	struct et_sock_ends *e = (void *)(c + 1);
+	c->arg = 6;
+	c->kind = ET_CAP_SOCK_ENDS;
+	c->truncated = 0;
+	c->seq = 0;
+	c->len = sizeof(*e);
+	c->pad = 0;
+	e->sk = (__u64)sk;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->dir = dir;
+	e->pad = 0;
+	e->datagrams = 1;
+	e->bytes = ret;
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	if (e->family == ET_AF_INET6) {
+		BPF_CORE_READ_INTO(&e->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(e->laddr, &a, 4);
+		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->raddr, &a, 4);
+	}
+	if (e->lport == 53 || e->rport == 53)
+		t->rec.flags |= ET_SC_F_DNS;
+	t->rec.flags |= ET_SC_F_UDP;
+	t->rec.ncap++;
+	t->rec.cap_len = off + size;
+}
+
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(et_sock_send_length, struct sock *sk, int ret, int flags)
 {
 	count_bytes(sk, ret, true);
+	udp_note(sk, ret, 0, ET_DIR_SENT);
 	return 0;
 }
 
@@ -1076,6 +1439,7 @@ SEC("tp_btf/sock_recv_length")
 int BPF_PROG(et_sock_recv_length, struct sock *sk, int ret, int flags)
 {
 	count_bytes(sk, ret, false);
+	udp_note(sk, ret, flags, ET_DIR_RECV);
 	return 0;
 }
 
@@ -1113,5 +1477,218 @@ int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	    sk && BPF_CORE_READ(sk, __sk_common.skc_state) == ET_TCP_CLOSE)
 		return 0;
 	sock_event(sk, ET_SK_DROP, reason);
+	return 0;
+}
+
+/* ---- heap: the allocator API ---------------------------------------------- */
+
+/* Set by user space: stop a process at _exit for the leak scan. */
+const volatile __u32 heap_hold = 0;
+/* Frame-pointer walk of the user stack at each allocation and free (the
+ * exact caller is always recorded): set to 0 for the caller alone. */
+const volatile __u32 heap_stack = 1;
+
+#define ET_SIGSTOP 19
+
+/* The exact return address into the caller: at the probe, sp_delta bytes
+ * were pushed since the call. */
+static __always_inline __u64 heap_caller(struct pt_regs *ctx, __u32 spd)
+{
+	__u64 ra = 0;
+	bpf_probe_read_user(&ra, sizeof(ra), (void *)(PT_REGS_SP(ctx) + spd));
+	return ra;
+}
+
+/* The callers above frames[0] by the frame-pointer chain, from the rbp the
+ * caller had: [rbp] is its caller's rbp, [rbp + 8] its return address.
+ * Cheaper than bpf_get_stack (perf's callchain machinery costs ~1 us per
+ * call here); stops where the chain does not go up the stack. */
+static __always_inline __u32 heap_walk(__u64 bp, __u64 *frames)
+{
+	__u32 n = 1;
+#pragma unroll
+	for (int i = 0; i < ET_HEAP_FRAMES - 1; i++) {
+		__u64 fr[2];
+		if (!bp || (bp & 7) || bpf_probe_read_user(fr, sizeof(fr), (void *)bp))
+			break;
+		if (fr[1] < 4096)
+			break;
+		frames[n & (ET_HEAP_FRAMES - 1)] = fr[1];
+		n++;
+		if (fr[0] <= bp || fr[0] - bp > (8 << 20))
+			break;
+		bp = fr[0];
+	}
+	return n;
+}
+
+/* Entry of every allocator function (one program for all: the cookie says
+ * which operation, where its arguments are, and how much the prologue
+ * pushed before the probe). Allocations are recorded at their return (the
+ * uretprobe below); frees and _exit here. An allocator call made inside
+ * another (realloc(NULL, n) calling malloc, free inside realloc, malloc
+ * inside operator new) is not a second event: the outermost call is the
+ * one the program made. */
+SEC("uprobe")
+int et_heap_enter(struct pt_regs *ctx)
+{
+	struct et_task *t = traced_task();
+	if (!t || t->wait_exec)
+		return 0;
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 op = ET_HEAP_COOKIE_OP(cookie), args = ET_HEAP_COOKIE_ARGS(cookie);
+	__u32 spd = ET_HEAP_COOKIE_SPD(cookie);
+	__u64 sp = PT_REGS_SP(ctx) + spd;
+	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+
+	if (t->heap_depth) {
+		bool dealloc = op == ET_HEAP_FREE || op == ET_HEAP_DELETE || op == ET_HEAP_DELETE_ARRAY ||
+			       op == ET_HEAP_EXIT;
+		/* inside the call in progress: deeper on the stack, or at the
+		 * same depth for an allocation (a tail call: operator new[]
+		 * jumps to operator new) */
+		if (sp < t->heap_sp || (sp == t->heap_sp && !dealloc)) {
+			if (!dealloc)
+				t->heap_depth++;
+			count(ET_CNT_HEAP_NESTED);
+			return 0;
+		}
+		/* the outer call never returned through its uretprobe (longjmp,
+		 * an exception): start over */
+		t->heap_depth = 0;
+	}
+
+	if (op == ET_HEAP_EXIT) {
+		if (!heap_hold || t->heap_held)
+			return 0;
+		struct ev_heap_hold *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			count(ET_CNT_LOST_HOLD);
+			return 0;   /* nobody would resume it: do not stop */
+		}
+		fill_header(&e->h, ET_EV_HEAP_HOLD, sizeof(*e));
+		struct task_struct *task = bpf_get_current_task_btf();
+		e->fsbase = BPF_CORE_READ(task, thread.fsbase);
+		bpf_probe_read_kernel(e->regs, sizeof(e->regs), ctx);
+		e->status = (__u32)a0;
+		e->pad = 0;
+		t->heap_held = 1;
+		__u32 tgid = e->h.pid, one = 1;
+		bpf_map_update_elem(&heap_held_pids, &tgid, &one, BPF_ANY);
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+		bpf_send_signal(ET_SIGSTOP);
+		return 0;
+	}
+
+	if (op == ET_HEAP_FREE || op == ET_HEAP_DELETE || op == ET_HEAP_DELETE_ARRAY) {
+		if (!a0)
+			return 0;
+		if (t->heap_skip_free == a0) {
+			/* operator delete's own call down to free() */
+			if (op == ET_HEAP_FREE)
+				t->heap_skip_free = 0;
+			return 0;
+		}
+		if (op != ET_HEAP_FREE)
+			t->heap_skip_free = a0;
+		struct ev_heap *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			count(ET_CNT_LOST_HEAP);
+			return 0;
+		}
+		fill_header(&e->h, ET_EV_HEAP, sizeof(*e));
+		e->op = op;
+		e->ptr = a0;
+		e->old_ptr = 0;
+		e->size = 0;
+		e->align = 0;
+		e->sp = sp;
+		e->enter_ts = e->h.ts;
+		e->frames[0] = heap_caller(ctx, spd);
+		e->nframes = heap_stack ? heap_walk(PT_REGS_FP(ctx), e->frames) : 1;
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+
+	/* an allocation: arguments now, the result at the return */
+	t->heap_depth = 1;
+	t->heap_sp = sp;
+	t->heap_op = op;
+	t->heap_ts = bpf_ktime_get_ns();
+	t->heap_old = 0;
+	t->heap_align = 0;
+	t->heap_memptr = 0;
+	switch (args) {
+	case ET_HARGS_CALLOC:
+		t->heap_size = a0 * a1;
+		break;
+	case ET_HARGS_REALLOC:
+		t->heap_old = a0;
+		t->heap_size = a1;
+		break;
+	case ET_HARGS_REALLOCARRAY:
+		t->heap_old = a0;
+		t->heap_size = a1 * a2;
+		break;
+	case ET_HARGS_ALIGN_SIZE:
+		t->heap_align = a0;
+		t->heap_size = a1;
+		break;
+	case ET_HARGS_SIZE_ALIGN:
+		t->heap_size = a0;
+		t->heap_align = a1;
+		break;
+	case ET_HARGS_POSIX:
+		t->heap_memptr = a0;
+		t->heap_align = a1;
+		t->heap_size = a2;
+		break;
+	default:
+		t->heap_size = a0;
+	}
+	return 0;
+}
+
+/* Return of an allocation function: the block it made. At a uretprobe the
+ * registers are the caller's, the instruction pointer its return address,
+ * so the user stack walk starts at the exact caller. */
+SEC("uretprobe")
+int et_heap_return(struct pt_regs *ctx)
+{
+	struct et_task *t = traced_task();
+	if (!t || !t->heap_depth)
+		return 0;
+	if (t->heap_depth > 1) {
+		t->heap_depth--;
+		return 0;
+	}
+	t->heap_depth = 0;
+	__u64 ptr = PT_REGS_RC(ctx);
+	if (t->heap_op == ET_HEAP_POSIX_MEMALIGN) {
+		__u64 p = 0;
+		if ((int)ptr == 0 && t->heap_memptr)
+			bpf_probe_read_user(&p, sizeof(p), (void *)t->heap_memptr);
+		ptr = p;
+	}
+	/* a new block at an address operator delete just freed */
+	if (ptr && ptr == t->heap_skip_free)
+		t->heap_skip_free = 0;
+	struct ev_heap *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(ET_CNT_LOST_HEAP);
+		return 0;
+	}
+	fill_header(&e->h, ET_EV_HEAP, sizeof(*e));
+	e->op = t->heap_op;
+	e->ptr = ptr;
+	e->old_ptr = t->heap_old;
+	e->size = t->heap_size;
+	e->align = t->heap_align;
+	e->sp = t->heap_sp;
+	e->enter_ts = t->heap_ts;
+	/* at a uretprobe the instruction pointer is already the return address */
+	e->frames[0] = PT_REGS_IP(ctx);
+	e->nframes = heap_stack ? heap_walk(PT_REGS_FP(ctx), e->frames) : 1;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }

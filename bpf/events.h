@@ -41,6 +41,9 @@ typedef int32_t et_s32;
 #define ET_SOCKADDR_MAX 128
 #define ET_DATA_DEFAULT 64    /* default prefix of buffers captured */
 #define ET_STDERR_MAX 480     /* prefix of data written to fd 2 (abort messages) */
+#define ET_DNS_MAX 1232       /* data of a datagram to or from port 53 (EDNS's usual size) */
+#define ET_MSG_MAX 8          /* messages of a sendmmsg/recvmmsg captured */
+#define ET_IOV_MAX 8          /* iovecs of a message followed */
 
 enum et_event_type {
 	ET_EV_SYSCALL = 1,
@@ -54,7 +57,8 @@ enum et_event_type {
 	ET_EV_SOCK = 9,        /* a TCP socket of the tree: state change, reset, retransmit, drop */
 	ET_EV_HEAP = 10,       /* an allocation or a free by the allocator API */
 	ET_EV_HEAP_HOLD = 11,  /* a process stopped at _exit for the leak scan */
-	ET_EV_TYPE_MAX = 12,
+	ET_EV_HEAP_ATTACH = 12,/* a new process of the tree needs its own heap probes */
+	ET_EV_TYPE_MAX = 13,
 };
 
 /* What the BPF side copies for one syscall argument. */
@@ -68,8 +72,23 @@ enum et_capture_kind {
 	ET_CAP_ARGV = 6,         /* NULL-terminated array of strings, read at entry */
 	ET_CAP_FDPAIR_OUT = 7,   /* int[2] filled by the kernel (pipe, socketpair), read at exit */
 	ET_CAP_IOV_IN = 8,       /* writev to fd 2: the data of iovec number seq (abort messages) */
-	ET_CAP_KIND_MAX = 9,
+	ET_CAP_SOCK_IN = 9,      /* data a call that may send on a socket passes (sendto, write),
+				    length args[lenarg]: read at exit, when the socket is known
+				    (DNS gets more), also when the call failed; recorded as
+				    ET_CAP_BUF_IN */
+	ET_CAP_MSG = 10,         /* struct msghdr (sendmsg, recvmsg), read at exit: struct et_msg,
+				    the address, then the data (the iovecs one after the other) */
+	ET_CAP_MMSG = 11,        /* struct mmsghdr[] (sendmmsg, recvmmsg): recorded as one
+				    ET_CAP_MSG per message, seq = its index */
+	ET_CAP_SOCK_ENDS = 12,   /* recorded with arg 6: the UDP socket the call went through
+				    (struct et_sock_ends) */
+	ET_CAP_KIND_MAX = 13,
 };
+
+/* et_syscall_spec.sock: a socket send or receive whose data captures are
+ * sized at exit (DNS: ET_DNS_MAX); the value is 1 + the index of its peer
+ * address argument (sendto, recvfrom), or ET_SOCK_NOADDR. */
+#define ET_SOCK_NOADDR 7
 
 /* Capture plan for one syscall number, written by user space into the
  * spec map from the decoder table (reports/syscall_table.c). */
@@ -79,7 +98,7 @@ struct et_syscall_spec {
 	et_u8 noreturn;   /* emit at entry: exit, exit_group */
 	et_u8 at_enter;   /* some argument is captured at entry */
 	et_u8 at_exit;    /* some argument is captured at exit */
-	et_u8 pad;
+	et_u8 sock;       /* socket I/O: see ET_SOCK_NOADDR */
 };
 
 struct ev_header {
@@ -102,6 +121,8 @@ struct ev_capture {
 
 #define ET_SC_F_NORETURN 1  /* recorded at entry, the syscall never returned */
 #define ET_SC_F_FAULT 2     /* some user memory could not be read */
+#define ET_SC_F_UDP 4       /* went through a UDP socket: an ET_CAP_SOCK_ENDS capture says which */
+#define ET_SC_F_DNS 8       /* port 53 at one end: data captured up to ET_DNS_MAX */
 
 struct ev_syscall {
 	struct ev_header h;   /* h.ts: time of exit (or entry for NORETURN) */
@@ -118,6 +139,32 @@ struct ev_syscall {
 
 /* First byte of the captures that follow a syscall record. */
 #define ev_syscall_caps(ev) ((const et_u8 *)(ev) + sizeof(struct ev_syscall))
+
+/* ET_CAP_MSG data: this header, namelen bytes of the message's address
+ * (msg_name), then the start of its data. */
+struct et_msg {
+	et_u32 len;           /* bytes the kernel moved: the return value, or msg_len */
+	et_u16 namelen;       /* bytes of address that follow */
+	et_u16 flags;         /* msg_flags as the kernel left them (MSG_TRUNC...), low 16 bits */
+};
+
+/* ET_CAP_SOCK_ENDS data: a UDP socket's ends as the kernel had them while
+ * the call sent or received (sock_send_length, sock_recv_length), and the
+ * datagrams it moved (sendmmsg and recvmmsg move several). */
+#define ET_DIR_SENT 1
+#define ET_DIR_RECV 2
+
+struct et_sock_ends {
+	et_u64 sk;            /* kernel address of the socket: an identity, nothing more */
+	et_u16 family;        /* AF_INET, AF_INET6 */
+	et_u16 lport, rport;  /* host order; rport 0: not connected */
+	et_u8 dir;            /* ET_DIR_SENT or ET_DIR_RECV */
+	et_u8 pad;
+	et_u32 datagrams;
+	et_u32 bytes;
+	et_u8 laddr[16];      /* 4 bytes for AF_INET */
+	et_u8 raddr[16];
+};
 
 struct ev_fork {
 	struct ev_header h;   /* pid/tid: the parent */
@@ -264,8 +311,21 @@ enum et_heap_op {
 	ET_HEAP_OP_MAX,
 };
 
-#define ET_HEAP_COOKIE(op, spd) (((et_u64)(op) << 8) | (et_u64)(spd))
+/* Where a function's arguments are (the cookie says it for each probe). */
+enum et_heap_args {
+	ET_HARGS_SIZE = 0,     /* size in arg 0: malloc, valloc, pvalloc, new */
+	ET_HARGS_CALLOC,       /* nmemb, size */
+	ET_HARGS_REALLOC,      /* ptr, size */
+	ET_HARGS_REALLOCARRAY, /* ptr, nmemb, size */
+	ET_HARGS_ALIGN_SIZE,   /* alignment, size: memalign, aligned_alloc */
+	ET_HARGS_SIZE_ALIGN,   /* size, alignment: aligned operator new */
+	ET_HARGS_POSIX,        /* void **memptr, alignment, size */
+	ET_HARGS_PTR,          /* the pointer in arg 0: free, delete, _exit's status */
+};
+
+#define ET_HEAP_COOKIE(op, args, spd) (((et_u64)(args) << 16) | ((et_u64)(op) << 8) | (et_u64)(spd))
 #define ET_HEAP_COOKIE_OP(c) ((et_u32)((c) >> 8) & 0xff)
+#define ET_HEAP_COOKIE_ARGS(c) ((et_u32)((c) >> 16) & 0xff)
 #define ET_HEAP_COOKIE_SPD(c) ((et_u32)(c) & 0xff)
 
 #define ET_HEAP_FRAMES 16     /* return addresses kept per allocation or free */
@@ -294,6 +354,17 @@ struct ev_heap_hold {
 	et_u64 fsbase;        /* thread pointer of the exiting thread (its TLS) */
 	et_u64 regs[ET_NREGS];/* registers at _exit: roots too */
 	et_u32 status;        /* the argument of _exit */
+	et_u32 pad;
+};
+
+/* Heap probes are attached per process (a uprobe_multi link with a pid
+ * filter: other processes that map the same libc get no breakpoint). A
+ * process that exec'd is stopped (SIGSTOP) until user space has attached
+ * its links and sends SIGCONT; a forked child is not stopped (it runs on
+ * with its parent's breakpoints, not recorded until its links exist). */
+struct ev_heap_attach {
+	struct ev_header h;   /* pid: the process */
+	et_u32 held;          /* stopped: user space must send SIGCONT */
 	et_u32 pad;
 };
 
@@ -331,6 +402,14 @@ struct et_task {
 	et_u32 wait_exec;     /* launcher's child: ignore syscalls until execve */
 	et_u32 in_flight;     /* rec holds an entered syscall */
 	et_u32 retry;         /* arguments to read again at exit (page not present at entry) */
+	/* heap: the allocator call in progress (entry seen, return not yet) */
+	et_u32 heap_depth;    /* allocator calls in progress, the outermost recorded */
+	et_u32 heap_held;     /* stopped at _exit once already */
+	et_u32 heap_op;
+	et_u32 heap_pad;
+	et_u64 heap_sp;       /* stack pointer at the outermost call's entry */
+	et_u64 heap_size, heap_old, heap_align, heap_memptr, heap_ts;
+	et_u64 heap_skip_free;/* freed by operator delete: its inner free() is not another free */
 	struct ev_syscall rec;
 	et_u8 area[ET_CAP_AREA + ET_CAP_MAX_ONE];
 };

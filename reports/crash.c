@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "heap.h"
 #include "syscall_table.h"
 
 struct code_name {
@@ -270,7 +271,7 @@ char *crash_abort_message(const struct et_model *m, const struct et_process *p, 
 
 /* ---- text ------------------------------------------------------------------ */
 
-static void frame_text(const struct sym_frame *f, int i, struct strbuf *sb)
+void crash_frame_text(const struct sym_frame *f, int i, struct strbuf *sb)
 {
 	if (f->inlined)
 		sb_printf(sb, "    #%-2d %18s ", i, "(inlined)");
@@ -388,7 +389,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 			while (i + run < c->bt.nframes && c->bt.frames[i + run].pc == c->bt.frames[i].pc &&
 			       !c->bt.frames[i].inlined)
 				run++;
-			frame_text(&c->bt.frames[i], (int)i, &sb);
+			crash_frame_text(&c->bt.frames[i], (int)i, &sb);
 			fprintf(out, "%s\n", sb_str(&sb));
 			if (run > 2) {
 				fprintf(out, "    ... the same frame %zu more times\n", run - 1);
@@ -402,6 +403,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	} else {
 		fprintf(out, "    (not available)\n");
 	}
+	heap_crash_text(m, p, c, out);
 
 	/* the other threads: what each was doing */
 	if (p->nthreads > 1) {
@@ -455,7 +457,7 @@ void crash_render_text(const struct et_model *m, FILE *out)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static void json_frame(const struct sym_frame *f, struct strbuf *sb)
+void crash_frame_json(const struct sym_frame *f, struct strbuf *sb)
 {
 	sb_printf(sb, "{\"pc\":\"0x%lx\",\"module\":", (unsigned long)f->pc);
 	sb_json_str(sb, f->module);
@@ -518,11 +520,12 @@ void crash_render_json(const struct et_model *m, struct strbuf *sb)
 		for (size_t f = 0; c->analyzed && f < c->bt.nframes; f++) {
 			if (f)
 				sb_putc(sb, ',');
-			json_frame(&c->bt.frames[f], sb);
+			crash_frame_json(&c->bt.frames[f], sb);
 		}
 		sb_printf(sb, "],\"backtrace_truncated\":%s,\"backtrace_error\":",
 			  c->analyzed && c->bt.truncated ? "true" : "false");
 		sb_json_str(sb, c->analyzed ? c->bt.error : "not symbolized");
+		heap_crash_json(m, p, c, sb);
 
 		sb_puts(sb, ",\"threads\":[");
 		bool tf = true;

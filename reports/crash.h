@@ -32,6 +32,11 @@ size_t crash_rewind_for(const struct et_model *m, const struct et_process *p, ui
  * message), or NULL. Caller frees. */
 char *crash_abort_message(const struct et_model *m, const struct et_process *p, const struct et_crash *c);
 
+/* One symbolized frame as the crash backtrace shows it: the text line
+ * ("    #0  0x... in main at x.c:3  (x+0x1139)") and the JSON object. */
+void crash_frame_text(const struct sym_frame *f, int i, struct strbuf *sb);
+void crash_frame_json(const struct sym_frame *f, struct strbuf *sb);
+
 void crash_render_text(const struct et_model *m, FILE *out);
 void crash_render_json(const struct et_model *m, struct strbuf *sb);
 

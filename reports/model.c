@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "decode.h"
+#include "heap.h"
 #include "syscall_table.h"
 
 #define MAX_FAILURES 2000
@@ -73,6 +74,7 @@ static void thread_free(struct et_thread *t)
 
 void model_free(struct et_model *m)
 {
+	heap_free(m);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct et_process *p = m->procs[i];
 		for (size_t j = 0; j < p->nthreads; j++)
@@ -108,6 +110,7 @@ void model_free(struct et_model *m)
 		elfsym_func_free(&m->funcs[i].f);
 	free(m->funcs);
 	free(m->conns);
+	udp_free(&m->udp);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -219,6 +222,11 @@ static struct et_thread *thread_for(struct et_model *m, int pid, int tid, uint64
 	return add_thread(m, p, tid, ts);
 }
 
+struct et_process *model_process_for(struct et_model *m, int pid, int tid, uint64_t ts)
+{
+	thread_for(m, pid, tid, ts);
+	return model_process(m, pid);
+}
 
 /* ---- notes and modules ----------------------------------------------------- */
 
@@ -621,6 +629,7 @@ static int on_syscall(struct et_model *m, const struct ev_syscall *ev, size_t si
 	}
 	learn_mapping(p, r, sig);
 	fdt_apply(p->fds, ev);
+	udp_on_syscall(m, p, r);
 	if (m->sink)
 		m->sink(m->sink_ctx, m, &ev->h, r);
 	thread_keep(m, t, r);
@@ -736,6 +745,7 @@ static int on_task_fork(struct et_model *m, const struct ev_fork *e)
 		if (pp->exe_path)
 			c->exe_path = strdup(pp->exe_path);
 		copy_modules(c, pp);
+		heap_on_fork(m, pp, c);
 		t = add_thread(m, c, e->child_tid, e->h.ts);
 	}
 	char *text = NULL;
@@ -769,6 +779,7 @@ static int on_task_exec(struct et_model *m, const struct ev_exec *e)
 	free(p->exe);
 	p->exe = strndup(e->filename, sizeof(e->filename));
 	fdt_exec(p->fds);
+	heap_on_exec(m, p);
 	modules_at_exec(p, e);
 	char *text = NULL;
 	if (asprintf(&text, "exec %s", p->exe) > 0)
@@ -790,6 +801,7 @@ static int on_task_exit(struct et_model *m, const struct ev_exit *e)
 		p->exited = true;
 		p->end_ts = e->h.ts;
 		p->wait_status = (int)e->exit_code;
+		heap_on_exit(m, p);
 	}
 	return 0;
 }
@@ -934,6 +946,10 @@ int model_ingest(struct et_model *m, const void *data, size_t size)
 	case ET_EV_SOCK:
 		if (h->size >= sizeof(struct ev_sock))
 			rc = model_on_sock(m, data);
+		break;
+	case ET_EV_HEAP:
+	case ET_EV_HEAP_HOLD:
+		rc = heap_ingest(m, data, h->size);
 		break;
 	}
 	if (rc == 0) {

@@ -12,8 +12,12 @@
 #include "../bpf/events.h"
 #include "fdtable.h"
 #include "strbuf.h"
+#include "udp.h"
 #include "../symbolize/unwind.h"
 #include "../symbolize/elfsyms.h"
+
+struct heap_proc;
+struct et_heap;
 
 /* One stored syscall: the raw record plus the fd descriptions it saw. */
 struct et_record {
@@ -113,6 +117,7 @@ struct et_process {
 	struct et_thread **threads;
 	size_t nthreads, cap_threads;
 	uint64_t nsyscalls;
+	struct heap_proc *heap;     /* its heap (reports/heap.c), NULL without heap records */
 };
 
 #define ET_NOTES_KEPT 128
@@ -202,9 +207,13 @@ struct et_model {
 	/* TCP connections, in the order first seen */
 	struct et_conn *conns;
 	size_t nconns, cap_conns;
+	/* UDP flows and DNS lookups (reports/udp.c) */
+	struct et_udp udp;
 	/* thread index */
 	struct et_thread **tindex;
 	size_t tindex_cap, tindex_count;
+	/* heap analysis (reports/heap.c): settings and state; NULL until enabled */
+	struct et_heap *heap;
 };
 
 void model_init(struct et_model *m);
@@ -213,6 +222,9 @@ void model_free(struct et_model *m);
 struct et_process *model_process(struct et_model *m, int pid);          /* NULL if unknown */
 struct et_process *model_add_process(struct et_model *m, int pid, int ppid, uint64_t ts);
 struct et_thread *model_thread(struct et_model *m, int tid);            /* NULL if unknown */
+/* The process of a record from pid/tid: created, with the thread, when missing
+ * (or when the one known under that pid has exited). */
+struct et_process *model_process_for(struct et_model *m, int pid, int tid, uint64_t ts);
 
 /* Ingest one ring buffer record; returns 0, or -1 when it is malformed. */
 int model_ingest(struct et_model *m, const void *data, size_t size);

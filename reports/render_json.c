@@ -6,6 +6,7 @@
 
 #include "crash.h"
 #include "decode.h"
+#include "heap.h"
 #include "syscall_table.h"
 
 void json_wait_status(int status, struct strbuf *out)
@@ -262,6 +263,13 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	}
 	sb_puts(&sb, "]");
 
+	heap_render_json(m, &sb);
+
+	sb_puts(&sb, ",\"udp_flows\":");
+	udp_render_json_flows(m, &sb);
+	sb_puts(&sb, ",\"dns\":");
+	udp_render_json_dns(m, &sb);
+
 	sb_puts(&sb, ",\"syscall_summary\":[");
 	for (size_t i = 0; i < m->ntotals; i++) {
 		const struct et_syscall_total *t = &m->totals[i];
@@ -304,11 +312,11 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	for (int i = 0; i < ET_EV_TYPE_MAX; i++)
 		lost_total += m->lost[i];
 	sb_printf(&sb, ",\"events\":{\"received\":%lu,\"trimmed\":%lu,\"malformed\":%lu,\"capture_faults\":%lu,\"lost\":{\"total\":%lu,"
-		  "\"syscall\":%lu,\"fork\":%lu,\"exec\":%lu,\"exit\":%lu,\"function\":%lu,\"socket\":%lu}}",
+		  "\"syscall\":%lu,\"fork\":%lu,\"exec\":%lu,\"exit\":%lu,\"function\":%lu,\"socket\":%lu,\"heap\":%lu}}",
 		  (unsigned long)m->records, (unsigned long)m->trimmed_records, (unsigned long)m->bad_records, (unsigned long)m->capture_faults,
 		  (unsigned long)lost_total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
 		  (unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
-		  (unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK]);
+		  (unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK], (unsigned long)m->lost[ET_EV_HEAP]);
 	sb_puts(&sb, "}\n");
 	fputs(sb_str(&sb), out);
 	sb_free(&sb);
@@ -326,6 +334,7 @@ void render_event_line(const struct et_model *m, const struct ev_header *h, cons
 		sb_puts(&sb, "{\"type\":\"syscall\",\"data\":");
 		json_syscall(m, r, &sb, 1);
 		sb_puts(&sb, "}\n");
+		udp_render_event_lines(m, r, &sb);  /* the DNS messages it carried */
 		break;
 	case ET_EV_FORK: {
 		const struct ev_fork *e = (const void *)h;

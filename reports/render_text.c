@@ -6,6 +6,7 @@
 
 #include "crash.h"
 #include "decode.h"
+#include "heap.h"
 #include "syscall_table.h"
 
 static void heading(FILE *out, const char *title)
@@ -241,10 +242,10 @@ static void print_functions(const struct et_model *m, FILE *out)
 
 static void print_network(const struct et_model *m, FILE *out)
 {
-	if (!m->nconns)
+	if (!m->nconns && !udp_count_flows(m) && !udp_count_dns(m))
 		return;
-	char title[64];
-	snprintf(title, sizeof(title), "network (%zu TCP socket%s)", m->nconns, m->nconns == 1 ? "" : "s");
+	char title[128];
+	udp_network_title(m, title, sizeof(title));
 	heading(out, title);
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < m->nconns; i++) {
@@ -282,6 +283,7 @@ static void print_network(const struct et_model *m, FILE *out)
 		}
 	}
 	sb_free(&sb);
+	udp_render_text(m, out);
 }
 
 static void print_losses(const struct et_model *m, FILE *out)
@@ -294,11 +296,12 @@ static void print_losses(const struct et_model *m, FILE *out)
 	if (!total && !m->bad_records) {
 		fputs(", lost none\n", out);
 	} else {
-		fprintf(out, ", LOST %lu (syscall %lu, fork %lu, exec %lu, exit %lu, function %lu, socket %lu): the ring buffer was full;\n"
+		fprintf(out, ", LOST %lu (syscall %lu, fork %lu, exec %lu, exit %lu, function %lu, socket %lu, heap %lu): the ring buffer was full;\n"
 			     "  the summary above is exact, the sequences have gaps (try --buffer-size)\n",
 			(unsigned long)total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
 			(unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
-			(unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK]);
+			(unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK],
+			(unsigned long)m->lost[ET_EV_HEAP]);
 		if (m->bad_records)
 			fprintf(out, "  %lu malformed records ignored\n", (unsigned long)m->bad_records);
 	}
@@ -336,6 +339,7 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	crash_render_text(m, out);
 	print_failures(m, out);
 	print_network(m, out);
+	heap_render_text(m, out);
 	print_summary(m, out);
 	print_functions(m, out);
 	print_sequences(m, out);

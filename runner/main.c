@@ -40,7 +40,8 @@ static const char usage_text[] =
 	"                           invoking user, from SUDO_UID/SUDO_GID)\n"
 	"      --orphans=leave|kill what to do with processes still running when the\n"
 	"                           program exits (default: leave them running, untraced)\n"
-	"      --buffer-size=BYTES  kernel ring buffer size (default 16M; K, M suffixes)\n"
+	"      --buffer-size=BYTES  kernel ring buffer size (default 16M, 64M with heap\n"
+	"                           tracing; K, M suffixes)\n"
 	"      --rewind=N|TIME      events shown before a crash: a count (default 50) or\n"
 	"                           a time window (5s, 200ms); at most the --last\n"
 	"                           syscalls of each thread are available\n"
@@ -48,6 +49,17 @@ static const char usage_text[] =
 	"                           the glob: calls (first 4 arguments) and returns\n"
 	"                           join the report and the crash rewind; repeatable\n"
 	"      --trace-func-force   allow patterns that match more than 1000 functions\n"
+	"      --heap=on|off        trace the allocator (malloc, free, new, delete...):\n"
+	"                           leaks, double/invalid/mismatched frees, use after\n"
+	"                           free at a crash (default: on)\n"
+	"      --leaks=full|none    scan each process's memory at exit to classify what\n"
+	"                           it did not free (default: full)\n"
+	"      --suppressions=FILE  leaks to hide: lines 'leak:GLOB' matched against the\n"
+	"                           function and module names of the allocation stack\n"
+	"      --error-exitcode=N   exit N when heap errors or leaks were found and the\n"
+	"                           program itself exited 0 (as valgrind does)\n"
+	"      --heap-freed=N       frees remembered for double free and use after free\n"
+	"                           (default 65536)\n"
 	"  -h, --help               this text\n";
 
 /* printf-checked: a %c given a string once printed a pointer's low byte. */
@@ -92,10 +104,14 @@ static int cmd_run(int argc, char **argv)
 		.str_max = 32,
 		.rewind_n = 50,
 		.max_records = 200000,
-		.buffer_bytes = 16 << 20,
+		.buffer_bytes = 0, /* 16M, 64M with heap tracing */
+		.heap = true,
+		.leaks = true,
+		.heap_freed = 65536,
 	};
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
+	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -114,6 +130,11 @@ static int cmd_run(int argc, char **argv)
 		{ "rewind", required_argument, NULL, OPT_REWIND },
 		{ "trace-func", required_argument, NULL, OPT_TRACE_FUNC },
 		{ "trace-func-force", no_argument, NULL, OPT_TRACE_FUNC_FORCE },
+		{ "heap", required_argument, NULL, OPT_HEAP },
+		{ "leaks", required_argument, NULL, OPT_LEAKS },
+		{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+		{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
+		{ "heap-freed", required_argument, NULL, OPT_HEAP_FREED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -186,6 +207,35 @@ static int cmd_run(int argc, char **argv)
 			if (parse_size(optarg, &v) < 0 || v < 4096 || v > ((size_t)1 << 30))
 				return usage_error("--buffer-size takes a size from 4K to 1G, not '%s'", optarg);
 			o.buffer_bytes = v;
+			break;
+		case OPT_HEAP:
+			if (strcmp(optarg, "on") == 0)
+				o.heap = true;
+			else if (strcmp(optarg, "off") == 0)
+				o.heap = false;
+			else
+				return usage_error("--heap takes on or off, not '%s'", optarg);
+			break;
+		case OPT_LEAKS:
+			if (strcmp(optarg, "full") == 0)
+				o.leaks = true;
+			else if (strcmp(optarg, "none") == 0)
+				o.leaks = false;
+			else
+				return usage_error("--leaks takes full or none, not '%s'", optarg);
+			break;
+		case OPT_SUPPRESSIONS:
+			o.suppressions = optarg;
+			break;
+		case OPT_ERROR_EXITCODE:
+			if (parse_size(optarg, &v) < 0 || v < 1 || v > 255)
+				return usage_error("--error-exitcode takes a number from 1 to 255, not '%s'", optarg);
+			o.error_exitcode = (int)v;
+			break;
+		case OPT_HEAP_FREED:
+			if (parse_size(optarg, &v) < 0 || v > 10000000)
+				return usage_error("--heap-freed takes a number from 0 to 10000000, not '%s'", optarg);
+			o.heap_freed = v;
 			break;
 		case OPT_REWIND: {
 			/* a count of events, or a time window: 5s, 250ms, 800us */

@@ -22,6 +22,8 @@
 #include "launch.h"
 #include "record.h"
 #include "tracer.h"
+#include "heapprobe.h"
+#include "../reports/heap.h"
 #include "../reports/crash.h"
 #include "../reports/decode.h"
 #include "../reports/model.h"
@@ -297,8 +299,32 @@ int run_main(const struct run_opts *o)
 		m.sink_ctx = &sink;
 	}
 
+	struct heap_plan plan = { 0 };
+	if (o->heap) {
+		heap_enable(&m);
+		heap_configure(&m, o->heap_freed, o->leaks);
+		if (o->suppressions && heap_load_suppressions(&m, o->suppressions, err, sizeof(err)) < 0) {
+			errmsg("%s", err);
+			if (sink.f)
+				fclose(sink.f);
+			model_free(&m);
+			return ETRACE_EXIT_FAILURE;
+		}
+		if (heap_plan_make(path, &plan, err, sizeof(err)) < 0) {
+			errmsg("%s", err);
+			if (sink.f)
+				fclose(sink.f);
+			model_free(&m);
+			return ETRACE_EXIT_FAILURE;
+		}
+		if (plan.resolver_error)
+			errmsg("heap: %s: only the executable and libstdc++ are probed", plan.resolver_error);
+		heap_plan_describe(&plan, &m);
+	}
+
 	struct tracer_opts to = { .data_max = o->str_max < ET_DATA_DEFAULT ? ET_DATA_DEFAULT : o->str_max,
-				  .buffer_bytes = o->buffer_bytes, .func_binary = path };
+				  .buffer_bytes = o->buffer_bytes, .func_binary = path,
+				  .heap = o->heap ? &plan : NULL, .heap_hold = o->heap && o->leaks };
 	if (to.data_max > ET_CAP_MAX_ONE - 8)
 		to.data_max = ET_CAP_MAX_ONE - 8;
 	struct tracer *tr = tracer_open(&to, &m, err, sizeof(err));
@@ -312,6 +338,7 @@ int run_main(const struct run_opts *o)
 			errmsg("%s", err);
 		if (sink.f)
 			fclose(sink.f);
+		heap_plan_free(&plan);
 		model_free(&m);
 		return ETRACE_EXIT_FAILURE;
 	}
@@ -337,7 +364,7 @@ int run_main(const struct run_opts *o)
 		rc = ETRACE_EXIT_FAILURE;
 		goto cleanup;
 	}
-	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0) {
+	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0 || tracer_heap_attach(tr, t.pid, err, sizeof(err)) < 0) {
 		errmsg("%s", err);
 		launch_abort(&t);
 		rc = ETRACE_EXIT_FAILURE;
@@ -385,6 +412,9 @@ int run_main(const struct run_opts *o)
 			root->end_ts = m.end_ts;
 	}
 	rc = exit_code_for(status);
+	/* valgrind's convention: the program succeeded, its heap did not */
+	if (rc == 0 && o->error_exitcode && o->heap && (heap_error_count(&m) > 0 || heap_leaked_blocks(&m) > 0))
+		rc = o->error_exitcode;
 	close(t.pidfd);
 	recorder_close(rec, &m, status, rc);
 	rec = NULL;
@@ -394,6 +424,7 @@ cleanup:
 	if (rec)
 		recorder_close(rec, &m, status, rc);
 	tracer_close(tr);
+	heap_plan_free(&plan);
 	if (cgroup_remove(&cg) < 0)
 		errmsg("could not remove cgroup %s: %s", cg.path, strerror(errno));
 	if (sigfd >= 0)

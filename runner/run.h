@@ -33,6 +33,11 @@ struct run_opts {
 	const char *const *trace_funcs; /* --trace-func patterns */
 	size_t ntrace_funcs;
 	bool trace_func_force;    /* --trace-func-force: past ETRACE_MAX_TRACED_FUNCS */
+	bool heap;                /* --heap: trace the allocator */
+	bool leaks;               /* --leaks=full: scan at exit */
+	const char *suppressions; /* --suppressions=FILE */
+	int error_exitcode;       /* --error-exitcode=N (0: off) */
+	size_t heap_freed;        /* --heap-freed: frees remembered */
 };
 
 int run_main(const struct run_opts *o);

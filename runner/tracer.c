@@ -1,6 +1,7 @@
 #include "tracer.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,9 @@
 
 #include "etrace.skel.h"
 #include "../reports/syscall_table.h"
+#include "heapprobe.h"
+
+#include <pthread.h>
 
 struct tracer {
 	struct etrace_bpf *skel;
@@ -28,7 +32,17 @@ struct tracer {
 	int func_links[2];
 	struct bpf_link **func_plinks;
 	size_t nfunc_plinks;
+	/* heap: per process, an entry and a return link per allocator file */
+	const struct heap_plan *heap_plan;
+	struct heap_links **heap_procs;
+	size_t nheap_procs;
+	pthread_t closers[32];
+	size_t nclosers;
+	size_t heap_attaches, heap_attach_failures;
+	double heap_attach_ms;
 };
+
+struct heap_links;
 
 void tracer_set_raw_sink(struct tracer *t, void (*fn)(void *ctx, const void *data, size_t size), void *ctx)
 {
@@ -41,12 +55,30 @@ const char *tracer_backend(void)
 	return "tp_btf (raw syscall tracepoints with BTF), scoped by task storage";
 }
 
+static void heap_attach_record(struct tracer *t, const struct ev_heap_attach *e);
+static void heap_process_gone(struct tracer *t, int pid);
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 	if (t->raw)
 		t->raw(t->raw_ctx, data, size);
+	const struct ev_header *h = data;
+	if (size >= sizeof(struct ev_heap_attach) && h->type == ET_EV_HEAP_ATTACH) {
+		heap_attach_record(t, data);
+		return 0;
+	}
 	model_ingest(t->m, data, size);
+	if (size >= sizeof(struct ev_exit) && h->type == ET_EV_EXIT && ((const struct ev_exit *)data)->group_dead &&
+	    t->nheap_procs)
+		heap_process_gone(t, (int)h->pid);
+	if (size >= sizeof(struct ev_heap_hold) && ((const struct ev_header *)data)->type == ET_EV_HEAP_HOLD) {
+		/* scanned and resumed right away, in record order: every
+		 * allocation before the _exit is in the model by now */
+		heap_hold_scan(t->m, data);
+		__u32 pid = ((const struct ev_header *)data)->pid;
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_held_pids), &pid);
+	}
 	return 0;
 }
 
@@ -86,6 +118,9 @@ static int fill_specs(struct tracer *t)
 			case ET_CAP_BUF_OUT:
 			case ET_CAP_SOCKADDR_OUT:
 			case ET_CAP_FDPAIR_OUT:
+			case ET_CAP_SOCK_IN:
+			case ET_CAP_MSG:
+			case ET_CAP_MMSG:
 				sp.at_exit = 1;
 				break;
 			}
@@ -254,6 +289,198 @@ static void detach_funcs(struct tracer *t)
 		fprintf(stderr, "etrace: %zu function probe links detached in %.1f ms\n", n, now_ms() - t0);
 }
 
+/* ---- heap probes -------------------------------------------------------------- */
+
+/* Per process of the tree, for each allocator file an entry link (every
+ * probe; the cookie says which function) and a return link (the functions
+ * that return a block), with the process's pid as filter: the kernel puts
+ * breakpoints only into that process's memory, so other processes mapping
+ * the same libc run at full speed. The root's links are attached before
+ * its exec; the BPF side asks for the others (and holds an exec'd process
+ * until they are in place). Links are closed when their process exits. */
+struct heap_links {
+	int pid;
+	int n;
+	int fd[];
+};
+
+static int link_uprobe_multi_pid(struct bpf_program *prog, const char *path, const __u64 *offsets,
+				 const __u64 *cookies, size_t cnt, bool ret, int pid)
+{
+	struct et_uprobe_multi_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (__u32)bpf_program__fd(prog);
+	a.attach_type = ET_BPF_TRACE_UPROBE_MULTI;
+	a.path = (__u64)(unsigned long)path;
+	a.offsets = (__u64)(unsigned long)offsets;
+	a.cookies = (__u64)(unsigned long)cookies;
+	a.cnt = (__u32)cnt;
+	a.multi_flags = ret ? ET_BPF_F_UPROBE_MULTI_RETURN : 0;
+	a.pid = (__u32)pid;
+	return (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+}
+
+static void *close_one(void *arg)
+{
+	close((int)(long)arg);
+	return NULL;
+}
+
+/* Each close waits on its own (the waits overlap). */
+static void *close_links(void *arg)
+{
+	struct heap_links *l = arg;
+	pthread_t th[16];
+	int started = 0;
+	for (int i = 0; i < l->n; i++) {
+		if (i + 1 < l->n && started < 16 && pthread_create(&th[started], NULL, close_one, (void *)(long)l->fd[i]) == 0)
+			started++;
+		else
+			close(l->fd[i]);
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(l);
+	return NULL;
+}
+
+/* Closing a uprobe link waits for the probes' readers (tens of ms on
+ * these machines): a thread closes them, so the event loop goes on. */
+static void detach_heap_async(struct tracer *t, struct heap_links *l)
+{
+	if (t->nclosers < sizeof(t->closers) / sizeof(t->closers[0]) &&
+	    pthread_create(&t->closers[t->nclosers], NULL, close_links, l) == 0) {
+		t->nclosers++;
+		return;
+	}
+	/* too many in flight: wait for them first */
+	for (size_t i = 0; i < t->nclosers; i++)
+		pthread_join(t->closers[i], NULL);
+	t->nclosers = 0;
+	if (pthread_create(&t->closers[t->nclosers], NULL, close_links, l) == 0)
+		t->nclosers++;
+	else
+		close_links(l);
+}
+
+int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen)
+{
+	const struct heap_plan *plan = t->heap_plan;
+	if (!plan)
+		return 0;
+	double t0 = now_ms();
+	struct heap_links *l = calloc(1, sizeof(*l) + 2 * (plan->nfiles + 1) * sizeof(int));
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	l->pid = pid;
+	int rc = 0;
+	for (size_t i = 0; i < plan->nfiles && rc == 0; i++) {
+		const struct heap_file *f = &plan->files[i];
+		__u64 *v = calloc(4 * f->nprobes + 1, sizeof(*v));
+		if (!v) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+			break;
+		}
+		__u64 *offs = v, *cookies = v + f->nprobes, *roffs = v + 2 * f->nprobes, *rcookies = v + 3 * f->nprobes;
+		size_t nret = 0;
+		for (size_t j = 0; j < f->nprobes; j++) {
+			offs[j] = f->probes[j].file_offset;
+			cookies[j] = f->probes[j].cookie;
+			if (f->probes[j].need_return) {
+				roffs[nret] = f->probes[j].file_offset;
+				rcookies[nret++] = f->probes[j].cookie;
+			}
+		}
+		int fd = link_uprobe_multi_pid(t->skel->progs.et_heap_enter, f->path, offs, cookies, f->nprobes, false,
+					       pid);
+		if (fd >= 0)
+			l->fd[l->n++] = fd;
+		int rfd = fd < 0 || !nret ? 0
+					  : link_uprobe_multi_pid(t->skel->progs.et_heap_return, f->path, roffs, rcookies,
+								  nret, true, pid);
+		if (rfd > 0)
+			l->fd[l->n++] = rfd;
+		if (fd < 0 || rfd < 0) {
+			snprintf(err, errlen, "cannot attach the heap probes to %s for pid %d: %s", f->path, pid,
+				 strerror(errno));
+			rc = -1;
+		}
+		free(v);
+	}
+	if (rc < 0) {
+		close_links(l);
+		return -1;
+	}
+	struct heap_links **v = realloc(t->heap_procs, (t->nheap_procs + 1) * sizeof(*v));
+	if (!v) {
+		close_links(l);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->heap_procs = v;
+	t->heap_procs[t->nheap_procs++] = l;
+	__u32 key = (__u32)pid, one = 1;
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.heap_scoped), &key, &one, BPF_ANY);
+	t->heap_attach_ms += now_ms() - t0;
+	t->heap_attaches++;
+	return 0;
+}
+
+/* The process exited: its links go, and a new process with its pid will
+ * ask again. */
+static void heap_process_gone(struct tracer *t, int pid)
+{
+	for (size_t i = 0; i < t->nheap_procs; i++) {
+		if (t->heap_procs[i]->pid != pid)
+			continue;
+		__u32 key = (__u32)pid;
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_scoped), &key);
+		detach_heap_async(t, t->heap_procs[i]);
+		t->heap_procs[i] = t->heap_procs[--t->nheap_procs];
+		return;
+	}
+}
+
+/* A process of the tree asked for its heap probes (struct ev_heap_attach). */
+static void heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
+{
+	char err[512];
+	int pid = (int)e->h.pid;
+	bool have = false;
+	for (size_t i = 0; i < t->nheap_procs && !have; i++)
+		have = t->heap_procs[i]->pid == pid;
+	if (!have && tracer_heap_attach(t, pid, err, sizeof(err)) < 0 && errno != ESRCH) {
+		t->heap_attach_failures++;
+		if (getenv("ETRACE_DEBUG"))
+			fprintf(stderr, "etrace: %s\n", err);
+	}
+	if (e->held) {
+		kill(pid, SIGCONT);
+		__u32 key = (__u32)pid;
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_held_pids), &key);
+	}
+}
+
+static void detach_heap(struct tracer *t)
+{
+	double t0 = now_ms();
+	size_t n = t->nheap_procs;
+	for (size_t i = 0; i < t->nheap_procs; i++)
+		detach_heap_async(t, t->heap_procs[i]);
+	for (size_t i = 0; i < t->nclosers; i++)
+		pthread_join(t->closers[i], NULL);
+	t->nclosers = 0;
+	free(t->heap_procs);
+	t->heap_procs = NULL;
+	t->nheap_procs = 0;
+	if (getenv("ETRACE_DEBUG") && (n || t->heap_attaches))
+		fprintf(stderr, "etrace: heap probes attached for %zu processes (%.1f ms in all), the last %zu detached in %.1f ms\n",
+			t->heap_attaches, t->heap_attach_ms, n, now_ms() - t0);
+}
+
 struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char *err, size_t errlen)
 {
 	libbpf_set_print(quiet_libbpf);
@@ -283,7 +510,10 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		nr_uret = 335; /* Linux 6.11; libseccomp 2.5 predates it */
 #endif
 	t->skel->rodata->nr_uretprobe = nr_uret < 0 ? 0xffffffffu : (__u32)nr_uret;
-	size_t rb = round_pow2(o->buffer_bytes);
+	/* an allocation-heavy target sends ~100 MB/s of heap records */
+	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes : o->heap ? 64u << 20 : 16u << 20);
+	t->skel->rodata->heap_hold = o->heap && o->heap_hold;
+	t->skel->rodata->heap_stack = getenv("ETRACE_HEAP_NOSTACK") ? 0 : 1;
 	t->skel->rodata->wakeup_bytes = rb / 2;
 	bpf_map__set_max_entries(t->skel->maps.events, rb);
 
@@ -297,6 +527,16 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		bpf_program__set_autoload(fprogs[i], m->nfuncs > 0);
 		if (t->func_multi)
 			bpf_program__set_expected_attach_type(fprogs[i], ET_BPF_TRACE_UPROBE_MULTI);
+	}
+
+	struct bpf_program *hprogs[2] = { t->skel->progs.et_heap_enter, t->skel->progs.et_heap_return };
+	bool heap = o->heap && o->heap->nfiles && uprobe_multi_supported();
+	t->skel->rodata->heap_per_process = heap;
+	for (int i = 0; i < 2; i++) {
+		bpf_program__set_autoattach(hprogs[i], false);
+		bpf_program__set_autoload(hprogs[i], heap);
+		if (heap)
+			bpf_program__set_expected_attach_type(hprogs[i], ET_BPF_TRACE_UPROBE_MULTI);
 	}
 
 	int rc = etrace_bpf__load(t->skel);
@@ -317,6 +557,8 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		snprintf(err, errlen, "cannot attach the tracepoints: %s", strerror(-rc));
 		goto fail;
 	}
+	if (heap)
+		t->heap_plan = o->heap;
 	if (m->nfuncs && attach_funcs(t, o->func_binary, err, errlen) < 0)
 		goto fail;
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_record, t, NULL);
@@ -450,6 +692,10 @@ void tracer_collect(struct tracer *t)
 			m->lost[ET_EV_FUNC] = sum;
 		else if (k == ET_CNT_LOST_SOCK)
 			m->lost[ET_EV_SOCK] = sum;
+		else if (k == ET_CNT_LOST_HEAP)
+			m->lost[ET_EV_HEAP] = sum;
+		else if (k == ET_CNT_LOST_HOLD)
+			m->lost[ET_EV_HEAP_HOLD] = sum;
 	}
 out:
 	free(per);
@@ -461,6 +707,7 @@ void tracer_close(struct tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
+	detach_heap(t);
 	detach_funcs(t);
 	etrace_bpf__destroy(t->skel);
 	free(t);

@@ -6,12 +6,16 @@
 #include <stddef.h>
 #include "../reports/model.h"
 
+struct heap_plan;
+
 struct tracer;
 
 struct tracer_opts {
 	size_t data_max;       /* bytes of buffers captured per argument */
 	size_t buffer_bytes;   /* ring buffer size (power of two) */
 	const char *func_binary; /* --trace-func: the file of the model's functions (m->funcs) */
+	const struct heap_plan *heap; /* allocator probes (NULL: heap tracing off) */
+	int heap_hold;         /* stop processes at _exit for the leak scan */
 };
 
 /* Loads and attaches every program. Returns NULL with a message in err. */
@@ -20,6 +24,9 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 void tracer_set_raw_sink(struct tracer *t, void (*fn)(void *ctx, const void *data, size_t size), void *ctx);
 /* Marks a task (through its pidfd) as traced, waiting for its execve. */
 int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen);
+/* Attaches the heap probes for one process (the root, before its exec;
+ * the BPF side asks for the others). Returns 0, or -1 with err. */
+int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen);
 /* fd to poll for readability (ring buffer wake-ups). */
 int tracer_fd(struct tracer *t);
 /* Reads everything in the ring buffer into the model. Returns records read or -1. */
