@@ -65,7 +65,7 @@ unit: $(UNIT_BINS)
 
 # Test programs: plain C with debug info; a few need extra flags.
 TESTPROG_CFLAGS := -O0 -g -Wall -Wextra -pthread
-$(BUILD)/testprogs/%: testprogs/%.c
+$(BUILD)/testprogs/%: testprogs/%.c $(wildcard testprogs/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TESTPROG_CFLAGS) $< -o $@
 
@@ -130,10 +130,10 @@ $(BUILD)/testprogs/crash_cxx: testprogs/crash_cxx.cc
 HEAP_VARIANTS := $(BUILD)/testprogs/heap_cxx $(BUILD)/testprogs/heap_leaks_static \
 	$(BUILD)/testprogs/libheapdl.so
 testprogs: $(HEAP_VARIANTS)
-$(BUILD)/testprogs/heap_cxx: testprogs/heap_cxx.cc
+$(BUILD)/testprogs/heap_cxx: testprogs/heap_cxx.cc testprogs/scrub.h
 	@mkdir -p $(dir $@)
 	$(CXX) -O0 -g -Wall -Wextra $< -o $@
-$(BUILD)/testprogs/heap_leaks_static: testprogs/heap_leaks.c
+$(BUILD)/testprogs/heap_leaks_static: testprogs/heap_leaks.c testprogs/scrub.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TESTPROG_CFLAGS) -static $< -o $@
 $(BUILD)/testprogs/libheapdl.so: testprogs/libheapdl.c

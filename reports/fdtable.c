@@ -10,6 +10,7 @@
  * every fd still pointing at the old state then gets the new one.
  */
 #include "fdtable.h"
+#include "xalloc.h"
 #include "decode.h"
 #include "syscall_table.h"
 
@@ -23,16 +24,6 @@
 #include <unistd.h>
 
 #define FDT_MAX_FD (1 << 20)
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n);
-	if (!p) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
 
 /* ------------------------------------------------------------------ */
 /* Descriptions                                                        */

@@ -21,6 +21,7 @@
  * distinct stack); symbolized per process when a report shows them.
  */
 #include "heap.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,36 +54,6 @@
 #define TEXT_LEAKS_SHOWN 50
 #define TEXT_SUMMARIES_SHOWN 20
 #define JSON_LEAKS_LISTED 1000
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size ? size : 1);
-	if (!p) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-	if (!d) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
-	return d;
-}
 
 static inline uint64_t mix64(uint64_t x)
 {

@@ -1,4 +1,5 @@
 #include "model.h"
+#include "xalloc.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -14,26 +15,6 @@
 #include "syscall_table.h"
 
 #define MAX_FAILURES 2000
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size ? size : 1);
-	if (!p) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
 
 void model_init(struct et_model *m)
 {

@@ -17,6 +17,7 @@
  * turn around: the query is received and the answer sent.
  */
 #include "udp.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -33,26 +34,6 @@
 #define UDP_FLOWS_MAX 4096
 #define UDP_DNS_MAX 10000
 #define UDP_MATCH_WINDOW 1024   /* lookups searched back for a query's answer */
-
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size ? size : 1);
-	if (!p) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-	if (!d) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
-	return d;
-}
 
 /* ---- endpoints --------------------------------------------------------------- */
 

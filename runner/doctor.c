@@ -188,8 +188,12 @@ int doctor_main(void)
 	const char *why;
 	const char *net = caps_net_backend(&k, &why);
 	printf("  %-20s %s (%s)\n", "network path", net, why);
-	printf("  %-20s %s\n", "user functions/heap",
-	       k.c[CAP_UPROBE].ok ? "uprobes available" : "unavailable: needs uprobes");
+	printf("  %-20s %s\n", "user functions",
+	       k.c[CAP_UPROBE].ok ? "uprobes (uprobe_multi links on Linux 6.6+)" : "unavailable: needs uprobes");
+	printf("  %-20s %s\n", "heap",
+	       k.c[CAP_UPROBE].ok ? "uprobes on the allocator API, one uprobe_multi link set per process "
+				    "(pid filter), placed on instructions the kernel emulates"
+				  : "unavailable: needs uprobes");
 	printf("\n%s\n", miss ? "etrace run cannot work here: see the 'no' lines above."
 			       : "etrace run can trace on this kernel.");
 	return miss ? 125 : 0;

@@ -40,7 +40,7 @@ static const char usage_text[] =
 	"                           invoking user, from SUDO_UID/SUDO_GID)\n"
 	"      --orphans=leave|kill what to do with processes still running when the\n"
 	"                           program exits (default: leave them running, untraced)\n"
-	"      --buffer-size=BYTES  kernel ring buffer size (default 16M, 64M with heap\n"
+	"      --buffer-size=BYTES  kernel ring buffer size (default 16M, 32M with heap\n"
 	"                           tracing; K, M suffixes)\n"
 	"      --rewind=N|TIME      events shown before a crash: a count (default 50) or\n"
 	"                           a time window (5s, 200ms); at most the --last\n"
@@ -104,7 +104,7 @@ static int cmd_run(int argc, char **argv)
 		.str_max = 32,
 		.rewind_n = 50,
 		.max_records = 200000,
-		.buffer_bytes = 0, /* 16M, 64M with heap tracing */
+		.buffer_bytes = 0, /* 16M, 32M with heap tracing */
 		.heap = true,
 		.leaks = true,
 		.heap_freed = 65536,

@@ -181,8 +181,10 @@ static bool uprobe_multi_supported(void)
 	return found;
 }
 
+/* pid 0: every process that maps the file; else that process only (the
+ * kernel writes breakpoints into its memory alone). */
 static int link_uprobe_multi(struct bpf_program *prog, const char *path, const __u64 *offsets,
-			     const __u64 *cookies, size_t cnt, bool ret)
+			     const __u64 *cookies, size_t cnt, bool ret, int pid)
 {
 	struct et_uprobe_multi_attr a;
 	memset(&a, 0, sizeof(a));
@@ -193,6 +195,7 @@ static int link_uprobe_multi(struct bpf_program *prog, const char *path, const _
 	a.cookies = (__u64)(unsigned long)cookies;
 	a.cnt = (__u32)cnt;
 	a.multi_flags = ret ? ET_BPF_F_UPROBE_MULTI_RETURN : 0;
+	a.pid = (__u32)pid;
 	return (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 }
 
@@ -228,9 +231,9 @@ static int attach_funcs(struct tracer *t, const char *path, char *err, size_t er
 	}
 	struct bpf_program *entry = t->skel->progs.et_func_entry, *ret = t->skel->progs.et_func_return;
 	if (t->func_multi) {
-		t->func_links[0] = link_uprobe_multi(entry, path, offs, cookies, m->nfuncs, false);
+		t->func_links[0] = link_uprobe_multi(entry, path, offs, cookies, m->nfuncs, false, 0);
 		if (t->func_links[0] >= 0 && nret)
-			t->func_links[1] = link_uprobe_multi(ret, path, roffs, rcookies, nret, true);
+			t->func_links[1] = link_uprobe_multi(ret, path, roffs, rcookies, nret, true, 0);
 		if (t->func_links[0] < 0 || (nret && t->func_links[1] < 0)) {
 			snprintf(err, errlen, "cannot attach uprobes to %s: %s", path, strerror(errno));
 			goto out;
@@ -303,22 +306,6 @@ struct heap_links {
 	int n;
 	int fd[];
 };
-
-static int link_uprobe_multi_pid(struct bpf_program *prog, const char *path, const __u64 *offsets,
-				 const __u64 *cookies, size_t cnt, bool ret, int pid)
-{
-	struct et_uprobe_multi_attr a;
-	memset(&a, 0, sizeof(a));
-	a.prog_fd = (__u32)bpf_program__fd(prog);
-	a.attach_type = ET_BPF_TRACE_UPROBE_MULTI;
-	a.path = (__u64)(unsigned long)path;
-	a.offsets = (__u64)(unsigned long)offsets;
-	a.cookies = (__u64)(unsigned long)cookies;
-	a.cnt = (__u32)cnt;
-	a.multi_flags = ret ? ET_BPF_F_UPROBE_MULTI_RETURN : 0;
-	a.pid = (__u32)pid;
-	return (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-}
 
 static void *close_one(void *arg)
 {
@@ -394,12 +381,12 @@ int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen)
 				rcookies[nret++] = f->probes[j].cookie;
 			}
 		}
-		int fd = link_uprobe_multi_pid(t->skel->progs.et_heap_enter, f->path, offs, cookies, f->nprobes, false,
+		int fd = link_uprobe_multi(t->skel->progs.et_heap_enter, f->path, offs, cookies, f->nprobes, false,
 					       pid);
 		if (fd >= 0)
 			l->fd[l->n++] = fd;
 		int rfd = fd < 0 || !nret ? 0
-					  : link_uprobe_multi_pid(t->skel->progs.et_heap_return, f->path, roffs, rcookies,
+					  : link_uprobe_multi(t->skel->progs.et_heap_return, f->path, roffs, rcookies,
 								  nret, true, pid);
 		if (rfd > 0)
 			l->fd[l->n++] = rfd;
@@ -511,7 +498,7 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 #endif
 	t->skel->rodata->nr_uretprobe = nr_uret < 0 ? 0xffffffffu : (__u32)nr_uret;
 	/* an allocation-heavy target sends ~100 MB/s of heap records */
-	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes : o->heap ? 64u << 20 : 16u << 20);
+	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes : o->heap ? 32u << 20 : 16u << 20);
 	t->skel->rodata->heap_hold = o->heap && o->heap_hold;
 	t->skel->rodata->heap_stack = getenv("ETRACE_HEAP_NOSTACK") ? 0 : 1;
 	t->skel->rodata->wakeup_bytes = rb / 2;
