@@ -24,7 +24,9 @@ against the tool a user would otherwise pick (strace).
                  under heaptrack and under etrace (heap tracing on by
                  default), taken in turn; wall time and heap_churn's own clock
                  (the loop only, no start-up), ratios against native and
-                 against valgrind and heaptrack. Goal: at most 15x native on
+                 against valgrind and heaptrack; then a real program (gcc
+                 compiling one file: gcc, cc1, as) under the same tools.
+                 Goal: at most 15x native on
                  the loop. Then the cost to a process outside the traced tree
                  (heap_churn natively while `etrace run -- sleep` runs: the
                  probes sit in the libc file every process maps), and
@@ -351,7 +353,45 @@ def heap_bench(reps, pairs, threads):
         print(line)
         print(f"  etrace's added cost per allocation+free pair: {(eown - nown) * 1e9 / (pairs * threads):.0f} ns")
     unrelated_bench(reps, max(pairs // 4, 1000), threads)
+    heap_real_bench(reps)
     heap_startup_bench(reps)
+
+
+def heap_real_bench(reps):
+    """A real allocation-heavy program that also computes: gcc compiling one
+    of etrace's sources (gcc, then cc1 and as: a process tree), natively,
+    under valgrind --leak-check=full --trace-children=yes, heaptrack and
+    etrace, taken in turn. valgrind slows every instruction; etrace and
+    heaptrack only the allocator calls."""
+    reps = max(reps, 3)
+    with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
+        out = os.path.join(d, "decode.o")
+        args = ["gcc", "-O2", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "build"), "-I" + ROOT, "-c",
+                os.path.join(ROOT, "reports", "decode.c"), "-o", out]
+        tools = [("native", args),
+                 ("valgrind --leak-check=full", ["valgrind", "-q", "--trace-children=yes", "--leak-check=full"] + args),
+                 ("heaptrack", ["heaptrack", "-o", os.path.join(d, "gcc")] + args),
+                 ("etrace run -o /dev/null", ETRACE_NULL + args)]
+        tools = [t for t in tools if shutil.which(t[1][0] if t[0] != "etrace run -o /dev/null" else ETRACE)]
+        runs = {name: [] for name, _ in tools}
+        # valgrind takes ~70x: once is enough to see it
+        for i in range(reps):
+            for name, cmd in tools:
+                if name.startswith("valgrind") and i > 0:
+                    continue
+                runs[name].append(wall_run(cmd))
+    print(f"  a real program: gcc -O2 -c reports/decode.c (gcc, cc1, as), wall time, median of {reps} "
+          f"(valgrind once):")
+    res = {n: median([t for t in ts if t is not None]) for n, ts in runs.items() if any(t is not None for t in ts)}
+    if "native" not in res:
+        print("    native run failed: skipped")
+        return
+    for name, t in res.items():
+        rel = f"{t / res['native']:7.2f}x native"
+        if name not in ("native", "valgrind --leak-check=full") and "valgrind --leak-check=full" in res:
+            rel += f", {res['valgrind --leak-check=full'] / t:5.1f}x faster than valgrind"
+        print(f"    {name:28s} {t:7.2f}s {rel}")
+    print("    (heaptrack here follows only gcc itself, not cc1 and as; etrace and valgrind follow all three)")
 
 
 def etrace_target_running(etrace, comm):
