@@ -139,3 +139,8 @@ $(BUILD)/testprogs/heap_leaks_static: testprogs/heap_leaks.c testprogs/scrub.h
 $(BUILD)/testprogs/libheapdl.so: testprogs/libheapdl.c
 	@mkdir -p $(dir $@)
 	$(CC) -O0 -g -shared -fPIC -Wall $< -o $@
+
+# -O2 without frame pointers: allocation stacks come from the callers' CFI.
+$(BUILD)/testprogs/heap_o2: testprogs/heap_o2.c testprogs/scrub.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -Wall -Wextra $< -o $@

@@ -1522,6 +1522,43 @@ static __always_inline __u32 heap_walk(__u64 bp, __u64 *frames)
 	return n;
 }
 
+/* Sends a heap record whose fields the caller filled in rec (frames are in
+ * t->heap_frames, n of them). When the frame-pointer chain ended at once, a
+ * copy of the caller's stack goes with it for user space to unwind. */
+static __always_inline void heap_emit(struct et_task *t, const struct ev_heap *rec, __u32 n, __u64 caller_sp,
+				      __u64 rbp)
+{
+	if (n < 3 && heap_stack) {
+		struct ev_heap_win *w = bpf_ringbuf_reserve(&events, sizeof(*w), 0);
+		if (!w) {
+			count(ET_CNT_LOST_HEAP);
+			return;
+		}
+		__builtin_memcpy(&w->e, rec, sizeof(*rec));
+		__builtin_memcpy(w->e.frames, t->heap_frames, sizeof(w->e.frames));
+		w->e.h.size = sizeof(*w);
+		w->e.nframes = n;
+		w->e.window_addr = caller_sp;
+		w->e.rbp = rbp;
+		w->e.window_len = 0;
+		if (bpf_probe_read_user(w->window, ET_HEAP_WINDOW, (void *)caller_sp) == 0)
+			w->e.window_len = ET_HEAP_WINDOW;
+		else if (bpf_probe_read_user(w->window, ET_HEAP_WINDOW / 4, (void *)caller_sp) == 0)
+			w->e.window_len = ET_HEAP_WINDOW / 4;
+		bpf_ringbuf_submit(w, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	struct ev_heap *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(ET_CNT_LOST_HEAP);
+		return;
+	}
+	__builtin_memcpy(e, rec, sizeof(*rec));
+	__builtin_memcpy(e->frames, t->heap_frames, sizeof(e->frames));
+	e->nframes = n;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 /* Entry of every allocator function (one program for all: the cookie says
  * which operation, where its arguments are, and how much the prologue
  * pushed before the probe). Allocations are recorded at their return (the
@@ -1591,22 +1628,23 @@ int et_heap_enter(struct pt_regs *ctx)
 		}
 		if (op != ET_HEAP_FREE)
 			t->heap_skip_free = a0;
-		struct ev_heap *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count(ET_CNT_LOST_HEAP);
-			return 0;
-		}
-		fill_header(&e->h, ET_EV_HEAP, sizeof(*e));
-		e->op = op;
-		e->ptr = a0;
-		e->old_ptr = 0;
-		e->size = 0;
-		e->align = 0;
-		e->sp = sp;
-		e->enter_ts = e->h.ts;
-		e->frames[0] = heap_caller(ctx, spd);
-		e->nframes = heap_stack ? heap_walk(PT_REGS_FP(ctx), e->frames) : 1;
-		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		struct ev_heap rec;
+		fill_header(&rec.h, ET_EV_HEAP, sizeof(rec));
+		rec.op = op;
+		rec.nframes = 0;
+		rec.ptr = a0;
+		rec.old_ptr = 0;
+		rec.size = 0;
+		rec.align = 0;
+		rec.sp = sp;
+		rec.enter_ts = rec.h.ts;
+		rec.window_addr = 0;
+		rec.rbp = 0;
+		rec.window_len = 0;
+		rec.pad = 0;
+		t->heap_frames[0] = heap_caller(ctx, spd);
+		__u32 n = heap_stack ? heap_walk(PT_REGS_FP(ctx), t->heap_frames) : 1;
+		heap_emit(t, &rec, n, sp + 8, PT_REGS_FP(ctx));
 		return 0;
 	}
 
@@ -1673,22 +1711,24 @@ int et_heap_return(struct pt_regs *ctx)
 	/* a new block at an address operator delete just freed */
 	if (ptr && ptr == t->heap_skip_free)
 		t->heap_skip_free = 0;
-	struct ev_heap *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(ET_CNT_LOST_HEAP);
-		return 0;
-	}
-	fill_header(&e->h, ET_EV_HEAP, sizeof(*e));
-	e->op = t->heap_op;
-	e->ptr = ptr;
-	e->old_ptr = t->heap_old;
-	e->size = t->heap_size;
-	e->align = t->heap_align;
-	e->sp = t->heap_sp;
-	e->enter_ts = t->heap_ts;
-	/* at a uretprobe the instruction pointer is already the return address */
-	e->frames[0] = PT_REGS_IP(ctx);
-	e->nframes = heap_stack ? heap_walk(PT_REGS_FP(ctx), e->frames) : 1;
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	struct ev_heap rec;
+	fill_header(&rec.h, ET_EV_HEAP, sizeof(rec));
+	rec.op = t->heap_op;
+	rec.nframes = 0;
+	rec.ptr = ptr;
+	rec.old_ptr = t->heap_old;
+	rec.size = t->heap_size;
+	rec.align = t->heap_align;
+	rec.sp = t->heap_sp;
+	rec.enter_ts = t->heap_ts;
+	rec.window_addr = 0;
+	rec.rbp = 0;
+	rec.window_len = 0;
+	rec.pad = 0;
+	/* at a uretprobe the instruction pointer is already the return
+	 * address, the stack pointer the caller's after the call */
+	t->heap_frames[0] = PT_REGS_IP(ctx);
+	__u32 n = heap_stack ? heap_walk(PT_REGS_FP(ctx), t->heap_frames) : 1;
+	heap_emit(t, &rec, n, PT_REGS_SP(ctx), PT_REGS_FP(ctx));
 	return 0;
 }

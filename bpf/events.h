@@ -345,6 +345,22 @@ struct ev_heap {
 	 * chain, which can be wrong where the caller has no frame pointer:
 	 * user space checks each (in an executable mapping, after a call) */
 	et_u64 frames[ET_HEAP_FRAMES];
+	/* ET_EV_HEAP records of size sizeof(struct ev_heap_win) carry a copy
+	 * of the caller's stack when the frame-pointer chain ended at once
+	 * (a caller built without frame pointers): user space unwinds it with
+	 * the callers' CFI. window_addr is the user address of window[0] (the
+	 * caller's stack pointer after the call returns). */
+	et_u64 window_addr;
+	et_u64 rbp;           /* the caller's frame pointer register then */
+	et_u32 window_len;
+	et_u32 pad;
+};
+
+#define ET_HEAP_WINDOW 512
+
+struct ev_heap_win {
+	struct ev_heap e;
+	et_u8 window[ET_HEAP_WINDOW];
 };
 
 /* A process stopped (SIGSTOP) at _exit so user space can scan its memory
@@ -410,6 +426,7 @@ struct et_task {
 	et_u64 heap_sp;       /* stack pointer at the outermost call's entry */
 	et_u64 heap_size, heap_old, heap_align, heap_memptr, heap_ts;
 	et_u64 heap_skip_free;/* freed by operator delete: its inner free() is not another free */
+	et_u64 heap_frames[ET_HEAP_FRAMES]; /* the walk, before the record's size is known */
 	struct ev_syscall rec;
 	et_u8 area[ET_CAP_AREA + ET_CAP_MAX_ONE];
 };

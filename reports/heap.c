@@ -22,6 +22,7 @@
  */
 #include "heap.h"
 #include "xalloc.h"
+#include "../symbolize/cfiwalk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -462,6 +463,7 @@ struct codefile {
 };
 
 struct et_heap {
+	struct cfi_walker *cfiw;        /* unwinds the stack copies of callers without frame pointers */
 	bool enabled;
 	size_t freed_keep;
 	int leaks_mode;
@@ -1177,6 +1179,24 @@ static void release(struct et_heap *H, struct heap_proc *hp, const struct ev_hea
 	note_unknown(H, hp, e, ptr, op, stack);
 }
 
+static const struct et_module *code_module(struct et_heap *H, const struct et_process *p, uint64_t addr);
+
+struct cfi_ctx {
+	struct et_heap *H;
+	const struct et_process *p;
+};
+
+static int cfi_module(void *ctx, uint64_t pc, const char **path, uint64_t *bias)
+{
+	struct cfi_ctx *cx = ctx;
+	const struct et_module *mod = code_module(cx->H, cx->p, pc);
+	if (!mod)
+		return -1;
+	*path = mod->path;
+	*bias = mod->bias;
+	return 0;
+}
+
 static int on_heap(struct et_model *m, const struct ev_heap *e, size_t size)
 {
 	struct et_heap *H = m->heap;
@@ -1194,7 +1214,22 @@ static int on_heap(struct et_model *m, const struct ev_heap *e, size_t size)
 	note_followed(hp, (int)e->h.tid);
 	if (op == ET_HEAP_EXIT)
 		return 0;
-	uint32_t stack = stack_intern(H, e->frames, nf);
+	const uint64_t *frames = e->frames;
+	uint64_t unwound[ET_HEAP_FRAMES];
+	if (size >= sizeof(struct ev_heap_win) && e->window_len && e->window_len <= ET_HEAP_WINDOW && nf) {
+		/* the caller has no frame pointer: its callers come from CFI */
+		const struct ev_heap_win *w = (const struct ev_heap_win *)e;
+		if (!H->cfiw)
+			H->cfiw = cfiw_new();
+		struct cfi_ctx cx = { H, p };
+		size_t n = cfiw_unwind(H->cfiw, e->frames[0], e->window_addr, e->rbp, w->window, e->window_addr,
+				       e->window_len, cfi_module, &cx, unwound, ET_HEAP_FRAMES);
+		if (n > nf) {
+			frames = unwound;
+			nf = n;
+		}
+	}
+	uint32_t stack = stack_intern(H, frames, nf);
 	switch (op) {
 	case ET_HEAP_MALLOC:
 	case ET_HEAP_CALLOC:
@@ -1450,6 +1485,9 @@ static struct symstack *symstack_get(struct et_heap *H, struct heap_proc *hp, ui
 		}
 		keep++;
 	}
+	/* the caller alone: neither its frame pointer nor its CFI led further */
+	if (n == 1)
+		ss->cut = true;
 	ss->nraw = keep;
 	ss->frames = xcalloc(keep * SYM_INLINE_MAX, sizeof(*ss->frames));
 	struct sym_session *s = keep ? hp_session(H, hp) : NULL;
@@ -1493,7 +1531,8 @@ static bool runtime_module(const char *mod)
  * locale (_nl_*) and iconv (__gconv*) machinery. */
 static bool runtime_function(const char *fn)
 {
-	static const char *const pats[] = { "_dl_*", "__libc_*", "_IO_*", "_nl_*", "__gconv*", "__GI_*", "tcache_*" };
+	static const char *const pats[] = { "_dl_*", "__libc_*", "_IO_*", "_nl_*", "__gconv*", "__GI_*", "tcache_*",
+					    "_start", "call_init", "_init" };
 	for (size_t i = 0; fn && i < sizeof(pats) / sizeof(pats[0]); i++)
 		if (fnmatch(pats[i], fn, 0) == 0)
 			return true;
@@ -2438,6 +2477,7 @@ void heap_free(struct et_model *m)
 	if (!H)
 		return;
 	close_sessions(H);
+	cfiw_free(H->cfiw);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		hp_free(m->procs[i]->heap);
 		m->procs[i]->heap = NULL;

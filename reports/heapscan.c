@@ -36,6 +36,8 @@
 #define CHUNK          (1u << CHUNK_SHIFT) /* cache line of target memory: 16 KiB */
 #define NCHUNKS        256                 /* 4 MiB of cache */
 #define CACHED_MAX     (64u << 10)         /* bigger blocks bypass the cache */
+/* bytes scanned at the top of a cached thread stack */
+#define CACHED_STACK_TOP (64 * 1024)
 #define RED_ZONE       128
 #define SAMPLE         16                  /* find(): one start in SAMPLE indexed */
 #define BATCH          16                  /* candidate pointers looked up together */
@@ -993,12 +995,20 @@ static void stack_roots(int pid, struct map *m, size_t n, struct rlist *l)
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(m[i].name, "[stack]") == 0 && !m[i].has_sp)
 			rl_add(l, m[i].start, m[i].end, "[stack] (no thread sp in it)");
-		/* a thread whose sp we do not know: every mapping that looks like a
-		 * thread stack (anonymous rw right above a PROT_NONE guard) */
-		if (unknown && i > 0 && !m[i].has_sp && is_anon(&m[i]) && is_rw(&m[i]) &&
-		    is_anon(&m[i - 1]) && m[i - 1].end == m[i].start &&
-		    strncmp(m[i - 1].perms, "---", 3) == 0)
-			rl_add(l, m[i].start, m[i].end, "stack? (sp unknown)");
+		/* a mapping that looks like a thread stack (anonymous rw right
+		 * above a PROT_NONE guard) without a live thread's sp in it: a
+		 * thread whose sp we do not know (all of it), or an exited
+		 * thread's stack that glibc keeps in its cache for the next
+		 * pthread_create (its top: the thread descriptor and static TLS,
+		 * which point to its DTV and TLS blocks) */
+		if (i > 0 && !m[i].has_sp && is_anon(&m[i]) && is_rw(&m[i]) && is_anon(&m[i - 1]) &&
+		    m[i - 1].end == m[i].start && strncmp(m[i - 1].perms, "---", 3) == 0) {
+			if (unknown)
+				rl_add(l, m[i].start, m[i].end, "stack? (sp unknown)");
+			else
+				rl_add(l, m[i].end - CACHED_STACK_TOP < m[i].start ? m[i].start : m[i].end - CACHED_STACK_TOP,
+				       m[i].end, "top of a stack without a thread");
+		}
 	}
 }
 

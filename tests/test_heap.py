@@ -793,3 +793,19 @@ def test_jemalloc_preloaded():
     no_leaks_no_errors(r)
     assert heap(r)["totals"]["allocations"] >= 10000
     assert heap(r)["totals"]["unknown_frees"] == 0, heap(r)["totals"]
+
+
+def test_stack_of_o2_code_without_frame_pointers_comes_from_cfi():
+    # heap_o2 is built -O2 -fomit-frame-pointer: rbp is an ordinary register
+    # there, so the frame-pointer walk stops at once; the callers come from
+    # their .eh_frame, unwound over the copy of the stack the record carries
+    r = run([prog("heap_o2"), "8"])
+    assert r.rc == 0, r.stderr
+    ls = leaks(r, kind="definitely lost")
+    assert len(ls) == 1, heap(r)["leaks"]
+    x = ls[0]
+    assert x["blocks"] == 8 and x["bytes"] == sum(64 + i for i in range(8)), x
+    check_stack(x["stack"], [("make_record", "heap_o2.c"), ("fill_table", "heap_o2.c"), ("load_all", "heap_o2.c"),
+                             ("main", "heap_o2.c")], "alloc o2")
+    assert x["stack_cut"] is False, x
+    assert lib.contains_line(heap_text(r), r"LEAK 540 bytes in 8 blocks definitely lost, allocated by malloc at:")
