@@ -1260,6 +1260,122 @@ static __always_inline void sock_emit(const struct sock *sk, const struct et_own
 	emit(&e, sizeof(e), ET_CNT_LOST_SOCK);
 }
 
+/* ---- the path a packet took ------------------------------------------------
+ * Counters per (socket, interface, stage), added up in the kernel and read
+ * once at the end (tracer.c collect_net_path): no record per packet.
+ * Transmit: net_dev_queue gives skb->sk (a traced socket is in sk_owner);
+ * loopback and veth orphan the skb before net_dev_xmit fires, so the queue
+ * step remembers the skb address for the xmit step. Receive: skb->sk is NULL
+ * at netif_receive_skb; an IPv4/IPv6 TCP packet is matched by its 4-tuple
+ * against conn_tuples (filled at ESTABLISHED, or at SYN_SENT once the port is
+ * known), both ways: a packet the connection sent, arriving at the far end
+ * (ET_PATH_RX, which may be in another network namespace), and a packet
+ * addressed to it (ET_PATH_RX_IN). The layouts match tracer.c. */
+#define ET_PATH_QUEUE 1
+#define ET_PATH_XMIT 2
+#define ET_PATH_RX 3
+#define ET_PATH_RX_IN 4
+
+struct et_path_key {
+	__u64 sk;
+	__u32 ifindex;
+	__u32 netns;
+	__u32 stage;
+	__u32 pad;
+};
+
+struct et_path_val {
+	__u64 packets, bytes, errors;
+	__u64 first_ts;
+	__s32 last_rc;
+	__u32 pad;
+	char ifname[16];
+};
+
+struct et_tuple {
+	__u8 saddr[16], daddr[16];
+	__u16 sport, dport;   /* host order */
+	__u32 family;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct et_path_key);
+	__type(value, struct et_path_val);
+} net_path SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct et_tuple);
+	__type(value, __u64);
+} conn_tuples SEC(".maps");
+
+/* skb address -> socket, from net_dev_queue to net_dev_xmit */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} skb_sk SEC(".maps");
+
+static __always_inline void sk_tuple(const struct sock *sk, struct et_tuple *t)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (t->family == ET_AF_INET6) {
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(t->saddr, &a, 4);
+		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->daddr, &a, 4);
+	}
+}
+
+/* a traced socket with its ports known: its packets can be matched on receive */
+static __always_inline void remember_tuple(const struct sock *sk)
+{
+	struct et_tuple t;
+	sk_tuple(sk, &t);
+	if (!t.sport || !t.dport)
+		return;
+	__u64 v = (__u64)sk;
+	bpf_map_update_elem(&conn_tuples, &t, &v, BPF_ANY);
+}
+
+static __always_inline void path_count(__u64 sk, const struct net_device *dev, __u32 stage, __u64 len, int rc)
+{
+	struct et_path_key k = {
+		.sk = sk,
+		.ifindex = BPF_CORE_READ(dev, ifindex),
+		.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum),
+		.stage = stage,
+		.pad = 0,
+	};
+	struct et_path_val *v = bpf_map_lookup_elem(&net_path, &k);
+	if (!v) {
+		struct et_path_val n;
+		__builtin_memset(&n, 0, sizeof(n));
+		n.first_ts = bpf_ktime_get_ns();
+		BPF_CORE_READ_INTO(&n.ifname, dev, name);
+		bpf_map_update_elem(&net_path, &k, &n, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&net_path, &k);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, len);
+	if (rc) {
+		__sync_fetch_and_add(&v->errors, 1);
+		v->last_rc = rc;
+	}
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(et_sock_state, const struct sock *sk, const int oldstate, const int newstate)
 {
@@ -1306,6 +1422,8 @@ int BPF_PROG(et_sock_state, const struct sock *sk, const int oldstate, const int
 		own = *o;
 	}
 	sock_emit(sk, &own, ET_SK_STATE, oldstate, newstate, 0);
+	if (newstate == ET_TCP_ESTABLISHED || newstate == ET_TCP_SYN_SENT)
+		remember_tuple(sk);
 	if (newstate == ET_TCP_CLOSE) {
 		if (oldstate == ET_TCP_LISTEN) {
 			struct et_listen_key lk;
@@ -1477,6 +1595,98 @@ int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	    sk && BPF_CORE_READ(sk, __sk_common.skc_state) == ET_TCP_CLOSE)
 		return 0;
 	sock_event(sk, ET_SK_DROP, reason);
+	return 0;
+}
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(et_net_dev_queue, struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+	__u64 sk = (__u64)BPF_CORE_READ(skb, sk);
+	struct et_owner *o = sk ? bpf_map_lookup_elem(&sk_owner, &sk) : NULL;
+	if (!o || BPF_CORE_READ((struct sock *)sk, sk_protocol) != ET_IPPROTO_TCP) {
+		/* a stale entry of a freed skb at this address must not count */
+		bpf_map_delete_elem(&skb_sk, &key);
+		return 0;
+	}
+	path_count(sk, BPF_CORE_READ(skb, dev), ET_PATH_QUEUE, BPF_CORE_READ(skb, len), 0);
+	bpf_map_update_elem(&skb_sk, &key, &sk, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/net_dev_xmit")
+int BPF_PROG(et_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev, unsigned int skb_len)
+{
+	/* the skb may be gone by now: only its address is used */
+	__u64 key = (__u64)skb;
+	__u64 *sk = bpf_map_lookup_elem(&skb_sk, &key);
+	if (!sk)
+		return 0;
+	__u64 s = *sk;
+	bpf_map_delete_elem(&skb_sk, &key);
+	path_count(s, dev, ET_PATH_XMIT, skb_len, rc);
+	return 0;
+}
+
+#define ET_ETH_P_IP 0x0800
+#define ET_ETH_P_IPV6 0x86DD
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(et_netif_receive_skb, struct sk_buff *skb)
+{
+	/* the link-layer header is already pulled: data is the IP header */
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	struct et_tuple t;
+	__u32 thoff;
+	__builtin_memset(&t, 0, sizeof(t));
+	if (proto == ET_ETH_P_IP) {
+		__u8 h[20];
+		if (bpf_probe_read_kernel(h, sizeof(h), data) < 0)
+			return 0;
+		/* TCP, and the first fragment (the ports are in it) */
+		if ((h[0] >> 4) != 4 || h[9] != ET_IPPROTO_TCP || ((h[6] & 0x1f) | h[7]))
+			return 0;
+		thoff = (h[0] & 0xf) * 4;
+		if (thoff < 20)
+			return 0;
+		t.family = ET_AF_INET;
+		__builtin_memcpy(t.saddr, &h[12], 4);
+		__builtin_memcpy(t.daddr, &h[16], 4);
+	} else if (proto == ET_ETH_P_IPV6) {
+		__u8 h[40];
+		if (bpf_probe_read_kernel(h, sizeof(h), data) < 0)
+			return 0;
+		/* TCP right after the fixed header (no extension headers) */
+		if ((h[0] >> 4) != 6 || h[6] != ET_IPPROTO_TCP)
+			return 0;
+		thoff = 40;
+		t.family = ET_AF_INET6;
+		__builtin_memcpy(t.saddr, &h[8], 16);
+		__builtin_memcpy(t.daddr, &h[24], 16);
+	} else {
+		return 0;
+	}
+	__u16 ports[2];
+	if (bpf_probe_read_kernel(ports, sizeof(ports), data + thoff) < 0)
+		return 0;
+	t.sport = bpf_ntohs(ports[0]);
+	t.dport = bpf_ntohs(ports[1]);
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	__u64 len = BPF_CORE_READ(skb, len);
+	/* sent by a traced connection (source = its local end) */
+	__u64 *sk = bpf_map_lookup_elem(&conn_tuples, &t);
+	if (sk)
+		path_count(*sk, dev, ET_PATH_RX, len, 0);
+	/* addressed to a traced connection */
+	struct et_tuple r = t;
+	__builtin_memcpy(r.saddr, t.daddr, 16);
+	__builtin_memcpy(r.daddr, t.saddr, 16);
+	r.sport = t.dport;
+	r.dport = t.sport;
+	sk = bpf_map_lookup_elem(&conn_tuples, &r);
+	if (sk)
+		path_count(*sk, dev, ET_PATH_RX_IN, len, 0);
 	return 0;
 }
 

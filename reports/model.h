@@ -137,6 +137,23 @@ struct et_failure {
 #define ET_CONN_ACCEPT 3
 #define ET_CONN_STATES 16
 #define ET_CONN_DROPS 8
+#define ET_CONN_PATH 12
+
+/* One step of a connection's packets (tracer.c collect_net_path): an
+ * interface and a stage, counted in the kernel. */
+#define ET_PATH_QUEUE 1     /* net_dev_queue: sent by the connection */
+#define ET_PATH_XMIT 2      /* net_dev_xmit: handed to the driver */
+#define ET_PATH_RX 3        /* netif_receive_skb: a packet it sent, arriving (anywhere) */
+#define ET_PATH_RX_IN 4     /* netif_receive_skb: a packet addressed to it */
+
+struct et_path_hop {
+	int stage;                  /* ET_PATH_* */
+	uint32_t ifindex, netns;
+	char ifname[16];
+	uint64_t packets, bytes, errors;
+	int last_rc;                /* the last failed xmit's return code */
+	uint64_t first_ts;
+};
 
 struct et_conn {
 	uint64_t sk;
@@ -155,6 +172,9 @@ struct et_conn {
 	struct { uint32_t reason; uint64_t count; } drops[ET_CONN_DROPS];
 	size_t ndrops;
 	bool closed;
+	struct et_path_hop path[ET_CONN_PATH]; /* in order first seen */
+	size_t npath;
+	uint64_t path_not_listed;   /* packets of steps beyond ET_CONN_PATH */
 };
 
 struct et_syscall_total {
@@ -182,6 +202,8 @@ struct et_model {
 	int root_pid;
 	char **command;
 	const char *backend;        /* syscall backend used */
+	const char *net_backend;    /* network path backend ("tracepoint") */
+	const char *net_backend_why;
 	/* --trace-func: the functions probed, indexed by the attach cookie */
 	struct et_traced_func *funcs;
 	size_t nfuncs;
@@ -257,6 +279,12 @@ void conn_outcome(const struct et_model *m, const struct et_conn *c, struct strb
 /* errno of the failed connect() that started c, or 0. */
 int conn_connect_errno(const struct et_model *m, const struct et_conn *c);
 const char *tcp_state_name(int state);              /* "SYN_SENT" */
+/* "queue", "xmit", "receive". */
+const char *path_stage_name(int stage);
+/* A failed net_dev_xmit return code: "NET_XMIT_DROP", "NETDEV_TX_BUSY", "ENOBUFS". */
+void path_rc_name(int rc, struct strbuf *out);
+/* "tx lo (12 pkts, 1.2 KB) -> rx lo (12 pkts, 1.0 KB); in: rx lo (10 pkts, 0.7 KB)", empty without hops. */
+void conn_path_text(const struct et_conn *c, struct strbuf *out);
 const char *conn_role_name(int role);               /* "connect", "listen", "accept" */
 /* "NO_SOCKET": the kernel's enum skb_drop_reason, read from its BTF; NULL if unknown. */
 const char *skb_drop_reason_name(uint32_t reason);

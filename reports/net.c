@@ -303,3 +303,106 @@ int model_on_sock(struct et_model *m, const struct ev_sock *e)
 		sb_free(&sb);
 	return 0;
 }
+
+/* ---- the path a connection's packets took -------------------------------- */
+
+const char *path_stage_name(int stage)
+{
+	switch (stage) {
+	case ET_PATH_QUEUE:
+		return "queue";
+	case ET_PATH_XMIT:
+		return "xmit";
+	case ET_PATH_RX:
+	case ET_PATH_RX_IN:
+		return "receive";
+	}
+	return "?";
+}
+
+void path_rc_name(int rc, struct strbuf *out)
+{
+	switch (rc) {
+	case 0x01:
+		sb_puts(out, "NET_XMIT_DROP");
+		return;
+	case 0x02:
+		sb_puts(out, "NET_XMIT_CN");
+		return;
+	case 0x10:
+		sb_puts(out, "NETDEV_TX_BUSY");
+		return;
+	}
+	const char *en = rc < 0 ? decode_errno_name(-rc) : NULL;
+	if (en)
+		sb_puts(out, en);
+	else
+		sb_printf(out, "%d", rc);
+}
+
+static void path_size(uint64_t bytes, struct strbuf *out)
+{
+	if (bytes < 1024)
+		sb_printf(out, "%lu B", (unsigned long)bytes);
+	else if (bytes < 1024 * 1024)
+		sb_printf(out, "%.1f KB", (double)bytes / 1024);
+	else
+		sb_printf(out, "%.1f MB", (double)bytes / (1024 * 1024));
+}
+
+static void path_hop_text(const struct et_path_hop *h, const struct et_path_hop *queued, bool show_ns,
+			  struct strbuf *out)
+{
+	sb_puts(out, h->stage == ET_PATH_QUEUE ? "queued " : h->stage == ET_PATH_XMIT ? "tx " : "rx ");
+	sb_puts(out, h->ifname[0] ? h->ifname : "?");
+	if (show_ns)
+		sb_printf(out, " (ns %u)", h->netns);
+	sb_printf(out, " (%lu pkt%s, ", (unsigned long)h->packets, h->packets == 1 ? "" : "s");
+	path_size(h->bytes, out);
+	if (h->errors) {
+		sb_printf(out, ", %lu error%s, last ", (unsigned long)h->errors, h->errors == 1 ? "" : "s");
+		path_rc_name(h->last_rc, out);
+	}
+	if (queued && queued->packets != h->packets)
+		sb_printf(out, "; %lu queued", (unsigned long)queued->packets);
+	sb_putc(out, ')');
+}
+
+void conn_path_text(const struct et_conn *c, struct strbuf *out)
+{
+	bool show_ns = false;
+	for (size_t i = 1; i < c->npath; i++)
+		if (c->path[i].netns != c->path[0].netns)
+			show_ns = true;
+	int n = 0;
+	for (int in = 0; in < 2; in++) {
+		int k = 0;
+		for (size_t i = 0; i < c->npath; i++) {
+			const struct et_path_hop *h = &c->path[i];
+			if ((h->stage == ET_PATH_RX_IN) != in)
+				continue;
+			const struct et_path_hop *queued = NULL;
+			if (h->stage == ET_PATH_QUEUE || h->stage == ET_PATH_XMIT) {
+				/* a queue step is shown with the xmit on the same interface */
+				const struct et_path_hop *other = NULL;
+				for (size_t j = 0; j < c->npath; j++)
+					if (c->path[j].stage == (h->stage == ET_PATH_QUEUE ? ET_PATH_XMIT : ET_PATH_QUEUE) &&
+					    c->path[j].ifindex == h->ifindex && c->path[j].netns == h->netns)
+						other = &c->path[j];
+				if (h->stage == ET_PATH_QUEUE && other)
+					continue;
+				if (h->stage == ET_PATH_XMIT)
+					queued = other;
+			}
+			if (in && !k)
+				sb_puts(out, n ? "; in: " : "in: ");
+			else if (k)
+				sb_puts(out, " -> ");
+			path_hop_text(h, queued, show_ns, out);
+			k++;
+			n++;
+		}
+	}
+	if (c->path_not_listed)
+		sb_printf(out, " (+%lu packets on steps not listed)", (unsigned long)c->path_not_listed);
+}

@@ -179,6 +179,10 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	sb_json_str(&sb, m->backend);
 	sb_puts(&sb, ",\"functions\":");
 	sb_json_str(&sb, m->nfuncs ? m->funcs_backend : NULL);
+	sb_puts(&sb, ",\"network\":");
+	sb_json_str(&sb, m->net_backend);
+	sb_puts(&sb, ",\"network_reason\":");
+	sb_json_str(&sb, m->net_backend_why);
 	sb_puts(&sb, "},\"settings\":{");
 	sb_printf(&sb, "\"last_syscalls_per_thread\":%zu,\"string_limit\":%zu}", m->last_n, m->str_max);
 
@@ -258,6 +262,26 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 		sb_puts(&sb, ",\"outcome\":");
 		conn_outcome(m, c, &e);
 		sb_json_str(&sb, sb_str(&e));
+		sb_puts(&sb, ",\"path\":[");
+		for (size_t k = 0; k < c->npath; k++) {
+			const struct et_path_hop *h = &c->path[k];
+			sb_printf(&sb, "%s{\"stage\":\"%s\",\"direction\":\"%s\",\"ifname\":", k ? "," : "",
+				  path_stage_name(h->stage), h->stage == ET_PATH_RX_IN ? "in" : "out");
+			sb_json_str(&sb, h->ifname);
+			sb_printf(&sb, ",\"ifindex\":%u,\"netns\":%u,\"t_ms\":%.3f,\"packets\":%lu,\"bytes\":%lu,\"errors\":%lu,"
+				  "\"last_error\":",
+				  h->ifindex, h->netns, model_rel_ms(m, h->first_ts), (unsigned long)h->packets,
+				  (unsigned long)h->bytes, (unsigned long)h->errors);
+			if (h->errors) {
+				sb_reset(&e);
+				path_rc_name(h->last_rc, &e);
+				sb_json_str(&sb, sb_str(&e));
+			} else {
+				sb_puts(&sb, "null");
+			}
+			sb_putc(&sb, '}');
+		}
+		sb_printf(&sb, "],\"path_packets_not_listed\":%lu", (unsigned long)c->path_not_listed);
 		sb_free(&e);
 		sb_putc(&sb, '}');
 	}
@@ -312,11 +336,14 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	for (int i = 0; i < ET_EV_TYPE_MAX; i++)
 		lost_total += m->lost[i];
 	sb_printf(&sb, ",\"events\":{\"received\":%lu,\"trimmed\":%lu,\"malformed\":%lu,\"capture_faults\":%lu,\"lost\":{\"total\":%lu,"
-		  "\"syscall\":%lu,\"fork\":%lu,\"exec\":%lu,\"exit\":%lu,\"function\":%lu,\"socket\":%lu,\"heap\":%lu}}",
+		  "\"syscall\":%lu,\"fork\":%lu,\"exec\":%lu,\"exit\":%lu,\"function\":%lu,\"socket\":%lu,\"heap\":%lu,"
+		  "\"signal\":%lu,\"crash\":%lu,\"heap_hold\":%lu}}",
 		  (unsigned long)m->records, (unsigned long)m->trimmed_records, (unsigned long)m->bad_records, (unsigned long)m->capture_faults,
 		  (unsigned long)lost_total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
 		  (unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
-		  (unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK], (unsigned long)m->lost[ET_EV_HEAP]);
+		  (unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK], (unsigned long)m->lost[ET_EV_HEAP],
+		  (unsigned long)(m->lost[ET_EV_SIGNAL] + m->lost[ET_EV_SIGGEN]), (unsigned long)m->lost[ET_EV_CRASH],
+		  (unsigned long)m->lost[ET_EV_HEAP_HOLD]);
 	sb_puts(&sb, "}\n");
 	fputs(sb_str(&sb), out);
 	sb_free(&sb);

@@ -281,6 +281,11 @@ static void print_network(const struct et_model *m, FILE *out)
 			}
 			fputc('\n', out);
 		}
+		if (c->npath) {
+			sb_reset(&sb);
+			conn_path_text(c, &sb);
+			fprintf(out, "      path: %s\n", sb_str(&sb));
+		}
 	}
 	sb_free(&sb);
 	udp_render_text(m, out);
@@ -296,12 +301,14 @@ static void print_losses(const struct et_model *m, FILE *out)
 	if (!total && !m->bad_records) {
 		fputs(", lost none\n", out);
 	} else {
-		fprintf(out, ", LOST %lu (syscall %lu, fork %lu, exec %lu, exit %lu, function %lu, socket %lu, heap %lu): the ring buffer was full;\n"
+		fprintf(out, ", LOST %lu (syscall %lu, fork %lu, exec %lu, exit %lu, function %lu, socket %lu, heap %lu, "
+			     "signal %lu, crash %lu, heap hold %lu): the ring buffer was full;\n"
 			     "  the summary above is exact, the sequences have gaps (try --buffer-size)\n",
 			(unsigned long)total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
 			(unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
 			(unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK],
-			(unsigned long)m->lost[ET_EV_HEAP]);
+			(unsigned long)m->lost[ET_EV_HEAP], (unsigned long)(m->lost[ET_EV_SIGNAL] + m->lost[ET_EV_SIGGEN]),
+			(unsigned long)m->lost[ET_EV_CRASH], (unsigned long)m->lost[ET_EV_HEAP_HOLD]);
 		if (m->bad_records)
 			fprintf(out, "  %lu malformed records ignored\n", (unsigned long)m->bad_records);
 	}
@@ -329,7 +336,11 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 		(double)(m->end_ts - m->start_ts) / 1e6, o->exit_code);
 	if (o->exit_reason)
 		fprintf(out, "error:    %s\n", o->exit_reason);
-	fprintf(out, "tracing:  syscalls via %s\n", m->backend ? m->backend : "?");
+	fprintf(out, "tracing:  syscalls via %s", m->backend ? m->backend : "?");
+	if (m->net_backend)
+		fprintf(out, "; network path via %s%s%s%s", m->net_backend, m->net_backend_why ? " (" : "",
+			m->net_backend_why ? m->net_backend_why : "", m->net_backend_why ? ")" : "");
+	fputc('\n', out);
 	if (m->nfuncs)
 		fprintf(out, "          %zu function%s of %s via %s\n", m->nfuncs, m->nfuncs == 1 ? "" : "s",
 			m->funcs_exe ? m->funcs_exe : "the program", m->funcs_backend ? m->funcs_backend : "?");

@@ -168,6 +168,58 @@ const char *caps_net_backend(const struct caps *k, const char **why)
 	return "tracepoint";
 }
 
+/* Only the tracepoint backend is built: the per-skb function backends
+ * (kprobe-multi, fentry, kprobe) are named and checked, not implemented. */
+const char *caps_pick_net_backend(const struct caps *k, const char *want, const char **why, char *err,
+				  size_t errlen)
+{
+	static char reason[256];
+	if (!want || strcmp(want, "auto") == 0) {
+		const char *w;
+		const char *best = caps_net_backend(k, &w);
+		if (strcmp(best, "tracepoint") == 0)
+			snprintf(reason, sizeof(reason), "auto: %s", w);
+		else
+			snprintf(reason, sizeof(reason),
+				 "auto: this kernel allows %s, but etrace does not build per-skb function tracing; "
+				 "tracepoints (skb, sock, tcp, net) are used", best);
+		*why = reason;
+		return "tracepoint";
+	}
+	if (strcmp(want, "tracepoint") == 0) {
+		if (!k->c[CAP_TP_BTF].ok) {
+			snprintf(err, errlen, "--net-backend=tracepoint: this kernel refuses tp_btf programs (%s)",
+				 k->c[CAP_TP_BTF].detail);
+			return NULL;
+		}
+		*why = "asked for with --net-backend=tracepoint";
+		return "tracepoint";
+	}
+	const struct capability *c = NULL;
+	const char *lacks = NULL;
+	if (strcmp(want, "kprobe-multi") == 0) {
+		c = &k->c[CAP_KPROBE_MULTI];
+		lacks = "this kernel has no kprobe_multi links";
+	} else if (strcmp(want, "fentry") == 0) {
+		c = &k->c[CAP_FENTRY];
+		lacks = "this kernel refuses fentry programs";
+	} else if (strcmp(want, "kprobe") == 0) {
+		c = &k->c[CAP_KPROBE];
+		lacks = "this kernel has no kprobes";
+	} else {
+		snprintf(err, errlen, "--net-backend=%s: unknown backend; use auto, tracepoint, kprobe-multi, fentry or kprobe",
+			 want);
+		return NULL;
+	}
+	if (!c->ok)
+		snprintf(err, errlen, "--net-backend=%s: %s (%s); available: tracepoint", want, lacks, c->detail);
+	else
+		snprintf(err, errlen,
+			 "--net-backend=%s: this kernel allows it, but etrace does not build per-skb function tracing; "
+			 "available: tracepoint", want);
+	return NULL;
+}
+
 int doctor_main(void)
 {
 	struct caps k;

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum cap_id {
 	CAP_PRIV, CAP_BTF, CAP_RINGBUF, CAP_TASK_STORAGE, CAP_TP_BTF, CAP_TRACEPOINT,
@@ -25,6 +26,11 @@ void caps_detect(struct caps *k);
 const struct capability *caps_first_missing_required(const struct caps *k);
 /* The network path backend this kernel allows, and why. */
 const char *caps_net_backend(const struct caps *k, const char **why);
+/* --net-backend: the backend etrace run uses for want (NULL or "auto": what
+ * the kernel allows), with why; NULL with a one-line reason in err when
+ * want cannot be had here. */
+const char *caps_pick_net_backend(const struct caps *k, const char *want, const char **why, char *err,
+				  size_t errlen);
 /* `etrace doctor`: prints the table; returns the exit code. */
 int doctor_main(void);
 

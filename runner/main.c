@@ -60,6 +60,9 @@ static const char usage_text[] =
 	"                           program itself exited 0 (as valgrind does)\n"
 	"      --heap-freed=N       frees remembered for double free and use after free\n"
 	"                           (default 65536)\n"
+	"      --net-backend=auto|tracepoint|kprobe-multi|fentry|kprobe\n"
+	"                           how the network path is traced (default: auto, what\n"
+	"                           'etrace doctor' picks; only tracepoint is built)\n"
 	"  -h, --help               this text\n";
 
 /* printf-checked: a %c given a string once printed a pointer's low byte. */
@@ -112,6 +115,7 @@ static int cmd_run(int argc, char **argv)
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
 	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED };
+	enum { OPT_NET_BACKEND = 600 };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -135,6 +139,7 @@ static int cmd_run(int argc, char **argv)
 		{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
 		{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 		{ "heap-freed", required_argument, NULL, OPT_HEAP_FREED },
+		{ "net-backend", required_argument, NULL, OPT_NET_BACKEND },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -231,6 +236,13 @@ static int cmd_run(int argc, char **argv)
 			if (parse_size(optarg, &v) < 0 || v < 1 || v > 255)
 				return usage_error("--error-exitcode takes a number from 1 to 255, not '%s'", optarg);
 			o.error_exitcode = (int)v;
+			break;
+		case OPT_NET_BACKEND:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "tracepoint") && strcmp(optarg, "kprobe-multi") &&
+			    strcmp(optarg, "fentry") && strcmp(optarg, "kprobe"))
+				return usage_error("--net-backend takes auto, tracepoint, kprobe-multi, fentry or kprobe, not '%s'",
+						   optarg);
+			o.net_backend = optarg;
 			break;
 		case OPT_HEAP_FREED:
 			if (parse_size(optarg, &v) < 0 || v > 10000000)

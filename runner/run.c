@@ -272,9 +272,26 @@ int run_main(const struct run_opts *o)
 		return ETRACE_EXIT_FAILURE;
 	}
 
+	/* --net-backend: a per-skb backend is checked (and refused) before
+	 * anything starts; auto's reason is looked up after the run, to keep
+	 * the probing of the kernel off the target's start */
+	const char *net_why = NULL;
+	const char *net_backend = "tracepoint";
+	if (o->net_backend && strcmp(o->net_backend, "auto") != 0) {
+		struct caps k;
+		caps_detect(&k);
+		net_backend = caps_pick_net_backend(&k, o->net_backend, &net_why, err, sizeof(err));
+		if (!net_backend) {
+			errmsg("%s", err);
+			return ETRACE_EXIT_FAILURE;
+		}
+	}
+
 	struct events_sink sink = { NULL };
 	struct et_model m;
 	model_init(&m);
+	m.net_backend = net_backend;
+	m.net_backend_why = net_why;
 	m.last_n = o->last_n;
 	m.str_max = o->str_max;
 	m.rewind_n = o->rewind_n;
@@ -403,6 +420,11 @@ int run_main(const struct run_opts *o)
 	m.end_ts = mono_ns();
 	handle_orphans(o, &cg);
 	tracer_collect(tr);
+	if (!m.net_backend_why) {
+		struct caps k;
+		caps_detect(&k);
+		m.net_backend = caps_pick_net_backend(&k, NULL, &m.net_backend_why, err, sizeof(err));
+	}
 	/* the root's status from waitid is authoritative (its exit record may be lost) */
 	root = model_process(&m, t.pid);
 	if (root && status >= 0) {

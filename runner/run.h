@@ -38,6 +38,7 @@ struct run_opts {
 	const char *suppressions; /* --suppressions=FILE */
 	int error_exitcode;       /* --error-exitcode=N (0: off) */
 	size_t heap_freed;        /* --heap-freed: frees remembered */
+	const char *net_backend;  /* --net-backend: NULL or "auto", "tracepoint", "kprobe-multi", "fentry", "kprobe" */
 };
 
 int run_main(const struct run_opts *o);

@@ -613,9 +613,72 @@ static void collect_socket_bytes(struct tracer *t)
 	}
 }
 
+/* The path of the connections' packets: counters per (socket, interface,
+ * stage) the kernel added up (struct et_path_key/et_path_val in the BPF code). */
+static void collect_net_path(struct tracer *t)
+{
+	struct pkey { __u64 sk; __u32 ifindex, netns, stage, pad; } key, next, *prev = NULL;
+	struct { __u64 packets, bytes, errors, first_ts; __s32 last_rc; __u32 pad; char ifname[16]; } v;
+	int fd = bpf_map__fd(t->skel->maps.net_path);
+	struct et_model *m = t->m;
+	for (size_t i = 0; i < m->nconns; i++)
+		m->conns[i].npath = m->conns[i].path_not_listed = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) < 0)
+			continue;
+		/* the connection of that socket that had started by then */
+		struct et_conn *c = NULL;
+		for (size_t i = m->nconns; i-- > 0;) {
+			if (m->conns[i].sk != key.sk)
+				continue;
+			if (!c)
+				c = &m->conns[i];
+			if (m->conns[i].first_ts <= v.first_ts) {
+				c = &m->conns[i];
+				break;
+			}
+		}
+		if (!c)
+			continue;
+		if (c->npath == ET_CONN_PATH) {
+			c->path_not_listed += v.packets;
+			continue;
+		}
+		struct et_path_hop *h = &c->path[c->npath++];
+		memset(h, 0, sizeof(*h));
+		h->stage = (int)key.stage;
+		h->ifindex = key.ifindex;
+		h->netns = key.netns;
+		memcpy(h->ifname, v.ifname, sizeof(h->ifname));
+		h->ifname[sizeof(h->ifname) - 1] = 0;
+		h->packets = v.packets;
+		h->bytes = v.bytes;
+		h->errors = v.errors;
+		h->last_rc = v.last_rc;
+		h->first_ts = v.first_ts;
+	}
+	/* in the order first seen, queue before xmit before receive on a tie */
+	for (size_t i = 0; i < m->nconns; i++) {
+		struct et_conn *c = &m->conns[i];
+		for (size_t a = 1; a < c->npath; a++) {
+			struct et_path_hop x = c->path[a];
+			size_t b = a;
+			while (b > 0 && (c->path[b - 1].first_ts > x.first_ts ||
+					 (c->path[b - 1].first_ts == x.first_ts && c->path[b - 1].stage > x.stage))) {
+				c->path[b] = c->path[b - 1];
+				b--;
+			}
+			c->path[b] = x;
+		}
+	}
+}
+
 void tracer_collect(struct tracer *t)
 {
 	collect_socket_bytes(t);
+	collect_net_path(t);
 	int ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		return;

@@ -145,9 +145,28 @@ def test_sighup_and_sigquit_are_forwarded():
         assert p.returncode == 128 + sig, (sig, p.returncode)
 
 
+def _target_runs_in_leaf(base, etrace_pid, comm):
+    try:
+        leaves = [n for n in os.listdir(base) if n.startswith(f"run-{etrace_pid}-")]
+        for n in leaves:
+            with open(os.path.join(base, n, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    with open(f"/proc/{pid}/comm") as c:
+                        if c.read().strip() == comm:
+                            return True
+    except OSError:
+        pass
+    return False
+
+
 def test_sigkilled_etrace_leaves_a_cgroup_that_the_next_run_cleans():
     p = subprocess.Popen([lib.ETRACE, "run", "--report=never", "--", "/bin/sleep", "0.5"])
-    time.sleep(0.4)
+    # killed once the target runs in its cgroup (etrace's start, mostly BPF
+    # verification, takes 0.3 to 0.5 s: a fixed delay was a race)
+    base = os.path.join(lib.cgroup2_mount() or "/nonexistent", "etrace.slice")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not _target_runs_in_leaf(base, p.pid, "sleep"):
+        time.sleep(0.005)
     p.kill()
     p.wait()
     time.sleep(0.5)  # the target, now untraced, finishes

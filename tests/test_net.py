@@ -191,13 +191,13 @@ class Netns:
 def test_netfilter_drop_makes_connect_time_out_with_retransmits():
     with Netns(drop_syn_to=DROPPED_PORT) as ns, tempfile.TemporaryDirectory(prefix="etrace-test-") as d:
         epath = os.path.join(d, "events.jsonl")
-        r = run([prog("tcp_client"), str(DROPPED_PORT), "1500"], etrace_opts=["--events", epath],
+        r = run([prog("tcp_client"), str(DROPPED_PORT), "1800"], etrace_opts=["--events", epath],
                 prefix=ns.prefix())
         with open(epath) as f:
             events = [json.loads(line) for line in f]
     # the client's own status: its bounded connect timed out
     assert r.rc == 2, (r.rc, r.stderr)
-    assert "connect: timed out after 1500 ms" in r.stderr
+    assert "connect: timed out after 1800 ms" in r.stderr
     cs = conns(r)
     assert len(cs) == 1, cs
     c = cs[0]
@@ -209,8 +209,9 @@ def test_netfilter_drop_makes_connect_time_out_with_retransmits():
     assert states[-1] == ("SYN_SENT", "CLOSE"), states
     assert c["resets_sent"] == 0 and c["resets_received"] == 0
     # the first SYN retransmit comes ~1 s after connect (TCP_TIMEOUT_INIT);
-    # within 1.5 s exactly one
-    assert c["retransmits"] >= 1, c
+    # within 1.8 s one (SYN timeouts are linear on 6.x: the next is due at ~2 s;
+    # 0.8 s of margin for the first on a loaded machine, a late close may see two)
+    assert 1 <= c["retransmits"] <= 2, c
     # each SYN (the first and every retransmit) is dropped on output by the
     # rule; the kernel says so: SKB_DROP_REASON_NETFILTER_DROP
     drops = {d["reason"]: d["count"] for d in c["drops"]}
@@ -221,7 +222,7 @@ def test_netfilter_drop_makes_connect_time_out_with_retransmits():
     assert out.startswith(f"connect 127.0.0.1:{DROPPED_PORT} -> no answer, "), out
     assert f"{c['retransmits']} SYN retransmit" in out, out
     assert f"{drops['NETFILTER_DROP']} dropped (NETFILTER_DROP)" in out, out
-    assert re.search(r"-> connect timed out after 1[45]\d\d\.\d ms -> closed$", out), out
+    assert re.search(r"-> connect timed out after (1[89]|2[0-2])\d\d\.\d ms -> closed$", out), out
     section = r.text.split("-- network")[1].split("\n-- ")[0]
     assert out in section, section
     assert f"retransmits {c['retransmits']}" in section, section
@@ -558,3 +559,153 @@ def test_dns_lookup_joins_the_crash_rewind():
     assert "dns query example.test A to 127.0.0.1:53" in crash, crash
     assert re.search(r"dns example\.test A -> 10\.1\.2\.3 \(\d+\.\d+ ms\)", crash), crash
     assert re.search(r"udp 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:53: first datagram sent", crash), crash
+
+
+# ---- the path a connection's packets took ------------------------------------
+
+def hops(c, stage, direction="out"):
+    return [h for h in c["path"] if h["stage"] == stage and h["direction"] == direction]
+
+
+def test_loopback_path_shows_lo_xmit_and_receive():
+    r = run([prog("netbench"), "bulk", "100000"])
+    assert r.rc == 0, r.stderr
+    assert r.report["backends"]["network"] == "tracepoint"
+    assert r.report["backends"]["network_reason"].startswith("auto: ")
+    client = conns(r, "connect")
+    server = conns(r, "accept")
+    assert len(client) == 1 and len(server) == 1, r.report["connections"]
+    c = client[0]
+    for stage in ("queue", "xmit", "receive"):
+        hs = hops(c, stage)
+        assert len(hs) == 1, (stage, c["path"])
+        h = hs[0]
+        assert h["ifname"] == "lo" and h["ifindex"] == 1, h
+        assert h["packets"] > 0 and h["bytes"] > 0 and h["errors"] == 0 and h["last_error"] is None, h
+    # every segment handed to lo is received on lo (the handshake's SYN
+    # and ACK before ESTABLISHED are not matched on receive)
+    xmit, rx = hops(c, "xmit")[0], hops(c, "receive")[0]
+    assert xmit["bytes"] >= 100000 and rx["bytes"] >= 100000, c["path"]
+    assert xmit["packets"] - 2 <= rx["packets"] <= xmit["packets"], c["path"]
+    # the server's answers, received on lo, addressed to the client
+    assert [h["ifname"] for h in hops(c, "receive", "in")] == ["lo"], c["path"]
+    # the server's socket has its own path: what it sent
+    assert [h["ifname"] for h in hops(server[0], "xmit")] == ["lo"], server[0]["path"]
+    section = r.text.split("-- network")[1].split("\n-- ")[0]
+    assert re.search(r"path: tx lo \(\d+ pkts, [\d.]+ [KM]?B\) -> rx lo \(\d+ pkts", section), section
+    assert "network path via tracepoint (auto: " in r.text
+
+
+class VethPair:
+    """Two network namespaces of the test's own joined by a veth pair:
+    NS1 vethA 10.200.7.1/24 <-> NS2 vethB 10.200.7.2/24."""
+
+    def __init__(self):
+        tag = os.getpid() % 100000
+        self.ns1, self.ns2 = f"etrace-p1-{tag}", f"etrace-p2-{tag}"
+        self.a, self.b = f"etvA{tag}", f"etvB{tag}"
+
+    def __enter__(self):
+        if not shutil.which("ip"):
+            raise Skip("ip (iproute2) is not installed (tests/install-deps.sh installs it)")
+        self.__exit__()
+        try:
+            for ns in (self.ns1, self.ns2):
+                subprocess.run(["ip", "netns", "add", ns], check=True, timeout=5)
+                subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=5)
+            p = subprocess.run(["ip", "-n", self.ns1, "link", "add", self.a, "type", "veth", "peer", "name",
+                                self.b, "netns", self.ns2], capture_output=True, timeout=5)
+            if p.returncode:
+                raise Skip(f"cannot create a veth pair: {p.stderr.decode().strip()}")
+            for ns, dev, addr in ((self.ns1, self.a, "10.200.7.1/24"), (self.ns2, self.b, "10.200.7.2/24")):
+                subprocess.run(["ip", "-n", ns, "addr", "add", addr, "dev", dev], check=True, timeout=5)
+                subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True, timeout=5)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for ns in (self.ns1, self.ns2):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=5)
+
+    def netns_inum(self, ns):
+        return os.stat(f"/run/netns/{ns}").st_ino
+
+
+VETH_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.200.7.2", 7007)); s.listen(1); s.settimeout(5)
+print("ready", flush=True)
+a, _ = s.accept(); a.settimeout(5)
+got = 0
+while got < 20000:
+    d = a.recv(65536)
+    if not d:
+        break
+    got += len(d)
+a.sendall(b"ok"); a.close()
+"""
+
+VETH_CLIENT = r"""
+import socket
+c = socket.create_connection(("10.200.7.2", 7007), timeout=5)
+c.sendall(b"x" * 20000)
+assert c.recv(16) == b"ok"
+c.close()
+"""
+
+
+def test_veth_path_across_namespaces():
+    with VethPair() as v:
+        srv = subprocess.Popen(["ip", "netns", "exec", v.ns2, "/usr/bin/python3", "-c", VETH_SERVER],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert srv.stdout.readline().strip() == b"ready", srv.stderr.read()
+            r = run(["/usr/bin/python3", "-c", VETH_CLIENT], prefix=["ip", "netns", "exec", v.ns1])
+            srv.wait(timeout=5)
+        finally:
+            if srv.poll() is None:
+                srv.kill()
+                srv.wait()
+        ns1, ns2 = v.netns_inum(v.ns1), v.netns_inum(v.ns2)
+    assert r.rc == 0, r.stderr
+    assert srv.returncode == 0
+    cs = conns(r, "connect")
+    assert len(cs) == 1 and cs[0]["remote"] == "10.200.7.2:7007", r.report["connections"]
+    c = cs[0]
+    # sent on vethA in the client's namespace, received on vethB in the server's
+    tx = hops(c, "xmit")
+    assert [(h["ifname"], h["netns"]) for h in tx] == [(v.a, ns1)], c["path"]
+    rx = hops(c, "receive")
+    assert [(h["ifname"], h["netns"]) for h in rx] == [(v.b, ns2)], c["path"]
+    assert tx[0]["bytes"] >= 20000 and rx[0]["bytes"] >= 20000, c["path"]
+    assert 0 < rx[0]["packets"] <= tx[0]["packets"], c["path"]
+    # the server's answer comes back on vethA
+    assert [(h["ifname"], h["netns"]) for h in hops(c, "receive", "in")] == [(v.a, ns1)], c["path"]
+    # nothing of the connection on loopback
+    assert all(h["ifname"] != "lo" for h in c["path"]), c["path"]
+    assert f"path: tx {v.a} (ns {ns1}) (" in r.text and f"-> rx {v.b} (ns {ns2}) (" in r.text, r.text
+
+
+def test_net_backend_option():
+    for want in ("kprobe-multi", "fentry", "kprobe"):
+        r = run(["/bin/true"], etrace_opts=[f"--net-backend={want}"])
+        lines = r.stderr.strip().splitlines()
+        if r.rc == 0:
+            raise Skip(f"this kernel allows {want}")  # pragma: no cover - not here
+        assert r.rc == 125 and r.report is None, (want, r.rc, r.stderr)
+        assert len(lines) == 1 and lines[0].startswith(f"etrace: --net-backend={want}: "), lines
+        assert lines[0].endswith("; available: tracepoint"), lines
+    r = run(["/bin/true"], etrace_opts=["--net-backend=fentry"])
+    assert "refuses fentry" in r.stderr or "does not build" in r.stderr, r.stderr
+    r = run(["/bin/true"], etrace_opts=["--net-backend=nope"])
+    assert r.rc == 125 and len(r.stderr.strip().splitlines()) == 1 and "--net-backend takes auto" in r.stderr
+    for want, reason in (("auto", "auto: "), ("tracepoint", "asked for with --net-backend=tracepoint")):
+        r = run(["/bin/true"], etrace_opts=[f"--net-backend={want}"])
+        assert r.rc == 0, r.stderr
+        assert r.report["backends"]["network"] == "tracepoint", r.report["backends"]
+        assert r.report["backends"]["network_reason"].startswith(reason), r.report["backends"]
+        assert f"network path via tracepoint ({reason}" in r.text
