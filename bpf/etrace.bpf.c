@@ -1265,7 +1265,7 @@ static __always_inline void sock_emit(const struct sock *sk, const struct et_own
  * once at the end (tracer.c collect_net_path): no record per packet.
  * Transmit: net_dev_queue gives skb->sk (a traced socket is in sk_owner);
  * loopback and veth orphan the skb before net_dev_xmit fires, so the queue
- * step remembers the skb address for the xmit step. Receive: skb->sk is NULL
+ * step remembers the skb address for the xmit step (a per-CPU slot). Receive: skb->sk is NULL
  * at netif_receive_skb; an IPv4/IPv6 TCP packet is matched by its 4-tuple
  * against conn_tuples (filled at ESTABLISHED, or at SYN_SENT once the port is
  * known), both ways: a packet the connection sent, arriving at the far end
@@ -1312,13 +1312,22 @@ struct {
 	__type(value, __u64);
 } conn_tuples SEC(".maps");
 
-/* skb address -> socket, from net_dev_queue to net_dev_xmit */
+/* The traced skb last queued on this CPU and its socket, for net_dev_xmit:
+ * a device without a queue (lo, veth) transmits it right after, on the same
+ * CPU, in the same softirq-disabled section. A per-CPU slot costs no map
+ * update per packet (a hash of skb addresses cost ~0.3 us a packet); a
+ * packet that waits in a qdisc and leaves from another CPU is counted at
+ * queue, not at xmit. */
+struct et_skb_slot {
+	__u64 skb, sk;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, __u64);
-} skb_sk SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct et_skb_slot);
+} skb_slot SEC(".maps");
 
 static __always_inline void sk_tuple(const struct sock *sk, struct et_tuple *t)
 {
@@ -1601,16 +1610,21 @@ int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(et_net_dev_queue, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
+	__u32 zero = 0;
+	struct et_skb_slot *slot = bpf_map_lookup_elem(&skb_slot, &zero);
+	if (!slot)
+		return 0;
 	__u64 sk = (__u64)BPF_CORE_READ(skb, sk);
 	struct et_owner *o = sk ? bpf_map_lookup_elem(&sk_owner, &sk) : NULL;
 	if (!o || BPF_CORE_READ((struct sock *)sk, sk_protocol) != ET_IPPROTO_TCP) {
-		/* a stale entry of a freed skb at this address must not count */
-		bpf_map_delete_elem(&skb_sk, &key);
+		/* a freed traced skb's address, reused: must not count */
+		if (slot->skb == (__u64)skb)
+			slot->skb = 0;
 		return 0;
 	}
 	path_count(sk, BPF_CORE_READ(skb, dev), ET_PATH_QUEUE, BPF_CORE_READ(skb, len), 0);
-	bpf_map_update_elem(&skb_sk, &key, &sk, BPF_ANY);
+	slot->skb = (__u64)skb;
+	slot->sk = sk;
 	return 0;
 }
 
@@ -1618,13 +1632,13 @@ SEC("tp_btf/net_dev_xmit")
 int BPF_PROG(et_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev, unsigned int skb_len)
 {
 	/* the skb may be gone by now: only its address is used */
-	__u64 key = (__u64)skb;
-	__u64 *sk = bpf_map_lookup_elem(&skb_sk, &key);
-	if (!sk)
+	__u32 zero = 0;
+	struct et_skb_slot *slot = bpf_map_lookup_elem(&skb_slot, &zero);
+	if (!slot || !slot->skb || slot->skb != (__u64)skb)
 		return 0;
-	__u64 s = *sk;
-	bpf_map_delete_elem(&skb_sk, &key);
-	path_count(s, dev, ET_PATH_XMIT, skb_len, rc);
+	__u64 sk = slot->sk;
+	slot->skb = 0;
+	path_count(sk, dev, ET_PATH_XMIT, skb_len, rc);
 	return 0;
 }
 
