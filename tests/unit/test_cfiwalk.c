@@ -39,6 +39,15 @@ struct capture {
 	uint8_t win[512];
 };
 
+/* Reads the raw stack as the BPF side does (outside any object: ASan would
+ * call it an underflow). */
+__attribute__((no_sanitize_address, noinline)) static void copy_stack(uint8_t *dst, uint64_t from, size_t n)
+{
+	const volatile uint8_t *src = (const volatile uint8_t *)(uintptr_t)from;
+	for (size_t i = 0; i < n; i++)
+		dst[i] = src[i];
+}
+
 /* What the BPF side records at a uretprobe: the return address into the
  * caller, the caller's stack pointer after the call, its rbp, the stack. */
 __attribute__((noinline, optimize("omit-frame-pointer"))) static void leaf(struct capture *c)
@@ -49,7 +58,7 @@ __attribute__((noinline, optimize("omit-frame-pointer"))) static void leaf(struc
 	__asm__ volatile("mov %%rbp, %0" : "=r"(rbp));
 	c->rbp = rbp;
 	c->win_addr = c->sp;
-	memcpy(c->win, (const void *)(uintptr_t)c->sp, sizeof(c->win));
+	copy_stack(c->win, c->sp, sizeof(c->win));
 }
 
 __attribute__((noinline, optimize("omit-frame-pointer"))) static int middle(struct capture *c, int k)
