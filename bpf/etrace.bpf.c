@@ -1226,6 +1226,25 @@ static __always_inline void listen_key(const struct sock *sk, struct et_listen_k
 	k->pad = 0;
 }
 
+/* The socket's local and remote addresses (16 bytes each; 4 for AF_INET,
+ * the rest zero). */
+static __always_inline void sk_addrs(const struct sock *sk, __u32 family, __u8 *local, __u8 *remote)
+{
+	__builtin_memset(local, 0, 16);
+	__builtin_memset(remote, 0, 16);
+	if (family == ET_AF_INET6) {
+		/* typed as arrays: the read's size is that of *dst */
+		__u8(*l)[16] = (void *)local, (*r)[16] = (void *)remote;
+		BPF_CORE_READ_INTO(l, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(r, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(local, &a, 4);
+		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(remote, &a, 4);
+	}
+}
+
 static __always_inline void sock_emit(const struct sock *sk, const struct et_owner *o, __u32 kind,
 				      int oldstate, int newstate, __u32 reason)
 {
@@ -1246,17 +1265,7 @@ static __always_inline void sock_emit(const struct sock *sk, const struct et_own
 	e.pad = 0;
 	e.bytes_sent = o->sent;
 	e.bytes_recv = o->recv;
-	__builtin_memset(e.saddr, 0, sizeof(e.saddr));
-	__builtin_memset(e.daddr, 0, sizeof(e.daddr));
-	if (e.family == ET_AF_INET6) {
-		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&e.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	} else {
-		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__builtin_memcpy(e.saddr, &a, 4);
-		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-		__builtin_memcpy(e.daddr, &a, 4);
-	}
+	sk_addrs(sk, e.family, e.saddr, e.daddr);
 	emit(&e, sizeof(e), ET_CNT_LOST_SOCK);
 }
 
@@ -1335,15 +1344,7 @@ static __always_inline void sk_tuple(const struct sock *sk, struct et_tuple *t)
 	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (t->family == ET_AF_INET6) {
-		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	} else {
-		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__builtin_memcpy(t->saddr, &a, 4);
-		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-		__builtin_memcpy(t->daddr, &a, 4);
-	}
+	sk_addrs(sk, t->family, t->saddr, t->daddr);
 }
 
 /* a traced socket with its ports known: its packets can be matched on receive */
@@ -1536,17 +1537,7 @@ static __always_inline void udp_note(const struct sock *sk, int ret, int flags, 
 	e->pad = 0;
 	e->datagrams = 1;
 	e->bytes = ret;
-	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
-	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
-	if (e->family == ET_AF_INET6) {
-		BPF_CORE_READ_INTO(&e->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	} else {
-		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__builtin_memcpy(e->laddr, &a, 4);
-		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-		__builtin_memcpy(e->raddr, &a, 4);
-	}
+	sk_addrs(sk, e->family, e->laddr, e->raddr);
 	if (e->lport == 53 || e->rport == 53)
 		t->rec.flags |= ET_SC_F_DNS;
 	t->rec.flags |= ET_SC_F_UDP;

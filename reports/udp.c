@@ -309,6 +309,27 @@ static struct et_dns_lookup *lookup_match(struct et_udp *u, int pid, uint64_t so
 	return NULL;
 }
 
+/* A new lookup from its query (or from an answer whose query was not seen:
+ * the question it repeats, "?" without one). */
+static struct et_dns_lookup *lookup_start(struct et_udp *u, int pid, int tid, int role, size_t flow, uint64_t sock,
+					  const struct udp_ep *peer, const struct dns_msg *msg)
+{
+	struct et_dns_lookup *d = lookup_new(u);
+	if (!d)
+		return NULL;
+	d->pid = pid;
+	d->tid = tid;
+	d->role = role;
+	d->flow = flow;
+	d->sock = sock;
+	d->peer = *peer;
+	d->id = msg->id;
+	d->name = xstrdup(msg->has_question ? msg->qname : "?");
+	d->qtype = msg->qtype;
+	d->qclass = msg->qclass;
+	return d;
+}
+
 static void dns_datagram(struct et_model *m, struct et_process *p, const struct et_record *r, size_t flow,
 			 uint64_t sock, int dir, const struct udp_ep *peer, const uint8_t *data, size_t dlen)
 {
@@ -332,19 +353,9 @@ static void dns_datagram(struct et_model *m, struct et_process *p, const struct 
 	struct et_dns_lookup *d;
 	size_t index = u->ndns;
 	if (!msg->qr) {
-		d = lookup_new(u);
+		d = lookup_start(u, p->pid, tid, role, flow, sock, peer, msg);
 		if (!d)
 			goto out;
-		d->pid = p->pid;
-		d->tid = tid;
-		d->role = role;
-		d->flow = flow;
-		d->sock = sock;
-		d->peer = *peer;
-		d->id = msg->id;
-		d->name = xstrdup(msg->qname);
-		d->qtype = msg->qtype;
-		d->qclass = msg->qclass;
 		/* the query left during the call: latency counts from its entry */
 		d->query_ts = ev->enter_ts;
 		sb_printf(&sb, "dns query %s %s %s ", d->name, dns_type_name(d->qtype, tn, sizeof(tn)),
@@ -358,19 +369,9 @@ static void dns_datagram(struct et_model *m, struct et_process *p, const struct 
 	if (!d) {
 		/* an answer whose query was not seen (lost, or sent before) */
 		index = u->ndns;
-		d = lookup_new(u);
+		d = lookup_start(u, p->pid, tid, role, flow, sock, peer, msg);
 		if (!d)
 			goto out;
-		d->pid = p->pid;
-		d->tid = tid;
-		d->role = role;
-		d->flow = flow;
-		d->sock = sock;
-		d->peer = *peer;
-		d->id = msg->id;
-		d->name = xstrdup(msg->has_question ? msg->qname : "?");
-		d->qtype = msg->qtype;
-		d->qclass = msg->qclass;
 	}
 	fill_answer(d, msg, ev->h.ts);
 	sb_puts(&sb, role == ET_DNS_CLIENT ? "dns " : "dns answered ");
