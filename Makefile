@@ -12,7 +12,7 @@ CFLAGS  ?= -O2 -g
 # override: a CFLAGS given on the command line (make CFLAGS=...) replaces the
 # default above but still gets the flags etrace needs to build.
 override CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DETRACE_VERSION='"$(VERSION)"' -I$(BUILD) -I.
-LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -lcapstone
+LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -lcapstone -lpcap
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I.
 
 LIB_SRCS    := $(wildcard reports/*.c symbolize/*.c)
@@ -36,7 +36,7 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(dir $@)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/events.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
