@@ -1613,6 +1613,10 @@ int BPF_PROG(et_net_dev_queue, struct sk_buff *skb)
 			slot->skb = 0;
 		return 0;
 	}
+	/* a connect's SYN: the local port is known now (it was not at the
+	 * SYN_SENT transition), so the answer can be matched on receive */
+	if (BPF_CORE_READ((struct sock *)sk, __sk_common.skc_state) == ET_TCP_SYN_SENT)
+		remember_tuple((struct sock *)sk);
 	path_count(sk, BPF_CORE_READ(skb, dev), ET_PATH_QUEUE, BPF_CORE_READ(skb, len), 0);
 	slot->skb = (__u64)skb;
 	slot->sk = sk;
@@ -1694,6 +1698,8 @@ int BPF_PROG(et_netif_receive_skb, struct sk_buff *skb)
 		path_count(*sk, dev, ET_PATH_RX_IN, len, 0);
 	return 0;
 }
+
+#include "bpf/skbtrace.h"
 
 /* ---- heap: the allocator API ---------------------------------------------- */
 

@@ -58,7 +58,9 @@ enum et_event_type {
 	ET_EV_HEAP = 10,       /* an allocation or a free by the allocator API */
 	ET_EV_HEAP_HOLD = 11,  /* a process stopped at _exit for the leak scan */
 	ET_EV_HEAP_ATTACH = 12,/* a new process of the tree needs its own heap probes */
-	ET_EV_TYPE_MAX = 13,
+	ET_EV_SKB = 13,        /* --skb: a packet of the tree passed a hook (tracepoint or kernel function) */
+	ET_EV_ROUTE = 14,      /* a route lookup made by a traced task (fib tracepoints) */
+	ET_EV_TYPE_MAX = 15,
 };
 
 /* What the BPF side copies for one syscall argument. */
@@ -384,6 +386,65 @@ struct ev_heap_attach {
 	et_u32 pad;
 };
 
+/* --skb: where a packet of the tree was seen. The tracepoint backend's
+ * hooks have fixed ids; the function backends (kprobe-multi, fentry,
+ * kprobe) report ET_SKB_FUNC with the kernel function's address. */
+enum et_skb_hook {
+	ET_SKB_DEV_QUEUE = 1,     /* net:net_dev_queue (handed to a device's queue) */
+	ET_SKB_START_XMIT = 2,    /* net:net_dev_start_xmit (to the driver) */
+	ET_SKB_XMIT = 3,          /* net:net_dev_xmit (driver returned; rc in reason) */
+	ET_SKB_NETIF_RX = 4,      /* net:netif_rx (a device received it: lo, veth) */
+	ET_SKB_GRO = 5,           /* net:napi_gro_receive_entry (a NIC received it) */
+	ET_SKB_RECEIVE = 6,       /* net:netif_receive_skb (into the protocol stack) */
+	ET_SKB_SEND_RESET = 7,    /* tcp:tcp_send_reset (this packet was answered with a RST) */
+	ET_SKB_COPY_USER = 8,     /* skb:skb_copy_datagram_iovec (data copied to the program) */
+	ET_SKB_KFREE = 9,         /* skb:kfree_skb (dropped; reason = enum skb_drop_reason) */
+	ET_SKB_CONSUME = 10,      /* skb:consume_skb (freed after use) */
+	ET_SKB_HOOK_MAX = 11,
+	ET_SKB_FUNC = 100,        /* a kernel function: func is its address */
+};
+
+#define ET_SKB_STACK 16       /* kernel return addresses kept with --skb-stack */
+
+struct ev_skb {
+	struct ev_header h;   /* pid, tid: the owner of the packet's socket (a process of the tree) */
+	et_u64 skb;           /* the sk_buff's address (reused after it is freed) */
+	et_u64 sk;            /* the tree's socket it belongs to (0: matched by its UDP port) */
+	et_u64 func;          /* ET_SKB_FUNC: the function; KFREE, CONSUME: the caller that freed it */
+	et_u32 hook;          /* enum et_skb_hook */
+	et_u32 reason;        /* KFREE: drop reason; XMIT: driver's return code */
+	et_u32 ifindex;
+	et_u32 netns;         /* inode number of the device's network namespace */
+	et_u32 len;           /* skb->len at this hook */
+	et_u32 cur_pid;       /* the task running when the hook fired (0: idle/softirq of none) */
+	et_u8 saddr[16], daddr[16];
+	et_u16 sport, dport;  /* host order */
+	et_u8 ipver;          /* 4, 6; 0 when no IP header could be read */
+	et_u8 proto;          /* IP protocol */
+	et_u8 tcp_flags;      /* FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32 */
+	et_u8 nstack;         /* kernel return addresses that follow the record */
+	et_u32 first;         /* 1: the first hook this packet was seen at */
+	et_u32 pad;
+	char ifname[16];
+	/* et_u64 stack[nstack] */
+};
+
+/* A route lookup (fib_table_lookup, fib6_table_lookup) made for a traced
+ * task's own traffic (output lookups: connect, sendto). */
+struct ev_route {
+	struct ev_header h;
+	et_u32 table;
+	et_s32 err;           /* 0, or -ENETUNREACH, -EHOSTUNREACH, -EINVAL... */
+	et_u32 oif;           /* output interface asked for (SO_BINDTODEVICE), 0 any */
+	et_u32 netns;
+	et_u8 saddr[16], daddr[16], gw[16];
+	et_u16 sport, dport;
+	et_u8 ipver, proto;
+	et_u8 gw_family;      /* 0 no gateway (on-link), 4 or 6 */
+	et_u8 pad;
+	char dev[16];         /* the device of the chosen next hop */
+};
+
 /* Per-syscall totals kept in the kernel (exact even when records are lost). */
 struct et_syscall_stat {
 	et_u64 calls;
@@ -408,6 +469,10 @@ enum et_counter {
 	ET_CNT_LOST_HEAP,       /* allocation and free records */
 	ET_CNT_HEAP_NESTED,     /* allocator calls made inside another one (not recorded) */
 	ET_CNT_LOST_HOLD,
+	ET_CNT_LOST_SKB,        /* --skb records */
+	ET_CNT_SKB_FILTERED,    /* packets of the tree the --skb-filter rejected */
+	ET_CNT_SKB_TRACKED,     /* packets of the tree followed (first hook seen) */
+	ET_CNT_LOST_ROUTE,
 	ET_CNT_MAX,
 };
 

@@ -92,6 +92,7 @@ void model_free(struct et_model *m)
 	free(m->funcs);
 	free(m->conns);
 	udp_free(&m->udp);
+	skb_free_all(&m->skbs);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -931,6 +932,13 @@ int model_ingest(struct et_model *m, const void *data, size_t size)
 	case ET_EV_HEAP:
 	case ET_EV_HEAP_HOLD:
 		rc = heap_ingest(m, data, h->size);
+		break;
+	case ET_EV_SKB:
+		rc = skb_on_record(m, data, h->size);
+		break;
+	case ET_EV_ROUTE:
+		if (h->size >= sizeof(struct ev_route))
+			rc = skb_on_route(m, data);
 		break;
 	}
 	if (rc == 0) {

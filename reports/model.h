@@ -13,6 +13,7 @@
 #include "fdtable.h"
 #include "strbuf.h"
 #include "udp.h"
+#include "skb.h"
 #include "../symbolize/unwind.h"
 #include "../symbolize/elfsyms.h"
 
@@ -231,6 +232,8 @@ struct et_model {
 	size_t nconns, cap_conns;
 	/* UDP flows and DNS lookups (reports/udp.c) */
 	struct et_udp udp;
+	/* --skb packets and route lookups (reports/skb.c) */
+	struct et_skbs skbs;
 	/* thread index */
 	struct et_thread **tindex;
 	size_t tindex_cap, tindex_count;

@@ -293,6 +293,7 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	udp_render_json_flows(m, &sb);
 	sb_puts(&sb, ",\"dns\":");
 	udp_render_json_dns(m, &sb);
+	skb_render_json(m, &sb);
 
 	sb_puts(&sb, ",\"syscall_summary\":[");
 	for (size_t i = 0; i < m->ntotals; i++) {
@@ -337,13 +338,14 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 		lost_total += m->lost[i];
 	sb_printf(&sb, ",\"events\":{\"received\":%lu,\"trimmed\":%lu,\"malformed\":%lu,\"capture_faults\":%lu,\"lost\":{\"total\":%lu,"
 		  "\"syscall\":%lu,\"fork\":%lu,\"exec\":%lu,\"exit\":%lu,\"function\":%lu,\"socket\":%lu,\"heap\":%lu,"
-		  "\"signal\":%lu,\"crash\":%lu,\"heap_hold\":%lu}}",
+		  "\"signal\":%lu,\"crash\":%lu,\"heap_hold\":%lu,\"packet\":%lu,\"route\":%lu}}",
 		  (unsigned long)m->records, (unsigned long)m->trimmed_records, (unsigned long)m->bad_records, (unsigned long)m->capture_faults,
 		  (unsigned long)lost_total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
 		  (unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
 		  (unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK], (unsigned long)m->lost[ET_EV_HEAP],
 		  (unsigned long)(m->lost[ET_EV_SIGNAL] + m->lost[ET_EV_SIGGEN]), (unsigned long)m->lost[ET_EV_CRASH],
-		  (unsigned long)m->lost[ET_EV_HEAP_HOLD]);
+		  (unsigned long)m->lost[ET_EV_HEAP_HOLD], (unsigned long)m->lost[ET_EV_SKB],
+		  (unsigned long)m->lost[ET_EV_ROUTE]);
 	sb_puts(&sb, "}\n");
 	fputs(sb_str(&sb), out);
 	sb_free(&sb);
@@ -437,6 +439,10 @@ void render_event_line(const struct et_model *m, const struct ev_header *h, cons
 		sb_puts(&sb, "}\n");
 		break;
 	}
+	case ET_EV_SKB:
+	case ET_EV_ROUTE:
+		skb_render_event(m, h, wall, &sb);
+		break;
 	case ET_EV_EXIT: {
 		const struct ev_exit *e = (const void *)h;
 		sb_printf(&sb, "{\"type\":\"exit\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"process_exit\":%s", wall,

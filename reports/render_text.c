@@ -242,7 +242,7 @@ static void print_functions(const struct et_model *m, FILE *out)
 
 static void print_network(const struct et_model *m, FILE *out)
 {
-	if (!m->nconns && !udp_count_flows(m) && !udp_count_dns(m))
+	if (!m->nconns && !udp_count_flows(m) && !udp_count_dns(m) && !m->skbs.enabled && !m->skbs.nroutes)
 		return;
 	char title[128];
 	udp_network_title(m, title, sizeof(title));
@@ -289,6 +289,7 @@ static void print_network(const struct et_model *m, FILE *out)
 	}
 	sb_free(&sb);
 	udp_render_text(m, out);
+	skb_render_text(m, out);
 }
 
 static void print_losses(const struct et_model *m, FILE *out)
@@ -302,13 +303,14 @@ static void print_losses(const struct et_model *m, FILE *out)
 		fputs(", lost none\n", out);
 	} else {
 		fprintf(out, ", LOST %lu (syscall %lu, fork %lu, exec %lu, exit %lu, function %lu, socket %lu, heap %lu, "
-			     "signal %lu, crash %lu, heap hold %lu): the ring buffer was full;\n"
+			     "signal %lu, crash %lu, heap hold %lu, packet %lu, route %lu): the ring buffer was full;\n"
 			     "  the summary above is exact, the sequences have gaps (try --buffer-size)\n",
 			(unsigned long)total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
 			(unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
 			(unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK],
 			(unsigned long)m->lost[ET_EV_HEAP], (unsigned long)(m->lost[ET_EV_SIGNAL] + m->lost[ET_EV_SIGGEN]),
-			(unsigned long)m->lost[ET_EV_CRASH], (unsigned long)m->lost[ET_EV_HEAP_HOLD]);
+			(unsigned long)m->lost[ET_EV_CRASH], (unsigned long)m->lost[ET_EV_HEAP_HOLD],
+			(unsigned long)m->lost[ET_EV_SKB], (unsigned long)m->lost[ET_EV_ROUTE]);
 		if (m->bad_records)
 			fprintf(out, "  %lu malformed records ignored\n", (unsigned long)m->bad_records);
 	}

@@ -163,13 +163,12 @@ const char *caps_net_backend(const struct caps *k, const char **why)
 		*why = "no kprobe_multi or fentry; single kprobes are available";
 		return "kprobe";
 	}
-	*why = "no kprobes and no fentry on this kernel: per-skb function tracing is off, "
-	       "tracepoints (skb, sock, tcp, net) are used";
+	*why = "no kprobes and no fentry on this kernel: --skb follows packets through the tracepoints "
+	       "(net, skb, tcp), not through every kernel function";
 	return "tracepoint";
 }
 
-/* Only the tracepoint backend is built: the per-skb function backends
- * (kprobe-multi, fentry, kprobe) are named and checked, not implemented. */
+/* --net-backend=want, or auto (NULL): the best this kernel allows. */
 const char *caps_pick_net_backend(const struct caps *k, const char *want, const char **why, char *err,
 				  size_t errlen)
 {
@@ -177,14 +176,9 @@ const char *caps_pick_net_backend(const struct caps *k, const char *want, const 
 	if (!want || strcmp(want, "auto") == 0) {
 		const char *w;
 		const char *best = caps_net_backend(k, &w);
-		if (strcmp(best, "tracepoint") == 0)
-			snprintf(reason, sizeof(reason), "auto: %s", w);
-		else
-			snprintf(reason, sizeof(reason),
-				 "auto: this kernel allows %s, but etrace does not build per-skb function tracing; "
-				 "tracepoints (skb, sock, tcp, net) are used", best);
+		snprintf(reason, sizeof(reason), "auto: %s", w);
 		*why = reason;
-		return "tracepoint";
+		return best;
 	}
 	if (strcmp(want, "tracepoint") == 0) {
 		if (!k->c[CAP_TP_BTF].ok) {
@@ -211,13 +205,15 @@ const char *caps_pick_net_backend(const struct caps *k, const char *want, const 
 			 want);
 		return NULL;
 	}
-	if (!c->ok)
-		snprintf(err, errlen, "--net-backend=%s: %s (%s); available: tracepoint", want, lacks, c->detail);
-	else
-		snprintf(err, errlen,
-			 "--net-backend=%s: this kernel allows it, but etrace does not build per-skb function tracing; "
-			 "available: tracepoint", want);
-	return NULL;
+	if (!c->ok) {
+		const char *w;
+		snprintf(err, errlen, "--net-backend=%s: %s (%s); available here: %s", want, lacks, c->detail,
+			 caps_net_backend(k, &w));
+		return NULL;
+	}
+	snprintf(reason, sizeof(reason), "asked for with --net-backend=%s", want);
+	*why = reason;
+	return want;
 }
 
 int doctor_main(void)

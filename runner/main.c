@@ -60,9 +60,17 @@ static const char usage_text[] =
 	"                           program itself exited 0 (as valgrind does)\n"
 	"      --heap-freed=N       frees remembered for double free and use after free\n"
 	"                           (default 65536)\n"
+	"      --skb                follow each packet of the program's sockets through\n"
+	"                           the kernel: every hook it passed, where it was dropped\n"
+	"      --skb-filter=EXPR    only packets a pcap filter accepts ('tcp port 80',\n"
+	"                           'host ::1', 'tcp[tcpflags] & tcp-rst != 0'); implies --skb\n"
+	"      --skb-stack          a kernel stack at each hook; implies --skb\n"
+	"      --skb-funcs=GLOB     kernel functions a function backend probes (default:\n"
+	"                           every function taking an skb)\n"
 	"      --net-backend=auto|tracepoint|kprobe-multi|fentry|kprobe\n"
-	"                           how the network path is traced (default: auto, what\n"
-	"                           'etrace doctor' picks; only tracepoint is built)\n"
+	"                           how --skb follows packets: tracepoints, or every kernel\n"
+	"                           function taking an skb (default: auto, the best this\n"
+	"                           kernel allows, as 'etrace doctor' says)\n"
 	"  -h, --help               this text\n";
 
 /* printf-checked: a %c given a string once printed a pointer's low byte. */
@@ -115,7 +123,7 @@ static int cmd_run(int argc, char **argv)
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
 	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED };
-	enum { OPT_NET_BACKEND = 600 };
+	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -140,6 +148,10 @@ static int cmd_run(int argc, char **argv)
 		{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 		{ "heap-freed", required_argument, NULL, OPT_HEAP_FREED },
 		{ "net-backend", required_argument, NULL, OPT_NET_BACKEND },
+		{ "skb", no_argument, NULL, OPT_SKB },
+		{ "skb-filter", required_argument, NULL, OPT_SKB_FILTER },
+		{ "skb-stack", no_argument, NULL, OPT_SKB_STACK },
+		{ "skb-funcs", required_argument, NULL, OPT_SKB_FUNCS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -243,6 +255,22 @@ static int cmd_run(int argc, char **argv)
 				return usage_error("--net-backend takes auto, tracepoint, kprobe-multi, fentry or kprobe, not '%s'",
 						   optarg);
 			o.net_backend = optarg;
+			break;
+		case OPT_SKB:
+			o.skb = true;
+			break;
+		case OPT_SKB_FILTER:
+			o.skb = true;
+			o.skb_filter = optarg;
+			break;
+		case OPT_SKB_STACK:
+			o.skb = true;
+			o.skb_stack = true;
+			break;
+		case OPT_SKB_FUNCS:
+			if (!optarg[0])
+				return usage_error("--skb-funcs takes a glob of kernel function names");
+			o.skb_funcs = optarg;
 			break;
 		case OPT_HEAP_FREED:
 			if (parse_size(optarg, &v) < 0 || v > 10000000)

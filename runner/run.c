@@ -23,6 +23,7 @@
 #include "record.h"
 #include "tracer.h"
 #include "heapprobe.h"
+#include "skbtrace.h"
 #include "../reports/heap.h"
 #include "../reports/crash.h"
 #include "../reports/decode.h"
@@ -272,26 +273,28 @@ int run_main(const struct run_opts *o)
 		return ETRACE_EXIT_FAILURE;
 	}
 
-	/* --net-backend: a per-skb backend is checked (and refused) before
-	 * anything starts; auto's reason is looked up after the run, to keep
-	 * the probing of the kernel off the target's start */
-	const char *net_why = NULL;
-	const char *net_backend = "tracepoint";
-	if (o->net_backend && strcmp(o->net_backend, "auto") != 0) {
-		struct caps k;
-		caps_detect(&k);
-		net_backend = caps_pick_net_backend(&k, o->net_backend, &net_why, err, sizeof(err));
-		if (!net_backend) {
-			errmsg("%s", err);
-			return ETRACE_EXIT_FAILURE;
-		}
+	/* --skb and --net-backend: checked (the filter compiled, the kernel's
+	 * skb functions found) before anything starts; without them auto's
+	 * reason is looked up after the run, to keep the probing of the kernel
+	 * off the target's start */
+	struct skb_plan skb;
+	if (skb_plan_make(o, &skb, err, sizeof(err)) < 0) {
+		errmsg("%s", err);
+		skb_plan_free(&skb);
+		return ETRACE_EXIT_FAILURE;
 	}
 
 	struct events_sink sink = { NULL };
 	struct et_model m;
 	model_init(&m);
-	m.net_backend = net_backend;
-	m.net_backend_why = net_why;
+	m.net_backend = skb.backend;
+	m.net_backend_why = skb.why;
+	m.skbs.enabled = skb.on;
+	m.skbs.backend = skb.backend;
+	m.skbs.filter = o->skb_filter;
+	m.skbs.nfuncs = skb.funcs.n;
+	m.skbs.ksyms = skb.ksyms;   /* the model frees it */
+	skb.ksyms = NULL;
 	m.last_n = o->last_n;
 	m.str_max = o->str_max;
 	m.rewind_n = o->rewind_n;
@@ -302,6 +305,7 @@ int run_main(const struct run_opts *o)
 	if (o->ntrace_funcs && funcs_plan(&m, path, o->argv[0], o->trace_funcs, o->ntrace_funcs, o->trace_func_force,
 					  err, sizeof(err)) < 0) {
 		errmsg("%s", err);
+		skb_plan_free(&skb);
 		model_free(&m);
 		return ETRACE_EXIT_FAILURE;
 	}
@@ -309,6 +313,7 @@ int run_main(const struct run_opts *o)
 		sink.f = fopen(o->events, "we");
 		if (!sink.f) {
 			errmsg("cannot write events to %s: %s", o->events, strerror(errno));
+			skb_plan_free(&skb);
 			model_free(&m);
 			return ETRACE_EXIT_FAILURE;
 		}
@@ -324,6 +329,7 @@ int run_main(const struct run_opts *o)
 			errmsg("%s", err);
 			if (sink.f)
 				fclose(sink.f);
+			skb_plan_free(&skb);
 			model_free(&m);
 			return ETRACE_EXIT_FAILURE;
 		}
@@ -331,6 +337,7 @@ int run_main(const struct run_opts *o)
 			errmsg("%s", err);
 			if (sink.f)
 				fclose(sink.f);
+			skb_plan_free(&skb);
 			model_free(&m);
 			return ETRACE_EXIT_FAILURE;
 		}
@@ -341,7 +348,8 @@ int run_main(const struct run_opts *o)
 
 	struct tracer_opts to = { .data_max = o->str_max < ET_DATA_DEFAULT ? ET_DATA_DEFAULT : o->str_max,
 				  .buffer_bytes = o->buffer_bytes, .func_binary = path,
-				  .heap = o->heap ? &plan : NULL, .heap_hold = o->heap && o->leaks };
+				  .heap = o->heap ? &plan : NULL, .heap_hold = o->heap && o->leaks,
+				  .skb = &skb };
 	if (to.data_max > ET_CAP_MAX_ONE - 8)
 		to.data_max = ET_CAP_MAX_ONE - 8;
 	struct tracer *tr = tracer_open(&to, &m, err, sizeof(err));
@@ -356,6 +364,7 @@ int run_main(const struct run_opts *o)
 		if (sink.f)
 			fclose(sink.f);
 		heap_plan_free(&plan);
+		skb_plan_free(&skb);
 		model_free(&m);
 		return ETRACE_EXIT_FAILURE;
 	}
@@ -366,6 +375,7 @@ int run_main(const struct run_opts *o)
 		tracer_close(tr);
 		if (sink.f)
 			fclose(sink.f);
+		skb_plan_free(&skb);
 		model_free(&m);
 		return ETRACE_EXIT_FAILURE;
 	}
@@ -420,10 +430,16 @@ int run_main(const struct run_opts *o)
 	m.end_ts = mono_ns();
 	handle_orphans(o, &cg);
 	tracer_collect(tr);
+	static char net_why[320];
 	if (!m.net_backend_why) {
 		struct caps k;
+		const char *w;
 		caps_detect(&k);
-		m.net_backend = caps_pick_net_backend(&k, NULL, &m.net_backend_why, err, sizeof(err));
+		const char *best = caps_net_backend(&k, &w);
+		snprintf(net_why, sizeof(net_why), "connections by their tracepoints; --skb would follow packets by %s: %s",
+			 best, w);
+		m.net_backend = "tracepoint";
+		m.net_backend_why = net_why;
 	}
 	/* the root's status from waitid is authoritative (its exit record may be lost) */
 	root = model_process(&m, t.pid);
@@ -459,6 +475,7 @@ cleanup:
 	}
 	if (sink.f && fclose(sink.f) != 0)
 		errmsg("cannot write events to %s: %s", o->events, strerror(errno));
+	skb_plan_free(&skb);
 	model_free(&m);
 	return rc;
 }

@@ -39,6 +39,10 @@ struct run_opts {
 	int error_exitcode;       /* --error-exitcode=N (0: off) */
 	size_t heap_freed;        /* --heap-freed: frees remembered */
 	const char *net_backend;  /* --net-backend: NULL or "auto", "tracepoint", "kprobe-multi", "fentry", "kprobe" */
+	bool skb;                 /* --skb: follow the tree's packets hook by hook */
+	const char *skb_filter;   /* --skb-filter=PCAP (implies --skb) */
+	bool skb_stack;           /* --skb-stack: a kernel stack per hook (implies --skb) */
+	const char *skb_funcs;    /* --skb-funcs=GLOB: kernel functions probed by a function backend */
 };
 
 int run_main(const struct run_opts *o);

@@ -14,14 +14,17 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "../bpf/cbpf.h"
 #include "etrace.skel.h"
 #include "../reports/syscall_table.h"
 #include "heapprobe.h"
+#include "skbtrace.h"
 
 #include <pthread.h>
 
 struct tracer {
 	struct etrace_bpf *skel;
+	struct skb_plan *skb;       /* --skb: its function backend's links */
 	struct ring_buffer *rb;
 	struct et_model *m;
 	void (*raw)(void *ctx, const void *data, size_t size); /* --record */
@@ -526,6 +529,10 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 			bpf_program__set_expected_attach_type(hprogs[i], ET_BPF_TRACE_UPROBE_MULTI);
 	}
 
+	struct skb_plan off = { .on = false, .backend = "tracepoint" };
+	t->skb = o->skb ? o->skb : NULL;
+	skb_plan_configure(o->skb ? o->skb : &off, t->skel);
+
 	int rc = etrace_bpf__load(t->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -547,6 +554,8 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	if (heap)
 		t->heap_plan = o->heap;
 	if (m->nfuncs && attach_funcs(t, o->func_binary, err, errlen) < 0)
+		goto fail;
+	if (t->skb && skb_plan_attach(t->skb, t->skel, err, errlen) < 0)
 		goto fail;
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_record, t, NULL);
 	if (!t->rb) {
@@ -746,6 +755,14 @@ void tracer_collect(struct tracer *t)
 			m->lost[ET_EV_HEAP] = sum;
 		else if (k == ET_CNT_LOST_HOLD)
 			m->lost[ET_EV_HEAP_HOLD] = sum;
+		else if (k == ET_CNT_LOST_SKB)
+			m->lost[ET_EV_SKB] = sum;
+		else if (k == ET_CNT_LOST_ROUTE)
+			m->lost[ET_EV_ROUTE] = sum;
+		else if (k == ET_CNT_SKB_FILTERED)
+			m->skbs.filtered = sum;
+		else if (k == ET_CNT_SKB_TRACKED)
+			m->skbs.followed = sum;
 	}
 out:
 	free(per);
@@ -759,6 +776,8 @@ void tracer_close(struct tracer *t)
 	ring_buffer__free(t->rb);
 	detach_heap(t);
 	detach_funcs(t);
+	if (t->skb)
+		skb_plan_detach(t->skb);
 	etrace_bpf__destroy(t->skel);
 	free(t);
 }

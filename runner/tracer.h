@@ -7,6 +7,7 @@
 #include "../reports/model.h"
 
 struct heap_plan;
+struct skb_plan;
 
 struct tracer;
 
@@ -16,6 +17,7 @@ struct tracer_opts {
 	const char *func_binary; /* --trace-func: the file of the model's functions (m->funcs) */
 	const struct heap_plan *heap; /* allocator probes (NULL: heap tracing off) */
 	int heap_hold;         /* stop processes at _exit for the leak scan */
+	struct skb_plan *skb;  /* --skb (NULL: off); its links are the tracer's until tracer_close */
 };
 
 /* Loads and attaches every program. Returns NULL with a message in err. */

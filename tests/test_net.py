@@ -571,7 +571,7 @@ def test_loopback_path_shows_lo_xmit_and_receive():
     r = run([prog("netbench"), "bulk", "100000"])
     assert r.rc == 0, r.stderr
     assert r.report["backends"]["network"] == "tracepoint"
-    assert r.report["backends"]["network_reason"].startswith("auto: ")
+    assert r.report["backends"]["network_reason"].startswith("connections by their tracepoints")
     client = conns(r, "connect")
     server = conns(r, "accept")
     assert len(client) == 1 and len(server) == 1, r.report["connections"]
@@ -582,18 +582,20 @@ def test_loopback_path_shows_lo_xmit_and_receive():
         h = hs[0]
         assert h["ifname"] == "lo" and h["ifindex"] == 1, h
         assert h["packets"] > 0 and h["bytes"] > 0 and h["errors"] == 0 and h["last_error"] is None, h
-    # every segment handed to lo is received on lo (the handshake's SYN
-    # and ACK before ESTABLISHED are not matched on receive)
+    # every segment handed to lo is received on lo (the SYN is matched on
+    # receive since its port is known at its first transmit); the last ACK
+    # may be sent by the kernel's TIME_WAIT socket, not the client's: it is
+    # received as the connection's but was not queued by its socket
     xmit, rx = hops(c, "xmit")[0], hops(c, "receive")[0]
     assert xmit["bytes"] >= 100000 and rx["bytes"] >= 100000, c["path"]
-    assert xmit["packets"] - 2 <= rx["packets"] <= xmit["packets"], c["path"]
+    assert xmit["packets"] - 1 <= rx["packets"] <= xmit["packets"] + 1, c["path"]
     # the server's answers, received on lo, addressed to the client
     assert [h["ifname"] for h in hops(c, "receive", "in")] == ["lo"], c["path"]
     # the server's socket has its own path: what it sent
     assert [h["ifname"] for h in hops(server[0], "xmit")] == ["lo"], server[0]["path"]
     section = r.text.split("-- network")[1].split("\n-- ")[0]
     assert re.search(r"path: tx lo \(\d+ pkts, [\d.]+ [KM]?B\) -> rx lo \(\d+ pkts", section), section
-    assert "network path via tracepoint (auto: " in r.text
+    assert "network path via tracepoint (connections by their tracepoints" in r.text
 
 
 class VethPair:
@@ -698,14 +700,18 @@ def test_net_backend_option():
             raise Skip(f"this kernel allows {want}")  # pragma: no cover - not here
         assert r.rc == 125 and r.report is None, (want, r.rc, r.stderr)
         assert len(lines) == 1 and lines[0].startswith(f"etrace: --net-backend={want}: "), lines
-        assert lines[0].endswith("; available: tracepoint"), lines
+        assert lines[0].endswith("; available here: tracepoint"), lines
     r = run(["/bin/true"], etrace_opts=["--net-backend=fentry"])
-    assert "refuses fentry" in r.stderr or "does not build" in r.stderr, r.stderr
+    assert "refuses fentry" in r.stderr, r.stderr
     r = run(["/bin/true"], etrace_opts=["--net-backend=nope"])
     assert r.rc == 125 and len(r.stderr.strip().splitlines()) == 1 and "--net-backend takes auto" in r.stderr
-    for want, reason in (("auto", "auto: "), ("tracepoint", "asked for with --net-backend=tracepoint")):
-        r = run(["/bin/true"], etrace_opts=[f"--net-backend={want}"])
+    for opts, reason in ((["--net-backend=auto", "--skb"], "auto: "),
+                         (["--net-backend=tracepoint"], "asked for with --net-backend=tracepoint"),
+                         ([], "connections by their tracepoints; --skb would follow packets by tracepoint: ")):
+        r = run(["/bin/true"], etrace_opts=opts)
         assert r.rc == 0, r.stderr
         assert r.report["backends"]["network"] == "tracepoint", r.report["backends"]
         assert r.report["backends"]["network_reason"].startswith(reason), r.report["backends"]
         assert f"network path via tracepoint ({reason}" in r.text
+    # --skb off: no packet section in the JSON
+    assert r.report["skbs"] is None and r.report["routes"] == []
