@@ -31,9 +31,10 @@ const volatile __u32 skb_stack = 0;   /* --skb-stack: kernel stack per record */
 const volatile __u32 skb_nprog = 0;   /* instructions of the --skb-filter program; 0: none */
 const volatile struct et_cbpf_insn skb_prog[ET_CBPF_MAX] = {};
 
-/* a packet judged: followed (match) or rejected by the filter; head and the
- * ports catch a freed skb whose address was reused (not every free has a
- * tracepoint: TCP frees what it read with __kfree_skb) */
+/* a packet judged: followed (match) or rejected by the filter; head,
+ * protocol, ports and fp catch a freed skb whose address was reused (not
+ * every free has a tracepoint: TCP frees what it read with __kfree_skb, and
+ * the next segment of the connection often gets the same skb and head) */
 struct et_skb_track {
 	__u64 head;
 	__u64 sk;
@@ -41,6 +42,7 @@ struct et_skb_track {
 	__u16 sport, dport;
 	__u16 l3proto;    /* skb->protocol (ETH_P_IP, ETH_P_IPV6) */
 	__u8 proto, match;
+	__u64 fp;         /* see skb_headers */
 };
 
 struct {
@@ -130,8 +132,12 @@ static __always_inline bool in_task_context(void)
 #define ET_IPPROTO_ICMPV6 58
 
 /* Reads the IP and TCP/UDP headers into e; returns where the IP header is
- * and how many of its bytes are in the linear part, or NULL. */
-static __always_inline unsigned char *skb_headers(struct sk_buff *skb, __u32 l3mode, struct ev_skb *e, __u32 *avail)
+ * and how many of its bytes are in the linear part, or NULL. *fp: what
+ * tells this packet from the next one of the same flow (TCP: sequence,
+ * acknowledgment, flags and window; UDP: IPv4 id, length, checksum), which
+ * no hook on a packet's way changes. */
+static __always_inline unsigned char *skb_headers(struct sk_buff *skb, __u32 l3mode, struct ev_skb *e, __u32 *avail,
+						  __u64 *fp)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	unsigned char *data = BPF_CORE_READ(skb, data);
@@ -173,13 +179,24 @@ static __always_inline unsigned char *skb_headers(struct sk_buff *skb, __u32 l3m
 		return NULL;
 	}
 	e->ipver = ver;
+	/* IPv4 id (0 for IPv6) */
+	*fp = ver == 4 ? ((__u64)h[4] << 8 | h[5]) << 48 : 0;
 	if (thoff && (e->proto == ET_IPPROTO_TCP || e->proto == ET_IPPROTO_UDP)) {
-		__u8 th[14];
+		__u8 th[16];
 		if (bpf_probe_read_kernel(th, sizeof(th), l3 + thoff) == 0) {
 			e->sport = ((__u16)th[0] << 8) | th[1];
 			e->dport = ((__u16)th[2] << 8) | th[3];
-			if (e->proto == ET_IPPROTO_TCP)
+			__u64 w0, w1;
+			__builtin_memcpy(&w0, &th[4], 8);
+			__builtin_memcpy(&w1, &th[8], 8);
+			if (e->proto == ET_IPPROTO_TCP) {
 				e->tcp_flags = th[13] & 0x3f;
+				/* seq, ack; data offset, flags, window */
+				*fp ^= w0 ^ (w1 * 0x9E3779B97F4A7C15ull);
+			} else {
+				/* length, checksum */
+				*fp ^= w0 & 0xffffffffull;
+			}
 		}
 	}
 	return l3;
@@ -315,7 +332,8 @@ static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_s
 	struct ev_skb *e = &s->ev;
 	__builtin_memset(e, 0, sizeof(*e));
 	__u32 avail = 0;
-	const unsigned char *l3 = l3mode ? skb_headers(skb, l3mode, e, &avail) : NULL;
+	__u64 fp = 0;
+	const unsigned char *l3 = l3mode ? skb_headers(skb, l3mode, e, &avail, &fp) : NULL;
 	/* without l3mode the skb is not read at all (it may be freed) */
 	__u64 head = l3mode ? (__u64)BPF_CORE_READ(skb, head) : 0;
 	struct et_skb_track *tr = bpf_map_lookup_elem(&skb_tracked, &key);
@@ -325,7 +343,7 @@ static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_s
 	if (tr && l3mode &&
 	    (tr->head != head ||
 	     (hook != ET_SKB_FUNC && (l3proto != tr->l3proto || !e->ipver || e->proto != tr->proto ||
-				      e->sport != tr->sport || e->dport != tr->dport)))) {
+				      e->sport != tr->sport || e->dport != tr->dport || fp != tr->fp)))) {
 		/* a freed skb's address, reused */
 		bpf_map_delete_elem(&skb_tracked, &key);
 		tr = NULL;
@@ -340,6 +358,7 @@ static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_s
 			return 0;
 		nt.head = head;
 		nt.l3proto = l3proto;
+		nt.fp = fp;
 		nt.proto = e->proto;
 		nt.sport = e->sport;
 		nt.dport = e->dport;

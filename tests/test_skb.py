@@ -277,3 +277,25 @@ def test_function_backends_where_the_kernel_has_them():
     if not ran:
         raise Skip("this kernel has neither kprobes nor fentry (etrace doctor): the function backends "
                    "are built and refused with a reason; the tracepoint backend is tested above")
+
+
+def test_each_segment_of_a_connection_is_its_own_packet():
+    # TCP frees what the program read without a tracepoint, and the next
+    # segment often gets the same skb and buffer: it must still be a new
+    # packet (told apart by its sequence and acknowledgment numbers)
+    r = run([prog("netbench"), "rr", "300", "pin"], etrace_opts=["--skb"])
+    assert r.rc == 0, r.stderr
+    s = r.report["skbs"]
+    ps = s["packets"]
+    data = [p for p in ps if p["proto"] == "tcp" and "PSH" in (p["tcp_flags"] or "")]
+    # 300 requests and 300 answers, 64 bytes each
+    assert len(data) == 600, (len(data), s["followed"])
+    assert s["followed"] == len(ps) and s["not_listed"] == 0
+    assert all(p["hops_not_listed"] == 0 and len(p["hops"]) <= 8 for p in ps), max(len(p["hops"]) for p in ps)
+    for p in data:
+        hs = hooks(p)
+        assert hs[0] == "net_dev_queue" and hs.count("net_dev_queue") == 1, hs
+    # both ends are traced (netbench forks its server): each packet is its sender's
+    pids = {p["pid"] for p in data}
+    assert len(pids) == 2, pids
+    assert r.report["events"]["lost"]["packet"] == 0
