@@ -199,8 +199,10 @@ int skb_on_route(struct et_model *m, const struct ev_route *e)
 			return 0;
 		}
 	}
-	if (s->nroutes == 1000)
+	if (s->nroutes == ET_ROUTES_MAX) {
+		s->routes_not_listed++;
 		return 0;
+	}
 	if (s->nroutes == s->cap_routes) {
 		s->cap_routes = s->cap_routes ? s->cap_routes * 2 : 16;
 		s->routes = xrealloc(s->routes, s->cap_routes * sizeof(*s->routes));
@@ -446,6 +448,9 @@ static void print_routes(const struct et_model *m, FILE *out)
 			fprintf(out, " (x%lu)", (unsigned long)r->count);
 		fputc('\n', out);
 	}
+	if (s->routes_not_listed)
+		fprintf(out, "    (%lu more lookups not kept: at most %d per run)\n", (unsigned long)s->routes_not_listed,
+			ET_ROUTES_MAX);
 	sb_free(&sb);
 }
 
@@ -571,7 +576,7 @@ void skb_render_json(const struct et_model *m, struct strbuf *sb)
 			sb_puts(sb, "null");
 		sb_printf(sb, ",\"netns\":%u,\"count\":%lu}", ev->netns, (unsigned long)r->count);
 	}
-	sb_puts(sb, "],\"skbs\":");
+	sb_printf(sb, "],\"routes_not_listed\":%lu,\"skbs\":", (unsigned long)s->routes_not_listed);
 	if (!s->enabled) {
 		sb_puts(sb, "null");
 		sb_free(&e);

@@ -20,6 +20,7 @@ struct ksyms;
 
 #define ET_SKB_HOPS_MAX 48        /* hooks kept per packet */
 #define ET_SKB_JOURNEYS_MAX 10000 /* packets kept per run; the rest counted */
+#define ET_ROUTES_MAX 1000        /* distinct route lookups kept; the rest counted */
 
 struct et_skb_hop {
 	uint64_t ts;
@@ -80,6 +81,7 @@ struct et_skbs {
 	size_t open_cap, open_n;
 	struct et_route *routes;
 	size_t nroutes, cap_routes;
+	uint64_t routes_not_listed; /* lookups beyond ET_ROUTES_MAX */
 	struct ksyms *ksyms;       /* kernel symbols for function names and stacks, or NULL (owned) */
 };
 

@@ -166,7 +166,9 @@ def test_no_memory_errors_or_leaks_under_valgrind():
 
         # in parallel: about 8 s each under memcheck (libbpf parses the kernel's BTF);
         # forkexec also writes a recording, which `etrace report` then reads
-        cases = (("missing_file", 1, []), ("forkexec", 0, ["--record", f"{d}/forkexec.rec"]))
+        # missing_file with --skb: the pcap compiler, kernel symbols and packet tracing set-up
+        cases = (("missing_file", 1, ["--skb-stack", "--skb-filter=tcp or udp"]),
+                 ("forkexec", 0, ["--record", f"{d}/forkexec.rec"]))
         procs = [start(name, ["run", "--json", f"{d}/{name}.json", "-o", f"{d}/{name}.txt"] + extra + ["--", prog(name)])
                  for name, _, extra in cases]
         for (name, want, _), p, (out, err) in zip(cases, procs, finish(procs)):
