@@ -1338,6 +1338,15 @@ struct {
 	__type(value, struct et_skb_slot);
 } skb_slot SEC(".maps");
 
+static __always_inline bool v4_mapped(const __u8 *a)
+{
+	__u64 lo;
+	__u32 mid;
+	__builtin_memcpy(&lo, a, 8);
+	__builtin_memcpy(&mid, a + 8, 4);
+	return lo == 0 && mid == bpf_htonl(0xffff);
+}
+
 static __always_inline void sk_tuple(const struct sock *sk, struct et_tuple *t)
 {
 	__builtin_memset(t, 0, sizeof(*t));
@@ -1345,6 +1354,14 @@ static __always_inline void sk_tuple(const struct sock *sk, struct et_tuple *t)
 	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	sk_addrs(sk, t->family, t->saddr, t->daddr);
+	/* an IPv6 socket talking IPv4 (::ffff:a.b.c.d): its packets are IPv4 */
+	if (t->family == ET_AF_INET6 && v4_mapped(t->saddr) && v4_mapped(t->daddr)) {
+		t->family = ET_AF_INET;
+		__builtin_memmove(t->saddr, t->saddr + 12, 4);
+		__builtin_memmove(t->daddr, t->daddr + 12, 4);
+		__builtin_memset(t->saddr + 4, 0, 12);
+		__builtin_memset(t->daddr + 4, 0, 12);
+	}
 }
 
 /* a traced socket with its ports known: its packets can be matched on receive */

@@ -43,6 +43,9 @@ struct et_skb_track {
 	__u16 l3proto;    /* skb->protocol (ETH_P_IP, ETH_P_IPV6) */
 	__u8 proto, match;
 	__u64 fp;         /* see skb_headers */
+	__u32 verified;   /* the headers above were read at a tracepoint (a
+			     function may run before they are built) */
+	__u32 pad2;
 };
 
 struct {
@@ -52,7 +55,9 @@ struct {
 	__type(value, struct et_skb_track);
 } skb_tracked SEC(".maps");
 
+/* a UDP port the tree sends from, in its socket's network namespace */
 struct et_udp_key {
+	__u32 netns;
 	__u16 port;
 	__u8 ipver, pad;
 };
@@ -76,9 +81,11 @@ struct et_skb_scratch {
 	struct et_cbpf_run run;
 };
 
+/* slot 0 in task context, 1 in a softirq: a softirq that runs at an
+ * interrupt's exit, in the middle of a task-context hook, has its own */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct et_skb_scratch);
 } skb_scratch SEC(".maps");
@@ -88,7 +95,7 @@ struct {
  * softirq that runs on the sender's way out, in the sender's context:
  * "current" there is not the owner. The kernel's preempt count is not
  * reachable here (no data symbols in kallsyms), so the softirq tracepoints
- * keep a per-CPU depth (loaded with --skb only). */
+ * keep a per-CPU flag (loaded with --skb only). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -96,23 +103,26 @@ struct {
 	__type(value, __u32);
 } softirq_depth SEC(".maps");
 
+/* A flag, not a depth (softirqs do not nest on a CPU): a softirq that was
+ * running when the programs were attached cannot leave it stuck. The exit
+ * program is defined first: the skeleton attaches in this order. */
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(et_softirq_exit, unsigned int vec)
+{
+	__u32 zero = 0;
+	__u32 *d = bpf_map_lookup_elem(&softirq_depth, &zero);
+	if (d)
+		*d = 0;
+	return 0;
+}
+
 SEC("tp_btf/softirq_entry")
 int BPF_PROG(et_softirq_entry, unsigned int vec)
 {
 	__u32 zero = 0;
 	__u32 *d = bpf_map_lookup_elem(&softirq_depth, &zero);
 	if (d)
-		*d += 1;
-	return 0;
-}
-
-SEC("tp_btf/softirq_exit")
-int BPF_PROG(et_softirq_exit, unsigned int vec)
-{
-	__u32 zero = 0;
-	__u32 *d = bpf_map_lookup_elem(&softirq_depth, &zero);
-	if (d && *d)
-		*d -= 1;
+		*d = 1;
 	return 0;
 }
 
@@ -153,8 +163,9 @@ static __always_inline unsigned char *skb_headers(struct sk_buff *skb, __u32 l3m
 	if (!head || l3 < head || l3 >= end)
 		return NULL;
 	*avail = end - l3;
+	/* headers in the linear part only (past it lies other memory) */
 	__u8 h[40];
-	if (bpf_probe_read_kernel(h, 20, l3) < 0)
+	if (*avail < 20 || bpf_probe_read_kernel(h, 20, l3) < 0)
 		return NULL;
 	__u32 thoff;
 	__u8 ver = h[0] >> 4;
@@ -169,7 +180,7 @@ static __always_inline unsigned char *skb_headers(struct sk_buff *skb, __u32 l3m
 		if ((h[6] & 0x1f) | h[7])
 			thoff = 0;
 	} else if (ver == 6) {
-		if (bpf_probe_read_kernel(h, 40, l3) < 0)
+		if (*avail < 40 || bpf_probe_read_kernel(h, 40, l3) < 0)
 			return NULL;
 		e->proto = h[6];
 		__builtin_memcpy(e->saddr, &h[8], 16);
@@ -181,9 +192,11 @@ static __always_inline unsigned char *skb_headers(struct sk_buff *skb, __u32 l3m
 	e->ipver = ver;
 	/* IPv4 id (0 for IPv6) */
 	*fp = ver == 4 ? ((__u64)h[4] << 8 | h[5]) << 48 : 0;
-	if (thoff && (e->proto == ET_IPPROTO_TCP || e->proto == ET_IPPROTO_UDP)) {
-		__u8 th[16];
-		if (bpf_probe_read_kernel(th, sizeof(th), l3 + thoff) == 0) {
+	/* TCP's first 16 bytes (to the window), UDP's whole 8-byte header */
+	__u32 need = e->proto == ET_IPPROTO_TCP ? 16 : 8;
+	if (thoff && thoff + need <= *avail && (e->proto == ET_IPPROTO_TCP || e->proto == ET_IPPROTO_UDP)) {
+		__u8 th[16] = {};
+		if (bpf_probe_read_kernel(th, need == 16 ? 16 : 8, l3 + thoff) == 0) {
 			e->sport = ((__u16)th[0] << 8) | th[1];
 			e->dport = ((__u16)th[2] << 8) | th[3];
 			__u64 w0, w1;
@@ -202,34 +215,75 @@ static __always_inline unsigned char *skb_headers(struct sk_buff *skb, __u32 l3m
 	return l3;
 }
 
-/* the tree's socket a packet belongs to, or 0 (see the top of the file) */
-static __always_inline bool skb_owner(struct sk_buff *skb, const struct ev_skb *e, struct et_skb_track *tr)
+#define ET_TCP_TIME_WAIT 6
+#define ET_TCP_NEW_SYN_RECV 12
+#define ET_TCPF_SYN 2
+#define ET_TCPF_ACK 16
+
+/* an IPv4/IPv6 socket whose struct sock can be read whole (not a request
+ * or time-wait socket, which are smaller) */
+static __always_inline bool sk_inet_full(const struct sock *sk)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (fam != ET_AF_INET && fam != ET_AF_INET6)
+		return false;
+	__u8 st = BPF_CORE_READ(sk, __sk_common.skc_state);
+	return st != ET_TCP_TIME_WAIT && st != ET_TCP_NEW_SYN_RECV;
+}
+
+static __always_inline bool owner_of(const struct et_owner *o, __u64 sk, struct et_skb_track *tr)
+{
+	if (!o)
+		return false;
+	tr->sk = sk;
+	tr->pid = o->pid;
+	tr->tid = o->tid;
+	return true;
+}
+
+/* A tuple entry is the socket's while the socket still has those ends
+ * (its memory may since belong to another connection). */
+static __always_inline bool tuple_still(__u64 skv, const struct et_tuple *t)
+{
+	struct et_tuple now;
+	sk_tuple((const struct sock *)skv, &now);
+	return now.sport == t->sport && now.dport == t->dport;
+}
+
+/* The tree's socket a packet belongs to (see the top of the file).
+ * by_headers: the headers in e may be used (read at a tracepoint, the IP
+ * version agreeing with skb->protocol); a function may run before they
+ * are built, where the buffer still holds an older packet's. */
+static __always_inline bool skb_owner(struct sk_buff *skb, const struct ev_skb *e, struct et_skb_track *tr,
+				      __u32 netns, bool by_headers)
 {
 	struct sock *sk = BPF_CORE_READ(skb, sk);
 	__u64 key = (__u64)sk;
-	if (sk) {
-		struct et_owner *o = bpf_map_lookup_elem(&sk_owner, &key);
-		if (o && BPF_CORE_READ(sk, sk_protocol) == ET_IPPROTO_TCP) {
-			tr->sk = key;
-			tr->pid = o->pid;
-			tr->tid = o->tid;
-			return true;
-		}
+	if (sk && sk_inet_full(sk)) {
 		__u8 proto = BPF_CORE_READ(sk, sk_protocol);
-		if (proto != ET_IPPROTO_TCP && in_task_context() && traced_task()) {
+		if (proto == ET_IPPROTO_TCP) {
+			if (owner_of(bpf_map_lookup_elem(&sk_owner, &key), key, tr))
+				return true;
+		} else if (in_task_context() && traced_task()) {
+			/* leaving a traced task through one of its sockets */
 			__u64 id = bpf_get_current_pid_tgid();
 			tr->sk = key;
 			tr->pid = id >> 32;
 			tr->tid = (__u32)id;
-			if (proto == ET_IPPROTO_UDP && e->ipver) {
-				struct et_udp_key uk = { .port = e->sport, .ipver = e->ipver };
+			__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+			if (proto == ET_IPPROTO_UDP && port && e->ipver) {
+				struct et_udp_key uk = {
+					.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+					.port = port,
+					.ipver = e->ipver,
+				};
 				struct et_udp_owner uo = { .sk = key, .pid = tr->pid, .tid = tr->tid };
 				bpf_map_update_elem(&udp_ports, &uk, &uo, BPF_ANY);
 			}
 			return true;
 		}
 	}
-	if (!e->ipver || !e->sport)
+	if (!by_headers || !e->ipver || !e->sport || !e->dport)
 		return false;
 	if (e->proto == ET_IPPROTO_TCP) {
 		struct et_tuple t;
@@ -248,27 +302,33 @@ static __always_inline bool skb_owner(struct sk_buff *skb, const struct ev_skb *
 			t.dport = e->sport;
 			c = bpf_map_lookup_elem(&conn_tuples, &t);
 		}
-		if (!c)
-			return false;
-		__u64 ck = *c;
-		struct et_owner *o = bpf_map_lookup_elem(&sk_owner, &ck);
-		if (!o)
-			return false;
-		tr->sk = ck;
-		tr->pid = o->pid;
-		tr->tid = o->tid;
-		return true;
+		if (c) {
+			__u64 ck = *c;
+			if (tuple_still(ck, &t) && owner_of(bpf_map_lookup_elem(&sk_owner, &ck), ck, tr))
+				return true;
+		}
+		/* a handshake with a traced listener, before its connection
+		 * exists: the SYN to it, its SYN|ACK back */
+		__u8 syn = e->tcp_flags & (ET_TCPF_SYN | ET_TCPF_ACK);
+		if (syn == ET_TCPF_SYN || syn == (ET_TCPF_SYN | ET_TCPF_ACK)) {
+			struct et_listen_key lk = { .netns = netns, .port = syn == ET_TCPF_SYN ? e->dport : e->sport };
+			if (owner_of(bpf_map_lookup_elem(&listeners, &lk), 0, tr))
+				return true;
+		}
+		return false;
 	}
 	if (e->proto == ET_IPPROTO_UDP) {
-		struct et_udp_key uk = { .port = e->dport, .ipver = e->ipver };
+		/* addressed to a port the tree sends from, in that namespace */
+		struct et_udp_key uk = { .netns = netns, .port = e->dport, .ipver = e->ipver };
 		struct et_udp_owner *uo = bpf_map_lookup_elem(&udp_ports, &uk);
-		if (!uo) {
-			uk.port = e->sport;
-			uo = bpf_map_lookup_elem(&udp_ports, &uk);
-		}
 		if (!uo)
 			return false;
-		tr->sk = uo->sk;
+		__u64 usk = uo->sk;
+		struct sock *u = (struct sock *)usk;
+		/* the socket still there, still UDP on that port */
+		if (BPF_CORE_READ(u, __sk_common.skc_num) != e->dport || BPF_CORE_READ(u, sk_protocol) != ET_IPPROTO_UDP)
+			return false;
+		tr->sk = usk;
 		tr->pid = uo->pid;
 		tr->tid = uo->tid;
 		return true;
@@ -276,18 +336,18 @@ static __always_inline bool skb_owner(struct sk_buff *skb, const struct ev_skb *
 	return false;
 }
 
-static long skb_filter_step(__u32 i, void *unused)
+static long skb_filter_step(__u32 i, void *slotp)
 {
-	__u32 zero = 0;
-	struct et_skb_scratch *s = bpf_map_lookup_elem(&skb_scratch, &zero);
+	__u32 slot = *(__u32 *)slotp;
+	struct et_skb_scratch *s = bpf_map_lookup_elem(&skb_scratch, &slot);
 	if (!s)
 		return 1;
 	return et_cbpf_step(&s->run, (const struct et_cbpf_insn *)skb_prog, skb_nprog);
 }
 
 /* --skb-filter over the first bytes from the IP header */
-static __always_inline bool skb_filter(struct et_skb_scratch *s, struct sk_buff *skb, const unsigned char *l3,
-				       __u32 avail)
+static __always_inline bool skb_filter(struct et_skb_scratch *s, __u32 slot, struct sk_buff *skb,
+				       const unsigned char *l3, __u32 avail)
 {
 	struct et_cbpf_run *r = &s->run;
 	__u64 n = avail < ET_CBPF_PKT ? avail : ET_CBPF_PKT;
@@ -302,7 +362,7 @@ static __always_inline bool skb_filter(struct et_skb_scratch *s, struct sk_buff 
 	n &= 2 * ET_CBPF_PKT - 1;
 	if (n > 0 && n <= ET_CBPF_PKT && bpf_probe_read_kernel(r->pkt, n, l3) == 0)
 		r->pktlen = n;
-	bpf_loop(ET_CBPF_MAX + 1, skb_filter_step, NULL, 0);
+	bpf_loop(ET_CBPF_MAX + 1, skb_filter_step, &slot, 0);
 	return r->done && r->result;
 }
 
@@ -315,18 +375,23 @@ struct et_skb_at {
 	__u32 hook, reason, l3mode, free;
 };
 
-/* (a BPF function takes at most five arguments: the hook's are in at) */
-static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_skb_at *at)
+/* The hook's work (a BPF function takes at most five arguments: the
+ * hook's are in at). filter: this copy may run the --skb-filter (the
+ * function backends' copy does not: a bpf_loop callback needs BTF function
+ * info, which their per-function loads do not carry; with a filter they
+ * follow only packets judged at a tracepoint). */
+static __always_inline int skb_hook_body(void *ctx, struct sk_buff *skb, const struct et_skb_at *at, bool filter)
 {
 	__u32 hook = at->hook, reason = at->reason, l3mode = at->l3mode;
 	bool free = at->free;
+	bool at_func = hook == ET_SKB_FUNC;
 	__u64 func = at->func;
 	struct net_device *dev = at->dev;
 	__u64 key = (__u64)skb;
-	__u32 zero = 0;
 	if (!skb)
 		return 0;
-	struct et_skb_scratch *s = bpf_map_lookup_elem(&skb_scratch, &zero);
+	__u32 slot = in_task_context() ? 0 : 1;
+	struct et_skb_scratch *s = bpf_map_lookup_elem(&skb_scratch, &slot);
 	if (!s)
 		return 0;
 	struct ev_skb *e = &s->ev;
@@ -336,34 +401,63 @@ static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_s
 	const unsigned char *l3 = l3mode ? skb_headers(skb, l3mode, e, &avail, &fp) : NULL;
 	/* without l3mode the skb is not read at all (it may be freed) */
 	__u64 head = l3mode ? (__u64)BPF_CORE_READ(skb, head) : 0;
-	struct et_skb_track *tr = bpf_map_lookup_elem(&skb_tracked, &key);
-	/* a function may run before the headers are built (the network header
-	 * is stale there): only the tracepoints' headers are compared */
-	__u16 l3proto = l3mode ? BPF_CORE_READ(skb, protocol) : 0;
-	if (tr && l3mode &&
-	    (tr->head != head ||
-	     (hook != ET_SKB_FUNC && (l3proto != tr->l3proto || !e->ipver || e->proto != tr->proto ||
-				      e->sport != tr->sport || e->dport != tr->dport || fp != tr->fp)))) {
+	__u16 l3proto = l3mode ? bpf_ntohs(BPF_CORE_READ(skb, protocol)) : 0;
+	/* an IP header only where skb->protocol says IP of that version (a
+	 * unix or netlink skb has no network header: its payload is not one) */
+	if (e->ipver && !((e->ipver == 4 && l3proto == ET_ETH_P_IP) || (e->ipver == 6 && l3proto == ET_ETH_P_IPV6))) {
+		__builtin_memset(e, 0, sizeof(*e));
+		l3 = NULL;
+	}
+	if (!dev && l3mode)
+		dev = BPF_CORE_READ(skb, dev);
+	__u32 netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
+	struct et_skb_track *trp = bpf_map_lookup_elem(&skb_tracked, &key);
+	struct et_skb_track nt;
+	__builtin_memset(&nt, 0, sizeof(nt));
+	bool have = false, first = false;
+	if (trp) {
+		/* a copy: an LRU entry can be recycled under us */
+		nt = *trp;
+		have = true;
+	}
+	bool same_headers = e->ipver && e->proto == nt.proto && e->sport == nt.sport && e->dport == nt.dport &&
+			    fp == nt.fp;
+	if (have && l3mode &&
+	    (nt.head != head || (!at_func && nt.verified && (l3proto != nt.l3proto || !same_headers)))) {
 		/* a freed skb's address, reused */
 		bpf_map_delete_elem(&skb_tracked, &key);
-		tr = NULL;
+		have = false;
 	}
-	struct et_skb_track nt;
-	bool first = false;
-	if (!tr) {
-		if (!e->ipver)
-			return 0;
-		__builtin_memset(&nt, 0, sizeof(nt));
-		if (!skb_owner(skb, e, &nt))
-			return 0;
-		nt.head = head;
+	if (have && !at_func && l3mode && !nt.verified && e->ipver) {
+		/* judged at a function, before the headers were built: these are its */
+		nt.verified = 1;
 		nt.l3proto = l3proto;
 		nt.fp = fp;
 		nt.proto = e->proto;
 		nt.sport = e->sport;
 		nt.dport = e->dport;
+		bpf_map_update_elem(&skb_tracked, &key, &nt, BPF_ANY);
+	}
+	if (!have) {
+		__builtin_memset(&nt, 0, sizeof(nt));
+		/* with a filter, only a copy that can run it judges */
+		if (skb_nprog && !filter)
+			return 0;
+		if (!at_func && !e->ipver)
+			return 0;
+		if (!skb_owner(skb, e, &nt, netns, !at_func))
+			return 0;
+		nt.head = head;
 		nt.match = 1;
-		if (skb_nprog && !skb_filter(s, skb, l3, avail)) {
+		if (!at_func) {
+			nt.verified = 1;
+			nt.l3proto = l3proto;
+			nt.fp = fp;
+			nt.proto = e->proto;
+			nt.sport = e->sport;
+			nt.dport = e->dport;
+		}
+		if (filter && skb_nprog && (!l3 || !skb_filter(s, slot, skb, l3, avail))) {
 			nt.match = 0;
 			count(ET_CNT_SKB_FILTERED);
 		}
@@ -372,22 +466,27 @@ static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_s
 		if (!nt.match)
 			return 0;
 		count(ET_CNT_SKB_TRACKED);
-		tr = &nt;
 		first = true;
-	} else if (!tr->match) {
+	} else if (!nt.match) {
 		if (free)
 			bpf_map_delete_elem(&skb_tracked, &key);
 		return 0;
 	}
+	/* a function's headers may be an older packet's: the tracked ones */
+	if (at_func && (!nt.verified || !same_headers))
+		e->ipver = 0;
 	e->h.type = ET_EV_SKB;
 	e->h.ts = bpf_ktime_get_ns();
-	e->h.pid = tr->pid;
-	e->h.tid = tr->tid;
-	e->sk = tr->sk;
+	e->h.pid = nt.pid;
+	e->h.tid = nt.tid;
+	e->sk = nt.sk;
 	if (!e->ipver) {
-		e->proto = tr->proto;
-		e->sport = tr->sport;
-		e->dport = tr->dport;
+		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+		e->tcp_flags = 0;
+		e->proto = nt.proto;
+		e->sport = nt.sport;
+		e->dport = nt.dport;
 	}
 	e->skb = key;
 	e->func = func;
@@ -395,11 +494,9 @@ static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_s
 	e->reason = reason;
 	e->first = first;
 	e->cur_pid = bpf_get_current_pid_tgid() >> 32;
-	if (!dev)
-		dev = BPF_CORE_READ(skb, dev);
 	if (dev) {
 		e->ifindex = BPF_CORE_READ(dev, ifindex);
-		e->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		e->netns = netns;
 		BPF_CORE_READ_INTO(&e->ifname, dev, name);
 	}
 	/* after the driver returned the skb may be gone: its length is the
@@ -428,12 +525,25 @@ static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_s
 	return 0;
 }
 
+static __noinline int skb_hook(void *ctx, struct sk_buff *skb, const struct et_skb_at *at)
+{
+	return skb_hook_body(ctx, skb, at, true);
+}
+
+static __noinline int skb_hook_func(void *ctx, struct sk_buff *skb, const struct et_skb_at *at)
+{
+	return skb_hook_body(ctx, skb, at, false);
+}
+
 static __always_inline void skb_at(void *ctx, struct sk_buff *skb, __u32 hook, __u64 func, __u32 reason,
 				   struct net_device *dev, __u32 l3mode, __u32 free)
 {
 	struct et_skb_at at = { .func = func, .dev = dev, .hook = hook, .reason = reason, .l3mode = l3mode,
 				.free = free };
-	skb_hook(ctx, skb, &at);
+	if (hook == ET_SKB_FUNC)
+		skb_hook_func(ctx, skb, &at);
+	else
+		skb_hook(ctx, skb, &at);
 }
 
 /* ---- the tracepoint backend ---- */

@@ -121,7 +121,8 @@ static struct et_skb_journey *journey_new(struct et_skbs *s, const struct ev_skb
 int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 {
 	struct et_skbs *s = &m->skbs;
-	if (size < sizeof(*e) || e->nstack > ET_SKB_STACK || size < sizeof(*e) + e->nstack * sizeof(uint64_t))
+	if (size < sizeof(*e) || e->nstack > ET_SKB_STACK || size < sizeof(*e) + e->nstack * sizeof(uint64_t) ||
+	    !e->skb)
 		return -1;
 	s->enabled = true;
 	struct open_slot *f = open_find(s, e->skb);
@@ -145,9 +146,15 @@ int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 			return 0;
 		}
 	}
-	if (j->nhops == ET_SKB_HOPS_MAX) {
+	if (j->nhops == ET_SKB_HOPS_MAX && !is_free) {
 		j->hops_not_listed++;
 	} else {
+		if (j->nhops == ET_SKB_HOPS_MAX) {
+			/* the hook that ended it is kept in place of the last */
+			j->nhops--;
+			free(j->hops[j->nhops].stack);
+			j->hops_not_listed++;
+		}
 		if (j->nhops == j->cap_hops) {
 			j->cap_hops = j->cap_hops ? j->cap_hops * 2 : 8;
 			j->hops = xrealloc(j->hops, j->cap_hops * sizeof(*j->hops));
@@ -212,6 +219,7 @@ int skb_on_route(struct et_model *m, const struct ev_route *e)
 	r->pid = (int)e->h.pid;
 	r->tid = (int)e->h.tid;
 	r->ev = *e;
+	r->ev.dev[sizeof(r->ev.dev) - 1] = 0;  /* a recording may carry anything */
 	r->count = 1;
 	return 0;
 }

@@ -58,8 +58,15 @@ static int load_tracing(struct btf *vmlinux, const char *name, int kind, enum bp
 	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "etrace_probe", "GPL", ret0, 2, &o);
 	if (fd < 0)
 		return -errno;
+	/* fentry: loading is not enough on some kernels (no trampolines,
+	 * arm64 before 6.0); attach it too. A tp_btf program attaches to a
+	 * tracepoint: harmless for the instant it is there. */
+	int link = bpf_raw_tracepoint_open(NULL, fd);
+	int rc = link < 0 ? -errno : 0;
+	if (link >= 0)
+		close(link);
 	close(fd);
-	return 0;
+	return rc;
 }
 
 static int try_kprobe_multi(void)

@@ -369,6 +369,11 @@ int run_main(const struct run_opts *o)
 		return ETRACE_EXIT_FAILURE;
 	}
 
+	/* an auto-picked function backend may have fallen back to tracepoints */
+	m.net_backend = m.skbs.backend = skb.backend;
+	m.net_backend_why = skb.why;
+	m.skbs.nfuncs = skb.funcs.n;
+
 	struct et_cgroup cg;
 	if (cgroup_create(&cg, err, sizeof(err)) < 0) {
 		errmsg("%s", err);

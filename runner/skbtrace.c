@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -50,6 +51,7 @@ int skb_plan_make(const struct run_opts *o, struct skb_plan *p, char *err, size_
 	if (!b)
 		return -1;
 	p->backend = b;
+	p->auto_picked = !explicit;
 	snprintf(p->why_buf, sizeof(p->why_buf), "%s", why ? why : "");
 	p->why = p->why_buf;
 	if (!p->on)
@@ -63,10 +65,8 @@ int skb_plan_make(const struct run_opts *o, struct skb_plan *p, char *err, size_
 	}
 	char kerr[256];
 	p->ksyms = ksyms_load("/proc/kallsyms", kerr, sizeof(kerr));
-	if (!p->ksyms)
-		fprintf(stderr, "etrace: --skb: %s: kernel addresses are shown as numbers\n", kerr);
 	if (!function_backend(p->backend))
-		return 0;
+		goto done;
 
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux) {
@@ -108,6 +108,10 @@ int skb_plan_make(const struct run_opts *o, struct skb_plan *p, char *err, size_
 			 o->skb_funcs ? o->skb_funcs : "*");
 		return -1;
 	}
+done:
+	/* said once the plan holds (an error above is the only line) */
+	if (!p->ksyms)
+		fprintf(stderr, "etrace: --skb: %s: kernel addresses are shown as numbers\n", kerr);
 	return 0;
 }
 
@@ -212,8 +216,10 @@ static void attach_multi(struct skb_plan *p, struct bpf_program *prog, const cha
 		p->attached += n;
 		return;
 	}
-	if (n == 1) {
-		p->attach_failed++;
+	/* a refusal of the whole kernel (EPERM, EMFILE, ENOMEM) is not split */
+	int e = errno;
+	if (n == 1 || (e != ESRCH && e != ENOENT && e != EINVAL && e != EBUSY)) {
+		p->attach_failed += n;
 		return;
 	}
 	attach_multi(p, prog, syms, n / 2);
@@ -247,12 +253,26 @@ int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size
 {
 	if (!p->on || !function_backend(p->backend))
 		return 0;
+	/* a kprobe per function, or a program and a link (fentry): thousands
+	 * of descriptors, past the usual soft limit of 1024 */
+	struct rlimit rl;
+	if (strcmp(p->backend, "kprobe-multi") != 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	const char **syms = calloc(p->funcs.n ? p->funcs.n : 1, sizeof(*syms));
-	struct btf *vmlinux = strcmp(p->backend, "fentry") == 0 ? btf__load_vmlinux_btf() : NULL;
-	if (!syms || (strcmp(p->backend, "fentry") == 0 && !vmlinux)) {
-		free(syms);
-		snprintf(err, errlen, "--net-backend=%s: %s", p->backend, strerror(errno ? errno : ENOMEM));
+	if (!syms) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
+	struct btf *vmlinux = NULL;
+	if (strcmp(p->backend, "fentry") == 0) {
+		vmlinux = btf__load_vmlinux_btf();
+		if (!vmlinux) {
+			snprintf(err, errlen, "--net-backend=fentry: cannot read the kernel's BTF: %s", strerror(errno));
+			free(syms);
+			return -1;
+		}
 	}
 	for (int arg = 1; arg <= SKB_FUNCS_MAX_ARG; arg++) {
 		struct bpf_program *prog = func_prog(skel, p->backend, arg);
@@ -270,6 +290,9 @@ int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size
 				if (l) {
 					add_link(p, l);
 					p->attached++;
+				} else if (errno == EMFILE || errno == ENFILE) {
+					p->attach_failed += n - i;
+					break;
 				} else {
 					p->attach_failed++;
 				}
@@ -294,6 +317,15 @@ int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size
 	free(syms);
 	btf__free(vmlinux);
 	if (!p->attached) {
+		if (p->auto_picked) {
+			/* the tracepoint programs are loaded and attached: go on with them */
+			fprintf(stderr, "etrace: --skb: none of the %zu kernel functions taking an skb could be probed by %s; "
+					"following packets through tracepoints\n", p->funcs.n, p->backend);
+			snprintf(p->why_buf, sizeof(p->why_buf), "auto: %s was refused at attach; tracepoints used",
+				 p->backend);
+			p->backend = "tracepoint";
+			return 0;
+		}
 		snprintf(err, errlen, "--net-backend=%s: none of the %zu kernel functions taking an skb could be probed",
 			 p->backend, p->funcs.n);
 		return -1;
@@ -324,4 +356,14 @@ void skb_plan_free(struct skb_plan *p)
 	skb_plan_detach(p);
 	skb_funcs_free(&p->funcs);
 	/* p->ksyms belongs to the model once the run started (run.c) */
+}
+
+void skb_plan_fall_back(struct skb_plan *p, const char *why)
+{
+	snprintf(p->why_buf, sizeof(p->why_buf), "auto: %s could not be loaded (%s); tracepoints used", p->backend, why);
+	fprintf(stderr, "etrace: --skb: the %s programs could not be loaded (%s); following packets through tracepoints\n",
+		p->backend, why);
+	p->backend = "tracepoint";
+	p->why = p->why_buf;
+	skb_funcs_free(&p->funcs);
 }

@@ -18,6 +18,7 @@ struct skb_plan {
 	bool on;                    /* --skb (or an option implying it) */
 	const char *backend;        /* "tracepoint", "kprobe-multi", "fentry", "kprobe" */
 	const char *why;            /* why that one (static or plan-owned storage) */
+	bool auto_picked;           /* chosen by auto: may fall back to tracepoints */
 	char why_buf[256];
 	bool stack;                 /* --skb-stack */
 	struct et_cbpf_insn prog[ET_CBPF_MAX];
@@ -41,6 +42,9 @@ void skb_plan_configure(struct skb_plan *p, struct etrace_bpf *skel);
 /* After the load: a function backend's links. Returns 0 or -1 with err. */
 int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size_t errlen);
 void skb_plan_detach(struct skb_plan *p);
+/* An auto-picked function backend the kernel would not load: tracepoints
+ * instead (one line on stderr saying so). */
+void skb_plan_fall_back(struct skb_plan *p, const char *why);
 void skb_plan_free(struct skb_plan *p);
 
 #endif

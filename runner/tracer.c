@@ -485,6 +485,7 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	}
 	t->m = m;
 	t->func_links[0] = t->func_links[1] = -1;
+reopen:
 	t->skel = etrace_bpf__open();
 	if (!t->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
@@ -534,6 +535,14 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	skb_plan_configure(o->skb ? o->skb : &off, t->skel);
 
 	int rc = etrace_bpf__load(t->skel);
+	if (rc && o->skb && o->skb->on && o->skb->auto_picked && strcmp(o->skb->backend, "tracepoint") != 0) {
+		/* the function backend the kernel seemed to allow was refused:
+		 * a fresh object with the tracepoint programs only */
+		skb_plan_fall_back(o->skb, strerror(-rc));
+		etrace_bpf__destroy(t->skel);
+		t->skel = NULL;
+		goto reopen;
+	}
 	if (rc) {
 		snprintf(err, errlen,
 			 "cannot load the BPF programs: %s (needs root or CAP_BPF+CAP_PERFMON, a kernel with BTF, "

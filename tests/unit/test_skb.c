@@ -471,7 +471,8 @@ static void test_bad_records(void)
 	model_free(&m);
 }
 
-/* Hooks past ET_SKB_HOPS_MAX are counted; the free still ends the journey. */
+/* Hooks past ET_SKB_HOPS_MAX are counted; the free still ends the journey
+ * and is kept, in place of the last hook kept. */
 static void test_hops_cap(void)
 {
 	struct et_model m;
@@ -487,19 +488,22 @@ static void test_hops_cap(void)
 	if (s->n == 1) {
 		const struct et_skb_journey *j = &s->v[0];
 		CHECK(j->nhops == ET_SKB_HOPS_MAX);
-		CHECK(j->hops_not_listed == 7);   /* 5 functions, the copy, the free */
+		CHECK(j->hops_not_listed == 7);   /* 5 functions, the copy, the last function (for the free) */
 		CHECK(j->fate == ET_SKB_DROPPED && j->drop_reason == no_socket);
 		CHECK(j->delivered);
-		CHECK(j->hops[ET_SKB_HOPS_MAX - 1].hook == ET_SKB_FUNC);
-		CHECK(j->hops[ET_SKB_HOPS_MAX - 1].func == FUNC_ADDR + (uint64_t)(ET_SKB_HOPS_MAX - 1) * 0x40);
+		CHECK(j->hops[ET_SKB_HOPS_MAX - 2].hook == ET_SKB_FUNC);
+		CHECK(j->hops[ET_SKB_HOPS_MAX - 2].func == FUNC_ADDR + (uint64_t)(ET_SKB_HOPS_MAX - 2) * 0x40);
+		CHECK(j->hops[ET_SKB_HOPS_MAX - 1].hook == ET_SKB_KFREE);
+		CHECK(j->hops[ET_SKB_HOPS_MAX - 1].reason == no_socket);
 	}
 	char *t = text_of(&m);
 	CHECK(strstr(t, "      (+7 more hooks)\n") != NULL);
-	CHECK(count_of(t, "ms  0xffffffff81a0") == ET_SKB_HOPS_MAX - 1);
+	CHECK(count_of(t, "ms  0xffffffff81a0") == ET_SKB_HOPS_MAX - 2);
+	CHECK(strstr(t, "kfree_skb") != NULL);
 	free(t);
 	char *j = json_of(&m);
 	CHECK(strstr(j, "\"hops_not_listed\":7}") != NULL);
-	CHECK(count_of(j, "\"kind\":\"function\"") == ET_SKB_HOPS_MAX - 1);
+	CHECK(count_of(j, "\"kind\":\"function\"") == ET_SKB_HOPS_MAX - 2);
 	CHECK(json_part_ok(j));
 	free(j);
 	model_free(&m);
