@@ -9,6 +9,7 @@
 #include "run.h"
 #include "../reports/crash.h"
 #include "../reports/render.h"
+#include "../symbolize/ksyms.h"
 
 #define MAX_FRAME (1u << 20)
 
@@ -141,6 +142,17 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 	struct rec_end end = { .end_ts = m->end_ts, .wait_status = wait_status, .exit_code = exit_code,
 			       .capture_faults = m->capture_faults, .ntotals = (uint32_t)m->ntotals };
 	memcpy(end.lost, m->lost, sizeof(end.lost));
+	if (m->skbs.enabled) {
+		/* the kernel's packet counters and how packets were followed */
+		struct strbuf sb = STRBUF_INIT;
+		uint64_t head[3] = { m->skbs.followed, m->skbs.filtered, m->skbs.nfuncs };
+		sb_putn(&sb, (const char *)head, sizeof(head));
+		const char *b = m->skbs.backend ? m->skbs.backend : "", *f = m->skbs.filter ? m->skbs.filter : "";
+		sb_putn(&sb, b, strlen(b) + 1);
+		sb_putn(&sb, f, strlen(f) + 1);
+		put_frame(r, REC_SKB, sb.buf, sb.len, NULL, 0);
+		sb_free(&sb);
+	}
 	put_frame(r, REC_END, &end, sizeof(end), m->totals, m->ntotals * sizeof(*m->totals));
 	int rc = 0;
 	if (fclose(r->f) != 0 && !r->failed) {
@@ -160,6 +172,7 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 
 struct replay {
 	struct et_model m;
+	char *skb_backend, *skb_filter;  /* REC_SKB: the model points at them */
 	char **argv;
 	int exit_code;
 	int have_end;
@@ -234,6 +247,28 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 			rc = replay_funcs(&rp->m, buf, fr.len, path);
 			if (rc)
 				goto out;
+		} else if (fr.kind == REC_SKB && have_run && fr.len > 3 * sizeof(uint64_t) && !rp->skb_backend) {
+			uint64_t head[3];
+			memcpy(head, buf, sizeof(head));
+			const char *p = (const char *)buf + sizeof(head), *end = (const char *)buf + fr.len;
+			size_t n = strnlen(p, (size_t)(end - p));
+			rp->skb_backend = strndup(p, n);
+			p += n + 1;
+			if (p < end) {
+				n = strnlen(p, (size_t)(end - p));
+				if (n)
+					rp->skb_filter = strndup(p, n);
+			}
+			rp->m.skbs.enabled = true;
+			rp->m.skbs.followed = head[0];
+			rp->m.skbs.filtered = head[1];
+			rp->m.skbs.nfuncs = (size_t)head[2];
+			rp->m.skbs.backend = rp->skb_backend;
+			rp->m.skbs.filter = rp->skb_filter;
+			/* kernel names from this machine's symbols (a replay of another boot shows wrong names) */
+			char kerr[256];
+			if (!rp->m.skbs.ksyms)
+				rp->m.skbs.ksyms = ksyms_load("/proc/kallsyms", kerr, sizeof(kerr));
 		} else if (fr.kind == REC_EVENT && have_run) {
 			model_ingest(&rp->m, buf, fr.len);
 		} else if (fr.kind == REC_END && fr.len >= sizeof(struct rec_end) && have_run) {
@@ -275,6 +310,8 @@ out:
 static void replay_free(struct replay *rp)
 {
 	model_free(&rp->m);
+	free(rp->skb_backend);
+	free(rp->skb_filter);
 	if (rp->argv) {
 		for (char **a = rp->argv; *a; a++)
 			free(*a);

@@ -14,6 +14,8 @@
  *     REC_FUNCS (--trace-func) u32 force, u32 npatterns, then NUL-terminated
  *               executable path, its name as given, and the patterns: the
  *               replay plans the same functions from the same file
+ *     REC_SKB   (--skb, before REC_END) u64 followed, filtered, nfuncs, then
+ *               NUL-terminated backend and filter ("" for none)
  * Symbolization reads the program's files again, so a crash in a recording is
  * symbolized as long as the same binaries are on disk.
  */
@@ -27,7 +29,7 @@
 
 #define REC_MAGIC "ETRCREC1"
 
-enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4 };
+enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5 };
 
 struct rec_frame {
 	uint32_t kind;

@@ -299,3 +299,19 @@ def test_each_segment_of_a_connection_is_its_own_packet():
     pids = {p["pid"] for p in data}
     assert len(pids) == 2, pids
     assert r.report["events"]["lost"]["packet"] == 0
+
+
+def test_recording_replays_the_packets():
+    import json
+    import tempfile
+    from lib import ETRACE
+    with tempfile.TemporaryDirectory(prefix="etrace-test-") as d:
+        rec = os.path.join(d, "run.rec")
+        r = run([prog("connect_refused"), "1"], etrace_opts=["--skb-filter=tcp", f"--record={rec}"])
+        out = os.path.join(d, "replay.json")
+        p = subprocess.run([ETRACE, "report", "-f", "json", "-o", out, rec], capture_output=True, timeout=30)
+        assert p.returncode == 0 and r.rc == 2, p.stderr
+        with open(out) as f:
+            replay = json.load(f)
+    assert replay["skbs"] == r.report["skbs"], (replay["skbs"], r.report["skbs"])
+    assert replay["routes"] == r.report["routes"]
