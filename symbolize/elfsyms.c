@@ -1,5 +1,6 @@
 /* Function symbols and signatures of an ELF executable: see elfsyms.h. */
 #include "elfsyms.h"
+#include "fileutil.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -21,15 +22,6 @@ struct raw_sym {
 	uint64_t addr, size, file_offset;
 	int rank;             /* 0 global, 1 weak, 2 local: which alias names the function */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int bind_rank(unsigned char bind)
 {

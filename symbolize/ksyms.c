@@ -1,5 +1,6 @@
 /* Kernel symbols from /proc/kallsyms: see ksyms.h. */
 #include "ksyms.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,59 +37,6 @@ struct ksyms {
 	size_t hmask;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* The whole file (procfs reports size 0: read until EOF). Returns 0, or -1
- * with errno. */
-static int read_whole(const char *path, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : (size_t)8 << 20, n = 0;
-	char *b = malloc(cap);
-	if (!b)
-		goto fail;
-	for (;;) {
-		if (cap - n < 2) {
-			char *nb = realloc(b, cap * 2);
-			if (!nb)
-				goto fail;
-			b = nb;
-			cap *= 2;
-		}
-		/* procfs hands out a page a call anyway; asking for less keeps
-		 * valgrind from checking the whole free space on every call */
-		size_t want = cap - n - 1 < 65536 ? cap - n - 1 : 65536;
-		ssize_t r = read(fd, b + n, want);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
-fail:;
-	int e = errno;
-	free(b);
-	close(fd);
-	errno = e;
-	return -1;
-}
 
 static int hexval(char c)
 {
@@ -220,7 +168,7 @@ struct ksyms *ksyms_load(const char *path, char *err, size_t errlen)
 {
 	char *buf;
 	size_t len;
-	if (read_whole(path, &buf, &len) < 0) {
+	if (read_whole_file(path, (size_t)8 << 20, &buf, &len) < 0) {
 		set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return NULL;
 	}

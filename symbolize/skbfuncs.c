@@ -1,5 +1,6 @@
 /* Kernel functions that take an skb, from BTF: see skbfuncs.h. */
 #include "skbfuncs.h"
+#include "fileutil.h"
 
 #include <bpf/btf.h>
 #include <errno.h>
@@ -13,59 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* Reads a whole file into a NUL-terminated buffer. tracefs and debugfs
- * files report size 0, so it reads until EOF. Returns 0, or -1 with errno. */
-static int read_whole(const char *path, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
-	char *b = malloc(cap);
-	if (!b)
-		goto fail;
-	for (;;) {
-		if (cap - n < 2) {
-			char *nb = realloc(b, cap * 2);
-			if (!nb)
-				goto fail;
-			b = nb;
-			cap *= 2;
-		}
-		/* procfs hands out a page a call anyway; asking for less keeps
-		 * valgrind from checking the whole free space on every call */
-		size_t want = cap - n - 1 < 65536 ? cap - n - 1 : 65536;
-		ssize_t r = read(fd, b + n, want);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
-fail:;
-	int e = errno;
-	free(b);
-	close(fd);
-	errno = e;
-	return -1;
-}
 
 /* A set of names: the lines of a file cut in place, sorted for bsearch. */
 struct name_set {
@@ -86,7 +34,7 @@ static int name_set_load(struct name_set *s, const char *path, bool after_tab)
 {
 	size_t len;
 	memset(s, 0, sizeof(*s));
-	if (read_whole(path, &s->buf, &len) < 0)
+	if (read_whole_file(path, 65536, &s->buf, &len) < 0)
 		return -1;
 	size_t lines = 1;
 	for (const char *p = s->buf; (p = strchr(p, '\n')) != NULL; p++)
