@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -172,3 +173,40 @@ def cleanup_after_failure():
 def contains_line(text, pattern):
     """True when some line of text matches the regular expression."""
     return any(re.search(pattern, line) for line in text.splitlines())
+
+
+def wait_target_running(etrace_pid, comm, timeout=5):
+    """Waits until etrace (etrace_pid) has its target (named comm) running in
+    its cgroup leaf, and returns its pid (None on timeout): etrace's signal
+    handlers are set by then. Start-up takes
+    0.3 s to over 0.5 s on a loaded machine, so a fixed delay is a race."""
+    base = os.path.join(cgroup2_mount() or "/nonexistent", "etrace.slice")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            for n in os.listdir(base):
+                if not n.startswith(f"run-{etrace_pid}-"):
+                    continue
+                with open(os.path.join(base, n, "cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        with open(f"/proc/{pid}/comm") as c:
+                            if c.read().strip() == comm:
+                                return int(pid)
+        except OSError:
+            pass
+        time.sleep(0.005)
+    return None
+
+
+def wait_in_syscall(pid, numbers, timeout=5):
+    """Waits until pid is blocked in one of the syscall numbers (x86_64)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/syscall") as f:
+                if f.read().split()[0] in {str(n) for n in numbers}:
+                    return True
+        except (OSError, IndexError):
+            return False
+        time.sleep(0.005)
+    return False

@@ -288,7 +288,8 @@ def test_sigterm_forwarded_by_etrace_names_the_original_sender():
         jpath = os.path.join(d, "r.json")
         p = subprocess.Popen([lib.ETRACE, "run", "--json", jpath, "-o", os.path.join(d, "r.txt"), "--",
                               "/bin/sleep", "5"])
-        time.sleep(0.5)
+        # in its sleep (nanosleep, clock_nanosleep), past the loader
+        lib.wait_in_syscall(lib.wait_target_running(p.pid, "sleep"), (35, 230))
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=10)
         assert p.returncode == 128 + signal.SIGTERM

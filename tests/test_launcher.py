@@ -130,7 +130,7 @@ def test_sigterm_is_forwarded_and_ignored_by_target():
 
 def test_sigterm_kills_default_target_and_status_is_143():
     p = _start_etrace(["/bin/sleep", "5"])
-    time.sleep(0.5)
+    lib.wait_target_running(p.pid, "sleep")
     p.send_signal(signal.SIGTERM)
     p.communicate(timeout=10)
     assert p.returncode == 128 + signal.SIGTERM
@@ -139,7 +139,9 @@ def test_sigterm_kills_default_target_and_status_is_143():
 def test_sighup_and_sigquit_are_forwarded():
     for sig in (signal.SIGHUP, signal.SIGQUIT):
         p = _start_etrace(["/bin/sleep", "5"])
-        time.sleep(0.5)
+        # sent once the target runs: a signal before etrace's handlers are
+        # set ends etrace itself, as it would any program
+        lib.wait_target_running(p.pid, "sleep")
         p.send_signal(sig)
         p.communicate(timeout=10)
         assert p.returncode == 128 + sig, (sig, p.returncode)
