@@ -255,6 +255,34 @@ void skb_kaddr(const struct et_skbs *s, uint64_t addr, struct strbuf *out)
 		sb_printf(out, " [%s]", mod);
 }
 
+/* The frames of a hop's kernel stack that belong to the packet's path: the
+ * innermost ones are etrace's own program and the tracing machinery that
+ * called it (bpf_trace_run2, __traceiter_net_dev_queue, a kprobe or fentry
+ * trampoline), which say nothing about the packet. */
+static uint32_t stack_first(const struct et_skbs *s, const struct et_skb_hop *h)
+{
+	static const char *const machinery[] = {
+		"bpf_prog_", "bpf_trace_run", "__traceiter_", "__bpf_trace_", "bpf_trampoline", "__bpf_prog_enter",
+		"__bpf_prog_exit", "trace_call_bpf", "kprobe_", "fprobe_", "rethook_", "ftrace_", "arch_ftrace_",
+		"kprobe_multi_link_", "bpf_get_stack", "perf_trace_", "trace_event_raw_event_",
+	};
+	uint32_t first = 0;
+	if (!s->ksyms)
+		return 0;
+	/* only among the innermost frames: the machinery is at most a few deep */
+	for (uint32_t f = 0; f < h->nstack && f < 8; f++) {
+		uint64_t off = 0;
+		const char *mod = NULL;
+		const char *name = ksyms_lookup(s->ksyms, h->stack[f], &off, &mod);
+		bool ours = !name || (mod && strcmp(mod, "bpf") == 0);
+		for (size_t i = 0; name && !ours && i < sizeof(machinery) / sizeof(machinery[0]); i++)
+			ours = strncmp(name, machinery[i], strlen(machinery[i])) == 0;
+		if (ours)
+			first = f + 1;
+	}
+	return first < h->nstack ? first : 0;
+}
+
 void skb_hop_name(const struct et_skbs *s, const struct et_skb_hop *h, struct strbuf *out)
 {
 	if (h->hook == ET_SKB_FUNC) {
@@ -405,8 +433,8 @@ static void print_journey(const struct et_model *m, const struct et_skb_journey 
 		fputc('\n', out);
 		if (h->nstack) {
 			sb_reset(&sb);
-			for (uint32_t f = 0; f < h->nstack; f++) {
-				if (f)
+			for (uint32_t f = stack_first(s, h); f < h->nstack; f++) {
+				if (sb_str(&sb)[0])
 					sb_puts(&sb, " <- ");
 				skb_kaddr(s, h->stack[f], &sb);
 			}
@@ -642,10 +670,10 @@ void skb_render_json(const struct et_model *m, struct strbuf *sb)
 				sb_puts(sb, "null");
 			}
 			sb_puts(sb, ",\"stack\":[");
-			for (uint32_t f = 0; f < h->nstack; f++) {
+			for (uint32_t f = stack_first(s, h), n = 0; f < h->nstack; f++, n++) {
 				sb_reset(&e);
 				skb_kaddr(s, h->stack[f], &e);
-				if (f)
+				if (n)
 					sb_putc(sb, ',');
 				sb_json_str(sb, sb_str(&e));
 			}

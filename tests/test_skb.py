@@ -106,6 +106,10 @@ def test_stack_names_kernel_functions():
     queue = syn["hops"][0]
     assert queue["hook"] == "net_dev_queue" and queue["stack"], queue
     frames = [f.split("+")[0] for f in queue["stack"]]
+    # etrace's own program and the tracepoint's machinery are left out:
+    # the stack starts where the kernel handed the packet to the device
+    assert frames[0] in ("__dev_queue_xmit", "dev_queue_xmit"), frames
+    assert not any(f.startswith(("bpf_", "__traceiter_")) for f in frames), frames
     # handed to the device by the IP output path, for a connect
     assert "__dev_queue_xmit" in frames or "dev_queue_xmit" in frames, frames
     assert any(f.startswith(("ip_finish_output", "ip_output", "__ip_queue_xmit", "ip_queue_xmit")) for f in frames), frames
