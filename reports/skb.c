@@ -88,9 +88,40 @@ static void open_set(struct et_skbs *s, uint64_t skb, uint32_t idx)
 	s->open_n++;
 }
 
+static bool real_drop(const struct et_skb_journey *j);
+
+/* At the cap: the older half's packets that were neither dropped nor
+ * answered with a RST make room (a long run keeps its drops and its last
+ * packets, which say most about a failure). Returns how many went. */
+static size_t journeys_compact(struct et_skbs *s)
+{
+	size_t older = s->n / 2, k = 0, freed = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct et_skb_journey *j = &s->v[i];
+		if (i < older && !real_drop(j) && !j->reset) {
+			for (size_t h = 0; h < j->nhops; h++)
+				free(j->hops[h].stack);
+			free(j->hops);
+			freed++;
+			continue;
+		}
+		s->v[k++] = *j;
+	}
+	if (!freed)
+		return 0;
+	s->n = k;
+	s->not_listed += freed;
+	/* the indexes moved: the address table again, latest journey last */
+	memset(s->open, 0, s->open_cap * sizeof(struct open_slot));
+	s->open_n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		open_set(s, s->v[i].skb, (uint32_t)i);
+	return freed;
+}
+
 static struct et_skb_journey *journey_new(struct et_skbs *s, const struct ev_skb *e)
 {
-	if (s->n == ET_SKB_JOURNEYS_MAX) {
+	if (s->n == ET_SKB_JOURNEYS_MAX && journeys_compact(s) == 0) {
 		s->not_listed++;
 		open_set(s, e->skb, ET_NO_JOURNEY);
 		return NULL;
@@ -553,8 +584,8 @@ void skb_render_text(const struct et_model *m, FILE *out)
 	if (shown < s->n)
 		fprintf(out, "  (%zu of %zu packets shown: the JSON report has them all)\n", shown, s->n);
 	if (s->not_listed)
-		fprintf(out, "  (%lu more packets were not kept: at most %d per run)\n", (unsigned long)s->not_listed,
-			ET_SKB_JOURNEYS_MAX);
+		fprintf(out, "  (%lu packets not kept: at most %d per run; older ones that were neither dropped nor "
+			     "answered with a RST go first)\n", (unsigned long)s->not_listed, ET_SKB_JOURNEYS_MAX);
 	free(show);
 }
 

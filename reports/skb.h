@@ -75,7 +75,7 @@ struct et_skbs {
 	uint64_t filtered;        /* packets of the tree the filter rejected (kernel counter) */
 	struct et_skb_journey *v;
 	size_t n, cap;
-	uint64_t not_listed;      /* packets beyond ET_SKB_JOURNEYS_MAX */
+	uint64_t not_listed;      /* packets not kept (ET_SKB_JOURNEYS_MAX; see journeys_compact) */
 	/* open journeys by skb address: an open-addressing table of indexes + 1 */
 	uint32_t *open;
 	size_t open_cap, open_n;
