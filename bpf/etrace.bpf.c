@@ -1599,6 +1599,72 @@ int BPF_PROG(et_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb
 	return 0;
 }
 
+#define ET_ETH_P_IP 0x0800
+#define ET_ETH_P_IPV6 0x86DD
+
+/* The TCP 4-tuple of the packet whose IP header is at l3 (IPv4 first
+ * fragment, or IPv6 with TCP right after the fixed header). 0 or -1. */
+static __always_inline int skb_tcp_tuple(struct sk_buff *skb, const unsigned char *l3, struct et_tuple *t)
+{
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	__u32 thoff;
+	__builtin_memset(t, 0, sizeof(*t));
+	if (proto == ET_ETH_P_IP) {
+		__u8 h[20];
+		if (bpf_probe_read_kernel(h, sizeof(h), l3) < 0)
+			return -1;
+		if ((h[0] >> 4) != 4 || h[9] != ET_IPPROTO_TCP || ((h[6] & 0x1f) | h[7]))
+			return -1;
+		thoff = (h[0] & 0xf) * 4;
+		if (thoff < 20)
+			return -1;
+		t->family = ET_AF_INET;
+		__builtin_memcpy(t->saddr, &h[12], 4);
+		__builtin_memcpy(t->daddr, &h[16], 4);
+	} else if (proto == ET_ETH_P_IPV6) {
+		__u8 h[40];
+		if (bpf_probe_read_kernel(h, sizeof(h), l3) < 0)
+			return -1;
+		if ((h[0] >> 4) != 6 || h[6] != ET_IPPROTO_TCP)
+			return -1;
+		thoff = 40;
+		t->family = ET_AF_INET6;
+		__builtin_memcpy(t->saddr, &h[8], 16);
+		__builtin_memcpy(t->daddr, &h[24], 16);
+	} else {
+		return -1;
+	}
+	__u16 ports[2];
+	if (bpf_probe_read_kernel(ports, sizeof(ports), l3 + thoff) < 0)
+		return -1;
+	t->sport = bpf_ntohs(ports[0]);
+	t->dport = bpf_ntohs(ports[1]);
+	return 0;
+}
+
+/* The traced connection a TCP tuple is (sent by it) or is addressed to,
+ * while that socket still has those ends; 0 if none. */
+static __always_inline __u64 tuple_conn(const struct et_tuple *t, bool *to_it)
+{
+	struct et_tuple r = *t;
+	__u64 *c = bpf_map_lookup_elem(&conn_tuples, &r);
+	*to_it = false;
+	if (!c) {
+		__builtin_memcpy(r.saddr, t->daddr, 16);
+		__builtin_memcpy(r.daddr, t->saddr, 16);
+		r.sport = t->dport;
+		r.dport = t->sport;
+		c = bpf_map_lookup_elem(&conn_tuples, &r);
+		*to_it = true;
+	}
+	if (!c)
+		return 0;
+	__u64 skv = *c;
+	struct et_tuple now;
+	sk_tuple((const struct sock *)skv, &now);
+	return now.sport == r.sport && now.dport == r.dport ? skv : 0;
+}
+
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk)
 {
@@ -1611,6 +1677,21 @@ int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
 	    sk && BPF_CORE_READ(sk, __sk_common.skc_state) == ET_TCP_CLOSE)
 		return 0;
+	__u64 key = (__u64)sk;
+	if (!sk || !bpf_map_lookup_elem(&sk_owner, &key)) {
+		/* no socket of the tree on it (a SYN to a closed port, dropped
+		 * before the socket lookup): the connection by its tuple */
+		__u16 nh = BPF_CORE_READ(skb, network_header);
+		unsigned char *head = BPF_CORE_READ(skb, head);
+		struct et_tuple t;
+		bool to_it;
+		if (nh == 0xffff || !head || skb_tcp_tuple(skb, head + nh, &t) < 0)
+			return 0;
+		__u64 c = tuple_conn(&t, &to_it);
+		if (!c)
+			return 0;
+		sk = (struct sock *)c;
+	}
 	sock_event(sk, ET_SK_DROP, reason);
 	return 0;
 }
@@ -1654,50 +1735,13 @@ int BPF_PROG(et_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *de
 	return 0;
 }
 
-#define ET_ETH_P_IP 0x0800
-#define ET_ETH_P_IPV6 0x86DD
-
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(et_netif_receive_skb, struct sk_buff *skb)
 {
 	/* the link-layer header is already pulled: data is the IP header */
-	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	unsigned char *data = BPF_CORE_READ(skb, data);
 	struct et_tuple t;
-	__u32 thoff;
-	__builtin_memset(&t, 0, sizeof(t));
-	if (proto == ET_ETH_P_IP) {
-		__u8 h[20];
-		if (bpf_probe_read_kernel(h, sizeof(h), data) < 0)
-			return 0;
-		/* TCP, and the first fragment (the ports are in it) */
-		if ((h[0] >> 4) != 4 || h[9] != ET_IPPROTO_TCP || ((h[6] & 0x1f) | h[7]))
-			return 0;
-		thoff = (h[0] & 0xf) * 4;
-		if (thoff < 20)
-			return 0;
-		t.family = ET_AF_INET;
-		__builtin_memcpy(t.saddr, &h[12], 4);
-		__builtin_memcpy(t.daddr, &h[16], 4);
-	} else if (proto == ET_ETH_P_IPV6) {
-		__u8 h[40];
-		if (bpf_probe_read_kernel(h, sizeof(h), data) < 0)
-			return 0;
-		/* TCP right after the fixed header (no extension headers) */
-		if ((h[0] >> 4) != 6 || h[6] != ET_IPPROTO_TCP)
-			return 0;
-		thoff = 40;
-		t.family = ET_AF_INET6;
-		__builtin_memcpy(t.saddr, &h[8], 16);
-		__builtin_memcpy(t.daddr, &h[24], 16);
-	} else {
+	if (skb_tcp_tuple(skb, BPF_CORE_READ(skb, data), &t) < 0)
 		return 0;
-	}
-	__u16 ports[2];
-	if (bpf_probe_read_kernel(ports, sizeof(ports), data + thoff) < 0)
-		return 0;
-	t.sport = bpf_ntohs(ports[0]);
-	t.dport = bpf_ntohs(ports[1]);
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	__u64 len = BPF_CORE_READ(skb, len);
 	/* sent by a traced connection (source = its local end) */

@@ -241,15 +241,6 @@ static __always_inline bool owner_of(const struct et_owner *o, __u64 sk, struct 
 	return true;
 }
 
-/* A tuple entry is the socket's while the socket still has those ends
- * (its memory may since belong to another connection). */
-static __always_inline bool tuple_still(__u64 skv, const struct et_tuple *t)
-{
-	struct et_tuple now;
-	sk_tuple((const struct sock *)skv, &now);
-	return now.sport == t->sport && now.dport == t->dport;
-}
-
 /* The tree's socket a packet belongs to (see the top of the file).
  * by_headers: the headers in e may be used (read at a tracepoint, the IP
  * version agreeing with skb->protocol); a function may run before they
@@ -289,24 +280,15 @@ static __always_inline bool skb_owner(struct sk_buff *skb, const struct ev_skb *
 		struct et_tuple t;
 		__builtin_memset(&t, 0, sizeof(t));
 		t.family = e->ipver == 4 ? ET_AF_INET : ET_AF_INET6;
-		/* sent by a traced connection, or addressed to one */
 		__builtin_memcpy(t.saddr, e->saddr, 16);
 		__builtin_memcpy(t.daddr, e->daddr, 16);
 		t.sport = e->sport;
 		t.dport = e->dport;
-		__u64 *c = bpf_map_lookup_elem(&conn_tuples, &t);
-		if (!c) {
-			__builtin_memcpy(t.saddr, e->daddr, 16);
-			__builtin_memcpy(t.daddr, e->saddr, 16);
-			t.sport = e->dport;
-			t.dport = e->sport;
-			c = bpf_map_lookup_elem(&conn_tuples, &t);
-		}
-		if (c) {
-			__u64 ck = *c;
-			if (tuple_still(ck, &t) && owner_of(bpf_map_lookup_elem(&sk_owner, &ck), ck, tr))
-				return true;
-		}
+		/* sent by a traced connection, or addressed to one */
+		bool to_it;
+		__u64 ck = tuple_conn(&t, &to_it);
+		if (ck && owner_of(bpf_map_lookup_elem(&sk_owner, &ck), ck, tr))
+			return true;
 		/* a handshake with a traced listener, before its connection
 		 * exists: the SYN to it, its SYN|ACK back */
 		__u8 syn = e->tcp_flags & (ET_TCPF_SYN | ET_TCPF_ACK);

@@ -31,8 +31,12 @@ def test_refused_connect_shows_rst_and_errno():
     assert c["errno"] == "ECONNREFUSED"
     assert c["outcome"].startswith("connect 127.0.0.1:1 -> RST received after ")
     assert c["outcome"].endswith("-> ECONNREFUSED")
+    # the SYN was dropped where no socket listened: a packet with no socket
+    # on it, matched to the connection by its tuple
+    assert c["drops"] == [{"reason": "NO_SOCKET", "count": 1}], c["drops"]
     section = r.text.split("-- network")[1].split("\n-- ")[0]
     assert "connect 127.0.0.1:1 -> RST received after" in section
+    assert "drops: NO_SOCKET x1" in section
 
 
 def test_no_network_section_without_tcp():
