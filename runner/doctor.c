@@ -242,7 +242,7 @@ int doctor_main(void)
 	       k.c[CAP_TP_BTF].ok ? "tp_btf sched_process_fork/exec/exit" : "unavailable: needs tp_btf");
 	const char *why;
 	const char *net = caps_net_backend(&k, &why);
-	printf("  %-20s %s (%s)\n", "network path", net, why);
+	printf("  %-20s %s (%s)\n", "packets (--skb)", net, why);
 	printf("  %-20s %s\n", "user functions",
 	       k.c[CAP_UPROBE].ok ? "uprobes (uprobe_multi links on Linux 6.6+)" : "unavailable: needs uprobes");
 	printf("  %-20s %s\n", "heap",
