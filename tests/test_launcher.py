@@ -237,10 +237,10 @@ def test_doctor_names_backends():
     assert lib.contains_line(out, r"BPF ring buffer\s+ok")
     assert lib.contains_line(out, r"cgroup v2\s+ok\s+mounted at /")
     assert lib.contains_line(out, r"^\s+syscalls\s+tp_btf")
-    assert lib.contains_line(out, r"network path\s+(kprobe-multi|fentry|kprobe|tracepoint) \(")
+    assert lib.contains_line(out, r"packets \(--skb\)\s+(kprobe-multi|fentry|kprobe|tracepoint) \(")
     if not os.path.exists("/sys/bus/event_source/devices/kprobe"):
         assert lib.contains_line(out, r"kprobes\s+no\s+no kprobe PMU")
-        assert lib.contains_line(out, r"network path\s+tracepoint")
+        assert lib.contains_line(out, r"packets \(--skb\)\s+tracepoint")
 
 
 def _as_nobody():
