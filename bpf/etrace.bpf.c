@@ -1308,7 +1308,7 @@ struct et_tuple {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct et_path_key);
 	__type(value, struct et_path_val);
@@ -1377,10 +1377,12 @@ static __always_inline void remember_tuple(const struct sock *sk)
 
 static __always_inline void path_count(__u64 sk, const struct net_device *dev, __u32 stage, __u64 len, int rc)
 {
+	/* direct loads (dev is a tracepoint's trusted pointer), a per-CPU
+	 * entry, no atomics: this runs for every packet of the tree */
 	struct et_path_key k = {
 		.sk = sk,
-		.ifindex = BPF_CORE_READ(dev, ifindex),
-		.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum),
+		.ifindex = dev->ifindex,
+		.netns = dev->nd_net.net->ns.inum,
 		.stage = stage,
 		.pad = 0,
 	};
@@ -1394,11 +1396,14 @@ static __always_inline void path_count(__u64 sk, const struct net_device *dev, _
 		v = bpf_map_lookup_elem(&net_path, &k);
 		if (!v)
 			return;
+		/* this CPU's first packet of that key, maybe not the first overall */
+		if (!v->first_ts)
+			v->first_ts = n.first_ts;
 	}
-	__sync_fetch_and_add(&v->packets, 1);
-	__sync_fetch_and_add(&v->bytes, len);
+	v->packets++;
+	v->bytes += len;
 	if (rc) {
-		__sync_fetch_and_add(&v->errors, 1);
+		v->errors++;
 		v->last_rc = rc;
 	}
 }
@@ -1493,7 +1498,7 @@ static __always_inline void count_bytes(const struct sock *sk, int ret, bool sen
 	/* an entry outlives its TCP socket; memory reused by another kind of
 	 * socket must not add to it (a TCP one starts with a state change,
 	 * which replaces the entry) */
-	if (BPF_CORE_READ(sk, sk_protocol) != ET_IPPROTO_TCP)
+	if (sk->sk_protocol != ET_IPPROTO_TCP)
 		return;
 	if (sent)
 		__sync_fetch_and_add(&o->sent, ret);
@@ -1515,7 +1520,7 @@ static __always_inline void count_bytes(const struct sock *sk, int ret, bool sen
 static __always_inline void udp_note(const struct sock *sk, int ret, int flags, __u8 dir)
 {
 	/* a peek leaves the datagram for the next receive: not counted */
-	if (ret < 0 || !sk || (flags & ET_MSG_PEEK) || BPF_CORE_READ(sk, sk_protocol) != ET_IPPROTO_UDP)
+	if (ret < 0 || !sk || (flags & ET_MSG_PEEK) || sk->sk_protocol != ET_IPPROTO_UDP)
 		return;
 	struct et_task *t = traced_task();
 	if (!t || !t->in_flight)
@@ -1606,13 +1611,18 @@ int BPF_PROG(et_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb
  * fragment, or IPv6 with TCP right after the fixed header). 0 or -1. */
 static __always_inline int skb_tcp_tuple(struct sk_buff *skb, const unsigned char *l3, struct et_tuple *t)
 {
+	/* one read covers an IPv4 header without options and the ports, or
+	 * IPv6's fixed header and the ports */
+	__u8 h[44];
 	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	__u32 thoff;
 	__builtin_memset(t, 0, sizeof(*t));
+	if (proto != ET_ETH_P_IP && proto != ET_ETH_P_IPV6)
+		return -1;
+	if (bpf_probe_read_kernel(h, sizeof(h), l3) < 0 &&
+	    (proto != ET_ETH_P_IP || bpf_probe_read_kernel(h, 24, l3) < 0))
+		return -1;
 	if (proto == ET_ETH_P_IP) {
-		__u8 h[20];
-		if (bpf_probe_read_kernel(h, sizeof(h), l3) < 0)
-			return -1;
 		if ((h[0] >> 4) != 4 || h[9] != ET_IPPROTO_TCP || ((h[6] & 0x1f) | h[7]))
 			return -1;
 		thoff = (h[0] & 0xf) * 4;
@@ -1621,22 +1631,22 @@ static __always_inline int skb_tcp_tuple(struct sk_buff *skb, const unsigned cha
 		t->family = ET_AF_INET;
 		__builtin_memcpy(t->saddr, &h[12], 4);
 		__builtin_memcpy(t->daddr, &h[16], 4);
-	} else if (proto == ET_ETH_P_IPV6) {
-		__u8 h[40];
-		if (bpf_probe_read_kernel(h, sizeof(h), l3) < 0)
-			return -1;
+	} else {
 		if ((h[0] >> 4) != 6 || h[6] != ET_IPPROTO_TCP)
 			return -1;
 		thoff = 40;
 		t->family = ET_AF_INET6;
 		__builtin_memcpy(t->saddr, &h[8], 16);
 		__builtin_memcpy(t->daddr, &h[24], 16);
-	} else {
-		return -1;
 	}
 	__u16 ports[2];
-	if (bpf_probe_read_kernel(ports, sizeof(ports), l3 + thoff) < 0)
+	if (thoff == 20) {
+		__builtin_memcpy(ports, &h[20], 4);
+	} else if (thoff == 40) {
+		__builtin_memcpy(ports, &h[40], 4);
+	} else if (bpf_probe_read_kernel(ports, sizeof(ports), l3 + thoff) < 0) {
 		return -1;
+	}
 	t->sport = bpf_ntohs(ports[0]);
 	t->dport = bpf_ntohs(ports[1]);
 	return 0;
@@ -1703,9 +1713,11 @@ int BPF_PROG(et_net_dev_queue, struct sk_buff *skb)
 	struct et_skb_slot *slot = bpf_map_lookup_elem(&skb_slot, &zero);
 	if (!slot)
 		return 0;
-	__u64 sk = (__u64)BPF_CORE_READ(skb, sk);
+	/* direct loads: skb is the tracepoint's trusted pointer */
+	struct sock *s = skb->sk;
+	__u64 sk = (__u64)s;
 	struct et_owner *o = sk ? bpf_map_lookup_elem(&sk_owner, &sk) : NULL;
-	if (!o || BPF_CORE_READ((struct sock *)sk, sk_protocol) != ET_IPPROTO_TCP) {
+	if (!o || s->sk_protocol != ET_IPPROTO_TCP) {
 		/* a freed traced skb's address, reused: must not count */
 		if (slot->skb == (__u64)skb)
 			slot->skb = 0;
@@ -1713,9 +1725,9 @@ int BPF_PROG(et_net_dev_queue, struct sk_buff *skb)
 	}
 	/* a connect's SYN: the local port is known now (it was not at the
 	 * SYN_SENT transition), so the answer can be matched on receive */
-	if (BPF_CORE_READ((struct sock *)sk, __sk_common.skc_state) == ET_TCP_SYN_SENT)
-		remember_tuple((struct sock *)sk);
-	path_count(sk, BPF_CORE_READ(skb, dev), ET_PATH_QUEUE, BPF_CORE_READ(skb, len), 0);
+	if (s->__sk_common.skc_state == ET_TCP_SYN_SENT)
+		remember_tuple(s);
+	path_count(sk, skb->dev, ET_PATH_QUEUE, skb->len, 0);
 	slot->skb = (__u64)skb;
 	slot->sk = sk;
 	return 0;
@@ -1740,10 +1752,10 @@ int BPF_PROG(et_netif_receive_skb, struct sk_buff *skb)
 {
 	/* the link-layer header is already pulled: data is the IP header */
 	struct et_tuple t;
-	if (skb_tcp_tuple(skb, BPF_CORE_READ(skb, data), &t) < 0)
+	if (skb_tcp_tuple(skb, skb->data, &t) < 0)
 		return 0;
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	__u64 len = BPF_CORE_READ(skb, len);
+	struct net_device *dev = skb->dev;
+	__u64 len = skb->len;
 	/* sent by a traced connection (source = its local end) */
 	__u64 *sk = bpf_map_lookup_elem(&conn_tuples, &t);
 	if (sk)

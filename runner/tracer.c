@@ -636,15 +636,34 @@ static void collect_socket_bytes(struct tracer *t)
 static void collect_net_path(struct tracer *t)
 {
 	struct pkey { __u64 sk; __u32 ifindex, netns, stage, pad; } key, next, *prev = NULL;
-	struct { __u64 packets, bytes, errors, first_ts; __s32 last_rc; __u32 pad; char ifname[16]; } v;
+	struct pval { __u64 packets, bytes, errors, first_ts; __s32 last_rc; __u32 pad; char ifname[16]; } v;
 	int fd = bpf_map__fd(t->skel->maps.net_path);
 	struct et_model *m = t->m;
+	/* a per-CPU table: each CPU's counts, added up here */
+	int ncpu = libbpf_num_possible_cpus();
+	struct pval *per = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*per)) : NULL;
+	if (!per)
+		return;
 	for (size_t i = 0; i < m->nconns; i++)
 		m->conns[i].npath = m->conns[i].path_not_listed = 0;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) < 0)
+		if (bpf_map_lookup_elem(fd, &key, per) < 0)
+			continue;
+		memset(&v, 0, sizeof(v));
+		for (int c = 0; c < ncpu; c++) {
+			v.packets += per[c].packets;
+			v.bytes += per[c].bytes;
+			v.errors += per[c].errors;
+			if (per[c].first_ts && (!v.first_ts || per[c].first_ts < v.first_ts))
+				v.first_ts = per[c].first_ts;
+			if (per[c].last_rc)
+				v.last_rc = per[c].last_rc;
+			if (!v.ifname[0] && per[c].ifname[0])
+				memcpy(v.ifname, per[c].ifname, sizeof(v.ifname));
+		}
+		if (!v.packets)
 			continue;
 		/* the connection of that socket that had started by then */
 		struct et_conn *c = NULL;
@@ -677,6 +696,7 @@ static void collect_net_path(struct tracer *t)
 		h->last_rc = v.last_rc;
 		h->first_ts = v.first_ts;
 	}
+	free(per);
 	/* in the order first seen, queue before xmit before receive on a tie */
 	for (size_t i = 0; i < m->nconns; i++) {
 		struct et_conn *c = &m->conns[i];
