@@ -1652,9 +1652,28 @@ static __always_inline int skb_tcp_tuple(struct sk_buff *skb, const unsigned cha
 	return 0;
 }
 
+/* Loopback traffic never leaves its network namespace, so a loopback
+ * packet seen in another namespace than the socket's is another
+ * connection with the same ends (parallel test jobs in their own
+ * namespaces). Other addresses may cross namespaces (veth pairs): the
+ * tuple keys carry no namespace for them. netns 0: not known. */
+static __always_inline bool other_ns_loopback(const struct et_tuple *t, __u64 skv, __u32 netns)
+{
+	__u64 hi, low;
+	__builtin_memcpy(&hi, t->saddr, 8);
+	__builtin_memcpy(&low, t->saddr + 8, 8);
+	/* 127.0.0.0/8, or ::1 (bytes 0..14 zero, byte 15 one) */
+	bool lo = t->family == ET_AF_INET ? t->saddr[0] == 127 : (hi == 0 && low == bpf_cpu_to_be64(1));
+	if (!lo)
+		return false;
+	/* where it was seen unknown (no device, no socket): not judged */
+	return !netns || BPF_CORE_READ((const struct sock *)skv, __sk_common.skc_net.net, ns.inum) != netns;
+}
+
 /* The traced connection a TCP tuple is (sent by it) or is addressed to,
- * while that socket still has those ends; 0 if none. */
-static __always_inline __u64 tuple_conn(const struct et_tuple *t, bool *to_it)
+ * while that socket still has those ends; 0 if none. netns: where the
+ * packet was seen (0: unknown). */
+static __always_inline __u64 tuple_conn(const struct et_tuple *t, bool *to_it, __u32 netns)
 {
 	struct et_tuple r = *t;
 	__u64 *c = bpf_map_lookup_elem(&conn_tuples, &r);
@@ -1672,7 +1691,9 @@ static __always_inline __u64 tuple_conn(const struct et_tuple *t, bool *to_it)
 	__u64 skv = *c;
 	struct et_tuple now;
 	sk_tuple((const struct sock *)skv, &now);
-	return now.sport == r.sport && now.dport == r.dport ? skv : 0;
+	if (now.sport != r.sport || now.dport != r.dport || other_ns_loopback(t, skv, netns))
+		return 0;
+	return skv;
 }
 
 SEC("tp_btf/kfree_skb")
@@ -1687,17 +1708,23 @@ int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
 	    sk && BPF_CORE_READ(sk, __sk_common.skc_state) == ET_TCP_CLOSE)
 		return 0;
-	__u64 key = (__u64)sk;
-	if (!sk || !bpf_map_lookup_elem(&sk_owner, &key)) {
-		/* no socket of the tree on it (a SYN to a closed port, dropped
-		 * before the socket lookup): the connection by its tuple */
+	if (!sk) {
+		/* no socket on it (a SYN to a closed port, dropped before the
+		 * socket lookup): the connection by its tuple. A packet that has
+		 * some other socket (a peer's, a time-wait one) is not the
+		 * tree's, and a discard without a reason says nothing. */
+		if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED) &&
+		    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+			return 0;
 		__u16 nh = BPF_CORE_READ(skb, network_header);
 		unsigned char *head = BPF_CORE_READ(skb, head);
 		struct et_tuple t;
 		bool to_it;
 		if (nh == 0xffff || !head || skb_tcp_tuple(skb, head + nh, &t) < 0)
 			return 0;
-		__u64 c = tuple_conn(&t, &to_it);
+		struct net_device *dev = BPF_CORE_READ(skb, dev);
+		__u32 netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
+		__u64 c = tuple_conn(&t, &to_it, netns);
 		if (!c)
 			return 0;
 		sk = (struct sock *)c;
@@ -1756,9 +1783,10 @@ int BPF_PROG(et_netif_receive_skb, struct sk_buff *skb)
 		return 0;
 	struct net_device *dev = skb->dev;
 	__u64 len = skb->len;
+	__u32 netns = dev->nd_net.net->ns.inum;
 	/* sent by a traced connection (source = its local end) */
 	__u64 *sk = bpf_map_lookup_elem(&conn_tuples, &t);
-	if (sk)
+	if (sk && !other_ns_loopback(&t, *sk, netns))
 		path_count(*sk, dev, ET_PATH_RX, len, 0);
 	/* addressed to a traced connection */
 	struct et_tuple r = t;
@@ -1767,7 +1795,7 @@ int BPF_PROG(et_netif_receive_skb, struct sk_buff *skb)
 	r.sport = t.dport;
 	r.dport = t.sport;
 	sk = bpf_map_lookup_elem(&conn_tuples, &r);
-	if (sk)
+	if (sk && !other_ns_loopback(&t, *sk, netns))
 		path_count(*sk, dev, ET_PATH_RX_IN, len, 0);
 	return 0;
 }

@@ -286,7 +286,7 @@ static __always_inline bool skb_owner(struct sk_buff *skb, const struct ev_skb *
 		t.dport = e->dport;
 		/* sent by a traced connection, or addressed to one */
 		bool to_it;
-		__u64 ck = tuple_conn(&t, &to_it);
+		__u64 ck = tuple_conn(&t, &to_it, netns);
 		if (ck && owner_of(bpf_map_lookup_elem(&sk_owner, &ck), ck, tr))
 			return true;
 		/* a handshake with a traced listener, before its connection
@@ -393,6 +393,11 @@ static __always_inline int skb_hook_body(void *ctx, struct sk_buff *skb, const s
 	if (!dev && l3mode)
 		dev = BPF_CORE_READ(skb, dev);
 	__u32 netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
+	/* no device (a packet in a socket's queue): the socket's namespace */
+	struct sock *ssk = l3mode && !netns ? BPF_CORE_READ(skb, sk) : NULL;
+	__u32 judge_ns = netns;
+	if (ssk)
+		judge_ns = BPF_CORE_READ(ssk, __sk_common.skc_net.net, ns.inum);
 	struct et_skb_track *trp = bpf_map_lookup_elem(&skb_tracked, &key);
 	struct et_skb_track nt;
 	__builtin_memset(&nt, 0, sizeof(nt));
@@ -427,7 +432,7 @@ static __always_inline int skb_hook_body(void *ctx, struct sk_buff *skb, const s
 			return 0;
 		if (!at_func && !e->ipver)
 			return 0;
-		if (!skb_owner(skb, e, &nt, netns, !at_func))
+		if (!skb_owner(skb, e, &nt, judge_ns, !at_func))
 			return 0;
 		nt.head = head;
 		nt.match = 1;

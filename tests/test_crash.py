@@ -228,11 +228,11 @@ def test_sigkill_from_outside_is_reported_with_sender():
     with tempfile.TemporaryDirectory() as d:
         jpath = os.path.join(d, "r.json")
         p = subprocess.Popen([lib.ETRACE, "run", "--json", jpath, "--report=never", "--", "/bin/sleep", "5"])
-        time.sleep(0.5)
-        # the sleeping target is etrace's child
-        kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
-        assert kids
-        os.kill(int(kids[0]), signal.SIGKILL)
+        # the sleeping target, once it runs (etrace's start takes 0.3 s to
+        # over 0.5 s on a loaded machine)
+        target = lib.wait_target_running(p.pid, "sleep")
+        assert target
+        os.kill(target, signal.SIGKILL)
         p.wait(timeout=10)
         assert p.returncode == 128 + signal.SIGKILL
         rep = json.load(open(jpath))

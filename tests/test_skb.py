@@ -319,3 +319,75 @@ def test_recording_replays_the_packets():
             replay = json.load(f)
     assert replay["skbs"] == r.report["skbs"], (replay["skbs"], r.report["skbs"])
     assert replay["routes"] == r.report["routes"]
+
+
+SAME_TUPLE_SERVER = r"""
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 7100)); s.listen(4); s.settimeout(8)
+print("ready", flush=True)
+a, _ = s.accept(); a.settimeout(8)
+n = 0
+while n < int(sys.argv[1]):
+    d = a.recv(100)
+    if not d:
+        break
+    a.sendall(d); n += 1
+a.close()
+"""
+
+SAME_TUPLE_CLIENT = r"""
+import socket, sys, time
+c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+c.bind(("127.0.0.1", 7200)); c.settimeout(8)
+c.connect(("127.0.0.1", 7100))
+for i in range(int(sys.argv[1])):
+    c.sendall(b"x" * 50); c.recv(100)
+    time.sleep(float(sys.argv[2]))
+c.close()
+"""
+
+
+def test_same_loopback_tuple_in_another_namespace_is_not_the_trees():
+    # two namespaces, each with 127.0.0.1:7200 -> 127.0.0.1:7100 (parallel
+    # test jobs in their own namespaces): only the traced one's packets
+    names = [f"etrace-s{i}-{os.getpid()}" for i in (1, 2)]
+    procs = []
+    try:
+        for ns in names:
+            subprocess.run(["ip", "netns", "add", ns], check=True, timeout=5)
+            subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=5)
+        # the untraced pair in the first namespace, talking the whole time
+        srv1 = subprocess.Popen(["ip", "netns", "exec", names[0], "/usr/bin/python3", "-c", SAME_TUPLE_SERVER, "400"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        procs.append(srv1)
+        assert srv1.stdout.readline().strip() == b"ready"
+        cli1 = subprocess.Popen(["ip", "netns", "exec", names[0], "/usr/bin/python3", "-c", SAME_TUPLE_CLIENT, "400",
+                                 "0.002"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        procs.append(cli1)
+        srv2 = subprocess.Popen(["ip", "netns", "exec", names[1], "/usr/bin/python3", "-c", SAME_TUPLE_SERVER, "20"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        procs.append(srv2)
+        assert srv2.stdout.readline().strip() == b"ready"
+        r = run(["/usr/bin/python3", "-c", SAME_TUPLE_CLIENT, "20", "0.01"], etrace_opts=["--skb"],
+                prefix=["ip", "netns", "exec", names[1]])
+        ns2 = os.stat(f"/run/netns/{names[1]}").st_ino
+    finally:
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for ns in names:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=5)
+    assert r.rc == 0, r.stderr
+    ps = r.report["skbs"]["packets"]
+    data = [p for p in ps if "PSH" in (p["tcp_flags"] or "")]
+    assert len(data) == 40, (len(data), sorted({(p["pid"], p["src"], p["dst"], tuple(sorted({h["netns"] for h in p["hops"]}))) for p in data}))
+    assert all(h["netns"] in (0, ns2) for p in ps for h in p["hops"]), \
+        {h["netns"] for p in ps for h in p["hops"]}
+    c = [c for c in r.report["connections"] if c["role"] == "connect"][0]
+    assert all(h["netns"] == ns2 for h in c["path"]), c["path"]
+    rx_in = [h for h in c["path"] if h["stage"] == "receive" and h["direction"] == "in"]
+    assert rx_in and rx_in[0]["packets"] <= 25, c["path"]  # the echoes, not the other namespace's 400
