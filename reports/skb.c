@@ -23,70 +23,14 @@ void skb_free_all(struct et_skbs *s)
 		free(j->hops);
 	}
 	free(s->v);
-	free(s->open);
+	map_clear(&s->open);
 	free(s->routes);
 	ksyms_free(s->ksyms);
 	memset(s, 0, sizeof(*s));
 }
 
-/* ---- skb address -> its latest journey (open addressing, no deletion:
- * an address keeps pointing at its last journey, whose fate says whether
- * it is still open) ---- */
-
-struct open_slot {
-	uint64_t skb;
-	uint32_t idx;
-};
-
-static size_t slot_of(uint64_t skb, size_t cap)
-{
-	uint64_t h = skb * 0x9E3779B97F4A7C15ull;
-	return (size_t)(h >> 20) & (cap - 1);
-}
-
-static struct open_slot *open_find(const struct et_skbs *s, uint64_t skb)
-{
-	if (!s->open_cap)
-		return NULL;
-	struct open_slot *t = (struct open_slot *)s->open;
-	for (size_t i = slot_of(skb, s->open_cap);; i = (i + 1) & (s->open_cap - 1)) {
-		if (!t[i].skb)
-			return NULL;
-		if (t[i].skb == skb)
-			return &t[i];
-	}
-}
-
-static void open_set(struct et_skbs *s, uint64_t skb, uint32_t idx)
-{
-	struct open_slot *f = open_find(s, skb);
-	if (f) {
-		f->idx = idx;
-		return;
-	}
-	if ((s->open_n + 1) * 2 > s->open_cap) {
-		size_t ncap = s->open_cap ? s->open_cap * 2 : 256;
-		struct open_slot *nt = xcalloc(ncap, sizeof(*nt)), *ot = (struct open_slot *)s->open;
-		for (size_t i = 0; i < s->open_cap; i++) {
-			if (!ot[i].skb)
-				continue;
-			size_t k = slot_of(ot[i].skb, ncap);
-			while (nt[k].skb)
-				k = (k + 1) & (ncap - 1);
-			nt[k] = ot[i];
-		}
-		free(s->open);
-		s->open = (uint32_t *)nt;
-		s->open_cap = ncap;
-	}
-	struct open_slot *t = (struct open_slot *)s->open;
-	size_t k = slot_of(skb, s->open_cap);
-	while (t[k].skb)
-		k = (k + 1) & (s->open_cap - 1);
-	t[k].skb = skb;
-	t[k].idx = idx;
-	s->open_n++;
-}
+/* The address table (s->open): skb address -> index of its latest
+ * journey, whose fate says whether it is still open. */
 
 static bool real_drop(const struct et_skb_journey *j);
 
@@ -112,10 +56,9 @@ static size_t journeys_compact(struct et_skbs *s)
 	s->n = k;
 	s->not_listed += freed;
 	/* the indexes moved: the address table again, latest journey last */
-	memset(s->open, 0, s->open_cap * sizeof(struct open_slot));
-	s->open_n = 0;
+	map_clear(&s->open);
 	for (size_t i = 0; i < s->n; i++)
-		open_set(s, s->v[i].skb, (uint32_t)i);
+		map_put(&s->open, s->v[i].skb, i);
 	return freed;
 }
 
@@ -123,7 +66,7 @@ static struct et_skb_journey *journey_new(struct et_skbs *s, const struct ev_skb
 {
 	if (s->n == ET_SKB_JOURNEYS_MAX && journeys_compact(s) == 0) {
 		s->not_listed++;
-		open_set(s, e->skb, ET_NO_JOURNEY);
+		map_put(&s->open, e->skb, ET_NO_JOURNEY);
 		return NULL;
 	}
 	if (s->n == s->cap) {
@@ -144,7 +87,7 @@ static struct et_skb_journey *journey_new(struct et_skbs *s, const struct ev_skb
 	j->sport = e->sport;
 	j->dport = e->dport;
 	j->first_ts = e->h.ts;
-	open_set(s, e->skb, (uint32_t)s->n);
+	map_put(&s->open, e->skb, s->n);
 	s->n++;
 	return j;
 }
@@ -156,24 +99,24 @@ int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 	    !e->skb)
 		return -1;
 	s->enabled = true;
-	struct open_slot *f = open_find(s, e->skb);
+	uint64_t idx;
 	struct et_skb_journey *j = NULL;
 	bool is_free = e->hook == ET_SKB_KFREE || e->hook == ET_SKB_CONSUME;
-	if (f && !e->first) {
-		if (f->idx == ET_NO_JOURNEY) {
-			if (is_free)
-				f->idx = ET_NO_JOURNEY - 1; /* over: a later packet here may be kept */
+	if (map_get(&s->open, e->skb, &idx) && !e->first) {
+		if (idx == ET_NO_JOURNEY) {
+			if (is_free) /* over: a later packet here may be kept */
+				map_put(&s->open, e->skb, ET_NO_JOURNEY - 1);
 			return 0;
 		}
-		if (f->idx < s->n && s->v[f->idx].fate == ET_SKB_OPEN)
-			j = &s->v[f->idx];
+		if (idx < s->n && s->v[idx].fate == ET_SKB_OPEN)
+			j = &s->v[idx];
 	}
 	if (!j) {
 		/* the first hook of a packet (or its first record was lost) */
 		j = journey_new(s, e);
 		if (!j) {
 			if (is_free)
-				open_set(s, e->skb, ET_NO_JOURNEY - 1);
+				map_put(&s->open, e->skb, ET_NO_JOURNEY - 1);
 			return 0;
 		}
 	}

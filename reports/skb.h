@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include "strbuf.h"
 #include "../bpf/events.h"
+#include "u64map.h"
 
 struct et_model;
 struct ksyms;
@@ -76,9 +77,7 @@ struct et_skbs {
 	struct et_skb_journey *v;
 	size_t n, cap;
 	uint64_t not_listed;      /* packets not kept (ET_SKB_JOURNEYS_MAX; see journeys_compact) */
-	/* open journeys by skb address: an open-addressing table of indexes + 1 */
-	uint32_t *open;
-	size_t open_cap, open_n;
+	struct u64map open;       /* skb address -> index of its latest journey */
 	struct et_route *routes;
 	size_t nroutes, cap_routes;
 	uint64_t routes_not_listed; /* lookups beyond ET_ROUTES_MAX */
