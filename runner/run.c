@@ -284,15 +284,14 @@ int run_main(const struct run_opts *o)
 		return ETRACE_EXIT_FAILURE;
 	}
 
+	/* failures before the target starts: one exit, early_fail */
 	struct events_sink sink = { NULL };
+	struct heap_plan plan = { 0 };
+	struct tracer *tr = NULL;
 	struct et_model m;
 	model_init(&m);
-	m.net_backend = skb.backend;
-	m.net_backend_why = skb.why;
 	m.skbs.enabled = skb.on;
-	m.skbs.backend = skb.backend;
 	m.skbs.filter = o->skb_filter;
-	m.skbs.nfuncs = skb.funcs.n;
 	m.skbs.ksyms = skb.ksyms;   /* the model frees it */
 	skb.ksyms = NULL;
 	m.last_n = o->last_n;
@@ -305,41 +304,28 @@ int run_main(const struct run_opts *o)
 	if (o->ntrace_funcs && funcs_plan(&m, path, o->argv[0], o->trace_funcs, o->ntrace_funcs, o->trace_func_force,
 					  err, sizeof(err)) < 0) {
 		errmsg("%s", err);
-		skb_plan_free(&skb);
-		model_free(&m);
-		return ETRACE_EXIT_FAILURE;
+		goto early_fail;
 	}
 	if (o->events) {
 		sink.f = fopen(o->events, "we");
 		if (!sink.f) {
 			errmsg("cannot write events to %s: %s", o->events, strerror(errno));
-			skb_plan_free(&skb);
-			model_free(&m);
-			return ETRACE_EXIT_FAILURE;
+			goto early_fail;
 		}
 		m.sink = events_sink;
 		m.sink_ctx = &sink;
 	}
 
-	struct heap_plan plan = { 0 };
 	if (o->heap) {
 		heap_enable(&m);
 		heap_configure(&m, o->heap_freed, o->leaks);
 		if (o->suppressions && heap_load_suppressions(&m, o->suppressions, err, sizeof(err)) < 0) {
 			errmsg("%s", err);
-			if (sink.f)
-				fclose(sink.f);
-			skb_plan_free(&skb);
-			model_free(&m);
-			return ETRACE_EXIT_FAILURE;
+			goto early_fail;
 		}
 		if (heap_plan_make(path, &plan, err, sizeof(err)) < 0) {
 			errmsg("%s", err);
-			if (sink.f)
-				fclose(sink.f);
-			skb_plan_free(&skb);
-			model_free(&m);
-			return ETRACE_EXIT_FAILURE;
+			goto early_fail;
 		}
 		if (plan.resolver_error)
 			errmsg("heap: %s: only the executable and libstdc++ are probed", plan.resolver_error);
@@ -352,7 +338,7 @@ int run_main(const struct run_opts *o)
 				  .skb = &skb };
 	if (to.data_max > ET_CAP_MAX_ONE - 8)
 		to.data_max = ET_CAP_MAX_ONE - 8;
-	struct tracer *tr = tracer_open(&to, &m, err, sizeof(err));
+	tr = tracer_open(&to, &m, err, sizeof(err));
 	if (!tr) {
 		struct caps k;
 		caps_detect(&k);
@@ -361,15 +347,11 @@ int run_main(const struct run_opts *o)
 			errmsg("this kernel lacks %s: %s (etrace doctor shows all)", miss->name, miss->detail);
 		else
 			errmsg("%s", err);
-		if (sink.f)
-			fclose(sink.f);
-		heap_plan_free(&plan);
-		skb_plan_free(&skb);
-		model_free(&m);
-		return ETRACE_EXIT_FAILURE;
+		goto early_fail;
 	}
 
-	/* an auto-picked function backend may have fallen back to tracepoints */
+	/* after the load: an auto-picked function backend may have fallen
+	 * back to tracepoints */
 	m.net_backend = m.skbs.backend = skb.backend;
 	m.net_backend_why = skb.why;
 	m.skbs.nfuncs = skb.funcs.n;
@@ -377,12 +359,7 @@ int run_main(const struct run_opts *o)
 	struct et_cgroup cg;
 	if (cgroup_create(&cg, err, sizeof(err)) < 0) {
 		errmsg("%s", err);
-		tracer_close(tr);
-		if (sink.f)
-			fclose(sink.f);
-		skb_plan_free(&skb);
-		model_free(&m);
-		return ETRACE_EXIT_FAILURE;
+		goto early_fail;
 	}
 
 	sigset_t saved_mask;
@@ -483,4 +460,13 @@ cleanup:
 	skb_plan_free(&skb);
 	model_free(&m);
 	return rc;
+
+early_fail:
+	tracer_close(tr);
+	if (sink.f)
+		fclose(sink.f);
+	heap_plan_free(&plan);
+	skb_plan_free(&skb);
+	model_free(&m);
+	return ETRACE_EXIT_FAILURE;
 }

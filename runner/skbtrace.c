@@ -18,6 +18,7 @@
 #include "run.h"
 #include "etrace.skel.h"
 #include "../reports/pcapfilter.h"
+#include "../reports/xalloc.h"
 #include "../symbolize/ksyms.h"
 
 /* ftrace's list of the functions it can attach to (kprobe_multi and fentry
@@ -182,11 +183,7 @@ static void add_link(struct skb_plan *p, struct bpf_link *l)
 {
 	if (p->nlinks == p->cap_links) {
 		p->cap_links = p->cap_links ? p->cap_links * 2 : 16;
-		p->links = realloc(p->links, p->cap_links * sizeof(*p->links));
-		if (!p->links) {
-			fputs("etrace: out of memory\n", stderr);
-			abort();
-		}
+		p->links = xrealloc(p->links, p->cap_links * sizeof(*p->links));
 	}
 	p->links[p->nlinks++] = l;
 }
@@ -195,11 +192,7 @@ static void add_fd(struct skb_plan *p, int fd)
 {
 	if (p->nfds == p->cap_fds) {
 		p->cap_fds = p->cap_fds ? p->cap_fds * 2 : 16;
-		p->fds = realloc(p->fds, p->cap_fds * sizeof(*p->fds));
-		if (!p->fds) {
-			fputs("etrace: out of memory\n", stderr);
-			abort();
-		}
+		p->fds = xrealloc(p->fds, p->cap_fds * sizeof(*p->fds));
 	}
 	p->fds[p->nfds++] = fd;
 }
