@@ -146,10 +146,9 @@ static __always_inline bool in_task_context(void)
  * tells this packet from the next one of the same flow (TCP: sequence,
  * acknowledgment, flags and window; UDP: IPv4 id, length, checksum), which
  * no hook on a packet's way changes. */
-static __always_inline unsigned char *skb_headers(struct sk_buff *skb, __u32 l3mode, struct ev_skb *e, __u32 *avail,
-						  __u64 *fp)
+static __always_inline unsigned char *skb_headers(struct sk_buff *skb, unsigned char *head, __u32 l3mode,
+						  struct ev_skb *e, __u32 *avail, __u64 *fp)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
 	unsigned char *data = BPF_CORE_READ(skb, data);
 	__u32 len = BPF_CORE_READ(skb, len), data_len = BPF_CORE_READ(skb, data_len);
 	unsigned char *l3 = data;
@@ -380,9 +379,9 @@ static __always_inline int skb_hook_body(void *ctx, struct sk_buff *skb, const s
 	__builtin_memset(e, 0, sizeof(*e));
 	__u32 avail = 0;
 	__u64 fp = 0;
-	const unsigned char *l3 = l3mode ? skb_headers(skb, l3mode, e, &avail, &fp) : NULL;
 	/* without l3mode the skb is not read at all (it may be freed) */
 	__u64 head = l3mode ? (__u64)BPF_CORE_READ(skb, head) : 0;
+	const unsigned char *l3 = l3mode ? skb_headers(skb, (unsigned char *)head, l3mode, e, &avail, &fp) : NULL;
 	__u16 l3proto = l3mode ? bpf_ntohs(BPF_CORE_READ(skb, protocol)) : 0;
 	/* an IP header only where skb->protocol says IP of that version (a
 	 * unix or netlink skb has no network header: its payload is not one) */
