@@ -90,6 +90,7 @@ void model_free(struct et_model *m)
 	for (size_t i = 0; i < m->nfuncs; i++)
 		elfsym_func_free(&m->funcs[i].f);
 	free(m->funcs);
+	free(m->funcs_exe);
 	free(m->conns);
 	udp_free(&m->udp);
 	skb_free_all(&m->skbs);

@@ -208,7 +208,7 @@ struct et_model {
 	/* --trace-func: the functions probed, indexed by the attach cookie */
 	struct et_traced_func *funcs;
 	size_t nfuncs;
-	const char *funcs_exe;      /* the file they are in */
+	char *funcs_exe;            /* the file they are in (the model's copy) */
 	const char *funcs_backend;  /* how they were probed */
 	/* contents */
 	struct et_process **procs;

@@ -53,7 +53,9 @@ int funcs_plan(struct et_model *m, const char *path, const char *shown, const ch
 	for (size_t i = 0; i < s.n; i++)
 		if (sel[i])
 			model_add_traced_func(m, &s.funcs[i]);
-	m->funcs_exe = path;
+	/* a copy: a replayed recording's path lives in a frame buffer that is reused */
+	free(m->funcs_exe);
+	m->funcs_exe = strdup(path);
 	rc = 0;
 out:
 	free(sel);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
+#include "invoker.h"
+
 /* What the child reports through the error pipe. */
 struct child_error {
 	int stage;   /* 0 exec, 1 cgroup, 2 user switch */
@@ -37,7 +39,7 @@ int launch_resolve(const char *prog, char *out, size_t len, char *err, size_t er
 			snprintf(err, errlen, "%s: Is a directory", prog);
 			return 126;
 		}
-		if (access(prog, X_OK) < 0) {
+		if (faccessat(AT_FDCWD, prog, X_OK, AT_EACCESS) < 0) {
 			snprintf(err, errlen, "%s: %s", prog, strerror(errno));
 			return 126;
 		}
@@ -54,7 +56,7 @@ int launch_resolve(const char *prog, char *out, size_t len, char *err, size_t er
 		char cand[4096];
 		snprintf(cand, sizeof(cand), "%.*s%s%s", (int)dlen, path, dlen ? "/" : "", prog);
 		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(cand, X_OK) == 0) {
+			if (faccessat(AT_FDCWD, cand, X_OK, AT_EACCESS) == 0) {
 				snprintf(out, len, "%s", cand);
 				return 0;
 			}
@@ -83,20 +85,28 @@ int launch_pick_user(const char *spec, struct run_user *u, char *err, size_t err
 			snprintf(err, errlen, "unknown user '%s'", spec);
 			return -1;
 		}
+		/* under sudo, -u must not give more than the invoking user has:
+		 * only they themselves may be named (plain root may name anyone) */
+		const struct invoker *w = invoker_get();
+		if (w->sudo && pw->pw_uid != w->uid) {
+			snprintf(err, errlen,
+				 "-u %s: under sudo the program runs as you (%s); another user needs etrace run as root "
+				 "without sudo",
+				 spec, w->name[0] ? w->name : "the invoking user");
+			return -1;
+		}
 		u->set = true;
 		u->uid = pw->pw_uid;
 		u->gid = pw->pw_gid;
 		snprintf(u->name, sizeof(u->name), "%s", pw->pw_name);
 		return 0;
 	}
-	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
-	if (getuid() == 0 && su && sg && *su && *sg) {
+	const struct invoker *w = invoker_get();
+	if (w->sudo) {
 		u->set = true;
-		u->uid = (uid_t)strtoul(su, NULL, 10);
-		u->gid = (gid_t)strtoul(sg, NULL, 10);
-		const char *name = getenv("SUDO_USER");
-		struct passwd *pw = getpwuid(u->uid);
-		snprintf(u->name, sizeof(u->name), "%s", pw ? pw->pw_name : (name ? name : ""));
+		u->uid = w->uid;
+		u->gid = w->gid;
+		snprintf(u->name, sizeof(u->name), "%s", w->name);
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "doctor.h"
+#include "invoker.h"
 #include "record.h"
 #include "run.h"
 
@@ -327,10 +328,16 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "doctor") == 0)
 		return doctor_main();
-	if (strcmp(cmd, "report") == 0)
-		return report_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "rewind") == 0)
-		return rewind_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0 || strcmp(cmd, "rewind") == 0) {
+		/* reading a recording needs no privilege: under sudo, be the
+		 * invoking user for good before opening anything */
+		char err[256];
+		if (invoker_drop_all(err, sizeof(err)) < 0) {
+			fprintf(stderr, "etrace: %s\n", err);
+			return ETRACE_EXIT_FAILURE;
+		}
+		return strcmp(cmd, "report") == 0 ? report_main(argc - 1, argv + 1) : rewind_main(argc - 1, argv + 1);
+	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("etrace %s\n", ETRACE_VERSION);
 		return 0;

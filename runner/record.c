@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "funcs.h"
+#include "invoker.h"
 #include "run.h"
 #include "../reports/crash.h"
 #include "../reports/render.h"
@@ -46,7 +47,7 @@ struct recorder *recorder_open(const char *path, const struct et_model *m, char 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	r->f = fopen(path, "we");
+	r->f = invoker_fopen(path, "we");
 	if (!r->f) {
 		snprintf(err, errlen, "cannot write the recording %s: %s", path, strerror(errno));
 		free(r);
@@ -271,7 +272,7 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 				rp->m.skbs.ksyms = ksyms_load("/proc/kallsyms", kerr, sizeof(kerr));
 		} else if (fr.kind == REC_EVENT && have_run) {
 			model_ingest(&rp->m, buf, fr.len);
-		} else if (fr.kind == REC_END && fr.len >= sizeof(struct rec_end) && have_run) {
+		} else if (fr.kind == REC_END && fr.len >= sizeof(struct rec_end) && have_run && !rp->have_end) {
 			struct rec_end end;
 			memcpy(&end, buf, sizeof(end));
 			if (end.ntotals > ET_MAX_SYSCALLS ||

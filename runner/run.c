@@ -23,6 +23,7 @@
 #include "record.h"
 #include "tracer.h"
 #include "heapprobe.h"
+#include "invoker.h"
 #include "skbtrace.h"
 #include "../reports/heap.h"
 #include "../reports/crash.h"
@@ -165,7 +166,7 @@ static int write_report(const struct run_opts *o, const struct et_model *m, cons
 	if (should_report(o, ro->exit_code)) {
 		FILE *out = stderr;
 		if (o->output) {
-			out = fopen(o->output, "we");
+			out = invoker_fopen(o->output, "we");
 			if (!out) {
 				errmsg("cannot write the report to %s: %s", o->output, strerror(errno));
 				return -1;
@@ -181,7 +182,7 @@ static int write_report(const struct run_opts *o, const struct et_model *m, cons
 		}
 	}
 	if (o->json_output) {
-		FILE *jf = fopen(o->json_output, "we");
+		FILE *jf = invoker_fopen(o->json_output, "we");
 		if (!jf) {
 			errmsg("cannot write the JSON report to %s: %s", o->json_output, strerror(errno));
 			return -1;
@@ -253,11 +254,37 @@ static void handle_orphans(const struct run_opts *o, struct et_cgroup *cg)
 	}
 }
 
+/* What is read before the target starts, with the invoker's rights (the
+ * caller switched them): the functions --trace-func names, the suppressions,
+ * the allocator's files (read, never run). */
+static int early_plans(const struct run_opts *o, struct et_model *m, const char *path, struct heap_plan *plan,
+		       char *err, size_t errlen)
+{
+	if (o->ntrace_funcs && funcs_plan(m, path, o->argv[0], o->trace_funcs, o->ntrace_funcs, o->trace_func_force,
+					  err, errlen) < 0)
+		return -1;
+	if (!o->heap)
+		return 0;
+	heap_enable(m);
+	heap_configure(m, o->heap_freed, o->leaks);
+	if (o->suppressions && heap_load_suppressions(m, o->suppressions, err, errlen) < 0)
+		return -1;
+	return heap_plan_make(path, plan, err, errlen);
+}
+
 int run_main(const struct run_opts *o)
 {
 	char err[512] = "";
 	char path[4096];
+	/* the program, its libraries and the files named on the command line
+	 * are looked up and read with the invoking user's rights (invoker.h) */
+	struct invoker_saved as_user;
+	if (invoker_enter(&as_user) < 0) {
+		errmsg("cannot take the invoking user's rights: %s", strerror(errno));
+		return ETRACE_EXIT_FAILURE;
+	}
 	int code = launch_resolve(o->argv[0], path, sizeof(path), err, sizeof(err));
+	invoker_leave(&as_user);
 	if (code) {
 		errmsg("%s", err);
 		return code;
@@ -301,13 +328,18 @@ int run_main(const struct run_opts *o)
 	m.max_records = o->max_records;
 	m.command = o->argv;
 	m.backend = tracer_backend();
-	if (o->ntrace_funcs && funcs_plan(&m, path, o->argv[0], o->trace_funcs, o->ntrace_funcs, o->trace_func_force,
-					  err, sizeof(err)) < 0) {
+	if (invoker_enter(&as_user) < 0) {
+		errmsg("cannot take the invoking user's rights: %s", strerror(errno));
+		goto early_fail;
+	}
+	int planned = early_plans(o, &m, path, &plan, err, sizeof(err));
+	invoker_leave(&as_user);
+	if (planned < 0) {
 		errmsg("%s", err);
 		goto early_fail;
 	}
 	if (o->events) {
-		sink.f = fopen(o->events, "we");
+		sink.f = invoker_fopen(o->events, "we");
 		if (!sink.f) {
 			errmsg("cannot write events to %s: %s", o->events, strerror(errno));
 			goto early_fail;
@@ -317,16 +349,6 @@ int run_main(const struct run_opts *o)
 	}
 
 	if (o->heap) {
-		heap_enable(&m);
-		heap_configure(&m, o->heap_freed, o->leaks);
-		if (o->suppressions && heap_load_suppressions(&m, o->suppressions, err, sizeof(err)) < 0) {
-			errmsg("%s", err);
-			goto early_fail;
-		}
-		if (heap_plan_make(path, &plan, err, sizeof(err)) < 0) {
-			errmsg("%s", err);
-			goto early_fail;
-		}
 		if (plan.resolver_error)
 			errmsg("heap: %s: only the executable and libstdc++ are probed", plan.resolver_error);
 		heap_plan_describe(&plan, &m);

@@ -69,6 +69,10 @@ def run(args, etrace_opts=(), stdin=None, timeout=TIMEOUT, want_text=True, env=N
         if want_text:
             cmd += ["-o", tpath]
         cmd += list(etrace_opts) + ["--"] + list(args)
+        if env is None:
+            # the suite may itself run under sudo: etrace would then act for
+            # the invoking user, who cannot write this root-owned directory
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
         p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, env=env)
         report = None
         if os.path.exists(jpath):

@@ -1,0 +1,195 @@
+"""etrace runs as root, often through sudo, on programs and files the user
+chose: it must never give the user more than they have (issue #15, items
+1-6). An unprivileged user through sudo is the test user etrace-test
+(tests/install-deps.sh creates it) with SUDO_UID/SUDO_GID/SUDO_USER set as
+sudo sets them; one test goes through the real sudo."""
+import os
+import pwd
+import shutil
+import struct
+import subprocess
+import tempfile
+
+import lib
+from lib import prog
+
+USER = "etrace-test"
+
+
+def _user():
+    try:
+        return pwd.getpwnam(USER)
+    except KeyError:
+        raise lib.Skip(f"no user {USER}: run tests/install-deps.sh")
+
+
+def _sudo_env(pw=None):
+    pw = pw or _user()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env.update(SUDO_UID=str(pw.pw_uid), SUDO_GID=str(pw.pw_gid), SUDO_USER=pw.pw_name,
+               SUDO_COMMAND=lib.ETRACE)
+    return env
+
+
+def _root_env():
+    return {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+
+
+def _etrace(args, env=None, timeout=60):
+    return subprocess.run([lib.ETRACE] + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=env if env is not None else _root_env())
+
+
+class _Dir:
+    """A temporary directory; owned by the test user when user is set."""
+
+    def __init__(self, user=False):
+        self.path = tempfile.mkdtemp(prefix=f"etrace-sec-{os.getpid()}-")
+        os.chmod(self.path, 0o755)
+        if user:
+            pw = _user()
+            os.chown(self.path, pw.pw_uid, pw.pw_gid)
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *a):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _one_line_error(p, code=125):
+    assert p.returncode == code, (p.returncode, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("etrace: "), p.stderr
+    return lines[0]
+
+
+# ---- 2. -u under sudo ------------------------------------------------------------
+
+def test_sudo_user_cannot_run_the_program_as_another_user():
+    pw = _user()
+    for who in ("0", "root"):
+        p = _etrace(["run", "-u", who, "--heap=off", "--", "id", "-u"], env=_sudo_env(pw))
+        line = _one_line_error(p)
+        assert "under sudo" in line and USER in line, line
+        assert p.stdout == ""
+    # naming themselves is allowed; the default is themselves too
+    for extra in (["-u", USER], []):
+        p = _etrace(["run", "--heap=off", "--report=never"] + extra + ["--", "id", "-u"], env=_sudo_env(pw))
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == str(pw.pw_uid)
+    # plain root (no sudo) chooses anyone
+    p = _etrace(["run", "-u", USER, "--heap=off", "--report=never", "--", "id", "-u"])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == str(pw.pw_uid)
+
+
+def test_through_the_real_sudo():
+    """The same refusal with sudo's own environment: etrace-test may run
+    etrace through sudo (a rule of this test's own, removed after)."""
+    pw = _user()
+    sudo = shutil.which("sudo")
+    runuser = shutil.which("runuser")
+    if not sudo or not runuser:
+        raise lib.Skip("sudo or runuser missing: run tests/install-deps.sh")
+    rule = f"/etc/sudoers.d/etrace-test-{os.getpid()}"
+    with open(rule, "w") as f:
+        f.write(f"{USER} ALL=(root) NOPASSWD: {lib.ETRACE}\n")
+    os.chmod(rule, 0o440)
+    try:
+        base = [runuser, "-u", USER, "--", sudo, "-n", lib.ETRACE, "run", "--heap=off"]
+        p = subprocess.run(base + ["-u", "0", "--", "id", "-u"], capture_output=True, text=True, timeout=60,
+                           cwd="/", env=_root_env())
+        line = _one_line_error(p)
+        assert "under sudo" in line
+        p = subprocess.run(base + ["--report=never", "--", "id", "-u"], capture_output=True, text=True,
+                           timeout=60, cwd="/", env=_root_env())
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == str(pw.pw_uid)
+    finally:
+        os.unlink(rule)
+
+
+# ---- 3. files named on the command line ------------------------------------------
+
+def test_files_named_under_sudo_are_opened_with_the_users_rights():
+    pw = _user()
+    env = _sudo_env(pw)
+    with _Dir() as root_dir, _Dir(user=True) as user_dir:
+        os.chmod(root_dir, 0o700)
+        secret = os.path.join(root_dir, "secret")
+        with open(secret, "w") as f:
+            f.write("TOPSECRET-LINE\n")
+        # an input the user cannot read: refused, nothing of it echoed
+        p = _etrace(["run", f"--suppressions={secret}", "--", "true"], env=env)
+        line = _one_line_error(p)
+        assert "Permission denied" in line and "TOPSECRET" not in p.stderr, line
+        # the same as root: read (and its bad line named), as before
+        p = _etrace(["run", f"--suppressions={secret}", "--", "true"])
+        assert p.returncode == 125 and "TOPSECRET" in p.stderr
+        # outputs the user asks for are theirs
+        outs = {o: os.path.join(user_dir, o) for o in ("report.txt", "report.json", "events", "run.rec")}
+        p = _etrace(["run", "-o", outs["report.txt"], "--json", outs["report.json"], "--events", outs["events"],
+                     "--record", outs["run.rec"], "--heap=off", "--", "true"], env=env)
+        assert p.returncode == 0, p.stderr
+        for path in outs.values():
+            st = os.stat(path)
+            assert (st.st_uid, st.st_gid) == (pw.pw_uid, pw.pw_gid), (path, st.st_uid, st.st_gid)
+            assert st.st_mode & 0o022 == 0
+        # where the user may not write, nothing is created; a symlink the
+        # user planted to a root-only place leads nowhere either
+        link = os.path.join(user_dir, "link")
+        os.symlink(os.path.join(root_dir, "planted"), link)
+        for opt in ("-o", "--json", "--events", "--record"):
+            for target in (os.path.join(root_dir, "new"), link):
+                p = _etrace(["run", opt, target, "--heap=off", "--", "true"], env=env)
+                # (a report that cannot be written does not change the status)
+                assert "Permission denied" in p.stderr, (opt, p.returncode, p.stderr)
+                assert os.listdir(root_dir) == ["secret"], (opt, os.listdir(root_dir))
+        # etrace report / rewind: the recording and -o with the user's rights
+        rec = os.path.join(root_dir, "run.rec")
+        shutil.copy(outs["run.rec"], rec)
+        for args in (["report", rec], ["rewind", rec, "--at", "0"],
+                     ["report", outs["run.rec"], "-o", os.path.join(root_dir, "out")]):
+            p = _etrace(args, env=env)
+            line = _one_line_error(p)
+            assert "Permission denied" in line, line
+        assert sorted(os.listdir(root_dir)) == ["run.rec", "secret"]
+        out = os.path.join(user_dir, "out.txt")
+        p = _etrace(["report", outs["run.rec"], "-o", out], env=env)
+        assert p.returncode == 0, p.stderr
+        assert os.stat(out).st_uid == pw.pw_uid
+
+
+# ---- 6. the recording parser -----------------------------------------------------
+
+def test_report_of_a_trace_func_recording():
+    """The replayed --trace-func path was kept pointing into a freed frame
+    buffer: every such report crashed."""
+    with _Dir() as d:
+        rec = os.path.join(d, "run.rec")
+        r = lib.run([prog("funcs"), "3"], etrace_opts=["--record", rec, "--trace-func", "parse_*"])
+        assert r.text and "traced functions" in r.text, r.stderr
+        p = _etrace(["report", rec])
+        assert p.returncode == 0, p.stderr
+        assert "traced functions" in p.stdout and prog("funcs") in p.stdout
+
+
+def test_a_second_end_frame_is_refused():
+    with _Dir() as d:
+        rec = os.path.join(d, "run.rec")
+        r = lib.run(["true"], etrace_opts=["--record", rec, "--heap=off"])
+        assert r.rc == 0
+        data = open(rec, "rb").read()
+        # the end frame is the last one: walk the frames to find it
+        off, last = 8, None
+        while off < len(data):
+            kind, n = struct.unpack_from("<II", data, off)
+            last = (off, kind, n)
+            off += 8 + n
+        assert last[1] == 3, last
+        with open(rec, "ab") as f:
+            f.write(data[last[0]:])
+        p = _etrace(["report", rec])
+        line = _one_line_error(p)
+        assert "corrupt recording" in line, line
