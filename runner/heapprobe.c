@@ -18,6 +18,7 @@
 #include "../reports/heap.h"
 #include "../reports/heapscan.h"
 #include "../symbolize/elfsyms.h"
+#include "../symbolize/ldresolve.h"
 #include "../symbolize/probeplace.h"
 
 /* The allocator API: symbol, operation, where the arguments are, and
@@ -124,67 +125,12 @@ static int read_interp(const char *exe, char *interp, size_t len, char *err, siz
 		if (pread(fd, interp, sz, (off_t)ph.p_offset) != (ssize_t)sz)
 			sz = 0;
 		interp[sz] = 0;
-		interp[strcspn(interp, "\n")] = 0;
 	}
 out:
 	if (e)
 		elf_end(e);
 	close(fd);
 	return rc;
-}
-
-/* The libraries the dynamic loader resolves for exe, LD_PRELOAD included
- * ("ld.so --list", what ldd runs; it maps them without running the program). */
-static int loader_list(const char *interp, const char *exe, struct pathlist *l, char *err, size_t errlen)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(p[1], 1);
-		int nul = open("/dev/null", O_RDWR);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 2);
-		}
-		execl(interp, interp, "--list", exe, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	FILE *f = fdopen(p[0], "r");
-	char line[4096];
-	while (f && fgets(line, sizeof(line), f)) {
-		char *s = strstr(line, "=> ");
-		s = s ? s + 3 : line + strspn(line, " \t");
-		if (*s != '/')
-			continue;
-		char *end = strstr(s, " (");
-		if (!end)
-			end = s + strcspn(s, "\n");
-		*end = 0;
-		pathlist_add(l, s);
-	}
-	if (f)
-		fclose(f);
-	else
-		close(p[0]);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		snprintf(err, errlen, "%.200s --list %.200s failed (status %d)", interp, exe, st);
-		return -1;
-	}
-	return 0;
 }
 
 /* The probes of one file; 0 when it holds no allocator function. */
@@ -240,14 +186,16 @@ static int plan_file(const char *path, struct heap_file *out)
 	return out->path ? 1 : 0;
 }
 
-int heap_plan_make(const char *exe, struct heap_plan *plan, char *err, size_t errlen)
+/* depth: scripts whose #! names another script, as the kernel allows */
+static int plan_make(const char *exe, struct heap_plan *plan, char *err, size_t errlen, int depth)
 {
 	memset(plan, 0, sizeof(*plan));
 	struct pathlist l = { 0 };
 	char interp[512];
 	if (read_interp(exe, interp, sizeof(interp), err, errlen) < 0) {
 		/* a script: its interpreter (#!) is the program that allocates;
-		 * the system's C library is what it most likely uses */
+		 * the system's C library is what it most likely uses. Only read:
+		 * nothing the file names is ever run by etrace. */
 		char line[512];
 		FILE *f = fopen(exe, "re");
 		bool script = f && fgets(line, sizeof(line), f) && line[0] == '#' && line[1] == '!';
@@ -258,21 +206,31 @@ int heap_plan_make(const char *exe, struct heap_plan *plan, char *err, size_t er
 		line[strcspn(line, "\n")] = 0;
 		char *p = line + 2 + strspn(line + 2, " \t");
 		p[strcspn(p, " \t")] = 0;
-		const char *sub = access(p, X_OK) == 0 && read_interp(p, interp, sizeof(interp), err, errlen) == 0 ? p
-												   : "/bin/sh";
-		return heap_plan_make(sub, plan, err, errlen);
+		const char *sub = depth < 4 && faccessat(AT_FDCWD, p, X_OK, AT_EACCESS) == 0 ? p : "/bin/sh";
+		return plan_make(sub, plan, err, errlen, depth + 1);
 	}
-	pathlist_add(&l, exe);
-	if (interp[0]) {
+	if (!interp[0]) {
+		pathlist_add(&l, exe);   /* static: the allocator is in the executable */
+	} else {
+		/* the libraries, found by reading the ELF files as ld.so would
+		 * search for them (LD_PRELOAD from the environment the program
+		 * inherits), never by running the loader the program names */
+		extern char **environ;
+		struct ldlist libs;
 		char why[512];
-		if (loader_list(interp, exe, &l, why, sizeof(why)) < 0)
+		if (ld_resolve(exe, environ, &libs, why, sizeof(why)) < 0) {
 			plan->resolver_error = strdup(why);
+			pathlist_add(&l, exe);
+		}
+		for (size_t i = 0; i < libs.n; i++)
+			pathlist_add(&l, libs.v[i]);
+		ldlist_free(&libs);
 		/* a child may be a C++ program even when the root is not */
 		static const char *const cxx[] = { "/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
 						   "/lib/x86_64-linux-gnu/libstdc++.so.6",
 						   "/usr/lib/aarch64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6" };
 		for (size_t i = 0; i < sizeof(cxx) / sizeof(cxx[0]); i++)
-			if (access(cxx[i], R_OK) == 0) {
+			if (faccessat(AT_FDCWD, cxx[i], R_OK, AT_EACCESS) == 0) {
 				pathlist_add(&l, cxx[i]);
 				break;
 			}
@@ -293,6 +251,11 @@ int heap_plan_make(const char *exe, struct heap_plan *plan, char *err, size_t er
 	}
 	free(l.v);
 	return 0;
+}
+
+int heap_plan_make(const char *exe, struct heap_plan *plan, char *err, size_t errlen)
+{
+	return plan_make(exe, plan, err, errlen, 0);
 }
 
 void heap_plan_free(struct heap_plan *plan)

@@ -182,8 +182,9 @@ def test_runs_as_sudo_user():
     env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
     r = run(["/usr/bin/id", "-u"], env=env)
     assert r.stdout.strip() == b"65534", r.stdout
+    # under sudo another user is refused (tests/test_security.py has more)
     r = run(["/usr/bin/id", "-u"], etrace_opts=["--user=root"], env=env)
-    assert r.stdout.strip() == b"0"
+    assert r.rc == 125 and r.stdout == b"" and "under sudo" in r.stderr, r.stderr
     r = run(["/usr/bin/id", "-u"], etrace_opts=["--user=nobody"])
     assert r.stdout.strip() == b"65534"
     r = run(["/usr/bin/id"], etrace_opts=["--user=no-such-user-etrace"])

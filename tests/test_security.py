@@ -193,3 +193,57 @@ def test_a_second_end_frame_is_refused():
         p = _etrace(["report", rec])
         line = _one_line_error(p)
         assert "corrupt recording" in line, line
+
+
+# ---- 1. nothing the traced file names is run ------------------------------------
+
+def _cc(src, out, *flags):
+    p = subprocess.run(["gcc", "-O0", "-x", "c", "-", "-o", out] + list(flags), input=src, text=True,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
+def test_loader_named_by_the_program_is_never_run():
+    """A program whose PT_INTERP (or whose script's #! program's PT_INTERP)
+    is a script of the user's: etrace used to run `PT_INTERP --list` as root
+    to find the allocator."""
+    pw = _user()
+    with _Dir(user=True) as d:
+        marker = os.path.join(d, "ran")
+        evil = os.path.join(d, "evil.sh")
+        with open(evil, "w") as f:
+            f.write(f"#!/bin/sh\nid -u >> {marker}\n")
+        os.chmod(evil, 0o755)
+        exe = os.path.join(d, "prog")
+        _cc("int main(void) { return 0; }\n", exe, f"-Wl,--dynamic-linker={evil}")
+        script = os.path.join(d, "script")
+        with open(script, "w") as f:
+            f.write(f"#!{exe}\n")
+        os.chmod(script, 0o755)
+        for target in (exe, script):
+            for env in (_root_env(), _sudo_env(pw)):
+                p = _etrace(["run", "--report=never", "--", target], env=env)
+                # the kernel refuses the script as an interpreter: not executable
+                assert p.returncode in (126, 127), (target, p.returncode, p.stderr)
+                assert not os.path.exists(marker), (target, open(marker).read())
+
+
+def test_allocator_found_through_runpath_origin():
+    """The libraries are found by reading the ELF files: an allocator in a
+    library that the program finds through DT_RUNPATH $ORIGIN is probed."""
+    with _Dir() as d:
+        os.mkdir(os.path.join(d, "lib"))
+        lib_so = os.path.join(d, "lib", "libmyalloc.so")
+        _cc("#include <stddef.h>\n"
+            "void *__libc_malloc(size_t); void __libc_free(void *);\n"
+            "void *malloc(size_t n) { return __libc_malloc(n); }\n"
+            "void free(void *p) { __libc_free(p); }\n", lib_so, "-shared", "-fPIC")
+        exe = os.path.join(d, "prog")
+        _cc("#include <stdlib.h>\n#include <stdio.h>\n"
+            "int main(void) { char *p = malloc(100); puts(p ? \"ok\" : \"no\"); return 0; }\n",
+            exe, f"-L{d}/lib", "-lmyalloc", "-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib")
+        r = lib.run([exe])
+        assert r.rc == 0 and r.stdout == b"ok\n", r.stderr
+        assert lib.contains_line(r.text, r"^probes: .*/lib/libmyalloc\.so: \d+ functions"), r.text[:2000]
+        leaks = r.report["heap"]["leaks"]
+        assert [l["bytes"] for l in leaks if l["kind"] == "definitely lost"] == [100], leaks
