@@ -1101,6 +1101,29 @@ int BPF_PROG(et_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	}
 	e->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
 	e->fatal = (e->handler == ET_SIG_HANDLER_DFL && !default_is_harmless(sig)) || sig == 9;
+	e->cause = ET_SIG_CAUSE_SENT;
+	e->group_code = 0;
+	if (sig == 9 && !info) {
+		/* get_signal() found the group marked for death: an exit_group,
+		 * an execve or a fatal signal of another thread. The threads an
+		 * exit or exec ends are not signalled in any other sense: no
+		 * crash record for them. */
+		struct signal_struct *ss = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), signal);
+		__u32 flags = BPF_CORE_READ(ss, flags);
+		e->group_code = BPF_CORE_READ(ss, group_exit_code);
+		if (flags & 0x4 /* SIGNAL_GROUP_EXIT */) {
+			if (BPF_CORE_READ(ss, oom_mm))
+				e->cause = ET_SIG_CAUSE_OOM;
+			else if (e->group_code & 0x7f)
+				e->cause = ET_SIG_CAUSE_GROUP_SIGNAL;
+			else
+				e->cause = ET_SIG_CAUSE_GROUP_EXIT;
+		} else if (BPF_CORE_READ(ss, group_exec_task)) {
+			e->cause = ET_SIG_CAUSE_EXEC;
+		}
+		if (e->cause == ET_SIG_CAUSE_GROUP_EXIT || e->cause == ET_SIG_CAUSE_EXEC)
+			e->fatal = 0;
+	}
 	emit(e, sizeof(*e), ET_CNT_LOST_SIGNAL);
 	if (e->fatal)
 		capture_crash(t, sig, e->code, e->addr);
@@ -1128,6 +1151,18 @@ int BPF_PROG(et_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 	e->result = result;
 	e->group = group;
 	bpf_get_current_comm(&e->sender_comm, sizeof(e->sender_comm));
+	/* who the kernel saw send it: the syscall the current task is in (kill,
+	 * tgkill, the write that raised SIGPIPE), or the kernel's own */
+	struct task_struct *cur = bpf_get_current_task_btf();
+	e->sender_flags = (unsigned long)info == 1 ? ET_SIGGEN_F_PRIV : !info ? ET_SIGGEN_F_NOINFO : 0;
+	e->sender_nr = -1;
+	if (BPF_CORE_READ(cur, flags) & 0x00200000 /* PF_KTHREAD */) {
+		e->sender_flags |= ET_SIGGEN_F_KTHREAD;
+	} else {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+		if (regs)
+			e->sender_nr = (__s32)BPF_CORE_READ(regs, orig_ax);
+	}
 	emit(e, sizeof(*e), ET_CNT_LOST_SIGGEN);
 	return 0;
 }

@@ -207,9 +207,20 @@ struct ev_signal {
 	et_u32 sender_pid;    /* si_pid for SI_USER, SI_TKILL, SI_QUEUE */
 	et_u64 addr;          /* si_addr for SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP */
 	et_u64 handler;       /* ET_SIG_HANDLER_DFL, _IGN, or the handler's address */
-	et_u32 fatal;         /* default action that ends the process */
+	et_u32 fatal;         /* default action that ends the process (a crash record follows) */
+	et_u32 cause;         /* ET_SIG_CAUSE_*: why a SIGKILL without siginfo came */
+	et_s32 group_code;    /* signal->group_exit_code for the group causes (wait status layout) */
 	et_u32 pad;
 };
+
+/* A thread's SIGKILL without siginfo is how the kernel ends every other
+ * thread of a process (get_signal sees the group marked for death): the
+ * cause is read from the thread's signal_struct at delivery. */
+#define ET_SIG_CAUSE_SENT 0         /* an ordinary delivery: the siginfo says who */
+#define ET_SIG_CAUSE_GROUP_EXIT 1   /* another thread called exit_group (or returned from main) */
+#define ET_SIG_CAUSE_EXEC 2         /* another thread called execve (de_thread) */
+#define ET_SIG_CAUSE_GROUP_SIGNAL 3 /* the group dies of a fatal signal: group_code & 0x7f */
+#define ET_SIG_CAUSE_OOM 4          /* the OOM killer chose the process (signal->oom_mm) */
 
 struct ev_siggen {
 	struct ev_header h;   /* the sender (current task, maybe not traced) */
@@ -220,7 +231,13 @@ struct ev_siggen {
 	et_s32 result;        /* TRACE_SIGNAL_DELIVERED, _IGNORED, _ALREADY_PENDING, ... */
 	et_u32 group;
 	char sender_comm[ET_COMM_LEN];
+	et_s32 sender_nr;     /* the syscall the sender was in (orig_ax), -1: none */
+	et_u32 sender_flags;  /* ET_SIGGEN_F_* */
 };
+
+#define ET_SIGGEN_F_KTHREAD 1 /* sent from a kernel thread */
+#define ET_SIGGEN_F_PRIV 2    /* SEND_SIG_PRIV: the kernel's own (timers, OOM, rlimits) */
+#define ET_SIGGEN_F_NOINFO 4  /* SEND_SIG_NOINFO: send_sig() inside a syscall (SIGPIPE) or kill() */
 
 #define ET_STACK_MAX 32768
 #define ET_STACK_CHUNK 1024

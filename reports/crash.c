@@ -6,6 +6,7 @@
 
 #include "decode.h"
 #include "heap.h"
+#include "sigsender.h"
 #include "syscall_table.h"
 
 struct code_name {
@@ -128,6 +129,31 @@ static void name_group_exit(struct et_process *p)
 		c->sender_pid = st->pid;
 		memcpy(c->sender_comm, st->comm, sizeof(c->sender_comm));
 	}
+}
+
+int process_death_signal(const struct et_process *p)
+{
+	if (p->exited)
+		return p->wait_status & 0x7f;
+	return p->crash ? p->crash->sig : 0;
+}
+
+bool process_crashed(const struct et_process *p)
+{
+	return p->crash && signal_is_crash(process_death_signal(p));
+}
+
+void crash_sender_text(const struct et_model *m, const struct et_process *p, const struct et_crash *c,
+		       struct strbuf *sb)
+{
+	if (c->cause == ET_SIG_CAUSE_OOM)
+		sb_puts(sb, "the kernel: the OOM killer chose this process");
+	else if (c->sender.sig)
+		signal_sender_text(m, p, &c->sender, sb);
+	else if (c->code > 0 && c->code != SI_KERNEL && has_fault_address(c->sig))
+		sb_printf(sb, "the kernel: a fault in thread %d", c->tid);
+	else
+		sb_puts(sb, "not seen (the record of its sending was lost)");
 }
 
 void crash_analyze(struct et_model *m)
@@ -310,7 +336,7 @@ static const struct et_thread *find_thread(const struct et_process *p, int tid)
 }
 
 /* "blocked in read(3<pipe:[r]>, 0x7f.., 1)" for a thread the crash interrupted. */
-static void thread_state_at_crash(const struct et_model *m, const struct et_thread *t, const struct et_crash *c,
+void crash_thread_state(const struct et_model *m, const struct et_thread *t, const struct et_crash *c,
 				  struct strbuf *sb)
 {
 	const struct et_record *last = t->ring_count ? thread_record(t, t->ring_count - 1) : NULL;
@@ -352,13 +378,9 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	describe_signal(c, &sb);
 	fprintf(out, "  %s\n", sb_str(&sb));
 	fprintf(out, "  in thread %d (%s) at %+.3f ms\n", c->tid, c->comm[0] ? c->comm : "?", model_rel_ms(m, c->ts));
-	if (c->sender_pid && c->sender_pid == m->etrace_pid && m->forwarded_sig == c->sig)
-		fprintf(out, "  sent by etrace, passing on the %s it got from pid %d (%s)\n", decode_signal_name(c->sig),
-			m->forwarded_from, m->forwarded_comm[0] ? m->forwarded_comm : "?");
-	else if (c->sender_pid && c->sender_pid != p->pid)
-		fprintf(out, "  sent by pid %d (%s)\n", c->sender_pid, c->sender_comm[0] ? c->sender_comm : "?");
-	else if (c->sig == SIGKILL)
-		fprintf(out, "  SIGKILL: no core, no handler; sent by the kernel (OOM killer?) or a process outside the trace\n");
+	sb_reset(&sb);
+	crash_sender_text(m, p, c, &sb);
+	fprintf(out, "  sent by %s\n", sb_str(&sb));
 
 	char *msg = crash_abort_message(m, p, c);
 	if (msg) {
@@ -414,7 +436,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 				continue;
 			fprintf(out, "    tid %d (%s): ", t->tid, t->comm[0] ? t->comm : "?");
 			sb_reset(&sb);
-			thread_state_at_crash(m, t, c, &sb);
+			crash_thread_state(m, t, c, &sb);
 			fprintf(out, "%s\n", sb_str(&sb));
 		}
 	}
@@ -445,7 +467,7 @@ void crash_render_text(const struct et_model *m, FILE *out)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
-		if (!p->crash)
+		if (!process_crashed(p))
 			continue;
 		fprintf(out, "\n-- crash ");
 		for (int k = 9; k < 72; k++)
@@ -468,6 +490,40 @@ void crash_frame_json(const struct sym_frame *f, struct strbuf *sb)
 	sb_printf(sb, ",\"line\":%d,\"inlined\":%s}", f->line, f->inlined ? "true" : "false");
 }
 
+void crash_sender_json(const struct et_model *m, const struct et_process *p, const struct et_crash *c,
+		       struct strbuf *sb)
+{
+	const struct et_sent *st = c->sender.sig ? &c->sender : NULL;
+	bool kernel = c->cause == ET_SIG_CAUSE_OOM || !st || (st->flags & (ET_SIGGEN_F_PRIV | ET_SIGGEN_F_KTHREAD)) ||
+		      st->code == SI_KERNEL || (st->code > 0 && has_fault_address(st->sig));
+	if (!st && !kernel) {
+		sb_puts(sb, "null");
+		return;
+	}
+	if (st && c->cause != ET_SIG_CAUSE_OOM) {
+		sb_printf(sb, "{\"pid\":%d,\"tid\":%d,\"comm\":", st->pid, st->tid);
+		sb_json_str(sb, st->comm);
+		sb_printf(sb, ",\"itself\":%s,\"syscall\":", st->pid == p->pid ? "true" : "false");
+		sb_json_str(sb, st->nr >= 0 ? syscall_name(st->nr) : NULL);
+		/* the kernel raised it inside the sender's syscall (SIGPIPE) */
+		bool raised = (st->flags & ET_SIGGEN_F_NOINFO) && st->nr >= 0 && st->sig == SIGPIPE;
+		sb_printf(sb, ",\"by_kernel\":%s", kernel || raised ? "true" : "false");
+		if (st->pid == m->etrace_pid && m->forwarded_sig == st->sig) {
+			sb_printf(sb, ",\"forwarded_from\":{\"pid\":%d,\"comm\":", m->forwarded_from);
+			sb_json_str(sb, m->forwarded_comm);
+			sb_putc(sb, '}');
+		}
+	} else {
+		sb_puts(sb, "{\"pid\":null,\"tid\":null,\"comm\":null,\"itself\":false,\"syscall\":null,\"by_kernel\":true");
+	}
+	sb_printf(sb, ",\"oom_killer\":%s,\"text\":", c->cause == ET_SIG_CAUSE_OOM ? "true" : "false");
+	struct strbuf txt = STRBUF_INIT;
+	crash_sender_text(m, p, c, &txt);
+	sb_json_str(sb, sb_str(&txt));
+	sb_free(&txt);
+	sb_putc(sb, '}');
+}
+
 void crash_render_json(const struct et_model *m, struct strbuf *sb)
 {
 	static const char *regnames[ET_NREGS] = { "r15", "r14", "r13", "r12", "rbp", "rbx", "r11",
@@ -478,7 +534,7 @@ void crash_render_json(const struct et_model *m, struct strbuf *sb)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
 		const struct et_crash *c = p->crash;
-		if (!c)
+		if (!process_crashed(p))
 			continue;
 		if (!first)
 			sb_putc(sb, ',');
@@ -497,18 +553,8 @@ void crash_render_json(const struct et_model *m, struct strbuf *sb)
 			sb_printf(sb, ",\"fault_address\":\"0x%lx\"", (unsigned long)c->addr);
 		else
 			sb_puts(sb, ",\"fault_address\":null");
-		if (c->sender_pid && c->sender_pid != p->pid) {
-			sb_printf(sb, ",\"sender\":{\"pid\":%d,\"comm\":", c->sender_pid);
-			sb_json_str(sb, c->sender_comm);
-			if (c->sender_pid == m->etrace_pid && m->forwarded_sig == c->sig) {
-				sb_printf(sb, ",\"forwarded_from\":{\"pid\":%d,\"comm\":", m->forwarded_from);
-				sb_json_str(sb, m->forwarded_comm);
-				sb_putc(sb, '}');
-			}
-			sb_puts(sb, "}");
-		} else {
-			sb_puts(sb, ",\"sender\":null");
-		}
+		sb_puts(sb, ",\"sender\":");
+		crash_sender_json(m, p, c, sb);
 		char *msg = crash_abort_message(m, p, c);
 		sb_puts(sb, ",\"abort_message\":");
 		sb_json_str(sb, msg);
@@ -540,7 +586,7 @@ void crash_render_json(const struct et_model *m, struct strbuf *sb)
 			sb_json_str(sb, th->comm);
 			sb_puts(sb, ",\"state\":");
 			struct strbuf state = STRBUF_INIT;
-			thread_state_at_crash(m, th, c, &state);
+			crash_thread_state(m, th, c, &state);
 			sb_json_str(sb, sb_str(&state));
 			sb_free(&state);
 			sb_putc(sb, '}');

@@ -3,6 +3,7 @@
 #ifndef ETRACE_CRASH_H
 #define ETRACE_CRASH_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "model.h"
 
@@ -36,6 +37,22 @@ char *crash_abort_message(const struct et_model *m, const struct et_process *p, 
  * ("    #0  0x... in main at x.c:3  (x+0x1139)") and the JSON object. */
 void crash_frame_text(const struct sym_frame *f, int i, struct strbuf *sb);
 void crash_frame_json(const struct sym_frame *f, struct strbuf *sb);
+
+/* The signal that ended p (0: none), and whether it was a crash (a fault
+ * or an abort) rather than a termination (SIGPIPE, SIGTERM, SIGKILL...). */
+int process_death_signal(const struct et_process *p);
+bool process_crashed(const struct et_process *p);
+
+/* Who sent c's signal: "pid 12 (bash) thread 12 with kill(...)", "the
+ * kernel: ...", as text and as a JSON object. */
+void crash_sender_text(const struct et_model *m, const struct et_process *p, const struct et_crash *c,
+		       struct strbuf *sb);
+void crash_sender_json(const struct et_model *m, const struct et_process *p, const struct et_crash *c,
+		       struct strbuf *sb);
+
+/* What thread t was doing when c's signal came: "blocked in read(...)". */
+void crash_thread_state(const struct et_model *m, const struct et_thread *t, const struct et_crash *c,
+			struct strbuf *sb);
 
 void crash_render_text(const struct et_model *m, FILE *out);
 void crash_render_json(const struct et_model *m, struct strbuf *sb);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "decode.h"
 #include "heap.h"
+#include "sigsender.h"
 #include "syscall_table.h"
 
 #define MAX_FAILURES 2000
@@ -245,7 +247,17 @@ const struct et_sent *process_sender(const struct et_process *p, int sig, int pi
 {
 	for (size_t i = p->nsenders; i-- > 0;) {
 		const struct et_sent *st = &p->senders[i];
-		if (st->sig == sig && (!pid || st->pid == pid) && st->ts >= since)
+		if (st->sig == sig && st->pid != p->pid && (!pid || st->pid == pid) && st->ts >= since)
+			return st;
+	}
+	return NULL;
+}
+
+const struct et_sent *process_signal_source(const struct et_process *p, int sig, int tid)
+{
+	for (size_t i = p->nsenders; i-- > 0;) {
+		const struct et_sent *st = &p->senders[i];
+		if (st->sig == sig && (!tid || st->group || st->target_tid == tid))
 			return st;
 	}
 	return NULL;
@@ -790,14 +802,36 @@ static int on_task_exit(struct et_model *m, const struct ev_exit *e)
 }
 
 
+/* Why a thread's SIGKILL without siginfo came (bpf: signal_deliver). */
+static const char *cause_text(int cause)
+{
+	switch (cause) {
+	case ET_SIG_CAUSE_GROUP_EXIT:
+		return "the process exited: the kernel ends its other threads";
+	case ET_SIG_CAUSE_EXEC:
+		return "another thread called execve: the kernel ends the other threads";
+	case ET_SIG_CAUSE_GROUP_SIGNAL:
+		return "the process dies of a fatal signal: the kernel ends every thread";
+	case ET_SIG_CAUSE_OOM:
+		return "the OOM killer chose this process";
+	}
+	return NULL;
+}
+
 static int on_signal(struct et_model *m, const struct ev_signal *e)
 {
-	thread_for(m, e->h.pid, e->h.tid, e->h.ts);
+	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
 	struct et_process *p = model_process(m, e->h.pid);
+	t->last_sig = (int)e->sig;
+	t->last_sig_cause = (int)e->cause;
+	t->last_sig_group_code = e->group_code;
 	const char *name = decode_signal_name((int)e->sig);
 	char *text = NULL;
 	const char *what = e->handler == ET_SIG_HANDLER_DFL ? (e->fatal ? "default action: ends the process" : "default action")
 			   : e->handler == ET_SIG_HANDLER_IGN ? "ignored" : "caught by a handler";
+	const char *why = cause_text((int)e->cause);
+	if (why)
+		what = why;
 	if (asprintf(&text, "%s delivered (%s)", name ? name : "signal", what) > 0)
 		add_note(p, e->h.ts, e->h.tid, text);
 	return 0;
@@ -812,28 +846,31 @@ static int on_siggen(struct et_model *m, const struct ev_siggen *e)
 	char comm[ET_COMM_LEN + 1];
 	memcpy(comm, e->sender_comm, ET_COMM_LEN);
 	comm[ET_COMM_LEN] = '\0';
+	struct et_sent sent = {
+		.pid = (int)e->h.pid, .tid = (int)e->h.tid, .sig = (int)e->sig, .code = e->code,
+		.target_tid = (int)e->target_tid, .group = e->group != 0, .nr = e->sender_nr, .flags = e->sender_flags, .ts = e->h.ts,
+	};
+	memcpy(sent.comm, comm, sizeof(sent.comm));
+	struct strbuf who = STRBUF_INIT;
+	signal_sender_text(m, p, &sent, &who);
 	char *text = NULL;
-	if (e->h.pid == e->target_pid)
-		asprintf(&text, "%s raised for thread %u by thread %u", name ? name : "signal", e->target_tid, e->h.tid);
-	else
-		asprintf(&text, "%s sent to thread %u by pid %u (%s)", name ? name : "signal", e->target_tid, e->h.pid, comm);
-	if (text)
+	if (asprintf(&text, "%s sent to thread %u by %s", name ? name : "signal", e->target_tid, sb_str(&who)) > 0)
 		add_note(p, e->h.ts, (int)e->target_tid, text);
+	sb_free(&who);
 	/* remember the sender for the crash section */
 	for (struct et_crash *c = p->crash; c; c = c->next)
-		if (c->tid == (int)e->target_tid && c->sig == (int)e->sig && !c->sender_pid)
-			c->sender_pid = (int)e->h.pid;
-	if (e->h.pid != e->target_pid) {
-		if (p->nsenders == ET_SENDERS_KEPT) {
-			memmove(p->senders, p->senders + 1, (ET_SENDERS_KEPT - 1) * sizeof(p->senders[0]));
-			p->nsenders--;
+		if (c->tid == (int)e->target_tid && c->sig == (int)e->sig && !c->sender.sig) {
+			c->sender = sent;
+			if (sent.pid != p->pid) {
+				c->sender_pid = sent.pid;
+				memcpy(c->sender_comm, sent.comm, sizeof(c->sender_comm));
+			}
 		}
-		struct et_sent *st = &p->senders[p->nsenders++];
-		st->pid = (int)e->h.pid;
-		st->sig = (int)e->sig;
-		st->ts = e->h.ts;
-		memcpy(st->comm, comm, sizeof(st->comm));
+	if (p->nsenders == ET_SENDERS_KEPT) {
+		memmove(p->senders, p->senders + 1, (ET_SENDERS_KEPT - 1) * sizeof(p->senders[0]));
+		p->nsenders--;
 	}
+	p->senders[p->nsenders++] = sent;
 	return 0;
 }
 
@@ -875,10 +912,25 @@ static int on_crash(struct et_model *m, const struct ev_crash *e, size_t size)
 		memcpy(c->stack, e->stack, e->stack_len);
 		restore_return_addresses(c, e);
 	}
-	const struct et_sent *st = process_sender(p, c->sig, 0, 0);
-	if (st) {
-		c->sender_pid = st->pid;
-		memcpy(c->sender_comm, st->comm, sizeof(c->sender_comm));
+	/* a SIGKILL without siginfo: the group dies of the signal in
+	 * group_code (a SIGTERM, another thread's fault) or of the OOM killer */
+	if (t->last_sig == c->sig) {
+		c->cause = t->last_sig_cause;
+		if (c->cause == ET_SIG_CAUSE_GROUP_SIGNAL || c->cause == ET_SIG_CAUSE_OOM) {
+			c->group_exit = 1;
+			if (t->last_sig_group_code & 0x7f)
+				c->sig = t->last_sig_group_code & 0x7f;
+			c->code = SI_KERNEL;
+		}
+	}
+	const struct et_sent *st = process_signal_source(p, c->sig, c->group_exit ? 0 : c->tid);
+	if (st && c->cause != ET_SIG_CAUSE_OOM) {
+		c->sender = *st;
+		c->code = st->code;
+		if (st->pid != p->pid) {
+			c->sender_pid = st->pid;
+			memcpy(c->sender_comm, st->comm, sizeof(c->sender_comm));
+		}
 	}
 	/* the first fatal signal is the crash; the rest follow it */
 	struct et_crash **tail = &p->crash;

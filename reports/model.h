@@ -35,6 +35,8 @@ struct et_thread {
 	struct et_record **ring;    /* last ring_cap records, oldest at ring_head */
 	size_t ring_cap, ring_head, ring_count;
 	bool exited;
+	/* the last signal delivered to it: why a SIGKILL without siginfo came */
+	int last_sig, last_sig_cause, last_sig_group_code;
 	/* --trace-func: entries counted, and the last last_n entries/returns */
 	uint64_t nfunc_calls;
 	struct et_func_event *fring;
@@ -66,9 +68,14 @@ struct et_note {
 #define ET_NOTE_EVENT 0
 #define ET_NOTE_FUNC 1
 
-/* A signal another process sent to this one. */
+/* A signal sent to this process, by another or by itself (signal_generate):
+ * who the kernel saw send it. */
 struct et_sent {
-	int pid, sig;
+	int pid, tid, sig, code;    /* the sender (the current task at signal_generate), si_code */
+	int target_tid;
+	bool group;                 /* sent to the process, not to one thread */
+	int nr;                     /* the syscall the sender was in, -1: none */
+	unsigned flags;             /* ET_SIGGEN_F_* */
 	uint64_t ts;
 	char comm[ET_COMM_LEN];
 };
@@ -89,6 +96,8 @@ struct et_crash {
 	uint64_t addr;
 	int sender_pid;             /* who sent it (0: the kernel or the thread itself) */
 	char sender_comm[ET_COMM_LEN];
+	struct et_sent sender;      /* who the kernel saw send it (sender.sig 0: not seen) */
+	int cause;                  /* ET_SIG_CAUSE_* of its delivery */
 	uint64_t regs[ET_NREGS];
 	uint8_t *stack;             /* stack_len bytes copied from stack_addr */
 	uint64_t stack_addr;
@@ -109,7 +118,7 @@ struct et_process {
 	struct et_note *notes;      /* ring of the last ET_NOTES_KEPT notes */
 	size_t notes_head, notes_count;
 	struct et_crash *crash;     /* first fatal signal's state, then others */
-	struct et_sent senders[ET_SENDERS_KEPT]; /* the last signals other processes sent it */
+	struct et_sent senders[ET_SENDERS_KEPT]; /* the last signals sent to it */
 	size_t nsenders;
 	uint64_t start_ts, end_ts;
 	bool exited;
@@ -264,6 +273,10 @@ const struct et_func_event *thread_func_event(const struct et_thread *t, size_t 
 /* The latest signal sig sent to p by another process (any sender when pid is
  * 0) at or after since, or NULL. */
 const struct et_sent *process_sender(const struct et_process *p, int sig, int pid, uint64_t since);
+
+/* The latest signal sig sent to p, by anyone (itself, the kernel) to the
+ * whole group or to thread tid (0: any), or NULL. */
+const struct et_sent *process_signal_source(const struct et_process *p, int sig, int tid);
 
 /* Notes of a process oldest first. */
 const struct et_note *process_note(const struct et_process *p, size_t i);

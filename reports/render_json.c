@@ -8,6 +8,7 @@
 #include "decode.h"
 #include "heap.h"
 #include "syscall_table.h"
+#include "termination.h"
 
 void json_wait_status(int status, struct strbuf *out)
 {
@@ -196,6 +197,8 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 
 	sb_puts(&sb, ",\"crashes\":");
 	crash_render_json(m, &sb);
+	sb_puts(&sb, ",\"terminations\":");
+	termination_render_json(m, &sb);
 	sb_puts(&sb, ",\"failed_syscalls\":[");
 	for (size_t i = 0; i < m->nfailures; i++) {
 		const struct et_failure *f = &m->failures[i];

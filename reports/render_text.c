@@ -8,6 +8,7 @@
 #include "decode.h"
 #include "heap.h"
 #include "syscall_table.h"
+#include "termination.h"
 
 static void heading(FILE *out, const char *title)
 {
@@ -56,6 +57,9 @@ static void print_processes(const struct et_model *m, FILE *out)
 		else if (p->exe)
 			fputs(p->exe, out);
 		fputc('\n', out);
+		sb_reset(&sb);
+		if (termination_text(m, p, &sb))
+			fprintf(out, "      %s\n", sb_str(&sb));
 	}
 	sb_free(&sb);
 }
@@ -350,6 +354,7 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 
 	print_processes(m, out);
 	crash_render_text(m, out);
+	termination_render_text(m, out);
 	print_failures(m, out);
 	print_network(m, out);
 	heap_render_text(m, out);

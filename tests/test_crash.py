@@ -236,10 +236,15 @@ def test_sigkill_from_outside_is_reported_with_sender():
         p.wait(timeout=10)
         assert p.returncode == 128 + signal.SIGKILL
         rep = json.load(open(jpath))
-    c = rep["crashes"][0]
-    assert c["signal_name"] == "SIGKILL"
+    # a SIGKILL is a termination, not a crash: no crashes[], the sender named
+    assert rep["crashes"] == []
+    c = rep["terminations"][0]
+    assert c["signal_name"] == "SIGKILL" and c["failed_run"] is True
     assert c["sender"] is not None and c["sender"]["pid"] == os.getpid()
-    assert any(e["text"].startswith("SIGKILL sent to thread") for e in c["rewind"])
+    assert c["sender"]["syscall"] == "kill" and c["sender"]["by_kernel"] is False, c["sender"]
+    assert c["sender"]["oom_killer"] is False
+    # where it was (it may still be in the loader): a stack was captured
+    assert c["threads"][0]["backtrace"], c["threads"]
 
 
 def test_rewind_by_count_and_by_time():
@@ -295,11 +300,15 @@ def test_sigterm_forwarded_by_etrace_names_the_original_sender():
         assert p.returncode == 128 + signal.SIGTERM
         rep = json.load(open(jpath))
         text = open(os.path.join(d, "r.txt")).read()
-    c = rep["crashes"][0]
+    # a SIGTERM is a termination, not a crash
+    assert rep["crashes"] == [] and "-- crash" not in text
+    c = rep["terminations"][0]
     # delivered as a group exit (a SIGKILL inside the kernel): reported as the SIGTERM it was
     assert c["signal_name"] == "SIGTERM" and c["group_exit"] is True, c
     assert c["sender"]["comm"] == "etrace" and c["sender"]["pid"] == p.pid
     assert c["sender"]["forwarded_from"]["pid"] == os.getpid()
     assert f"sent by etrace, passing on the SIGTERM it got from pid {os.getpid()}" in text
+    assert "-- termination" in text
     # where it was when it died: in its sleep
-    assert any("nanosleep" in (f["function"] or "") for f in c["backtrace"]), c["backtrace"]
+    bt = c["threads"][0]["backtrace"]
+    assert any("nanosleep" in (f["function"] or "") for f in bt), bt
