@@ -32,6 +32,10 @@
 #include "../reports/render.h"
 
 #define DRAIN_INTERVAL_MS 10
+/* How long descendants still running when the root exits get to finish
+ * (the cgroup to empty) before the report, and --orphans, applies: a child
+ * that its parent did not wait for usually ends within milliseconds. */
+#define DESCENDANT_GRACE_MS 1000
 
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
@@ -239,6 +243,28 @@ static int event_loop(struct tracer *tr, struct et_model *m, struct target *t, i
 	return status;
 }
 
+/* The root exited: give the processes still in the cgroup a bounded grace
+ * to finish, draining their records as they come, so that what the tree
+ * did before the report is written is in it. A signal for etrace ends the
+ * wait (it is not forwarded: the root is gone). */
+static void wait_descendants(struct tracer *tr, const struct et_cgroup *cg, int sigfd)
+{
+	uint64_t deadline = mono_ns() + DESCENDANT_GRACE_MS * 1000000ull;
+	int pid;
+	while (cgroup_pids(cg, &pid, 1) > 0 && mono_ns() < deadline) {
+		struct pollfd pfd = { .fd = sigfd, .events = POLLIN };
+		int n = poll(&pfd, sigfd >= 0 ? 1 : 0, DRAIN_INTERVAL_MS);
+		tracer_drain(tr);
+		if (n > 0) {
+			struct signalfd_siginfo ssi;
+			while (read(sigfd, &ssi, sizeof(ssi)) == sizeof(ssi))
+				;
+			break;
+		}
+	}
+	tracer_drain(tr);
+}
+
 static void handle_orphans(const struct run_opts *o, struct et_cgroup *cg)
 {
 	int pids[16];
@@ -432,6 +458,7 @@ int run_main(const struct run_opts *o)
 	}
 	status = event_loop(tr, &m, &t, sigfd);
 	m.end_ts = mono_ns();
+	wait_descendants(tr, &cg, sigfd);
 	handle_orphans(o, &cg);
 	tracer_collect(tr);
 	static char net_why[320];
