@@ -39,6 +39,14 @@
 /* bytes scanned at the top of a cached thread stack */
 #define CACHED_STACK_TOP (64 * 1024)
 #define RED_ZONE       128
+/* a PROT_NONE mapping below an anonymous one is a thread stack's guard when
+ * at most this big (glibc's default guard is a page; a glibc arena's unused
+ * reserve, also PROT_NONE, is megabytes) */
+#define STACK_GUARD_MAX (256u * 1024)
+/* glibc's non-main arenas: heaps of at most HEAP_MAX_SIZE (2 *
+ * DEFAULT_MMAP_THRESHOLD_MAX: 64 MiB on 64-bit) aligned to that size, each
+ * starting with a heap_info { ar_ptr, prev, size, mprotect_size, ... } */
+#define ARENA_HEAP_MAX (64ull << 20)
 #define SAMPLE         16                  /* find(): one start in SAMPLE indexed */
 #define BATCH          16                  /* candidate pointers looked up together */
 
@@ -601,6 +609,8 @@ struct map {
 	char *name;
 	int elf;        /* the file is an ELF module */
 	int has_sp;     /* a thread's stack pointer is in it */
+	int stack;      /* taken as a thread stack (only its live part is a root) */
+	int alloc;      /* holds allocator blocks no glibc structure explains */
 };
 
 struct rlist {
@@ -993,6 +1003,8 @@ static void stack_roots(int pid, struct map *m, size_t n, struct rlist *l)
 		closedir(d);
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (m[i].has_sp || strcmp(m[i].name, "[stack]") == 0)
+			m[i].stack = 1;
 		if (strcmp(m[i].name, "[stack]") == 0 && !m[i].has_sp)
 			rl_add(l, m[i].start, m[i].end, "[stack] (no thread sp in it)");
 		/* a mapping that looks like a thread stack (anonymous rw right
@@ -1002,7 +1014,9 @@ static void stack_roots(int pid, struct map *m, size_t n, struct rlist *l)
 		 * pthread_create (its top: the thread descriptor and static TLS,
 		 * which point to its DTV and TLS blocks) */
 		if (i > 0 && !m[i].has_sp && is_anon(&m[i]) && is_rw(&m[i]) && is_anon(&m[i - 1]) &&
-		    m[i - 1].end == m[i].start && strncmp(m[i - 1].perms, "---", 3) == 0) {
+		    m[i - 1].end == m[i].start && strncmp(m[i - 1].perms, "---", 3) == 0 &&
+		    m[i - 1].end - m[i - 1].start <= STACK_GUARD_MAX) {
+			m[i].stack = 1;
 			if (unknown)
 				rl_add(l, m[i].start, m[i].end, "stack? (sp unknown)");
 			else
@@ -1012,7 +1026,120 @@ static void stack_roots(int pid, struct map *m, size_t n, struct rlist *l)
 	}
 }
 
-static int roots_collect(int pid, uint64_t fsbase, struct rlist *l, char *err, size_t errlen)
+/* Ranges of the allocator's own memory: never roots (its free chunks hold
+ * stale pointers to blocks, and a leak would hide behind them). */
+struct xlist {
+	struct { uint64_t start, end; } *r;
+	size_t n, cap;
+};
+
+static void xl_add(struct xlist *x, uint64_t start, uint64_t end, struct rlist *l)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (x->r[i].start == start)
+			return;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 8;
+		void *r = realloc(x->r, cap * sizeof(*x->r));
+		if (!r) {
+			l->oom = 1;
+			return;
+		}
+		x->r = r;
+		x->cap = cap;
+	}
+	x->r[x->n].start = start;
+	x->r[x->n].end = end;
+	x->n++;
+}
+
+/* Is a glibc heap_info at a (ARENA_HEAP_MAX-aligned)? Its size then. */
+static uint64_t arena_heap_size(int pid, uint64_t a)
+{
+	uint64_t hi[4];   /* ar_ptr, prev, size, mprotect_size */
+	int p = pid;
+	if (heapscan_read_process(&p, a, hi, sizeof(hi)) != (long)sizeof(hi))
+		return 0;
+	uint64_t ar = hi[0], prev = hi[1], size = hi[2], mprot = hi[3];
+	if (!ar || !size || size > ARENA_HEAP_MAX || (size & (HS_PAGE - 1)) || mprot < size || mprot > ARENA_HEAP_MAX)
+		return 0;
+	/* the first heap of an arena holds its malloc_state right after the
+	 * heap_info; later ones link to the previous heap */
+	if (prev ? (prev & (ARENA_HEAP_MAX - 1)) != 0 : !(ar > a && ar < a + size))
+		return 0;
+	return mprot;
+}
+
+/* Marks the mappings that hold allocator memory, from where the live blocks
+ * are: glibc's brk heap ([heap]) and its arenas' heaps are the allocator's
+ * (excluded ranges); a block glibc mapped alone (an mmapped chunk: 16
+ * bytes into a page, IS_MMAPPED in its size word) leaves nothing but its
+ * header around it; any other block is in memory of an allocator etrace
+ * does not know the layout of (jemalloc, ...): its whole mapping is
+ * excluded. */
+static void allocator_memory(int pid, struct map *m, size_t n, const struct hs_block *b, size_t nb,
+			     struct xlist *x, struct rlist *l)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].name, "[heap]") == 0)
+			xl_add(x, m[i].start, m[i].end, l);
+	int p = pid;
+	for (size_t i = 0; i < nb; i++) {
+		long k = map_find(m, n, b[i].addr);
+		if (k < 0 || m[k].alloc || strcmp(m[k].name, "[heap]") == 0)
+			continue;
+		uint64_t a = b[i].addr & ~(ARENA_HEAP_MAX - 1), size;
+		int known = 0;
+		for (size_t j = 0; j < x->n && !known; j++)
+			known = x->r[j].start <= b[i].addr && b[i].addr < x->r[j].end;
+		if (known)
+			continue;
+		if (a >= m[k].start && (size = arena_heap_size(pid, a)) && b[i].addr < a + size) {
+			xl_add(x, a, a + size, l);
+			continue;
+		}
+		uint64_t w;
+		if ((b[i].addr & (HS_PAGE - 1)) == 16 && heapscan_read_process(&p, b[i].addr - 8, &w, 8) == 8 &&
+		    (w & 2) && (w & ~(uint64_t)7) >= b[i].size + 16)
+			continue;
+		m[k].alloc = 1;
+	}
+}
+
+/* Every other readable and writable mapping is a root, as in valgrind: a
+ * program keeps pointers in memory it maps itself (CPython's object arenas,
+ * ld.so's start-up allocations, a custom pool). Not: thread stacks (their
+ * live part is already a root; below sp is dead), the allocator's memory. */
+static void mapping_roots(struct map *m, size_t n, const struct xlist *x, struct rlist *l)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct map *y = &m[i];
+		if (!is_rw(y) || y->stack || y->alloc || y->elf || strcmp(y->name, "[heap]") == 0)
+			continue;
+		if (y->name[0] == '[' && strcmp(y->name, "[anon]") != 0 && strncmp(y->name, "[anon:", 6) != 0)
+			continue;   /* [vvar], [vsyscall]...: the kernel's */
+		uint64_t cur = y->start;
+		while (cur < y->end) {
+			/* the part of [cur, end) before the first excluded range in it */
+			uint64_t stop = y->end, skip_to = y->end;
+			for (size_t j = 0; j < x->n; j++) {
+				if (x->r[j].end <= cur || x->r[j].start >= stop)
+					continue;
+				stop = x->r[j].start > cur ? x->r[j].start : cur;
+				skip_to = x->r[j].end;
+			}
+			if (stop > cur)
+				rl_add(l, cur, stop, "%s%s", y->name[0] ? "mapping of " : "anonymous mapping",
+				       y->name);
+			cur = stop > cur ? stop : skip_to;
+			if (stop == y->end)
+				break;
+		}
+	}
+}
+
+static int roots_collect(int pid, uint64_t fsbase, const struct hs_block *b, size_t nb, struct rlist *l,
+			 char *err, size_t errlen)
 {
 	struct map *m;
 	size_t n;
@@ -1027,6 +1154,10 @@ static int roots_collect(int pid, uint64_t fsbase, struct rlist *l, char *err, s
 			rl_add(l, m[k].start, m[k].end, "tls (fs base %#" PRIx64 " in %s)", fsbase,
 			       m[k].name[0] ? m[k].name : "anonymous mapping");
 	}
+	struct xlist x = { 0 };
+	allocator_memory(pid, m, n, b, nb, &x, l);
+	mapping_roots(m, n, &x, l);
+	free(x.r);
 	maps_free(m, n);
 	if (l->oom) {
 		seterr(err, errlen, "out of memory collecting the roots of %d", pid);
@@ -1064,7 +1195,7 @@ int heapscan_roots(int pid, uint64_t fsbase, struct hs_region **out, size_t *n,
 	memset(&l, 0, sizeof(l));
 	*out = NULL;
 	*n = 0;
-	int rc = roots_collect(pid, fsbase, &l, err, errlen);
+	int rc = roots_collect(pid, fsbase, NULL, 0, &l, err, errlen);
 	if (rc == 0 && rl_pack(&l, out, n) < 0) {
 		seterr(err, errlen, "out of memory");
 		rc = -1;
@@ -1080,7 +1211,7 @@ int heapscan_process(int pid, uint64_t fsbase, const uint64_t *regs, size_t nreg
 	double t0 = now_ms();
 	struct rlist l;
 	memset(&l, 0, sizeof(l));
-	if (roots_collect(pid, fsbase, &l, err, errlen) < 0) {
+	if (roots_collect(pid, fsbase, blocks, n, &l, err, errlen) < 0) {
 		rl_free(&l);
 		return -1;
 	}

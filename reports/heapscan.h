@@ -66,10 +66,13 @@
  *  - the main thread's static TLS is only scanned when fsbase is the main
  *    thread's; other glibc/musl threads keep theirs at the top of their
  *    stack mapping, which their stack region covers;
- *  - anonymous mappings other than those listed at heapscan_roots are not
- *    roots (as in LSan): blocks referenced only from memory that a custom
- *    allocator got from mmap (pymalloc arenas, ld.so's start-up
- *    allocations) look lost.
+ *  - every other readable and writable mapping is a root (valgrind's
+ *    rule: a program keeps pointers in memory it maps itself, CPython's
+ *    object arenas, ld.so's start-up allocations), so stale pointers left
+ *    in a custom allocator's free memory keep blocks alive; the allocator's
+ *    own memory is not a root when heapscan_process can tell where it is
+ *    (glibc's [heap] and arena heaps; for another allocator, each mapping
+ *    holding a live block).
  */
 #ifndef ETRACE_HEAPSCAN_H
 #define ETRACE_HEAPSCAN_H
@@ -138,6 +141,13 @@ int heapscan_classify(struct hs_block *blocks, size_t n,
  *    static TLS), unless a thread's sp is in that mapping (then its stack
  *    region already covers the TLS at the top) or a module region already
  *    covers it. fsbase 0: none.
+ *  - "anonymous mapping", "mapping of PATH": every other readable and
+ *    writable mapping (shared ones too) except [heap], the kernel's
+ *    ([vvar]...), mappings taken as thread stacks, and, in
+ *    heapscan_process, the allocator's memory found from the blocks:
+ *    glibc's arena heaps (64 MiB-aligned, heap_info at their start), and
+ *    the whole mapping of any block that is neither in those nor an
+ *    mmapped chunk (an allocator whose layout etrace does not know).
  * Returns 0, or -1 with a one-line message in err. *out is one allocation
  * (the array followed by the strings): a single free(*out) releases it.
  */
