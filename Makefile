@@ -12,7 +12,7 @@ CFLAGS  ?= -O2 -g
 # override: a CFLAGS given on the command line (make CFLAGS=...) replaces the
 # default above but still gets the flags etrace needs to build.
 override CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DETRACE_VERSION='"$(VERSION)"' -I$(BUILD) -I.
-LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -lcapstone -lpcap
+LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -lcapstone -lpcap -liberty
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I.
 
 LIB_SRCS    := $(wildcard reports/*.c symbolize/*.c)

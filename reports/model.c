@@ -16,6 +16,8 @@
 #include "sigsender.h"
 #include "syscall_table.h"
 
+#include <sys/mman.h>
+
 #define MAX_FAILURES 2000
 
 void model_init(struct et_model *m)
@@ -26,6 +28,11 @@ void model_init(struct et_model *m)
 	m->rewind_n = 50;
 	m->max_records = 200000; /* ~40-60 MB of records */
 	m->root_pid = -1;
+	/* the target starts in etrace's directory: relative paths it maps
+	 * (dlopen("./lib.so")) are resolved against it and its chdirs */
+	char buf[PATH_MAX];
+	if (getcwd(buf, sizeof(buf)))
+		m->start_cwd = strdup(buf);
 }
 
 static void record_free(struct et_record *r)
@@ -66,6 +73,8 @@ void model_free(struct et_model *m)
 		free_argv(p->argv);
 		free(p->exe);
 		free(p->exe_path);
+		free(p->cwd);
+		free(p->pending_path);
 		for (size_t j = 0; j < p->nmodules; j++)
 			free(p->modules[j].path);
 		free(p->modules);
@@ -96,6 +105,7 @@ void model_free(struct et_model *m)
 	free(m->conns);
 	udp_free(&m->udp);
 	skb_free_all(&m->skbs);
+	free(m->start_cwd);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -358,15 +368,99 @@ static void modules_at_exec(struct et_process *p, const struct ev_exec *e)
 	}
 }
 
-/* A file mapped at offset 0 (how the loader maps a library) gives its bias. */
-static void learn_mapping(struct et_process *p, const struct et_record *r, const struct syscall_sig *sig)
+/* The process's working directory (NULL when unknown). */
+static const char *proc_cwd(const struct et_model *m, const struct et_process *p)
+{
+	const char *cwd = p->cwd ? p->cwd : m->start_cwd;
+	return cwd && cwd[0] == '/' ? cwd : NULL;
+}
+
+/* path made absolute against the process's working directory (malloc'd),
+ * or NULL when it cannot be */
+static char *proc_abspath(const struct et_model *m, const struct et_process *p, const char *path)
+{
+	if (path[0] == '/')
+		return strdup(path);
+	const char *cwd = proc_cwd(m, p);
+	char *out = NULL;
+	if (!cwd || asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
+}
+
+/* chdir and fchdir change where relative paths start. */
+static void learn_cwd(const struct et_model *m, struct et_process *p, const struct et_record *r,
+		      const struct syscall_sig *sig)
 {
 	const struct ev_syscall *ev = &r->ev;
-	if (!sig || strcmp(sig->name, "mmap") != 0 || ev->ret < 0 || (int)ev->args[4] < 0 || ev->args[5] != 0)
+	if (!sig || (long)ev->ret != 0 || (ev->flags & ET_SC_F_NORETURN))
+		return;
+	char *dir = NULL;
+	if (strcmp(sig->name, "chdir") == 0) {
+		const struct ev_capture *c = ev_find_capture(ev, 0, 0);
+		if (c && c->len) {
+			char *path = strndup(ev_capture_data(c), c->len);
+			if (path)
+				dir = proc_abspath(m, p, path);
+			free(path);
+		}
+	} else if (strcmp(sig->name, "fchdir") == 0) {
+		const struct fd_desc *d = r->fds[0];
+		if (d && d->text[0] == '/')
+			dir = strdup(d->text);
+	} else {
+		return;
+	}
+	free(p->cwd);
+	p->cwd = dir;   /* NULL: unknown from now on */
+	if (!dir)
+		p->cwd = strdup("");
+}
+
+/* Where the loader put a library. ld.so reserves the whole library with a
+ * first mmap(fd, offset 0) of its first segment, then maps the others with
+ * MAP_FIXED inside it; the reservation is the library's base once an
+ * executable segment lands in it (or when the first segment is itself
+ * executable). Any other mapping of a file at offset 0 (a program reading
+ * its own executable, as Rust's backtrace does with RUST_BACKTRACE=1) is
+ * data, not a module: taking it as one moved the program's code to that
+ * address and left its frames unsymbolized. Relative paths
+ * (dlopen("./lib.so")) are resolved against the working directory. */
+static void learn_mapping(const struct et_model *m, struct et_process *p, const struct et_record *r,
+			  const struct syscall_sig *sig)
+{
+	const struct ev_syscall *ev = &r->ev;
+	if (!sig || strcmp(sig->name, "mmap") != 0 || ev->ret < 0 || (int)ev->args[4] < 0)
 		return;
 	const struct fd_desc *d = r->fds[4];
-	if (d && d->text[0] == '/')
-		add_module(p, d->text, (uint64_t)ev->ret);
+	if (!d || !d->text[0] || d->text[0] == '<')
+		return;
+	char *path = proc_abspath(m, p, d->text);
+	if (!path || access(path, F_OK) != 0) {   /* not a file path (a socket, a pipe) */
+		free(path);
+		return;
+	}
+	uint64_t addr = (uint64_t)ev->ret, len = ev->args[1];
+	int exec = (ev->args[2] & PROT_EXEC) != 0;
+	if (ev->args[5] == 0) {
+		if (exec) {
+			add_module(p, path, addr);
+			free(path);
+			return;
+		}
+		free(p->pending_path);
+		p->pending_path = path;
+		p->pending_start = addr;
+		p->pending_end = addr + len;
+		return;
+	}
+	if (exec && p->pending_path && strcmp(p->pending_path, path) == 0 && addr >= p->pending_start &&
+	    addr < p->pending_end) {
+		add_module(p, path, p->pending_start);
+		free(p->pending_path);
+		p->pending_path = NULL;
+	}
+	free(path);
 }
 
 /* ---- syscall records ----------------------------------------------------- */
@@ -622,7 +716,8 @@ static int on_syscall(struct et_model *m, const struct ev_syscall *ev, size_t si
 			p->argv = argv;
 		}
 	}
-	learn_mapping(p, r, sig);
+	learn_mapping(m, p, r, sig);
+	learn_cwd(m, p, r, sig);
 	fdt_apply(p->fds, ev);
 	udp_on_syscall(m, p, r);
 	if (m->sink)
@@ -739,6 +834,8 @@ static int on_task_fork(struct et_model *m, const struct ev_fork *e)
 			c->exe = strdup(pp->exe);
 		if (pp->exe_path)
 			c->exe_path = strdup(pp->exe_path);
+		if (pp->cwd)
+			c->cwd = strdup(pp->cwd);
 		copy_modules(c, pp);
 		heap_on_fork(m, pp, c);
 		t = add_thread(m, c, e->child_tid, e->h.ts);

@@ -113,7 +113,12 @@ struct et_process {
 	char **argv;                /* NULL-terminated, from execve or /proc */
 	char *exe;                  /* path from the last exec */
 	char *exe_path;             /* absolute path of the executable, for symbolization */
+	char *cwd;                  /* working directory as the syscalls changed it (NULL: the start one) */
 	struct et_module *modules;
+	/* the loader's first mmap of a file (offset 0, not executable): the
+	 * library is there once an executable segment is mapped into it */
+	char *pending_path;
+	uint64_t pending_start, pending_end;
 	size_t nmodules, cap_modules;
 	struct et_note *notes;      /* ring of the last ET_NOTES_KEPT notes */
 	size_t notes_head, notes_count;
@@ -205,6 +210,7 @@ struct et_model {
 	int forwarded_sig, forwarded_from; /* the last signal etrace passed on, and who sent it to etrace */
 	char forwarded_comm[ET_COMM_LEN];
 	int etrace_pid;
+	char *start_cwd;            /* the root's working directory at its start */
 	/* run */
 	uint64_t start_ts;          /* monotonic ns when the target was released */
 	uint64_t end_ts;

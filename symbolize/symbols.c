@@ -6,10 +6,9 @@
  * found by libdwfl's standard lookup (build-id and .gnu_debuglink under
  * /usr/lib/debug, debuginfod when DEBUGINFOD_URLS is set).
  */
-#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <pthread.h>
+#include <libiberty/demangle.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,33 +45,20 @@ void sym_append_error(char **err, const char *fmt, ...)
 	free(part);
 }
 
-/* --- C++ demangling through libstdc++, loaded on demand ----------------- */
-
-typedef char *(*cxa_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
-static cxa_demangle_fn cxa_demangle;
-static pthread_once_t demangle_once = PTHREAD_ONCE_INIT;
-
-static void load_demangler(void)
-{
-	/* Never closed: libstdc++ cannot be unloaded anyway (unique symbols). */
-	void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
-	if (h)
-		cxa_demangle = (cxa_demangle_fn)dlsym(h, "__cxa_demangle");
-}
+/* --- C++ and Rust demangling: libiberty (binutils' and gdb's demangler) -- */
 
 char *sym_demangle(const char *name)
 {
 	if (name == NULL)
 		return NULL;
-	if (name[0] == '_' && name[1] == 'Z') {
-		pthread_once(&demangle_once, load_demangler);
-		if (cxa_demangle) {
-			int status = -1;
-			char *d = cxa_demangle(name, NULL, NULL, &status);
-			if (d && status == 0)
-				return d;
-			free(d);
-		}
+	/* Itanium C++ and Rust legacy names start with _Z, Rust v0 with _R.
+	 * DMGL_AUTO tries Rust first (a legacy Rust name is also a valid C++
+	 * one, which would keep its hash and $LT$ escapes), then C++; clone
+	 * suffixes (".cold", ".isra.0") are shown as "[clone .cold]". */
+	if (name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')) {
+		char *d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+		if (d)
+			return d;
 	}
 	return strdup(name);
 }

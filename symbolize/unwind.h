@@ -86,10 +86,10 @@ int sym_unwind(struct sym_session *s, const struct sym_regs *regs, const void *s
 	       uint64_t stack_addr, size_t max_frames, struct sym_backtrace *out);
 void sym_backtrace_free(struct sym_backtrace *bt);
 
-/* Demangles a C++ (Itanium ABI, "_Z...") name with libstdc++'s __cxa_demangle,
- * loaded with dlopen on first use (etrace does not link libstdc++). Returns a
- * malloc'd string: the demangled name, or a copy of name when it is not
- * mangled or libstdc++ is not installed. */
+/* Demangles a C++ (Itanium ABI, "_Z...") or Rust (legacy "_ZN...17h<hash>E",
+ * v0 "_R...") name with libiberty's cplus_demangle (parameters shown, Rust
+ * hashes hidden). Returns a malloc'd string: the demangled name, or a copy
+ * of name when it is not mangled. */
 char *sym_demangle(const char *name);
 
 #endif

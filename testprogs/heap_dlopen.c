@@ -4,7 +4,9 @@
  * started. The library stays open (no dlclose) until exit, so its symbols
  * and debug info are mapped when the report is made: a dlclose'd library
  * would need the report to remember mappings that are gone. Prints
- * "loaded PATH" and exits 0. */
+ * "loaded PATH" and exits 0. With the argument "relative", it changes to
+ * its own directory and loads "./libheapdl.so": the path the kernel sees
+ * is relative to a working directory etrace did not start it in. */
 #include <dlfcn.h>
 #include <libgen.h>
 #include <limits.h>
@@ -14,7 +16,7 @@
 
 #include "scrub.h"
 
-__attribute__((noinline)) static int call_library(void)
+__attribute__((noinline)) static int call_library(int relative)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -23,6 +25,11 @@ __attribute__((noinline)) static int call_library(void)
 	self[n] = '\0';
 	char lib[PATH_MAX + 32];
 	snprintf(lib, sizeof(lib), "%s/libheapdl.so", dirname(self));
+	if (relative) {
+		if (chdir(dirname(self)) != 0)
+			return 1;
+		snprintf(lib, sizeof(lib), "./libheapdl.so");
+	}
 	void *h = dlopen(lib, RTLD_NOW);
 	if (!h) {
 		fprintf(stderr, "%s\n", dlerror());
@@ -38,9 +45,9 @@ __attribute__((noinline)) static int call_library(void)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	if (call_library() != 0)
+	if (call_library(argc > 1 && strcmp(argv[1], "relative") == 0) != 0)
 		return 1;
 	scrub();
 	return 0;
