@@ -303,14 +303,22 @@ void crash_frame_text(const struct sym_frame *f, int i, struct strbuf *sb)
 		sb_printf(sb, "    #%-2d %18s ", i, "(inlined)");
 	else
 		sb_printf(sb, "    #%-2d 0x%016lx ", i, (unsigned long)f->pc);
+	/* names and paths come from the program's files: escaped */
+	sb_puts(sb, "in ");
 	if (f->function)
-		sb_printf(sb, "in %s", f->function);
+		sb_escape(sb, f->function);
 	else
-		sb_puts(sb, "in ??");
-	if (f->file)
-		sb_printf(sb, " at %s:%d", f->file, f->line);
-	if (f->module)
-		sb_printf(sb, "  (%s+0x%lx)", f->module, (unsigned long)f->module_offset);
+		sb_puts(sb, "??");
+	if (f->file) {
+		sb_puts(sb, " at ");
+		sb_escape(sb, f->file);
+		sb_printf(sb, ":%d", f->line);
+	}
+	if (f->module) {
+		sb_puts(sb, "  (");
+		sb_escape(sb, f->module);
+		sb_printf(sb, "+0x%lx)", (unsigned long)f->module_offset);
+	}
 }
 
 static void describe_signal(const struct et_crash *c, struct strbuf *sb)
@@ -370,14 +378,14 @@ void crash_thread_state(const struct et_model *m, const struct et_thread *t, con
 static void render_one(const struct et_model *m, const struct et_process *p, FILE *out)
 {
 	const struct et_crash *c = p->crash;
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, esc = STRBUF_INIT;
 	describe_wait_status(p->wait_status, &sb);
-	fprintf(out, "  pid %d (%s) %s\n", p->pid, p->argv && p->argv[0] ? p->argv[0] : "?",
+	fprintf(out, "  pid %d (%s) %s\n", p->pid, p->argv && p->argv[0] ? sb_escaped(&esc, p->argv[0]) : "?",
 		p->exited ? sb_str(&sb) : "died");
 	sb_reset(&sb);
 	describe_signal(c, &sb);
 	fprintf(out, "  %s\n", sb_str(&sb));
-	fprintf(out, "  in thread %d (%s) at %+.3f ms\n", c->tid, c->comm[0] ? c->comm : "?", model_rel_ms(m, c->ts));
+	fprintf(out, "  in thread %d (%s) at %+.3f ms\n", c->tid, c->comm[0] ? sb_escaped(&esc, c->comm) : "?", model_rel_ms(m, c->ts));
 	sb_reset(&sb);
 	crash_sender_text(m, p, c, &sb);
 	fprintf(out, "  sent by %s\n", sb_str(&sb));
@@ -386,7 +394,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	if (msg) {
 		fprintf(out, "  message written to stderr before the abort:\n");
 		for (char *line = strtok(msg, "\n"); line; line = strtok(NULL, "\n"))
-			fprintf(out, "    | %s\n", line);
+			fprintf(out, "    | %s\n", sb_escaped(&esc, line));
 		free(msg);
 	}
 
@@ -434,7 +442,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 			const struct et_thread *t = p->threads[i];
 			if (t->tid == c->tid)
 				continue;
-			fprintf(out, "    tid %d (%s): ", t->tid, t->comm[0] ? t->comm : "?");
+			fprintf(out, "    tid %d (%s): ", t->tid, t->comm[0] ? sb_escaped(&esc, t->comm) : "?");
 			sb_reset(&sb);
 			crash_thread_state(m, t, c, &sb);
 			fprintf(out, "%s\n", sb_str(&sb));
@@ -461,6 +469,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	free(items);
 	(void)find_thread;
 	sb_free(&sb);
+	sb_free(&esc);
 }
 
 void crash_render_text(const struct et_model *m, FILE *out)

@@ -733,7 +733,7 @@ static void put_fd(const struct decode_ctx *ctx, int argi, int fd, struct strbuf
 	const char *d = ctx->describe_fd(ctx->fd_ctx, argi, fd);
 	if (d) {
 		sb_putc(out, '<');
-		sb_puts(out, d);
+		sb_escape(out, d);   /* a path the program chose */
 		sb_putc(out, '>');
 	}
 }

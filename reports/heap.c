@@ -1802,8 +1802,11 @@ static void thread_text(const struct et_model *m, const struct et_process *p, in
 {
 	const char *comm = thread_comm(m, p, tid);
 	sb_printf(sb, "thread %d", tid);
-	if (comm)
-		sb_printf(sb, " (%s)", comm);
+	if (comm) {
+		sb_puts(sb, " (");
+		sb_escape(sb, comm);
+		sb_putc(sb, ')');
+	}
 }
 
 static const char *plural(uint64_t n, const char *one, const char *many)
@@ -2115,7 +2118,9 @@ void heap_render_text(const struct et_model *m, FILE *out)
 		size_t stepped = 0;
 		for (size_t j = 0; j < a->nfns; j++)
 			stepped += !a->fns[j].emulated;
-		fprintf(out, "probes: %s: %zu %s", a->path, a->nfns, plural(a->nfns, "function", "functions"));
+		struct strbuf esc = STRBUF_INIT;
+		fprintf(out, "probes: %s: %zu %s", sb_escaped(&esc, a->path), a->nfns, plural(a->nfns, "function", "functions"));
+		sb_free(&esc);
 		if (stepped)
 			fprintf(out, " (%zu on single-stepped instructions: slower)", stepped);
 		fputc('\n', out);

@@ -760,7 +760,8 @@ void model_func_event_text(const struct et_model *m, const struct et_func_event 
 		elfsym_format_entry(f, e->v, buf, sizeof(buf));
 	else
 		elfsym_format_return(f, e->v[0], buf, sizeof(buf));
-	sb_printf(out, "%s %s", e->kind == ET_FUNC_ENTRY ? "->" : "<-", buf);
+	sb_puts(out, e->kind == ET_FUNC_ENTRY ? "-> " : "<- ");
+	sb_escape(out, buf);   /* names from the program's own symbol table */
 }
 
 /* The thread's window of function events: as many as --last keeps syscalls. */
@@ -873,9 +874,11 @@ static int on_task_exec(struct et_model *m, const struct ev_exec *e)
 	fdt_exec(p->fds);
 	heap_on_exec(m, p);
 	modules_at_exec(p, e);
-	char *text = NULL;
-	if (asprintf(&text, "exec %s", p->exe) > 0)
-		add_note(p, e->h.ts, e->h.tid, text);
+	/* notes are prose for the text report: the program's path escaped */
+	struct strbuf sb = STRBUF_INIT;
+	sb_puts(&sb, "exec ");
+	sb_escape(&sb, p->exe);
+	add_note(p, e->h.ts, e->h.tid, sb_detach(&sb));
 	return 0;
 }
 

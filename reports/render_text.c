@@ -18,10 +18,22 @@ static void heading(FILE *out, const char *title)
 	fputc('\n', out);
 }
 
+/* Every string that came from the traced program (argv, comm, paths,
+ * symbol names) goes through sb_escape before it reaches the report. */
+static void put_escaped(FILE *out, const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	fputs(sb_escaped(&sb, s), out);
+	sb_free(&sb);
+}
+
 static void print_argv(FILE *out, char *const *argv)
 {
-	for (size_t i = 0; argv && argv[i]; i++)
-		fprintf(out, "%s%s", i ? " " : "", argv[i]);
+	for (size_t i = 0; argv && argv[i]; i++) {
+		if (i)
+			fputc(' ', out);
+		put_escaped(out, argv[i]);
+	}
 }
 
 static const struct et_process *find_root(const struct et_model *m)
@@ -55,7 +67,7 @@ static void print_processes(const struct et_model *m, FILE *out)
 		if (p->argv)
 			print_argv(out, p->argv);
 		else if (p->exe)
-			fputs(p->exe, out);
+			put_escaped(out, p->exe);
 		fputc('\n', out);
 		sb_reset(&sb);
 		if (termination_text(m, p, &sb))
@@ -139,7 +151,7 @@ static void print_summary(const struct et_model *m, FILE *out)
 static void print_thread(const struct et_model *m, const struct et_thread *t, FILE *out)
 {
 	struct strbuf sb = STRBUF_INIT;
-	fprintf(out, "  pid %d tid %d (%s): ", t->pid, t->tid, t->comm[0] ? t->comm : "?");
+	fprintf(out, "  pid %d tid %d (%s): ", t->pid, t->tid, t->comm[0] ? sb_escaped(&sb, t->comm) : "?");
 	if (t->ring_count == t->nsyscalls)
 		fprintf(out, "all %lu syscalls\n", (unsigned long)t->nsyscalls);
 	else
@@ -210,7 +222,9 @@ static void print_functions(const struct et_model *m, FILE *out)
 	fprintf(out, "  %9s %9s  %s\n", "calls", "returns", "function");
 	for (size_t k = 0; k < n; k++) {
 		const struct et_traced_func *f = &m->funcs[order[k]];
-		fprintf(out, "  %9lu %9lu  %s\n", (unsigned long)f->calls, (unsigned long)f->returns, f->f.name);
+		fprintf(out, "  %9lu %9lu  ", (unsigned long)f->calls, (unsigned long)f->returns);
+		put_escaped(out, f->f.name);
+		fputc('\n', out);
 	}
 	if (n < m->nfuncs)
 		fprintf(out, "  (%zu traced function%s not called)\n", m->nfuncs - n, m->nfuncs - n == 1 ? "" : "s");
@@ -229,7 +243,7 @@ static void print_functions(const struct et_model *m, FILE *out)
 			}
 			size_t first = t->fring_count > FUNC_EVENTS_SHOWN ? t->fring_count - FUNC_EVENTS_SHOWN : 0;
 			fprintf(out, "  pid %d tid %d (%s): %lu call%s, the last %zu entries and returns:\n", t->pid, t->tid,
-				t->comm[0] ? t->comm : "?", (unsigned long)t->nfunc_calls, t->nfunc_calls == 1 ? "" : "s",
+				t->comm[0] ? sb_escaped(&sb, t->comm) : "?", (unsigned long)t->nfunc_calls, t->nfunc_calls == 1 ? "" : "s",
 				t->fring_count - first);
 			for (size_t k = first; k < t->fring_count; k++) {
 				const struct et_func_event *e = thread_func_event(t, k);
@@ -349,7 +363,7 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	fputc('\n', out);
 	if (m->nfuncs)
 		fprintf(out, "          %zu function%s of %s via %s\n", m->nfuncs, m->nfuncs == 1 ? "" : "s",
-			m->funcs_exe ? m->funcs_exe : "the program", m->funcs_backend ? m->funcs_backend : "?");
+			m->funcs_exe ? sb_escaped(&sb, m->funcs_exe) : "the program", m->funcs_backend ? m->funcs_backend : "?");
 	sb_free(&sb);
 
 	print_processes(m, out);

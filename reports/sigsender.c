@@ -54,6 +54,16 @@ static bool fault_signal(int sig)
 	return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP;
 }
 
+/* "name)": a process name is the program's to choose (prctl): escaped */
+static void put_comm(struct strbuf *sb, const char *comm)
+{
+	if (comm[0])
+		sb_escape(sb, comm);
+	else
+		sb_putc(sb, '?');
+	sb_putc(sb, ')');
+}
+
 void signal_sender_text(const struct et_model *m, const struct et_process *target, const struct et_sent *st,
 			struct strbuf *sb)
 {
@@ -77,11 +87,13 @@ void signal_sender_text(const struct et_model *m, const struct et_process *targe
 		return;
 	}
 	if (m->etrace_pid && st->pid == m->etrace_pid) {
-		if (m->forwarded_sig == st->sig && m->forwarded_from)
-			sb_printf(sb, "etrace, passing on the %s it got from pid %d (%s)", decode_signal_name(st->sig),
-				  m->forwarded_from, m->forwarded_comm[0] ? m->forwarded_comm : "?");
-		else
+		if (m->forwarded_sig == st->sig && m->forwarded_from) {
+			sb_printf(sb, "etrace, passing on the %s it got from pid %d (", decode_signal_name(st->sig),
+				  m->forwarded_from);
+			put_comm(sb, m->forwarded_comm);
+		} else {
 			sb_printf(sb, "etrace (pid %d)", st->pid);
+		}
 		return;
 	}
 	const char *nr = st->nr >= 0 ? syscall_name(st->nr) : NULL;
@@ -91,20 +103,25 @@ void signal_sender_text(const struct et_model *m, const struct et_process *targe
 	if ((st->flags & ET_SIGGEN_F_NOINFO) && nr && !sends) {
 		/* send_sig() inside another syscall: the kernel raised it as that
 		 * call's outcome (a write to a pipe nobody reads: SIGPIPE) */
-		if (self)
+		if (self) {
 			sb_printf(sb, "the kernel, in thread %d: ", st->tid);
-		else
-			sb_printf(sb, "the kernel, in pid %d (%s) thread %d: ", st->pid, st->comm[0] ? st->comm : "?",
-				  st->tid);
+		} else {
+			sb_printf(sb, "the kernel, in pid %d (", st->pid);
+			put_comm(sb, st->comm);
+			sb_printf(sb, " thread %d: ", st->tid);
+		}
 		sender_call(m, st, sb);
 		if (st->sig == SIGPIPE)
 			sb_puts(sb, ": nobody reads that pipe or socket");
 		return;
 	}
-	if (self)
+	if (self) {
 		sb_printf(sb, "the process itself: thread %d", st->tid);
-	else
-		sb_printf(sb, "pid %d (%s) thread %d", st->pid, st->comm[0] ? st->comm : "?", st->tid);
+	} else {
+		sb_printf(sb, "pid %d (", st->pid);
+		put_comm(sb, st->comm);
+		sb_printf(sb, " thread %d", st->tid);
+	}
 	if (nr) {
 		sb_puts(sb, " with ");
 		sender_call(m, st, sb);

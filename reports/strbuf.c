@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 static void sb_grow(struct strbuf *sb, size_t extra)
@@ -181,4 +182,68 @@ void sb_json_str(struct strbuf *sb, const char *s)
 		return;
 	}
 	sb_json_strn(sb, s, strlen(s));
+}
+
+/* The code point of a valid sequence of len bytes at s; overlong forms and
+ * surrogates give -1. */
+static long utf8_decode(const unsigned char *s, size_t len)
+{
+	static const unsigned char mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	static const long least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	long cp = s[0] & mask[len];
+	for (size_t i = 1; i < len; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	return cp;
+}
+
+void sb_escapen(struct strbuf *sb, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c == '\\') {
+			sb_puts(sb, "\\\\");
+		} else if (c == '\n') {
+			sb_puts(sb, "\\n");
+		} else if (c == '\t') {
+			sb_puts(sb, "\\t");
+		} else if (c == '\r') {
+			sb_puts(sb, "\\r");
+		} else if (c < 0x20 || c == 0x7f) {
+			sb_printf(sb, "\\x%02x", c);
+		} else if (c >= 0x80) {
+			size_t len = utf8_seq_len(p + i, n - i);
+			long cp = len ? utf8_decode(p + i, len) : -1;
+			/* C1 controls (U+0080-U+009F: 0x9b is a CSI) and the
+			 * bidirectional overrides that reorder what is shown */
+			bool shown = cp >= 0xa0 && !(cp >= 0x202a && cp <= 0x202e) && !(cp >= 0x2066 && cp <= 0x2069);
+			if (shown) {
+				sb_putn(sb, (const char *)p + i, len);
+				i += len;
+				continue;
+			}
+			for (size_t k = 0; k < (len ? len : 1); k++)
+				sb_printf(sb, "\\x%02x", p[i + k]);
+			i += len ? len : 1;
+			continue;
+		} else {
+			sb_putc(sb, (char)c);
+		}
+		i++;
+	}
+}
+
+void sb_escape(struct strbuf *sb, const char *s)
+{
+	if (s)
+		sb_escapen(sb, s, strlen(s));
+}
+
+const char *sb_escaped(struct strbuf *sb, const char *s)
+{
+	sb_reset(sb);
+	sb_escape(sb, s);
+	return sb_str(sb);
 }

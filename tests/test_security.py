@@ -247,3 +247,67 @@ def test_allocator_found_through_runpath_origin():
         assert lib.contains_line(r.text, r"^probes: .*/lib/libmyalloc\.so: \d+ functions"), r.text[:2000]
         leaks = r.report["heap"]["leaks"]
         assert [l["bytes"] for l in leaks if l["kind"] == "definitely lost"] == [100], leaks
+
+
+# ---- 5. terminal injection ------------------------------------------------------
+
+INJECT = r'''
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/f\nresult:   forged-path\x1b[31m\xff", argv[1]);
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	if (write(fd, "x", 1) != 1)
+		return 2;
+	close(fd);
+	unlink(path);
+	open(path, O_RDONLY);   /* a failed syscall naming the path */
+	if (fork() == 0) {
+		execl("/bin/true", "\x1b]0;title\x07", "\nresult:   forged-child", (char *)0);
+		_exit(1);
+	}
+	wait(NULL);
+	return 3;
+}
+'''
+
+
+def _no_terminal_controls(text, what):
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    bad = [i for i, c in enumerate(data) if (c < 0x20 and c != 0x0a) or c == 0x7f]
+    assert not bad, (what, [data[max(0, i - 40):i + 4] for i in bad[:3]])
+    data.decode("utf-8")  # invalid UTF-8 is shown as \xNN, never passed on
+    assert b"\xc2\x9b" not in data, what
+
+
+def test_strings_from_the_program_are_escaped_in_the_text_report():
+    with _Dir() as d:
+        exe = os.path.join(d, "inject")
+        _cc(INJECT, exe)
+        rec = os.path.join(d, "run.rec")
+        arg = "arg\nresult:   forged-arg\x1b[31m\udcc2\udc9b"   # C1 CSI as raw bytes
+        r = lib.run([exe, d, arg], etrace_opts=["--record", rec, "--heap=off"])
+        assert r.rc == 3, r.stderr
+        _no_terminal_controls(r.text, "report")
+        lines = r.text.splitlines()
+        assert [l for l in lines if l.startswith("result:")] == [lines[2]], lines[:4]
+        esc_arg = r"arg\nresult:   forged-arg\x1b[31m\xc2\x9b"
+        assert lines[1] == f"command:  {exe} {d} {esc_arg}", lines[1]
+        assert lib.contains_line(r.text, r"^  pid \d+ .*" + esc_arg.replace("\\", "\\\\").replace("[", r"\["))
+        assert r"\x1b]0;title\x07 \nresult:   forged-child" in r.text
+        esc_path = r"/f\nresult:   forged-path\x1b[31m\xff"
+        assert f"write(3<{d}{esc_path}>" in r.text
+        assert f'openat(AT_FDCWD, "{d}{esc_path}", O_RDONLY) = -1 ENOENT' in r.text
+        # JSON keeps the exact strings, escaped the JSON way
+        assert r.root()["argv"][2] == "arg\nresult:   forged-arg\x1b[31m\x9b"
+        # the report and rewind of the recording too
+        for args in (["report", rec], ["rewind", rec, "--at", "0", "--window", "1s"]):
+            p = subprocess.run([lib.ETRACE] + args, capture_output=True, timeout=60, env=_root_env())
+            assert p.returncode == 0, p.stderr
+            _no_terminal_controls(p.stdout, args[0])
+            assert b"forged-path" in p.stdout
