@@ -271,13 +271,43 @@ struct unknown_free {
 	bool followed;          /* the thread made another allocator call after it */
 };
 
+#define GROUP_ADDRS 4   /* block addresses kept per group: its lowest */
+
 struct leak_group {
 	uint32_t stack;
-	uint8_t kind;           /* HS_DEFINITE or HS_INDIRECT */
+	uint8_t kind;           /* HS_DEFINITE, HS_INDIRECT, HS_POSSIBLE or HS_REACHABLE */
 	uint8_t op;
+	uint8_t naddrs;
 	uint64_t bytes, blocks, ind_bytes, ind_blocks;
+	uint64_t addrs[GROUP_ADDRS];   /* sorted: what identifies the blocks (LSan prints them) */
 	struct symstack *sym;
 };
+
+/* The group keeps its GROUP_ADDRS lowest block addresses. */
+static void group_add_addr(struct leak_group *g, uint64_t addr)
+{
+	size_t n = g->naddrs;
+	if (n == GROUP_ADDRS) {
+		if (addr >= g->addrs[n - 1])
+			return;
+		n--;
+	}
+	size_t i = n;
+	for (; i > 0 && g->addrs[i - 1] > addr; i--)
+		g->addrs[i] = g->addrs[i - 1];
+	g->addrs[i] = addr;
+	g->naddrs = (uint8_t)(n + 1);
+}
+
+static const char *kind_name(int kind)
+{
+	switch (kind) {
+	case HS_DEFINITE: return "definitely lost";
+	case HS_INDIRECT: return "indirectly lost";
+	case HS_POSSIBLE: return "possibly lost";
+	default: return "still reachable";
+	}
+}
 
 struct heap_proc {
 	struct et_process *proc;
@@ -353,6 +383,7 @@ struct et_heap {
 	bool enabled;
 	size_t freed_keep;
 	int leaks_mode;
+	bool show_reachable;            /* list still reachable blocks with their stacks */
 	char **rules;
 	size_t nrules;
 	struct allocator *allocs;
@@ -417,6 +448,11 @@ int heap_set_leaks_mode(struct et_model *m, const char *mode)
 	else
 		return -1;
 	return 0;
+}
+
+void heap_set_show_reachable(struct et_model *m, bool on)
+{
+	heap_get(m)->show_reachable = on;
 }
 
 void heap_configure(struct et_model *m, size_t freed_keep, bool leaks)
@@ -1549,7 +1585,9 @@ void heap_scan_result(struct et_model *m, int pid, const struct hs_block *b, siz
 		if (b[i].state == HS_REACHABLE) {
 			hp->reach_bytes += size;
 			hp->reach_blocks++;
-		} else if (b[i].state == HS_DEFINITE || b[i].state == HS_INDIRECT) {
+		}
+		if (b[i].state == HS_DEFINITE || b[i].state == HS_INDIRECT || b[i].state == HS_POSSIBLE ||
+		    b[i].state == HS_REACHABLE) {
 			uint64_t key = ((uint64_t)blk->stack << 16 | (uint64_t)b[i].state << 8 | (uint64_t)blk_op(blk)) + 1, gi;
 			if (!map_get(&index, key, &gi)) {
 				if (hp->ngroups == cap) {
@@ -1563,6 +1601,7 @@ void heap_scan_result(struct et_model *m, int pid, const struct hs_block *b, siz
 			struct leak_group *g = &hp->groups[gi];
 			g->bytes += size;
 			g->blocks++;
+			group_add_addr(g, b[i].addr);
 			if (b[i].state == HS_DEFINITE) {
 				g->ind_bytes += b[i].indirect_bytes;
 				g->ind_blocks += b[i].indirect_blocks;
@@ -1655,7 +1694,7 @@ int heap_error_count(const struct et_model *m)
 }
 
 struct leak_sum {
-	uint64_t def_bytes, def_blocks, ind_bytes, ind_blocks, reach_bytes, reach_blocks;
+	uint64_t def_bytes, def_blocks, ind_bytes, ind_blocks, poss_bytes, poss_blocks, reach_bytes, reach_blocks;
 	uint64_t supp_bytes, supp_blocks, unscanned_bytes, unscanned_blocks;
 };
 
@@ -1669,12 +1708,17 @@ static void proc_summary(struct et_heap *H, struct heap_proc *hp, struct leak_su
 	}
 	for (size_t i = 0; i < hp->ngroups; i++) {
 		struct leak_group *g = &hp->groups[i];
-		if (symstack_suppressed(H, group_sym(H, hp, g))) {
+		if (g->kind == HS_REACHABLE) {
+			continue;   /* counted below, never suppressed */
+		} else if (symstack_suppressed(H, group_sym(H, hp, g))) {
 			s->supp_bytes += g->bytes;
 			s->supp_blocks += g->blocks;
 		} else if (g->kind == HS_DEFINITE) {
 			s->def_bytes += g->bytes;
 			s->def_blocks += g->blocks;
+		} else if (g->kind == HS_POSSIBLE) {
+			s->poss_bytes += g->bytes;
+			s->poss_blocks += g->blocks;
 		} else {
 			s->ind_bytes += g->bytes;
 			s->ind_blocks += g->blocks;
@@ -1692,6 +1736,8 @@ static void sum_add(struct leak_sum *t, const struct leak_sum *s)
 	t->def_blocks += s->def_blocks;
 	t->ind_bytes += s->ind_bytes;
 	t->ind_blocks += s->ind_blocks;
+	t->poss_bytes += s->poss_bytes;
+	t->poss_blocks += s->poss_blocks;
 	t->reach_bytes += s->reach_bytes;
 	t->reach_blocks += s->reach_blocks;
 	t->supp_bytes += s->supp_bytes;
@@ -1909,11 +1955,17 @@ struct group_ref {
 	struct leak_group *g;
 };
 
+/* definitely, indirectly, possibly lost, still reachable: valgrind's order */
+static int kind_rank(int kind)
+{
+	return kind == HS_DEFINITE ? 0 : kind == HS_INDIRECT ? 1 : kind == HS_POSSIBLE ? 2 : 3;
+}
+
 static int group_cmp(const void *a, const void *b)
 {
 	const struct group_ref *x = a, *y = b;
 	if (x->g->kind != y->g->kind)
-		return x->g->kind == HS_DEFINITE ? -1 : 1;
+		return kind_rank(x->g->kind) - kind_rank(y->g->kind);
 	if (x->g->bytes != y->g->bytes)
 		return x->g->bytes > y->g->bytes ? -1 : 1;
 	if (x->g->blocks != y->g->blocks)
@@ -1923,7 +1975,8 @@ static int group_cmp(const void *a, const void *b)
 	return x->g->stack < y->g->stack ? -1 : x->g->stack > y->g->stack;
 }
 
-/* The leak groups to report: not suppressed, definite first, by bytes. */
+/* The leak groups to report: not suppressed, definite first, by bytes;
+ * still reachable ones only with --show-reachable. */
 static struct group_ref *leak_list(const struct et_model *m, size_t *n)
 {
 	struct et_heap *H = m->heap;
@@ -1937,9 +1990,11 @@ static struct group_ref *leak_list(const struct et_model *m, size_t *n)
 		struct heap_proc *hp = m->procs[i]->heap;
 		if (!hp || !hp->scan_done)
 			continue;
-		for (size_t j = 0; j < hp->ngroups; j++)
-			if (!symstack_suppressed(H, group_sym(H, hp, &hp->groups[j])))
-				refs[k++] = (struct group_ref){ hp, &hp->groups[j] };
+		for (size_t j = 0; j < hp->ngroups; j++) {
+			struct leak_group *g = &hp->groups[j];
+			if (g->kind == HS_REACHABLE ? H->show_reachable : !symstack_suppressed(H, group_sym(H, hp, g)))
+				refs[k++] = (struct group_ref){ hp, g };
+		}
 	}
 	qsort(refs, k, sizeof(*refs), group_cmp);
 	*n = k;
@@ -2018,10 +2073,19 @@ static void text_leaks(const struct et_model *m, FILE *out)
 	}
 	for (size_t k = 0; k < n && k < TEXT_LEAKS_SHOWN; k++) {
 		const struct leak_group *g = refs[k].g;
-		fprintf(out, "LEAK %" PRIu64 " bytes in %" PRIu64 " %s %s lost, allocated by %s at:\n", g->bytes, g->blocks,
-			plural(g->blocks, "block", "blocks"), g->kind == HS_DEFINITE ? "definitely" : "indirectly",
-			heap_op_name(g->op));
+		fprintf(out, "%s %" PRIu64 " bytes in %" PRIu64 " %s %s, allocated by %s at:\n",
+			g->kind == HS_REACHABLE ? "REACHABLE" : "LEAK", g->bytes, g->blocks,
+			plural(g->blocks, "block", "blocks"), kind_name(g->kind), heap_op_name(g->op));
 		print_stack(out, group_sym(H, refs[k].hp, refs[k].g));
+		fprintf(out, "  %s at", g->blocks > 1 ? "blocks" : "block");
+		for (size_t a = 0; a < g->naddrs; a++)
+			fprintf(out, "%s 0x%" PRIx64, a ? "," : "", g->addrs[a]);
+		if (g->blocks > g->naddrs)
+			fprintf(out, " and %" PRIu64 " more", g->blocks - g->naddrs);
+		fputc('\n', out);
+		if (g->kind == HS_POSSIBLE)
+			fprintf(out, "  only pointers into %s middle were found, none to %s start\n",
+				g->blocks > 1 ? "their" : "its", g->blocks > 1 ? "their" : "its");
 		if (g->kind == HS_DEFINITE && g->ind_blocks)
 			fprintf(out, "  they hold the only pointers to %" PRIu64 " bytes in %" PRIu64 " more %s (indirectly lost)\n",
 				g->ind_bytes, g->ind_blocks, plural(g->ind_blocks, "block", "blocks"));
@@ -2029,7 +2093,8 @@ static void text_leaks(const struct et_model *m, FILE *out)
 			fprintf(out, "  (pid %d)\n", refs[k].hp->proc->pid);
 	}
 	if (n > TEXT_LEAKS_SHOWN)
-		fprintf(out, "(%zu more leak stacks not shown: the JSON report has them)\n", n - TEXT_LEAKS_SHOWN);
+		fprintf(out, "(%zu more leak stacks not shown: the JSON report has %s)\n", n - TEXT_LEAKS_SHOWN,
+			n > JSON_LEAKS_LISTED ? "the first 1000" : "them");
 	free(refs);
 }
 
@@ -2065,10 +2130,11 @@ static void text_summaries(const struct et_model *m, FILE *out)
 		}
 		fprintf(out,
 			"leak summary (pid %d): definitely lost %" PRIu64 " bytes in %" PRIu64 " %s, indirectly lost %" PRIu64
-			" bytes in %" PRIu64 " %s, still reachable %" PRIu64 " bytes in %" PRIu64 " %s, suppressed %" PRIu64
-			" bytes in %" PRIu64 " %s",
+			" bytes in %" PRIu64 " %s, possibly lost %" PRIu64 " bytes in %" PRIu64 " %s, still reachable %" PRIu64
+			" bytes in %" PRIu64 " %s, suppressed %" PRIu64 " bytes in %" PRIu64 " %s",
 			hp->proc->pid, s.def_bytes, s.def_blocks, plural(s.def_blocks, "block", "blocks"), s.ind_bytes,
-			s.ind_blocks, plural(s.ind_blocks, "block", "blocks"), s.reach_bytes, s.reach_blocks,
+			s.ind_blocks, plural(s.ind_blocks, "block", "blocks"), s.poss_bytes, s.poss_blocks,
+			plural(s.poss_blocks, "block", "blocks"), s.reach_bytes, s.reach_blocks,
 			plural(s.reach_blocks, "block", "blocks"), s.supp_bytes, s.supp_blocks,
 			plural(s.supp_blocks, "block", "blocks"));
 		if (s.unscanned_blocks)
@@ -2081,10 +2147,12 @@ static void text_summaries(const struct et_model *m, FILE *out)
 	if (shown > 1 || hidden)
 		fprintf(out,
 			"leak summary (all %zu processes): definitely lost %" PRIu64 " bytes in %" PRIu64 " %s, indirectly lost %" PRIu64
-			" bytes in %" PRIu64 " %s, still reachable %" PRIu64 " bytes in %" PRIu64 " %s, suppressed %" PRIu64
-			" bytes in %" PRIu64 " %s, not scanned %" PRIu64 " bytes in %" PRIu64 " %s\n",
+			" bytes in %" PRIu64 " %s, possibly lost %" PRIu64 " bytes in %" PRIu64 " %s, still reachable %" PRIu64
+			" bytes in %" PRIu64 " %s, suppressed %" PRIu64 " bytes in %" PRIu64 " %s, not scanned %" PRIu64
+			" bytes in %" PRIu64 " %s\n",
 			nprocs, all.def_bytes, all.def_blocks, plural(all.def_blocks, "block", "blocks"), all.ind_bytes,
-			all.ind_blocks, plural(all.ind_blocks, "block", "blocks"), all.reach_bytes, all.reach_blocks,
+			all.ind_blocks, plural(all.ind_blocks, "block", "blocks"), all.poss_bytes, all.poss_blocks,
+			plural(all.poss_blocks, "block", "blocks"), all.reach_bytes, all.reach_blocks,
 			plural(all.reach_blocks, "block", "blocks"), all.supp_bytes, all.supp_blocks,
 			plural(all.supp_blocks, "block", "blocks"), all.unscanned_bytes, all.unscanned_blocks,
 			plural(all.unscanned_blocks, "block", "blocks"));
@@ -2196,8 +2264,10 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 		return;
 	struct et_heap *H = m->heap;
 	derive_aborts(m);
-	sb_printf(sb, ",\"heap\":{\"enabled\":true,\"settings\":{\"freed_keep\":%zu,\"leaks_mode\":\"%s\",\"suppression_rules\":%zu}",
-		  H->freed_keep, H->leaks_mode == HEAP_LEAKS_FULL ? "full" : "none", H->nrules);
+	sb_printf(sb, ",\"heap\":{\"enabled\":true,\"settings\":{\"freed_keep\":%zu,\"leaks_mode\":\"%s\",\"suppression_rules\":%zu"
+		      ",\"show_reachable\":%s}",
+		  H->freed_keep, H->leaks_mode == HEAP_LEAKS_FULL ? "full" : "none", H->nrules,
+		  H->show_reachable ? "true" : "false");
 	sb_puts(sb, ",\"allocators\":[");
 	for (size_t i = 0; i < H->nallocs; i++) {
 		const struct allocator *a = &H->allocs[i];
@@ -2255,9 +2325,12 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 			const struct leak_group *g = refs[k].g;
 			struct symstack *ss = group_sym(H, refs[k].hp, refs[k].g);
 			sb_printf(sb, "%s{\"pid\":%d,\"kind\":\"%s\",\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64
-				      ",\"indirect_bytes\":%" PRIu64 ",\"indirect_blocks\":%" PRIu64 ",\"function\":",
-				  k ? "," : "", refs[k].hp->proc->pid, g->kind == HS_DEFINITE ? "definitely lost" : "indirectly lost",
-				  g->bytes, g->blocks, g->ind_bytes, g->ind_blocks);
+				      ",\"indirect_bytes\":%" PRIu64 ",\"indirect_blocks\":%" PRIu64 ",\"addresses\":[",
+				  k ? "," : "", refs[k].hp->proc->pid, kind_name(g->kind), g->bytes, g->blocks, g->ind_bytes,
+				  g->ind_blocks);
+			for (size_t a = 0; a < g->naddrs; a++)
+				sb_printf(sb, "%s\"0x%" PRIx64 "\"", a ? "," : "", g->addrs[a]);
+			sb_puts(sb, "],\"function\":");
 			sb_json_str(sb, heap_op_name(g->op));
 			sb_puts(sb, ",\"stack\":");
 			json_stack(sb, ss);
@@ -2278,6 +2351,7 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 		sb_puts(sb, ",\"summary\":{");
 		json_sum(sb, "definitely_lost", all.def_bytes, all.def_blocks, false);
 		json_sum(sb, "indirectly_lost", all.ind_bytes, all.ind_blocks, true);
+		json_sum(sb, "possibly_lost", all.poss_bytes, all.poss_blocks, true);
 		json_sum(sb, "still_reachable", all.reach_bytes, all.reach_blocks, true);
 		json_sum(sb, "suppressed", all.supp_bytes, all.supp_blocks, true);
 		json_sum(sb, "not_scanned", all.unscanned_bytes, all.unscanned_blocks, true);

@@ -46,6 +46,8 @@ bool heap_enabled(const struct et_model *m);
 void heap_set_freed_keep(struct et_model *m, size_t n);
 /* "full" or "none"; returns -1 for anything else. */
 int heap_set_leaks_mode(struct et_model *m, const char *mode);
+/* List still reachable blocks, grouped by stack like leaks (--show-reachable). */
+void heap_set_show_reachable(struct et_model *m, bool on);
 /* Both settings at once (what the runner's options give): leaks true = full. */
 void heap_configure(struct et_model *m, size_t freed_keep, bool leaks);
 /* Adds the rules of a suppressions file: lines "leak:GLOB" (fnmatch against

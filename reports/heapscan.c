@@ -63,6 +63,7 @@ const char *hs_state_name(int state)
 	case HS_REACHABLE: return "reachable";
 	case HS_INDIRECT: return "indirect";
 	case HS_DEFINITE: return "definite";
+	case HS_POSSIBLE: return "possible";
 	default: return "unknown";
 	}
 }
@@ -194,14 +195,16 @@ static inline size_t last_le(const uint64_t *a, size_t len, uint64_t v)
 	return (size_t)(base - a);
 }
 
-/* v points into sorted block i. */
-static void reach(struct scan *s, uint32_t i)
+/* v points into sorted block i (interior: not at its start). */
+static void reach(struct scan *s, uint32_t i, int interior)
 {
 	uint8_t *st = &s->state[i];
 	if (!s->phase2) {
 		if (*st == HS_UNKNOWN) {
-			*st = HS_REACHABLE;
+			*st = interior ? HS_POSSIBLE : HS_REACHABLE;
 			s->queue[s->tail++] = i;
+		} else if (*st == HS_POSSIBLE && !interior) {
+			*st = HS_REACHABLE;   /* already queued: scanned once */
 		}
 		return;
 	}
@@ -262,7 +265,7 @@ static void find_batch(struct scan *s, const uint64_t *v, size_t m)
 	for (size_t j = 0; j < m; j++) {
 		size_t i = (size_t)(b[j] - s->start);
 		if ((v[j] < s->end[i] || v[j] == s->start[i]) && !malloc_header_ptr(s->start[i], s->end[i], v[j]))
-			reach(s, (uint32_t)i);
+			reach(s, (uint32_t)i, v[j] != s->start[i]);
 	}
 }
 
@@ -541,6 +544,8 @@ int heapscan_classify(struct hs_block *blocks, size_t n,
 			s->st.indirect++;
 		else if (v == HS_DEFINITE)
 			s->st.definite++;
+		else if (v == HS_POSSIBLE)
+			s->st.possible++;
 	}
 	s->st.ms = now_ms() - t0;
 	if (st)

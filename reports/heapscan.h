@@ -13,9 +13,13 @@
  * pointer to its start only. Blocks must not overlap (with overlapping
  * blocks a pointer goes to the one starting last at or before it).
  *
- *  HS_REACHABLE  "still reachable": a pointer to it lies in a root region,
- *                in a register value, or inside another reachable block
- *                (transitive flood fill).
+ *  HS_REACHABLE  "still reachable": a pointer to its start lies in a root
+ *                region, in a register value, or inside another reachable
+ *                or possibly lost block (transitive flood fill).
+ *  HS_POSSIBLE   "possibly lost" (valgrind's class): reached in that flood
+ *                fill only through pointers into its middle, never one to
+ *                its start; its contents are scanned like a reachable
+ *                block's (as valgrind does).
  *  HS_INDIRECT   "indirectly lost": not reachable, but pointed to by
  *                another unreachable block.
  *  HS_DEFINITE   "definitely lost": not reachable, and either
@@ -80,7 +84,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum hs_state { HS_UNKNOWN = 0, HS_REACHABLE, HS_INDIRECT, HS_DEFINITE };
+enum hs_state { HS_UNKNOWN = 0, HS_REACHABLE, HS_INDIRECT, HS_DEFINITE, HS_POSSIBLE };
 
 struct hs_block {
 	uint64_t addr, size;       /* in: the live block (requested size is best) */
@@ -103,6 +107,7 @@ struct hs_stats {
 	uint64_t root_bytes;       /* part of bytes_scanned that was roots */
 	uint64_t reads;            /* calls of the read function */
 	uint64_t reachable, indirect, definite;   /* block counts */
+	uint64_t possible;
 };
 
 /* Reads len bytes at addr of the target into buf: bytes read (may be short:
@@ -168,6 +173,6 @@ int heapscan_process(int pid, uint64_t fsbase, const uint64_t *regs, size_t nreg
 		     struct hs_block *blocks, size_t n, struct hs_stats *st,
 		     char *err, size_t errlen);
 
-const char *hs_state_name(int state);   /* "reachable", "indirect", "definite", "unknown" */
+const char *hs_state_name(int state);   /* "reachable", "indirect", "definite", "possible", "unknown" */
 
 #endif

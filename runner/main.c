@@ -55,6 +55,8 @@ static const char usage_text[] =
 	"                           free at a crash (default: on)\n"
 	"      --leaks=full|none    scan each process's memory at exit to classify what\n"
 	"                           it did not free (default: full)\n"
+	"      --show-reachable     also list the blocks still reachable at exit, grouped\n"
+	"                           by allocation stack like leaks\n"
 	"      --suppressions=FILE  leaks to hide: lines 'leak:GLOB' matched against the\n"
 	"                           function and module names of the allocation stack\n"
 	"      --error-exitcode=N   exit N when heap errors or leaks were found and the\n"
@@ -123,7 +125,7 @@ static int cmd_run(int argc, char **argv)
 	};
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
-	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED };
+	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
@@ -146,6 +148,7 @@ static int cmd_run(int argc, char **argv)
 		{ "heap", required_argument, NULL, OPT_HEAP },
 		{ "leaks", required_argument, NULL, OPT_LEAKS },
 		{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+		{ "show-reachable", no_argument, NULL, OPT_SHOW_REACHABLE },
 		{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 		{ "heap-freed", required_argument, NULL, OPT_HEAP_FREED },
 		{ "net-backend", required_argument, NULL, OPT_NET_BACKEND },
@@ -244,6 +247,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_SUPPRESSIONS:
 			o.suppressions = optarg;
+			break;
+		case OPT_SHOW_REACHABLE:
+			o.show_reachable = true;
 			break;
 		case OPT_ERROR_EXITCODE:
 			if (parse_size(optarg, &v) < 0 || v < 1 || v > 255)

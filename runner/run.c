@@ -293,6 +293,7 @@ static int early_plans(const struct run_opts *o, struct et_model *m, const char 
 		return 0;
 	heap_enable(m);
 	heap_configure(m, o->heap_freed, o->leaks);
+	heap_set_show_reachable(m, o->show_reachable);
 	if (o->suppressions && heap_load_suppressions(m, o->suppressions, err, errlen) < 0)
 		return -1;
 	return heap_plan_make(path, plan, err, errlen);

@@ -35,6 +35,7 @@ struct run_opts {
 	bool trace_func_force;    /* --trace-func-force: past ETRACE_MAX_TRACED_FUNCS */
 	bool heap;                /* --heap: trace the allocator */
 	bool leaks;               /* --leaks=full: scan at exit */
+	bool show_reachable;      /* --show-reachable: list still reachable blocks */
 	const char *suppressions; /* --suppressions=FILE */
 	int error_exitcode;       /* --error-exitcode=N (0: off) */
 	size_t heap_freed;        /* --heap-freed: frees remembered */

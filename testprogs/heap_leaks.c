@@ -15,6 +15,12 @@
  *              indirectly lost
  *   reachable  keep_global: a 555-byte block kept in the global `kept`:
  *              still reachable, not a leak
+ *   identify   the three classes, each block's address printed so the
+ *              report can be checked to name it: "lost 0x..." a 100-byte
+ *              block leaked in leak_identified (definitely lost), "middle
+ *              0x..." a 64-byte block in interior_only that only the global
+ *              `middle` points into, 24 bytes in (possibly lost), "kept
+ *              0x..." keep_global's 555 bytes (still reachable)
  *   clean      every block freed, after a churn of 10000 allocations of
  *              varied sizes through the whole allocation API
  *   wait       prints "ready", reads stdin to its end, then leaks like simple
@@ -44,6 +50,32 @@ struct list {
 };                                  /* 24 bytes */
 
 void *kept;                         /* the reachable block */
+char *middle;                       /* points 24 bytes into a block */
+
+/* The address as text, written with write(2): no copy of it stays in
+ * stdio's buffers as a pointer. */
+__attribute__((noinline)) static void say(const char *what, const void *p)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%s %p\n", what, p);
+	if (write(1, line, (size_t)n) != n)
+		abort();
+}
+
+__attribute__((noinline)) static void leak_identified(void)
+{
+	char *p = malloc(100); /* @alloc identify */
+	memset(p, 'i', 100);
+	say("lost", p);
+}
+
+__attribute__((noinline)) static void interior_only(void)
+{
+	char *p = malloc(64); /* @alloc middle */
+	memset(p, 'm', 64);
+	middle = p + 24;
+	say("middle", p);
+}
 
 __attribute__((noinline)) static void leak_one(void)
 {
@@ -188,6 +220,11 @@ __attribute__((noinline)) static int run_mode(const char *mode)
 		build_list();
 	} else if (strcmp(mode, "reachable") == 0) {
 		keep_global();
+	} else if (strcmp(mode, "identify") == 0) {
+		leak_identified();
+		interior_only();
+		keep_global();
+		say("kept", kept);
 	} else if (strcmp(mode, "clean") == 0) {
 		churn();
 		char *p = malloc(100);
@@ -210,7 +247,7 @@ __attribute__((noinline)) static int run_mode(const char *mode)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: heap_leaks simple|stacks|loop|realloc|calloc|indirect|reachable|clean|wait [STATUS]\n");
+		fprintf(stderr, "usage: heap_leaks simple|stacks|loop|realloc|calloc|indirect|reachable|identify|clean|wait [STATUS]\n");
 		return 2;
 	}
 	if (run_mode(argv[1]) != 0)

@@ -214,3 +214,36 @@ def wait_in_syscall(pid, numbers, timeout=5):
             return False
         time.sleep(0.005)
     return False
+
+
+def text_agrees_with_json(r):
+    """The text and the JSON report come from one model: every finding the
+    JSON lists is printed once in the text, and nothing more. Checks the
+    counts of crash sections, leak groups, heap errors, TCP connections,
+    UDP flows and DNS lookups. Returns the counts (JSON side)."""
+    assert r.text is not None and r.report is not None, (r.rc, r.stderr)
+    text, rep = r.text, r.report
+    lines = text.splitlines()
+
+    def count(pattern):
+        return sum(1 for line in lines if re.match(pattern, line))
+
+    got = {}
+    got["crashes"] = (count(r"-- crash -+$"), len(rep.get("crashes") or []))
+    h = rep.get("heap") or {}
+    if h.get("enabled"):
+        leaks = h.get("leaks") or []
+        more = re.search(r"^\((\d+) more leak stacks not shown", text, re.M)
+        shown = count(r"(LEAK|REACHABLE) \d+ bytes in \d+ blocks? ")
+        got["leak groups"] = (shown + (int(more.group(1)) if more else 0), len(leaks) + h.get("leaks_not_listed", 0))
+        errs = h.get("errors") or []
+        more = re.search(r"^\((\d+) more heap errors not shown", text, re.M)
+        shown = count(r"ERROR ")
+        got["heap errors"] = (shown + (int(more.group(1)) if more else 0), len(errs) + h.get("errors_not_listed", 0))
+    got["connections"] = (count(r"      tcp6? \S+.*, bytes sent \d+ received \d+, resets sent"),
+                          len(rep.get("connections") or []))
+    got["udp flows"] = (count(r"  pid \d+  udp "), len(rep.get("udp_flows") or []))
+    got["dns lookups"] = (count(r"  pid \d+  dns( served)?  "), len(rep.get("dns") or []))
+    bad = {k: v for k, v in got.items() if v[0] != v[1]}
+    assert not bad, f"text and JSON disagree (text, json): {bad}\n{text}"
+    return {k: v[1] for k, v in got.items()}

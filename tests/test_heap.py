@@ -134,6 +134,7 @@ def summary_line(r, pid, definite, indirect=(0, 0)):
     """The text report's per-process leak summary line must say these."""
     pat = (rf"leak summary \(pid {pid}\): definitely lost {definite[0]} bytes in {definite[1]} blocks?, "
            rf"indirectly lost {indirect[0]} bytes in {indirect[1]} blocks?, "
+           rf"possibly lost \d+ bytes in \d+ blocks?, "
            rf"still reachable \d+ bytes in \d+ blocks?, suppressed \d+ bytes in \d+ blocks?")
     assert lib.contains_line(heap_text(r), pat), (pat, heap_text(r))
 
@@ -288,6 +289,44 @@ def test_block_kept_in_a_global_is_still_reachable_not_a_leak():
     assert heap_process(r, r.report["root_pid"])["scan"]["done"] is True
     assert not lib.contains_line(heap_text(r), r"LEAK \d+ bytes"), heap_text(r)
     summary_line(r, r.report["root_pid"], (0, 0))
+
+
+def test_leak_groups_name_their_blocks_possibly_lost_and_reachable():
+    # each group gives its blocks' addresses (LSan's pointer_to_self); a block
+    # only an interior pointer reaches is possibly lost (valgrind's class),
+    # and --show-reachable lists what is still reachable with its stack
+    r = run([prog("heap_leaks"), "identify"], etrace_opts=["--show-reachable", "--error-exitcode=9"])
+    assert r.rc == 9, r.stderr       # the definite leak; possibly lost alone does not fail the run
+    root = r.report["root_pid"]
+    lost, mid, kept = printed(r, "lost"), printed(r, "middle"), printed(r, "kept")
+    (d,) = leaks(r, kind="definitely lost")
+    check_leak(d, root, 100, 1, "malloc", [("leak_identified", LEAKS), ("run_mode", LEAKS)], "alloc identify")
+    assert d["addresses"] == [hex(lost)], d
+    (p,) = leaks(r, kind="possibly lost")
+    check_leak(p, root, 64, 1, "malloc", [("interior_only", LEAKS), ("run_mode", LEAKS)], "alloc middle",
+               kind="possibly lost")
+    assert p["addresses"] == [hex(mid)], p
+    (k,) = leaks(r, kind="still reachable")
+    check_leak(k, root, 555, 1, "malloc", [("keep_global", LEAKS), ("run_mode", LEAKS)], "alloc reachable",
+               kind="still reachable")
+    assert k["addresses"] == [hex(kept)], k
+    assert leaks(r, kind="indirectly lost") == []
+    s = summary(r)
+    assert amount(s, "definitely_lost") == (100, 1) and amount(s, "possibly_lost") == (64, 1), s
+    assert s["still_reachable"]["blocks"] >= 1, s
+    assert heap(r)["settings"]["show_reachable"] is True
+    text = heap_text(r)
+    h = leak_heading(r, 100, 1, "definitely lost", "malloc")
+    assert f"  block at {hex(lost)}" in text.splitlines()[h + 1:h + 12], text
+    h = leak_heading(r, 64, 1, "possibly lost", "malloc")
+    assert f"  block at {hex(mid)}" in text.splitlines()[h + 1:h + 8], text
+    assert "only pointers into its middle were found" in text
+    assert lib.contains_line(text, r"REACHABLE 555 bytes in 1 block still reachable, allocated by malloc at:"), text
+    assert re.search(r"possibly lost 64 bytes in 1 block, still reachable \d+ bytes", text), text
+    # without the option, still reachable blocks are counted, not listed
+    r = run([prog("heap_leaks"), "identify"])
+    assert r.rc == 0 and leaks(r, kind="still reachable") == [], heap(r)["leaks"]
+    assert len(leaks(r, kind="possibly lost")) == 1 and "REACHABLE" not in heap_text(r)
 
 
 def test_clean_program_with_churn_has_no_leaks_and_no_errors():
