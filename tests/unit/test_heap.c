@@ -631,15 +631,21 @@ static void test_leaks(void)
 	CHECK(big && loop && ind && big < loop && loop < ind);
 	CHECK(strstr(t, "  they hold the only pointers to 64 bytes in 2 more blocks (indirectly lost)") != NULL);
 	CHECK(strstr(t, "leak summary (pid 600): definitely lost 1400 bytes in 11 blocks, indirectly lost 64 bytes in 2 blocks, "
-			"still reachable 1024 bytes in 1 block, suppressed 0 bytes in 0 blocks, not scanned 8 bytes in 1 block\n") != NULL);
+			"possibly lost 0 bytes in 0 blocks, still reachable 1024 bytes in 1 block, suppressed 0 bytes in 0 blocks, "
+			"not scanned 8 bytes in 1 block\n") != NULL);
+	/* each group names its lowest block addresses */
+	CHECK(loop && strstr(loop, "  blocks at 0x100000, 0x100040, 0x100080, 0x1000c0 and 6 more\n") != NULL);
+	CHECK(big && strstr(big, "  block at 0x200000\n") != NULL);
+	CHECK(strstr(t, "REACHABLE") == NULL);   /* not listed without --show-reachable */
 	CHECK(strstr(t, "-- heap: 15 allocations, 0 frees, 15 blocks (2496 bytes) outstanding at exit") != NULL);
 	free(t);
 	char *j = json_of(&m);
 	CHECK(strstr(j, "\"summary\":{\"definitely_lost\":{\"bytes\":1400,\"blocks\":11},\"indirectly_lost\":{\"bytes\":64,\"blocks\":2},"
-			"\"still_reachable\":{\"bytes\":1024,\"blocks\":1},\"suppressed\":{\"bytes\":0,\"blocks\":0},"
+			"\"possibly_lost\":{\"bytes\":0,\"blocks\":0},\"still_reachable\":{\"bytes\":1024,\"blocks\":1},\"suppressed\":{\"bytes\":0,\"blocks\":0},"
 			"\"not_scanned\":{\"bytes\":8,\"blocks\":1}}") != NULL);
 	CHECK(strstr(j, "{\"pid\":600,\"kind\":\"definitely lost\",\"bytes\":400,\"blocks\":10,\"indirect_bytes\":64,"
-			"\"indirect_blocks\":2,\"function\":\"malloc\",\"stack\":[") != NULL);
+			"\"indirect_blocks\":2,\"addresses\":[\"0x100000\",\"0x100040\",\"0x100080\",\"0x1000c0\"],"
+			"\"function\":\"malloc\",\"stack\":[") != NULL);
 	CHECK(strstr(j, "\"scan\":{\"done\":true,\"held\":false,\"error\":null,\"ms\":1.500,\"bytes_scanned\":4096") != NULL);
 	free(j);
 
@@ -799,7 +805,8 @@ static void test_self(void)
 	free(t);
 	char *j = json_of(&m);
 	CHECK(strstr(j, "\"function\":\"leaky_function\"") != NULL);
-	CHECK(strstr(j, "\"bytes\":100,\"blocks\":1,\"indirect_bytes\":0,\"indirect_blocks\":0,\"function\":\"malloc\",\"stack\":[") != NULL);
+	CHECK(strstr(j, "\"bytes\":100,\"blocks\":1,\"indirect_bytes\":0,\"indirect_blocks\":0,\"addresses\":[\"0x") != NULL);
+	CHECK(strstr(j, "\"],\"function\":\"malloc\",\"stack\":[") != NULL);
 	CHECK(strstr(j, "\"stack_cut\":true") != NULL);
 	free(j);
 	CHECK(heap_leaked_blocks(&m) == 2);
