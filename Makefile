@@ -123,6 +123,12 @@ $(BUILD)/testprogs/crash_cxx: testprogs/crash_cxx.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -O0 -g -Wall -Wextra $< -o $@
 
+# C++ threads throwing and catching exceptions (a clean run: tests/test_real.py)
+testprogs: $(BUILD)/testprogs/cxx_threads
+$(BUILD)/testprogs/cxx_threads: testprogs/cxx_threads.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -Wall -Wextra -pthread $< -o $@
+
 # Heap analysis targets (#4) built the ways the heap report must handle: C++
 # (operator new/delete live in libstdc++), a static binary (malloc is inside
 # the executable) and a library that heap_dlopen loads with dlopen and that

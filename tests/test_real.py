@@ -1,0 +1,154 @@
+"""Real programs: no false alarms. Threads ended by their process's exit,
+Go's runtime threads, a pipeline's SIGPIPE, C++ exceptions are no crash;
+a real fault still is, and a signal's sender is named as the kernel saw it."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import lib
+from lib import prog, run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GO_SOURCES = os.path.join(os.path.dirname(HERE), "testprogs", "go")
+
+
+def assert_no_crash(r):
+    assert r.report is not None, r.stderr
+    assert r.report["crashes"] == [], [(c["pid"], c["signal_name"], c["tid"]) for c in r.report["crashes"]]
+    assert "-- crash" not in r.text, r.text
+    assert "OOM" not in r.text
+
+
+def assert_no_termination(r):
+    assert r.report["terminations"] == [], r.report["terminations"]
+    assert "-- termination" not in r.text
+
+
+def test_c_exit_with_threads_in_pause_is_no_crash():
+    for code in (0, 3):
+        r = run([prog("exit_threads"), str(code)])
+        assert r.rc == code, (r.rc, r.stderr)
+        assert_no_crash(r)
+        assert_no_termination(r)
+        root = r.root()
+        assert len(root["threads"]) == 4 and root["exit"] == {"kind": "exited", "code": code}
+
+
+def test_exec_from_a_thread_is_no_crash():
+    # a second thread execs: the kernel ends the main thread (de_thread)
+    r = run([prog("exit_threads"), "exec"])
+    assert r.rc == 0, r.stderr
+    assert_no_crash(r)
+    assert_no_termination(r)
+    assert r.root()["exe"] == "/bin/true"
+
+
+def _go_build(name, d):
+    if not shutil.which("go"):
+        raise lib.Skip("go is not installed (tests/install-deps.sh installs golang-go)")
+    out = os.path.join(d, name)
+    env = dict(os.environ, GOCACHE=os.path.join(d, "cache"), GOPATH=os.path.join(d, "gopath"), GO111MODULE="off",
+               CGO_ENABLED="0")
+    subprocess.run(["go", "build", "-o", out, os.path.join(GO_SOURCES, name + ".go")], check=True, env=env,
+                   timeout=120, capture_output=True)
+    return out
+
+
+def test_go_hello_world_and_goroutines_are_no_crash():
+    with tempfile.TemporaryDirectory(prefix=f"etrace-go-{os.getpid()}-") as d:
+        hello = _go_build("hello", d)
+        r = run([hello])
+        assert r.rc == 0, r.stderr
+        assert r.stdout == b"hello from go\n"
+        assert_no_crash(r)
+        assert_no_termination(r)
+        # the runtime's threads were there, and ended with the process
+        assert len(r.root()["threads"]) > 1
+        gor = _go_build("goroutines", d)
+        r = run([gor, "4"])
+        assert r.rc == 4, r.stderr
+        assert r.stdout == b"goroutines done true\n"
+        assert_no_crash(r)
+        assert_no_termination(r)
+        assert len(r.root()["threads"]) > 1
+
+
+def test_pipeline_sigpipe_is_a_termination_not_a_crash():
+    r = run(["/bin/bash", "-c", "yes | head -c 10"])
+    assert r.rc == 0, r.stderr
+    assert r.stdout == b"y\ny\ny\ny\ny\n"
+    assert_no_crash(r)
+    terms = r.report["terminations"]
+    assert len(terms) == 1, terms
+    t = terms[0]
+    yes = [p for p in r.processes() if p["argv"][:1] == ["yes"]][0]
+    assert t["pid"] == yes["pid"] and t["signal_name"] == "SIGPIPE"
+    # the root exited 0: this ending failed nothing
+    assert t["failed_run"] is False and "-- termination" not in r.text
+    # who sent it: the kernel, inside yes's own write to the pipe
+    s = t["sender"]
+    assert s["itself"] and s["syscall"] == "write" and s["by_kernel"], s
+    assert "EPIPE" in s["text"] and "pipe" in s["text"], s["text"]
+    assert lib.contains_line(r.text, r"^\s+SIGPIPE sent by the kernel, in thread \d+: write\(1<pipe:\[w\]>.*EPIPE")
+
+
+def test_pipeline_with_a_failing_middle_stage():
+    r = run(["/bin/bash", "-c", "set -o pipefail; echo data | /bin/false | cat"])
+    assert r.rc == 1, r.stderr
+    assert_no_crash(r)
+    assert_no_termination(r)
+    false = [p for p in r.processes() if p["argv"][:1] == ["/bin/false"]][0]
+    assert false["exit"] == {"kind": "exited", "code": 1}
+
+
+def test_cxx_threads_and_exceptions_are_no_crash():
+    r = run([prog("cxx_threads"), "3"])
+    assert r.rc == 3, r.stderr
+    assert r.stdout == b"caught 376 exceptions\n"
+    assert_no_crash(r)
+    assert_no_termination(r)
+    assert "no heap errors found" in r.text
+
+
+def test_tgkill_sigkill_of_its_own_thread_names_the_process():
+    r = run([prog("killself_thread")])
+    assert r.rc == 128 + signal.SIGKILL
+    assert_no_crash(r)
+    t = r.report["terminations"][0]
+    assert t["signal_name"] == "SIGKILL" and t["failed_run"] is True
+    s = t["sender"]
+    root = r.report["root_pid"]
+    assert s["pid"] == root and s["itself"] and s["syscall"] == "tgkill" and not s["by_kernel"], s
+    assert s["tid"] != root and s["oom_killer"] is False
+    assert "the process itself: thread" in t["text"] and "tgkill(" in t["text"]
+    assert "sent by the kernel" not in r.text and "SI_USER" not in r.text
+    # where its threads were: the main thread in pause(), the other in its tgkill
+    assert "-- termination" in r.text
+    stacks = {th["tid"]: [f["function"] for f in th["backtrace"]] for th in t["threads"]}
+    assert "pause" in stacks[root] and "main" in stacks[root], stacks
+    assert any("killer" in fs for tid, fs in stacks.items() if tid != root), stacks
+
+
+def test_a_real_fault_in_a_thread_is_still_a_crash():
+    r = run([prog("crash_thread")])
+    assert r.rc == 128 + signal.SIGSEGV
+    crashes = r.report["crashes"]
+    assert len(crashes) == 1 and crashes[0]["signal_name"] == "SIGSEGV"
+    assert crashes[0]["sender"]["by_kernel"] is True
+    assert any(f["function"] for f in crashes[0]["backtrace"])
+    assert r.report["terminations"] == []
+    assert r.text.count("-- crash") == 1
+
+
+def test_descendant_that_outlives_the_root_is_in_the_report():
+    # the child double-frees after the root exited, without being waited for
+    for _ in range(3):
+        r = run([prog("outlive_child")])
+        assert r.rc == 0
+        kids = [p for p in r.processes() if p["pid"] != r.report["root_pid"]]
+        assert len(kids) == 1 and kids[0]["exit"] and kids[0]["exit"]["signal_name"] == "SIGABRT", kids
+        assert [c["pid"] for c in r.report["crashes"]] == [kids[0]["pid"]]
+        errs = r.report["heap"]["errors"]
+        assert [(e["kind"], e["pid"]) for e in errs] == [("double free", kids[0]["pid"])], errs
