@@ -12,6 +12,7 @@ static int sig = SIGKILL;
 static void *killer(void *arg)
 {
 	pid_t main_tid = *(pid_t *)arg;
+	usleep(20000); /* the main thread is in pause() by then */
 	syscall(SYS_tgkill, getpid(), main_tid, sig);
 	return NULL;
 }
