@@ -134,11 +134,14 @@ $(BUILD)/testprogs/cxx_threads: testprogs/cxx_threads.cc
 # the executable) and a library that heap_dlopen loads with dlopen and that
 # allocates.
 HEAP_VARIANTS := $(BUILD)/testprogs/heap_cxx $(BUILD)/testprogs/heap_leaks_static \
-	$(BUILD)/testprogs/libheapdl.so
+	$(BUILD)/testprogs/libheapdl.so $(BUILD)/testprogs/cxx_leak
 testprogs: $(HEAP_VARIANTS)
 $(BUILD)/testprogs/heap_cxx: testprogs/heap_cxx.cc testprogs/scrub.h
 	@mkdir -p $(dir $@)
 	$(CXX) -O0 -g -Wall -Wextra $< -o $@
+$(BUILD)/testprogs/cxx_leak: testprogs/cxx_leak.cc testprogs/scrub.h
+	@mkdir -p $(dir $@)
+	$(CXX) -O0 -g -Wall -Wextra -pthread $< -o $@
 $(BUILD)/testprogs/heap_leaks_static: testprogs/heap_leaks.c testprogs/scrub.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TESTPROG_CFLAGS) -static $< -o $@

@@ -1582,27 +1582,34 @@ void heap_scan_result(struct et_model *m, int pid, const struct hs_block *b, siz
 		if (!blk)
 			continue;
 		uint64_t size = blk_size(blk);
-		if (b[i].state == HS_REACHABLE) {
+		uint8_t state = b[i].state;
+		/* the C runtime's own blocks are reached through interior pointers
+		 * by design (glibc's TLS vector: the thread descriptor points past
+		 * its length slot): what the runtime allocated for itself and
+		 * still points into is its, not possibly lost */
+		if (state == HS_POSSIBLE && caller_in_runtime(m->heap, hp->proc, blk->stack))
+			state = HS_REACHABLE;
+		if (state == HS_REACHABLE) {
 			hp->reach_bytes += size;
 			hp->reach_blocks++;
 		}
-		if (b[i].state == HS_DEFINITE || b[i].state == HS_INDIRECT || b[i].state == HS_POSSIBLE ||
-		    b[i].state == HS_REACHABLE) {
-			uint64_t key = ((uint64_t)blk->stack << 16 | (uint64_t)b[i].state << 8 | (uint64_t)blk_op(blk)) + 1, gi;
+		if (state == HS_DEFINITE || state == HS_INDIRECT || state == HS_POSSIBLE ||
+		    state == HS_REACHABLE) {
+			uint64_t key = ((uint64_t)blk->stack << 16 | (uint64_t)state << 8 | (uint64_t)blk_op(blk)) + 1, gi;
 			if (!map_get(&index, key, &gi)) {
 				if (hp->ngroups == cap) {
 					cap = cap ? cap * 2 : 16;
 					hp->groups = xrealloc(hp->groups, cap * sizeof(*hp->groups));
 				}
 				gi = hp->ngroups++;
-				hp->groups[gi] = (struct leak_group){ .stack = blk->stack, .kind = b[i].state, .op = (uint8_t)blk_op(blk) };
+				hp->groups[gi] = (struct leak_group){ .stack = blk->stack, .kind = state, .op = (uint8_t)blk_op(blk) };
 				map_put(&index, key, gi);
 			}
 			struct leak_group *g = &hp->groups[gi];
 			g->bytes += size;
 			g->blocks++;
 			group_add_addr(g, b[i].addr);
-			if (b[i].state == HS_DEFINITE) {
+			if (state == HS_DEFINITE) {
 				g->ind_bytes += b[i].indirect_bytes;
 				g->ind_blocks += b[i].indirect_blocks;
 			}

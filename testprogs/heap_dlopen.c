@@ -24,9 +24,10 @@ __attribute__((noinline)) static int call_library(int relative)
 		return 1;
 	self[n] = '\0';
 	char lib[PATH_MAX + 32];
-	snprintf(lib, sizeof(lib), "%s/libheapdl.so", dirname(self));
+	const char *dir = dirname(self);
+	snprintf(lib, sizeof(lib), "%s/libheapdl.so", dir);
 	if (relative) {
-		if (chdir(dirname(self)) != 0)
+		if (chdir(dir) != 0)
 			return 1;
 		snprintf(lib, sizeof(lib), "./libheapdl.so");
 	}

@@ -802,7 +802,13 @@ def test_static_binary():
 
 
 def test_leak_in_a_dlopened_library():
-    r = run([prog("heap_dlopen")])
+    for how in ([], ["relative"]):
+        check_dlopened_leak(run([prog("heap_dlopen")] + how))
+
+
+def check_dlopened_leak(r):
+    # "relative": dlopen("./libheapdl.so") after a chdir; the path the
+    # kernel saw is resolved against the working directory of the time
     assert r.rc == 0, r.stderr
     ls = leaks(r)
     assert len(ls) == 1, ls
@@ -813,6 +819,9 @@ def test_leak_in_a_dlopened_library():
     assert top[0]["module"] == "libheapdl.so" and top[1]["module"] == "heap_dlopen", top[:2]
     assert top[1]["line"] == line_of("heap_dlopen.c", "call"), top[1]
     assert errors(r) == []
+    # every frame has its module, named or not
+    assert all(f["module"] for f in ls[0]["stack"]), ls[0]["stack"]
+    assert "in ??\n" not in r.text and "in heapdl_leak at " in r.text, heap_text(r)
 
 
 def test_jemalloc_preloaded():
