@@ -1037,6 +1037,24 @@ void decode_arg(const struct ev_syscall *ev, int i, const struct decode_ctx *ctx
 		else
 			put_ptr(out, v);
 		break;
+	case A_SOCKOPT_OUT:
+		c = find_kind(ev, i, 0, ET_CAP_SOCKADDR_OUT);
+		if (c && ev->ret == 0 && c->len == sizeof(int)) {
+			int iv;
+			memcpy(&iv, ev_capture_data(c), sizeof(iv));
+			const char *en = NULL;
+			if ((int)ev->args[1] == SOL_SOCKET && (int)ev->args[2] == SO_ERROR && iv > 0)
+				en = decode_errno_name(iv);
+			if (en)
+				sb_printf(out, "[%s]", en);
+			else
+				sb_printf(out, "[%d]", iv);
+		} else if (c && ev->ret == 0) {
+			sb_quote(out, ev_capture_data(c), c->len, ctx_str_max(ctx), c->truncated);
+		} else {
+			put_ptr(out, v);
+		}
+		break;
 	case A_ARGV:
 		decode_argv(ev, i, out);
 		break;

@@ -298,6 +298,17 @@ void describe_wait_status(int status, struct strbuf *out);
 void conn_endpoint(const struct et_conn *c, int remote, struct strbuf *out);
 /* "connect 127.0.0.1:5555 -> RST received after 0.1 ms -> ECONNREFUSED". */
 void conn_outcome(const struct et_model *m, const struct et_conn *c, struct strbuf *out);
+/* After a non-blocking connect's EINPROGRESS, what the program learned:
+ * err (0: connected) and by which call ("SO_ERROR", "connect", "read"), or
+ * gave_up: it closed the fd before learning anything. Returns 0 when there
+ * is nothing to say (not EINPROGRESS, records not kept, still open). */
+struct conn_learned {
+	int err;
+	const char *by;
+	bool gave_up;
+	uint64_t ts;
+};
+int conn_learned(const struct et_model *m, const struct et_conn *c, struct conn_learned *out);
 /* errno of the failed connect() that started c, or 0. */
 int conn_connect_errno(const struct et_model *m, const struct et_conn *c);
 const char *tcp_state_name(int state);              /* "SYN_SENT" */

@@ -137,6 +137,98 @@ int conn_connect_errno(const struct et_model *m, const struct et_conn *c)
 	return 0;
 }
 
+/* A call on the connecting fd after a non-blocking connect's EINPROGRESS
+ * that told the program the outcome: getsockopt(SO_ERROR), a second
+ * connect, a read or write that failed. */
+static bool fd_call(const char *name)
+{
+	static const char *const names[] = { "read", "write", "readv", "writev", "recvfrom", "sendto",
+					     "recvmsg", "sendmsg", "pread64", "pwrite64" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* 1: r told the program the outcome (*err: 0 connected, else the errno);
+ * 0: it did not; -1: r closed the fd. */
+static int learned_by(const struct et_record *r, int *err)
+{
+	const char *name = syscall_name((int)r->ev.nr);
+	long ret = (long)r->ev.ret;
+	if (strcmp(name, "close") == 0)
+		return -1;
+	if (strcmp(name, "getsockopt") == 0) {
+		const struct ev_capture *cap = ev_find_capture(&r->ev, 3, 0);
+		if (ret || (int)r->ev.args[1] != SOL_SOCKET || (int)r->ev.args[2] != SO_ERROR || !cap ||
+		    cap->len != sizeof(int))
+			return 0;
+		int v;
+		memcpy(&v, ev_capture_data(cap), sizeof(v));
+		*err = v;
+		return v != 0 ? 1 : 2; /* 2: no error yet (connected, or a wake-up before the answer) */
+	}
+	if (strcmp(name, "connect") == 0) {
+		if (ret == -EINPROGRESS || ret == -EALREADY)
+			return 0;
+		*err = ret == -EISCONN ? 0 : (int)-ret;
+		return 1;
+	}
+	if (fd_call(name) && ret < 0 && ret != -EAGAIN && ret != -EINTR && ret >= -4095) {
+		*err = (int)-ret;
+		return 1;
+	}
+	return 0;
+}
+
+int conn_learned(const struct et_model *m, const struct et_conn *c, struct conn_learned *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct et_record *r = conn_connect_record(m, c);
+	if (!r || (long)r->ev.ret != -EINPROGRESS)
+		return 0;
+	const struct et_process *p = model_process((struct et_model *)m, c->pid);
+	if (!p)
+		return 0;
+	uint64_t after = r->ev.h.ts, close_ts = UINT64_MAX;
+	int fd = (int)r->ev.args[0];
+	const struct et_record *best = NULL;
+	int best_err = 0;
+	/* the threads of the process share the fd: the earliest decisive call
+	 * before the fd's first close wins (Go polls and asks on other threads) */
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct et_thread *t = p->threads[i];
+		for (size_t j = 0; j < t->ring_count; j++) {
+			const struct et_record *x = thread_record(t, j);
+			if (x->ev.enter_ts < after || (int)x->ev.args[0] != fd || (x->ev.flags & ET_SC_F_NORETURN))
+				continue;
+			int err = 0, k = learned_by(x, &err);
+			if (k == 2)
+				k = c->established_ts && c->established_ts <= x->ev.h.ts ? 1 : 0;
+			if (k < 0 && x->ev.enter_ts < close_ts)
+				close_ts = x->ev.enter_ts;
+			if (k > 0 && (!best || x->ev.enter_ts < best->ev.enter_ts)) {
+				best = x;
+				best_err = err;
+			}
+		}
+	}
+	if (best && best->ev.enter_ts < close_ts) {
+		out->err = best_err;
+		out->by = syscall_name((int)best->ev.nr);
+		if (strcmp(out->by, "getsockopt") == 0)
+			out->by = "SO_ERROR";
+		out->ts = best->ev.h.ts;
+		return 1;
+	}
+	if (close_ts != UINT64_MAX) {
+		out->gave_up = true;
+		out->ts = close_ts;
+		return 1;
+	}
+	return 0;
+}
+
 void conn_outcome(const struct et_model *m, const struct et_conn *c, struct strbuf *out)
 {
 	sb_puts(out, conn_role_name(c->role));
@@ -147,6 +239,14 @@ void conn_outcome(const struct et_model *m, const struct et_conn *c, struct strb
 			sb_puts(out, " -> closed");
 		return;
 	}
+	/* a blocking connect() returns EINPROGRESS only when its SO_SNDTIMEO
+	 * ran out; a non-blocking one returns it at once */
+	const struct et_record *r = conn_connect_record(m, c);
+	bool timed_out = r && r->ev.ret == -EINPROGRESS && !c->established_ts && r->ev.h.ts - r->ev.enter_ts >= 1000000;
+	if (r && r->ev.ret == -EINPROGRESS && !timed_out)
+		sb_puts(out, " -> EINPROGRESS");
+	struct conn_learned l;
+	int have_learned = conn_learned(m, c, &l);
 	if (c->established_ts)
 		sb_printf(out, " -> established after %.1f ms", (double)(c->established_ts - c->first_ts) / 1e6);
 	else if (!c->rst_recv && !c->rst_sent && (c->retrans || c->ndrops)) {
@@ -164,21 +264,30 @@ void conn_outcome(const struct et_model *m, const struct et_conn *c, struct strb
 			sb_putc(out, ')');
 		}
 	}
-	/* a blocking connect() returns EINPROGRESS only when its SO_SNDTIMEO
-	 * ran out; a non-blocking one returns it at once */
-	const struct et_record *r = conn_connect_record(m, c);
-	if (r && r->ev.ret == -EINPROGRESS && !c->established_ts && r->ev.h.ts - r->ev.enter_ts >= 1000000)
+	if (timed_out)
 		sb_printf(out, " -> connect timed out after %.1f ms", (double)(r->ev.h.ts - r->ev.enter_ts) / 1e6);
 	if (c->rst_recv)
 		sb_printf(out, " -> RST received after %.1f ms", (double)(c->rst_recv_ts - c->first_ts) / 1e6);
 	else if (c->rst_sent)
 		sb_printf(out, " -> RST sent after %.1f ms", (double)(c->rst_sent_ts - c->first_ts) / 1e6);
+	else if (have_learned && l.gave_up)
+		sb_printf(out, " -> the program gave up: closed it after %.1f ms, still connecting",
+			  (double)(l.ts - c->first_ts) / 1e6);
 	else if (c->closed)
 		sb_puts(out, " -> closed");
 	int err = r && r->ev.ret < 0 && r->ev.ret != -EINPROGRESS ? (int)-r->ev.ret : 0;
 	if (err) {
 		const char *en = decode_errno_name(err);
 		sb_printf(out, " -> %s", en ? en : strerror(err));
+	}
+	/* non-blocking: what the program learned afterwards */
+	if (have_learned && !l.gave_up) {
+		if (l.err) {
+			const char *en = decode_errno_name(l.err);
+			sb_printf(out, " -> %s (%s)", en ? en : strerror(l.err), l.by);
+		} else {
+			sb_printf(out, " -> connected (%s)", l.by);
+		}
 	}
 }
 

@@ -262,6 +262,19 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 		const char *en = err ? decode_errno_name(err) : NULL;
 		sb_printf(&sb, "],\"closed\":%s,\"errno\":", c->closed ? "true" : "false");
 		sb_json_str(&sb, err ? (en ? en : "?") : NULL);
+		struct conn_learned l;
+		sb_puts(&sb, ",\"learned\":");
+		if (conn_learned(m, c, &l)) {
+			const char *ln = l.err ? decode_errno_name(l.err) : NULL;
+			sb_puts(&sb, "{\"errno\":");
+			sb_json_str(&sb, l.gave_up || !l.err ? NULL : (ln ? ln : "?"));
+			sb_puts(&sb, ",\"by\":");
+			sb_json_str(&sb, l.gave_up ? NULL : l.by);
+			sb_printf(&sb, ",\"connected\":%s,\"gave_up\":%s,\"t_ms\":%.3f}",
+				  !l.gave_up && !l.err ? "true" : "false", l.gave_up ? "true" : "false", model_rel_ms(m, l.ts));
+		} else {
+			sb_puts(&sb, "null");
+		}
 		sb_puts(&sb, ",\"outcome\":");
 		conn_outcome(m, c, &e);
 		sb_json_str(&sb, sb_str(&e));

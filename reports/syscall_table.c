@@ -5,7 +5,8 @@
  * running architecture does not have (open on arm64, ...) is skipped.
  *
  * lenarg[i] matters only for A_BUF_IN, A_SOCKADDR_IN (index of the length
- * argument) and A_SOCKADDR_OUT (index of the socklen_t * argument).
+ * argument) and A_SOCKADDR_OUT, A_SOCKOPT_OUT (index of the socklen_t *
+ * argument).
  */
 #include "syscall_table.h"
 
@@ -148,7 +149,8 @@ static const struct syscall_sig table[] = {
 	{ "getpeername", 3, { A_FD, A_SOCKADDR_OUT, A_SOCKLEN_PTR }, { [1] = 2 }, R_INT },
 	/* the option name is decoded according to the level; an int value as [1] */
 	{ "setsockopt",  5, { A_FD, A_SOCKOPT_LEVEL, A_INT, A_BUF_IN, A_UINT }, { [3] = 4 }, R_INT },
-	{ "getsockopt",  5, { A_FD, A_SOCKOPT_LEVEL, A_INT, A_PTR, A_SOCKLEN_PTR }, { 0 }, R_INT },
+	/* the value is read at exit: SO_ERROR is how a non-blocking connect's outcome is learned */
+	{ "getsockopt",  5, { A_FD, A_SOCKOPT_LEVEL, A_INT, A_SOCKOPT_OUT, A_SOCKLEN_PTR }, { [3] = 4 }, R_INT },
 
 	/* ---- processes and exec ---- */
 	{ "execve",      3, { A_PATH, A_ARGV, A_ENVP }, { 0 }, R_INT },
@@ -373,6 +375,7 @@ void syscall_spec_for(int nr, struct et_syscall_spec *out)
 			kind = ET_CAP_SOCKADDR_IN;
 			break;
 		case A_SOCKADDR_OUT:
+		case A_SOCKOPT_OUT: /* the same capture: *(socklen_t *)args[lenarg] bytes at exit */
 			kind = ET_CAP_SOCKADDR_OUT;
 			break;
 		case A_ARGV:

@@ -57,6 +57,8 @@ enum arg_type {
 			    ET_DNS_MAX bytes), also when the call failed */
 	A_MSGHDR,        /* struct msghdr * (sendmsg, recvmsg): address and data, at exit */
 	A_MMSGHDR,       /* struct mmsghdr * (sendmmsg, recvmmsg): each message, at exit */
+	A_SOCKOPT_OUT,   /* getsockopt's value: *lenarg bytes at exit (as ET_CAP_SOCKADDR_OUT):
+			    [ECONNREFUSED] for SO_ERROR, [1] for an int */
 	A_ARG_TYPE_MAX
 };
 

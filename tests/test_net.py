@@ -719,3 +719,53 @@ def test_net_backend_option():
         assert f"network path via tracepoint ({reason}" in r.text
     # --skb off: no packet section in the JSON
     assert r.report["skbs"] is None and r.report["routes"] == []
+
+
+def _nonblock(r):
+    cs = conns(r, "connect")
+    assert len(cs) == 1, cs
+    return cs[0]
+
+
+def test_nonblocking_refused_connect_says_what_the_program_learned():
+    # curl, Go, asyncio: connect -> EINPROGRESS, poll, getsockopt(SO_ERROR)
+    r = run([prog("connect_nonblock"), "1", "sockopt"])
+    assert r.rc == 1 and "Connection refused" in r.stderr, r.stderr
+    c = _nonblock(r)
+    assert c["errno"] is None  # the connect itself said EINPROGRESS
+    assert c["learned"]["errno"] == "ECONNREFUSED" and c["learned"]["by"] == "SO_ERROR", c["learned"]
+    assert re.fullmatch(r"connect 127\.0\.0\.1:1 -> EINPROGRESS -> RST received after \d+\.\d ms "
+                        r"-> ECONNREFUSED \(SO_ERROR\)", c["outcome"]), c["outcome"]
+    assert c["outcome"] in r.text
+    # the value getsockopt returned is decoded in the sequence too
+    assert "SO_ERROR, [ECONNREFUSED]" in r.text
+    # a read that fails tells it as well
+    r = run([prog("connect_nonblock"), "1", "read"])
+    c = _nonblock(r)
+    assert c["learned"]["errno"] == "ECONNREFUSED" and c["learned"]["by"] == "read", c["learned"]
+    assert c["outcome"].endswith("-> ECONNREFUSED (read)"), c["outcome"]
+
+
+def test_nonblocking_connect_that_succeeds_or_is_given_up():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    try:
+        r = run([prog("connect_nonblock"), str(port), "sockopt"])
+    finally:
+        srv.close()
+    assert r.rc == 0, r.stderr
+    c = _nonblock(r)
+    assert c["learned"]["connected"] is True and c["learned"]["errno"] is None, c["learned"]
+    assert " -> EINPROGRESS -> established after " in c["outcome"], c["outcome"]
+    assert c["outcome"].endswith("-> connected (SO_ERROR)"), c["outcome"]
+    # a SYN nobody answers: the program's poll times out and it closes
+    with Netns(drop_syn_to=DROPPED_PORT) as ns:
+        r = run([prog("connect_nonblock"), str(DROPPED_PORT), "sockopt", "300"], prefix=ns.prefix())
+    assert r.rc == 0 or r.rc == 1
+    c = _nonblock(r)
+    assert c["learned"]["gave_up"] is True, c["learned"]
+    assert re.fullmatch(rf"connect 127\.0\.0\.1:{DROPPED_PORT} -> EINPROGRESS -> no answer, 1 dropped "
+                        r"\(NETFILTER_DROP\) -> the program gave up: closed it after \d+\.\d ms, still connecting",
+                        c["outcome"]), c["outcome"]
