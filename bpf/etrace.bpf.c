@@ -30,6 +30,11 @@ const volatile __u32 nr_execve = 59;              /* syscall numbers, from libse
 const volatile __u32 nr_execveat = 322;
 const volatile __u32 nr_writev = 20;
 const volatile __u32 nr_uretprobe = 0xffffffff;   /* x86_64 6.11+: a uretprobe's trampoline calls it */
+/* Arguments of the tracepoints whose signature grew (runner/kernelfit.c):
+ * a program reads an argument only where the kernel has it (the verifier
+ * refuses the access otherwise; with a constant here it skips the branch). */
+const volatile __u32 tp_kfree_skb_args = 4;       /* rx_sk since 6.10 */
+const volatile __u32 tp_consume_skb_args = 2;     /* location since 6.3 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -1732,11 +1737,11 @@ static __always_inline __u64 tuple_conn(const struct et_tuple *t, bool *to_it, _
 }
 
 SEC("tp_btf/kfree_skb")
-int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk)
+int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
 	struct sock *sk = BPF_CORE_READ(skb, sk);
-	if (!sk)
-		sk = rx_sk;
+	if (!sk && tp_kfree_skb_args >= 4)
+		sk = (struct sock *)ctx[3];   /* rx_sk */
 	/* A closed socket's teardown frees what is left in its queues (the
 	 * FIN nobody read, acked data) as QUEUE_PURGE: not a lost packet. */
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&

@@ -613,10 +613,11 @@ int BPF_PROG(et_skb_kfree, struct sk_buff *skb, void *location, enum skb_drop_re
 }
 
 SEC("tp_btf/consume_skb")
-int BPF_PROG(et_skb_consume, struct sk_buff *skb, void *location)
+int BPF_PROG(et_skb_consume, struct sk_buff *skb)
 {
+	__u64 location = tp_consume_skb_args >= 2 ? ctx[1] : 0;
 	if (skb_trace)
-		skb_at(ctx, skb, ET_SKB_CONSUME, (__u64)location, 0, NULL, ET_L3_NH, 1);
+		skb_at(ctx, skb, ET_SKB_CONSUME, location, 0, NULL, ET_L3_NH, 1);
 	return 0;
 }
 

@@ -152,6 +152,7 @@ struct et_failure {
 #define ET_CONN_ACCEPT 3
 #define ET_CONN_STATES 16
 #define ET_CONN_DROPS 8
+#define ET_KERNEL_GAPS_MAX 16
 #define ET_CONN_PATH 12
 
 /* One step of a connection's packets (tracer.c collect_net_path): an
@@ -220,6 +221,11 @@ struct et_model {
 	const char *backend;        /* syscall backend used */
 	const char *net_backend;    /* network path backend ("tracepoint") */
 	const char *net_backend_why;
+	/* what this kernel lacks and what that costs (runner/kernelfit.c;
+	 * static strings) */
+	struct et_kernel_gap { const char *what, *cost; } kernel_gaps[ET_KERNEL_GAPS_MAX];
+	size_t nkernel_gaps;
+	char kernel_release[65];
 	/* --trace-func: the functions probed, indexed by the attach cookie */
 	struct et_traced_func *funcs;
 	size_t nfuncs;

@@ -184,7 +184,17 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	sb_json_str(&sb, m->net_backend);
 	sb_puts(&sb, ",\"network_reason\":");
 	sb_json_str(&sb, m->net_backend_why);
-	sb_puts(&sb, "},\"settings\":{");
+	sb_puts(&sb, "},\"kernel\":{\"release\":");
+	sb_json_str(&sb, m->kernel_release[0] ? m->kernel_release : NULL);
+	sb_puts(&sb, ",\"missing\":[");
+	for (size_t i = 0; i < m->nkernel_gaps; i++) {
+		sb_puts(&sb, i ? ",{\"what\":" : "{\"what\":");
+		sb_json_str(&sb, m->kernel_gaps[i].what);
+		sb_puts(&sb, ",\"cost\":");
+		sb_json_str(&sb, m->kernel_gaps[i].cost);
+		sb_putc(&sb, '}');
+	}
+	sb_puts(&sb, "]},\"settings\":{");
 	sb_printf(&sb, "\"last_syscalls_per_thread\":%zu,\"string_limit\":%zu}", m->last_n, m->str_max);
 
 	sb_puts(&sb, ",\"processes\":[");

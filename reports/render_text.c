@@ -361,6 +361,11 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 		fprintf(out, "; network path via %s%s%s%s", m->net_backend, m->net_backend_why ? " (" : "",
 			m->net_backend_why ? m->net_backend_why : "", m->net_backend_why ? ")" : "");
 	fputc('\n', out);
+	/* what this kernel lacks, and what that costs: said before any section
+	 * that is thinner for it */
+	for (size_t i = 0; i < m->nkernel_gaps; i++)
+		fprintf(out, "kernel:   %s%s has no %s: %s\n", m->kernel_release[0] ? "Linux " : "", m->kernel_release,
+			m->kernel_gaps[i].what, m->kernel_gaps[i].cost);
 	if (m->nfuncs)
 		fprintf(out, "          %zu function%s of %s via %s\n", m->nfuncs, m->nfuncs == 1 ? "" : "s",
 			m->funcs_exe ? sb_escaped(&sb, m->funcs_exe) : "the program", m->funcs_backend ? m->funcs_backend : "?");

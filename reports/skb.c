@@ -120,6 +120,21 @@ int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 			return 0;
 		}
 	}
+	/* a function backend sees a packet before its headers are built
+	 * (tcp_v4_send_check, ip_queue_xmit): its addresses come from the
+	 * first hook that could read them */
+	if (!j->ipver && e->ipver) {
+		j->ipver = e->ipver;
+		j->proto = e->proto;
+		memcpy(j->saddr, e->saddr, 16);
+		memcpy(j->daddr, e->daddr, 16);
+		j->sport = e->sport;
+		j->dport = e->dport;
+	}
+	if (!j->tcp_flags && e->proto == 6)
+		j->tcp_flags = e->tcp_flags;
+	if (e->h.ts < j->first_ts)
+		j->first_ts = e->h.ts;
 	if (j->nhops == ET_SKB_HOPS_MAX && !is_free) {
 		j->hops_not_listed++;
 	} else {
@@ -133,7 +148,14 @@ int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 			j->cap_hops = j->cap_hops ? j->cap_hops * 2 : 8;
 			j->hops = xrealloc(j->hops, j->cap_hops * sizeof(*j->hops));
 		}
-		struct et_skb_hop *h = &j->hops[j->nhops++];
+		/* in time order: records of one packet from two CPUs (a softirq
+		 * on the other one) can reach the ring buffer out of order */
+		size_t at = j->nhops;
+		while (at > 0 && j->hops[at - 1].ts > e->h.ts)
+			at--;
+		memmove(&j->hops[at + 1], &j->hops[at], (j->nhops - at) * sizeof(*j->hops));
+		j->nhops++;
+		struct et_skb_hop *h = &j->hops[at];
 		memset(h, 0, sizeof(*h));
 		h->ts = e->h.ts;
 		h->func = e->func;

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
+#include "run.h"
 
 static void set(struct capability *c, const char *name, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -223,6 +224,45 @@ const char *caps_pick_net_backend(const struct caps *k, const char *want, const 
 	return want;
 }
 
+/* One trial of `etrace run -- /bin/true` with etrace's defaults (and
+ * --skb, its functions limited to one so that a slow attach does not make
+ * doctor slow): the load path a real run takes, so doctor cannot say yes
+ * where a run would fail. etrace's messages go to msg, not the terminal. */
+static int trial(bool skb, bool funcs, struct run_probe *probe, char *msg, size_t msglen)
+{
+	static char *const argv[] = { "/bin/true", NULL };
+	struct run_opts o;
+	run_opts_init(&o);
+	o.argv = (char **)argv;
+	o.when = REPORT_NEVER;
+	o.probe = probe;
+	if (skb) {
+		o.skb = true;
+		o.skb_funcs = funcs ? "tcp_v4_rcv" : NULL;
+	}
+	memset(probe, 0, sizeof(*probe));
+	msg[0] = '\0';
+	fflush(stderr);
+	FILE *tmp = tmpfile();
+	int saved = tmp ? dup(2) : -1;
+	if (saved >= 0)
+		dup2(fileno(tmp), 2);
+	int rc = run_main(&o);
+	if (saved >= 0) {
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		rewind(tmp);
+		size_t n = fread(msg, 1, msglen - 1, tmp);
+		msg[n] = '\0';
+		while (n > 0 && msg[n - 1] == '\n')
+			msg[--n] = '\0';
+	}
+	if (tmp)
+		fclose(tmp);
+	return rc;
+}
+
 int doctor_main(void)
 {
 	struct caps k;
@@ -249,7 +289,33 @@ int doctor_main(void)
 	       k.c[CAP_UPROBE].ok ? "uprobes on the allocator API, one uprobe_multi link set per process "
 				    "(pid filter), placed on instructions the kernel emulates"
 				  : "unavailable: needs uprobes");
-	printf("\n%s\n", miss ? "etrace run cannot work here: see the 'no' lines above."
-			       : "etrace run can trace on this kernel.");
-	return miss ? 125 : 0;
+
+	/* what counts: a real run, loaded the way etrace run loads */
+	struct run_probe run, skb;
+	char msg[1024], skbmsg[1024];
+	int rc = miss ? ETRACE_EXIT_FAILURE : trial(false, false, &run, msg, sizeof(msg));
+	bool ok = !miss && rc == 0 && run.loaded;
+	printf("\ntrial runs (the load path of etrace run)\n");
+	if (miss)
+		printf("  %-20s not tried: this kernel lacks %s\n", "etrace run", miss->name);
+	else
+		printf("  %-20s %s%s%s\n", "etrace run", ok ? "ok" : "failed",
+		       ok ? "" : ": ", ok ? "" : msg[0] ? msg : "no message");
+	if (ok) {
+		int src = trial(true, strcmp(net, "tracepoint") != 0, &skb, skbmsg, sizeof(skbmsg));
+		if (src == 0 && skb.loaded)
+			printf("  %-20s ok, packets followed by %s (%s)\n", "etrace run --skb", skb.net_backend,
+			       skb.net_why);
+		else
+			printf("  %-20s failed: %s\n", "etrace run --skb", skbmsg[0] ? skbmsg : "no message");
+		if (run.ngaps) {
+			printf("\nwhat this kernel lacks, and what that costs\n");
+			for (size_t i = 0; i < run.ngaps; i++)
+				printf("  no %s: %s\n", run.gaps[i].what, run.gaps[i].cost);
+		}
+	}
+	printf("\n%s\n", ok ? (run.ngaps ? "etrace run can trace on this kernel, without what is listed above."
+					  : "etrace run can trace on this kernel.")
+			     : "etrace run cannot work here: see above.");
+	return ok ? 0 : ETRACE_EXIT_FAILURE;
 }

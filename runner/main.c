@@ -110,19 +110,8 @@ static int parse_size(const char *s, size_t *out)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = {
-		.format = FORMAT_TEXT,
-		.when = REPORT_ALWAYS,
-		.orphans = ORPHANS_LEAVE,
-		.last_n = 50,
-		.str_max = 32,
-		.rewind_n = 50,
-		.max_records = 200000,
-		.buffer_bytes = 0, /* 16M, 32M with heap tracing */
-		.heap = true,
-		.leaks = true,
-		.heap_freed = 65536,
-	};
+	struct run_opts o;
+	run_opts_init(&o);
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
 	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE };

@@ -299,6 +299,35 @@ static int early_plans(const struct run_opts *o, struct et_model *m, const char 
 	return heap_plan_make(path, plan, err, errlen);
 }
 
+void run_opts_init(struct run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->format = FORMAT_TEXT;
+	o->when = REPORT_ALWAYS;
+	o->orphans = ORPHANS_LEAVE;
+	o->last_n = 50;
+	o->str_max = 32;
+	o->rewind_n = 50;
+	o->max_records = 200000;
+	o->buffer_bytes = 0; /* 16M, 32M with heap tracing */
+	o->heap = true;
+	o->leaks = true;
+	o->heap_freed = 65536;
+}
+
+static void fill_probe(struct run_probe *p, const struct et_model *m, const struct skb_plan *skb)
+{
+	p->loaded = true;
+	snprintf(p->net_backend, sizeof(p->net_backend), "%s", skb->backend ? skb->backend : "tracepoint");
+	snprintf(p->net_why, sizeof(p->net_why), "%s", skb->why ? skb->why : "");
+	p->ngaps = 0;
+	for (size_t i = 0; i < m->nkernel_gaps && p->ngaps < sizeof(p->gaps) / sizeof(p->gaps[0]); i++) {
+		p->gaps[p->ngaps].what = m->kernel_gaps[i].what;
+		p->gaps[p->ngaps].cost = m->kernel_gaps[i].cost;
+		p->ngaps++;
+	}
+}
+
 int run_main(const struct run_opts *o)
 {
 	char err[512] = "";
@@ -404,6 +433,8 @@ int run_main(const struct run_opts *o)
 	m.net_backend = m.skbs.backend = skb.backend;
 	m.net_backend_why = skb.why;
 	m.skbs.nfuncs = skb.funcs.n;
+	if (o->probe)
+		fill_probe(o->probe, &m, &skb);
 
 	struct et_cgroup cg;
 	if (cgroup_create(&cg, err, sizeof(err)) < 0) {

@@ -44,8 +44,21 @@ struct run_opts {
 	const char *skb_filter;   /* --skb-filter=PCAP (implies --skb) */
 	bool skb_stack;           /* --skb-stack: a kernel stack per hook (implies --skb) */
 	const char *skb_funcs;    /* --skb-funcs=GLOB: kernel functions probed by a function backend */
+	struct run_probe *probe;  /* etrace doctor's trial runs: what the run found (NULL: not asked) */
 };
 
+/* What a run learned about the kernel, for `etrace doctor`: it tries the
+ * same load path as `etrace run` rather than guessing from capabilities. */
+struct run_probe {
+	bool loaded;              /* the BPF programs were loaded and attached */
+	char net_backend[16];     /* what --skb used (after any fallback) */
+	char net_why[320];
+	struct { const char *what, *cost; } gaps[16];  /* static strings */
+	size_t ngaps;
+};
+
+/* The options `etrace run` starts from (its documented defaults). */
+void run_opts_init(struct run_opts *o);
 int run_main(const struct run_opts *o);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #include <bpf/bpf.h>
@@ -18,6 +19,7 @@
 #include "etrace.skel.h"
 #include "../reports/syscall_table.h"
 #include "heapprobe.h"
+#include "kernelfit.h"
 #include "skbtrace.h"
 
 #include <pthread.h>
@@ -508,11 +510,37 @@ reopen:
 	t->skel->rodata->wakeup_bytes = rb / 2;
 	bpf_map__set_max_entries(t->skel->maps.events, rb);
 
+	/* what this kernel has: programs whose tracepoint it lacks are left
+	 * out (the gaps go to the report), the others are told the argument
+	 * count of the tracepoints whose signature changed */
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		snprintf(err, errlen, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; run 'etrace doctor'",
+			 strerror(errno));
+		goto fail;
+	}
+	struct utsname u;
+	if (uname(&u) == 0)
+		snprintf(m->kernel_release, sizeof(m->kernel_release), "%s", u.release);
+	struct kernel_tp_args tpa;
+	kernelfit_tp_args(vmlinux, &tpa);
+	t->skel->rodata->tp_kfree_skb_args = (__u32)tpa.kfree_skb;
+	t->skel->rodata->tp_consume_skb_args = (__u32)tpa.consume_skb;
+	bool signal_task = kernelfit_has_kfunc(vmlinux, "bpf_send_signal_task");
+	int fit = kernelfit_tracepoints(t->skel->obj, vmlinux, m, err, errlen);
+	btf__free(vmlinux);
+	if (fit < 0)
+		goto fail;
+
 	/* the function probes are attached by attach_funcs(), and loaded only
 	 * for --trace-func, with the attach type the kernel's links need */
 	struct bpf_program *fprogs[2] = { t->skel->progs.et_func_entry, t->skel->progs.et_func_return };
-	if (m->nfuncs)
+	if (m->nfuncs) {
 		t->func_multi = uprobe_multi_supported();
+		if (!t->func_multi)
+			kernelfit_note(m, "uprobe_multi links (Linux 6.6)",
+				       "--trace-func attaches one uprobe per function: detaching takes ~0.1 s a probe");
+	}
 	for (int i = 0; i < 2; i++) {
 		bpf_program__set_autoattach(fprogs[i], false);
 		bpf_program__set_autoload(fprogs[i], m->nfuncs > 0);
@@ -522,6 +550,12 @@ reopen:
 
 	struct bpf_program *hprogs[2] = { t->skel->progs.et_heap_enter, t->skel->progs.et_heap_return };
 	bool heap = o->heap && o->heap->nfiles && uprobe_multi_supported();
+	if (o->heap && o->heap->nfiles && !heap)
+		kernelfit_note(m, "uprobe_multi links (Linux 6.6)",
+			       "no heap analysis (its per-process allocator probes need them)");
+	else if (heap && !signal_task)
+		kernelfit_note(m, "bpf_send_signal_task kfunc (Linux 6.13)",
+			       "a forked child is not held until its heap probes are attached: its first allocations are missed");
 	t->skel->rodata->heap_per_process = heap;
 	for (int i = 0; i < 2; i++) {
 		bpf_program__set_autoattach(hprogs[i], false);

@@ -1,0 +1,41 @@
+/* Fitting etrace's BPF object to the running kernel: which of its
+ * programs the kernel can load (a tracepoint it lacks leaves that program
+ * out, never the whole object), how many arguments the tracepoints whose
+ * signature changed have here, and what each missing piece costs the user.
+ * `etrace run` applies it before loading; the report and `etrace doctor`
+ * list the gaps. */
+#ifndef ETRACE_KERNELFIT_H
+#define ETRACE_KERNELFIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../reports/model.h"
+
+struct bpf_object;
+struct btf;
+
+/* Arguments of the tracepoints whose signature grew over the versions
+ * (0: the tracepoint is not there). */
+struct kernel_tp_args {
+	int kfree_skb;    /* 3 up to 6.9, 4 (rx_sk) since */
+	int consume_skb;  /* 1 up to 6.2, 2 (location) since */
+};
+
+/* Reads the arguments of the tracepoints above from the kernel's BTF. */
+void kernelfit_tp_args(const struct btf *vmlinux, struct kernel_tp_args *a);
+
+/* Leaves out every tp_btf program of obj whose tracepoint this kernel has
+ * not, noting each gap (once per tracepoint) in m. Returns 0, or -1 with a
+ * message in err when a tracepoint etrace cannot work without is missing. */
+int kernelfit_tracepoints(struct bpf_object *obj, const struct btf *vmlinux, struct et_model *m, char *err,
+			  size_t errlen);
+
+/* Notes a gap: what the kernel lacks and what it costs (static strings). */
+void kernelfit_note(struct et_model *m, const char *what, const char *cost);
+
+/* Whether the kernel's BTF has kfunc name (a function etrace's BPF code
+ * calls only where it exists). */
+bool kernelfit_has_kfunc(const struct btf *vmlinux, const char *name);
+
+#endif

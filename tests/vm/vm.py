@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""Boots Debian 12's kernel packages in QEMU (TCG: no KVM needed) with the
+host's root file system shared read-only over 9p under a tmpfs overlay, runs
+one command inside and powers off. Used by tests/test_kernels.py and
+`make check-kernels` to run etrace on the kernels its users have.
+
+usage: tests/vm/vm.py fetch KERNEL            download and unpack (cached)
+       tests/vm/vm.py run KERNEL [-t SECONDS] [-o DIR] -- COMMAND...
+KERNEL is 6.1 (Debian 12's own) or 6.12 (Debian 12's newer kernel). The
+command runs as root in the guest, in the host's current directory; DIR (a
+host directory) is mounted read-write at the same path in the guest, for
+reports. Prints the guest's console; exits with the command's status (124
+when it timed out, 125 when the guest could not be booted).
+
+Kernels are fetched with apt-get download from the Debian archive the host's
+apt already uses (the suites Debian 12 needs are added in a private apt
+configuration under the cache: the host's own configuration is not touched)
+and cached in build/kernels (ETRACE_VM_CACHE=dir elsewhere).
+"""
+import lzma
+import os
+import re
+import selectors
+import shlex
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CACHE = os.path.abspath(os.environ.get("ETRACE_VM_CACHE") or os.path.join(ROOT, "build", "kernels"))
+QEMU = "qemu-system-x86_64"
+BUSYBOX = "/bin/busybox"
+
+# What a kernel name means: the Debian 12 meta-package whose dependency is
+# the current kernel image of that series.
+KERNELS = {"6.1": "linux-image-amd64", "6.12": "linux-image-6.12-amd64"}
+
+# Modules the guest loads at boot (with their dependencies): the 9p root,
+# the overlay, and what etrace's tests use (veth pairs, nftables rules).
+MODULES = ["crc32c_generic", "virtio_pci", "9pnet_virtio", "9p", "overlay", "veth",
+           "nft_chain_nat", "nf_tables", "nft_reject_inet", "nft_ct"]
+
+
+class VMError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"vm: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- fetching
+
+def _apt_sources():
+    """A private sources.list with Debian 12's suites (bookworm, -updates,
+    -security, -backports) at the mirrors the host's apt already uses."""
+    out = subprocess.run(["apt-get", "indextargets", "--format", "$(SITE) $(RELEASE)",
+                          "Identifier: Packages"], capture_output=True, text=True).stdout
+    sites = dict(reversed(line.split()) for line in out.splitlines() if len(line.split()) == 2)
+    main = sites.get("bookworm") or sites.get("bookworm-updates")
+    if not main:
+        raise VMError("the host's apt knows no Debian 12 (bookworm) archive to fetch kernels from")
+    security = sites.get("bookworm-security") or main.rstrip("/") + "-security"
+    key = "/usr/share/keyrings/debian-archive-keyring.gpg"
+    opt = f"[signed-by={key}] " if os.path.exists(key) else ""
+    return "".join(f"deb {opt}{site} {suite} main\n" for site, suite in (
+        (main, "bookworm"), (main, "bookworm-updates"), (main, "bookworm-backports"),
+        (security, "bookworm-security")))
+
+
+def _apt(args, aptdir, cwd=None):
+    opts = ["-o", f"Dir::Etc::SourceList={aptdir}/sources.list",
+            "-o", f"Dir::Etc::SourceParts={aptdir}/sources.list.d",
+            "-o", f"Dir::State::Lists={aptdir}/lists",
+            "-o", f"Dir::Cache={aptdir}/cache",
+            "-o", "Debug::NoLocking=1", "-q"]
+    p = subprocess.run([args[0]] + opts + args[1:], capture_output=True, text=True, cwd=cwd or aptdir)
+    if p.returncode != 0:
+        raise VMError(f"{' '.join(args)}: {p.stderr.strip()[-500:]}")
+    return p.stdout
+
+
+def _image_package(meta, aptdir):
+    deps = _apt(["apt-cache", "depends", meta], aptdir)
+    m = re.search(r"Depends: (linux-image-\S+)", deps)
+    if not m:
+        raise VMError(f"no kernel image behind {meta}")
+    return m.group(1)
+
+
+def fetch(name):
+    """Downloads and unpacks kernel NAME once; returns its directory (with
+    vmlinuz, release and lib/modules/RELEASE)."""
+    if name not in KERNELS:
+        raise VMError(f"unknown kernel {name!r} (known: {', '.join(KERNELS)})")
+    kdir = os.path.join(CACHE, name)
+    if os.path.exists(os.path.join(kdir, "release")):
+        return kdir
+    aptdir = os.path.join(CACHE, "apt")
+    os.makedirs(os.path.join(aptdir, "lists", "partial"), exist_ok=True)
+    os.makedirs(os.path.join(aptdir, "cache", "archives", "partial"), exist_ok=True)
+    os.makedirs(os.path.join(aptdir, "sources.list.d"), exist_ok=True)
+    with open(os.path.join(aptdir, "sources.list"), "w") as f:
+        f.write(_apt_sources())
+    if not os.path.exists(os.path.join(aptdir, "updated")):
+        t0 = time.time()
+        _apt(["apt-get", "update"], aptdir)
+        open(os.path.join(aptdir, "updated"), "w").close()
+        log(f"apt lists updated in {time.time() - t0:.1f}s")
+    pkg = _image_package(KERNELS[name], aptdir)
+    t0 = time.time()
+    tmp = tempfile.mkdtemp(prefix=f"{name}.", dir=CACHE)
+    try:
+        _apt(["apt-get", "download", pkg], aptdir, cwd=tmp)
+        debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
+        if len(debs) != 1:
+            raise VMError(f"apt-get download {pkg} gave {debs}")
+        x = os.path.join(tmp, "x")
+        subprocess.run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), x], check=True)
+        vmlinuz = [f for f in os.listdir(os.path.join(x, "boot")) if f.startswith("vmlinuz-")]
+        release = vmlinuz[0][len("vmlinuz-"):]
+        os.makedirs(kdir, exist_ok=True)
+        shutil.move(os.path.join(x, "boot", vmlinuz[0]), os.path.join(kdir, "vmlinuz"))
+        shutil.rmtree(os.path.join(kdir, "lib"), ignore_errors=True)
+        shutil.move(os.path.join(x, "lib"), os.path.join(kdir, "lib"))
+        with open(os.path.join(kdir, "release"), "w") as f:
+            f.write(f"{release}\n{debs[0]}\n")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"kernel {name}: {release} fetched in {time.time() - t0:.1f}s")
+    return kdir
+
+
+# ---------------------------------------------------------------- initramfs
+
+def _module_index(moddir):
+    """name -> path of every module of the kernel (names with - and _ alike)."""
+    idx = {}
+    for dirpath, _, files in os.walk(moddir):
+        for f in files:
+            m = re.match(r"(.+)\.ko(\.xz|\.zst)?$", f)
+            if m:
+                idx[m.group(1).replace("-", "_")] = os.path.join(dirpath, f)
+    return idx
+
+
+def _module_bytes(path):
+    if path.endswith(".xz"):
+        with lzma.open(path) as f:
+            return f.read()
+    if path.endswith(".zst"):
+        return subprocess.run(["zstd", "-dc", path], capture_output=True, check=True).stdout
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _depends(data):
+    m = re.search(rb"\x00depends=([^\x00]*)\x00", data)
+    return [d.decode().replace("-", "_") for d in m.group(1).split(b",") if d] if m else []
+
+
+def _modules_in_load_order(kdir, release):
+    idx = _module_index(os.path.join(kdir, "lib", "modules", release))
+    order, seen, blobs = [], set(), {}
+
+    def visit(name):
+        if name in seen or name not in idx:
+            return        # built in, or not in this kernel
+        seen.add(name)
+        blobs[name] = _module_bytes(idx[name])
+        for dep in _depends(blobs[name]):
+            visit(dep)
+        order.append(name)
+    for name in MODULES:
+        visit(name)
+    return [(n, blobs[n]) for n in order]
+
+
+# The guest's init: load the modules, mount the host's root (read-only 9p)
+# under a tmpfs overlay, the output directory read-write, then run the
+# command in a chroot and power off. The command's status and the end are
+# marked on the console for the host to read.
+INIT = r"""#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /bin /lower /rw /newroot
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules/order); do insmod /modules/$m.ko 2>/tmp-insmod || echo "vm-init: insmod $m failed: $(cat /tmp-insmod)"; done
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /lower || { echo "vm-init: 9p mount failed"; poweroff -f; }
+mount -t tmpfs -o size=1g tmpfs /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || { echo "vm-init: overlay failed"; poweroff -f; }
+echo "vm-init: up $(cut -d' ' -f1 /proc/uptime)s $(uname -r)"
+for d in proc sys dev; do mount --move /$d /newroot/$d; done
+mount -t tmpfs tmpfs /newroot/tmp
+mount -t tmpfs tmpfs /newroot/run
+mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup
+mount -t tracefs tracefs /newroot/sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /newroot/sys/kernel/debug 2>/dev/null
+mount -t bpf bpf /newroot/sys/fs/bpf 2>/dev/null
+mkdir -p /newroot/dev/pts /newroot/dev/shm
+mount -t devpts devpts /newroot/dev/pts
+mount -t tmpfs tmpfs /newroot/dev/shm
+if [ -s /outdir ]; then
+  mkdir -p "/newroot$(cat /outdir)"
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 hostout "/newroot$(cat /outdir)" || echo "vm-init: out mount failed"
+fi
+ip link set lo up 2>/dev/null
+cp /etrace-vm-cmd /newroot/etrace-vm-cmd
+chroot /newroot /bin/sh /etrace-vm-cmd </dev/console >/dev/console 2>&1
+echo "vm-init: exit $?"
+sync
+poweroff -f
+"""
+
+
+def _cpio(entries):
+    """A newc archive of (name, mode, data) entries (directories: data None)."""
+    out = bytearray()
+    ino = 1
+
+    def hdr(name, mode, size):
+        nonlocal ino
+        n = name.encode() + b"\0"
+        h = b"070701" + b"".join(b"%08X" % v for v in (
+            ino, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, len(n), 0)) + n
+        ino += 1
+        return h + b"\0" * (-len(h) % 4)
+    for name, mode, data in entries:
+        data = data or b""
+        out += hdr(name, mode, len(data)) + data + b"\0" * (-len(data) % 4)
+    out += hdr("TRAILER!!!", 0, 0)
+    return bytes(out)
+
+
+def initramfs(kdir, command, outdir):
+    with open(os.path.join(kdir, "release")) as f:
+        release = f.readline().strip()
+    cached = os.path.join(kdir, "modules.cpio")
+    if not os.path.exists(cached):
+        mods = _modules_in_load_order(kdir, release)
+        entries = [("modules", 0o40755, None)]
+        entries += [(f"modules/{n}.ko", 0o100644, b) for n, b in mods]
+        entries += [("modules/order", 0o100644, "".join(n + "\n" for n, _ in mods).encode())]
+        with open(cached + ".tmp", "wb") as f:
+            f.write(_cpio(entries)[:-124])   # without its trailer: more follows
+        os.rename(cached + ".tmp", cached)
+    with open(BUSYBOX, "rb") as f:
+        busybox = f.read()
+    entries = [("bin", 0o40755, None), ("bin/busybox", 0o100755, busybox),
+               ("init", 0o100755, INIT.encode()),
+               ("etrace-vm-cmd", 0o100644, command.encode()),
+               ("outdir", 0o100644, (outdir or "").encode())]
+    with open(cached, "rb") as f:
+        return f.read() + _cpio(entries)
+
+
+# ---------------------------------------------------------------- booting
+
+def run(name, command, timeout=120, outdir=None, cwd=None, echo=False):
+    """Boots kernel NAME, runs the shell COMMAND in the guest; returns
+    (status, console text). status is the command's, or None on timeout."""
+    if not shutil.which(QEMU):
+        raise VMError(f"{QEMU} is not installed (tests/install-deps.sh installs qemu-system-x86)")
+    if not os.path.exists(BUSYBOX) or b"statically linked" not in subprocess.run(
+            ["file", "-L", BUSYBOX], capture_output=True).stdout:
+        raise VMError(f"{BUSYBOX} is not the static busybox (package busybox-static)")
+    kdir = fetch(name)
+    cwd = os.path.abspath(cwd or os.getcwd())
+    with tempfile.TemporaryDirectory(prefix="etrace-vm-") as tmp:
+        # The command travels in the initramfs; init copies it into the
+        # guest's root, where the chroot'ed shell runs it.
+        script = ("export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root\n"
+                  f"cd {shlex.quote(cwd)} || exit 125\n{command}\n")
+        data = initramfs(kdir, script, outdir)
+        irpath = os.path.join(tmp, "initrd")
+        with open(irpath, "wb") as f:
+            f.write(data)
+        args = [QEMU, "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
+                "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+                "-kernel", os.path.join(kdir, "vmlinuz"), "-initrd", irpath,
+                "-append", "console=ttyS0 quiet panic=-1",
+                "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"]
+        if outdir:
+            args += ["-virtfs", f"local,path={os.path.abspath(outdir)},mount_tag=hostout,"
+                     "security_model=none,multidevs=remap"]
+        t0 = time.time()
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        lines, status = [], None
+        try:
+            sel = selectors.DefaultSelector()
+            sel.register(p.stdout, selectors.EVENT_READ)
+            buf = b""
+            while True:
+                left = t0 + timeout - time.time()
+                if left <= 0 or not sel.select(left):
+                    break
+                chunk = os.read(p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    text = line.decode(errors="replace").rstrip("\r")
+                    lines.append(text)
+                    if echo:
+                        print(text, flush=True)
+                    m = re.match(r"vm-init: exit (\d+)$", text)
+                    if m:
+                        status = int(m.group(1))
+        finally:
+            if p.poll() is None:
+                try:
+                    p.wait(timeout=10 if status is not None else 0.1)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if status is None and not any(line.startswith("vm-init: up") for line in lines):
+            raise VMError(f"guest {name} did not boot:\n" + "\n".join(lines[-30:]))
+        return status, "\n".join(lines)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "fetch":
+        print(fetch(argv[1]))
+        return 0
+    if len(argv) >= 2 and argv[0] == "run" and "--" in argv:
+        name = argv[1]
+        opts = argv[2:argv.index("--")]
+        cmd = argv[argv.index("--") + 1:]
+        timeout, outdir = 300, None
+        while opts:
+            o = opts.pop(0)
+            if o == "-t":
+                timeout = float(opts.pop(0))
+            elif o == "-o":
+                outdir = opts.pop(0)
+            else:
+                print(__doc__, file=sys.stderr)
+                return 2
+        t0 = time.time()
+        try:
+            status, _ = run(name, " ".join(shlex.quote(a) for a in cmd), timeout, outdir, echo=True)
+        except VMError as e:
+            print(f"vm: {e}", file=sys.stderr)
+            return 125
+        log(f"{name}: {time.time() - t0:.1f}s, status {status}")
+        return 124 if status is None else status
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
