@@ -28,7 +28,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTPROG_SRCS := $(filter-out testprogs/lib%.c,$(wildcard testprogs/*.c))
 TESTPROGS   := $(TESTPROG_SRCS:testprogs/%.c=$(BUILD)/testprogs/%)
 
-.PHONY: all deps check test unit testprogs bench clean asan asan-check
+.PHONY: all deps check check-kernels test unit testprogs bench clean asan asan-check
 .SECONDARY:
 all: $(BUILD)/etrace testprogs
 
@@ -93,6 +93,11 @@ check: all unit
 	/usr/bin/python3 tests/run.py
 
 test: check
+
+# More of the suite inside Debian 12's kernels (6.1, 6.12) booted in QEMU
+# (tests/vm/; `make check` runs a small set of it: tests/test_kernels.py).
+check-kernels: all unit
+	./tests/vm/matrix.sh
 
 bench: all
 	/usr/bin/python3 bench/bench.py

@@ -1063,12 +1063,19 @@ static __always_inline void capture_crash(struct et_task *t, int sig, int code, 
 		/* the end of the stack's mapping bounds the copy; sp itself is
 		 * unmapped after an overflow, the mapping starts a little above */
 		if (bpf_find_vma(task, sp, stack_end_cb, &cx, 0)) {
-			/* not mapped: try from the next page up, until a chunk fails */
-			cx.sp = (sp + 4095) & ~4095ULL;
+			/* no answer: sp unmapped, or the lookup was refused (it
+			 * only try-locks the mm, and 6.x kernels return EBUSY
+			 * while its irq_work is taken: seen under load on 6.12).
+			 * Copy from sp until a chunk fails, else from the next
+			 * page up (sp itself unmapped after an overflow). */
 			cx.len = ET_STACK_MAX;
+			bpf_loop(ET_STACK_MAX / ET_STACK_CHUNK, stack_cb, &cx, 0);
+			if (!e->stack_len)
+				cx.sp = (sp + 4095) & ~4095ULL;
 		}
 		e->stack_addr = cx.sp;
-		bpf_loop(ET_STACK_MAX / ET_STACK_CHUNK, stack_cb, &cx, 0);
+		if (!e->stack_len)
+			bpf_loop(ET_STACK_MAX / ET_STACK_CHUNK, stack_cb, &cx, 0);
 	}
 	/* a crash is rare and the report waits for it: wake the reader now */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);

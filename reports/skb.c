@@ -92,6 +92,18 @@ static struct et_skb_journey *journey_new(struct et_skbs *s, const struct ev_skb
 	return j;
 }
 
+/* A function backend sees the reset answering a packet as a call of
+ * tcp_v4/v6_send_reset with it: before Linux 6.10 the tcp_send_reset
+ * tracepoint does not fire for a reset sent without a socket (a SYN to a
+ * closed port). */
+static bool is_send_reset(const struct et_skbs *s, uint64_t func)
+{
+	uint64_t off;
+	const char *mod;
+	const char *name = s->ksyms ? ksyms_lookup(s->ksyms, func, &off, &mod) : NULL;
+	return name && (strcmp(name, "tcp_v4_send_reset") == 0 || strcmp(name, "tcp_v6_send_reset") == 0);
+}
+
 int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 {
 	struct et_skbs *s = &m->skbs;
@@ -176,7 +188,7 @@ int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 	}
 	if (e->hook == ET_SKB_COPY_USER)
 		j->delivered = true;
-	else if (e->hook == ET_SKB_SEND_RESET)
+	else if (e->hook == ET_SKB_SEND_RESET || (e->hook == ET_SKB_FUNC && is_send_reset(s, e->func)))
 		j->reset = true;
 	else if (e->hook == ET_SKB_KFREE) {
 		j->fate = ET_SKB_DROPPED;

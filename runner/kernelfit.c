@@ -66,6 +66,7 @@ void kernelfit_tp_args(const struct btf *vmlinux, struct kernel_tp_args *a)
 {
 	a->kfree_skb = tp_nargs(vmlinux, "kfree_skb");
 	a->consume_skb = tp_nargs(vmlinux, "consume_skb");
+	a->tcp_send_reset = tp_nargs(vmlinux, "tcp_send_reset");
 }
 
 bool kernelfit_has_kfunc(const struct btf *vmlinux, const char *name)

@@ -20,6 +20,8 @@ struct btf;
 struct kernel_tp_args {
 	int kfree_skb;    /* 3 up to 6.9, 4 (rx_sk) since */
 	int consume_skb;  /* 1 up to 6.2, 2 (location) since */
+	int tcp_send_reset; /* 2 up to 6.9; 3 (reason) since 6.10, which also
+			     * fires it for a reset sent without a socket */
 };
 
 /* Reads the arguments of the tracepoints above from the kernel's BTF. */

@@ -567,6 +567,10 @@ reopen:
 	struct skb_plan off = { .on = false, .backend = "tracepoint" };
 	t->skb = o->skb ? o->skb : NULL;
 	skb_plan_configure(o->skb ? o->skb : &off, t->skel);
+	if (o->skb && o->skb->on && strcmp(o->skb->backend, "tracepoint") == 0 && tpa.tcp_send_reset < 3)
+		kernelfit_note(m, "tcp_send_reset tracepoint for resets sent without a socket (Linux 6.10)",
+			       "--skb via tracepoints does not show the RST answering a packet to a closed port "
+			       "(a function backend does: tcp_v4_send_reset)");
 
 	int rc = etrace_bpf__load(t->skel);
 	if (rc && o->skb && o->skb->on && o->skb->auto_picked && strcmp(o->skb->backend, "tracepoint") != 0) {
@@ -609,6 +613,11 @@ reopen:
 fail:
 	tracer_close(t);
 	return NULL;
+}
+
+bool tracer_heap_on(const struct tracer *t)
+{
+	return t->heap_plan != NULL;
 }
 
 int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen)

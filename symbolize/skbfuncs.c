@@ -129,6 +129,24 @@ static int cand_cmp(const void *a, const void *b)
 	return c ? c : x->arg - y->arg;
 }
 
+/* glob is one pattern or several separated by commas (kernel function
+ * names have none). */
+static bool glob_match(const char *glob, const char *name)
+{
+	while (glob && *glob) {
+		char one[256];
+		size_t n = strcspn(glob, ",");
+		if (n < sizeof(one)) {
+			memcpy(one, glob, n);
+			one[n] = '\0';
+			if (n && fnmatch(one, name, 0) == 0)
+				return true;
+		}
+		glob += n + (glob[n] == ',');
+	}
+	return false;
+}
+
 int skb_funcs_scan(const struct btf *btf, const char *allow, const char *deny, const char *glob,
 		   struct skb_funcs *out, char *err, size_t errlen)
 {
@@ -165,7 +183,7 @@ int skb_funcs_scan(const struct btf *btf, const char *allow, const char *deny, c
 		if (linkage != BTF_FUNC_STATIC && linkage != BTF_FUNC_GLOBAL)
 			continue;
 		const char *name = btf__name_by_offset(btf, t->name_off);
-		if (!name || !*name || (glob && fnmatch(glob, name, 0) != 0))
+		if (!name || !*name || (glob && !glob_match(glob, name)))
 			continue;
 		if ((allow && !name_set_has(&allow_set, name)) || name_set_has(&deny_set, name))
 			continue;

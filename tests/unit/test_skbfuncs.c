@@ -240,6 +240,10 @@ static void test_kernel(void)
 		tcp_v4_all += strncmp(all.v[i].name, "tcp_v4_", 7) == 0;
 	CHECK(f.n == tcp_v4_all);
 	skb_funcs_free(&f);
+	/* several globs, comma separated: exactly the two named */
+	CHECK(skb_funcs_scan(btf, NULL, NULL, "ip_rcv,tcp_v4_rcv,", &f, err, sizeof(err)) == 0);
+	CHECK(f.n == 2 && arg_of(&f, "ip_rcv") == 1 && arg_of(&f, "tcp_v4_rcv") == 1);
+	skb_funcs_free(&f);
 
 	/* an allow list in available_filter_functions' format */
 	char allow[64], deny[64];
