@@ -242,6 +242,13 @@ def test_doctor_names_backends():
     if not os.path.exists("/sys/bus/event_source/devices/kprobe"):
         assert lib.contains_line(out, r"kprobes\s+no\s+no kprobe PMU")
         assert lib.contains_line(out, r"packets \(--skb\)\s+tracepoint")
+    # its verdict is a trial run through etrace run's own load path, and
+    # what it lists missing is what a run's report lists
+    assert lib.contains_line(out, r"^  etrace run\s+ok$"), out
+    assert lib.contains_line(out, r"^  etrace run --skb\s+ok, packets followed by "), out
+    r = lib.run(["/bin/true"])
+    listed = [line[len("  no "):].split(": ")[0] for line in out.splitlines() if line.startswith("  no ")]
+    assert listed == [g["what"] for g in r.report["kernel"]["missing"]], (listed, r.report["kernel"])
 
 
 def _as_nobody():
@@ -259,3 +266,4 @@ def test_not_root_is_a_clear_error():
     assert p.returncode == 125
     assert lib.contains_line(p.stdout, r"privileges\s+no\s+not root")
     assert "etrace run cannot work here" in p.stdout
+    assert lib.contains_line(p.stdout, r"^  etrace run\s+not tried: this kernel lacks privileges")
