@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "../symbolize/frame_print.h"
 #include "heap.h"
 #include "sigsender.h"
 #include "syscall_table.h"
@@ -297,29 +298,6 @@ char *crash_abort_message(const struct et_model *m, const struct et_process *p, 
 
 /* ---- text ------------------------------------------------------------------ */
 
-void crash_frame_text(const struct sym_frame *f, int i, struct strbuf *sb)
-{
-	if (f->inlined)
-		sb_printf(sb, "    #%-2d %18s ", i, "(inlined)");
-	else
-		sb_printf(sb, "    #%-2d 0x%016lx ", i, (unsigned long)f->pc);
-	/* names and paths come from the program's files: escaped */
-	sb_puts(sb, "in ");
-	if (f->function)
-		sb_escape(sb, f->function);
-	else
-		sb_puts(sb, "??");
-	if (f->file) {
-		sb_puts(sb, " at ");
-		sb_escape(sb, f->file);
-		sb_printf(sb, ":%d", f->line);
-	}
-	if (f->module) {
-		sb_puts(sb, "  (");
-		sb_escape(sb, f->module);
-		sb_printf(sb, "+0x%lx)", (unsigned long)f->module_offset);
-	}
-}
 
 static void describe_signal(const struct et_crash *c, struct strbuf *sb)
 {
@@ -419,7 +397,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 			while (i + run < c->bt.nframes && c->bt.frames[i + run].pc == c->bt.frames[i].pc &&
 			       !c->bt.frames[i].inlined)
 				run++;
-			crash_frame_text(&c->bt.frames[i], (int)i, &sb);
+			sym_frame_text(&c->bt.frames[i], (int)i, &sb);
 			fprintf(out, "%s\n", sb_str(&sb));
 			if (run > 2) {
 				fprintf(out, "    ... the same frame %zu more times\n", run - 1);
@@ -488,16 +466,6 @@ void crash_render_text(const struct et_model *m, FILE *out)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-void crash_frame_json(const struct sym_frame *f, struct strbuf *sb)
-{
-	sb_printf(sb, "{\"pc\":\"0x%lx\",\"module\":", (unsigned long)f->pc);
-	sb_json_str(sb, f->module);
-	sb_printf(sb, ",\"module_offset\":\"0x%lx\",\"function\":", (unsigned long)f->module_offset);
-	sb_json_str(sb, f->function);
-	sb_printf(sb, ",\"function_offset\":%lu,\"file\":", (unsigned long)f->function_offset);
-	sb_json_str(sb, f->file);
-	sb_printf(sb, ",\"line\":%d,\"inlined\":%s}", f->line, f->inlined ? "true" : "false");
-}
 
 void crash_sender_json(const struct et_model *m, const struct et_process *p, const struct et_crash *c,
 		       struct strbuf *sb)
@@ -575,7 +543,7 @@ void crash_render_json(const struct et_model *m, struct strbuf *sb)
 		for (size_t f = 0; c->analyzed && f < c->bt.nframes; f++) {
 			if (f)
 				sb_putc(sb, ',');
-			crash_frame_json(&c->bt.frames[f], sb);
+			sym_frame_json(&c->bt.frames[f], sb);
 		}
 		sb_printf(sb, "],\"backtrace_truncated\":%s,\"backtrace_error\":",
 			  c->analyzed && c->bt.truncated ? "true" : "false");

@@ -33,11 +33,6 @@ size_t crash_rewind_for(const struct et_model *m, const struct et_process *p, ui
  * message), or NULL. Caller frees. */
 char *crash_abort_message(const struct et_model *m, const struct et_process *p, const struct et_crash *c);
 
-/* One symbolized frame as the crash backtrace shows it: the text line
- * ("    #0  0x... in main at x.c:3  (x+0x1139)") and the JSON object. */
-void crash_frame_text(const struct sym_frame *f, int i, struct strbuf *sb);
-void crash_frame_json(const struct sym_frame *f, struct strbuf *sb);
-
 /* The signal that ended p (0: none), and whether it was a crash (a fault
  * or an abort) rather than a termination (SIGPIPE, SIGTERM, SIGKILL...). */
 int process_death_signal(const struct et_process *p);

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "crash.h"
+#include "../symbolize/frame_print.h"
 #include "decode.h"
 #include "heapscan.h"
 #include "../symbolize/unwind.h"
@@ -1882,7 +1883,7 @@ static void print_stack(FILE *out, const struct symstack *ss)
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < ss->nframes; i++) {
 		sb_reset(&sb);
-		crash_frame_text(&ss->frames[i], (int)i, &sb);
+		sym_frame_text(&ss->frames[i], (int)i, &sb);
 		fprintf(out, "%s\n", sb_str(&sb));
 	}
 	if (ss->cut)
@@ -1896,7 +1897,7 @@ static void json_stack(struct strbuf *sb, const struct symstack *ss)
 	for (size_t i = 0; ss && i < ss->nframes; i++) {
 		if (i)
 			sb_putc(sb, ',');
-		crash_frame_json(&ss->frames[i], sb);
+		sym_frame_json(&ss->frames[i], sb);
 	}
 	sb_putc(sb, ']');
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "crash.h"
+#include "../symbolize/frame_print.h"
 #include "decode.h"
 #include "sigsender.h"
 
@@ -99,7 +100,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 		fprintf(out, ":\n");
 		for (size_t f = 0; f < c->bt.nframes && f < TERM_FRAMES_SHOWN; f++) {
 			sb_reset(&sb);
-			crash_frame_text(&c->bt.frames[f], (int)f, &sb);
+			sym_frame_text(&c->bt.frames[f], (int)f, &sb);
 			fprintf(out, "  %s\n", sb_str(&sb));
 		}
 		if (c->bt.nframes > TERM_FRAMES_SHOWN || c->bt.truncated)
@@ -173,7 +174,7 @@ void termination_render_json(const struct et_model *m, struct strbuf *sb)
 			for (size_t f = 0; c && c->analyzed && f < c->bt.nframes; f++) {
 				if (f)
 					sb_putc(sb, ',');
-				crash_frame_json(&c->bt.frames[f], sb);
+				sym_frame_json(&c->bt.frames[f], sb);
 			}
 			sb_puts(sb, "],\"backtrace_error\":");
 			sb_json_str(sb, !c ? "no state captured" : c->analyzed ? c->bt.error : "not symbolized");

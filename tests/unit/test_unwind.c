@@ -12,6 +12,7 @@
  */
 #include "unit.h"
 #include "../../symbolize/unwind.h"
+#include "../../symbolize/frame_print.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -599,6 +600,30 @@ static void test_stripped(void)
 	rmdir(dir);
 }
 
+static void test_frame_print(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct sym_frame f = { .pc = 0x7f0000001139, .module = "libx.so", .module_offset = 0x1139,
+			       .function = "work", .file = "x.c", .line = 12 };
+	sym_frame_text(&f, 3, &sb);
+	CHECK_STR(sb_str(&sb), "    #3  0x00007f0000001139 in work at x.c:12  (libx.so+0x1139)");
+	sb_reset(&sb);
+	f.function = NULL;
+	f.file = NULL;
+	sym_frame_text(&f, 0, &sb);   /* no symbol: still where it is */
+	CHECK_STR(sb_str(&sb), "    #0  0x00007f0000001139 in ??  (libx.so+0x1139)");
+	sb_reset(&sb);
+	f.module = NULL;
+	sym_frame_text(&f, 1, &sb);
+	CHECK_STR(sb_str(&sb), "    #1  0x00007f0000001139 in ??  (no module)");
+	sb_reset(&sb);
+	f.module = "libx.so";
+	f.function = "a\nb";
+	sym_frame_json(&f, &sb);
+	CHECK(strstr(sb_str(&sb), "\"module\":\"libx.so\",\"module_offset\":\"0x1139\",\"function\":\"a\\nb\"") != NULL);
+	sb_free(&sb);
+}
+
 static void test_demangle(void)
 {
 	char *d = sym_demangle("_ZN3foo3barEi");
@@ -606,6 +631,19 @@ static void test_demangle(void)
 	free(d);
 	d = sym_demangle("_ZN3foo3barEi.cold");
 	CHECK(d != NULL && strncmp(d, "foo::bar(int)", 13) == 0);
+	free(d);
+	/* Rust, legacy (hash hidden, $-escapes decoded) and v0 */
+	d = sym_demangle("_ZN9rust_leak10make_table17hdd9d1b320bccd156E");
+	CHECK_STR(d, "rust_leak::make_table");
+	free(d);
+	d = sym_demangle("_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h7feb4e67792f359dE.llvm.15202831194550652854");
+	CHECK_STR(d, "std::rt::lang_start::{{closure}}");
+	free(d);
+	d = sym_demangle("_RNvMs4_NtCslNYArtu3iFV_5alloc7raw_vecNtB5_11RawVecInner15try_allocate_inCsduwmD7cSIQq_5gimli");
+	CHECK_STR(d, "<alloc::raw_vec::RawVecInner>::try_allocate_in");
+	free(d);
+	d = sym_demangle("_ZN9inventory4PoolINS_4ItemEE4growEm");
+	CHECK_STR(d, "inventory::Pool<inventory::Item>::grow(unsigned long)");
 	free(d);
 	d = sym_demangle("chain_b");
 	CHECK_STR(d, "chain_b");
@@ -658,6 +696,7 @@ int main(int argc, char **argv)
 	test_unopened_module();
 	test_stripped();
 	test_demangle();
+	test_frame_print();
 
 	for (size_t i = 0; i < nmods; i++)
 		free((char *)mods[i].path);
