@@ -57,6 +57,19 @@ def test_python_stdlib_imports_leak_nothing():
     assert heap(r)["summary"]["still_reachable"]["blocks"] > 0
 
 
+def test_pytest_suite_leaks_nothing():
+    python()
+    if subprocess.run([PYTHON, "-c", "import pytest"], capture_output=True).returncode != 0:
+        raise Skip("pytest missing for /usr/bin/python3 (python3-pytest; tests/install-deps.sh installs it)")
+    with tempfile.TemporaryDirectory(prefix="etrace-test-") as d:
+        suite = os.path.join(d, "test_suite.py")
+        shutil.copy(os.path.join(SRC, "py_pytest_suite.py"), suite)
+        r = run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", suite], etrace_opts=["--error-exitcode=9"])
+    assert r.rc == 0, (r.rc, r.stdout, r.stderr)
+    assert b"8 passed" in r.stdout, r.stdout
+    no_false_findings(r)
+
+
 def test_python_uncaught_exception_is_its_exit_status_not_a_crash():
     r = run([python(), os.path.join(SRC, "py_stdlib.py"), "raise"], etrace_opts=["--error-exitcode=9"])
     assert r.rc == 1, (r.rc, r.stderr)

@@ -626,31 +626,24 @@ static void test_frame_print(void)
 
 static void test_demangle(void)
 {
-	char *d = sym_demangle("_ZN3foo3barEi");
-	CHECK_STR(d, "foo::bar(int)");
-	free(d);
-	d = sym_demangle("_ZN3foo3barEi.cold");
-	CHECK(d != NULL && strncmp(d, "foo::bar(int)", 13) == 0);
-	free(d);
-	/* Rust, legacy (hash hidden, $-escapes decoded) and v0 */
-	d = sym_demangle("_ZN9rust_leak10make_table17hdd9d1b320bccd156E");
-	CHECK_STR(d, "rust_leak::make_table");
-	free(d);
-	d = sym_demangle("_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h7feb4e67792f359dE.llvm.15202831194550652854");
-	CHECK_STR(d, "std::rt::lang_start::{{closure}}");
-	free(d);
-	d = sym_demangle("_RNvMs4_NtCslNYArtu3iFV_5alloc7raw_vecNtB5_11RawVecInner15try_allocate_inCsduwmD7cSIQq_5gimli");
-	CHECK_STR(d, "<alloc::raw_vec::RawVecInner>::try_allocate_in");
-	free(d);
-	d = sym_demangle("_ZN9inventory4PoolINS_4ItemEE4growEm");
-	CHECK_STR(d, "inventory::Pool<inventory::Item>::grow(unsigned long)");
-	free(d);
-	d = sym_demangle("chain_b");
-	CHECK_STR(d, "chain_b");
-	free(d);
-	d = sym_demangle("_Znot a mangled name");
-	CHECK_STR(d, "_Znot a mangled name");
-	free(d);
+	static const char *const cases[][2] = {
+		{ "_ZN3foo3barEi", "foo::bar(int)" },
+		{ "_ZN3foo3barEi.cold", "foo::bar(int) [clone .cold]" },
+		/* Rust, legacy (hash hidden, $-escapes decoded) and v0 */
+		{ "_ZN9rust_leak10make_table17hdd9d1b320bccd156E", "rust_leak::make_table" },
+		{ "_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h7feb4e67792f359dE.llvm.15202831194550652854",
+		  "std::rt::lang_start::{{closure}}" },
+		{ "_RNvMs4_NtCslNYArtu3iFV_5alloc7raw_vecNtB5_11RawVecInner15try_allocate_inCsduwmD7cSIQq_5gimli",
+		  "<alloc::raw_vec::RawVecInner>::try_allocate_in" },
+		{ "_ZN9inventory4PoolINS_4ItemEE4growEm", "inventory::Pool<inventory::Item>::grow(unsigned long)" },
+		{ "chain_b", "chain_b" },
+		{ "_Znot a mangled name", "_Znot a mangled name" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = sym_demangle(cases[i][0]);
+		CHECK_STR(d, cases[i][1]);
+		free(d);
+	}
 	CHECK(sym_demangle(NULL) == NULL);
 }
 
