@@ -8,6 +8,7 @@
 #include "../symbolize/frame_print.h"
 #include "heap.h"
 #include "sigsender.h"
+#include "../symbolize/faultaddr.h"
 #include "syscall_table.h"
 
 struct code_name {
@@ -112,6 +113,17 @@ static void analyze_one(const struct et_process *p, struct et_crash *c)
 		sym_close(s);
 	}
 	free(mods);
+	/* no address from the kernel: compute it from the instruction */
+	if (has_fault_address(c->sig) && c->code == SI_KERNEL && !c->group_exit) {
+		for (size_t i = 0; i < p->nmodules && !c->operand_known; i++) {
+			struct fault_operand fo;
+			if (fault_operand_address(p->modules[i].path, p->modules[i].bias, c->regs[16], c->regs, &fo) == 0) {
+				c->operand_known = 1;
+				c->operand_addr = fo.address;
+				snprintf(c->operand_insn, sizeof(c->operand_insn), "%s", fo.insn);
+			}
+		}
+	}
 }
 
 /* A fatal signal (SIGTERM, a timeout's SIGINT) reaches the process as the
@@ -305,12 +317,17 @@ static void describe_signal(const struct et_crash *c, struct strbuf *sb)
 	const char *code = si_code_name(c->sig, c->code);
 	const char *text = si_code_text(c->sig, c->code);
 	sb_printf(sb, "%s", name ? name : "signal");
-	if (code)
+	if (has_fault_address(c->sig) && c->code == SI_KERNEL && !c->group_exit)
+		sb_puts(sb, " (SI_KERNEL)");
+	else if (code)
 		sb_printf(sb, " (%s: %s)", code, text);
 	else
 		sb_printf(sb, " (si_code %d)", c->code);
-	if (has_fault_address(c->sig) && c->code > 0)
+	if (has_fault_address(c->sig) && c->code == SI_KERNEL && !c->group_exit) {
+		sb_puts(sb, ": a general protection fault, the kernel gives no address");
+	} else if (has_fault_address(c->sig) && c->code > 0) {
 		sb_printf(sb, " at address 0x%lx", (unsigned long)c->addr);
+	}
 }
 
 static const struct et_thread *find_thread(const struct et_process *p, int tid)
@@ -363,6 +380,10 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	sb_reset(&sb);
 	describe_signal(c, &sb);
 	fprintf(out, "  %s\n", sb_str(&sb));
+	if (c->operand_known)
+		fprintf(out, "  the faulting instruction `%s` addresses 0x%lx%s\n", c->operand_insn,
+			(unsigned long)c->operand_addr,
+			(c->operand_addr >> 47) && (c->operand_addr >> 47) != 0x1ffff ? " (non-canonical)" : "");
 	fprintf(out, "  in thread %d (%s) at %+.3f ms\n", c->tid, c->comm[0] ? sb_escaped(&esc, c->comm) : "?", model_rel_ms(m, c->ts));
 	sb_reset(&sb);
 	crash_sender_text(m, p, c, &sb);
@@ -526,10 +547,16 @@ void crash_render_json(const struct et_model *m, struct strbuf *sb)
 		sb_json_str(sb, si_code_name(c->sig, c->code));
 		sb_puts(sb, ",\"si_code_text\":");
 		sb_json_str(sb, si_code_text(c->sig, c->code));
-		if (has_fault_address(c->sig) && c->code > 0)
+		if (has_fault_address(c->sig) && c->code > 0 && c->code != SI_KERNEL)
 			sb_printf(sb, ",\"fault_address\":\"0x%lx\"", (unsigned long)c->addr);
 		else
 			sb_puts(sb, ",\"fault_address\":null");
+		if (c->operand_known) {
+			sb_printf(sb, ",\"computed_address\":\"0x%lx\",\"faulting_instruction\":", (unsigned long)c->operand_addr);
+			sb_json_str(sb, c->operand_insn);
+		} else {
+			sb_puts(sb, ",\"computed_address\":null,\"faulting_instruction\":null");
+		}
 		sb_puts(sb, ",\"sender\":");
 		crash_sender_json(m, p, c, sb);
 		char *msg = crash_abort_message(m, p, c);

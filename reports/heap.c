@@ -1633,8 +1633,26 @@ void heap_scan_result(struct et_model *m, int pid, const struct hs_block *b, siz
 
 /* ---- results ------------------------------------------------------------------------------------- */
 
+/* A crash inside the free: the thread's last call was that free (no
+ * syscall since its entry) and the fault is at the pointer's chunk header
+ * (or the kernel gave no address: a non-canonical pointer). */
+static bool faulted_in_free(const struct et_model *m, const struct et_crash *c, const struct unknown_free *u)
+{
+	if (c->sig != SIGSEGV && c->sig != SIGBUS)
+		return false;
+	const struct et_thread *t = model_thread((struct et_model *)m, c->tid);
+	const struct et_record *last = t && t->ring_count ? thread_record(t, t->ring_count - 1) : NULL;
+	if (last && last->ev.enter_ts > u->ts && last->ev.enter_ts <= c->ts)
+		return false;
+	if (c->code == SI_KERNEL)
+		return true;
+	return c->addr + 4096 > u->addr && c->addr < u->addr + 4096;
+}
+
 /* A process that died of SIGABRT right after freeing a pointer nobody saw
- * allocated: the allocator rejected it (glibc's "free(): invalid pointer"). */
+ * allocated: the allocator rejected it (glibc's "free(): invalid pointer");
+ * or of SIGSEGV inside that free (glibc read the chunk header of a wild
+ * pointer before it could check it). */
 static void derive_aborts(const struct et_model *m)
 {
 	struct et_heap *H = m->heap;
@@ -1645,7 +1663,7 @@ static void derive_aborts(const struct et_model *m)
 			continue;
 		hp->abort_done = true;
 		const struct et_crash *c = p->crash;
-		if (c->sig != SIGABRT)
+		if (c->sig != SIGABRT && c->sig != SIGSEGV && c->sig != SIGBUS)
 			continue;
 		const struct unknown_free *last = NULL;
 		for (size_t k = 0; k < hp->nunk; k++) {
@@ -1653,9 +1671,10 @@ static void derive_aborts(const struct et_model *m)
 			if (u->tid == c->tid && !u->followed && u->ts <= c->ts && (!last || u->ts >= last->ts))
 				last = u;
 		}
-		if (!last)
+		if (!last || (c->sig != SIGABRT && !faulted_in_free(m, c, last)))
 			continue;
-		struct heap_error *er = add_error(H, hp, HEAP_ERR_INVALID_FREE, HEAP_DETAIL_ABORTED, NULL, last->addr,
+		int detail = c->sig == SIGABRT ? HEAP_DETAIL_ABORTED : HEAP_DETAIL_FAULTED;
+		struct heap_error *er = add_error(H, hp, HEAP_ERR_INVALID_FREE, detail, NULL, last->addr,
 						  last->op, last->stack);
 		if (er) {
 			er->tid = last->tid;
@@ -1921,6 +1940,8 @@ static void error_message(const struct et_model *m, const struct heap_error *e, 
 				  e->block_size, heap_op_name(e->block_op));
 		else if (e->detail == HEAP_DETAIL_STACK)
 			sb_puts(sb, "an address on the caller's stack");
+		else if (e->detail == HEAP_DETAIL_FAULTED)
+			sb_puts(sb, "a pointer no allocation returned: the allocator faulted reading it");
 		else
 			sb_puts(sb, "a pointer no allocation returned: the allocator aborted");
 		break;
@@ -2247,7 +2268,8 @@ static void json_error(const struct et_model *m, struct heap_error *e, struct st
 	sb_puts(sb, ",\"message\":");
 	sb_json_str(sb, sb_str(&msg));
 	sb_free(&msg);
-	static const char *const details[] = { NULL, "interior pointer", "stack address", "allocator aborted" };
+	static const char *const details[] = { NULL, "interior pointer", "stack address", "allocator aborted",
+					       "allocator faulted" };
 	sb_puts(sb, ",\"detail\":");
 	sb_json_str(sb, details[e->detail]);
 	sb_puts(sb, ",\"stack\":");

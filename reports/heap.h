@@ -110,6 +110,7 @@ enum heap_error_detail {
 	HEAP_DETAIL_INTERIOR,   /* inside a live block */
 	HEAP_DETAIL_STACK,      /* an address on the calling thread's stack */
 	HEAP_DETAIL_ABORTED,    /* never seen allocated, and the allocator aborted the process */
+	HEAP_DETAIL_FAULTED,    /* never seen allocated, and the allocator faulted on it (SIGSEGV inside free) */
 };
 
 struct symstack;

@@ -98,6 +98,11 @@ struct et_crash {
 	char sender_comm[ET_COMM_LEN];
 	struct et_sent sender;      /* who the kernel saw send it (sender.sig 0: not seen) */
 	int cause;                  /* ET_SIG_CAUSE_* of its delivery */
+	/* a fault the kernel gave no address for (SI_KERNEL: a general
+	 * protection fault): the faulting instruction's memory operand */
+	int operand_known;
+	uint64_t operand_addr;
+	char operand_insn[192];
 	uint64_t regs[ET_NREGS];
 	uint8_t *stack;             /* stack_len bytes copied from stack_addr */
 	uint64_t stack_addr;

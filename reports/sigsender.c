@@ -82,6 +82,10 @@ void signal_sender_text(const struct et_model *m, const struct et_process *targe
 		sb_printf(sb, "the kernel: a fault in thread %d", st->target_tid);
 		return;
 	}
+	if (st->code == SI_KERNEL && fault_signal(st->sig)) {
+		sb_printf(sb, "the kernel: a general protection fault in thread %d", st->target_tid);
+		return;
+	}
 	if (st->code == SI_KERNEL || (st->flags & ET_SIGGEN_F_KTHREAD)) {
 		sb_puts(sb, "the kernel");
 		return;

@@ -312,3 +312,43 @@ def test_sigterm_forwarded_by_etrace_names_the_original_sender():
     # where it was when it died: in its sleep
     bt = c["threads"][0]["backtrace"]
     assert any("nanosleep" in (f["function"] or "") for f in bt), bt
+
+
+def _invalid_frees(r):
+    return [e for e in r.report["heap"]["errors"] if e["kind"] == "invalid free"]
+
+
+def test_free_of_a_wild_pointer_that_faults_is_an_invalid_free():
+    # glibc reads the chunk header below the pointer and faults before it
+    # can abort: the free's argument was seen at its entry
+    r = run([prog("free_wild"), "wild"])
+    assert r.rc == 128 + signal.SIGSEGV
+    c = crash_of(r)
+    assert c["signal_name"] == "SIGSEGV" and c["fault_address"] == "0x87654318", c["fault_address"]
+    errs = _invalid_frees(r)
+    assert len(errs) == 1 and errs[0]["address"] == "0x87654320" and errs[0]["detail"] == "allocator faulted", errs
+    fns = [f["function"] for f in errs[0]["stack"]]
+    assert fns[:2] == ["release", "main"], fns
+    assert "ERROR invalid free of 0x87654320 (a pointer no allocation returned: the allocator faulted" in r.text
+    assert "no heap errors found" not in r.text
+
+
+def test_general_protection_fault_gives_no_address_but_the_operand_does():
+    # a non-canonical pointer: SI_KERNEL and si_addr 0, not a NULL dereference
+    r = run([prog("free_wild"), "noncanon"])
+    assert r.rc == 128 + signal.SIGSEGV
+    c = crash_of(r)
+    assert c["si_code_name"] == "SI_KERNEL" and c["fault_address"] is None, c
+    assert c["computed_address"] == "0x8000000000001228", c["computed_address"]
+    assert "[rdi - 8]" in c["faulting_instruction"], c["faulting_instruction"]
+    assert c["sender"]["by_kernel"] is True
+    text = crash_text(r)
+    assert "at address 0x0" not in text
+    assert "a general protection fault, the kernel gives no address" in text
+    assert "addresses 0x8000000000001228 (non-canonical)" in text
+    errs = _invalid_frees(r)
+    assert len(errs) == 1 and errs[0]["address"] == "0x8000000000001230", errs
+    # a NULL dereference still says its address
+    r = run([prog("crash_null")])
+    c = crash_of(r)
+    assert c["fault_address"] == "0x0" and c["computed_address"] is None
