@@ -1,7 +1,8 @@
 /* Exits with three threads still blocked in pause(): the kernel ends them
  * (zap_other_threads) as part of the process's exit, which is no crash.
  * With "exec", a thread calls execve instead: the kernel ends the others
- * (de_thread), the new program exits 0. */
+ * (de_thread), the new program exits 0. With "hang", it never exits (for a
+ * runner's timeout to end it). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,9 @@ int main(int argc, char **argv)
 		pthread_create(&t[i], NULL, parked, NULL);
 	pthread_barrier_wait(&ready);
 	usleep(20000);
+	if (argc > 1 && strcmp(argv[1], "hang") == 0)
+		for (;;)
+			pause();
 	printf("exiting with 3 threads in pause()\n");
 	exit(code);
 }

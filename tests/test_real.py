@@ -152,3 +152,20 @@ def test_descendant_that_outlives_the_root_is_in_the_report():
         assert [c["pid"] for c in r.report["crashes"]] == [kids[0]["pid"]]
         errs = r.report["heap"]["errors"]
         assert [(e["kind"], e["pid"]) for e in errs] == [("double free", kids[0]["pid"])], errs
+
+
+def test_test_killed_by_its_runners_timeout_shows_where_it_was():
+    r = run(["timeout", "0.5", prog("exit_threads"), "hang"])
+    assert r.rc == 124, r.stderr
+    assert_no_crash(r)
+    root = r.report["root_pid"]
+    terms = r.report["terminations"]
+    assert len(terms) == 1 and terms[0]["pid"] != root, terms
+    t = terms[0]
+    assert t["signal_name"] == "SIGTERM" and t["failed_run"] is True, t
+    s = t["sender"]
+    assert s["pid"] == root and s["comm"] == "timeout" and s["syscall"] == "kill" and not s["itself"], s
+    assert "-- termination" in r.text and "a termination, not a crash" in r.text
+    # each of its four threads, with its stack: three parked in pause()
+    stacks = [[f["function"] for f in th["backtrace"]] for th in t["threads"]]
+    assert len(stacks) == 4 and sum("parked" in fs for fs in stacks) == 3, stacks
