@@ -158,3 +158,15 @@ $(BUILD)/testprogs/libheapdl.so: testprogs/libheapdl.c
 $(BUILD)/testprogs/heap_o2: testprogs/heap_o2.c testprogs/scrub.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -fomit-frame-pointer -Wall -Wextra $< -o $@
+
+# A small autotools-style test suite (testprogs/suite): its tests built, its
+# Makefile and driver copied next to them, for `etrace run -- make check`.
+SUITE_FILES := $(BUILD)/testprogs/suite/test-version $(BUILD)/testprogs/suite/test-parse \
+	$(BUILD)/testprogs/suite/Makefile $(BUILD)/testprogs/suite/driver.sh
+testprogs: $(SUITE_FILES)
+$(BUILD)/testprogs/suite/%: testprogs/suite/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TESTPROG_CFLAGS) $< -o $@
+$(BUILD)/testprogs/suite/Makefile $(BUILD)/testprogs/suite/driver.sh: $(BUILD)/testprogs/suite/%: testprogs/suite/%
+	@mkdir -p $(dir $@)
+	cp $< $@

@@ -431,6 +431,13 @@ static long msg_cb(__u32 k, struct msg_ctx *cx)
 
 /* The capture loops run under bpf_loop(): each callback is verified once,
  * instead of once per unrolled iteration and offset. */
+/* fd 1 or 2: their writes are kept longer (ET_STDERR_MAX), as a failed
+ * process's last words are there */
+static __always_inline bool is_stdio(__u64 fd)
+{
+	return fd == 1 || fd == 2;
+}
+
 struct cap_ctx {
 	struct et_task *t;
 	const struct et_syscall_spec *sp;
@@ -452,9 +459,10 @@ static __always_inline bool capture_input(struct cap_ctx *cx, __u32 i, __u8 kind
 		return true;
 	case ET_CAP_BUF_IN:
 		len = t->rec.args[cx->sp->lenarg[i] & 7] /* 0..5 from the table; masked for the verifier */;
-		/* stderr gets more: an assert or abort message is what explains a crash */
-		if (len > (t->rec.args[0] == 2 ? ET_STDERR_MAX : data_max))
-			len = t->rec.args[0] == 2 ? ET_STDERR_MAX : data_max;
+		/* stdout and stderr get more: an assert, abort or test failure
+		 * message is what explains a crash or a failed run */
+		if (len > (is_stdio(t->rec.args[0]) ? ET_STDERR_MAX : data_max))
+			len = is_stdio(t->rec.args[0]) ? ET_STDERR_MAX : data_max;
 		if (!len)
 			return false;
 		cx->off = put_capture(t, cx->off, i, kind, 0, (void *)p, len, false);
@@ -530,10 +538,10 @@ static long exit_cb(__u32 i, struct cap_ctx *cx)
 	if (t->retry & (1 << i)) {
 		wanted = capture_input(cx, i, kind, p);
 	} else if (kind == ET_CAP_SOCK_IN) {
-		/* data sent (sendto, write), also when the call failed; stderr
-		 * gets more: an assert or abort message explains a crash */
+		/* data sent (sendto, write), also when the call failed; stdout
+		 * and stderr get more: the last words of a failed process */
 		len = t->rec.args[cx->sp->lenarg[i] & 7];
-		if (t->rec.args[0] == 2 && limit < ET_STDERR_MAX)
+		if (is_stdio(t->rec.args[0]) && limit < ET_STDERR_MAX)
 			limit = ET_STDERR_MAX;
 		if (len > limit)
 			len = limit;
@@ -664,7 +672,7 @@ static long iov_cb(__u32 i, struct iov_ctx *cx)
 	return 0;
 }
 
-static __always_inline __u32 capture_stderr_iov(struct et_task *t, __u32 off)
+static __always_inline __u32 capture_stdio_iov(struct et_task *t, __u32 off)
 {
 	__u64 cnt = t->rec.args[2];
 	struct iov_ctx cx = { .t = t, .iov = t->rec.args[1], .off = off, .left = ET_STDERR_MAX };
@@ -727,8 +735,8 @@ int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 		sp = bpf_map_lookup_elem(&specs, &nr);
 	if (sp && sp->at_enter)
 		off = capture_enter(t, sp, off);
-	if (nr == nr_writev && r->args[0] == 2)
-		off = capture_stderr_iov(t, off);
+	if (nr == nr_writev && is_stdio(r->args[0]))
+		off = capture_stdio_iov(t, off);
 	t->in_flight = 1;
 	if (sp && sp->noreturn) {
 		/* exit/exit_group: there will be no sys_exit */

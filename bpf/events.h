@@ -40,7 +40,7 @@ typedef int32_t et_s32;
 #define ET_ARGV_STR_MAX 128   /* bytes per argv entry */
 #define ET_SOCKADDR_MAX 128
 #define ET_DATA_DEFAULT 64    /* default prefix of buffers captured */
-#define ET_STDERR_MAX 480     /* prefix of data written to fd 2 (abort messages) */
+#define ET_STDERR_MAX 480     /* prefix of data written to fd 1 or 2 (abort messages, last words) */
 #define ET_DNS_MAX 1232       /* data of a datagram to or from port 53 (EDNS's usual size) */
 #define ET_MSG_MAX 8          /* messages of a sendmmsg/recvmmsg captured */
 #define ET_IOV_MAX 8          /* iovecs of a message followed */

@@ -2512,3 +2512,48 @@ void heap_free(struct et_model *m)
 	free(H);
 	m->heap = NULL;
 }
+
+/* ---- the verdict's view (reports/verdict.c) -------------------------------------------- */
+
+size_t heap_findings(const struct et_model *m, struct heap_finding **out)
+{
+	*out = NULL;
+	if (!heap_enabled(m))
+		return 0;
+	struct et_heap *H = m->heap;
+	size_t nleaks = 0;
+	struct group_ref *refs = H->leaks_mode == HEAP_LEAKS_FULL ? leak_list(m, &nleaks) : NULL;
+	struct heap_finding *f = xcalloc(H->nerrors + nleaks + 1, sizeof(*f));
+	size_t n = 0;
+	for (size_t i = 0; i < H->nerrors; i++) {
+		struct heap_error *e = &H->errors[i];
+		resolve_error_stacks(H, e);
+		struct strbuf sb = STRBUF_INIT;
+		error_message(m, e, &sb);
+		f[n++] = (struct heap_finding){ .leak = false, .proc = e->proc, .pid = e->pid, .text = sb_detach(&sb),
+						.frames = e->sym[0] ? e->sym[0]->frames : NULL,
+						.nframes = e->sym[0] ? e->sym[0]->nframes : 0 };
+	}
+	for (size_t k = 0; k < nleaks; k++) {
+		const struct leak_group *g = refs[k].g;
+		const struct symstack *ss = group_sym(H, refs[k].hp, refs[k].g);
+		struct strbuf sb = STRBUF_INIT;
+		sb_printf(&sb, "%" PRIu64 " bytes in %" PRIu64 " %s %s lost, allocated by %s", g->bytes, g->blocks,
+			  plural(g->blocks, "block", "blocks"), g->kind == HS_DEFINITE ? "definitely" : "indirectly",
+			  heap_op_name(g->op));
+		f[n++] = (struct heap_finding){ .leak = true, .proc = refs[k].hp->proc, .pid = refs[k].hp->proc->pid,
+						.text = sb_detach(&sb), .bytes = g->bytes, .blocks = g->blocks,
+						.definite = g->kind == HS_DEFINITE,
+						.frames = ss ? ss->frames : NULL, .nframes = ss ? ss->nframes : 0 };
+	}
+	free(refs);
+	*out = f;
+	return n;
+}
+
+void heap_findings_free(struct heap_finding *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(f[i].text);
+	free(f);
+}

@@ -197,6 +197,24 @@ void heap_crash_text(const struct et_model *m, const struct et_process *p, const
 void heap_crash_json(const struct et_model *m, const struct et_process *p, const struct et_crash *c,
 		     struct strbuf *sb);
 
+/* ---- the verdict ----------------------------------------------------------------- */
+
+/* A heap error or a leak group (not suppressed) as one finding: errors in
+ * the order found, then leaks, definite first, by bytes. The frames are the
+ * error's call stack or the leak's allocation stack (owned by the heap). */
+struct heap_finding {
+	bool leak;
+	const struct et_process *proc;
+	int pid;
+	char *text;                 /* "double free of 0x... (...)", "24 bytes in 1 block definitely lost, allocated by malloc" */
+	uint64_t bytes, blocks;     /* leaks */
+	bool definite;
+	const struct sym_frame *frames;
+	size_t nframes;
+};
+size_t heap_findings(const struct et_model *m, struct heap_finding **out);
+void heap_findings_free(struct heap_finding *f, size_t n);
+
 /* ---- report --------------------------------------------------------------------- */
 
 /* The "-- heap" section; nothing when heap analysis is off. */

@@ -13,6 +13,7 @@
 
 #include "decode.h"
 #include "heap.h"
+#include "lastwords.h"
 #include "sigsender.h"
 #include "syscall_table.h"
 
@@ -90,6 +91,7 @@ void model_free(struct et_model *m)
 			free(c);
 		}
 		fdt_free(p->fds);
+		lastwords_free(p->words);
 		free(p);
 	}
 	free(m->procs);
@@ -680,6 +682,47 @@ static char **argv_complete(int pid, char **argv)
 	return argv;
 }
 
+/* A successful write to fd 1 or 2: its data joins the process's last words. */
+static void learn_output(struct et_process *p, const struct ev_syscall *ev, const struct syscall_sig *sig, long ret)
+{
+	int fd = (int)ev->args[0];
+	if (ret <= 0 || (fd != 1 && fd != 2))
+		return;
+	if (strcmp(sig->name, "write") == 0 || strcmp(sig->name, "pwrite64") == 0) {
+		const struct ev_capture *c = ev_find_capture(ev, 1, 0);
+		lastwords_add(&p->words, fd, c ? ev_capture_data(c) : "", c ? c->len : 0, (uint64_t)ret);
+	} else if (strcmp(sig->name, "writev") == 0 || strcmp(sig->name, "pwritev") == 0 ||
+		   strcmp(sig->name, "pwritev2") == 0) {
+		/* the iovecs' captured prefixes, in order, up to what was written */
+		struct strbuf sb = STRBUF_INIT;
+		for (int i = 0; i < ET_IOV_MAX && sb.len < (size_t)ret; i++) {
+			const struct ev_capture *c = ev_find_capture(ev, 1, i);
+			if (!c)
+				break;
+			size_t n = c->len < (size_t)ret - sb.len ? c->len : (size_t)ret - sb.len;
+			sb_putn(&sb, ev_capture_data(c), n);
+		}
+		lastwords_add(&p->words, fd, sb.len ? sb.buf : "", sb.len, (uint64_t)ret);
+		sb_free(&sb);
+	}
+}
+
+/* wait4 or waitid returned a child's status: the parent saw it end. */
+static void learn_reap(struct et_model *m, struct et_process *p, const struct ev_syscall *ev,
+		       const struct syscall_sig *sig, long ret)
+{
+	int child = 0;
+	if (strcmp(sig->name, "wait4") == 0 && ret > 0)
+		child = (int)ret;
+	else if (strcmp(sig->name, "waitid") == 0 && ret == 0 && ev->args[0] == 1 /* P_PID */)
+		child = (int)ev->args[1];
+	struct et_process *c = child ? model_process(m, child) : NULL;
+	if (c && c->ppid == p->pid && !c->reaped_by) {
+		c->reaped_by = p->pid;
+		c->reaped_ts = ev->h.ts;
+	}
+}
+
 static int on_syscall(struct et_model *m, const struct ev_syscall *ev, size_t size)
 {
 	if (size < sizeof(*ev) || ev->cap_len > size - sizeof(*ev))
@@ -718,6 +761,10 @@ static int on_syscall(struct et_model *m, const struct ev_syscall *ev, size_t si
 	}
 	learn_mapping(m, p, r, sig);
 	learn_cwd(m, p, r, sig);
+	if (sig && returned) {
+		learn_output(p, ev, sig, ret);
+		learn_reap(m, p, ev, sig, ret);
+	}
 	fdt_apply(p->fds, ev);
 	udp_on_syscall(m, p, r);
 	if (m->sink)

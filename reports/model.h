@@ -19,6 +19,7 @@
 
 struct heap_proc;
 struct et_heap;
+struct lastwords;
 
 /* One stored syscall: the raw record plus the fd descriptions it saw. */
 struct et_record {
@@ -138,6 +139,11 @@ struct et_process {
 	size_t nthreads, cap_threads;
 	uint64_t nsyscalls;
 	struct heap_proc *heap;     /* its heap (reports/heap.c), NULL without heap records */
+	/* who collected its exit status (a wait4 or waitid that returned it):
+	 * the parent that saw it fail; 0 when no such wait was seen */
+	int reaped_by;
+	uint64_t reaped_ts;
+	struct lastwords *words;    /* the tail of its stdout and stderr (reports/lastwords.c) */
 };
 
 #define ET_NOTES_KEPT 128
@@ -216,6 +222,7 @@ struct et_model {
 	int forwarded_sig, forwarded_from; /* the last signal etrace passed on, and who sent it to etrace */
 	char forwarded_comm[ET_COMM_LEN];
 	int etrace_pid;
+	bool system_findings;       /* --system-findings: list and count the heap findings of system programs */
 	char *start_cwd;            /* the root's working directory at its start */
 	/* run */
 	uint64_t start_ts;          /* monotonic ns when the target was released */

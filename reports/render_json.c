@@ -9,6 +9,7 @@
 #include "heap.h"
 #include "syscall_table.h"
 #include "termination.h"
+#include "verdict.h"
 
 void json_wait_status(int status, struct strbuf *out)
 {
@@ -130,6 +131,8 @@ static void json_process(const struct et_model *m, const struct et_process *p, s
 	} else {
 		sb_puts(sb, ",\"end_ms\":null,\"duration_ms\":null,\"exit\":null");
 	}
+	sb_printf(sb, ",\"reaped_by\":%d,\"last_words\":", p->reaped_by);
+	verdict_last_words_json(p, sb);
 	sb_printf(sb, ",\"syscalls\":%lu,\"threads\":[", (unsigned long)p->nsyscalls);
 	for (size_t i = 0; i < p->nthreads; i++) {
 		const struct et_thread *t = p->threads[i];
@@ -196,6 +199,10 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	}
 	sb_puts(&sb, "]},\"settings\":{");
 	sb_printf(&sb, "\"last_syscalls_per_thread\":%zu,\"string_limit\":%zu}", m->last_n, m->str_max);
+	struct verdict v;
+	verdict_build(m, &v);
+	verdict_render_json(m, &v, &sb);
+	verdict_free(&v);
 
 	sb_puts(&sb, ",\"processes\":[");
 	for (size_t i = 0; i < m->nprocs; i++) {

@@ -9,6 +9,7 @@
 #include "heap.h"
 #include "syscall_table.h"
 #include "termination.h"
+#include "verdict.h"
 
 static void heading(FILE *out, const char *title)
 {
@@ -369,7 +370,9 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	if (m->nfuncs)
 		fprintf(out, "          %zu function%s of %s via %s\n", m->nfuncs, m->nfuncs == 1 ? "" : "s",
 			m->funcs_exe ? sb_escaped(&sb, m->funcs_exe) : "the program", m->funcs_backend ? m->funcs_backend : "?");
-	sb_free(&sb);
+	struct verdict v;
+	verdict_build(m, &v);
+	verdict_render_text(m, &v, out);
 
 	print_processes(m, out);
 	crash_render_text(m, out);
@@ -382,4 +385,9 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	print_sequences(m, out);
 	print_losses(m, out);
 	fputs("== end of etrace report ===============================================\n", out);
+	sb_reset(&sb);
+	verdict_summary(m, &v, &sb);
+	fprintf(out, "%s\n", sb_str(&sb));
+	sb_free(&sb);
+	verdict_free(&v);
 }

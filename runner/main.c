@@ -60,7 +60,12 @@ static const char usage_text[] =
 	"      --suppressions=FILE  leaks to hide: lines 'leak:GLOB' matched against the\n"
 	"                           function and module names of the allocation stack\n"
 	"      --error-exitcode=N   exit N when heap errors or leaks were found and the\n"
-	"                           program itself exited 0 (as valgrind does)\n"
+	"                           program itself exited 0 (as valgrind does); those of\n"
+	"                           system programs only with --system-findings\n"
+	"      --system-findings    list the heap errors and leaks of system programs\n"
+	"                           (executables under /usr but /usr/local, /bin, /sbin,\n"
+	"                           /lib*: make, sh, python3...) in the verdict; by\n"
+	"                           default they are counted in one line\n"
 	"      --heap-freed=N       frees remembered for double free and use after free\n"
 	"                           (default 65536)\n"
 	"      --skb                follow each packet of the program's sockets through\n"
@@ -114,7 +119,7 @@ static int cmd_run(int argc, char **argv)
 	run_opts_init(&o);
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
-	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE };
+	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE, OPT_SYSTEM_FINDINGS };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
@@ -140,6 +145,7 @@ static int cmd_run(int argc, char **argv)
 		{ "show-reachable", no_argument, NULL, OPT_SHOW_REACHABLE },
 		{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 		{ "heap-freed", required_argument, NULL, OPT_HEAP_FREED },
+		{ "system-findings", no_argument, NULL, OPT_SYSTEM_FINDINGS },
 		{ "net-backend", required_argument, NULL, OPT_NET_BACKEND },
 		{ "skb", no_argument, NULL, OPT_SKB },
 		{ "skb-filter", required_argument, NULL, OPT_SKB_FILTER },
@@ -239,6 +245,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_SHOW_REACHABLE:
 			o.show_reachable = true;
+			break;
+		case OPT_SYSTEM_FINDINGS:
+			o.system_findings = true;
 			break;
 		case OPT_ERROR_EXITCODE:
 			if (parse_size(optarg, &v) < 0 || v < 1 || v > 255)

@@ -30,6 +30,7 @@
 #include "../reports/decode.h"
 #include "../reports/model.h"
 #include "../reports/render.h"
+#include "../reports/verdict.h"
 
 #define DRAIN_INTERVAL_MS 10
 /* How long descendants still running when the root exits get to finish
@@ -379,6 +380,7 @@ int run_main(const struct run_opts *o)
 	skb.ksyms = NULL;
 	m.last_n = o->last_n;
 	m.str_max = o->str_max;
+	m.system_findings = o->system_findings;
 	m.rewind_n = o->rewind_n;
 	m.rewind_ns = o->rewind_ns;
 	m.max_records = o->max_records;
@@ -516,7 +518,7 @@ int run_main(const struct run_opts *o)
 	}
 	rc = exit_code_for(status);
 	/* valgrind's convention: the program succeeded, its heap did not */
-	if (rc == 0 && o->error_exitcode && o->heap && (heap_error_count(&m) > 0 || heap_leaked_blocks(&m) > 0))
+	if (rc == 0 && o->error_exitcode && o->heap && verdict_heap_findings(&m) > 0)
 		rc = o->error_exitcode;
 	close(t.pidfd);
 	recorder_close(rec, &m, status, rc);

@@ -1,0 +1,132 @@
+"""The verdict: what explains the run's result, first (under the header)
+and last (the SUMMARY line), and "verdict" in the JSON report; the chain a
+failure went up through; the last words of the process that failed; system
+programs' heap findings counted, not listed."""
+import os
+import re
+import shutil
+
+import lib
+from lib import prog, run
+
+SUITE = os.path.join(lib.PROGS, "suite")
+
+
+def verdict_lines(r):
+    return r.text.split("-- verdict ")[1].split("\n-- ")[0].splitlines()[1:]
+
+
+def line_no(text, pattern):
+    for i, line in enumerate(text.splitlines(), 1):
+        if re.search(pattern, line):
+            return i
+    raise AssertionError(f"no line matches {pattern!r}")
+
+
+def suite_env(fail):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_") and k != "SUITE_FAIL"}
+    if fail:
+        env["SUITE_FAIL"] = "1"
+    return env
+
+
+def test_failing_suite_names_the_test_its_message_and_the_chain():
+    r = run(["make", "-C", SUITE, "--no-print-directory", "check"], env=suite_env(True))
+    assert r.rc == 2, (r.rc, r.stderr)
+    # the failing test and its message within the first 10 lines
+    n = line_no(r.text, r'^FAILED  test-version \(pid \d+\) exited with 3: "version check: expected 0\.2\.6, got 0\.2\.5"$')
+    assert n <= 10, (n, r.text[:2000])
+    v = verdict_lines(r)
+    chain = [x for x in v if "the run's status came up:" in x]
+    assert len(chain) == 1, v
+    assert re.search(r"came up: make -C .*? exited 2 <- make --no-print-directory "
+                     r"check-TESTS exited 2 <- /bin/sh -c failed=0; .* exited 1 <- sh \./driver\.sh test-version "
+                     r"exited 3 <- \./test-version exited 3$", chain[0]), chain[0]
+    assert "| version check: expected 0.2.6, got 0.2.5" in "\n".join(v)
+    # the driver's probes failed and were handled: counted, never blamed
+    handled = [x for x in v if "exited non-zero and their parents went on" in x]
+    assert handled and "grep x2" in handled[0] and "test x2" in handled[0], v
+    assert not any(x.startswith(("FAILED  grep", "FAILED  test ", "FAILED  sh", "FAILED  make")) for x in v), v
+    last = r.text.rstrip("\n").splitlines()[-1]
+    assert last.startswith("SUMMARY: etrace: make -C ") and "exited 2; FAILED test-version (pid " in last, last
+    assert last.endswith('exited with 3: "version check: expected 0.2.6, got 0.2.5"'), last
+
+    j = r.report["verdict"]
+    assert j["result"] == "failed" and j["summary"] == last
+    progs = [c["program"] for c in j["chain"]]
+    assert progs == ["make", "make", "dash", "dash", "test-version"] or progs[-1] == "test-version", progs
+    assert [c["status"]["code"] for c in j["chain"]] == [2, 2, 1, 3, 3]
+    test = j["chain"][-1]
+    assert test["reaped_by"] == j["chain"][-2]["pid"], j["chain"]
+    failed = [f for f in j["findings"] if f["kind"] == "failed"]
+    assert len(failed) == 1 and failed[0]["pid"] == test["pid"] and failed[0]["on_chain"]
+    assert failed[0]["last_line"] == "version check: expected 0.2.6, got 0.2.5"
+    assert sorted(h["program"] for h in j["handled_failures"]) == ["grep", "grep", "test", "test"]
+    words = r.process(test["pid"])["last_words"]
+    assert words["stream"] == "stderr" and words["text"] == "version check: expected 0.2.6, got 0.2.5\n", words
+    assert words["bytes_written"] == 41 and words["bytes_not_captured"] == 0
+    out = r.process(test["pid"])
+    assert out["last_words"]["writes"] == 1
+
+
+def test_passing_suite_says_ok_and_blames_nothing():
+    r = run(["make", "-C", SUITE, "--no-print-directory", "check"], env=suite_env(False))
+    assert r.rc == 0, (r.rc, r.stderr)
+    v = verdict_lines(r)
+    assert v[0].startswith("OK      make -C ") and "exited 0" in v[0], v
+    assert not [x for x in v if re.match(r"^(FAILED|CRASH|HEAP|LEAK|KILLED|NET) ", x)], v
+    assert any("4 other processes exited non-zero" in x for x in v), v
+    last = r.text.rstrip("\n").splitlines()[-1]
+    assert last.startswith("SUMMARY: etrace: make -C ") and last.endswith("exited 0; no findings"), last
+    j = r.report["verdict"]
+    assert j["result"] == "ok" and j["findings"] == [] and j["chain"] == []
+    assert len(j["handled_failures"]) == 4
+
+
+def test_crash_is_the_first_finding_with_its_place():
+    r = run([prog("crash_null")])
+    v = verdict_lines(r)
+    assert re.match(r'^CRASH   crash_null \(pid \d+\) SIGSEGV \(SEGV_MAPERR\) at address 0x0 in read_verbose at '
+                    r'\S*testprogs/crash_null\.c:14: "about to crash"$', v[0]), v
+    last = r.text.rstrip("\n").splitlines()[-1]
+    assert last.startswith("SUMMARY: etrace: ") and "killed by SIGSEGV; CRASH crash_null" in last, last
+    f = r.report["verdict"]["findings"]
+    assert [x["kind"] for x in f] == ["crash"], f
+    assert f[0]["where"]["function"] == "read_verbose" and f[0]["where"]["line"] == 14
+    assert r.report["verdict"]["result"] == "failed"
+
+
+def test_leaks_name_the_programs_own_frame():
+    r = run([prog("heap_leaks"), "stacks"])
+    assert r.rc == 0
+    leaks = [x for x in verdict_lines(r) if x.startswith("LEAK ")]
+    assert len(leaks) == 3, leaks
+    assert re.match(r"LEAK    heap_leaks \(pid \d+\) 333 bytes in 1 block definitely lost, allocated by malloc in "
+                    r"leak_from_network at \S*heap_leaks\.c:\d+$", leaks[0]), leaks
+    assert [f["where"]["function"] for f in r.report["verdict"]["findings"]] == \
+        ["leak_from_network", "leak_from_cache", "leak_from_parser"]
+    assert r.report["verdict"]["result"] == "ok"
+
+
+def test_system_programs_heap_findings_are_counted_not_listed():
+    """The same leaking program under /usr/lib (a system directory) is
+    counted in one line and does not trip --error-exitcode, unless
+    --system-findings; run from the build tree it is listed and trips it."""
+    d = f"/usr/lib/etrace-test-{os.getpid()}"
+    os.makedirs(d, exist_ok=True)
+    try:
+        sysprog = os.path.join(d, "heap_leaks")
+        shutil.copy(prog("heap_leaks"), sysprog)
+        r = run([sysprog, "simple"], etrace_opts=["--error-exitcode=9"])
+        assert r.rc == 0, (r.rc, r.stderr)
+        v = verdict_lines(r)
+        assert v[0].startswith("OK "), v
+        assert any("0 heap errors and 1 leak in system programs not listed: heap_leaks;" in x for x in v), v
+        assert r.report["verdict"]["findings"] == [] and r.report["verdict"]["system_leaks"] == 1
+        r = run([sysprog, "simple"], etrace_opts=["--error-exitcode=9", "--system-findings"])
+        assert r.rc == 9, (r.rc, r.stderr)
+        assert [x["kind"] for x in r.report["verdict"]["findings"]] == ["leak"]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    r = run([prog("heap_leaks"), "simple"], etrace_opts=["--error-exitcode=9"])
+    assert r.rc == 9 and verdict_lines(r)[0].startswith("LEAK    heap_leaks"), (r.rc, verdict_lines(r))
