@@ -2536,17 +2536,20 @@ size_t heap_findings(const struct et_model *m, struct heap_finding **out)
 	}
 	for (size_t k = 0; k < nleaks; k++) {
 		const struct leak_group *g = refs[k].g;
+		if (g->kind == HS_REACHABLE)
+			continue;   /* --show-reachable lists them; not a finding */
 		const struct symstack *ss = group_sym(H, refs[k].hp, refs[k].g);
 		struct strbuf sb = STRBUF_INIT;
-		sb_printf(&sb, "%" PRIu64 " bytes in %" PRIu64 " %s %s lost, allocated by %s", g->bytes, g->blocks,
-			  plural(g->blocks, "block", "blocks"), g->kind == HS_DEFINITE ? "definitely" : "indirectly",
-			  heap_op_name(g->op));
+		sb_printf(&sb, "%" PRIu64 " bytes in %" PRIu64 " %s %s, allocated by %s", g->bytes, g->blocks,
+			  plural(g->blocks, "block", "blocks"), kind_name(g->kind), heap_op_name(g->op));
 		f[n++] = (struct heap_finding){ .leak = true, .proc = refs[k].hp->proc, .pid = refs[k].hp->proc->pid,
 						.text = sb_detach(&sb), .bytes = g->bytes, .blocks = g->blocks,
 						.definite = g->kind == HS_DEFINITE,
+						.possible = g->kind == HS_POSSIBLE,
 						.frames = ss ? ss->frames : NULL, .nframes = ss ? ss->nframes : 0 };
 	}
 	free(refs);
+	close_sessions(H);
 	*out = f;
 	return n;
 }

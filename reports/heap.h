@@ -199,7 +199,7 @@ void heap_crash_json(const struct et_model *m, const struct et_process *p, const
 
 /* ---- the verdict ----------------------------------------------------------------- */
 
-/* A heap error or a leak group (not suppressed) as one finding: errors in
+/* A heap error or a leak group (not suppressed, not still reachable) as one finding: errors in
  * the order found, then leaks, definite first, by bytes. The frames are the
  * error's call stack or the leak's allocation stack (owned by the heap). */
 struct heap_finding {
@@ -209,6 +209,7 @@ struct heap_finding {
 	char *text;                 /* "double free of 0x... (...)", "24 bytes in 1 block definitely lost, allocated by malloc" */
 	uint64_t bytes, blocks;     /* leaks */
 	bool definite;
+	bool possible;              /* possibly lost: listed, not counted by --error-exitcode */
 	const struct sym_frame *frames;
 	size_t nframes;
 };

@@ -114,7 +114,7 @@ static bool merge_into(struct verdict *v, struct verdict_item *it)
 {
 	for (size_t i = 0; i + 1 < v->nitems; i++) {
 		struct verdict_item *o = &v->items[i];
-		if (o->kind != it->kind || strcmp(o->program, it->program) != 0 || !same_str(o->function, it->function) ||
+		if (o->kind != it->kind || o->possible != it->possible || strcmp(o->program, it->program) != 0 || !same_str(o->function, it->function) ||
 		    !same_str(o->file, it->file) || o->line != it->line)
 			continue;
 		/* leaks of different sizes, errors at different addresses, from
@@ -264,6 +264,7 @@ static void add_heap(const struct et_model *m, struct verdict *v, bool leaks)
 		it->what = strdup(f[i].text);
 		it->bytes = f[i].bytes;
 		it->blocks = f[i].blocks;
+		it->possible = f[i].possible;
 		set_where(it, own_frame(f[i].proc, f[i].frames, f[i].nframes));
 		if (merge_into(v, it))
 			drop_last(v);
@@ -277,7 +278,7 @@ size_t verdict_heap_findings(const struct et_model *m)
 	verdict_build(m, &v);
 	size_t n = 0;
 	for (size_t i = 0; i < v.nitems; i++)
-		n += v.items[i].kind == VERDICT_HEAP_ERROR || v.items[i].kind == VERDICT_LEAK;
+		n += v.items[i].kind == VERDICT_HEAP_ERROR || (v.items[i].kind == VERDICT_LEAK && !v.items[i].possible);
 	verdict_free(&v);
 	return n;
 }

@@ -36,6 +36,7 @@ struct verdict_item {
 	int line;
 	char *words;                    /* the last line it wrote (stderr, else stdout), or NULL */
 	uint64_t bytes, blocks;         /* leaks: summed over the processes */
+	bool possible;                  /* a possibly lost leak: not counted by --error-exitcode */
 	bool on_chain;                  /* its failure went up to the run's status */
 };
 
