@@ -57,9 +57,36 @@ static bool system_path(const char *path)
 	return false;
 }
 
-bool verdict_system_program(const struct et_process *p)
+/* A language runtime runs the project's code when given a script. */
+static bool interpreter(const char *name)
 {
-	return system_path(p->exe_path ? p->exe_path : p->exe);
+	static const char *const names[] = { "python", "perl", "ruby", "node", "nodejs", "lua", "php", "tclsh", "Rscript" };
+	for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strncmp(name, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+bool verdict_system_program(const struct et_model *m, const struct et_process *p)
+{
+	const char *exe = p->exe_path ? p->exe_path : p->exe;
+	if (!system_path(exe))
+		return false;
+	if (!interpreter(base_name(exe)) || !p->argv)
+		return true;
+	/* python3 tests/test_x.py: the script is the project's (its first
+	 * operand, a path outside the system directories; a relative one is
+	 * taken from the working directory). Nothing is opened or checked. */
+	for (size_t i = 1; p->argv[i]; i++) {
+		const char *a = p->argv[i];
+		if (a[0] == '-')
+			continue;
+		if (a[0] == '/')
+			return system_path(a);
+		const char *cwd = p->cwd ? p->cwd : m->start_cwd;
+		return cwd && system_path(cwd);
+	}
+	return true;
 }
 
 /* The frame to name: the first in a module of the process that is not a
@@ -253,7 +280,7 @@ static void add_heap(const struct et_model *m, struct verdict *v, bool leaks)
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].leak != leaks || !f[i].proc)
 			continue;
-		if (!m->system_findings && verdict_system_program(f[i].proc)) {
+		if (!m->system_findings && verdict_system_program(m, f[i].proc)) {
 			/* the suite's tools, not the project: counted, not listed */
 			v->nsystem[leaks]++;
 			if (v->nsystem_procs < m->nprocs && !in_list(v->system_procs, v->nsystem_procs, f[i].proc))

@@ -66,8 +66,10 @@ void verdict_free(struct verdict *v);
  * --system-findings): what --error-exitcode counts. */
 size_t verdict_heap_findings(const struct et_model *m);
 
-/* p runs an executable of the system (see system_path in verdict.c). */
-bool verdict_system_program(const struct et_process *p);
+/* p runs an executable of the system (see system_path in verdict.c) and,
+ * when that is a language runtime (python3, perl...), no script of the
+ * project. */
+bool verdict_system_program(const struct et_model *m, const struct et_process *p);
 
 /* The process failed: exited non-zero, was killed, or crashed. */
 bool verdict_process_failed(const struct et_process *p);
