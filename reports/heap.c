@@ -430,12 +430,6 @@ void heap_enable(struct et_model *m)
 	heap_get(m)->enabled = true;
 }
 
-void heap_disable(struct et_model *m)
-{
-	if (m->heap)
-		m->heap->enabled = false;
-}
-
 bool heap_enabled(const struct et_model *m)
 {
 	return m->heap && m->heap->enabled;

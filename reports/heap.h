@@ -40,9 +40,6 @@ enum heap_leaks_mode {
 /* Turns heap analysis on (the "heap" report sections appear). Idempotent.
  * The setters below may be called before or after it. */
 void heap_enable(struct et_model *m);
-/* The kernel cannot probe the allocator (runner/kernelfit.c says why): no
- * heap section, rather than one that found nothing. */
-void heap_disable(struct et_model *m);
 bool heap_enabled(const struct et_model *m);
 /* Frees remembered per process (0: none: no double free or use after free
  * detection). Applies to processes created after the call. */

@@ -435,8 +435,6 @@ int run_main(const struct run_opts *o)
 	m.net_backend = m.skbs.backend = skb.backend;
 	m.net_backend_why = skb.why;
 	m.skbs.nfuncs = skb.funcs.n;
-	if (o->heap && !tracer_heap_on(tr))
-		heap_disable(&m);
 	if (o->probe)
 		fill_probe(o->probe, &m, &skb);
 

@@ -39,6 +39,7 @@ struct tracer {
 	size_t nfunc_plinks;
 	/* heap: per process, an entry and a return link per allocator file */
 	const struct heap_plan *heap_plan;
+	bool heap_multi;            /* uprobe_multi links (6.6), else one per probe */
 	struct heap_links **heap_procs;
 	size_t nheap_procs;
 	pthread_t closers[32];
@@ -309,6 +310,9 @@ static void detach_funcs(struct tracer *t)
 struct heap_links {
 	int pid;
 	int n;
+	/* kernels before 6.6: a perf-event uprobe per probe, same pid filter */
+	struct bpf_link **plinks;
+	int np;
 	int fd[];
 };
 
@@ -316,6 +320,42 @@ static void *close_one(void *arg)
 {
 	close((int)(long)arg);
 	return NULL;
+}
+
+/* A share of a process's per-probe links, destroyed by one thread. */
+struct plink_share {
+	struct bpf_link **v;
+	int n;
+};
+
+static void *destroy_share(void *arg)
+{
+	struct plink_share *s = arg;
+	for (int i = 0; i < s->n; i++)
+		bpf_link__destroy(s->v[i]);
+	return NULL;
+}
+
+/* Each detach waits for the uprobe's readers: 16 threads share them. */
+static void destroy_plinks(struct heap_links *l)
+{
+	struct plink_share share[16];
+	pthread_t th[16];
+	int per = (l->np + 15) / 16, started = 0;
+	for (int i = 0; i < 16 && per > 0; i++) {
+		int from = i * per;
+		share[i].v = l->plinks + from;
+		share[i].n = from >= l->np ? 0 : (l->np - from < per ? l->np - from : per);
+		if (!share[i].n)
+			break;
+		if (pthread_create(&th[started], NULL, destroy_share, &share[i]) == 0)
+			started++;
+		else
+			destroy_share(&share[i]);
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(l->plinks);
 }
 
 /* Each close waits on its own (the waits overlap). */
@@ -332,6 +372,7 @@ static void *close_links(void *arg)
 	}
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	destroy_plinks(l);
 	free(l);
 	return NULL;
 }
@@ -353,6 +394,29 @@ static void detach_heap_async(struct tracer *t, struct heap_links *l)
 		t->nclosers++;
 	else
 		close_links(l);
+}
+
+/* Kernels before 6.6 (no uprobe_multi): one perf-event uprobe per probe,
+ * with the same pid filter and the same cookies. */
+static int attach_heap_legacy(struct tracer *t, struct heap_links *l, const char *path, const __u64 *offs,
+			      const __u64 *cookies, size_t n, const __u64 *roffs, const __u64 *rcookies, size_t nret,
+			      int pid)
+{
+	struct bpf_link **v = realloc(l->plinks, (l->np + n + nret) * sizeof(*v));
+	if (!v)
+		return -1;
+	l->plinks = v;
+	for (size_t i = 0; i < n + nret; i++) {
+		bool ret = i >= n;
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = ret ? rcookies[i - n] : cookies[i]);
+		struct bpf_link *lk = bpf_program__attach_uprobe_opts(ret ? t->skel->progs.et_heap_return
+									  : t->skel->progs.et_heap_enter,
+								      pid, path, ret ? roffs[i - n] : offs[i], &uo);
+		if (!lk)
+			return -1;
+		l->plinks[l->np++] = lk;
+	}
+	return 0;
 }
 
 int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen)
@@ -385,6 +449,15 @@ int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen)
 				roffs[nret] = f->probes[j].file_offset;
 				rcookies[nret++] = f->probes[j].cookie;
 			}
+		}
+		if (!t->heap_multi) {
+			if (attach_heap_legacy(t, l, f->path, offs, cookies, f->nprobes, roffs, rcookies, nret, pid) < 0) {
+				snprintf(err, errlen, "cannot attach the heap probes to %s for pid %d: %s", f->path, pid,
+					 strerror(errno));
+				rc = -1;
+			}
+			free(v);
+			continue;
 		}
 		int fd = link_uprobe_multi(t->skel->progs.et_heap_enter, f->path, offs, cookies, f->nprobes, false,
 					       pid);
@@ -549,18 +622,20 @@ reopen:
 	}
 
 	struct bpf_program *hprogs[2] = { t->skel->progs.et_heap_enter, t->skel->progs.et_heap_return };
-	bool heap = o->heap && o->heap->nfiles && uprobe_multi_supported();
-	if (o->heap && o->heap->nfiles && !heap)
+	bool heap = o->heap && o->heap->nfiles;
+	t->heap_multi = heap && uprobe_multi_supported();
+	if (heap && !t->heap_multi)
 		kernelfit_note(m, "uprobe_multi links (Linux 6.6)",
-			       "no heap analysis (its per-process allocator probes need them)");
-	else if (heap && !signal_task)
+			       "the heap probes are a uprobe per allocator function and process: "
+			       "removing a process's probes takes seconds, not milliseconds");
+	if (heap && !signal_task)
 		kernelfit_note(m, "bpf_send_signal_task kfunc (Linux 6.13)",
 			       "a forked child is not held until its heap probes are attached: its first allocations are missed");
 	t->skel->rodata->heap_per_process = heap;
 	for (int i = 0; i < 2; i++) {
 		bpf_program__set_autoattach(hprogs[i], false);
 		bpf_program__set_autoload(hprogs[i], heap);
-		if (heap)
+		if (t->heap_multi)
 			bpf_program__set_expected_attach_type(hprogs[i], ET_BPF_TRACE_UPROBE_MULTI);
 	}
 
@@ -613,11 +688,6 @@ reopen:
 fail:
 	tracer_close(t);
 	return NULL;
-}
-
-bool tracer_heap_on(const struct tracer *t)
-{
-	return t->heap_plan != NULL;
 }
 
 int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen)

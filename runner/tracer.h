@@ -3,7 +3,6 @@
 #ifndef ETRACE_TRACER_H
 #define ETRACE_TRACER_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include "../reports/model.h"
 
@@ -25,8 +24,6 @@ struct tracer_opts {
 struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char *err, size_t errlen);
 /* Every record as it arrives, before the model sees it (--record). */
 void tracer_set_raw_sink(struct tracer *t, void (*fn)(void *ctx, const void *data, size_t size), void *ctx);
-/* Whether the allocator probes are on (the kernel may not allow them). */
-bool tracer_heap_on(const struct tracer *t);
 /* Marks a task (through its pidfd) as traced, waiting for its execve. */
 int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen);
 /* Attaches the heap probes for one process (the root, before its exec;

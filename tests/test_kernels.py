@@ -19,6 +19,8 @@ vm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(vm)
 
 KERNELS = ("6.1", "6.12")
+LEGACY_HEAP = ("the heap probes are a uprobe per allocator function and process: "
+               "removing a process's probes takes seconds, not milliseconds")
 # the functions a function backend follows in these runs: the SYN's way in,
 # and the reset that answers it (a full set takes minutes to attach under TCG)
 SKB_FUNCS = "ip_rcv,tcp_v4_rcv,tcp_v4_send_reset"
@@ -171,23 +173,25 @@ def check_skb(files, backend, kernel):
 
 def test_debian_6_1():
     """Debian 12's own kernel: etrace runs without what 6.1 lacks (sock
-    length tracepoints, uprobe_multi), says so, and follows packets with
-    fentry and kprobes; kprobe-multi is refused with the reason."""
+    length tracepoints), the heap by single uprobes (no uprobe_multi), says
+    so, and follows packets with fentry and kprobes; kprobe-multi is refused
+    with the reason."""
     files = guest("6.1")
     doc = check_doctor_agrees(files, "6.1")
     assert "packets followed by fentry" in doc, doc
     check_common_runs(files)
     r = report(files, "net")
     assert missing_whats(r) == ["sock_send_length/sock_recv_length tracepoints (Linux 6.3)",
-                                "uprobe_multi links (Linux 6.6)"], r["kernel"]
+                                "uprobe_multi links (Linux 6.6)", "bpf_send_signal_task kfunc (Linux 6.13)"], \
+        r["kernel"]
     text = files["net.txt"]
     assert "kernel:   Linux 6.1." in text and "has no sock_send_length/sock_recv_length tracepoints (Linux 6.3): " \
         "no UDP flows, no DNS lookups, no TCP byte counts" in text, text
-    # no heap analysis here: said, and no heap section pretending otherwise
+    # the heap by one uprobe per probe: the leak found, the cost said
     assert rc(files, "heap") == 0, files["heap.err"]
-    assert report(files, "heap").get("heap") is None
-    assert "no heap analysis (its per-process allocator probes need them)" in files["heap.txt"]
-    assert "-- heap" not in files["heap.txt"]
+    leaks = report(files, "heap")["heap"]["leaks"]
+    assert [(x["bytes"], x["blocks"]) for x in leaks] == [(100, 1)], leaks
+    assert LEGACY_HEAP in files["heap.txt"]
     for b in ("tracepoint", "fentry", "kprobe"):
         check_skb(files, b, "6.1")
     assert rc(files, "skb-kprobe-multi") == 125
@@ -211,18 +215,17 @@ def test_debian_6_12():
         check_skb(files, b, "6.12")
 
 
-def test_a_kernel_without_uprobe_multi_gets_no_heap_section_and_the_reason():
+def test_a_kernel_without_uprobe_multi_gets_the_heap_by_single_uprobes():
     """On this host: ETRACE_FUNC_LEGACY=1 makes etrace take the kernel for
     one without uprobe_multi links (before 6.6), as 6.1 above: the heap
-    section is left out rather than claiming 0 allocations, and the report
-    says why; the rest of the run is whole."""
+    probes are one perf-event uprobe each, with the same pid filter; the leak
+    is found and the report says what the kernel costs."""
     env = dict(os.environ, ETRACE_FUNC_LEGACY="1")
     r = run([prog("heap_leaks"), "simple"], env=env)
     assert r.rc == 0, r.stderr
-    assert r.report.get("heap") is None
-    assert {"what": "uprobe_multi links (Linux 6.6)",
-            "cost": "no heap analysis (its per-process allocator probes need them)"} in r.report["kernel"]["missing"]
-    assert "has no uprobe_multi links (Linux 6.6): no heap analysis" in r.text and "-- heap" not in r.text
+    assert [(x["bytes"], x["blocks"], x["kind"]) for x in r.report["heap"]["leaks"]] == [(100, 1, "definitely lost")]
+    assert {"what": "uprobe_multi links (Linux 6.6)", "cost": LEGACY_HEAP} in r.report["kernel"]["missing"]
+    assert "has no uprobe_multi links (Linux 6.6): the heap probes are a uprobe" in r.text
     # and with them (this kernel), nothing is said missing about the heap
     r = run([prog("heap_leaks"), "simple"])
     assert all("uprobe_multi" not in g["what"] for g in r.report["kernel"]["missing"]), r.report["kernel"]

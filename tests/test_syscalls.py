@@ -209,4 +209,6 @@ def test_long_argv_is_complete_or_marked_cut():
     # process at _exit, /proc is read too late): the 16 captured, then "..."
     r = run(["/bin/echo"] + words, etrace_opts=["--heap=off"])
     argv = r.root()["argv"]
-    assert len(argv) == 17 and argv[-1] == "..." and argv[:16] == ["/bin/echo"] + words[:15], argv
+    # (on a slow machine, an emulated one, /proc may still be in time)
+    assert argv == ["/bin/echo"] + words or \
+        (len(argv) == 17 and argv[-1] == "..." and argv[:16] == ["/bin/echo"] + words[:15]), argv
