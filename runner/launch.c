@@ -149,15 +149,16 @@ static pid_t fork_with_pidfd(int *pidfd)
 }
 
 static void child_main(int release_rd, int error_wr, const char *path, char *const argv[],
-		       const struct run_user *u, const struct et_cgroup *cg)
+		       const struct run_user *u, const struct et_cgroup *cg, const struct launch_signals *sigs)
 {
-	/* the target starts with default signal handling and an empty mask */
-	sigset_t none;
-	sigemptyset(&none);
+	/* the target gets the signal dispositions and mask etrace was started
+	 * with: an ignored signal stays ignored (nohup, trap '' PIPE), and
+	 * what etrace changed for itself (the signals it blocks for its
+	 * signalfd, SIGPIPE ignored) is put back. Handlers etrace never sets. */
 	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+		if (sigs->changed[s])
+			sigaction(s, &sigs->orig[s], NULL);
+	sigprocmask(SIG_SETMASK, &sigs->mask, NULL);
 
 	if (cg && cgroup_enter(cg) < 0)
 		child_fail(error_wr, 1, errno);
@@ -181,7 +182,7 @@ static void child_main(int release_rd, int error_wr, const char *path, char *con
 }
 
 int launch_start(struct target *t, const char *path, char *const argv[], const struct run_user *u,
-		 const struct et_cgroup *cg, char *err, size_t errlen)
+		 const struct et_cgroup *cg, const struct launch_signals *sigs, char *err, size_t errlen)
 {
 	int rel[2], erp[2];
 	t->pid = -1;
@@ -215,7 +216,7 @@ int launch_start(struct target *t, const char *path, char *const argv[], const s
 	if (pid == 0) {
 		close(rel[1]);
 		close(erp[0]);
-		child_main(rel[0], erp[1], path, argv, u, join);
+		child_main(rel[0], erp[1], path, argv, u, join, sigs);
 	}
 	close(rel[0]);
 	close(erp[1]);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 #include "cgroup.h"
 
@@ -22,6 +23,13 @@ struct run_user {
 	char name[64];
 };
 
+/* How etrace found its signals at start: the target gets them back. */
+struct launch_signals {
+	sigset_t mask;                 /* the mask etrace was started with */
+	bool changed[NSIG];            /* dispositions etrace changed for itself */
+	struct sigaction orig[NSIG];   /* ... and what they were */
+};
+
 /* Finds prog as execvp would. Returns 0 with the path in out, or the exit
  * code a shell would give (127 not found, 126 not executable) with a message. */
 int launch_resolve(const char *prog, char *out, size_t len, char *err, size_t errlen);
@@ -29,7 +37,7 @@ int launch_resolve(const char *prog, char *out, size_t len, char *err, size_t er
 int launch_pick_user(const char *spec, struct run_user *u, char *err, size_t errlen);
 /* Forks the held child. Returns 0, or -1 with a message. */
 int launch_start(struct target *t, const char *path, char *const argv[], const struct run_user *u,
-		 const struct et_cgroup *cg, char *err, size_t errlen);
+		 const struct et_cgroup *cg, const struct launch_signals *sigs, char *err, size_t errlen);
 /* Releases the child into execve. Returns 0 when the exec happened, or the
  * shell-style exit code (126/127) with a message when it failed. */
 int launch_release(struct target *t, char *err, size_t errlen);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,23 @@
  * that its parent did not wait for usually ends within milliseconds. */
 #define DESCENDANT_GRACE_MS 1000
 
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+/* Every signal whose default action ends a process is passed to the target
+ * (a signal etrace did not forward, SIGUSR1, once ended etrace without a
+ * report and left the target running), except the faults of etrace's own
+ * code (SEGV, BUS, FPE, ILL, TRAP, SYS), SIGPIPE (ignored: etrace's writes
+ * to a closed pipe fail with EPIPE instead) and glibc's two internal
+ * real-time signals. Job control (TSTP, TTIN, TTOU, CONT) keeps its
+ * default: etrace stops with its program, as the shell expects. */
+static bool is_forwarded(int sig)
+{
+	switch (sig) {
+	case SIGHUP: case SIGINT: case SIGQUIT: case SIGABRT: case SIGUSR1: case SIGUSR2:
+	case SIGALRM: case SIGTERM: case SIGSTKFLT: case SIGXCPU: case SIGXFSZ: case SIGVTALRM:
+	case SIGPROF: case SIGIO: case SIGPWR:
+		return true;
+	}
+	return sig >= SIGRTMIN && sig <= SIGRTMAX;
+}
 
 static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errmsg(const char *fmt, ...)
@@ -97,14 +114,23 @@ static void events_sink(void *ctx, const struct et_model *m, const struct ev_hea
 	render_event_line(m, h, r, s->f);
 }
 
-static int setup_signals(sigset_t *saved)
+/* Blocks the forwarded signals into a signalfd and ignores SIGPIPE; what
+ * they were goes to ls, for the target. */
+static int setup_signals(struct launch_signals *ls)
 {
 	sigset_t set;
 	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
-		sigaddset(&set, forwarded_signals[i]);
-	sigprocmask(SIG_BLOCK, &set, saved);
-	signal(SIGPIPE, SIG_IGN);
+	for (int s = 1; s < NSIG; s++)
+		if (is_forwarded(s))
+			sigaddset(&set, s);
+	memset(ls->changed, 0, sizeof(ls->changed));
+	sigprocmask(SIG_BLOCK, &set, &ls->mask);
+	struct sigaction ign;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGPIPE, &ign, &ls->orig[SIGPIPE]) == 0)
+		ls->changed[SIGPIPE] = true;
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -444,13 +470,13 @@ int run_main(const struct run_opts *o)
 		goto early_fail;
 	}
 
-	sigset_t saved_mask;
-	int sigfd = setup_signals(&saved_mask);
+	static struct launch_signals sigs;
+	int sigfd = setup_signals(&sigs);
 	struct target t;
 	struct recorder *rec = NULL;
 	int status = -1, rc = 0;
 	const char *failure = NULL;
-	if (launch_start(&t, path, o->argv, &user, &cg, err, sizeof(err)) < 0) {
+	if (launch_start(&t, path, o->argv, &user, &cg, &sigs, err, sizeof(err)) < 0) {
 		errmsg("%s", err);
 		rc = ETRACE_EXIT_FAILURE;
 		goto cleanup;
@@ -530,14 +556,15 @@ cleanup:
 	heap_plan_free(&plan);
 	if (cgroup_remove(&cg) < 0)
 		errmsg("could not remove cgroup %s: %s", cg.path, strerror(errno));
-	if (sigfd >= 0)
-		close(sigfd);
-	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 	if (status >= 0) {
 		struct render_opts ro = { .exit_code = rc, .exit_reason = failure };
 		/* a report that cannot be written is said, but never changes the target's status */
 		write_report(o, &m, &ro);
 	}
+	/* still blocked while the report is written: a late signal cannot cut it */
+	if (sigfd >= 0)
+		close(sigfd);
+	sigprocmask(SIG_SETMASK, &sigs.mask, NULL);
 	if (sink.f && fclose(sink.f) != 0)
 		errmsg("cannot write events to %s: %s", o->events, strerror(errno));
 	skb_plan_free(&skb);
