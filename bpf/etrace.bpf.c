@@ -29,6 +29,7 @@ const volatile __u64 wakeup_bytes = 1 << 20;      /* wake the reader past this m
 const volatile __u32 nr_execve = 59;              /* syscall numbers, from libseccomp */
 const volatile __u32 nr_execveat = 322;
 const volatile __u32 nr_writev = 20;
+const volatile __u32 nr_ptrace = 101;
 const volatile __u32 nr_uretprobe = 0xffffffff;   /* x86_64 6.11+: a uretprobe's trampoline calls it */
 /* Arguments of the tracepoints whose signature grew (runner/kernelfit.c):
  * a program reads an argument only where the kernel has it (the verifier
@@ -162,10 +163,82 @@ const volatile __u32 heap_per_process = 0;
 
 /* Linux 6.13+: a signal to another task (the new child at fork). */
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type, __u64 value) __ksym __weak;
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+
+/* etrace's own tgid: when it dies (even of SIGKILL) every process still
+ * held is resumed from its exit tracepoint, before its links are closed. */
+const volatile __u32 etrace_tgid = 0;
+/* Set once no stop may be started any more (etrace is ending: set by user
+ * space after the root exits, or by etrace's exit tracepoint). */
+__u32 holds_off = 0;
+
+#define ET_SIGCONT 18
+#define ET_SIGSTOP 19
+
+/* A stop of task would be seen by someone else than etrace: a tracer
+ * (strace, gdb: ptrace reports every stop), or its parent when that
+ * listens for its children's stops (a SIGCHLD handler without
+ * SA_NOCLDSTOP: a job-control shell would print "Stopped"). */
+static __always_inline bool stop_would_show(struct task_struct *task)
+{
+	if (BPF_CORE_READ(task, ptrace))
+		return true;
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	if (!parent)
+		return false;
+	struct sighand_struct *sh = BPF_CORE_READ(parent, sighand);
+	if (!sh)
+		return false;
+	__u64 handler = (__u64)BPF_CORE_READ(sh, action[16].sa.sa_handler); /* SIGCHLD - 1 */
+	__u64 flags = BPF_CORE_READ(sh, action[16].sa.sa_flags);
+	return handler > 1 /* not SIG_DFL, SIG_IGN */ && !(flags & 1 /* SA_NOCLDSTOP */);
+}
+
+/* Sends sig to task (or the current task when NULL); a signal sent from a
+ * tracepoint is deferred through a per-CPU irq_work, busy for a moment
+ * after the previous one: try again a few times. */
+static __always_inline long send_sig(struct task_struct *task, int sig)
+{
+	long err = task ? bpf_send_signal_task(task, sig, PIDTYPE_TGID, 0) : bpf_send_signal(sig);
+	if (err == -16 /* EBUSY */)
+		err = task ? bpf_send_signal_task(task, sig, PIDTYPE_TGID, 0) : bpf_send_signal(sig);
+	if (err == -16)
+		err = task ? bpf_send_signal_task(task, sig, PIDTYPE_TGID, 0) : bpf_send_signal(sig);
+	return err;
+}
+
+/* Stops task (NULL: the current task) for etrace, tgid pid. Returns 0 when
+ * it was stopped, else why not (enum et_hold_why). The stop is recorded in
+ * heap_held_pids before it is sent, and holds_off is read after: either
+ * etrace's final sweep sees the entry, or this sees holds_off and undoes
+ * its own stop, so no stop outlives etrace. */
+static __always_inline __u32 hold_process(struct task_struct *task, __u32 pid, bool parent_traces)
+{
+	struct task_struct *t = task ? task : bpf_get_current_task_btf();
+	if (holds_off)
+		return ET_HOLD_ENDING;
+	if (parent_traces || stop_would_show(t))
+		return ET_HOLD_WOULD_SHOW;
+	__u32 one = 1;
+	bpf_map_update_elem(&heap_held_pids, &pid, &one, BPF_ANY);
+	if (send_sig(task, ET_SIGSTOP)) {
+		bpf_map_delete_elem(&heap_held_pids, &pid);
+		return ET_HOLD_FAILED;
+	}
+	if (*(volatile __u32 *)&holds_off) {
+		/* a SIGCONT flushes the pending SIGSTOP: it never takes effect */
+		send_sig(task, ET_SIGCONT);
+		bpf_map_delete_elem(&heap_held_pids, &pid);
+		return ET_HOLD_ENDING;
+	}
+	return ET_HOLD_DONE;
+}
 
 /* Asks user space for the heap probes of process pid; stops it until then
  * when hold is set (only when the request was sent: nobody would resume it). */
-static __always_inline void heap_attach_request(__u32 pid, __u32 tid, bool hold, struct task_struct *child)
+static __always_inline void heap_attach_request(__u32 pid, __u32 tid, bool hold, struct task_struct *child,
+						bool parent_traces)
 {
 	if (!heap_per_process || bpf_map_lookup_elem(&heap_scoped, &pid))
 		return;
@@ -179,20 +252,28 @@ static __always_inline void heap_attach_request(__u32 pid, __u32 tid, bool hold,
 	e->h.ts = bpf_ktime_get_ns();
 	e->h.pid = pid;
 	e->h.tid = tid;
-	e->pad = 0;
 	/* the stop goes first: a SIGCONT sent before it would not undo it */
-	if (hold) {
-		__u32 one = 1;
-		bpf_map_update_elem(&heap_held_pids, &pid, &one, BPF_ANY);
-		long err = child ? bpf_send_signal_task(child, 19 /* SIGSTOP */, PIDTYPE_TGID, 0)
-				 : bpf_send_signal(19 /* SIGSTOP */);
-		if (err) {
-			hold = false;
-			bpf_map_delete_elem(&heap_held_pids, &pid);
-		}
-	}
-	e->held = hold;
+	e->why = hold ? hold_process(child, pid, parent_traces) : ET_HOLD_NO_KERNEL;
+	e->held = e->why == ET_HOLD_DONE;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+static long release_cb(struct bpf_map *map, __u32 *pid, __u32 *val, void *ctx)
+{
+	struct task_struct *task = bpf_task_from_pid((s32)*pid);
+	if (task) {
+		send_sig(task, ET_SIGCONT);
+		bpf_task_release(task);
+	}
+	return 0;
+}
+
+/* etrace is dying: no new stop, and every process it holds goes on. */
+static __always_inline void release_all_holds(void)
+{
+	__sync_fetch_and_add(&holds_off, 1);
+	if (bpf_task_from_pid && bpf_task_release && bpf_send_signal_task)
+		bpf_for_each_map_elem(&heap_held_pids, release_cb, NULL, 0);
 }
 
 static __always_inline bool etrace_stop_signal(int sig, __u32 tgid)
@@ -713,6 +794,8 @@ int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 	__u32 nr = id;
 	if (nr == nr_uretprobe)
 		return 0; /* --trace-func's return probes, not the program */
+	if (nr == nr_ptrace)
+		t->ptracer = 1;
 	if (t->wait_exec) {
 		/* the launcher's child before its execve: not the target yet */
 		if (nr != nr_execve && nr != nr_execveat)
@@ -810,7 +893,9 @@ int BPF_PROG(et_fork, struct task_struct *parent, struct task_struct *child)
 	 * parent's memory) is stopped before it runs, when the kernel can
 	 * signal it from here, until its heap probes are attached */
 	if (!e->is_thread && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm))
-		heap_attach_request(e->child_pid, e->child_tid, bpf_send_signal_task != 0, child);
+		/* a child of a tracer (strace's own child before it attaches) is
+		 * watched by it: strace waits for the child's own SIGSTOP */
+		heap_attach_request(e->child_pid, e->child_tid, bpf_send_signal_task != 0, child, pt->ptracer);
 	return 0;
 }
 
@@ -922,13 +1007,17 @@ int BPF_PROG(et_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), fn);
 	read_auxv(e);
 	emit(e, sizeof(*e), ET_CNT_LOST_EXEC);
-	heap_attach_request(e->h.pid, e->h.tid, true, NULL);
+	heap_attach_request(e->h.pid, e->h.tid, true, NULL, false);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(et_exit, struct task_struct *p)
 {
+	if (p->tgid == etrace_tgid && etrace_tgid && p->signal->live.counter == 0) {
+		release_all_holds();
+		return 0;
+	}
 	struct et_task *t = task_traced(p);
 	if (!t)
 		return 0;
@@ -1865,8 +1954,6 @@ const volatile __u32 heap_hold = 0;
  * exact caller is always recorded): set to 0 for the caller alone. */
 const volatile __u32 heap_stack = 1;
 
-#define ET_SIGSTOP 19
-
 /* The exact return address into the caller: at the probe, sp_delta bytes
  * were pushed since the call. */
 static __always_inline __u64 heap_caller(struct pt_regs *ctx, __u32 spd)
@@ -1985,12 +2072,11 @@ int et_heap_enter(struct pt_regs *ctx)
 		e->fsbase = BPF_CORE_READ(task, thread.fsbase);
 		bpf_probe_read_kernel(e->regs, sizeof(e->regs), ctx);
 		e->status = (__u32)a0;
-		e->pad = 0;
 		t->heap_held = 1;
-		__u32 tgid = e->h.pid, one = 1;
-		bpf_map_update_elem(&heap_held_pids, &tgid, &one, BPF_ANY);
+		/* the whole group stops before the syscall; the stop goes before
+		 * the record, so user space's SIGCONT always comes after it */
+		e->skipped = hold_process(NULL, e->h.pid, false);
 		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-		bpf_send_signal(ET_SIGSTOP);
 		return 0;
 	}
 

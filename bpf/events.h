@@ -382,25 +382,37 @@ struct ev_heap_win {
 	et_u8 window[ET_HEAP_WINDOW];
 };
 
+/* Why a process was not stopped (held) where heap tracing wanted it. */
+enum et_hold_why {
+	ET_HOLD_DONE = 0,        /* it was stopped */
+	ET_HOLD_WOULD_SHOW = 1,  /* a tracer (ptrace) or its parent (a SIGCHLD handler
+				  * without SA_NOCLDSTOP: a job-control shell) would see it */
+	ET_HOLD_FAILED = 2,      /* the kernel could not signal it */
+	ET_HOLD_ENDING = 3,      /* etrace is ending: nobody would resume it */
+	ET_HOLD_NO_KERNEL = 4,   /* no bpf_send_signal_task (Linux < 6.13) */
+};
+
 /* A process stopped (SIGSTOP) at _exit so user space can scan its memory
- * for pointers to live blocks; user space sends SIGCONT when done. */
+ * for pointers to live blocks; user space sends SIGCONT when done. With
+ * skipped set (an et_hold_why) it was not stopped and is not scanned. */
 struct ev_heap_hold {
 	struct ev_header h;
 	et_u64 fsbase;        /* thread pointer of the exiting thread (its TLS) */
 	et_u64 regs[ET_NREGS];/* registers at _exit: roots too */
 	et_u32 status;        /* the argument of _exit */
-	et_u32 pad;
+	et_u32 skipped;       /* 0: stopped; else why not (enum et_hold_why) */
 };
 
 /* Heap probes are attached per process (a uprobe_multi link with a pid
  * filter: other processes that map the same libc get no breakpoint). A
- * process that exec'd is stopped (SIGSTOP) until user space has attached
- * its links and sends SIGCONT; a forked child is not stopped (it runs on
- * with its parent's breakpoints, not recorded until its links exist). */
+ * forked child (from the fork tracepoint) and a process that exec'd are
+ * stopped (SIGSTOP) until user space has attached its links and sends
+ * SIGCONT, unless the stop would show (why says so): then it runs on, not
+ * recorded until its links exist. */
 struct ev_heap_attach {
 	struct ev_header h;   /* pid: the process */
 	et_u32 held;          /* stopped: user space must send SIGCONT */
-	et_u32 pad;
+	et_u32 why;           /* enum et_hold_why */
 };
 
 /* --skb: where a packet of the tree was seen. The tracepoint backend's
@@ -504,7 +516,7 @@ struct et_task {
 	et_u32 heap_depth;    /* allocator calls in progress, the outermost recorded */
 	et_u32 heap_held;     /* stopped at _exit once already */
 	et_u32 heap_op;
-	et_u32 heap_pad;
+	et_u32 ptracer;       /* this thread called ptrace(): a tracer (strace, gdb) */
 	et_u64 heap_sp;       /* stack pointer at the outermost call's entry */
 	et_u64 heap_size, heap_old, heap_align, heap_memptr, heap_ts;
 	et_u64 heap_skip_free;/* freed by operator delete: its inner free() is not another free */

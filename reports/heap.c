@@ -325,6 +325,8 @@ struct heap_proc {
 	size_t nunk, unk_head, unk_pending;
 	bool abort_done;               /* the "allocator aborted" check was made */
 	bool held;                     /* stopped at _exit for the scan */
+	uint8_t exit_hold_why;         /* not stopped at _exit: enum et_hold_why */
+	uint8_t attach_hold_why;       /* not stopped until its probes were attached */
 	bool tables_gone;              /* let go at exit */
 	/* the leak scan */
 	bool scan_done;
@@ -1228,7 +1230,27 @@ int heap_ingest(struct et_model *m, const void *data, size_t size)
 		heap_enable(m);
 		struct et_process *p = proc_for(m, h);
 		struct heap_proc *hp = p->heap ? p->heap : hp_new(m->heap, p);
-		hp->held = true;
+		const struct ev_heap_hold *e = data;
+		hp->held = !e->skipped;
+		hp->exit_hold_why = (uint8_t)e->skipped;
+		return 0;
+	}
+	if (h->type == ET_EV_HEAP_ATTACH) {
+		if (size < sizeof(struct ev_heap_attach))
+			return -1;
+		const struct ev_heap_attach *e = data;
+		if (e->held || !m->heap)
+			return 0;
+		struct et_process *p = proc_for(m, h);
+		struct heap_proc *hp = p->heap ? p->heap : hp_new(m->heap, p);
+		hp->attach_hold_why = (uint8_t)(e->why ? e->why : ET_HOLD_FAILED);
+		/* it ran before its probes were attached: a free of a block it
+		 * inherited may have been missed, so those blocks are not
+		 * followed (never reported as leaks) */
+		if (!hp->allocations && !hp->frees) {
+			hp_drop_tables(hp);
+			hp->live_blocks = hp->live_bytes = 0;
+		}
 		return 0;
 	}
 	if (h->type != ET_EV_HEAP || size < offsetof(struct ev_heap, frames))
@@ -2030,6 +2052,20 @@ static struct group_ref *leak_list(const struct et_model *m, size_t *n)
 	return refs;
 }
 
+const char *heap_hold_why_text(int why)
+{
+	switch (why) {
+	case ET_HOLD_WOULD_SHOW:
+		return "a stop would have been seen by a tracer or by its parent";
+	case ET_HOLD_ENDING:
+		return "etrace was ending";
+	case ET_HOLD_NO_KERNEL:
+		return "the kernel cannot stop a new child from BPF (Linux 6.13+)";
+	default:
+		return "the kernel could not stop it";
+	}
+}
+
 /* Why a process's blocks were not classified. */
 static void not_scanned_reason(const struct heap_proc *hp, struct strbuf *sb)
 {
@@ -2044,6 +2080,8 @@ static void not_scanned_reason(const struct heap_proc *hp, struct strbuf *sb)
 		describe_wait_status(p->wait_status, sb);
 	else if (hp->held)
 		sb_puts(sb, "stopped at _exit but not scanned");
+	else if (hp->exit_hold_why)
+		sb_printf(sb, "not stopped at _exit: %s", heap_hold_why_text(hp->exit_hold_why));
 	else
 		sb_puts(sb, "it exited without stopping at _exit (exit_group called directly, or the hold was not possible)");
 }
@@ -2186,6 +2224,19 @@ static void text_summaries(const struct et_model *m, FILE *out)
 			plural(all.supp_blocks, "block", "blocks"), all.unscanned_bytes, all.unscanned_blocks,
 			plural(all.unscanned_blocks, "block", "blocks"));
 	sb_free(&why);
+	/* processes that ran a moment before their probes were attached */
+	size_t late = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct heap_proc *hp = m->procs[i]->heap;
+		if (!hp || !hp->attach_hold_why)
+			continue;
+		if (late++ < TEXT_SUMMARIES_SHOWN)
+			fprintf(out, "heap probes of pid %d attached after it started (not stopped: %s): its first allocations were not seen\n",
+				hp->proc->pid, heap_hold_why_text(hp->attach_hold_why));
+	}
+	if (late > TEXT_SUMMARIES_SHOWN)
+		fprintf(out, "(%zu more processes whose heap probes came after they started: the JSON report lists them)\n",
+			late - TEXT_SUMMARIES_SHOWN);
 }
 
 void heap_render_text(const struct et_model *m, FILE *out)
@@ -2339,6 +2390,10 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 			  first ? "" : ",", hp->proc->pid, hp->allocations, hp->frees, hp->bytes_allocated, hp->peak_bytes,
 			  hp->live_blocks, hp->live_bytes, hp->unknown_frees, hp->failed);
 		first = false;
+		sb_puts(sb, ",\"probes_late\":");
+		sb_json_str(sb, hp->attach_hold_why ? heap_hold_why_text(hp->attach_hold_why) : NULL);
+		sb_puts(sb, ",\"exit_not_held\":");
+		sb_json_str(sb, hp->exit_hold_why ? heap_hold_why_text(hp->exit_hold_why) : NULL);
 		sb_printf(sb, ",\"scan\":{\"done\":%s,\"held\":%s,\"error\":", hp->scan_done ? "true" : "false",
 			  hp->held ? "true" : "false");
 		sb_json_str(sb, hp->scan_error);

@@ -76,6 +76,8 @@ void heap_on_exec(struct et_model *m, struct et_process *p);
  * counts, errors and the leak scan's result stay). */
 void heap_on_exit(struct et_model *m, struct et_process *p);
 void heap_free(struct et_model *m);
+/* Why a process was not stopped for heap tracing (enum et_hold_why), in words. */
+const char *heap_hold_why_text(int why);
 
 /* ---- the leak scan (the runner, with reports/heapscan.h) ------------------------- */
 

@@ -1131,6 +1131,7 @@ int model_ingest(struct et_model *m, const void *data, size_t size)
 		break;
 	case ET_EV_HEAP:
 	case ET_EV_HEAP_HOLD:
+	case ET_EV_HEAP_ATTACH:
 		rc = heap_ingest(m, data, h->size);
 		break;
 	case ET_EV_SKB:

@@ -517,6 +517,8 @@ int run_main(const struct run_opts *o)
 		goto cleanup;
 	}
 	status = event_loop(tr, &m, &t, sigfd);
+	/* what is left of the tree runs on untraced: none of it may stay stopped */
+	tracer_end_holds(tr);
 	m.end_ts = mono_ns();
 	wait_descendants(tr, &cg, sigfd);
 	handle_orphans(o, &cg);

@@ -72,13 +72,15 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct ev_header *h = data;
 	if (size >= sizeof(struct ev_heap_attach) && h->type == ET_EV_HEAP_ATTACH) {
 		heap_attach_record(t, data);
+		model_ingest(t->m, data, size);   /* whether it was held, for the report */
 		return 0;
 	}
 	model_ingest(t->m, data, size);
 	if (size >= sizeof(struct ev_exit) && h->type == ET_EV_EXIT && ((const struct ev_exit *)data)->group_dead &&
 	    t->nheap_procs)
 		heap_process_gone(t, (int)h->pid);
-	if (size >= sizeof(struct ev_heap_hold) && ((const struct ev_header *)data)->type == ET_EV_HEAP_HOLD) {
+	if (size >= sizeof(struct ev_heap_hold) && ((const struct ev_header *)data)->type == ET_EV_HEAP_HOLD &&
+	    !((const struct ev_heap_hold *)data)->skipped) {
 		/* scanned and resumed right away, in record order: every
 		 * allocation before the _exit is in the model by now */
 		heap_hold_scan(t->m, data);
@@ -529,6 +531,28 @@ static void heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 	}
 }
 
+/* Every process etrace still holds goes on (SIGCONT), and its entry goes. */
+static void release_held(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.heap_held_pids);
+	__u32 key, next;
+	int n = 0;
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0 && n++ < 65536) {
+		key = next;
+		kill((pid_t)key, SIGCONT);
+		bpf_map_delete_elem(fd, &key);
+	}
+}
+
+void tracer_end_holds(struct tracer *t)
+{
+	if (!t)
+		return;
+	__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
+	tracer_drain(t);
+	release_held(t);
+}
+
 static void detach_heap(struct tracer *t)
 {
 	double t0 = now_ms();
@@ -570,6 +594,7 @@ reopen:
 	t->skel->rodata->nr_execve = syscall_nr("execve");
 	t->skel->rodata->nr_execveat = syscall_nr("execveat");
 	t->skel->rodata->nr_writev = syscall_nr("writev");
+	t->skel->rodata->nr_ptrace = syscall_nr("ptrace");
 	int nr_uret = syscall_nr("uretprobe");
 #if defined(__x86_64__)
 	if (nr_uret < 0)
@@ -579,6 +604,7 @@ reopen:
 	/* an allocation-heavy target sends ~100 MB/s of heap records */
 	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes : o->heap ? 32u << 20 : 16u << 20);
 	t->skel->rodata->heap_hold = o->heap && o->heap_hold;
+	t->skel->rodata->etrace_tgid = (__u32)getpid();
 	t->skel->rodata->heap_stack = getenv("ETRACE_HEAP_NOSTACK") ? 0 : 1;
 	t->skel->rodata->wakeup_bytes = rb / 2;
 	bpf_map__set_max_entries(t->skel->maps.events, rb);
@@ -916,10 +942,15 @@ void tracer_close(struct tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
+	/* no stop outlives etrace: none started from here on, none left */
+	__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
+	release_held(t);
 	detach_heap(t);
 	detach_funcs(t);
 	if (t->skb)
 		skb_plan_detach(t->skb);
+	etrace_bpf__detach(t->skel);
+	release_held(t);   /* a stop sent while the programs were detached */
 	etrace_bpf__destroy(t->skel);
 	free(t);
 }

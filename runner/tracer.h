@@ -33,6 +33,9 @@ int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen);
 int tracer_fd(struct tracer *t);
 /* Reads everything in the ring buffer into the model. Returns records read or -1. */
 int tracer_drain(struct tracer *t);
+/* The run is ending: no process is stopped for heap tracing any more, the
+ * last records are read, and every process still held goes on. */
+void tracer_end_holds(struct tracer *t);
 /* Copies the in-kernel per-syscall totals and loss counters into the model. */
 void tracer_collect(struct tracer *t);
 /* Detaches and frees everything. */
