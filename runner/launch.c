@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <grp.h>
+#include <libelf.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 struct child_error {
 	int stage;   /* 0 exec, 1 cgroup, 2 user switch */
 	int err;
+	char interp[256]; /* exec ENOENT of a file that exists: its missing interpreter */
 };
 
 static int exec_status_for(int err)
@@ -111,9 +114,56 @@ int launch_pick_user(const char *spec, struct run_user *u, char *err, size_t err
 	return 0;
 }
 
-static void child_fail(int fd, int stage, int err)
+/* The interpreter path (a script's #!, an ELF file's PT_INTERP) of path,
+ * into out; "" when it has none or it cannot be read. */
+static void find_interpreter(const char *path, char *out, size_t len)
 {
-	struct child_error ce = { stage, err };
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char head[256];
+	ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
+	if (n > 2 && head[0] == '#' && head[1] == '!') {
+		head[n] = '\0';
+		char *p = head + 2;
+		p += strspn(p, " \t");
+		size_t l = strcspn(p, " \t\n");
+		snprintf(out, len, "%.*s", (int)l, p);
+	} else if (n > 4 && memcmp(head, ELFMAG, SELFMAG) == 0 && elf_version(EV_CURRENT) != EV_NONE) {
+		Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		size_t np = 0;
+		if (e && elf_getphdrnum(e, &np) == 0) {
+			for (size_t i = 0; i < np; i++) {
+				GElf_Phdr ph;
+				if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_INTERP)
+					continue;
+				size_t sz = ph.p_filesz < len ? ph.p_filesz : len - 1;
+				ssize_t r = pread(fd, out, sz, (off_t)ph.p_offset);
+				out[r > 0 ? (size_t)r : 0] = '\0';
+				out[strnlen(out, len - 1)] = '\0';
+				break;
+			}
+		}
+		if (e)
+			elf_end(e);
+	}
+	close(fd);
+}
+
+static void child_fail(int fd, int stage, int err, const char *path)
+{
+	struct child_error ce;
+	memset(&ce, 0, sizeof(ce));
+	ce.stage = stage;
+	ce.err = err;
+	/* the file is there (etrace looked it up): ENOENT is its interpreter.
+	 * Found here, as the user the program runs as, not by etrace. */
+	if (stage == 0 && err == ENOENT && path) {
+		find_interpreter(path, ce.interp, sizeof(ce.interp));
+		if (ce.interp[0] && access(ce.interp, F_OK) == 0)
+			ce.interp[0] = '\0';
+	}
 	if (write(fd, &ce, sizeof(ce)) < 0) {
 		/* nothing else to do: the parent sees EOF and a 127 exit */
 	}
@@ -161,12 +211,12 @@ static void child_main(int release_rd, int error_wr, const char *path, char *con
 	sigprocmask(SIG_SETMASK, &sigs->mask, NULL);
 
 	if (cg && cgroup_enter(cg) < 0)
-		child_fail(error_wr, 1, errno);
+		child_fail(error_wr, 1, errno, NULL);
 	if (u->set) {
 		if (u->name[0] && initgroups(u->name, u->gid) < 0 && setgroups(0, NULL) < 0)
-			child_fail(error_wr, 2, errno);
+			child_fail(error_wr, 2, errno, NULL);
 		if (setgid(u->gid) < 0 || setuid(u->uid) < 0)
-			child_fail(error_wr, 2, errno);
+			child_fail(error_wr, 2, errno, NULL);
 	}
 	char c;
 	ssize_t n;
@@ -178,7 +228,7 @@ static void child_main(int release_rd, int error_wr, const char *path, char *con
 	close(release_rd);
 	extern char **environ;
 	execve(path, argv, environ);
-	child_fail(error_wr, 0, errno);
+	child_fail(error_wr, 0, errno, path);
 }
 
 int launch_start(struct target *t, const char *path, char *const argv[], const struct run_user *u,
@@ -221,6 +271,7 @@ int launch_start(struct target *t, const char *path, char *const argv[], const s
 	close(rel[0]);
 	close(erp[1]);
 	t->pid = pid;
+	t->path = path;
 	t->release_fd = rel[1];
 	t->error_fd = erp[0];
 	t->pidfd = pidfd >= 0 ? pidfd : (int)syscall(SYS_pidfd_open, pid, 0);
@@ -255,7 +306,11 @@ int launch_release(struct target *t, char *err, size_t errlen)
 		return 127;
 	}
 	static const char *stage[] = { "exec", "joining the cgroup", "switching user" };
-	snprintf(err, errlen, "%s failed: %s", stage[ce.stage % 3], strerror(ce.err));
+	ce.interp[sizeof(ce.interp) - 1] = '\0';
+	if (ce.stage == 0 && ce.interp[0])
+		snprintf(err, errlen, "exec of %s failed: its interpreter %s: %s", t->path, ce.interp, strerror(ce.err));
+	else
+		snprintf(err, errlen, "%s failed: %s", stage[ce.stage % 3], strerror(ce.err));
 	return ce.stage == 0 ? exec_status_for(ce.err) : 125;
 }
 

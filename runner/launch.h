@@ -11,6 +11,7 @@
 
 struct target {
 	pid_t pid;
+	const char *path; /* what it execs */
 	int pidfd;
 	int release_fd;  /* write end: one byte releases the child */
 	int error_fd;    /* read end: errno of a failed exec, or EOF on success */

@@ -1,4 +1,5 @@
 /* etrace command line: run, doctor, version, help. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -94,22 +95,28 @@ static int usage_error(const char *fmt, ...)
 	return ETRACE_EXIT_FAILURE;
 }
 
+/* A decimal number with an optional K, M or G suffix. Digits only: strtoull
+ * alone takes leading blanks and a sign (' -1' was 2^64-1), and a suffix
+ * must not shift the value past 64 bits (17179869185G wrapped to 1G). */
 static int parse_size(const char *s, size_t *out)
 {
 	char *end;
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
+	if (errno)
 		return -1;
+	unsigned shift = 0;
 	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
+		shift = 10, end++;
 	else if (*end == 'M' || *end == 'm')
-		v <<= 20, end++;
+		shift = 20, end++;
 	else if (*end == 'G' || *end == 'g')
-		v <<= 30, end++;
-	if (*end)
+		shift = 30, end++;
+	if (*end || (shift && v > (~0ULL >> shift)))
 		return -1;
-	*out = (size_t)v;
+	*out = (size_t)(v << shift);
 	return 0;
 }
 
@@ -285,7 +292,7 @@ static int cmd_run(int argc, char **argv)
 		case OPT_REWIND: {
 			/* a count of events, or a time window: 5s, 250ms, 800us */
 			char *end;
-			double d = strtod(optarg, &end);
+			double d = isdigit((unsigned char)optarg[0]) ? strtod(optarg, &end) : (end = optarg, 0);
 			double scale = strcmp(end, "s") == 0 ? 1e9 : strcmp(end, "ms") == 0 ? 1e6 : strcmp(end, "us") == 0 ? 1e3 : 0;
 			if (scale && d > 0 && d <= 3600) {
 				o.rewind_ns = (uint64_t)(d * scale);

@@ -1,6 +1,8 @@
 #include "record.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,13 +349,16 @@ int report_main(int argc, char **argv)
 				return ETRACE_EXIT_FAILURE;
 			}
 			break;
-		case 'r':
-			rewind_n = strtol(optarg, NULL, 10);
-			if (rewind_n <= 0) {
-				fprintf(stderr, "etrace: --rewind takes a positive number, not '%s'\n", optarg);
+		case 'r': {
+			char *end;
+			errno = 0;
+			rewind_n = isdigit((unsigned char)optarg[0]) ? strtol(optarg, &end, 10) : 0;
+			if (rewind_n <= 0 || errno || *end || rewind_n > 100000) {
+				fprintf(stderr, "etrace: --rewind takes a number from 1 to 100000, not '%s'\n", optarg);
 				return ETRACE_EXIT_FAILURE;
 			}
 			break;
+		}
 		default:
 			fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N]\n");
 			return ETRACE_EXIT_FAILURE;
@@ -392,13 +397,17 @@ int report_main(int argc, char **argv)
 	return rc;
 }
 
-/* "12.5", "12.5ms", "2s", "500us" -> nanoseconds; a leading sign is allowed. */
+/* "12.5", "12.5ms", "2s", "500us" -> nanoseconds; a leading sign is allowed,
+ * nothing else before the digits (strtod also takes blanks, nan, inf, hex). */
 static int parse_duration(const char *s, int64_t *ns)
 {
 	char *end;
+	const char *d = s + (*s == '-' || *s == '+');
+	if (!isdigit((unsigned char)d[0]) || (d[0] == '0' && (d[1] == 'x' || d[1] == 'X')))
+		return -1;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s)
+	if (errno || end == s || !isfinite(v))
 		return -1;
 	double scale = 1e6; /* milliseconds by default */
 	if (strcmp(end, "s") == 0)
@@ -410,6 +419,8 @@ static int parse_duration(const char *s, int64_t *ns)
 	else if (strcmp(end, "ns") == 0)
 		scale = 1;
 	else
+		return -1;
+	if (fabs(v * scale) > 9e18)
 		return -1;
 	*ns = (int64_t)(v * scale);
 	return 0;
