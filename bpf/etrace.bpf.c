@@ -177,9 +177,11 @@ __u32 holds_off = 0;
 #define ET_SIGSTOP 19
 
 /* A stop of task would be seen by someone else than etrace: a tracer
- * (strace, gdb: ptrace reports every stop), or its parent when that
- * listens for its children's stops (a SIGCHLD handler without
- * SA_NOCLDSTOP: a job-control shell would print "Stopped"). */
+ * (strace, gdb: ptrace reports every stop), or its parent when that is a
+ * job-control shell (it would print "Stopped"): one that catches SIGCHLD
+ * without SA_NOCLDSTOP and ignores SIGTTOU, as bash, dash and zsh do with
+ * job control on. A shell without job control catches SIGCHLD too, but
+ * waits without WUNTRACED: a stop is not seen there. */
 static __always_inline bool stop_would_show(struct task_struct *task)
 {
 	if (BPF_CORE_READ(task, ptrace))
@@ -192,7 +194,8 @@ static __always_inline bool stop_would_show(struct task_struct *task)
 		return false;
 	__u64 handler = (__u64)BPF_CORE_READ(sh, action[16].sa.sa_handler); /* SIGCHLD - 1 */
 	__u64 flags = BPF_CORE_READ(sh, action[16].sa.sa_flags);
-	return handler > 1 /* not SIG_DFL, SIG_IGN */ && !(flags & 1 /* SA_NOCLDSTOP */);
+	__u64 ttou = (__u64)BPF_CORE_READ(sh, action[21].sa.sa_handler);   /* SIGTTOU - 1 */
+	return handler > 1 /* not SIG_DFL, SIG_IGN */ && !(flags & 1 /* SA_NOCLDSTOP */) && ttou == 1 /* SIG_IGN */;
 }
 
 /* Sends sig to task (or the current task when NULL); a signal sent from a

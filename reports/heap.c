@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crash.h"
@@ -327,6 +328,7 @@ struct heap_proc {
 	bool held;                     /* stopped at _exit for the scan */
 	uint8_t exit_hold_why;         /* not stopped at _exit: enum et_hold_why */
 	uint8_t attach_hold_why;       /* not stopped until its probes were attached */
+	bool static_untraced;          /* exec'd a static binary the probes do not cover */
 	bool tables_gone;              /* let go at exit */
 	/* the leak scan */
 	bool scan_done;
@@ -850,6 +852,31 @@ void heap_on_exec(struct et_model *m, struct et_process *p)
 	hp->groups = NULL;
 	hp->ngroups = 0;
 	hp->reach_bytes = hp->reach_blocks = hp->unscanned_bytes = hp->unscanned_blocks = 0;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void heap_exec_image(struct et_model *m, struct et_process *p, bool is_static)
+{
+	struct et_heap *H = m->heap;
+	if (!H || !H->nallocs)
+		return;   /* heap tracing is off, or a recording without the probe list */
+	struct heap_proc *hp = p->heap ? p->heap : hp_new(H, p);
+	hp->static_untraced = false;
+	if (!is_static || !p->exe_path)
+		return;
+	/* the probes are on the allocator libraries (and the root's own file
+	 * when it is static): a static binary has its own allocator inside */
+	for (size_t i = 0; i < H->nallocs; i++)
+		if (same_file(H->allocs[i].path, p->exe_path))
+			return;
+	hp->static_untraced = true;
 }
 
 void heap_on_exit(struct et_model *m, struct et_process *p)
@@ -2224,6 +2251,17 @@ static void text_summaries(const struct et_model *m, FILE *out)
 			plural(all.supp_blocks, "block", "blocks"), all.unscanned_bytes, all.unscanned_blocks,
 			plural(all.unscanned_blocks, "block", "blocks"));
 	sb_free(&why);
+	/* processes whose allocator has no probes at all */
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct heap_proc *hp = m->procs[i]->heap;
+		if (hp && hp->static_untraced) {
+			struct strbuf sb = STRBUF_INIT;
+			sb_escape(&sb, hp->proc->exe_path);
+			fprintf(out, "heap of pid %d not traced: %s is statically linked, its allocator has no probes\n",
+				hp->proc->pid, sb_str(&sb));
+			sb_free(&sb);
+		}
+	}
 	/* processes that ran a moment before their probes were attached */
 	size_t late = 0;
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -2390,6 +2428,8 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 			  first ? "" : ",", hp->proc->pid, hp->allocations, hp->frees, hp->bytes_allocated, hp->peak_bytes,
 			  hp->live_blocks, hp->live_bytes, hp->unknown_frees, hp->failed);
 		first = false;
+		sb_puts(sb, ",\"not_traced\":");
+		sb_json_str(sb, hp->static_untraced ? "statically linked: its allocator has no probes" : NULL);
 		sb_puts(sb, ",\"probes_late\":");
 		sb_json_str(sb, hp->attach_hold_why ? heap_hold_why_text(hp->attach_hold_why) : NULL);
 		sb_puts(sb, ",\"exit_not_held\":");

@@ -75,6 +75,9 @@ void heap_on_exec(struct et_model *m, struct et_process *p);
 /* The last thread of p exited: what only later checks need is let go (the
  * counts, errors and the leak scan's result stay). */
 void heap_on_exit(struct et_model *m, struct et_process *p);
+/* After an exec: is_static (no interpreter) and not covered by the probes
+ * means its heap is not traced, which the report says. */
+void heap_exec_image(struct et_model *m, struct et_process *p, bool is_static);
 void heap_free(struct et_model *m);
 /* Why a process was not stopped for heap tracing (enum et_hold_why), in words. */
 const char *heap_hold_why_text(int why);

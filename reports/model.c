@@ -921,6 +921,7 @@ static int on_task_exec(struct et_model *m, const struct ev_exec *e)
 	fdt_exec(p->fds);
 	heap_on_exec(m, p);
 	modules_at_exec(p, e);
+	heap_exec_image(m, p, e->at_base == 0);
 	/* notes are prose for the text report: the program's path escaped */
 	struct strbuf sb = STRBUF_INIT;
 	sb_puts(&sb, "exec ");

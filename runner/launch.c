@@ -30,6 +30,19 @@ static int exec_status_for(int err)
 	return err == ENOENT ? 127 : 126;
 }
 
+void launch_guard_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free fd is this one; close-on-exec: the target
+		 * gets it closed, as etrace did */
+		int got = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (got >= 0 && got != fd)
+			close(got);
+	}
+}
+
 int launch_resolve(const char *prog, char *out, size_t len, char *err, size_t errlen)
 {
 	struct stat st;

@@ -31,6 +31,12 @@ struct launch_signals {
 	struct sigaction orig[NSIG];   /* ... and what they were */
 };
 
+/* etrace started with fd 0, 1 or 2 closed: /dev/null takes its place, so no
+ * file etrace opens (--events, a report) lands there and gets the program's
+ * output or etrace's messages; close-on-exec, so the target still gets it
+ * closed. Call first. */
+void launch_guard_std_fds(void);
+
 /* Finds prog as execvp would. Returns 0 with the path in out, or the exit
  * code a shell would give (127 not found, 126 not executable) with a message. */
 int launch_resolve(const char *prog, char *out, size_t len, char *err, size_t errlen);

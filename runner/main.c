@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "doctor.h"
+#include "launch.h"
 #include "invoker.h"
 #include "record.h"
 #include "run.h"
@@ -330,6 +331,7 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	launch_guard_std_fds();
 	if (argc < 2) {
 		fputs(usage_text, stderr);
 		return ETRACE_EXIT_FAILURE;

@@ -14,7 +14,6 @@
 #include "../reports/render.h"
 #include "../symbolize/ksyms.h"
 
-#define MAX_FRAME (1u << 20)
 
 static int bad_file(const char *path, const char *why)
 {
@@ -34,6 +33,12 @@ static void put_frame(struct recorder *r, uint32_t kind, const void *a, size_t a
 	struct rec_frame fr = { kind, (uint32_t)(alen + blen) };
 	if (r->failed)
 		return;
+	if (alen + blen > REC_MAX_FRAME) {
+		/* the reader would refuse it: say so now, not at replay */
+		r->failed = 1;
+		r->saved_errno = EFBIG;
+		return;
+	}
 	if (fwrite(&fr, sizeof(fr), 1, r->f) != 1 || (alen && fwrite(a, alen, 1, r->f) != 1) ||
 	    (blen && fwrite(b, blen, 1, r->f) != 1)) {
 		r->failed = 1;
@@ -60,6 +65,15 @@ struct recorder *recorder_open(const char *path, const struct et_model *m, char 
 	uint32_t argc = 0;
 	for (; argv[argc]; argc++)
 		sb_putn(&sb, argv[argc], strlen(argv[argc]) + 1);
+	if (sb.len + sizeof(struct rec_run) + 3 * 4096 > REC_MAX_FRAME || argc > REC_MAX_ARGC) {
+		snprintf(err, errlen, "cannot record %s: the command line (%u arguments, %zu bytes) is more than a recording holds (%u arguments, %u MiB)",
+			 path, argc, sb.len, REC_MAX_ARGC, REC_MAX_FRAME >> 20);
+		sb_free(&sb);
+		fclose(r->f);
+		free(r->path);
+		free(r);
+		return NULL;
+	}
 	/* what fds 0-2 were: the replayed fd table starts from them */
 	const struct et_process *root = NULL;
 	for (size_t i = 0; i < m->nprocs; i++)
@@ -195,7 +209,8 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 	}
 	char magic[8];
 	int rc = 0;
-	unsigned char *buf = malloc(MAX_FRAME);
+	size_t cap = 1 << 16;
+	unsigned char *buf = malloc(cap);
 	if (!buf) {
 		fclose(f);
 		return bad_file(path, "out of memory");
@@ -207,7 +222,20 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 	int have_run = 0;
 	struct rec_frame fr;
 	while (fread(&fr, sizeof(fr), 1, f) == 1) {
-		if (fr.len > MAX_FRAME || fread(buf, 1, fr.len, f) != fr.len) {
+		if (fr.len > REC_MAX_FRAME) {
+			rc = bad_file(path, "corrupt recording: a frame larger than a recording holds (16 MiB)");
+			goto out;
+		}
+		if (fr.len > cap) {
+			unsigned char *nb = realloc(buf, fr.len);
+			if (!nb) {
+				rc = bad_file(path, "out of memory");
+				goto out;
+			}
+			buf = nb;
+			cap = fr.len;
+		}
+		if (fread(buf, 1, fr.len, f) != fr.len) {
 			rc = bad_file(path, "truncated or corrupt recording");
 			goto out;
 		}
@@ -221,7 +249,7 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 			rp->m.str_max = run.str_max;
 			rp->m.backend = "recording";
 			const char *p = (const char *)buf + sizeof(run), *end = (const char *)buf + fr.len;
-			if (run.argc > 4096) {
+			if (run.argc > REC_MAX_ARGC) {
 				rc = bad_file(path, "corrupt run header");
 				goto out;
 			}

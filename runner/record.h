@@ -16,6 +16,10 @@
  *               replay plans the same functions from the same file
  *     REC_SKB   (--skb, before REC_END) u64 followed, filtered, nfuncs, then
  *               NUL-terminated backend and filter ("" for none)
+ * Limits, the same for the writer and the reader: a frame holds at most
+ * REC_MAX_FRAME bytes and the command line at most REC_MAX_ARGC arguments
+ * (Linux passes at most ~6 MiB of arguments and environment to a program);
+ * etrace run --record refuses a command line beyond them before it starts.
  * Symbolization reads the program's files again, so a crash in a recording is
  * symbolized as long as the same binaries are on disk.
  */
@@ -28,6 +32,8 @@
 #include "../reports/model.h"
 
 #define REC_MAGIC "ETRCREC1"
+#define REC_MAX_FRAME (16u << 20)
+#define REC_MAX_ARGC (1u << 20)
 
 enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5 };
 

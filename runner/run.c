@@ -21,6 +21,7 @@
 #include "doctor.h"
 #include "funcs.h"
 #include "launch.h"
+#include "outfile.h"
 #include "record.h"
 #include "tracer.h"
 #include "heapprobe.h"
@@ -168,6 +169,9 @@ static void inherit_fds(struct fdtable *fds)
 {
 	for (int fd = 0; fd <= 2; fd++) {
 		char path[64], target[512];
+		int flags = fcntl(fd, F_GETFD);
+		if (flags < 0 || (flags & FD_CLOEXEC))
+			continue;   /* closed at start (launch_guard_std_fds): closed for the target */
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		ssize_t n = readlink(path, target, sizeof(target) - 1);
 		if (n <= 0)
@@ -191,38 +195,31 @@ static bool should_report(const struct run_opts *o, int code)
 	}
 }
 
-static int write_report(const struct run_opts *o, const struct et_model *m, const struct render_opts *ro)
+static int write_report(const struct run_opts *o, const struct et_model *m, const struct render_opts *ro,
+			struct outfile *text, struct outfile *json)
 {
 	int rc = 0;
 	if (should_report(o, ro->exit_code)) {
-		FILE *out = stderr;
-		if (o->output) {
-			out = invoker_fopen(o->output, "we");
-			if (!out) {
-				errmsg("cannot write the report to %s: %s", o->output, strerror(errno));
-				return -1;
-			}
-		}
+		FILE *out = o->output ? outfile_begin(text) : stderr;
+		if (!out)
+			return -1;
 		if (o->format == FORMAT_JSON)
 			render_json(m, ro, out);
 		else
 			render_text(m, ro, out);
-		if (out != stderr && fclose(out) != 0) {
-			errmsg("cannot write the report to %s: %s", o->output, strerror(errno));
+		if (outfile_finish(out, o->format == FORMAT_JSON ? "the JSON report" : "the report",
+				   o->output ? o->output : "stderr") < 0)
 			rc = -1;
-		}
+	} else {
+		outfile_discard(text);
 	}
 	if (o->json_output) {
-		FILE *jf = invoker_fopen(o->json_output, "we");
-		if (!jf) {
-			errmsg("cannot write the JSON report to %s: %s", o->json_output, strerror(errno));
+		FILE *jf = outfile_begin(json);
+		if (!jf)
 			return -1;
-		}
 		render_json(m, ro, jf);
-		if (fclose(jf) != 0) {
-			errmsg("cannot write the JSON report to %s: %s", o->json_output, strerror(errno));
+		if (outfile_finish(jf, "the JSON report", o->json_output) < 0)
 			rc = -1;
-		}
 	}
 	return rc;
 }
@@ -396,6 +393,7 @@ int run_main(const struct run_opts *o)
 
 	/* failures before the target starts: one exit, early_fail */
 	struct events_sink sink = { NULL };
+	struct outfile text_out = { .fd = -1 }, json_out = { .fd = -1 };
 	struct heap_plan plan = { 0 };
 	struct tracer *tr = NULL;
 	struct et_model m;
@@ -419,6 +417,12 @@ int run_main(const struct run_opts *o)
 	int planned = early_plans(o, &m, path, &plan, err, sizeof(err));
 	invoker_leave(&as_user);
 	if (planned < 0) {
+		errmsg("%s", err);
+		goto early_fail;
+	}
+	/* every output is checked (and created) before the program starts */
+	if (outfile_open(&text_out, o->output, "the report", err, sizeof(err)) < 0 ||
+	    outfile_open(&json_out, o->json_output, "the JSON report", err, sizeof(err)) < 0) {
 		errmsg("%s", err);
 		goto early_fail;
 	}
@@ -561,14 +565,16 @@ cleanup:
 	if (status >= 0) {
 		struct render_opts ro = { .exit_code = rc, .exit_reason = failure };
 		/* a report that cannot be written is said, but never changes the target's status */
-		write_report(o, &m, &ro);
+		write_report(o, &m, &ro, &text_out, &json_out);
 	}
+	outfile_discard(&text_out);
+	outfile_discard(&json_out);
 	/* still blocked while the report is written: a late signal cannot cut it */
 	if (sigfd >= 0)
 		close(sigfd);
 	sigprocmask(SIG_SETMASK, &sigs.mask, NULL);
-	if (sink.f && fclose(sink.f) != 0)
-		errmsg("cannot write events to %s: %s", o->events, strerror(errno));
+	if (sink.f)
+		outfile_finish(sink.f, "the events", o->events);
 	skb_plan_free(&skb);
 	model_free(&m);
 	return rc;
@@ -577,6 +583,8 @@ early_fail:
 	tracer_close(tr);
 	if (sink.f)
 		fclose(sink.f);
+	outfile_discard(&text_out);
+	outfile_discard(&json_out);
 	heap_plan_free(&plan);
 	skb_plan_free(&skb);
 	model_free(&m);
