@@ -70,3 +70,117 @@ def test_every_fatal_signal_to_etrace_reaches_the_target_and_the_report_is_writt
             assert r["exit"]["kind"] == "signaled", r["exit"]
             # the sleep died of it: nothing of the tree is left running
             assert not lib.etrace_processes()
+
+
+def test_closed_stderr_stays_closed_and_reports_stay_out_of_other_files():
+    with lib.tempfile.TemporaryDirectory() as d:
+        ev = os.path.join(d, "ev.jsonl")
+        probe = os.path.join(d, "fd2")
+        # the target says whether it has an fd 2 (a file next to it, since it has no stderr)
+        p = subprocess.run(["bash", "-c", f"exec 2>&-; {lib.ETRACE} run --heap=off --events {ev} -- "
+                            f"sh -c 'if [ -e /proc/$$/fd/2 ]; then echo open; else echo closed; fi > {probe}'"],
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p
+        with open(probe) as f:
+            assert f.read().strip() == "closed"
+        with open(ev) as f:
+            events = f.read()
+        assert "etrace report" not in events and "syscall summary" not in events
+        for line in events.splitlines():
+            lib.json.loads(line)   # JSON lines only
+
+
+def test_a_report_that_cannot_be_written_is_said():
+    for opt in (["--json", "/dev/full"], ["-o", "/dev/full"], ["-f", "json", "-o", "/dev/full"]):
+        p = subprocess.run([lib.ETRACE, "run", "--heap=off"] + opt + ["--", "/bin/true"], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0, p   # the program's status, as documented
+        lines = [ln for ln in p.stderr.splitlines() if ln.startswith("etrace: cannot write")]
+        assert len(lines) == 1 and "No space left on device" in lines[0], (opt, p.stderr[-300:])
+
+
+def test_output_paths_are_checked_before_the_program_runs():
+    with lib.tempfile.TemporaryDirectory() as d:
+        marker = os.path.join(d, "ran")
+        for opt in ("-o", "--json", "--events", "--record"):
+            p = subprocess.run([lib.ETRACE, "run", "--heap=off", opt, os.path.join(d, "no", "such", "dir"), "--",
+                                "touch", marker], capture_output=True, text=True, timeout=30)
+            assert p.returncode == 125, (opt, p.returncode, p.stderr)
+            assert p.stderr.startswith("etrace: ") and len(p.stderr.strip().splitlines()) == 1, p.stderr
+            assert not os.path.exists(marker), f"{opt}: the program ran before its output was checked"
+        # --report=failure and success: a report file etrace created is not left empty
+        out = os.path.join(d, "r.txt")
+        p = subprocess.run([lib.ETRACE, "run", "--heap=off", "--report=failure", "-o", out, "--", "/bin/true"],
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0 and not os.path.exists(out)
+
+
+def test_a_recording_of_a_long_command_line_reads_back():
+    with lib.tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "big.rec")
+        args = ["x" * 100000] * 15          # 1.5 MB of arguments
+        p = subprocess.run([lib.ETRACE, "run", "--heap=off", "--report=never", "--record", rec, "--", "/bin/true"]
+                           + args, capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        r = subprocess.run([lib.ETRACE, "report", rec, "-f", "json"], capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr[-300:]
+        assert lib.json.loads(r.stdout)["command"][1:] == args
+
+
+def test_a_static_binary_execd_by_a_child_is_said_not_heap_traced():
+    r = lib.run(["sh", "-c", f"{prog('heap_leaks_static')} simple; {prog('heap_leaks')} simple"])
+    assert r.rc == 0, r.stderr
+    heap = {h["pid"]: h for h in r.report["heap"]["processes"]}
+    static = [h["pid"] for h in heap.values() if h["not_traced"]]
+    assert len(static) == 1, heap
+    assert "statically linked" in heap[static[0]]["not_traced"]
+    assert f"heap of pid {static[0]} not traced: " in r.text and "heap_leaks_static is statically linked" in r.text
+    # the dynamic one is traced: its leak found, no note
+    others = [h for h in heap.values() if not h["not_traced"]]
+    assert all(h["not_traced"] is None for h in others)
+    assert sum(1 for h in others if h["allocations"] > 0) >= 2
+    assert "definitely lost 100 bytes in 1 block" in r.text
+
+
+def test_bad_numbers_are_refused():
+    for opt in ("--last= -1", "--last=-1", "--last= 5", "--buffer-size=17179869185G", "--buffer-size=+16M",
+                "--rewind=nan", "--rewind= 5s", "--max-records=18446744073709551616", "--string-limit=0x10"):
+        p = subprocess.run([lib.ETRACE, "run", opt, "--", "/bin/true"], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 125, (opt, p.returncode)
+        assert p.stderr.startswith("etrace: ") and len(p.stderr.strip().splitlines()) == 1, (opt, p.stderr)
+    with lib.tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "r.rec")
+        subprocess.run([lib.ETRACE, "run", "--heap=off", "--report=never", "--record", rec, "--", "/bin/true"],
+                       timeout=30, check=True)
+        for at in ("nan", "inf", " 5", "0x10", "1e400"):
+            p = subprocess.run([lib.ETRACE, "rewind", rec, "--at", at], capture_output=True, text=True, timeout=30)
+            assert p.returncode == 125 and p.stderr.startswith("etrace: --at"), (at, p.returncode, p.stderr)
+        p = subprocess.run([lib.ETRACE, "rewind", rec, "--at", "1ms"], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+
+
+def test_exec_failure_names_the_missing_interpreter():
+    with lib.tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "script")
+        with open(script, "w") as f:
+            f.write("#!/nonexistent/interp -x\necho hi\n")
+        os.chmod(script, 0o755)
+        binary = os.path.join(d, "binary")
+        subprocess.run(["cc", "-x", "c", "-", "-o", binary, "-Wl,--dynamic-linker=/nonexistent/ld.so"],
+                       input=b"int main(void){return 0;}", check=True, timeout=60)
+        for path, interp in ((script, "/nonexistent/interp"), (binary, "/nonexistent/ld.so")):
+            p = subprocess.run([lib.ETRACE, "run", "--heap=off", "--", path], capture_output=True, text=True,
+                               timeout=30)
+            assert p.returncode == 127, (path, p.returncode)
+            lines = [ln for ln in p.stderr.splitlines() if ln.startswith("etrace: ")]
+            assert lines == [f"etrace: exec of {path} failed: its interpreter {interp}: No such file or directory"], \
+                p.stderr
+
+
+def test_doctor_exits_125_when_etrace_cannot_work():
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", lib.ETRACE, "doctor"],
+                       capture_output=True, text=True, timeout=60)
+    assert "cannot work" in p.stdout, p.stdout[-300:]
+    assert p.returncode == 125
+    p = subprocess.run([lib.ETRACE, "doctor"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and "can trace" in p.stdout
