@@ -63,6 +63,8 @@ def run(args, etrace_opts=(), stdin=None, timeout=TIMEOUT, want_text=True, env=N
     """Runs [prefix] etrace run [opts] -- args, with the text report in a
     file and the JSON report in another (prefix: e.g. ip netns exec NS)."""
     with tempfile.TemporaryDirectory(prefix="etrace-test-") as d:
+        if env and env.get("SUDO_UID"):
+            os.chmod(d, 0o1777)   # the reports are created as the invoking user, before the run
         jpath = os.path.join(d, "report.json")
         tpath = os.path.join(d, "report.txt")
         cmd = list(prefix) + [ETRACE, "run", "--json", jpath]

@@ -68,11 +68,12 @@ def test_usage_errors_are_125_with_one_line():
         assert p.stderr.startswith("etrace: "), p.stderr
 
 
-def test_unwritable_report_keeps_target_status():
+def test_unwritable_report_is_an_error_before_the_program_runs():
+    # checked before the start (#15 item 10): 125, and the program never ran
     p = subprocess.run([lib.ETRACE, "run", "-o", "/nonexistent/dir/report.txt", "--", prog("missing_file")],
                        capture_output=True, text=True, timeout=30)
-    assert p.returncode == 1
-    assert "etrace: cannot write the report to /nonexistent/dir/report.txt" in p.stderr
+    assert p.returncode == 125
+    assert p.stderr == "etrace: cannot write the report to /nonexistent/dir/report.txt: No such file or directory\n"
 
 
 def test_stdout_passes_through_byte_for_byte():
