@@ -1214,6 +1214,11 @@ int heapscan_process(int pid, uint64_t fsbase, const uint64_t *regs, size_t nreg
 		     char *err, size_t errlen)
 {
 	double t0 = now_ms();
+	if (n == 0) {   /* nothing to classify: reading every mapping would find nothing */
+		if (st)
+			memset(st, 0, sizeof(*st));
+		return 0;
+	}
 	struct rlist l;
 	memset(&l, 0, sizeof(l));
 	if (roots_collect(pid, fsbase, blocks, n, &l, err, errlen) < 0) {
