@@ -405,6 +405,7 @@ struct et_heap {
 	size_t nerrors, cap_errors;
 	uint64_t err_total[HEAP_ERR_KINDS];
 	uint64_t unknown_frees;
+	uint64_t unknown_erred;        /* of those, the ones the allocator aborted or faulted on: errors */
 	/* symbolization */
 	struct symstack **syms;
 	size_t nsyms, cap_syms;
@@ -1719,6 +1720,7 @@ static void derive_aborts(const struct et_model *m)
 		int detail = c->sig == SIGABRT ? HEAP_DETAIL_ABORTED : HEAP_DETAIL_FAULTED;
 		struct heap_error *er = add_error(H, hp, HEAP_ERR_INVALID_FREE, detail, NULL, last->addr,
 						  last->op, last->stack);
+		H->unknown_erred++;
 		if (er) {
 			er->tid = last->tid;
 			er->ts = last->ts;
@@ -2317,11 +2319,12 @@ void heap_render_text(const struct et_model *m, FILE *out)
 	if (m->lost[ET_EV_HEAP_HOLD])
 		fprintf(out, "%" PRIu64 " exit holds lost: those processes were not scanned for leaks\n",
 			m->lost[ET_EV_HEAP_HOLD]);
-	if (H->unknown_frees)
+	uint64_t harmless = H->unknown_frees - (H->unknown_erred < H->unknown_frees ? H->unknown_erred : H->unknown_frees);
+	if (harmless)
 		fprintf(out,
 			"%" PRIu64 " %s of pointers no probe saw allocated (made before tracing started, by the C library "
 			"for itself, or a lost record): not errors\n",
-			H->unknown_frees, plural(H->unknown_frees, "free", "frees"));
+			harmless, plural(harmless, "free", "frees"));
 	text_errors(m, out);
 	if (H->leaks_mode == HEAP_LEAKS_FULL) {
 		text_leaks(m, out);

@@ -64,6 +64,17 @@ static void put_comm(struct strbuf *sb, const char *comm)
 	sb_putc(sb, ')');
 }
 
+/* "thread 7" in the target itself, else "pid 12 (bash) thread 12" */
+static void put_task(struct strbuf *sb, const struct et_sent *st, bool self)
+{
+	if (!self) {
+		sb_printf(sb, "pid %d (", st->pid);
+		put_comm(sb, st->comm);
+		sb_putc(sb, ' ');
+	}
+	sb_printf(sb, "thread %d", st->tid);
+}
+
 void signal_sender_text(const struct et_model *m, const struct et_process *target, const struct et_sent *st,
 			struct strbuf *sb)
 {
@@ -107,25 +118,17 @@ void signal_sender_text(const struct et_model *m, const struct et_process *targe
 	if ((st->flags & ET_SIGGEN_F_NOINFO) && nr && !sends) {
 		/* send_sig() inside another syscall: the kernel raised it as that
 		 * call's outcome (a write to a pipe nobody reads: SIGPIPE) */
-		if (self) {
-			sb_printf(sb, "the kernel, in thread %d: ", st->tid);
-		} else {
-			sb_printf(sb, "the kernel, in pid %d (", st->pid);
-			put_comm(sb, st->comm);
-			sb_printf(sb, " thread %d: ", st->tid);
-		}
+		sb_puts(sb, "the kernel, in ");
+		put_task(sb, st, self);
+		sb_puts(sb, ": ");
 		sender_call(m, st, sb);
 		if (st->sig == SIGPIPE)
 			sb_puts(sb, ": nobody reads that pipe or socket");
 		return;
 	}
-	if (self) {
-		sb_printf(sb, "the process itself: thread %d", st->tid);
-	} else {
-		sb_printf(sb, "pid %d (", st->pid);
-		put_comm(sb, st->comm);
-		sb_printf(sb, " thread %d", st->tid);
-	}
+	if (self)
+		sb_puts(sb, "the process itself: ");
+	put_task(sb, st, self);
 	if (nr) {
 		sb_puts(sb, " with ");
 		sender_call(m, st, sb);
