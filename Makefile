@@ -28,7 +28,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTPROG_SRCS := $(filter-out testprogs/lib%.c,$(wildcard testprogs/*.c))
 TESTPROGS   := $(TESTPROG_SRCS:testprogs/%.c=$(BUILD)/testprogs/%)
 
-.PHONY: all deps check check-kernels test unit testprogs bench clean asan asan-check
+.PHONY: all deps check check-kernels test unit testprogs bench clean asan asan-check fuzz fuzz-bin
 .SECONDARY:
 all: $(BUILD)/etrace testprogs
 
@@ -85,11 +85,33 @@ asan-check: asan testprogs
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 UBSAN_OPTIONS=print_stacktrace=1 \
 	/usr/bin/python3 tests/run.py
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for what takes untrusted input:
+# recordings (`etrace report`), suppression files, DNS messages. The library
+# part and the recording reader are built with clang's fuzzer coverage, ASan
+# and UBSan in build-fuzz/ (build/ is untouched). `make check` runs a bounded
+# pass (tests/test_fuzz.py); `make fuzz` runs each target FUZZ_SECONDS and
+# merges what it found into the corpora in tests/fuzz/corpus/.
+FUZZ_BUILD   := build-fuzz
+FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+FUZZ_TARGETS := recording suppressions dns
+FUZZ_RUNNER  := runner/record.c runner/funcs.c runner/invoker.c
+FUZZ_SECONDS ?= 60
+fuzz-bin:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(CLANG) CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS) $(FUZZ_RUNNER) $(wildcard runner/*.h reports/*.h symbolize/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_RUNNER) $(LIB_OBJS) $(LDLIBS) -o $@
+
+fuzz: fuzz-bin
+	/usr/bin/python3 tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --merge
+
 # Installs the Debian packages the build and the tests need (run as root).
 deps:
 	./tests/install-deps.sh
 
-check: all unit
+check: all unit fuzz-bin
 	/usr/bin/python3 tests/run.py
 
 test: check

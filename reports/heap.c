@@ -484,6 +484,13 @@ int heap_load_suppressions(struct et_model *m, const char *path, char *err, size
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	int rc = heap_read_suppressions(m, f, path, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+int heap_read_suppressions(struct et_model *m, FILE *f, const char *path, char *err, size_t errlen)
+{
 	char **rules = NULL;
 	size_t nrules = 0, lineno = 0;
 	char *line = NULL;
@@ -521,9 +528,8 @@ int heap_load_suppressions(struct et_model *m, const char *path, char *err, size
 		rc = -1;
 	}
 	free(line);
-	fclose(f);
 	struct et_heap *H = heap_get(m);
-	if (rc == 0) {
+	if (rc == 0 && nrules) {   /* (memcpy from NULL is undefined even for 0 bytes) */
 		H->rules = xrealloc(H->rules, (H->nrules + nrules) * sizeof(*H->rules));
 		memcpy(H->rules + H->nrules, rules, nrules * sizeof(*rules));
 		H->nrules += nrules;

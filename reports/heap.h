@@ -56,6 +56,8 @@ void heap_configure(struct et_model *m, size_t freed_keep, bool leaks);
  * Returns 0, or -1 with one line "FILE:LINE: what is wrong" (or "FILE: errno
  * text") in err; the file's rules are then not added. */
 int heap_load_suppressions(struct et_model *m, const char *path, char *err, size_t errlen);
+/* The same from an open file (path names it in messages). */
+int heap_read_suppressions(struct et_model *m, FILE *f, const char *path, char *err, size_t errlen);
 /* A probed allocator function, for the report: the file, the function, the
  * probe's offset in the function and whether the kernel emulates the
  * instruction there (else it is single-stepped, slower). */

@@ -15,6 +15,8 @@
 #include "../symbolize/ksyms.h"
 
 
+const char *record_kallsyms = "/proc/kallsyms";
+
 static int bad_file(const char *path, const char *why)
 {
 	fprintf(stderr, "etrace: %s: %s\n", path, why);
@@ -198,6 +200,8 @@ struct replay {
 
 /* Reads a recording into a model; keep_all keeps every syscall. Returns 0 or
  * an exit code after printing a one-line message. */
+static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_all);
+
 static int replay_load(const char *path, struct replay *rp, int keep_all)
 {
 	memset(rp, 0, sizeof(*rp));
@@ -207,12 +211,19 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 		fprintf(stderr, "etrace: cannot read %s: %s\n", path, strerror(errno));
 		return ETRACE_EXIT_FAILURE;
 	}
+	int rc = replay_read(f, path, rp, keep_all);
+	fclose(f);
+	return rc;
+}
+
+/* The parser proper: a recording is untrusted input (tests/fuzz). */
+static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_all)
+{
 	char magic[8];
 	int rc = 0;
 	size_t cap = 1 << 16;
 	unsigned char *buf = malloc(cap);
 	if (!buf) {
-		fclose(f);
 		return bad_file(path, "out of memory");
 	}
 	if (fread(magic, 8, 1, f) != 1 || memcmp(magic, REC_MAGIC, 8) != 0) {
@@ -299,7 +310,7 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 			/* kernel names from this machine's symbols (a replay of another boot shows wrong names) */
 			char kerr[256];
 			if (!rp->m.skbs.ksyms)
-				rp->m.skbs.ksyms = ksyms_load("/proc/kallsyms", kerr, sizeof(kerr));
+				rp->m.skbs.ksyms = ksyms_load(record_kallsyms, kerr, sizeof(kerr));
 		} else if (fr.kind == REC_EVENT && have_run) {
 			model_ingest(&rp->m, buf, fr.len);
 		} else if (fr.kind == REC_END && fr.len >= sizeof(struct rec_end) && have_run && !rp->have_end) {
@@ -334,7 +345,6 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 		rc = bad_file(path, "empty recording");
 out:
 	free(buf);
-	fclose(f);
 	return rc;
 }
 
@@ -348,6 +358,30 @@ static void replay_free(struct replay *rp)
 			free(*a);
 		free(rp->argv);
 	}
+}
+
+static void render_replay(struct replay *rp, FILE *out, int json)
+{
+	struct render_opts ro = { .exit_code = rp->exit_code,
+				  .exit_reason = rp->have_end ? NULL : "the recording ends early (etrace was killed?)" };
+	if (json)
+		render_json(&rp->m, &ro, out);
+	else
+		render_text(&rp->m, &ro, out);
+}
+
+int record_render(FILE *in, const char *name, FILE *out, int json)
+{
+	struct replay rp;
+	memset(&rp, 0, sizeof(rp));
+	model_init(&rp.m);
+	int rc = replay_read(in, name, &rp, 0);
+	if (rc == 0) {
+		crash_analyze(&rp.m);
+		render_replay(&rp, out, json);
+	}
+	replay_free(&rp);
+	return rc;
 }
 
 int report_main(int argc, char **argv)
@@ -411,12 +445,7 @@ int report_main(int argc, char **argv)
 		replay_free(&rp);
 		return ETRACE_EXIT_FAILURE;
 	}
-	struct render_opts ro = { .exit_code = rp.exit_code,
-				  .exit_reason = rp.have_end ? NULL : "the recording ends early (etrace was killed?)" };
-	if (json)
-		render_json(&rp.m, &ro, out);
-	else
-		render_text(&rp.m, &ro, out);
+	render_replay(&rp, out, json);
 	if (out != stdout && fclose(out) != 0) {
 		fprintf(stderr, "etrace: cannot write %s: %s\n", output, strerror(errno));
 		rc = ETRACE_EXIT_FAILURE;

@@ -80,4 +80,11 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 int report_main(int argc, char **argv);
 int rewind_main(int argc, char **argv);
 
+/* The report of a recording read from in (name: for messages) written to
+ * out; 0, or etrace report's exit code after a one-line message. A
+ * recording is untrusted input: tests/fuzz/fuzz_recording.c runs this. */
+int record_render(FILE *in, const char *name, FILE *out, int json);
+/* Where kernel symbols are read for --skb records (the fuzzer's is empty). */
+extern const char *record_kallsyms;
+
 #endif
