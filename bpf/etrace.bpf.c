@@ -36,6 +36,15 @@ const volatile __u32 nr_uretprobe = 0xffffffff;   /* x86_64 6.11+: a uretprobe's
  * refuses the access otherwise; with a constant here it skips the branch). */
 const volatile __u32 tp_kfree_skb_args = 4;       /* rx_sk since 6.10 */
 const volatile __u32 tp_consume_skb_args = 2;     /* location since 6.3 */
+/* Under sudo: the invoking user. A process whose credentials exceed theirs
+ * (it exec'd a setuid/setgid/file-capability program: the kernel's
+ * secureexec, or its ids or capabilities are not theirs) is "redacted":
+ * like ptrace, which lets no unprivileged tracer into such a process, etrace
+ * records that it ran, what it exec'd and how it ended, not its syscalls,
+ * data, registers, stack, heap or functions. */
+const volatile __u32 redact_on = 0;
+const volatile __u32 invoker_uid = 0;
+const volatile __u32 invoker_gid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -799,6 +808,8 @@ int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 		return 0; /* --trace-func's return probes, not the program */
 	if (nr == nr_ptrace)
 		t->ptracer = 1;
+	if (t->redacted)
+		return 0; /* a privileged process: nothing of it recorded */
 	if (t->wait_exec) {
 		/* the launcher's child before its execve: not the target yet */
 		if (nr != nr_execve && nr != nr_execveat)
@@ -844,6 +855,10 @@ int BPF_PROG(et_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	t->in_flight = 0;
 	struct ev_syscall *r = &t->rec;
+	/* an execve that made the process privileged is still the caller's
+	 * own call (its path and argv); nothing read at its exit is kept */
+	if (t->redacted && r->nr != nr_execve && r->nr != nr_execveat)
+		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	r->h.ts = now;
 	r->ret = ret;
@@ -858,7 +873,7 @@ int BPF_PROG(et_sys_exit, struct pt_regs *regs, long ret)
 	 * unconnected socket; a connected one was seen by udp_note()) */
 	if (sp && sp->sock && sp->sock <= 6 && port53_at(r->args[(sp->sock - 1) & 7]))
 		r->flags |= ET_SC_F_DNS;
-	if (sp && (sp->at_exit || t->retry))
+	if (sp && (sp->at_exit || t->retry) && !t->redacted)
 		off = capture_exit(t, sp, off, ret);
 	account(nr, ret, now - r->enter_ts);
 	send_syscall(t, off);
@@ -879,6 +894,7 @@ int BPF_PROG(et_fork, struct task_struct *parent, struct task_struct *child)
 	ct->traced = 1;
 	ct->wait_exec = 0;
 	ct->in_flight = 0;
+	ct->redacted = pt->redacted;
 
 	union et_small *s = small_record();
 	if (!s)
@@ -992,25 +1008,51 @@ static __always_inline void read_auxv(struct ev_exec *e)
 	bpf_loop(28, auxv_cb, &cx, 0);
 }
 
+/* The new image runs with more than the invoking user has: the kernel's
+ * secureexec (AT_SECURE: setuid, setgid, file capabilities, an LSM
+ * transition), or any id or capability that is not the invoker's. */
+static __always_inline bool exec_privileged(struct task_struct *p, struct linux_binprm *bprm)
+{
+	if (BPF_CORE_READ_BITFIELD(bprm, secureexec))
+		return true;
+	const struct cred *c = p->cred;
+	__u32 u = invoker_uid, g = invoker_gid;
+	if (c->uid.val != u || c->euid.val != u || c->suid.val != u || c->fsuid.val != u)
+		return true;
+	if (c->gid.val != g || c->egid.val != g || c->sgid.val != g || c->fsgid.val != g)
+		return true;
+	/* kernel_cap_t is a u64 since 6.3, two u32 before: 8 bytes either way */
+	__u64 eff = 0, perm = 0;
+	bpf_probe_read_kernel(&eff, sizeof(eff), (const char *)c + bpf_core_field_offset(struct cred, cap_effective));
+	bpf_probe_read_kernel(&perm, sizeof(perm), (const char *)c + bpf_core_field_offset(struct cred, cap_permitted));
+	return eff != 0 || perm != 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(et_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct et_task *t = task_traced(p);
 	if (!t)
 		return 0;
+	/* argv is rebuilt from the new image: what the caller passed */
 	exec_recapture(t, bprm);
+	t->redacted = redact_on && exec_privileged(p, bprm);
 	union et_small *s = small_record();
 	if (!s)
 		return 0;
 	struct ev_exec *e = &s->exec;
 	fill_header(&e->h, ET_EV_EXEC, sizeof(*e));
 	e->old_tid = old_pid;
+	e->redacted = t->redacted;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	const char *fn = BPF_CORE_READ(bprm, filename);
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), fn);
-	read_auxv(e);
+	e->at_phdr = e->at_entry = e->at_base = e->at_vdso = 0;
+	if (!t->redacted)
+		read_auxv(e);   /* (its layout is the privileged process's) */
 	emit(e, sizeof(*e), ET_CNT_LOST_EXEC);
-	heap_attach_request(e->h.pid, e->h.tid, true, NULL, false);
+	if (!t->redacted)
+		heap_attach_request(e->h.pid, e->h.tid, true, NULL, false);
 	return 0;
 }
 
@@ -1236,8 +1278,10 @@ int BPF_PROG(et_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 		if (e->cause == ET_SIG_CAUSE_GROUP_EXIT || e->cause == ET_SIG_CAUSE_EXEC)
 			e->fatal = 0;
 	}
+	if (t->redacted)
+		e->addr = 0;   /* how it ended, not where */
 	emit(e, sizeof(*e), ET_CNT_LOST_SIGNAL);
-	if (e->fatal)
+	if (e->fatal && !t->redacted)
 		capture_crash(t, sig, e->code, e->addr);
 	return 0;
 }
@@ -1289,7 +1333,7 @@ int BPF_PROG(et_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 static __always_inline int func_event(struct pt_regs *ctx, __u32 kind)
 {
 	struct et_task *t = traced_task();
-	if (!t || t->wait_exec)
+	if (!t || t->wait_exec || t->redacted)
 		return 0;
 	struct ev_func e;
 	fill_header(&e.h, ET_EV_FUNC, sizeof(e));
@@ -2037,7 +2081,7 @@ SEC("uprobe")
 int et_heap_enter(struct pt_regs *ctx)
 {
 	struct et_task *t = traced_task();
-	if (!t || t->wait_exec)
+	if (!t || t->wait_exec || t->redacted)
 		return 0;
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 op = ET_HEAP_COOKIE_OP(cookie), args = ET_HEAP_COOKIE_ARGS(cookie);

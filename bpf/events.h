@@ -180,7 +180,7 @@ struct ev_fork {
 struct ev_exec {
 	struct ev_header h;
 	et_u32 old_tid;       /* a non-leader thread that exec'd becomes the leader */
-	et_u32 pad;
+	et_u32 redacted;      /* a privileged image (setuid, setgid, file capabilities): nothing of it recorded */
 	et_u64 at_phdr;       /* auxv: where the executable's program headers are mapped */
 	et_u64 at_entry;      /* auxv: the executable's entry point (gives its load bias) */
 	et_u64 at_base;       /* auxv: the dynamic loader's load address, 0 for static */
@@ -517,6 +517,8 @@ struct et_task {
 	et_u32 heap_held;     /* stopped at _exit once already */
 	et_u32 heap_op;
 	et_u32 ptracer;       /* this thread called ptrace(): a tracer (strace, gdb) */
+	et_u32 redacted;      /* its credentials exceed the invoking user's: it ran, its data is not recorded */
+	et_u32 pad_r;         /* (the u64s below stay aligned) */
 	et_u64 heap_sp;       /* stack pointer at the outermost call's entry */
 	et_u64 heap_size, heap_old, heap_align, heap_memptr, heap_ts;
 	et_u64 heap_skip_free;/* freed by operator delete: its inner free() is not another free */

@@ -920,8 +920,13 @@ static int on_task_exec(struct et_model *m, const struct ev_exec *e)
 	p->exe = strndup(e->filename, sizeof(e->filename));
 	fdt_exec(p->fds);
 	heap_on_exec(m, p);
-	modules_at_exec(p, e);
-	heap_exec_image(m, p, e->at_base == 0);
+	if (e->redacted) {
+		p->privileged = true;
+		clear_modules(p);   /* nothing of its image is recorded: no addresses to place */
+	} else {
+		modules_at_exec(p, e);
+		heap_exec_image(m, p, e->at_base == 0);
+	}
 	/* notes are prose for the text report: the program's path escaped */
 	struct strbuf sb = STRBUF_INIT;
 	sb_puts(&sb, "exec ");

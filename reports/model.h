@@ -133,6 +133,8 @@ struct et_process {
 	size_t nsenders;
 	uint64_t start_ts, end_ts;
 	bool exited;
+	bool privileged;            /* exec'd a program with more rights than the invoking user
+				     * (setuid...): its syscalls and data were not recorded */
 	int wait_status;            /* (code << 8) | signal | 0x80 core, as waitpid gives */
 	struct fdtable *fds;
 	struct et_thread **threads;

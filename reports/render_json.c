@@ -123,6 +123,8 @@ static void json_process(const struct et_model *m, const struct et_process *p, s
 	json_argv(sb, p->argv);
 	sb_puts(sb, ",\"exe\":");
 	sb_json_str(sb, p->exe);
+	if (p->privileged)
+		sb_puts(sb, ",\"privileged\":true");
 	sb_printf(sb, ",\"start_ms\":%.3f", model_rel_ms(m, p->start_ts));
 	if (p->exited) {
 		sb_printf(sb, ",\"end_ms\":%.3f,\"duration_ms\":%.3f,\"exit\":", model_rel_ms(m, p->end_ts),

@@ -70,6 +70,10 @@ static void print_processes(const struct et_model *m, FILE *out)
 		else if (p->exe)
 			put_escaped(out, p->exe);
 		fputc('\n', out);
+		if (p->privileged)
+			fputs("             (privileged: it ran a setuid/setgid/capability program, so only that it ran and "
+			      "how it ended is recorded)\n",
+			      out);
 		sb_reset(&sb);
 		if (termination_text(m, p, &sb))
 			fprintf(out, "      %s\n", sb_str(&sb));

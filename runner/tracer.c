@@ -1,4 +1,5 @@
 #include "tracer.h"
+#include "invoker.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -591,6 +592,10 @@ reopen:
 		goto fail;
 	}
 	t->skel->rodata->data_max = o->data_max;
+	const struct invoker *w = invoker_get();
+	t->skel->rodata->redact_on = w->sudo;
+	t->skel->rodata->invoker_uid = w->uid;
+	t->skel->rodata->invoker_gid = w->gid;
 	t->skel->rodata->nr_execve = syscall_nr("execve");
 	t->skel->rodata->nr_execveat = syscall_nr("execveat");
 	t->skel->rodata->nr_writev = syscall_nr("writev");

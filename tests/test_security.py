@@ -3,6 +3,7 @@ chose: it must never give the user more than they have (issue #15, items
 1-6). An unprivileged user through sudo is the test user etrace-test
 (tests/install-deps.sh creates it) with SUDO_UID/SUDO_GID/SUDO_USER set as
 sudo sets them; one test goes through the real sudo."""
+import json
 import os
 import pwd
 import shutil
@@ -311,3 +312,94 @@ def test_strings_from_the_program_are_escaped_in_the_text_report():
             assert p.returncode == 0, p.stderr
             _no_terminal_controls(p.stdout, args[0])
             assert b"forged-path" in p.stdout
+
+
+# ---- 4. privileged programs under sudo -----------------------------------------
+
+SUID = r'''
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	char buf[256] = {0};
+	int fd = open(argv[1], O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (n <= 0)
+		return 2;
+	char *copy = malloc(64);   /* a leak holding the secret */
+	strncpy(copy, buf, 63);
+	printf("euid %d read %zd bytes\n", (int)geteuid(), n);
+	if (argc > 2)
+		*(volatile int *)0 = 1;
+	return 0;
+}
+'''
+
+
+def test_privileged_program_data_is_not_in_the_report():
+    """Under sudo, a setuid program the user runs reads a file only root
+    may read: the report says it ran and how it ended, nothing of its data
+    (as ptrace lets no unprivileged tracer into it)."""
+    pw = _user()
+    with _Dir() as d, _Dir(user=True) as out:
+        exe = os.path.join(d, "suid")
+        _cc(SUID, exe)
+        os.chmod(exe, 0o4755)
+        secret = os.path.join(d, "secret")
+        word = f"TOPSECRET{os.getpid()}"
+        with open(secret, "w") as f:
+            f.write(word + "\n")
+        os.chmod(secret, 0o600)
+        for crash in (False, True):
+            txt, js, rec = (os.path.join(out, n) for n in ("r.txt", "r.json", "r.rec"))
+            for f in (txt, js, rec):
+                if os.path.exists(f):
+                    os.unlink(f)
+            args = [exe, secret] + (["crash"] if crash else [])
+            p = _etrace(["run", "-o", txt, "--json", js, "--record", rec, "--trace-func", "main", "--"] + args,
+                        env=_sudo_env(pw))
+            assert p.returncode == (139 if crash else 0), p.stderr
+            if not crash:
+                assert p.stdout == "euid 0 read %d bytes\n" % (len(word) + 1), p.stdout
+            for f in (txt, js, rec):
+                assert word.encode() not in open(f, "rb").read(), f
+            rep = json.load(open(js))
+            root = [q for q in rep["processes"] if q["pid"] == rep["root_pid"]][0]
+            assert root.get("privileged") is True, root
+            assert rep["etrace_exit_code"] == (139 if crash else 0), rep["exit"]
+            text = open(txt).read()
+            assert "(privileged: it ran a setuid/setgid/capability program" in text
+            # no syscalls after the exec, no registers or stack, no heap, no functions
+            names = [s["name"] for t in root["threads"] for s in t["last_syscalls"]]
+            assert names == ["execve"], names
+            assert "registers:" not in text and "backtrace" not in text
+            assert "LEAK" not in text
+            assert rep.get("crashes", []) == [], rep.get("crashes")
+            # the recording replays the same
+            p = _etrace(["report", rec], env=_sudo_env(pw))
+            assert p.returncode == 0 and word not in p.stdout, (p.returncode, p.stderr)
+        # root tracing root's own setuid program sees everything, as before
+        p = _etrace(["run", "--json", os.path.join(d, "root.json"), "--report=never", "--", exe, secret])
+        assert p.returncode == 0, p.stderr
+        assert word in open(os.path.join(d, "root.json")).read()
+
+
+def test_setgid_chage_does_not_show_shadow():
+    pw = _user()
+    chage = shutil.which("chage")
+    if not chage or not os.stat(chage).st_mode & 0o2000:
+        raise lib.Skip("no setgid chage (Debian package passwd)")
+    with open("/etc/shadow") as f:
+        shadow = [line.strip() for line in f if line.strip()]
+    with _Dir(user=True) as out:
+        js = os.path.join(out, "r.json")
+        p = _etrace(["run", "--json", js, "-o", os.path.join(out, "r.txt"), "--", chage, "-l", USER],
+                    env=_sudo_env(pw))
+        assert p.returncode == 0, p.stderr
+        data = open(js).read() + open(os.path.join(out, "r.txt")).read()
+        leaked = [line for line in shadow if line in data or line.split(":")[1] in data and len(line.split(":")[1]) > 3]
+        assert not leaked, leaked[:2]
+        assert '"privileged":true' in open(js).read().replace(" ", "")
