@@ -46,7 +46,10 @@
 #define LINE_SHIFT 7                 /* home slot: hash of addr >> 7 */
 #define SMALL_MAX 4096               /* larger blocks also go in the granule table */
 #define GRAN_SHIFT 16                /* 64 KiB granules */
-#define GRAN_MAX_PER_BLOCK (1u << 20) /* 64 GiB: more is not a real block */
+#define GRAN_MAX_PER_BLOCK (1u << 14) /* 1 GiB: a fault further inside is not matched to the block */
+#define GRAN_INDEX_MAX (1u << 20)     /* granule entries in all: past it (64 GiB of big blocks, or a
+				       * forged recording) a block is not indexed, which only costs
+				       * the "inside a block" wording of a fault */
 #define NEAR_BYTES 64                /* "just past the end" for a fault address: this far, */
 #define PAGE_BYTES 4096ull           /* or into the page after the block's last one */
 #define STACK_RANGE (8ull << 20)     /* a freed pointer this close above sp is on the stack */
@@ -243,6 +246,8 @@ static void big_add(struct gtab *t, uint64_t addr, uint64_t size)
 {
 	uint64_t g, last;
 	granules(addr, size, &g, &last);
+	if (t->count + (last - g + 1) > GRAN_INDEX_MAX)
+		return;
 	for (; g <= last; g++)
 		gtab_add(t, g + 1, addr);
 }

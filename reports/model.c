@@ -619,16 +619,25 @@ static void note_failure(struct et_model *m, const struct et_record *r, int err)
 	f->expected = routine_failure(&r->ev, syscall_sig_by_nr(r->ev.nr), err);
 }
 
+/* The argv captures of argument argi, numbered from 0 (seq is a byte). A
+ * capture of another kind for the same argument matches every seq: it ends
+ * the list (a forged recording had it loop forever). */
+static const struct ev_capture *argv_entry(const struct ev_syscall *ev, int argi, size_t i)
+{
+	const struct ev_capture *c = i < 256 ? ev_find_capture(ev, argi, (int)i) : NULL;
+	return c && c->kind == ET_CAP_ARGV ? c : NULL;
+}
+
 static char **argv_from_record(const struct ev_syscall *ev, int argi)
 {
 	size_t n = 0;
-	while (ev_find_capture(ev, argi, (int)n))
+	while (argv_entry(ev, argi, n))
 		n++;
 	if (n == 0)
 		return NULL;
 	char **argv = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
-		const struct ev_capture *c = ev_find_capture(ev, argi, (int)i);
+		const struct ev_capture *c = argv_entry(ev, argi, i);
 		argv[i] = strndup(ev_capture_data(c), c->len);
 	}
 	return argv;
