@@ -32,7 +32,7 @@ def test_ignored_signals_and_mask_are_inherited_as_etrace_got_them():
     for label, args in (("native", ["cat", "/proc/self/status"]),
                         ("etrace", [lib.ETRACE, "run", "--report=never", "--heap=off", "--",
                                     "cat", "/proc/self/status"])):
-        p = subprocess.run(["python3", "-c", body.replace("ARGS", repr(args))], capture_output=True,
+        p = subprocess.run(["/usr/bin/python3", "-c", body.replace("ARGS", repr(args))], capture_output=True,
                            text=True, timeout=30)
         assert p.returncode == 0, (label, p.stderr)
         f = dict(line.split(":", 1) for line in p.stdout.splitlines() if ":" in line)
