@@ -33,9 +33,16 @@ against the tool a user would otherwise pick (strace).
                  `etrace run -- /bin/true` with heap tracing on and
                  --heap=off (goal: under 300 ms with it on)
 
+  others         the cost to a process outside the traced tree: an untraced
+                 getppid loop's CPU time (user + system, from wait4: less
+                 sensitive to a loaded machine than wall time) alone and
+                 while `etrace run --heap=off -- sleep` runs, in turn: the
+                 raw syscall tracepoints put every task of the machine on
+                 the slow syscall path while they are attached
+
 Timing is the best of R repetitions (wall clock, the machine is otherwise
 idle); the heap section takes medians. Usage:
-  bench/bench.py [--loops N] [--reps R] [--rss-seconds S] [--only SECTION]
+  bench/bench.py [--loops N] [--reps R] [--rss-seconds S] [--only network|heap|others]
                  [--heap-pairs N] [--heap-threads T]
 """
 import argparse
@@ -447,6 +454,47 @@ def unrelated_bench(reps, pairs, threads):
           f"({b / a:.2f}x; goal: ~1x)")
 
 
+def cpu_run(cmd):
+    """CPU time (user + system) of cmd, from wait4's rusage."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return ru.ru_utime + ru.ru_stime if p.returncode == 0 else None
+
+
+def others_bench(reps, loops):
+    """An untraced syscall loop next to an etrace run of something idle."""
+    reps = max(reps, 5)
+    args = [LOOP, str(loops)]
+    print(f"== cost to others: {loops} x getppid in an untraced process, CPU time, median of {reps} ==")
+    alone, during = [], []
+    for _ in range(reps):   # in turn, so a change in the machine's load hits both
+        alone.append(cpu_run(args))
+        bg = subprocess.Popen([ETRACE, "run", "--heap=off", "-o", "/dev/null", "--", "sleep", "600"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 20
+            while not etrace_target_running(bg, "sleep") and bg.poll() is None and time.time() < deadline:
+                time.sleep(0.05)
+            if not etrace_target_running(bg, "sleep"):
+                print(f"  (etrace run -- sleep did not start: status {bg.poll()}; skipped)")
+                return
+            during.append(cpu_run(args))
+        finally:
+            bg.send_signal(signal.SIGTERM)   # forwarded to sleep; etrace exits
+            try:
+                bg.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                bg.kill()
+                bg.wait()
+    a = median([t for t in alone if t is not None])
+    b = median([t for t in during if t is not None])
+    print(f"  {'alone':34s} {a:7.3f}s CPU {a * 1e9 / loops:7.0f} ns/syscall")
+    print(f"  {'next to etrace run -- sleep':34s} {b:7.3f}s CPU {b * 1e9 / loops:7.0f} ns/syscall")
+    print(f"  an untraced process pays {(b - a) * 1e9 / loops:+.0f} ns per syscall while etrace runs "
+          f"({b / a:.2f}x)")
+
+
 def heap_startup_bench(reps):
     reps = max(reps, 5)
     on, off = [], []
@@ -471,7 +519,7 @@ def main():
     ap.add_argument("--loops", type=int, default=1000000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--rss-seconds", type=float, default=20, help="length of the long run of the memory benchmark")
-    ap.add_argument("--only", choices=["network", "heap"], help="run only this section")
+    ap.add_argument("--only", choices=["network", "heap", "others"], help="run only this section")
     ap.add_argument("--heap-pairs", type=int, default=1000000,
                     help="allocation+free pairs per thread of the heap benchmark")
     ap.add_argument("--heap-threads", type=int, default=1, help="threads of the heap benchmark")
@@ -482,6 +530,9 @@ def main():
         return
     if a.only == "heap":
         heap_bench(a.reps, a.heap_pairs, a.heap_threads)
+        return
+    if a.only == "others":
+        others_bench(a.reps, a.loops)
         return
 
     print(f"== syscall loop: {a.loops} x getppid, best of {a.reps} ==")
@@ -513,6 +564,7 @@ def main():
         print(f"  strace -f /bin/true           {ts * 1e3:8.1f} ms")
 
     crash_bench(max(a.reps, 5))
+    others_bench(a.reps, a.loops)
     net_bench(a.reps)
     heap_bench(a.reps, a.heap_pairs, a.heap_threads)
     # the counts come from the loop above: ~rss_seconds under etrace (the

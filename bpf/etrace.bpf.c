@@ -118,6 +118,13 @@ static __always_inline void emit(void *rec, __u64 size, __u32 lost_counter)
 /* The storage of a traced task, or NULL: the one check every other task pays. */
 static __always_inline struct et_task *task_traced(struct task_struct *task)
 {
+	/* Every task of the machine passes here at each syscall while etrace
+	 * runs. Most have no task storage at all: one load says so, where the
+	 * lookup costs them ~130 ns a call (measured: an untraced getppid
+	 * loop 1.29x native next to etrace with the lookup, 1.05x with empty
+	 * programs). A task with storage (of any map) is looked up. */
+	if (!task->bpf_storage)   /* a direct load: task is a trusted BTF pointer */
+		return 0;
 	struct et_task *t = bpf_task_storage_get(&tasks, task, 0, 0);
 	if (!t || !t->traced)
 		return 0;
