@@ -139,6 +139,19 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* A backslash, newline, tab or carriage return as JSON and C write them. */
+static bool put_named_escape(struct strbuf *sb, unsigned char c)
+{
+	static const char named[] = { '\\', '\\', '\n', 'n', '\t', 't', '\r', 'r' };
+	for (size_t k = 0; k < sizeof(named); k += 2)
+		if (c == (unsigned char)named[k]) {
+			sb_putc(sb, '\\');
+			sb_putc(sb, named[k + 1]);
+			return true;
+		}
+	return false;
+}
+
 void sb_json_strn(struct strbuf *sb, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -148,14 +161,8 @@ void sb_json_strn(struct strbuf *sb, const char *s, size_t n)
 		unsigned char c = p[i];
 		if (c == '"') {
 			sb_puts(sb, "\\\"");
-		} else if (c == '\\') {
-			sb_puts(sb, "\\\\");
-		} else if (c == '\n') {
-			sb_puts(sb, "\\n");
-		} else if (c == '\t') {
-			sb_puts(sb, "\\t");
-		} else if (c == '\r') {
-			sb_puts(sb, "\\r");
+		} else if (put_named_escape(sb, c)) {
+			/* done */
 		} else if (c < 0x20 || c == 0x7f) {
 			sb_printf(sb, "\\u%04x", c);
 		} else if (c >= 0x80) {
@@ -203,14 +210,8 @@ void sb_escapen(struct strbuf *sb, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
-		if (c == '\\') {
-			sb_puts(sb, "\\\\");
-		} else if (c == '\n') {
-			sb_puts(sb, "\\n");
-		} else if (c == '\t') {
-			sb_puts(sb, "\\t");
-		} else if (c == '\r') {
-			sb_puts(sb, "\\r");
+		if (put_named_escape(sb, c)) {
+			/* done */
 		} else if (c < 0x20 || c == 0x7f) {
 			sb_printf(sb, "\\x%02x", c);
 		} else if (c >= 0x80) {
