@@ -170,14 +170,19 @@ def test_crash_in_forked_child_parent_status_wins():
 
 
 def test_crash_in_dlopened_library():
-    r = run([prog("crash_dlopen")])
-    assert r.rc == 128 + signal.SIGSEGV
-    c = crash_of(r)
-    top = c["backtrace"][0]
-    assert top["module"] == "libcrashy.so", top
-    assert top["function"] == "crashy_parse"
-    assert top["file"].endswith("libcrashy.c")
-    assert "main" in functions(c)
+    # "relative": dlopen("./libcrashy.so") after a chdir, resolved against
+    # the working directory of the time
+    for how in ([], ["relative"]):
+        r = run([prog("crash_dlopen")] + how)
+        assert r.rc == 128 + signal.SIGSEGV
+        c = crash_of(r)
+        top = c["backtrace"][0]
+        assert top["module"] == "libcrashy.so", (how, top)
+        assert top["function"] == "crashy_parse"
+        assert top["file"].endswith("libcrashy.c")
+        assert "main" in functions(c)
+        assert all(f["module"] for f in c["backtrace"]), c["backtrace"]
+        assert "(no module)" not in r.text, r.text
 
 
 def test_stack_overflow_is_bounded_and_summarised():
