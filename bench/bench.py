@@ -46,6 +46,7 @@ idle); the heap section takes medians. Usage:
                  [--heap-pairs N] [--heap-threads T]
 """
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -420,24 +421,19 @@ def etrace_target_running(etrace, comm):
     return False
 
 
-def unrelated_bench(reps, pairs, threads):
-    """heap_churn outside the traced tree while etrace traces another
-    program: uprobes patch the libc file for every process that maps it."""
-    reps = max(reps, 5)
-    args = [HEAP_CHURN, str(pairs), str(threads)]
-    print(f"  a process outside the traced tree: heap_churn {pairs} pairs x {threads} natively, "
-          f"alone and while `etrace run -- sleep` runs, median of {reps}")
-    alone = [churn_run(args) for _ in range(reps)]
-    bg = subprocess.Popen(ETRACE_NULL + ["sleep", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@contextlib.contextmanager
+def etrace_sleeping(etrace_cmd):
+    """etrace_cmd + sleep 600 in the background, until the block ends; yields
+    whether its target runs (probes in place)."""
+    bg = subprocess.Popen(etrace_cmd + ["sleep", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 20
         while not etrace_target_running(bg, "sleep") and bg.poll() is None and time.time() < deadline:
             time.sleep(0.05)
-        if not etrace_target_running(bg, "sleep"):
+        started = etrace_target_running(bg, "sleep")
+        if not started:
             print(f"  (etrace run -- sleep did not start: status {bg.poll()}; skipped)")
-            return
-        time.sleep(0.5)
-        during = [churn_run(args) for _ in range(reps)]
+        yield started
     finally:
         if bg.poll() is None:
             bg.send_signal(signal.SIGTERM)  # forwarded to sleep; etrace writes its report and exits
@@ -446,6 +442,21 @@ def unrelated_bench(reps, pairs, threads):
             except subprocess.TimeoutExpired:
                 bg.kill()
                 bg.wait()
+
+
+def unrelated_bench(reps, pairs, threads):
+    """heap_churn outside the traced tree while etrace traces another
+    program: uprobes patch the libc file for every process that maps it."""
+    reps = max(reps, 5)
+    args = [HEAP_CHURN, str(pairs), str(threads)]
+    print(f"  a process outside the traced tree: heap_churn {pairs} pairs x {threads} natively, "
+          f"alone and while `etrace run -- sleep` runs, median of {reps}")
+    alone = [churn_run(args) for _ in range(reps)]
+    with etrace_sleeping(ETRACE_NULL) as started:
+        if not started:
+            return
+        time.sleep(0.5)
+        during = [churn_run(args) for _ in range(reps)]
     a, b = median([o for _, o in alone]), median([o for _, o in during])
     print(f"  {'alone':28s} {median([w for w, _ in alone]):7.3f}s {a:8.4f}s {1.0:8.2f}x {pairs * threads / a:11.0f}")
     print(f"  {'next to etrace run -- sleep':28s} {median([w for w, _ in during]):7.3f}s {b:8.4f}s "
@@ -470,23 +481,10 @@ def others_bench(reps, loops):
     alone, during = [], []
     for _ in range(reps):   # in turn, so a change in the machine's load hits both
         alone.append(cpu_run(args))
-        bg = subprocess.Popen([ETRACE, "run", "--heap=off", "-o", "/dev/null", "--", "sleep", "600"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.time() + 20
-            while not etrace_target_running(bg, "sleep") and bg.poll() is None and time.time() < deadline:
-                time.sleep(0.05)
-            if not etrace_target_running(bg, "sleep"):
-                print(f"  (etrace run -- sleep did not start: status {bg.poll()}; skipped)")
+        with etrace_sleeping([ETRACE, "run", "--heap=off", "-o", "/dev/null", "--"]) as started:
+            if not started:
                 return
             during.append(cpu_run(args))
-        finally:
-            bg.send_signal(signal.SIGTERM)   # forwarded to sleep; etrace exits
-            try:
-                bg.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                bg.kill()
-                bg.wait()
     a = median([t for t in alone if t is not None])
     b = median([t for t in during if t is not None])
     print(f"  {'alone':34s} {a:7.3f}s CPU {a * 1e9 / loops:7.0f} ns/syscall")
