@@ -421,9 +421,10 @@ void render_event_line(const struct et_model *m, const struct ev_header *h, cons
 		sb_printf(&sb, "{\"type\":\"signal\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"signal\":", wall,
 			  model_rel_ms(m, h->ts), h->pid, h->tid);
 		sb_json_str(&sb, name ? name : "?");
-		sb_printf(&sb, ",\"si_code\":%d,\"handler\":\"%s\",\"fatal\":%s}\n", e->code,
+		static const char *const causes[] = { "sent", "group_exit", "exec", "group_signal", "oom_killer" };
+		sb_printf(&sb, ",\"si_code\":%d,\"handler\":\"%s\",\"fatal\":%s,\"cause\":\"%s\"}\n", e->code,
 			  e->handler == ET_SIG_HANDLER_DFL ? "default" : e->handler == ET_SIG_HANDLER_IGN ? "ignore" : "handler",
-			  e->fatal ? "true" : "false");
+			  e->fatal ? "true" : "false", e->cause < 5 ? causes[e->cause] : "?");
 		break;
 	}
 	case ET_EV_SIGGEN: {
@@ -434,7 +435,10 @@ void render_event_line(const struct et_model *m, const struct ev_header *h, cons
 		sb_json_strn(&sb, e->sender_comm, strnlen(e->sender_comm, sizeof(e->sender_comm)));
 		sb_printf(&sb, ",\"pid\":%u,\"tid\":%u,\"signal\":", e->target_pid, e->target_tid);
 		sb_json_str(&sb, name ? name : "?");
-		sb_printf(&sb, ",\"si_code\":%d}\n", e->code);
+		sb_printf(&sb, ",\"si_code\":%d,\"sender_tid\":%u,\"sender_syscall\":", e->code, h->tid);
+		sb_json_str(&sb, e->sender_nr >= 0 ? syscall_name(e->sender_nr) : NULL);
+		sb_printf(&sb, ",\"by_kernel\":%s}\n",
+			  (e->sender_flags & (ET_SIGGEN_F_PRIV | ET_SIGGEN_F_KTHREAD)) ? "true" : "false");
 		break;
 	}
 	case ET_EV_CRASH: {

@@ -1,6 +1,7 @@
 """Real programs: no false alarms. Threads ended by their process's exit,
 Go's runtime threads, a pipeline's SIGPIPE, C++ exceptions are no crash;
 a real fault still is, and a signal's sender is named as the kernel saw it."""
+import json
 import os
 import shutil
 import signal
@@ -34,6 +35,13 @@ def test_c_exit_with_threads_in_pause_is_no_crash():
         assert_no_termination(r)
         root = r.root()
         assert len(root["threads"]) == 4 and root["exit"] == {"kind": "exited", "code": code}
+    # the event stream says why the three parked threads got their SIGKILL
+    with tempfile.TemporaryDirectory(prefix=f"etrace-ev-{os.getpid()}-") as d:
+        epath = os.path.join(d, "events.jsonl")
+        r = run([prog("exit_threads")], etrace_opts=["--events", epath])
+        with open(epath) as f:
+            sigs = [json.loads(line) for line in f if '"type":"signal"' in line]
+    assert [(e["signal"], e["cause"], e["fatal"]) for e in sigs] == [("SIGKILL", "group_exit", False)] * 3, sigs
 
 
 def test_exec_from_a_thread_is_no_crash():
