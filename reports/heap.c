@@ -21,6 +21,7 @@
  * distinct stack); symbolized per process when a report shows them.
  */
 #include "heap.h"
+#include "verdict.h"
 #include "xalloc.h"
 #include "u64map.h"
 #include "../symbolize/cfiwalk.h"
@@ -2133,14 +2134,29 @@ static bool proc_has_heap(const struct heap_proc *hp)
 
 /* ---- text ----------------------------------------------------------------------------------------- */
 
+/* Findings of system programs are counted, not listed, without
+ * --system-findings (reports/verdict.c has the rule). */
+static bool hidden_proc(const struct et_model *m, const struct et_process *p)
+{
+	return p && !m->system_findings && verdict_system_program(m, p);
+}
+
 static void text_errors(const struct et_model *m, FILE *out)
 {
 	struct et_heap *H = m->heap;
 	struct strbuf sb = STRBUF_INIT;
 	if (!H->nerrors)
 		fputs("no heap errors found (double, invalid or mismatched frees)\n", out);
-	for (size_t i = 0; i < H->nerrors && i < TEXT_ERRORS_SHOWN; i++) {
+	size_t shown = 0, sys = 0;
+	for (size_t i = 0; i < H->nerrors; i++) {
 		struct heap_error *e = &H->errors[i];
+		if (hidden_proc(m, e->proc)) {
+			sys++;
+			continue;
+		}
+		if (shown >= TEXT_ERRORS_SHOWN)
+			continue;
+		shown++;
 		resolve_error_stacks(H, e);
 		sb_reset(&sb);
 		error_message(m, e, &sb);
@@ -2158,9 +2174,12 @@ static void text_errors(const struct et_model *m, FILE *out)
 	uint64_t total = 0;
 	for (int k = 0; k < HEAP_ERR_KINDS; k++)
 		total += H->err_total[k];
-	if (total > TEXT_ERRORS_SHOWN && H->nerrors > TEXT_ERRORS_SHOWN)
-		fprintf(out, "(%" PRIu64 " more heap errors not shown%s)\n", total - TEXT_ERRORS_SHOWN,
-			total > H->nerrors ? "; the first 1000 are in the JSON report" : ": the JSON report has them");
+	if (total > shown) {
+		fprintf(out, "(%" PRIu64 " more heap errors not shown", total - shown);
+		if (sys)
+			fprintf(out, ", %zu of them in system programs (--system-findings lists them)", sys);
+		fprintf(out, "%s)\n", total > H->nerrors ? "; the first 1000 are in the JSON report" : ": the JSON report has them");
+	}
 	sb_free(&sb);
 }
 
@@ -2178,8 +2197,16 @@ static void text_leaks(const struct et_model *m, FILE *out)
 				break;
 			}
 	}
-	for (size_t k = 0; k < n && k < TEXT_LEAKS_SHOWN; k++) {
+	size_t shown = 0, sys = 0;
+	for (size_t k = 0; k < n; k++) {
 		const struct leak_group *g = refs[k].g;
+		if (hidden_proc(m, refs[k].hp->proc)) {
+			sys++;
+			continue;
+		}
+		if (shown >= TEXT_LEAKS_SHOWN)
+			continue;
+		shown++;
 		fprintf(out, "%s %" PRIu64 " bytes in %" PRIu64 " %s %s, allocated by %s at:\n",
 			g->kind == HS_REACHABLE ? "REACHABLE" : "LEAK", g->bytes, g->blocks,
 			plural(g->blocks, "block", "blocks"), kind_name(g->kind), heap_op_name(g->op));
@@ -2199,9 +2226,12 @@ static void text_leaks(const struct et_model *m, FILE *out)
 		if (procs_with_leaks > 1)
 			fprintf(out, "  (pid %d)\n", refs[k].hp->proc->pid);
 	}
-	if (n > TEXT_LEAKS_SHOWN)
-		fprintf(out, "(%zu more leak stacks not shown: the JSON report has %s)\n", n - TEXT_LEAKS_SHOWN,
-			n > JSON_LEAKS_LISTED ? "the first 1000" : "them");
+	if (n > shown) {
+		fprintf(out, "(%zu more leak stacks not shown", n - shown);
+		if (sys)
+			fprintf(out, ", %zu of them in system programs (--system-findings lists them)", sys);
+		fprintf(out, ": the JSON report has %s)\n", n > JSON_LEAKS_LISTED ? "the first 1000" : "them");
+	}
 	free(refs);
 }
 
@@ -2212,6 +2242,9 @@ static void text_summaries(const struct et_model *m, FILE *out)
 	struct leak_sum all;
 	memset(&all, 0, sizeof(all));
 	struct strbuf why = STRBUF_INIT;
+	size_t with_heap = 0;
+	for (size_t i = 0; i < m->nprocs; i++)
+		with_heap += m->procs[i]->heap && proc_has_heap(m->procs[i]->heap);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct heap_proc *hp = m->procs[i]->heap;
 		if (!hp || !proc_has_heap(hp))
@@ -2222,6 +2255,11 @@ static void text_summaries(const struct et_model *m, FILE *out)
 		nprocs++;
 		if (!hp->live_blocks && hp->proc->pid != m->root_pid)
 			continue; /* nothing outstanding, nothing to say (the root always has its line) */
+		/* in a tree (a suite), a line only for the root and the processes
+		 * that lost something, or were not scanned, and are not system programs */
+		if (with_heap > 1 && hp->proc->pid != m->root_pid &&
+		    ((hp->scan_done && !s.def_blocks && !s.ind_blocks && !s.poss_blocks) || hidden_proc(m, hp->proc)))
+			continue;
 		if (shown >= TEXT_SUMMARIES_SHOWN) {
 			hidden++;
 			continue;
@@ -2251,7 +2289,7 @@ static void text_summaries(const struct et_model *m, FILE *out)
 	}
 	if (hidden)
 		fprintf(out, "(%zu more processes with blocks outstanding at exit: the JSON report has their counts)\n", hidden);
-	if (shown > 1 || hidden)
+	if (shown > 1 || hidden || with_heap > 1)
 		fprintf(out,
 			"leak summary (all %zu processes): definitely lost %" PRIu64 " bytes in %" PRIu64 " %s, indirectly lost %" PRIu64
 			" bytes in %" PRIu64 " %s, possibly lost %" PRIu64 " bytes in %" PRIu64 " %s, still reachable %" PRIu64

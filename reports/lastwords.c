@@ -40,7 +40,8 @@ void lastwords_add(struct lastwords **lw, int fd, const char *data, size_t n, ui
 	if (written > n) {
 		/* the record kept only the start of this write: say so where it happened */
 		char mark[64];
-		int k = snprintf(mark, sizeof(mark), LASTWORDS_GAP "%llu bytes not captured]\n",
+		bool own_line = !s->len || s->buf[s->len - 1] == '\n';
+		int k = snprintf(mark, sizeof(mark), "%s" LASTWORDS_GAP "%llu bytes not captured]\n", own_line ? "" : "\n",
 				 (unsigned long long)(written - n));
 		s->not_captured += written - n;
 		keep(s, mark, (size_t)k);

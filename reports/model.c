@@ -14,6 +14,7 @@
 #include "decode.h"
 #include "heap.h"
 #include "lastwords.h"
+#include "verdict.h"
 #include "sigsender.h"
 #include "syscall_table.h"
 
@@ -566,12 +567,50 @@ static const char *arg_path(const struct ev_syscall *ev, int i, char *buf, size_
 	return buf;
 }
 
-/* Failures every dynamically linked program has: not why a test failed. */
-static const char *routine_failure(const struct ev_syscall *ev, const struct syscall_sig *sig, int err)
+/* The syscalls that only ask whether a file is there. */
+static bool probe_call(const char *name)
+{
+	static const char *const probes[] = { "stat", "lstat", "newfstatat", "statx", "access", "faccessat",
+					      "faccessat2", "readlink", "readlinkat" };
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		if (strcmp(name, probes[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A directory a program is looked up in: ".../bin", ".../sbin", ".../shims". */
+static bool lookup_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (path[0] != '/' || !slash || slash == path)
+		return false;
+	size_t n = (size_t)(slash - path);
+	static const char *const ends[] = { "/bin", "/sbin", "/shims" };
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		size_t k = strlen(ends[i]);
+		if (n >= k && strncmp(path + n - k, ends[i], k) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Failures every run has (the loader's and the locale's searches, PATH
+ * lookups, isatty, probes of optional files by the build tools): not why a
+ * test failed. The text report counts them per kind in one line. */
+static const char *routine_failure(const struct et_model *m, const struct et_process *p, const struct ev_syscall *ev,
+				   const struct syscall_sig *sig, int err)
 {
 	if (err == EAGAIN)
 		return "would block (non-blocking I/O)";
-	if (!sig || err != ENOENT)
+	if (err == EINTR || (err >= 512 && err <= 516)) /* ERESTARTSYS..ERESTART_RESTARTBLOCK: never seen by the program */
+		return "interrupted by a signal";
+	if (err == ENOTTY)
+		return "terminal checks (isatty)";
+	if (!sig)
+		return NULL;
+	if (err == ECHILD && (strcmp(sig->name, "wait4") == 0 || strcmp(sig->name, "waitid") == 0))
+		return "waits with no child left";
+	if (err != ENOENT && err != ENOTDIR)
 		return NULL;
 	for (int i = 0; i < sig->nargs; i++) {
 		if (sig->arg[i] != A_PATH)
@@ -583,11 +622,18 @@ static const char *routine_failure(const struct ev_syscall *ev, const struct sys
 		if (strcmp(path, "/etc/ld.so.preload") == 0 || strstr(path, "/glibc-hwcaps/") ||
 		    strstr(path, "/tls/") || strstr(path, "/haswell/") || strstr(path, "/x86_64/"))
 			return "dynamic loader search";
+		if (strstr(path, "/locale/") || strstr(path, "/gconv/") || strstr(path, "locale-archive") ||
+		    (strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".mo") == 0))
+			return "locale search";
+		if ((probe_call(sig->name) || strncmp(sig->name, "execve", 6) == 0) && lookup_dir(path))
+			return "PATH lookups";
+		if (probe_call(sig->name) && p && verdict_system_program(m, p))
+			return "existence probes by system programs";
 	}
 	return NULL;
 }
 
-static void note_failure(struct et_model *m, const struct et_record *r, int err)
+static void note_failure(struct et_model *m, const struct et_process *p, const struct et_record *r, int err)
 {
 	struct strbuf sb = STRBUF_INIT;
 	model_record_call(m, r, &sb);
@@ -616,7 +662,7 @@ static void note_failure(struct et_model *m, const struct et_record *r, int err)
 	f->err = err;
 	f->first_ts = r->ev.h.ts;
 	f->count = 1;
-	f->expected = routine_failure(&r->ev, syscall_sig_by_nr(r->ev.nr), err);
+	f->expected = routine_failure(m, p, &r->ev, syscall_sig_by_nr(r->ev.nr), err);
 }
 
 /* The argv captures of argument argi, numbered from 0 (seq is a byte). A
@@ -754,7 +800,7 @@ static int on_syscall(struct et_model *m, const struct ev_syscall *ev, size_t si
 	long ret = (long)ev->ret;
 	bool returned = !(ev->flags & ET_SC_F_NORETURN);
 	if (returned && ret < 0 && ret >= -4095)
-		note_failure(m, r, (int)-ret);
+		note_failure(m, p, r, (int)-ret);
 
 	/* execve: remember argv; the fd table drops close-on-exec fds */
 	if (sig && (strcmp(sig->name, "execve") == 0 || strcmp(sig->name, "execveat") == 0) && returned &&

@@ -150,6 +150,11 @@ struct et_process {
 
 #define ET_NOTES_KEPT 128
 
+/* Whose syscall sequences the text report shows (--syscalls). */
+#define ET_SHOW_FAILING 0   /* the processes that failed (a lone program: always) */
+#define ET_SHOW_ALL 1
+#define ET_SHOW_NONE 2
+
 struct et_failure {
 	char *call;                 /* "openat(AT_FDCWD, \"/x\", O_RDONLY) = -1 ENOENT (...)" */
 	int pid, tid, nr, err;
@@ -225,6 +230,7 @@ struct et_model {
 	char forwarded_comm[ET_COMM_LEN];
 	int etrace_pid;
 	bool system_findings;       /* --system-findings: list and count the heap findings of system programs */
+	int show_syscalls;          /* --syscalls: ET_SHOW_FAILING (default), ET_SHOW_ALL, ET_SHOW_NONE */
 	char *start_cwd;            /* the root's working directory at its start */
 	/* run */
 	uint64_t start_ts;          /* monotonic ns when the target was released */

@@ -112,21 +112,34 @@ static void print_failures(const struct et_model *m, FILE *out)
 		fputc('\n', out);
 	}
 	if (routine) {
-		/* name the kinds of routine failure that were left out */
-		struct strbuf why = STRBUF_INIT;
+		/* the kinds of routine failure left out, each with its count */
+		const char *kinds[16];
+		uint64_t counts[16];
+		size_t nk = 0;
 		for (size_t i = 0; i < m->nfailures; i++) {
 			const char *e = m->failures[i].expected;
-			if (!e || strstr(sb_str(&why), e))
+			if (!e)
 				continue;
-			sb_printf(&why, "%s%s", why.len ? "; " : "", e);
+			size_t k = 0;
+			while (k < nk && strcmp(kinds[k], e) != 0)
+				k++;
+			if (k == nk && nk < 16) {
+				kinds[nk] = e;
+				counts[nk++] = 0;
+			}
+			if (k < nk)
+				counts[k] += m->failures[i].count;
 		}
-		fprintf(out, "  (%lu routine failure%s not listed: %s; the JSON report has them)\n",
-			(unsigned long)routine_calls, routine_calls == 1 ? "" : "s", sb_str(&why));
-		sb_free(&why);
+		fprintf(out, "  (%lu routine failure%s not listed:", (unsigned long)routine_calls, routine_calls == 1 ? "" : "s");
+		for (size_t k = 0; k < nk; k++)
+			fprintf(out, "%s %s %lu", k ? "," : "", kinds[k], (unsigned long)counts[k]);
+		fputs("; the JSON report has them)\n", out);
 	}
 	if (m->failures_dropped)
 		fprintf(out, "  (%lu more distinct failures not kept)\n", (unsigned long)m->failures_dropped);
 }
+
+#define SUMMARY_SHOWN 10
 
 static void print_summary(const struct et_model *m, FILE *out)
 {
@@ -139,7 +152,9 @@ static void print_summary(const struct et_model *m, FILE *out)
 	}
 	fprintf(out, "  %6s %11s %11s %11s %9s %7s  %s\n", "% time", "seconds", "usecs/call", "max usecs",
 		"calls", "errors", "syscall");
-	for (size_t i = 0; i < m->ntotals; i++) {
+	/* the most time first: the rest are in the total line and the JSON */
+	size_t shown = m->ntotals > SUMMARY_SHOWN ? SUMMARY_SHOWN : m->ntotals;
+	for (size_t i = 0; i < shown; i++) {
 		const struct et_syscall_total *t = &m->totals[i];
 		char errs[24] = "";
 		if (t->errors)
@@ -149,6 +164,8 @@ static void print_summary(const struct et_model *m, FILE *out)
 			t->calls ? (double)t->total_ns / 1e3 / (double)t->calls : 0.0, (double)t->max_ns / 1e3,
 			(unsigned long)t->calls, errs, syscall_name(t->nr));
 	}
+	if (shown < m->ntotals)
+		fprintf(out, "  (%zu more syscalls with less time: the JSON report has them)\n", m->ntotals - shown);
 	fprintf(out, "  %6s %11.6f %11s %11s %9lu %7lu  total\n", "100.00", (double)all_ns / 1e9, "", "",
 		(unsigned long)all_calls, (unsigned long)all_err);
 }
@@ -174,21 +191,25 @@ static void print_thread(const struct et_model *m, const struct et_thread *t, FI
 	sb_free(&sb);
 }
 
-static void print_sequences(const struct et_model *m, FILE *out)
+static void print_sequences(const struct et_model *m, const struct verdict *v, FILE *out)
 {
+	if (m->show_syscalls == ET_SHOW_NONE)
+		return;
 	char title[96];
 	if (m->last_n)
 		snprintf(title, sizeof(title), "syscall sequence (last %zu per thread)", m->last_n);
 	else
 		snprintf(title, sizeof(title), "syscall sequence (all)");
 	heading(out, title);
-	/* In a large tree (a whole test suite) the processes that exited 0 are
-	 * rarely the story: show the root and every process that failed. */
+	/* In a tree (a whole test suite) the processes that exited 0, and
+	 * those whose failure their parent handled, are rarely the story: by
+	 * default only the ones the verdict names (or that did not finish); a
+	 * lone program's sequence is always shown. */
 	size_t hidden = 0;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
-		bool failed = !p->exited || p->wait_status != 0 || p->crash;
-		if (m->nprocs > 8 && p->pid != m->root_pid && !failed) {
+		bool failed = !p->exited || verdict_names(v, p);
+		if (m->show_syscalls == ET_SHOW_FAILING && m->nprocs > 1 && !failed) {
 			hidden++;
 			continue;
 		}
@@ -196,7 +217,8 @@ static void print_sequences(const struct et_model *m, FILE *out)
 			print_thread(m, p->threads[j], out);
 	}
 	if (hidden)
-		fprintf(out, "  (%zu processes that exited with 0 not shown: the JSON report has them)\n", hidden);
+		fprintf(out, "  (%zu processes the verdict does not name not shown: --syscalls=all shows them, the JSON report has them)\n",
+			hidden);
 }
 
 /* --trace-func: the functions that were called, most calls first, and the
@@ -386,7 +408,7 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	heap_render_text(m, out);
 	print_summary(m, out);
 	print_functions(m, out);
-	print_sequences(m, out);
+	print_sequences(m, &v, out);
 	print_losses(m, out);
 	fputs("== end of etrace report ===============================================\n", out);
 	sb_reset(&sb);

@@ -152,6 +152,20 @@ static bool put_named_escape(struct strbuf *sb, unsigned char c)
 	return false;
 }
 
+/* The code point of a valid sequence of len bytes at s; overlong forms and
+ * surrogates give -1. */
+static long utf8_decode(const unsigned char *s, size_t len)
+{
+	static const unsigned char mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	static const long least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	long cp = s[0] & mask[len];
+	for (size_t i = 1; i < len; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	return cp;
+}
+
 void sb_json_strn(struct strbuf *sb, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -166,8 +180,10 @@ void sb_json_strn(struct strbuf *sb, const char *s, size_t n)
 		} else if (c < 0x20 || c == 0x7f) {
 			sb_printf(sb, "\\u%04x", c);
 		} else if (c >= 0x80) {
+			/* overlong forms and surrogates are not UTF-8 either: JSON
+			 * readers reject them (data a program wrote, cut anywhere) */
 			size_t len = utf8_seq_len(p + i, n - i);
-			if (len == 0) {
+			if (len == 0 || utf8_decode(p + i, len) < 0) {
 				sb_printf(sb, "\\u%04x", c);
 			} else {
 				sb_putn(sb, (const char *)p + i, len);
@@ -189,20 +205,6 @@ void sb_json_str(struct strbuf *sb, const char *s)
 		return;
 	}
 	sb_json_strn(sb, s, strlen(s));
-}
-
-/* The code point of a valid sequence of len bytes at s; overlong forms and
- * surrogates give -1. */
-static long utf8_decode(const unsigned char *s, size_t len)
-{
-	static const unsigned char mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
-	static const long least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	long cp = s[0] & mask[len];
-	for (size_t i = 1; i < len; i++)
-		cp = (cp << 6) | (s[i] & 0x3f);
-	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	return cp;
 }
 
 void sb_escapen(struct strbuf *sb, const char *s, size_t n)

@@ -394,6 +394,17 @@ void verdict_build(const struct et_model *m, struct verdict *v)
 	find_handled(m, v);
 }
 
+bool verdict_names(const struct verdict *v, const struct et_process *p)
+{
+	if (on_chain(v, p))
+		return true;
+	for (size_t i = 0; i < v->nitems; i++)
+		if (v->items[i].proc == p &&
+		    (v->items[i].kind == VERDICT_CRASH || v->items[i].kind == VERDICT_FAILED || v->items[i].kind == VERDICT_KILLED))
+			return true;
+	return false;
+}
+
 void verdict_free(struct verdict *v)
 {
 	while (v->nitems)

@@ -62,6 +62,9 @@ struct verdict {
 void verdict_build(const struct et_model *m, struct verdict *v);
 void verdict_free(struct verdict *v);
 
+/* p is on the chain, or crashed, failed or was killed in a way the verdict lists. */
+bool verdict_names(const struct verdict *v, const struct et_process *p);
+
 /* Heap errors and leaks the verdict lists (system programs' only with
  * --system-findings): what --error-exitcode counts. */
 size_t verdict_heap_findings(const struct et_model *m);

@@ -12,6 +12,7 @@
 #include "invoker.h"
 #include "record.h"
 #include "run.h"
+#include "../reports/model.h"
 
 static const char usage_text[] =
 	"usage: etrace run [options] -- program [args...]\n"
@@ -35,6 +36,10 @@ static const char usage_text[] =
 	"      --report=WHEN        always (default), failure (only when the exit status\n"
 	"                           is not 0), never\n"
 	"  -n, --last=N             syscalls kept per thread for the report (default 50)\n"
+	"      --syscalls=failing|all|none\n"
+	"                           whose syscall sequences the text report shows: the\n"
+	"                           processes that failed (default; a lone program's\n"
+	"                           always), every process, or none (the JSON has all)\n"
 	"  -a, --all                keep every syscall (memory grows with the run)\n"
 	"      --max-records=N      records kept in memory in all (default 200000, ~50 MB);\n"
 	"                           past it, threads that exited keep only their last 5\n"
@@ -127,7 +132,7 @@ static int cmd_run(int argc, char **argv)
 	run_opts_init(&o);
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
-	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE, OPT_SYSTEM_FINDINGS };
+	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE, OPT_SYSTEM_FINDINGS, OPT_SYSCALLS };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
@@ -154,6 +159,7 @@ static int cmd_run(int argc, char **argv)
 		{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 		{ "heap-freed", required_argument, NULL, OPT_HEAP_FREED },
 		{ "system-findings", no_argument, NULL, OPT_SYSTEM_FINDINGS },
+		{ "syscalls", required_argument, NULL, OPT_SYSCALLS },
 		{ "net-backend", required_argument, NULL, OPT_NET_BACKEND },
 		{ "skb", no_argument, NULL, OPT_SKB },
 		{ "skb-filter", required_argument, NULL, OPT_SKB_FILTER },
@@ -256,6 +262,16 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_SYSTEM_FINDINGS:
 			o.system_findings = true;
+			break;
+		case OPT_SYSCALLS:
+			if (strcmp(optarg, "failing") == 0)
+				o.show_syscalls = ET_SHOW_FAILING;
+			else if (strcmp(optarg, "all") == 0)
+				o.show_syscalls = ET_SHOW_ALL;
+			else if (strcmp(optarg, "none") == 0)
+				o.show_syscalls = ET_SHOW_NONE;
+			else
+				return usage_error("--syscalls takes failing, all or none, not '%s'", optarg);
 			break;
 		case OPT_ERROR_EXITCODE:
 			if (parse_size(optarg, &v) < 0 || v < 1 || v > 255)

@@ -39,6 +39,7 @@ struct run_opts {
 	const char *suppressions; /* --suppressions=FILE */
 	int error_exitcode;       /* --error-exitcode=N (0: off) */
 	bool system_findings;     /* --system-findings: system programs' heap findings count too */
+	int show_syscalls;        /* --syscalls: ET_SHOW_* (reports/model.h) */
 	size_t heap_freed;        /* --heap-freed: frees remembered */
 	const char *net_backend;  /* --net-backend: NULL or "auto", "tracepoint", "kprobe-multi", "fentry", "kprobe" */
 	bool skb;                 /* --skb: follow the tree's packets hook by hook */

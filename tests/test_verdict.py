@@ -130,3 +130,52 @@ def test_system_programs_heap_findings_are_counted_not_listed():
         shutil.rmtree(d, ignore_errors=True)
     r = run([prog("heap_leaks"), "simple"], etrace_opts=["--error-exitcode=9"])
     assert r.rc == 9 and verdict_lines(r)[0].startswith("LEAK    heap_leaks"), (r.rc, verdict_lines(r))
+
+
+def sequences_of(r):
+    sec = r.text.split("-- syscall sequence")[1].split("\n-- ")[0]
+    return [int(x) for x in re.findall(r"^  pid (\d+) tid \d+ ", sec, re.M)]
+
+
+def test_passing_suite_report_is_short_and_counts_the_noise():
+    r = run(["make", "-C", SUITE, "--no-print-directory", "check"], env=suite_env(False))
+    assert r.rc == 0, (r.rc, r.stderr)
+    lines = r.text.rstrip("\n").splitlines()
+    assert len(lines) <= 60, (len(lines), r.text)
+    # routine failures: one line, counted per kind; the JSON keeps them all
+    fs = r.text.split("-- failed syscalls")[1].split("\n-- ")[0].splitlines()
+    assert fs[0].startswith(" (0) ") and fs[1] == "  none", fs
+    routine = [x for x in fs if "routine failures not listed:" in x]
+    assert len(routine) == 1 and len(fs) == 3, fs
+    kinds = {f["routine"] for f in r.report["failed_syscalls"]}
+    assert None not in kinds, [f["text"] for f in r.report["failed_syscalls"] if not f["routine"]]
+    for k in ("locale search", "PATH lookups", "terminal checks (isatty)", "existence probes by system programs"):
+        assert k in kinds, kinds
+        n = sum(f["count"] for f in r.report["failed_syscalls"] if f["routine"] == k)
+        assert f"{k} {n}" in routine[0], (k, n, routine[0])
+    # no process failed the run: no sequence in the text, all in the JSON
+    assert sequences_of(r) == []
+    assert "(11 processes the verdict does not name not shown" in r.text
+    assert all(p["threads"][0]["last_syscalls"] for p in r.processes())
+    # the heap findings of sh and grep: counted, not listed
+    assert not re.search(r"^(ERROR|LEAK) ", r.text, re.M), r.text
+    lib.text_agrees_with_json(r)
+
+
+def test_failing_suite_shows_the_chains_sequences_only():
+    r = run(["make", "-C", SUITE, "--no-print-directory", "check"], env=suite_env(True))
+    chain = [c["pid"] for c in r.report["verdict"]["chain"]]
+    assert sorted(sequences_of(r)) == sorted(chain), (sequences_of(r), chain)
+    r = run(["make", "-C", SUITE, "--no-print-directory", "check"], etrace_opts=["--syscalls=none"],
+            env=suite_env(True))
+    assert r.rc == 2 and "-- syscall sequence" not in r.text
+    r = run(["make", "-C", SUITE, "--no-print-directory", "check"], etrace_opts=["--syscalls=all"],
+            env=suite_env(True))
+    assert sorted(sequences_of(r)) == sorted(p["pid"] for p in r.processes())
+    r = run([prog("demo")], etrace_opts=["--syscalls=maybe"])
+    assert r.rc == 125 and "etrace: --syscalls takes failing, all or none, not 'maybe'" in r.stderr, r.stderr
+
+
+def test_a_lone_program_always_has_its_sequence():
+    r = run([prog("heap_leaks"), "simple"])
+    assert r.rc == 0 and sequences_of(r) == [r.report["root_pid"]]

@@ -27,6 +27,10 @@ int main(void)
 	sb_reset(&sb);
 	sb_escapen(&sb, "a\0b", 3);
 	CHECK_STR(sb_str(&sb), "a\\x00b");
+	/* JSON: a surrogate or an overlong form (data a program wrote) is bytes */
+	sb_reset(&sb);
+	sb_json_strn(&sb, "\xed\xa0\x80 \xc0\xaf \xc3\xa9", 9);
+	CHECK_STR(sb_str(&sb), "\"\\u00ed\\u00a0\\u0080 \\u00c0\\u00af \xc3\xa9\"");
 	sb_free(&sb);
 	return unit_done();
 }
