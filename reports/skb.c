@@ -62,6 +62,17 @@ static size_t journeys_compact(struct et_skbs *s)
 	return freed;
 }
 
+/* The packet's IP version, protocol, addresses and ports, from a record. */
+static void take_addresses(struct et_skb_journey *j, const struct ev_skb *e)
+{
+	j->ipver = e->ipver;
+	j->proto = e->proto;
+	memcpy(j->saddr, e->saddr, 16);
+	memcpy(j->daddr, e->daddr, 16);
+	j->sport = e->sport;
+	j->dport = e->dport;
+}
+
 static struct et_skb_journey *journey_new(struct et_skbs *s, const struct ev_skb *e)
 {
 	if (s->n == ET_SKB_JOURNEYS_MAX && journeys_compact(s) == 0) {
@@ -79,13 +90,8 @@ static struct et_skb_journey *journey_new(struct et_skbs *s, const struct ev_skb
 	j->sk = e->sk;
 	j->pid = (int)e->h.pid;
 	j->tid = (int)e->h.tid;
-	j->ipver = e->ipver;
-	j->proto = e->proto;
+	take_addresses(j, e);
 	j->tcp_flags = e->tcp_flags;
-	memcpy(j->saddr, e->saddr, 16);
-	memcpy(j->daddr, e->daddr, 16);
-	j->sport = e->sport;
-	j->dport = e->dport;
 	j->first_ts = e->h.ts;
 	map_put(&s->open, e->skb, s->n);
 	s->n++;
@@ -135,14 +141,8 @@ int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 	/* a function backend sees a packet before its headers are built
 	 * (tcp_v4_send_check, ip_queue_xmit): its addresses come from the
 	 * first hook that could read them */
-	if (!j->ipver && e->ipver) {
-		j->ipver = e->ipver;
-		j->proto = e->proto;
-		memcpy(j->saddr, e->saddr, 16);
-		memcpy(j->daddr, e->daddr, 16);
-		j->sport = e->sport;
-		j->dport = e->dport;
-	}
+	if (!j->ipver && e->ipver)
+		take_addresses(j, e);
 	if (!j->tcp_flags && e->proto == 6)
 		j->tcp_flags = e->tcp_flags;
 	if (e->h.ts < j->first_ts)
