@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -662,6 +663,15 @@ reopen:
 	if (heap && !signal_task)
 		kernelfit_note(m, "bpf_send_signal_task kfunc (Linux 6.13)",
 			       "a forked child is not held until its heap probes are attached: its first allocations are missed");
+	/* a perf-event uprobe per probe: two descriptors each, past the usual
+	 * soft limit of 1024 with many functions or processes (as skbtrace.c
+	 * does for its kprobes) */
+	struct rlimit rl;
+	if (((m->nfuncs && !t->func_multi) || (heap && !t->heap_multi)) && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	t->skel->rodata->heap_per_process = heap;
 	for (int i = 0; i < 2; i++) {
 		bpf_program__set_autoattach(hprogs[i], false);
