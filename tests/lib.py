@@ -100,7 +100,13 @@ def leftover_cgroups():
     base = os.path.join(cgroup2_mount() or "/nonexistent", "etrace.slice")
     if not os.path.isdir(base):
         return []
-    return [n for n in os.listdir(base) if n.startswith("run-") and not _other_runs_cgroup(n)]
+    left = [n for n in os.listdir(base) if n.startswith("run-") and not _other_runs_cgroup(n)]
+    if left:
+        # another suite's etrace that exited between the listing and the
+        # check of its pid removes its leaf a moment later: look again
+        time.sleep(0.5)
+        left = [n for n in left if os.path.isdir(os.path.join(base, n))]
+    return left
 
 
 def _other_runs_cgroup(name):
