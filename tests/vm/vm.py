@@ -61,6 +61,23 @@ def _apt_sources():
     out = subprocess.run(["apt-get", "indextargets", "--format", "$(SITE) $(RELEASE)",
                           "Identifier: Packages"], capture_output=True, text=True).stdout
     sites = dict(reversed(line.split()) for line in out.splitlines() if len(line.split()) == 2)
+    if not sites:
+        # no lists fetched yet: the sources files themselves (one-line and deb822)
+        for path in ["/etc/apt/sources.list"] + [os.path.join("/etc/apt/sources.list.d", f) for f in
+                                                 sorted(os.listdir("/etc/apt/sources.list.d"))
+                                                 if os.path.isdir("/etc/apt/sources.list.d")]:
+            try:
+                text = open(path).read()
+            except OSError:
+                continue
+            for m in re.finditer(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", text, re.M):
+                sites.setdefault(m.group(2), m.group(1))
+            for stanza in text.split("\n\n"):
+                uris = re.search(r"^URIs:\s*(\S+)", stanza, re.M)
+                suites = re.search(r"^Suites:\s*(.+)$", stanza, re.M)
+                if uris and suites:
+                    for suite in suites.group(1).split():
+                        sites.setdefault(suite, uris.group(1))
     main = sites.get("bookworm") or sites.get("bookworm-updates")
     if not main:
         raise VMError("the host's apt knows no Debian 12 (bookworm) archive to fetch kernels from")
