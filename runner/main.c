@@ -10,6 +10,7 @@
 #include "doctor.h"
 #include "launch.h"
 #include "invoker.h"
+#include "outname.h"
 #include "record.h"
 #include "run.h"
 #include "../reports/model.h"
@@ -28,7 +29,10 @@ static const char usage_text[] =
 	"etrace itself failed).\n"
 	"\n"
 	"options for run:\n"
-	"  -o, --output=FILE        write the report to FILE (default: stderr)\n"
+	"  -o, --output=FILE        write the report to FILE (default: stderr); in -o,\n"
+	"                           --json, --record and --events names %p is etrace's\n"
+	"                           pid, %n the first number from 1 not taken yet,\n"
+	"                           %q{VAR} the variable VAR (as valgrind's --log-file)\n"
 	"  -f, --format=text|json   report format (default: text)\n"
 	"      --json=FILE          also write the JSON report to FILE\n"
 	"      --events=FILE        write every event as JSON Lines while the program runs\n"
@@ -342,6 +346,17 @@ static int cmd_run(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("%s", "no program given: etrace run [options] -- program [args...]");
 	o.argv = argv + optind;
+	/* %p, %n, %q{VAR} in the output names, as valgrind's --log-file */
+	const char **names[] = { &o.output, &o.json_output, &o.record, &o.events };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!*names[i])
+			continue;
+		char err[512];
+		char *name = outname_expand(*names[i], err, sizeof(err));
+		if (!name)
+			return usage_error("%s", err);
+		*names[i] = name; /* lives until etrace exits */
+	}
 	return run_main(&o);
 }
 

@@ -5,6 +5,7 @@ programs' heap findings counted, not listed."""
 import os
 import re
 import shutil
+import subprocess
 
 import lib
 from lib import prog, run
@@ -179,3 +180,30 @@ def test_failing_suite_shows_the_chains_sequences_only():
 def test_a_lone_program_always_has_its_sequence():
     r = run([prog("heap_leaks"), "simple"])
     assert r.rc == 0 and sequences_of(r) == [r.report["root_pid"]]
+
+
+def test_per_test_wrapper_outputs_expand_pid_sequence_and_variables():
+    """automake's LOG_COMPILER recipe: each test wrapped by its own etrace,
+    -o and --json named with %q{VAR}, %p and %n, so none overwrites another."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="etrace-wrap-") as d:
+        wrapper = f"{lib.ETRACE} run -o {d}/%q{{TEST_NAME}}-%p.txt --json {d}/report-%n.json --"
+        env = suite_env(True)
+        p = subprocess.run(["make", "-C", SUITE, "--no-print-directory", "check", f"LOG_COMPILER={wrapper}"],
+                           capture_output=True, text=True, timeout=60, env=env)
+        assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+        names = sorted(os.listdir(d))
+        texts = [n for n in names if n.endswith(".txt")]
+        assert sorted(n.split("-")[0] for n in texts) == ["test", "test"] and len(texts) == 2, names
+        assert [n for n in names if n.endswith(".json")] == ["report-1.json", "report-2.json"], names
+        by_test = {}
+        for n in texts:
+            with open(os.path.join(d, n)) as f:
+                t = f.read()
+            assert re.match(r"test-(parse|version)-\d+\.txt$", n), n
+            by_test[n.split("-")[1]] = t
+        assert 'FAILED  test-version (pid ' in by_test["version"] and \
+            '"version check: expected 0.2.6, got 0.2.5"' in by_test["version"]
+        assert by_test["parse"].rstrip().splitlines()[-1].endswith("exited 0; no findings"), by_test["parse"]
+    r = run([prog("demo")], etrace_opts=["--json=/tmp/x-%y"])
+    assert r.rc == 125 and "unknown conversion %y" in r.stderr, r.stderr

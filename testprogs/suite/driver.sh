@@ -7,7 +7,8 @@ if grep -q "SKIP-ME" "$t" 2>/dev/null; then
 	echo "SKIP: $t"; exit 77
 fi
 /usr/bin/test -f "$t.expected" && echo "comparing with $t.expected"
-"./$t" >"$t.log" 2>&1
+# LOG_COMPILER: a wrapper for each test, as automake's (etrace run -o ... --)
+TEST_NAME=$t $LOG_COMPILER "./$t" >"$t.log" 2>&1
 rc=$?
 if test $rc -eq 0; then echo "PASS: $t"; else echo "FAIL: $t (exit $rc)"; fi
 exit $rc
