@@ -57,7 +57,9 @@ def test_every_fatal_signal_to_etrace_reaches_the_target_and_the_report_is_writt
             jpath = os.path.join(d, "r.json")
             p = subprocess.Popen([lib.ETRACE, "run", "--heap=off", "--report=never", "--json", jpath, "--",
                                   "/bin/sleep", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            lib.wait_target_running(p.pid, "sleep")
+            # a signal before etrace's set-up ends etrace, as any program:
+            # wait until the target runs (start-up is seconds on a loaded machine)
+            assert lib.wait_target_running(p.pid, "sleep", timeout=30), "the target never started"
             p.send_signal(sig)
             try:
                 p.communicate(timeout=10)

@@ -62,7 +62,7 @@ def test_sigkill_of_etrace_leaves_no_process_stopped():
     for _ in range(2):
         p = subprocess.Popen([lib.ETRACE, "run", "--report=never", "--", prog("forkloop"), "0"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        root = lib.wait_target_running(p.pid, "forkloop")
+        root = lib.wait_target_running(p.pid, "forkloop", timeout=30)
         assert root
         time.sleep(0.3)   # forking, each child held until its probes are attached
         p.kill()
