@@ -30,7 +30,7 @@ TESTPROGS   := $(TESTPROG_SRCS:testprogs/%.c=$(BUILD)/testprogs/%)
 
 .PHONY: all deps check check-kernels test unit testprogs bench clean asan asan-check fuzz fuzz-bin
 .SECONDARY:
-all: $(BUILD)/etrace testprogs
+all: $(BUILD)/etrace $(BUILD)/libetrace_heap.so testprogs
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(dir $@)
@@ -63,6 +63,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 
 unit: $(UNIT_BINS)
 
+# The heap recorder etrace preloads into the traced processes (runner/preload):
+# frame pointers for its stack walk, exceptions so that operator new may throw
+# through it, only the allocator API exported. Never built with the sanitizers:
+# it runs inside the target.
+PRELOAD_SRCS   := $(wildcard runner/preload/*.c)
+PRELOAD_CFLAGS := -O2 -g -fPIC -shared -fno-omit-frame-pointer -fexceptions -fvisibility=hidden \
+	-ftls-model=initial-exec -Wall -Wextra -std=gnu11 -D_GNU_SOURCE
+$(BUILD)/libetrace_heap.so: $(PRELOAD_SRCS) $(wildcard runner/preload/*.h) bpf/events.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PRELOAD_CFLAGS) $(PRELOAD_SRCS) -o $@
+
 # Test programs: plain C with debug info; a few need extra flags.
 TESTPROG_CFLAGS := -O0 -g -Wall -Wextra -pthread
 $(BUILD)/testprogs/%: testprogs/%.c $(wildcard testprogs/*.h)
@@ -78,7 +89,7 @@ testprogs: $(TESTPROGS)
 ASAN_BUILD  := build-asan
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:
-	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_CFLAGS)" $(ASAN_BUILD)/etrace unit
+	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_CFLAGS)" $(ASAN_BUILD)/etrace $(ASAN_BUILD)/libetrace_heap.so unit
 
 asan-check: asan testprogs
 	ETRACE=$(CURDIR)/$(ASAN_BUILD)/etrace ETRACE_BUILD=$(CURDIR)/$(ASAN_BUILD) \

@@ -177,6 +177,20 @@ struct {
 /* Set by user space: heap probes are attached per process. */
 const volatile __u32 heap_per_process = 0;
 
+/* Set by user space: the preload backend (libetrace_heap.so in LD_PRELOAD)
+ * records the dynamically linked processes that are not secure-exec. */
+const volatile __u32 heap_preload = 0;
+
+/* Processes the preload library records (tgid -> 1): no uprobe records,
+ * no stops at fork or exec or _exit for them. A forked child inherits the
+ * mark (the library is in its memory); an exec decides again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} heap_preload_pids SEC(".maps");
+
 /* Linux 6.13+: a signal to another task (the new child at fork). */
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type, __u64 value) __ksym __weak;
 extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
@@ -257,9 +271,9 @@ static __always_inline __u32 hold_process(struct task_struct *task, __u32 pid, b
 /* Asks user space for the heap probes of process pid; stops it until then
  * when hold is set (only when the request was sent: nobody would resume it). */
 static __always_inline void heap_attach_request(__u32 pid, __u32 tid, bool hold, struct task_struct *child,
-						bool parent_traces)
+						bool parent_traces, __u32 reason)
 {
-	if (!heap_per_process || bpf_map_lookup_elem(&heap_scoped, &pid))
+	if (reason != ET_HEAP_WHY_PRELOAD && (!heap_per_process || bpf_map_lookup_elem(&heap_scoped, &pid)))
 		return;
 	struct ev_heap_attach *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -271,6 +285,8 @@ static __always_inline void heap_attach_request(__u32 pid, __u32 tid, bool hold,
 	e->h.ts = bpf_ktime_get_ns();
 	e->h.pid = pid;
 	e->h.tid = tid;
+	e->reason = reason;
+	e->pad = 0;
 	/* the stop goes first: a SIGCONT sent before it would not undo it */
 	e->why = hold ? hold_process(child, pid, parent_traces) : ET_HOLD_NO_KERNEL;
 	e->held = e->why == ET_HOLD_DONE;
@@ -918,10 +934,17 @@ int BPF_PROG(et_fork, struct task_struct *parent, struct task_struct *child)
 	/* a forked child (not a thread, nor a vfork child sharing the
 	 * parent's memory) is stopped before it runs, when the kernel can
 	 * signal it from here, until its heap probes are attached */
-	if (!e->is_thread && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm))
-		/* a child of a tracer (strace's own child before it attaches) is
-		 * watched by it: strace waits for the child's own SIGSTOP */
-		heap_attach_request(e->child_pid, e->child_tid, bpf_send_signal_task != 0, child, pt->ptracer);
+	if (!e->is_thread && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm)) {
+		__u32 one = 1, ppid = e->h.pid, cpid = e->child_pid;
+		if (heap_preload && bpf_map_lookup_elem(&heap_preload_pids, &ppid))
+			/* the library is in the child too: it starts a ring of its own */
+			bpf_map_update_elem(&heap_preload_pids, &cpid, &one, BPF_ANY);
+		else
+			/* a child of a tracer (strace's own child before it attaches) is
+			 * watched by it: strace waits for the child's own SIGSTOP */
+			heap_attach_request(e->child_pid, e->child_tid, bpf_send_signal_task != 0, child,
+					    pt->ptracer, ET_HEAP_WHY_FORK);
+	}
 	return 0;
 }
 
@@ -979,6 +1002,7 @@ static __always_inline void exec_recapture(struct et_task *t, struct linux_binpr
 struct auxv_ctx {
 	unsigned long *auxv;
 	struct ev_exec *e;
+	__u64 secure;
 };
 
 static long auxv_cb(__u32 i, struct auxv_ctx *cx)
@@ -998,6 +1022,9 @@ static long auxv_cb(__u32 i, struct auxv_ctx *cx)
 	case 9: /* AT_ENTRY */
 		cx->e->at_entry = pair[1];
 		break;
+	case 23: /* AT_SECURE: setuid, setgid, file capabilities: the loader ignores LD_PRELOAD */
+		cx->secure = pair[1];
+		break;
 	case 33: /* AT_SYSINFO_EHDR */
 		cx->e->at_vdso = pair[1];
 		break;
@@ -1005,14 +1032,16 @@ static long auxv_cb(__u32 i, struct auxv_ctx *cx)
 	return 0;
 }
 
-static __always_inline void read_auxv(struct ev_exec *e)
+/* Returns AT_SECURE. */
+static __always_inline __u64 read_auxv(struct ev_exec *e)
 {
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
 	e->at_phdr = e->at_entry = e->at_base = e->at_vdso = 0;
 	if (!mm)
-		return;
+		return 0;
 	struct auxv_ctx cx = { .auxv = mm->saved_auxv, .e = e };
 	bpf_loop(28, auxv_cb, &cx, 0);
+	return cx.secure;
 }
 
 /* The new image runs with more than the invoking user has: the kernel's
@@ -1055,11 +1084,30 @@ int BPF_PROG(et_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	const char *fn = BPF_CORE_READ(bprm, filename);
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), fn);
 	e->at_phdr = e->at_entry = e->at_base = e->at_vdso = 0;
+	__u64 secure = 0;
 	if (!t->redacted)
-		read_auxv(e);   /* (its layout is the privileged process's) */
+		secure = read_auxv(e);   /* (its layout is the privileged process's) */
+	__u32 pid = e->h.pid, tid = e->h.tid, one = 1, reason = ET_HEAP_WHY_EXEC;
+	/* an interpreter (AT_BASE) loads LD_PRELOAD unless the exec is secure */
+	bool dynamic = e->at_base != 0;
 	emit(e, sizeof(*e), ET_CNT_LOST_EXEC);
-	if (!t->redacted)
-		heap_attach_request(e->h.pid, e->h.tid, true, NULL, false);
+	if (t->redacted) {
+		/* a privileged process: its ring would not be taken either */
+		bpf_map_delete_elem(&heap_preload_pids, &pid);
+		return 0;
+	}
+	if (heap_preload) {
+		if (dynamic && !secure) {
+			/* no stop: user space checks that the environment still
+			 * names the library, and falls back to probes if not */
+			bpf_map_update_elem(&heap_preload_pids, &pid, &one, BPF_ANY);
+			heap_attach_request(pid, tid, false, NULL, false, ET_HEAP_WHY_PRELOAD);
+			return 0;
+		}
+		bpf_map_delete_elem(&heap_preload_pids, &pid);
+		reason = secure ? ET_HEAP_WHY_SECURE : ET_HEAP_WHY_STATIC;
+	}
+	heap_attach_request(pid, tid, true, NULL, false, reason);
 	return 0;
 }
 
@@ -2090,6 +2138,9 @@ int et_heap_enter(struct pt_regs *ctx)
 	struct et_task *t = traced_task();
 	if (!t || t->wait_exec || t->redacted)
 		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (heap_preload && bpf_map_lookup_elem(&heap_preload_pids, &tgid))
+		return 0; /* the library records this process: probes left from an earlier image */
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 op = ET_HEAP_COOKIE_OP(cookie), args = ET_HEAP_COOKIE_ARGS(cookie);
 	__u32 spd = ET_HEAP_COOKIE_SPD(cookie);

@@ -403,6 +403,15 @@ struct ev_heap_hold {
 	et_u32 skipped;       /* 0: stopped; else why not (enum et_hold_why) */
 };
 
+/* Why a process of the tree is recorded by probes, or by the preload library. */
+enum et_heap_why {
+	ET_HEAP_WHY_EXEC = 0,     /* uprobe backend: an exec'd process */
+	ET_HEAP_WHY_FORK = 1,     /* uprobe backend: a forked child */
+	ET_HEAP_WHY_PRELOAD = 2,  /* dynamically linked: the preload library should be in it (no stop) */
+	ET_HEAP_WHY_STATIC = 3,   /* no dynamic loader: nothing to preload into (probes) */
+	ET_HEAP_WHY_SECURE = 4,   /* setuid/setgid/capabilities: the loader ignores LD_PRELOAD (probes) */
+};
+
 /* Heap probes are attached per process (a uprobe_multi link with a pid
  * filter: other processes that map the same libc get no breakpoint). A
  * forked child (from the fork tracepoint) and a process that exec'd are
@@ -413,6 +422,8 @@ struct ev_heap_attach {
 	struct ev_header h;   /* pid: the process */
 	et_u32 held;          /* stopped: user space must send SIGCONT */
 	et_u32 why;           /* enum et_hold_why */
+	et_u32 reason;        /* enum et_heap_why: why this process has probes, or none */
+	et_u32 pad;
 };
 
 /* --skb: where a packet of the tree was seen. The tracepoint backend's

@@ -336,6 +336,7 @@ struct heap_proc {
 	uint8_t attach_hold_why;       /* not stopped until its probes were attached */
 	bool static_untraced;          /* exec'd a static binary the probes do not cover */
 	bool tables_gone;              /* let go at exit */
+	const char *backend, *backend_why; /* which heap backend recorded it and why (static strings) */
 	/* the leak scan */
 	bool scan_done;
 	char *scan_error;
@@ -419,6 +420,8 @@ struct et_heap {
 	size_t ncodefiles;
 	struct heap_proc **open;       /* processes with a symbolization session open */
 	size_t nopen, cap_open;
+	/* the preload backend's counters (heap_set_preload) */
+	struct heap_preload_info preload;
 	/* the process of the last record */
 	struct et_process *last_proc;
 	size_t last_nprocs;
@@ -736,6 +739,24 @@ static void hp_free(struct heap_proc *hp)
 
 /* The process of a record: the cached one while no process was added and it
  * did not exit, else the model's (created when missing). */
+void heap_set_backend(struct et_model *m, int pid, const char *backend, const char *why)
+{
+	if (!heap_enabled(m))
+		return;
+	struct et_process *p = model_process(m, pid);
+	if (!p)
+		return;
+	struct heap_proc *hp = p->heap ? p->heap : hp_new(m->heap, p);
+	hp->backend = backend;
+	hp->backend_why = why;
+}
+
+void heap_set_preload(struct et_model *m, const struct heap_preload_info *info)
+{
+	if (heap_enabled(m))
+		m->heap->preload = *info;
+}
+
 static struct et_process *proc_for(struct et_model *m, const struct ev_header *h)
 {
 	struct et_heap *H = m->heap;
@@ -1279,7 +1300,8 @@ int heap_ingest(struct et_model *m, const void *data, size_t size)
 		if (size < sizeof(struct ev_heap_attach))
 			return -1;
 		const struct ev_heap_attach *e = data;
-		if (e->held || !m->heap)
+		/* a preloaded process is never held: nothing was late */
+		if (e->held || !m->heap || e->reason == ET_HEAP_WHY_PRELOAD)
 			return 0;
 		struct et_process *p = proc_for(m, h);
 		struct heap_proc *hp = p->heap ? p->heap : hp_new(m->heap, p);
@@ -2141,6 +2163,35 @@ static bool hidden_proc(const struct et_model *m, const struct et_process *p)
 	return p && !m->system_findings && verdict_system_program(m, p);
 }
 
+/* Which backend recorded which process, and the preload's counters. */
+static void text_backends(const struct et_model *m, FILE *out)
+{
+	const struct heap_preload_info *pi = &m->heap->preload;
+	if (pi->library) {
+		fprintf(out, "preload: LD_PRELOAD=%s: %" PRIu64 " %s, %" PRIu64 " records", pi->ld_preload, pi->rings,
+			plural(pi->rings, "ring", "rings"), pi->records);
+		if (pi->full_waits)
+			fprintf(out, ", %" PRIu64 " waits for a full ring (%.1f ms)", pi->full_waits,
+				(double)pi->full_wait_ns / 1e6);
+		if (pi->lost || pi->invalid)
+			fprintf(out, ", %" PRIu64 " lost, %" PRIu64 " invalid", pi->lost, pi->invalid);
+		if (pi->stacks_full)
+			fprintf(out, ", %" PRIu64 " stacks not kept (table full)", pi->stacks_full);
+		fputc('\n', out);
+	}
+	size_t shown = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct heap_proc *hp = m->procs[i]->heap;
+		if (!hp || !hp->backend)
+			continue;
+		if (shown++ == 20) {
+			fputs("(more processes: the JSON report lists every backend)\n", out);
+			break;
+		}
+		fprintf(out, "backend (pid %d): %s: %s\n", hp->proc->pid, hp->backend, hp->backend_why);
+	}
+}
+
 static void text_errors(const struct et_model *m, FILE *out)
 {
 	struct et_heap *H = m->heap;
@@ -2362,6 +2413,7 @@ void heap_render_text(const struct et_model *m, FILE *out)
 			fprintf(out, " (%zu on single-stepped instructions: slower)", stepped);
 		fputc('\n', out);
 	}
+	text_backends(m, out);
 	if (m->lost[ET_EV_HEAP])
 		fprintf(out, "%" PRIu64 " heap records lost: leak and error results are incomplete (try --buffer-size)\n",
 			m->lost[ET_EV_HEAP]);
@@ -2467,6 +2519,21 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 	sb_printf(sb, "],\"totals\":{\"allocations\":%" PRIu64 ",\"frees\":%" PRIu64 ",\"bytes_allocated\":%" PRIu64
 		      ",\"unknown_frees\":%" PRIu64 ",\"errors\":%" PRIu64 "}",
 		  allocs, frees, bytes, H->unknown_frees, errors);
+	const struct heap_preload_info *pi = &H->preload;
+	sb_puts(sb, ",\"preload\":");
+	if (!pi->library) {
+		sb_puts(sb, "null");
+	} else {
+		sb_puts(sb, "{\"library\":");
+		sb_json_str(sb, pi->library);
+		sb_puts(sb, ",\"ld_preload\":");
+		sb_json_str(sb, pi->ld_preload);
+		sb_printf(sb, ",\"rings\":%" PRIu64 ",\"records\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"invalid\":%" PRIu64
+			      ",\"full_waits\":%" PRIu64 ",\"full_wait_ms\":%.3f,\"stacks_not_interned\":%" PRIu64
+			      ",\"unrecorded\":%" PRIu64 ",\"rejected\":%" PRIu64 "}",
+			  pi->rings, pi->records, pi->lost, pi->invalid, pi->full_waits, (double)pi->full_wait_ns / 1e6,
+			  pi->stacks_full, pi->unrecorded, pi->rejected);
+	}
 
 	sb_puts(sb, ",\"processes\":[");
 	bool first = true;
@@ -2486,6 +2553,10 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 		sb_json_str(sb, hp->attach_hold_why ? heap_hold_why_text(hp->attach_hold_why) : NULL);
 		sb_puts(sb, ",\"exit_not_held\":");
 		sb_json_str(sb, hp->exit_hold_why ? heap_hold_why_text(hp->exit_hold_why) : NULL);
+		sb_puts(sb, ",\"backend\":");
+		sb_json_str(sb, hp->backend);
+		sb_puts(sb, ",\"backend_why\":");
+		sb_json_str(sb, hp->backend_why);
 		sb_printf(sb, ",\"scan\":{\"done\":%s,\"held\":%s,\"error\":", hp->scan_done ? "true" : "false",
 			  hp->held ? "true" : "false");
 		sb_json_str(sb, hp->scan_error);

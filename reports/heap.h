@@ -63,6 +63,20 @@ int heap_read_suppressions(struct et_model *m, FILE *f, const char *path, char *
  * instruction there (else it is single-stepped, slower). */
 void heap_add_allocator(struct et_model *m, const char *path, const char *name, uint64_t offset, int emulated);
 
+/* Which heap backend records process pid (its newest process), and why,
+ * for the report: backend "preload" or "uprobe", why one line. Static
+ * strings. Nothing when the model has no such process yet. */
+void heap_set_backend(struct et_model *m, int pid, const char *backend, const char *why);
+
+/* The preload backend's run (runner/heaprec.c): library, LD_PRELOAD given
+ * to the root, rings handed over, records read, and what went wrong. */
+struct heap_preload_info {
+	const char *library;        /* NULL: the preload backend was not used */
+	const char *ld_preload;
+	uint64_t rings, records, lost, invalid, full_waits, full_wait_ns, stacks_full, unrecorded, rejected;
+};
+void heap_set_preload(struct et_model *m, const struct heap_preload_info *info);
+
 /* ---- hooks called by the model (model.c) -------------------------------------- */
 
 /* An ET_EV_HEAP or ET_EV_HEAP_HOLD record; returns 0, or -1 when malformed.

@@ -322,19 +322,12 @@ static int all_stopped(int pid)
 	return seen ? stopped : -1;
 }
 
-void heap_hold_scan(struct et_model *m, const void *rec)
+/* st: 1 the process is ready for the scan, 0 it did not stop, -1 gone */
+static void scan_now(struct et_model *m, const struct ev_heap_hold *h, int st)
 {
-	const struct ev_heap_hold *h = rec;
 	int pid = (int)h->h.pid;
 	const char *error = NULL;
 	char err[256];
-	/* the SIGSTOP was sent right after the record: wait for it (bounded) */
-	double t0 = now_ms();
-	int st;
-	while ((st = all_stopped(pid)) == 0 && now_ms() - t0 < 2000) {
-		struct timespec ts = { 0, 200 * 1000 };
-		nanosleep(&ts, NULL);
-	}
 	if (heap_wants_scan(m)) {
 		struct hs_block *b = NULL;
 		size_t n = 0;
@@ -350,5 +343,27 @@ void heap_hold_scan(struct et_model *m, const void *rec)
 		heap_scan_result(m, pid, b, error ? 0 : n, &stats, error);
 		free(b);
 	}
+}
+
+void heap_hold_scan(struct et_model *m, const void *rec)
+{
+	const struct ev_heap_hold *h = rec;
+	int pid = (int)h->h.pid;
+	/* the SIGSTOP was sent right after the record: wait for it (bounded) */
+	double t0 = now_ms();
+	int st;
+	while ((st = all_stopped(pid)) == 0 && now_ms() - t0 < 2000) {
+		struct timespec ts = { 0, 200 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	scan_now(m, h, st);
 	kill(pid, SIGCONT);
+}
+
+void heap_exit_scan(struct et_model *m, const void *rec)
+{
+	const struct ev_heap_hold *h = rec;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)h->h.pid);
+	scan_now(m, h, access(path, F_OK) == 0 ? 1 : -1);
 }

@@ -43,5 +43,8 @@ void heap_plan_describe(const struct heap_plan *plan, struct et_model *m);
  * stopped, classifies its live blocks by scanning its memory, then lets
  * it go on (SIGCONT). Never leaves it stopped. */
 void heap_hold_scan(struct et_model *m, const void *hold_record);
+/* The same scan for a process that is not stopped: the preload library's
+ * exiting thread waits in the hand-over (runner/heaprec.h) meanwhile. */
+void heap_exit_scan(struct et_model *m, const void *hold_record);
 
 #endif

@@ -211,6 +211,13 @@ static pid_t fork_with_pidfd(int *pidfd)
 	return pid;
 }
 
+static char **child_env;
+
+void launch_set_env(char **envp)
+{
+	child_env = envp;
+}
+
 static void child_main(int release_rd, int error_wr, const char *path, char *const argv[],
 		       const struct run_user *u, const struct et_cgroup *cg, const struct launch_signals *sigs)
 {
@@ -240,7 +247,7 @@ static void child_main(int release_rd, int error_wr, const char *path, char *con
 		_exit(127); /* etrace went away before releasing us */
 	close(release_rd);
 	extern char **environ;
-	execve(path, argv, environ);
+	execve(path, argv, child_env ? child_env : environ);
 	child_fail(error_wr, 0, errno, path);
 }
 

@@ -45,6 +45,9 @@ int launch_pick_user(const char *spec, struct run_user *u, char *err, size_t err
 /* Forks the held child. Returns 0, or -1 with a message. */
 int launch_start(struct target *t, const char *path, char *const argv[], const struct run_user *u,
 		 const struct et_cgroup *cg, const struct launch_signals *sigs, char *err, size_t errlen);
+/* The environment the child execs with (NULL: etrace's own). Set before
+ * launch_start; the caller keeps it alive until launch_release. */
+void launch_set_env(char **envp);
 /* Releases the child into execve. Returns 0 when the exec happened, or the
  * shell-style exit code (126/127) with a message when it failed. */
 int launch_release(struct target *t, char *err, size_t errlen);

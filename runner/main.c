@@ -14,6 +14,7 @@
 #include "record.h"
 #include "run.h"
 #include "../reports/model.h"
+#include "tracer.h"
 
 static const char usage_text[] =
 	"usage: etrace run [options] -- program [args...]\n"
@@ -79,6 +80,11 @@ static const char usage_text[] =
 	"                           default they are counted in one line\n"
 	"      --heap-freed=N       frees remembered for double free and use after free\n"
 	"                           (default 65536)\n"
+	"      --heap-backend=auto|preload|uprobe  how allocator calls are recorded:\n"
+	"                           preload: a library in LD_PRELOAD records them in the\n"
+	"                           process; uprobe: kernel probes (slower); auto: preload\n"
+	"                           for dynamically linked programs, uprobes for static\n"
+	"                           and setuid ones (default: auto)\n"
 	"      --skb                follow each packet of the program's sockets through\n"
 	"                           the kernel: every hook it passed, where it was dropped\n"
 	"      --skb-filter=EXPR    only packets a pcap filter accepts ('tcp port 80',\n"
@@ -136,7 +142,8 @@ static int cmd_run(int argc, char **argv)
 	run_opts_init(&o);
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
-	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE, OPT_SYSTEM_FINDINGS, OPT_SYSCALLS };
+	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE,
+	       OPT_SYSTEM_FINDINGS, OPT_SYSCALLS, OPT_HEAP_BACKEND };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
@@ -164,6 +171,7 @@ static int cmd_run(int argc, char **argv)
 		{ "heap-freed", required_argument, NULL, OPT_HEAP_FREED },
 		{ "system-findings", no_argument, NULL, OPT_SYSTEM_FINDINGS },
 		{ "syscalls", required_argument, NULL, OPT_SYSCALLS },
+		{ "heap-backend", required_argument, NULL, OPT_HEAP_BACKEND },
 		{ "net-backend", required_argument, NULL, OPT_NET_BACKEND },
 		{ "skb", no_argument, NULL, OPT_SKB },
 		{ "skb-filter", required_argument, NULL, OPT_SKB_FILTER },
@@ -249,6 +257,16 @@ static int cmd_run(int argc, char **argv)
 				o.heap = false;
 			else
 				return usage_error("--heap takes on or off, not '%s'", optarg);
+			break;
+		case OPT_HEAP_BACKEND:
+			if (strcmp(optarg, "auto") == 0)
+				o.heap_backend = HEAP_BACKEND_AUTO;
+			else if (strcmp(optarg, "preload") == 0)
+				o.heap_backend = HEAP_BACKEND_PRELOAD;
+			else if (strcmp(optarg, "uprobe") == 0)
+				o.heap_backend = HEAP_BACKEND_UPROBE;
+			else
+				return usage_error("--heap-backend takes auto, preload or uprobe, not '%s'", optarg);
 			break;
 		case OPT_LEAKS:
 			if (strcmp(optarg, "full") == 0)

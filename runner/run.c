@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -25,6 +26,7 @@
 #include "record.h"
 #include "tracer.h"
 #include "heapprobe.h"
+#include "heaprec.h"
 #include "invoker.h"
 #include "skbtrace.h"
 #include "../reports/heap.h"
@@ -238,6 +240,10 @@ static int event_loop(struct tracer *tr, struct et_model *m, struct target *t, i
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev);
 	ev.data.u32 = 2;
 	epoll_ctl(ep, EPOLL_CTL_ADD, t->pidfd, &ev);
+	/* a preloaded process waits at its exit for the leak scan: answer at once */
+	ev.data.u32 = 3;
+	if (tracer_preload_fd(tr) >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, tracer_preload_fd(tr), &ev);
 
 	int status = -1;
 	for (;;) {
@@ -302,6 +308,32 @@ static void handle_orphans(const struct run_opts *o, struct et_cgroup *cg)
 			errmsg("%d process%s of the target still running, left running untraced (--orphans=kill ends them)",
 			       n, n == 1 ? "" : "es");
 	}
+}
+
+/* The preload library: next to the etrace binary (build/), or in
+ * ../lib/etrace/ of an installed one. NULL with the path in lib, or why not. */
+static const char *preload_library(char *lib, size_t len, const struct run_user *u)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return "cannot find etrace's own directory";
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return "cannot find etrace's own directory";
+	*slash = 0;
+	static const char *const where[] = { "%s/libetrace_heap.so", "%s/../lib/etrace/libetrace_heap.so" };
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(lib, len, where[i], self);
+		struct stat st;
+		/* root's or the target user's file, not writable by others: it
+		 * runs inside every traced process */
+		if (stat(lib, &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & 0022) &&
+		    (st.st_uid == 0 || (u->set && st.st_uid == u->uid) || st.st_uid == getuid()))
+			return NULL;
+	}
+	return "libetrace_heap.so not found next to etrace (make builds build/libetrace_heap.so)";
 }
 
 /* What is read before the target starts, with the invoker's rights (the
@@ -446,6 +478,7 @@ int run_main(const struct run_opts *o)
 	struct tracer_opts to = { .data_max = o->str_max < ET_DATA_DEFAULT ? ET_DATA_DEFAULT : o->str_max,
 				  .buffer_bytes = o->buffer_bytes, .func_binary = path,
 				  .heap = o->heap ? &plan : NULL, .heap_hold = o->heap && o->leaks,
+				  .heap_backend = o->heap_backend,
 				  .skb = &skb };
 	if (to.data_max > ET_CAP_MAX_ONE - 8)
 		to.data_max = ET_CAP_MAX_ONE - 8;
@@ -475,6 +508,32 @@ int run_main(const struct run_opts *o)
 		goto early_fail;
 	}
 
+	/* the preload backend: its socket, and the target's environment */
+	char **env = NULL;
+	bool preload_root = false;
+	if (o->heap && o->heap_backend != HEAP_BACKEND_UPROBE) {
+		char lib[4096];
+		const char *why = preload_library(lib, sizeof(lib), &user);
+		if (!why) {
+			const char *leaf = strrchr(cg.path, '/');
+			if (tracer_preload_open(tr, lib, user.set ? user.uid : getuid(), user.set ? user.gid : getgid(),
+						leaf ? leaf + 1 : cg.path, err, sizeof(err)) < 0)
+				why = err;
+			else if (!(env = tracer_preload_env(tr, environ)))
+				why = "out of memory";
+		}
+		if (why && o->heap_backend == HEAP_BACKEND_PRELOAD) {
+			errmsg("--heap-backend=preload: %s", why);
+			cgroup_remove(&cg);
+			goto early_fail;
+		}
+		if (why)
+			errmsg("heap: the preload backend is not available (%s): probes trace every process", why);
+		/* the exec decides: preload for a dynamically linked program */
+		preload_root = env != NULL;
+		launch_set_env(env);
+	}
+
 	static struct launch_signals sigs;
 	int sigfd = setup_signals(&sigs);
 	struct target t;
@@ -486,13 +545,17 @@ int run_main(const struct run_opts *o)
 		rc = ETRACE_EXIT_FAILURE;
 		goto cleanup;
 	}
-	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0 || tracer_heap_attach(tr, t.pid, err, sizeof(err)) < 0) {
+	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0 ||
+	    (!preload_root && tracer_heap_attach(tr, t.pid, err, sizeof(err)) < 0)) {
 		errmsg("%s", err);
 		launch_abort(&t);
 		rc = ETRACE_EXIT_FAILURE;
 		goto cleanup;
 	}
 	struct et_process *root = model_add_process(&m, t.pid, (int)getpid(), 0);
+	if (o->heap && !preload_root)
+		heap_set_backend(&m, t.pid, "uprobe",
+				 o->heap_backend == HEAP_BACKEND_UPROBE ? "--heap-backend=uprobe" : "the preload backend is not available");
 	root->fds = fdt_new();
 	inherit_fds(root->fds);
 	m.root_pid = t.pid;
@@ -514,6 +577,7 @@ int run_main(const struct run_opts *o)
 	}
 
 	code = launch_release(&t, err, sizeof(err));
+	launch_set_env(NULL);
 	if (code) {
 		/* the exec failed: the child already exited */
 		errmsg("%s", err);
@@ -560,6 +624,7 @@ cleanup:
 	if (rec)
 		recorder_close(rec, &m, status, rc);
 	tracer_close(tr);
+	heaprec_env_free(env);
 	heap_plan_free(&plan);
 	if (cgroup_remove(&cg) < 0)
 		errmsg("could not remove cgroup %s: %s", cg.path, strerror(errno));

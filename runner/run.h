@@ -41,6 +41,7 @@ struct run_opts {
 	bool system_findings;     /* --system-findings: system programs' heap findings count too */
 	int show_syscalls;        /* --syscalls: ET_SHOW_* (reports/model.h) */
 	size_t heap_freed;        /* --heap-freed: frees remembered */
+	int heap_backend;         /* --heap-backend: enum heap_backend (tracer.h) */
 	const char *net_backend;  /* --net-backend: NULL or "auto", "tracepoint", "kprobe-multi", "fentry", "kprobe" */
 	bool skb;                 /* --skb: follow the tree's packets hook by hook */
 	const char *skb_filter;   /* --skb-filter=PCAP (implies --skb) */

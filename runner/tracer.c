@@ -21,8 +21,10 @@
 #include "etrace.skel.h"
 #include "../reports/syscall_table.h"
 #include "heapprobe.h"
+#include "heaprec.h"
 #include "kernelfit.h"
 #include "skbtrace.h"
+#include "../reports/heap.h"
 
 #include <pthread.h>
 
@@ -48,6 +50,10 @@ struct tracer {
 	size_t nclosers;
 	size_t heap_attaches, heap_attach_failures;
 	double heap_attach_ms;
+	/* the preload backend (NULL: not used) */
+	struct heaprec *hr;
+	char preload_lib[4096];
+	uint64_t preload_lost;
 };
 
 struct heap_links;
@@ -66,9 +72,39 @@ const char *tracer_backend(void)
 static void heap_attach_record(struct tracer *t, const struct ev_heap_attach *e);
 static void heap_process_gone(struct tracer *t, int pid);
 
+/* Before the model sees a process event, the preload rings' records from
+ * before it: the live blocks a fork copies, the heap an exec ends, the
+ * frees a crash is explained with. */
+static void preload_sync(struct tracer *t, const void *data, size_t size)
+{
+	const struct ev_header *h = data;
+	switch (h->type) {
+	case ET_EV_FORK:
+		if (size >= sizeof(struct ev_fork) && !((const struct ev_fork *)data)->is_thread)
+			heaprec_fork(t->hr, (int)h->pid);
+		break;
+	case ET_EV_EXEC:
+		heaprec_exec(t->hr, (int)h->pid, h->ts);
+		break;
+	case ET_EV_EXIT:
+		if (size >= sizeof(struct ev_exit) && ((const struct ev_exit *)data)->group_dead) {
+			heaprec_gone(t->hr, (int)h->pid);
+			__u32 key = h->pid;
+			bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_preload_pids), &key);
+		}
+		break;
+	case ET_EV_CRASH:
+		/* the process is dying: all it recorded came before */
+		heaprec_drain(t->hr, (int)h->pid, UINT64_MAX);
+		break;
+	}
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
+	if (t->hr)
+		preload_sync(t, data, size);
 	if (t->raw)
 		t->raw(t->raw_ctx, data, size);
 	const struct ev_header *h = data;
@@ -521,7 +557,32 @@ static void heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 	bool have = false;
 	for (size_t i = 0; i < t->nheap_procs && !have; i++)
 		have = t->heap_procs[i]->pid == pid;
-	if (!have && tracer_heap_attach(t, pid, err, sizeof(err)) < 0 && errno != ESRCH) {
+	static const char *const why[] = {
+		[ET_HEAP_WHY_EXEC] = "probes attached at exec (--heap-backend=uprobe)",
+		[ET_HEAP_WHY_FORK] = "probes attached at fork",
+		[ET_HEAP_WHY_PRELOAD] = "",
+		[ET_HEAP_WHY_STATIC] = "statically linked: nothing to preload into, probes attached at exec",
+		[ET_HEAP_WHY_SECURE] = "setuid, setgid or file capabilities: the loader ignores LD_PRELOAD, probes "
+				       "attached at exec",
+	};
+	const char *reason = e->reason < sizeof(why) / sizeof(why[0]) ? why[e->reason] : why[0];
+	if (e->reason == ET_HEAP_WHY_PRELOAD) {
+		if (t->hr && heaprec_env_has_lib(t->hr, pid)) {
+			/* probes left from an earlier image: the library records it now */
+			if (have)
+				heap_process_gone(t, pid);
+			heap_set_backend(t->m, pid, "preload", "dynamically linked, LD_PRELOAD names the library");
+			return;
+		}
+		/* its environment lost LD_PRELOAD: probes, from now on */
+		__u32 key = (__u32)pid;
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_preload_pids), &key);
+		reason = "the environment it was started with has no LD_PRELOAD for the library: probes attached after "
+			 "it started (its first allocations are not seen)";
+	}
+	if (!have && tracer_heap_attach(t, pid, err, sizeof(err)) == 0)
+		heap_set_backend(t->m, pid, "uprobe", reason);
+	else if (!have && errno != ESRCH) {
 		t->heap_attach_failures++;
 		if (getenv("ETRACE_DEBUG"))
 			fprintf(stderr, "etrace: %s\n", err);
@@ -654,7 +715,7 @@ reopen:
 	}
 
 	struct bpf_program *hprogs[2] = { t->skel->progs.et_heap_enter, t->skel->progs.et_heap_return };
-	bool heap = o->heap && o->heap->nfiles;
+	bool heap = o->heap && o->heap->nfiles && o->heap_backend != HEAP_BACKEND_PRELOAD;
 	t->heap_multi = heap && uprobe_multi_supported();
 	if (heap && !t->heap_multi)
 		kernelfit_note(m, "uprobe_multi links (Linux 6.6)",
@@ -673,6 +734,7 @@ reopen:
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	t->skel->rodata->heap_per_process = heap;
+	t->skel->rodata->heap_preload = o->heap && o->heap_backend != HEAP_BACKEND_UPROBE;
 	for (int i = 0; i < 2; i++) {
 		bpf_program__set_autoattach(hprogs[i], false);
 		bpf_program__set_autoload(hprogs[i], heap);
@@ -754,9 +816,61 @@ int tracer_fd(struct tracer *t)
 	return ring_buffer__epoll_fd(t->rb);
 }
 
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int tracer_drain(struct tracer *t)
 {
-	return ring_buffer__consume(t->rb);
+	/* the preload rings up to the moment the kernel's records were read
+	 * up to: a record of the rings never goes before a process event
+	 * that happened earlier */
+	uint64_t upto = mono_now_ns();
+	int n = ring_buffer__consume(t->rb);
+	if (t->hr) {
+		heaprec_poll(t->hr);
+		heaprec_drain(t->hr, 0, upto);
+	}
+	return n;
+}
+
+/* ---- the preload backend --------------------------------------------------------- */
+
+static void preload_record(void *ctx, const void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	if (t->raw)
+		t->raw(t->raw_ctx, data, size);
+	model_ingest(t->m, data, size);
+}
+
+static void preload_exit_scan(void *ctx, int pid, const void *hold)
+{
+	struct tracer *t = ctx;
+	heap_set_backend(t->m, pid, "preload", "dynamically linked, LD_PRELOAD names the library");
+	heap_exit_scan(t->m, hold);
+}
+
+int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid, const char *leaf, char *err,
+			size_t errlen)
+{
+	struct heaprec_sink sink = { .ctx = t, .record = preload_record, .exit_scan = preload_exit_scan };
+	snprintf(t->preload_lib, sizeof(t->preload_lib), "%s", lib);
+	t->hr = heaprec_open(lib, uid, gid, leaf, &sink, err, errlen);
+	return t->hr ? 0 : -1;
+}
+
+char **tracer_preload_env(struct tracer *t, char *const envp[])
+{
+	return t->hr ? heaprec_env(t->hr, envp) : NULL;
+}
+
+int tracer_preload_fd(struct tracer *t)
+{
+	return t->hr ? heaprec_fd(t->hr) : -1;
 }
 
 /* Sockets still open at the end: their byte counts since their last event
@@ -867,8 +981,29 @@ static void collect_net_path(struct tracer *t)
 	}
 }
 
+static void collect_preload(struct tracer *t)
+{
+	if (!t->hr)
+		return;
+	heaprec_poll(t->hr);
+	heaprec_drain(t->hr, 0, UINT64_MAX);
+	struct heaprec_stats st;
+	heaprec_stats(t->hr, &st);
+	/* the model keeps pointers: copies that outlive the tracer */
+	static char lib[4096], value[8192];
+	snprintf(lib, sizeof(lib), "%s", t->preload_lib);
+	snprintf(value, sizeof(value), "%s", heaprec_preload_value(t->hr));
+	struct heap_preload_info pi = { .library = lib, .ld_preload = value, .rings = st.rings, .records = st.records,
+					.lost = st.lost, .invalid = st.invalid, .full_waits = st.full_waits,
+					.full_wait_ns = st.full_wait_ns, .stacks_full = st.stacks_full,
+					.unrecorded = st.unrecorded, .rejected = st.rejected };
+	heap_set_preload(t->m, &pi);
+	t->preload_lost = st.lost;
+}
+
 void tracer_collect(struct tracer *t)
 {
+	collect_preload(t);
 	collect_socket_bytes(t);
 	collect_net_path(t);
 	int ncpu = libbpf_num_possible_cpus();
@@ -935,7 +1070,7 @@ void tracer_collect(struct tracer *t)
 		else if (k == ET_CNT_LOST_SOCK)
 			m->lost[ET_EV_SOCK] = sum;
 		else if (k == ET_CNT_LOST_HEAP)
-			m->lost[ET_EV_HEAP] = sum;
+			m->lost[ET_EV_HEAP] = sum + t->preload_lost;
 		else if (k == ET_CNT_LOST_HOLD)
 			m->lost[ET_EV_HEAP_HOLD] = sum;
 		else if (k == ET_CNT_LOST_SKB)
@@ -960,6 +1095,7 @@ void tracer_close(struct tracer *t)
 	/* no stop outlives etrace: none started from here on, none left */
 	__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
 	release_held(t);
+	heaprec_close(t->hr);
 	detach_heap(t);
 	detach_funcs(t);
 	if (t->skb)

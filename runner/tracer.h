@@ -4,6 +4,7 @@
 #define ETRACE_TRACER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include "../reports/model.h"
 
 struct heap_plan;
@@ -11,12 +12,19 @@ struct skb_plan;
 
 struct tracer;
 
+enum heap_backend {
+	HEAP_BACKEND_AUTO = 0,    /* preload for dynamically linked processes, probes for the others */
+	HEAP_BACKEND_PRELOAD = 1, /* the preload library only */
+	HEAP_BACKEND_UPROBE = 2,  /* probes only */
+};
+
 struct tracer_opts {
 	size_t data_max;       /* bytes of buffers captured per argument */
 	size_t buffer_bytes;   /* ring buffer size (power of two) */
 	const char *func_binary; /* --trace-func: the file of the model's functions (m->funcs) */
 	const struct heap_plan *heap; /* allocator probes (NULL: heap tracing off) */
 	int heap_hold;         /* stop processes at _exit for the leak scan */
+	int heap_backend;      /* enum heap_backend */
 	struct skb_plan *skb;  /* --skb (NULL: off); its links are the tracer's until tracer_close */
 };
 
@@ -29,6 +37,14 @@ int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen);
 /* Attaches the heap probes for one process (the root, before its exec;
  * the BPF side asks for the others). Returns 0, or -1 with err. */
 int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen);
+/* The preload backend (runner/heaprec.h): the run's socket, owned by
+ * uid/gid; leaf: the basename of the run's cgroup. 0, or -1 with err. */
+int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid, const char *leaf, char *err,
+			size_t errlen);
+/* The target's environment with the preload (NULL: not used or no memory). */
+char **tracer_preload_env(struct tracer *t, char *const envp[]);
+/* The socket to poll (the exit hand-overs wait for it), or -1. */
+int tracer_preload_fd(struct tracer *t);
 /* fd to poll for readability (ring buffer wake-ups). */
 int tracer_fd(struct tracer *t);
 /* Reads everything in the ring buffer into the model. Returns records read or -1. */

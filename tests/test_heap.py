@@ -17,7 +17,20 @@ import tempfile
 import time
 
 import lib
-from lib import Skip, prog, run
+from lib import Skip, prog
+
+# The heap backend under test: the default (auto: the preload library for
+# dynamically linked programs, uprobes for static ones); test_heap_uprobe.py
+# runs this whole file again with --heap-backend=uprobe.
+BACKEND = []
+
+
+def run(args, etrace_opts=(), **kw):
+    return lib.run(args, etrace_opts=list(BACKEND) + list(etrace_opts), **kw)
+
+
+def preloaded():
+    return "--heap-backend=uprobe" not in BACKEND
 
 SRC = os.path.join(lib.ROOT, "testprogs")
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
@@ -851,6 +864,17 @@ def test_stack_of_o2_code_without_frame_pointers_comes_from_cfi():
     # heap_o2 is built -O2 -fomit-frame-pointer: rbp is an ordinary register
     # there, so the frame-pointer walk stops at once; the callers come from
     # their .eh_frame, unwound over the copy of the stack the record carries
+    # (uprobe backend). The preload library walks frame pointers only: the
+    # exact caller, then a cut stack, said as such.
+    r = run([prog("heap_o2"), "8"])
+    if preloaded():
+        ls = leaks(r, kind="definitely lost")
+        assert len(ls) == 1, heap(r)["leaks"]
+        x = ls[0]
+        assert x["blocks"] == 8 and x["bytes"] == sum(64 + i for i in range(8)), x
+        check_stack(x["stack"], [("make_record", "heap_o2.c")], "alloc o2")
+        assert x["stack_cut"] is True, x
+        return
     r = run([prog("heap_o2"), "8"])
     assert r.rc == 0, r.stderr
     ls = leaks(r, kind="definitely lost")
@@ -861,3 +885,60 @@ def test_stack_of_o2_code_without_frame_pointers_comes_from_cfi():
                              ("main", "heap_o2.c")], "alloc o2")
     assert x["stack_cut"] is False, x
     assert lib.contains_line(heap_text(r), r"LEAK 540 bytes in 8 blocks definitely lost, allocated by malloc at:")
+
+
+# ---- backends ------------------------------------------------------------------
+
+def backends(r):
+    return {p["pid"]: (p["backend"], p["backend_why"]) for p in heap(r)["processes"]}
+
+
+def test_each_process_says_which_backend_traced_it_and_why():
+    r = run([prog("heap_leaks"), "simple"])
+    assert r.rc == 0, r.stderr
+    b = backends(r)[r.report["root_pid"]]
+    pre = heap(r)["preload"]
+    if preloaded():
+        assert b[0] == "preload" and "LD_PRELOAD" in b[1], b
+        assert pre["library"].endswith("/libetrace_heap.so") and pre["ld_preload"].startswith(pre["library"]), pre
+        assert pre["rings"] == 1 and pre["records"] >= 1 and pre["lost"] == 0 and pre["invalid"] == 0, pre
+        assert lib.contains_line(heap_text(r), r"preload: LD_PRELOAD=\S+libetrace_heap\.so: 1 ring, \d+ records")
+        assert lib.contains_line(heap_text(r), rf"backend \(pid {r.report['root_pid']}\): preload: .*LD_PRELOAD.*")
+    else:
+        assert b == ("uprobe", "--heap-backend=uprobe"), b
+        assert pre is None, pre
+    # a static program cannot be preloaded: probes, whatever the backend
+    r = run([prog("heap_leaks_static"), "simple"])
+    b = backends(r)[r.report["root_pid"]]
+    assert b[0] == "uprobe", b
+    if preloaded():
+        assert "statically linked" in b[1], b
+    assert len(leaks(r)) == 1
+
+
+def test_a_program_started_without_the_preload_in_its_environment_falls_back_to_probes():
+    if not preloaded():
+        raise Skip("the preload backend only")
+    # env -i: the child starts with an empty environment (no LD_PRELOAD)
+    r = run(["/usr/bin/env", "-i", prog("heap_leaks"), "clean"])
+    assert r.rc == 0, r.stderr
+    b = backends(r)
+    root = r.report["root_pid"]
+    assert b[root][0] == "uprobe" and "no LD_PRELOAD" in b[root][1], b
+    assert errors(r) == []
+
+
+def test_a_full_ring_waits_for_etrace_and_loses_nothing():
+    if not preloaded():
+        raise Skip("the preload backend only")
+    # the smallest ring (1024 records) under two threads of churn
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env["ETRACE_HEAP_RECORDS"] = "1024"
+    r = run([prog("heap_churn"), "20000", "2"], env=env)
+    assert r.rc == 0, r.stderr
+    pre = heap(r)["preload"]
+    assert pre["lost"] == 0 and pre["invalid"] == 0, pre
+    assert pre["full_waits"] > 0, pre
+    assert pre["records"] >= 70000, pre
+    no_leaks_no_errors(r)
+    assert heap(r)["totals"]["unknown_frees"] == 0, heap(r)["totals"]

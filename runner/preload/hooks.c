@@ -1,0 +1,435 @@
+/* libetrace_heap.so, the interposed allocator API: each function calls
+ * the next definition (libc's, or an allocator the user preloaded after
+ * this library) and records the call (recorder.h). Calls made while the
+ * real functions are being looked up (dlsym may allocate) are served from
+ * a static buffer that is never freed. Built with -fexceptions: operator
+ * new may throw through these frames, and hr_busy is reset on the way. */
+#include "recorder.h"
+#include "../../bpf/events.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+typedef void *(*fn_malloc)(size_t);
+typedef void (*fn_free)(void *);
+typedef void *(*fn_calloc)(size_t, size_t);
+typedef void *(*fn_realloc)(void *, size_t);
+typedef void *(*fn_reallocarray)(void *, size_t, size_t);
+typedef void *(*fn_memalign)(size_t, size_t);
+typedef int (*fn_posix_memalign)(void **, size_t, size_t);
+typedef void *(*fn_new_nt)(size_t, const void *);
+typedef void *(*fn_new_al)(size_t, size_t);
+typedef void *(*fn_new_al_nt)(size_t, size_t, const void *);
+typedef void (*fn_del_sz)(void *, size_t);
+typedef void (*fn_del_nt)(void *, const void *);
+typedef void (*fn_del_al_nt)(void *, size_t, const void *);
+typedef void (*fn_del_sz_al)(void *, size_t, size_t);
+typedef void (*fn_exit)(int);
+
+static struct {
+	fn_malloc malloc;
+	fn_free free;
+	fn_calloc calloc;
+	fn_realloc realloc;
+	fn_reallocarray reallocarray;
+	fn_memalign memalign, aligned_alloc;
+	fn_malloc valloc, pvalloc;
+	fn_posix_memalign posix_memalign;
+} real;
+
+/* ---- the bootstrap buffer --------------------------------------------------- */
+
+static _Alignas(64) char boot[64 * 1024];
+static size_t boot_used;   /* atomic */
+static int resolving;
+
+static int is_boot(const void *p)
+{
+	return (const char *)p >= boot && (const char *)p < boot + sizeof(boot);
+}
+
+static void *boot_alloc(size_t n, size_t align)
+{
+	if (align < 16)
+		align = 16;
+	size_t need = (n + 16 + align - 1) & ~(align - 1);
+	size_t at = __atomic_fetch_add(&boot_used, need + align, __ATOMIC_RELAXED);
+	if (at + need + align > sizeof(boot))
+		return NULL;
+	uintptr_t p = ((uintptr_t)(boot + at) + 16 + align - 1) & ~(uintptr_t)(align - 1);
+	((size_t *)p)[-1] = n;
+	return (void *)p;   /* zeroed: static storage, never reused */
+}
+
+static void resolve(void)
+{
+	if (real.malloc && real.free)
+		return;
+	resolving = 1;
+	real.calloc = (fn_calloc)dlsym(RTLD_NEXT, "calloc");
+	real.free = (fn_free)dlsym(RTLD_NEXT, "free");
+	real.realloc = (fn_realloc)dlsym(RTLD_NEXT, "realloc");
+	real.reallocarray = (fn_reallocarray)dlsym(RTLD_NEXT, "reallocarray");
+	real.memalign = (fn_memalign)dlsym(RTLD_NEXT, "memalign");
+	real.aligned_alloc = (fn_memalign)dlsym(RTLD_NEXT, "aligned_alloc");
+	real.valloc = (fn_malloc)dlsym(RTLD_NEXT, "valloc");
+	real.pvalloc = (fn_malloc)dlsym(RTLD_NEXT, "pvalloc");
+	real.posix_memalign = (fn_posix_memalign)dlsym(RTLD_NEXT, "posix_memalign");
+	fn_malloc m = (fn_malloc)dlsym(RTLD_NEXT, "malloc");
+	__atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
+	resolving = 0;
+}
+
+/* ---- record or not ----------------------------------------------------------- */
+
+static void unbusy(int *owned)
+{
+	if (*owned)
+		hr_busy = 0;
+}
+
+/* A hook's frame: records when this thread is not already inside the
+ * library. The cleanup runs on a normal return and when an exception
+ * from operator new unwinds through. */
+#define ENTER(rec)                                                        \
+	int rec = !hr_busy;                                               \
+	int guard_ __attribute__((cleanup(unbusy), unused)) = rec;        \
+	if (rec)                                                          \
+		hr_busy = 1
+
+#define PUT(rec, op, ptr, size, arg)                                                                              \
+	do {                                                                                                      \
+		if (rec && hr_ready())                                                                            \
+			hr_put(op, (uint64_t)(uintptr_t)(ptr), (uint64_t)(size), (uint64_t)(arg),                 \
+			       __builtin_return_address(0), __builtin_frame_address(0));                          \
+		else if (rec)                                                                                     \
+			hr_unrecorded();                                                                          \
+	} while (0)
+
+
+/* ---- C ------------------------------------------------------------------------ */
+
+EXPORT void *malloc(size_t n)
+{
+	if (!real.malloc) {
+		if (resolving)
+			return boot_alloc(n, 16);
+		resolve();
+		if (!real.malloc)
+			return boot_alloc(n, 16);
+	}
+	if (hr_busy) {
+		return real.malloc(n);
+	}
+	hr_busy = 1;
+	void *p = real.malloc(n);
+	int e = errno;
+	PUT(1, ET_HEAP_MALLOC, p, n, 0);
+	errno = e;
+	hr_busy = 0;
+	return p;
+}
+
+EXPORT void free(void *p)
+{
+	if (!p || is_boot(p))
+		return;
+	if (!real.free)
+		resolve();
+	if (hr_busy) {
+		real.free(p);
+		return;
+	}
+	hr_busy = 1;
+	int e = errno;
+	/* recorded before the block goes back: another thread may get the
+	 * same address from its next malloc, and its record must come after */
+	PUT(1, ET_HEAP_FREE, p, 0, (uintptr_t)__builtin_frame_address(0));
+	real.free(p);
+	errno = e;
+	hr_busy = 0;
+}
+
+EXPORT void *calloc(size_t n, size_t sz)
+{
+	if (!real.calloc) {
+		if (resolving) {
+			if (sz && n > (size_t)-1 / sz)
+				return NULL;
+			return boot_alloc(n * sz, 16);
+		}
+		resolve();
+	}
+	if (hr_busy) {
+		return real.calloc(n, sz);
+	}
+	hr_busy = 1;
+	void *p = real.calloc(n, sz);
+	int e = errno;
+	PUT(1, ET_HEAP_CALLOC, p, n * sz, 0);
+	errno = e;
+	hr_busy = 0;
+	return p;
+}
+
+static void *grow_boot(void *old, size_t n)
+{
+	/* a block of the bootstrap buffer moves to the real allocator */
+	size_t had = ((size_t *)old)[-1];
+	void *p = malloc(n);
+	if (p)
+		memcpy(p, old, had < n ? had : n);
+	return p;
+}
+
+EXPORT void *realloc(void *old, size_t n)
+{
+	if (old && is_boot(old))
+		return grow_boot(old, n);
+	if (!real.realloc) {
+		if (resolving)
+			return boot_alloc(n, 16);
+		resolve();
+	}
+	if (hr_busy) {
+		return real.realloc(old, n);
+	}
+	hr_busy = 1;
+	void *p = real.realloc(old, n);
+	int e = errno;
+	PUT(1, ET_HEAP_REALLOC, p, n, (uintptr_t)old);
+	errno = e;
+	hr_busy = 0;
+	return p;
+}
+
+EXPORT void *reallocarray(void *old, size_t n, size_t sz)
+{
+	if (old && is_boot(old)) {
+		if (sz && n > (size_t)-1 / sz) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return grow_boot(old, n * sz);
+	}
+	resolve();
+	if (hr_busy || !real.reallocarray) {
+		return real.reallocarray ? real.reallocarray(old, n, sz) : NULL;
+	}
+	hr_busy = 1;
+	void *p = real.reallocarray(old, n, sz);
+	int e = errno;
+	PUT(1, ET_HEAP_REALLOCARRAY, p, n * sz, (uintptr_t)old);
+	errno = e;
+	hr_busy = 0;
+	return p;
+}
+
+static __attribute__((noinline)) void *aligned(fn_memalign f, size_t align, size_t n, void *ra, void *fp)
+{
+	int rec = !hr_busy;
+	if (rec)
+		hr_busy = 1;
+	void *p = f ? f(align, n) : NULL;
+	int e = errno;
+	if (rec && hr_ready())
+		hr_put(ET_HEAP_MEMALIGN, (uintptr_t)p, n, align, ra, fp);
+	else if (rec)
+		hr_unrecorded();
+	errno = e;
+	if (rec)
+		hr_busy = 0;
+	return p;
+}
+
+EXPORT __attribute__((noinline)) void *memalign(size_t align, size_t n)
+{
+	if (resolving)
+		return boot_alloc(n, align);
+	resolve();
+	return aligned(real.memalign, align, n, __builtin_return_address(0), __builtin_frame_address(0));
+}
+
+EXPORT __attribute__((noinline)) void *aligned_alloc(size_t align, size_t n)
+{
+	if (resolving)
+		return boot_alloc(n, align);
+	resolve();
+	return aligned(real.aligned_alloc, align, n, __builtin_return_address(0), __builtin_frame_address(0));
+}
+
+static __attribute__((noinline)) void *page_aligned(fn_malloc f, size_t n, void *ra, void *fp)
+{
+	int rec = !hr_busy;
+	if (rec)
+		hr_busy = 1;
+	void *p = f ? f(n) : NULL;
+	int e = errno;
+	if (rec && hr_ready())
+		hr_put(ET_HEAP_MEMALIGN, (uintptr_t)p, n, (uint64_t)sysconf(_SC_PAGESIZE), ra, fp);
+	else if (rec)
+		hr_unrecorded();
+	errno = e;
+	if (rec)
+		hr_busy = 0;
+	return p;
+}
+
+EXPORT __attribute__((noinline)) void *valloc(size_t n)
+{
+	resolve();
+	return page_aligned(real.valloc, n, __builtin_return_address(0), __builtin_frame_address(0));
+}
+
+EXPORT __attribute__((noinline)) void *pvalloc(size_t n)
+{
+	resolve();
+	return page_aligned(real.pvalloc, n, __builtin_return_address(0), __builtin_frame_address(0));
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	if (resolving) {
+		*out = boot_alloc(n, align);
+		return *out ? 0 : ENOMEM;
+	}
+	resolve();
+	if (hr_busy || !real.posix_memalign) {
+		return real.posix_memalign ? real.posix_memalign(out, align, n) : ENOMEM;
+	}
+	hr_busy = 1;
+	int rc = real.posix_memalign(out, align, n);
+	int e = errno;
+	PUT(1, ET_HEAP_POSIX_MEMALIGN, rc == 0 ? *out : NULL, n, align);
+	errno = e;
+	hr_busy = 0;
+	return rc;
+}
+
+/* ---- exit -------------------------------------------------------------------------- */
+
+/* The program's own _exit (a forked child, a fast exit): hand over for the
+ * leak scan first. exit() reaches the library's destructor instead. */
+EXPORT void _exit(int status)
+{
+	hr_busy = 1;
+	hr_exiting();
+	fn_exit f = (fn_exit)dlsym(RTLD_NEXT, "_exit");
+	if (f)
+		f(status);
+	for (;;)
+		syscall(231 /* exit_group */, status);
+}
+
+EXPORT void _Exit(int status)
+{
+	_exit(status);
+}
+
+/* ---- C++ ------------------------------------------------------------------------------ */
+
+/* The next definition of a C++ operator, looked up on first use (libstdc++
+ * may be loaded later, by dlopen). */
+static void *next_fn(void **slot, const char *name)
+{
+	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (!f) {
+		int was = hr_busy;
+		hr_busy = 1;
+		f = dlsym(RTLD_NEXT, name);
+		hr_busy = was;
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+#define NEW1(sym, op)                                                     \
+	EXPORT void *sym(size_t n)                                        \
+	{                                                                 \
+		static void *next;                                        \
+		fn_malloc f = (fn_malloc)next_fn(&next, #sym);            \
+		ENTER(rec);                                               \
+		void *p = f ? f(n) : malloc(n);                           \
+		PUT(rec, op, p, n, 0);                                    \
+		return p;                                                 \
+	}
+
+#define NEW_NT(sym, op)                                                   \
+	EXPORT void *sym(size_t n, const void *nt)                        \
+	{                                                                 \
+		static void *next;                                        \
+		fn_new_nt f = (fn_new_nt)next_fn(&next, #sym);            \
+		ENTER(rec);                                               \
+		void *p = f ? f(n, nt) : malloc(n);                       \
+		PUT(rec, op, p, n, 0);                                    \
+		return p;                                                 \
+	}
+
+#define NEW_AL(sym, op)                                                   \
+	EXPORT void *sym(size_t n, size_t al)                             \
+	{                                                                 \
+		static void *next;                                        \
+		fn_new_al f = (fn_new_al)next_fn(&next, #sym);            \
+		ENTER(rec);                                               \
+		void *p = f ? f(n, al) : aligned_alloc(al, n);            \
+		PUT(rec, op, p, n, al);                                   \
+		return p;                                                 \
+	}
+
+#define NEW_AL_NT(sym, op)                                                \
+	EXPORT void *sym(size_t n, size_t al, const void *nt)             \
+	{                                                                 \
+		static void *next;                                        \
+		fn_new_al_nt f = (fn_new_al_nt)next_fn(&next, #sym);      \
+		ENTER(rec);                                               \
+		void *p = f ? f(n, al, nt) : aligned_alloc(al, n);        \
+		PUT(rec, op, p, n, al);                                   \
+		return p;                                                 \
+	}
+
+NEW1(_Znwm, ET_HEAP_NEW)
+NEW1(_Znam, ET_HEAP_NEW_ARRAY)
+NEW_NT(_ZnwmRKSt9nothrow_t, ET_HEAP_NEW)
+NEW_NT(_ZnamRKSt9nothrow_t, ET_HEAP_NEW_ARRAY)
+NEW_AL(_ZnwmSt11align_val_t, ET_HEAP_NEW)
+NEW_AL(_ZnamSt11align_val_t, ET_HEAP_NEW_ARRAY)
+NEW_AL_NT(_ZnwmSt11align_val_tRKSt9nothrow_t, ET_HEAP_NEW)
+NEW_AL_NT(_ZnamSt11align_val_tRKSt9nothrow_t, ET_HEAP_NEW_ARRAY)
+
+/* delete: recorded before the block goes back (see free) */
+#define DEL(sym, op, params, args)                                        \
+	EXPORT void sym params                                            \
+	{                                                                 \
+		static void *next;                                        \
+		void (*f) params = (void(*) params)next_fn(&next, #sym);  \
+		if (p) {                                                  \
+			ENTER(rec);                                       \
+			PUT(rec, op, p, 0, (uintptr_t)__builtin_frame_address(0)); \
+		}                                                         \
+		if (f) {                                                  \
+			hr_busy++;                                        \
+			f args;                                           \
+			hr_busy--;                                        \
+		} else {                                                  \
+			free(p);                                          \
+		}                                                         \
+	}
+
+DEL(_ZdlPv, ET_HEAP_DELETE, (void *p), (p))
+DEL(_ZdaPv, ET_HEAP_DELETE_ARRAY, (void *p), (p))
+DEL(_ZdlPvm, ET_HEAP_DELETE, (void *p, size_t s), (p, s))
+DEL(_ZdaPvm, ET_HEAP_DELETE_ARRAY, (void *p, size_t s), (p, s))
+DEL(_ZdlPvSt11align_val_t, ET_HEAP_DELETE, (void *p, size_t al), (p, al))
+DEL(_ZdaPvSt11align_val_t, ET_HEAP_DELETE_ARRAY, (void *p, size_t al), (p, al))
+DEL(_ZdlPvmSt11align_val_t, ET_HEAP_DELETE, (void *p, size_t s, size_t al), (p, s, al))
+DEL(_ZdaPvmSt11align_val_t, ET_HEAP_DELETE_ARRAY, (void *p, size_t s, size_t al), (p, s, al))
+DEL(_ZdlPvRKSt9nothrow_t, ET_HEAP_DELETE, (void *p, const void *nt), (p, nt))
+DEL(_ZdaPvRKSt9nothrow_t, ET_HEAP_DELETE_ARRAY, (void *p, const void *nt), (p, nt))
+DEL(_ZdlPvSt11align_val_tRKSt9nothrow_t, ET_HEAP_DELETE, (void *p, size_t al, const void *nt), (p, al, nt))
+DEL(_ZdaPvSt11align_val_tRKSt9nothrow_t, ET_HEAP_DELETE_ARRAY, (void *p, size_t al, const void *nt), (p, al, nt))

@@ -1,0 +1,413 @@
+/* libetrace_heap.so, the recording half (see recorder.h, heapring.h).
+ * Everything on the per-call path is lock-free and makes no system call:
+ * a slot is reserved with one compare-and-swap, the stack is a walk of the
+ * frame-pointer chain inside the thread's stack, interned in a shared
+ * table. Only start-up, fork, a full ring and exit make system calls. */
+#include "recorder.h"
+#include "heapring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+__thread int hr_busy HR_TLS;
+static __thread uint32_t t_tid HR_TLS;
+
+enum { ST_NONE = 0, ST_INIT, ST_READY, ST_OFF };
+static int state;                 /* ST_*; atomic */
+static char sock_path[108];       /* copied at the first start: a program may clear its environment */
+static int have_sock;
+static struct hr_header *ring;
+static struct hr_record *records;
+static struct hr_stack *stacks;
+static uint64_t rec_mask, stack_mask, map_len;
+static int use_mono;
+static int exited;                /* the exit hand-over happened (this image) */
+static int consumer_gone;         /* a wait for room timed out: do not wait again until tail moves */
+static pid_t my_pid;
+
+extern void *__libc_stack_end;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t now(void)
+{
+#if defined(__x86_64__)
+	if (!use_mono) {
+		uint32_t lo, hi;
+		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+		return ((uint64_t)hi << 32) | lo;
+	}
+#endif
+	return mono_ns();
+}
+
+static int send_msg(int s, const struct hr_msg *m, int fd)
+{
+	struct iovec iov = { (void *)m, sizeof(*m) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	ssize_t n;
+	do
+		n = sendmsg(s, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*m) ? 0 : -1;
+}
+
+/* A fresh connection to the run's socket for each message: the program may
+ * have closed every descriptor since the last one. */
+static int channel(void)
+{
+	if (!have_sock)
+		return -1;
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, sock_path, sizeof(a.sun_path));
+	int rc;
+	do
+		rc = connect(s, (struct sockaddr *)&a, sizeof(a));
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* Makes this image's ring and hands it to etrace. errno is kept: the
+ * program may look at it after the allocator call that got us here. */
+static void start(void)
+{
+	int saved = errno;
+	if (!have_sock) {
+		const char *p = getenv(HR_ENV_SOCK);
+		if (!p || !*p || strlen(p) >= sizeof(sock_path))
+			goto off;
+		memcpy(sock_path, p, strlen(p) + 1);
+		have_sock = 1;
+		const char *n = getenv(HR_ENV_RECORDS);
+		unsigned long want = n ? strtoul(n, NULL, 10) : 0;
+		rec_mask = HR_RECORDS_DEFAULT - 1;
+		if (want >= 1024 && want <= (1ul << 24) && (want & (want - 1)) == 0)
+			rec_mask = want - 1;
+		const char *c = getenv("ETRACE_HEAP_CLOCK");
+		use_mono = c && strcmp(c, "mono") == 0;
+#if !defined(__x86_64__)
+		use_mono = 1;
+#endif
+	}
+	uint64_t nrec = rec_mask + 1, nst = HR_STACKS;
+	stack_mask = nst - 1;
+	map_len = hr_map_size(nrec, nst);
+	int fd = memfd_create("etrace-heap", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		goto off;
+	/* sealed: etrace maps it too, and a shrunk file would fault there */
+	if (ftruncate(fd, (off_t)map_len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		close(fd);
+		goto off;
+	}
+	void *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		goto off;
+	}
+	struct hr_header *h = p;
+	h->magic = HR_MAGIC;
+	h->version = HR_VERSION;
+	h->record_size = sizeof(struct hr_record);
+	h->stack_size = sizeof(struct hr_stack);
+	h->nrecords = nrec;
+	h->nstacks = nst;
+	h->flags = use_mono ? HR_F_MONO : 0;
+	ring = h;
+	records = (struct hr_record *)(h + 1);
+	stacks = (struct hr_stack *)(records + nrec);
+	int s = channel();
+	struct hr_msg m = { .type = HR_MSG_RING, .version = HR_VERSION, .ts = mono_ns() };
+	int sent = s >= 0 ? send_msg(s, &m, fd) : -1;
+	if (s >= 0)
+		close(s);
+	close(fd);
+	if (sent < 0) {
+		munmap(p, map_len);
+		ring = NULL;
+		goto off;
+	}
+	my_pid = getpid();
+	__atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
+	errno = saved;
+	return;
+off:
+	__atomic_store_n(&state, ST_OFF, __ATOMIC_RELEASE);
+	errno = saved;
+}
+
+int hr_ready(void)
+{
+	int st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+	if (st == ST_READY)
+		return 1;
+	if (st != ST_NONE)
+		return 0;
+	int none = ST_NONE;
+	if (!__atomic_compare_exchange_n(&state, &none, ST_INIT, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 0;   /* another thread is starting it: this call goes unrecorded */
+	start();
+	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ST_READY;
+}
+
+void hr_unrecorded(void)
+{
+	if (ring)
+		__atomic_fetch_add(&ring->unrecorded, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- stacks ---------------------------------------------------------------- */
+
+/* The top of the current thread's stack, or 0 when sp is on no stack we
+ * know (a signal stack, a coroutine): then only the caller is kept. The
+ * frame chain is read only between sp and this top, where a thread's
+ * stack is mapped, so a bad frame pointer cannot fault. */
+static uintptr_t stack_top(uintptr_t sp)
+{
+	/* glibc puts a thread's descriptor at the top of its stack block */
+	uintptr_t self = (uintptr_t)pthread_self();
+	if (sp < self && self - sp < (64u << 20))
+		return self;
+	uintptr_t end = (uintptr_t)__libc_stack_end;
+	if (sp < end && end - sp < (1u << 30))
+		return end;
+	return 0;
+}
+
+static uint32_t walk(uint64_t *out, void *ra, void *fp)
+{
+	uint32_t n = 0;
+	out[n++] = (uint64_t)(uintptr_t)ra;
+	uintptr_t f = (uintptr_t)fp, top = stack_top(f);
+	if (!top || f + 16 > top)
+		return n;
+	/* fp is the hook's own frame: [fp] is its caller's frame pointer */
+	uintptr_t lo = f;
+	f = *(const uintptr_t *)f;
+	while (n < HR_FRAMES && f > lo && f + 16 <= top && !(f & 7)) {
+		uintptr_t r = ((const uintptr_t *)f)[1];
+		if (r < 4096)
+			break;
+		out[n++] = r;
+		lo = f;
+		f = ((const uintptr_t *)f)[0];
+	}
+	return n;
+}
+
+static uint32_t intern(const uint64_t *fr, uint32_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	for (uint32_t i = 0; i < n; i++) {
+		h ^= fr[i];
+		h *= 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	h |= 1;
+	for (uint32_t probe = 0; probe < 32; probe++) {
+		uint64_t idx = (h + probe) & stack_mask;
+		struct hr_stack *s = &stacks[idx];
+		uint64_t cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
+		if (cur == 0) {
+			uint64_t zero = 0;
+			if (__atomic_compare_exchange_n(&s->hash, &zero, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				memcpy(s->frames, fr, n * sizeof(*fr));
+				s->nframes = n;
+				__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+				return (uint32_t)idx + 1;
+			}
+			cur = zero;
+		}
+		if (cur != h)
+			continue;
+		for (int k = 0; k < 10000 && !__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE); k++)
+			__builtin_ia32_pause();
+		if (__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) && s->nframes == n &&
+		    memcmp(s->frames, fr, n * sizeof(*fr)) == 0)
+			return (uint32_t)idx + 1;
+	}
+	__atomic_fetch_add(&ring->stacks_full, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+/* The ring is full: wait for etrace to drain it, at most 2 s, and count
+ * it. 0: there may be room now; -1: give up on this record. */
+static int wait_room(uint64_t head)
+{
+	if (__atomic_load_n(&consumer_gone, __ATOMIC_RELAXED))
+		return -1;
+	uint64_t t0 = mono_ns(), t = t0;
+	__atomic_fetch_add(&ring->full_waits, 1, __ATOMIC_RELAXED);
+	int saved = errno;
+	while ((int64_t)(head - __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE)) > (int64_t)rec_mask) {
+		if (t - t0 > 2000000000ull) {
+			__atomic_store_n(&consumer_gone, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		struct timespec ts = { 0, 50000 };
+		nanosleep(&ts, NULL);
+		t = mono_ns();
+	}
+	errno = saved;
+	__atomic_fetch_add(&ring->full_wait_ns, t - t0, __ATOMIC_RELAXED);
+	return __atomic_load_n(&consumer_gone, __ATOMIC_RELAXED) ? -1 : 0;
+}
+
+void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, void *fp)
+{
+	uint64_t fr[HR_FRAMES];
+	uint32_t stack = 0;
+	if (ra)
+		stack = intern(fr, walk(fr, ra, fp));
+	if (!t_tid)
+		t_tid = (uint32_t)syscall(SYS_gettid);
+	uint64_t slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+	for (;;) {
+		uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+		/* signed: slot may be older than a tail that moved meanwhile */
+		if ((int64_t)(slot - tail) > (int64_t)rec_mask) {
+			if (wait_room(slot) < 0) {
+				__atomic_fetch_add(&ring->lost, 1, __ATOMIC_RELAXED);
+				/* etrace may come back: look again next time the tail moved */
+				if (__atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) != tail)
+					__atomic_store_n(&consumer_gone, 0, __ATOMIC_RELAXED);
+				return;
+			}
+			slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (__atomic_compare_exchange_n(&ring->head, &slot, slot + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			break;
+	}
+	struct hr_record *r = &records[slot & rec_mask];
+	r->op = (uint8_t)op;
+	r->tid = t_tid;
+	r->stack = stack;
+	r->ptr = ptr;
+	r->size = size;
+	r->arg = arg;
+	r->tsc = now();
+	__atomic_store_n(&r->seq, (uint32_t)(slot + 1), __ATOMIC_RELEASE);
+}
+
+/* ---- fork and exit ---------------------------------------------------------------- */
+
+/* Before fork: a mark in the ring, so that etrace hands the child exactly
+ * the blocks allocated before it. */
+static void before_fork(void)
+{
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited)
+		return;
+	int was = hr_busy;
+	hr_busy = 1;
+	hr_put(HR_OP_FORK, 0, 0, 0, NULL, NULL);
+	hr_busy = was;
+}
+
+/* In a forked child: the parent's ring is the parent's. A new one, a new
+ * thread id cache (the one thread left has a new tid). */
+static void after_fork_child(void)
+{
+	t_tid = 0;
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited)
+		return;
+	munmap(ring, map_len);
+	ring = NULL;
+	__atomic_store_n(&state, ST_NONE, __ATOMIC_RELEASE);
+	hr_busy = 1;
+	hr_ready();
+	hr_busy = 0;
+}
+
+void hr_exiting(void)
+{
+	/* once per image, and never for a vfork child sharing our memory */
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited || getpid() != my_pid)
+		return;
+	exited = 1;
+	struct hr_msg m = { .type = HR_MSG_EXIT, .version = HR_VERSION, .ts = mono_ns() };
+#if defined(__x86_64__)
+	uint64_t *r = m.regs;
+	__asm__ volatile("mov %%rbx, 0(%0)\n\t"
+			 "mov %%rbp, 8(%0)\n\t"
+			 "mov %%r12, 16(%0)\n\t"
+			 "mov %%r13, 24(%0)\n\t"
+			 "mov %%r14, 32(%0)\n\t"
+			 "mov %%r15, 40(%0)\n\t"
+			 "mov %%rsp, 48(%0)\n\t"
+			 "lea 0(%%rip), %%rax\n\t"
+			 "mov %%rax, 56(%0)\n\t"
+			 : : "r"(r) : "rax", "memory");
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(m.fsbase));
+#endif
+	int saved = errno;
+	int s = channel();
+	if (s >= 0 && send_msg(s, &m, -1) == 0) {
+		/* etrace scans this process now; it answers one byte (or closes) */
+		struct pollfd pfd = { .fd = s, .events = POLLIN };
+		char c;
+		if (poll(&pfd, 1, 10000) > 0)
+			(void)!read(s, &c, 1);
+	}
+	if (s >= 0)
+		close(s);
+	errno = saved;
+	/* what the C runtime frees after the scan changes nothing in it */
+	__atomic_store_n(&state, ST_OFF, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void hr_init(void)
+{
+	pthread_atfork(before_fork, NULL, after_fork_child);
+	hr_busy = 1;
+	hr_ready();
+	hr_busy = 0;
+}
+
+/* Runs in exit() after main's destructors and atexit handlers: the point
+ * where what is still allocated and unreachable is a leak. */
+__attribute__((destructor)) static void hr_fini(void)
+{
+	hr_busy = 1;
+	hr_exiting();
+	hr_busy = 0;
+}
