@@ -45,7 +45,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # A static pattern rule: with a plain pattern rule make 4.3 rejects the rule
 # while the skeleton does not exist yet, and a clean build fails.
-$(RUNNER_OBJS): $(BUILD)/runner/%.o: runner/%.c $(SKELS) $(wildcard runner/*.h reports/*.h bpf/*.h symbolize/*.h)
+$(RUNNER_OBJS): $(BUILD)/runner/%.o: runner/%.c $(SKELS) $(wildcard runner/*.h runner/preload/*.h reports/*.h bpf/*.h symbolize/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -2177,6 +2177,9 @@ static void text_backends(const struct et_model *m, FILE *out)
 			fprintf(out, ", %" PRIu64 " lost, %" PRIu64 " invalid", pi->lost, pi->invalid);
 		if (pi->stacks_full)
 			fprintf(out, ", %" PRIu64 " stacks not kept (table full)", pi->stacks_full);
+		if (pi->rejected)
+			fprintf(out, ", %" PRIu64 " hand-overs refused (not a process of the run, or a library of another "
+				"etrace version): those processes are not traced", pi->rejected);
 		fputc('\n', out);
 	}
 	size_t shown = 0;

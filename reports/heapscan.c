@@ -1121,6 +1121,10 @@ static void mapping_roots(struct map *m, size_t n, const struct xlist *x, struct
 		const struct map *y = &m[i];
 		if (!is_rw(y) || y->stack || y->alloc || y->elf || strcmp(y->name, "[heap]") == 0)
 			continue;
+		/* the preload recorder's ring (runner/preload): every pointer the
+		 * program ever got or freed is written there */
+		if (strncmp(y->name, "/memfd:etrace-heap", 18) == 0)
+			continue;
 		if (y->name[0] == '[' && strcmp(y->name, "[anon]") != 0 && strncmp(y->name, "[anon:", 6) != 0)
 			continue;   /* [vvar], [vsyscall]...: the kernel's */
 		uint64_t cur = y->start;

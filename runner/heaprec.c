@@ -218,7 +218,7 @@ int heaprec_env_has_lib(const struct heaprec *h, int pid)
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -1;
 	size_t cap = 1 << 16, n = 0;
 	char *buf = malloc(cap + 1);
 	ssize_t r;
@@ -226,7 +226,11 @@ int heaprec_env_has_lib(const struct heaprec *h, int pid)
 		n += (size_t)r;
 	close(fd);
 	if (!buf)
-		return 0;
+		return -1;
+	if (!n) {
+		free(buf);
+		return -1;   /* a zombie: its memory is gone */
+	}
 	buf[n] = 0;
 	int found = 0;
 	for (size_t i = 0; i < n && !found; i += strlen(buf + i) + 1)
@@ -341,7 +345,7 @@ static void add_ring(struct heaprec *h, int pid, int fd, const struct hr_msg *m)
 }
 
 /* One record into the model's shape. 0 ok, -1 invalid (counted). */
-static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in, struct ev_heap *e)
+static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in, struct ev_heap *e, uint64_t now)
 {
 	memset(e, 0, sizeof(*e));
 	if (in->op < ET_HEAP_MALLOC || in->op >= ET_HEAP_OP_MAX || in->op == ET_HEAP_EXIT || !in->tid ||
@@ -350,7 +354,7 @@ static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in
 	e->h.type = ET_EV_HEAP;
 	e->h.size = sizeof(*e);
 	/* times: monotonic per ring, within the ring's life */
-	uint64_t ts = to_mono(h, r, in->tsc), now = mono_now();
+	uint64_t ts = r->mono ? in->tsc : to_mono(h, r, in->tsc);
 	if (ts < r->last_ts)
 		ts = r->last_ts;
 	if (ts > now)
@@ -404,7 +408,7 @@ enum drain_mode {
 static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 {
 	uint64_t head = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
-	uint64_t done = 0;
+	uint64_t done = 0, now = mono_now();
 	while (r->tail < head && head - r->tail <= r->nrec) {
 		const struct hr_record *slot = &r->recs[r->tail & (r->nrec - 1)];
 		if (__atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE) != (uint32_t)(r->tail + 1))
@@ -412,9 +416,9 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 		struct hr_record in;
 		memcpy(&in, slot, sizeof(in));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		uint64_t ts = r->mono ? in.tsc : to_mono(h, r, in.tsc);
 		if (in.op == HR_OP_FORK) {
-			if (mode == DRAIN_TICK && ts + 200000000ull > mono_now())
+			uint64_t ts = r->mono ? in.tsc : to_mono(h, r, in.tsc);
+			if (mode == DRAIN_TICK && ts + 200000000ull > now)
 				break;
 			r->tail++;
 			if (mode == DRAIN_FORK)
@@ -422,7 +426,7 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 			continue;
 		}
 		struct ev_heap e;
-		if (convert(h, r, &in, &e) == 0) {
+		if (convert(h, r, &in, &e, now) == 0) {
 			h->sink.record(h->sink.ctx, &e, sizeof(e));
 			h->st.records++;
 		} else {

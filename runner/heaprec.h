@@ -34,7 +34,8 @@ char **heaprec_env(const struct heaprec *h, char *const envp[]);
 void heaprec_env_free(char **env);
 /* The value given to LD_PRELOAD, for the report. */
 const char *heaprec_preload_value(const struct heaprec *h);
-/* Whether process pid's initial environment preloads the library. */
+/* Whether process pid's initial environment preloads the library: 1, 0,
+ * or -1 when it cannot be read (the process is gone). */
 int heaprec_env_has_lib(const struct heaprec *h, int pid);
 /* The listening socket (poll it for readability). */
 int heaprec_fd(const struct heaprec *h);

@@ -78,6 +78,10 @@ static void heap_process_gone(struct tracer *t, int pid);
 static void preload_sync(struct tracer *t, const void *data, size_t size)
 {
 	const struct ev_header *h = data;
+	/* a short-lived process may have handed its ring over and ended
+	 * since the last look: take the ring before its end is processed */
+	if (h->type == ET_EV_EXEC || h->type == ET_EV_EXIT || h->type == ET_EV_CRASH)
+		heaprec_poll(t->hr);
 	switch (h->type) {
 	case ET_EV_FORK:
 		if (size >= sizeof(struct ev_fork) && !((const struct ev_fork *)data)->is_thread)
@@ -567,7 +571,8 @@ static void heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 	};
 	const char *reason = e->reason < sizeof(why) / sizeof(why[0]) ? why[e->reason] : why[0];
 	if (e->reason == ET_HEAP_WHY_PRELOAD) {
-		if (t->hr && heaprec_env_has_lib(t->hr, pid)) {
+		/* a process already gone cannot be probed: what it handed over is all */
+		if (t->hr && (heaprec_env_has_lib(t->hr, pid) != 0 || heaprec_has(t->hr, pid))) {
 			/* probes left from an earlier image: the library records it now */
 			if (have)
 				heap_process_gone(t, pid);

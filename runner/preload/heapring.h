@@ -78,7 +78,7 @@ struct hr_header {
 	uint64_t nstacks;       /* a power of two */
 	uint32_t flags;
 	uint32_t pad0;
-	uint64_t pad1[9];
+	uint64_t pad1[11];
 	/* producers (own cache line) */
 	uint64_t head;          /* slots reserved */
 	uint64_t pad2[7];
