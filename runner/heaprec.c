@@ -31,8 +31,16 @@ struct ring {
 	uint64_t last_ts;
 };
 
+/* A process waiting at its exit for the scan (its connection is open). */
+struct pending_exit {
+	int fd, pid;
+	struct hr_msg msg;
+};
+
 struct heaprec {
 	char dir[64], path[128];
+	struct pending_exit *exits;
+	size_t nexits;
 	char leaf[256];
 	char *preload;             /* the LD_PRELOAD value for the root */
 	char lib[4096];
@@ -228,8 +236,16 @@ int heaprec_env_has_lib(const struct heaprec *h, int pid)
 	if (!buf)
 		return -1;
 	if (!n) {
+		/* an empty environment, or a zombie whose memory is gone (its
+		 * command line is empty too) */
 		free(buf);
-		return -1;   /* a zombie: its memory is gone */
+		char cmd[8];
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t c = fd >= 0 ? read(fd, cmd, sizeof(cmd)) : -1;
+		if (fd >= 0)
+			close(fd);
+		return c > 0 ? 0 : -1;
 	}
 	buf[n] = 0;
 	int found = 0;
@@ -516,13 +532,14 @@ static void hold_record(const struct hr_msg *m, int pid, struct ev_heap_hold *ou
 	out->regs[16] = m->regs[7];
 }
 
-static void one_connection(struct heaprec *h, int c)
+/* 1: the connection is kept (an exit waiting for its scan) */
+static int one_connection(struct heaprec *h, int c)
 {
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
 	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cr.pid <= 0) {
 		h->st.rejected++;
-		return;
+		return 0;
 	}
 	/* the process sends right after connecting: a short, bounded wait */
 	struct timeval tv = { 0, 200000 };
@@ -554,19 +571,41 @@ static void one_connection(struct heaprec *h, int c)
 	} else if (m.type == HR_MSG_RING && fd >= 0) {
 		add_ring(h, cr.pid, fd, &m);
 	} else if (m.type == HR_MSG_EXIT) {
-		/* everything it recorded first, then the scan while it waits */
-		heaprec_drain(h, cr.pid, UINT64_MAX);
-		struct ev_heap_hold hr;
-		hold_record(&m, cr.pid, &hr);
-		h->sink.record(h->sink.ctx, &hr, sizeof(hr));
-		h->sink.exit_scan(h->sink.ctx, cr.pid, &hr);
-		char done = 1;
-		(void)!write(c, &done, 1);
+		/* scanned once the kernel's records up to now are in the model
+		 * (heaprec_exits): its exec may not be yet */
+		struct pending_exit *v = realloc(h->exits, (h->nexits + 1) * sizeof(*v));
+		if (v) {
+			h->exits = v;
+			h->exits[h->nexits++] = (struct pending_exit){ c, cr.pid, m };
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
 	} else {
 		h->st.rejected++;
 	}
 	if (fd >= 0)
 		close(fd);
+	return 0;
+}
+
+void heaprec_exits(struct heaprec *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->nexits; i++) {
+		struct pending_exit *x = &h->exits[i];
+		/* everything it recorded first, then the scan while it waits */
+		heaprec_drain(h, x->pid, UINT64_MAX);
+		struct ev_heap_hold hr;
+		hold_record(&x->msg, x->pid, &hr);
+		h->sink.record(h->sink.ctx, &hr, sizeof(hr));
+		h->sink.exit_scan(h->sink.ctx, x->pid, &hr);
+		char done = 1;
+		(void)!write(x->fd, &done, 1);
+		close(x->fd);
+	}
+	h->nexits = 0;
 }
 
 void heaprec_poll(struct heaprec *h)
@@ -577,8 +616,8 @@ void heaprec_poll(struct heaprec *h)
 		int c = accept4(h->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			break;
-		one_connection(h, c);
-		close(c);
+		if (!one_connection(h, c))
+			close(c);
 	}
 }
 
@@ -600,6 +639,10 @@ void heaprec_close(struct heaprec *h)
 	if (!h)
 		return;
 	heaprec_poll(h);
+	/* never leave a process waiting: answered, not scanned (too late) */
+	for (size_t i = 0; i < h->nexits; i++)
+		close(h->exits[i].fd);
+	free(h->exits);
 	for (size_t i = 0; i < h->nrings; i++) {
 		ring_drain(h, h->rings[i], DRAIN_ALL);
 		ring_free(h, h->rings[i]);

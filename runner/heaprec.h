@@ -39,8 +39,12 @@ const char *heaprec_preload_value(const struct heaprec *h);
 int heaprec_env_has_lib(const struct heaprec *h, int pid);
 /* The listening socket (poll it for readability). */
 int heaprec_fd(const struct heaprec *h);
-/* Accepts the waiting processes: new rings, exit hand-overs. */
+/* Accepts the waiting processes: new rings, exit hand-overs (kept for
+ * heaprec_exits). */
 void heaprec_poll(struct heaprec *h);
+/* Scans the processes waiting at their exit and lets them go: call once
+ * the kernel's records up to now are in the model. */
+void heaprec_exits(struct heaprec *h);
 /* Feeds the records of pid's rings (pid 0: all rings) that were handed
  * over at or before until (CLOCK_MONOTONIC ns, taken before the kernel's
  * records were read; UINT64_MAX: all). */

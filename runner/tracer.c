@@ -80,7 +80,7 @@ static void preload_sync(struct tracer *t, const void *data, size_t size)
 	const struct ev_header *h = data;
 	/* a short-lived process may have handed its ring over and ended
 	 * since the last look: take the ring before its end is processed */
-	if (h->type == ET_EV_EXEC || h->type == ET_EV_EXIT || h->type == ET_EV_CRASH)
+	if (h->type == ET_EV_EXIT || h->type == ET_EV_CRASH)
 		heaprec_poll(t->hr);
 	switch (h->type) {
 	case ET_EV_FORK:
@@ -838,6 +838,7 @@ int tracer_drain(struct tracer *t)
 	if (t->hr) {
 		heaprec_poll(t->hr);
 		heaprec_drain(t->hr, 0, upto);
+		heaprec_exits(t->hr);
 	}
 	return n;
 }
@@ -992,6 +993,7 @@ static void collect_preload(struct tracer *t)
 		return;
 	heaprec_poll(t->hr);
 	heaprec_drain(t->hr, 0, UINT64_MAX);
+	heaprec_exits(t->hr);
 	struct heaprec_stats st;
 	heaprec_stats(t->hr, &st);
 	/* the model keeps pointers: copies that outlive the tracer */

@@ -5,6 +5,7 @@
  * table. Only start-up, fork, a full ring and exit make system calls. */
 #include "recorder.h"
 #include "heapring.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,11 +75,11 @@ static int send_msg(int s, const struct hr_msg *m, int fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
-	ssize_t n;
+	long n;
 	do
-		n = sendmsg(s, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(*m) ? 0 : -1;
+		n = hr_sys3(SYS_sendmsg, s, &mh, MSG_NOSIGNAL);
+	while (n == -EINTR);
+	return n == (long)sizeof(*m) ? 0 : -1;
 }
 
 /* A fresh connection to the run's socket for each message: the program may
@@ -87,17 +88,17 @@ static int channel(void)
 {
 	if (!have_sock)
 		return -1;
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int s = (int)hr_sys3(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -1;
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	memcpy(a.sun_path, sock_path, sizeof(a.sun_path));
-	int rc;
+	long rc;
 	do
-		rc = connect(s, (struct sockaddr *)&a, sizeof(a));
-	while (rc < 0 && errno == EINTR);
+		rc = hr_sys3(SYS_connect, s, &a, sizeof(a));
+	while (rc == -EINTR);
 	if (rc < 0) {
-		close(s);
+		hr_sys1(SYS_close, s);
 		return -1;
 	}
 	return s;
@@ -128,20 +129,21 @@ static void start(void)
 	uint64_t nrec = rec_mask + 1, nst = HR_STACKS;
 	stack_mask = nst - 1;
 	map_len = hr_map_size(nrec, nst);
-	int fd = memfd_create("etrace-heap", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = (int)hr_sys2(SYS_memfd_create, "etrace-heap", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		goto off;
 	/* sealed: etrace maps it too, and a shrunk file would fault there */
-	if (ftruncate(fd, (off_t)map_len) < 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
-		close(fd);
+	if (hr_sys2(SYS_ftruncate, fd, map_len) < 0 ||
+	    hr_sys3(SYS_fcntl, fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		hr_sys1(SYS_close, fd);
 		goto off;
 	}
-	void *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		close(fd);
+	long mp = hr_sys6(SYS_mmap, 0, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mp < 0 && mp > -4096) {
+		hr_sys1(SYS_close, fd);
 		goto off;
 	}
+	void *p = (void *)mp;
 	struct hr_header *h = p;
 	h->magic = HR_MAGIC;
 	h->version = HR_VERSION;
@@ -157,14 +159,14 @@ static void start(void)
 	struct hr_msg m = { .type = HR_MSG_RING, .version = HR_VERSION, .ts = mono_ns() };
 	int sent = s >= 0 ? send_msg(s, &m, fd) : -1;
 	if (s >= 0)
-		close(s);
-	close(fd);
+		hr_sys1(SYS_close, s);
+	hr_sys1(SYS_close, fd);
 	if (sent < 0) {
-		munmap(p, map_len);
+		hr_sys2(SYS_munmap, p, map_len);
 		ring = NULL;
 		goto off;
 	}
-	my_pid = getpid();
+	my_pid = (pid_t)hr_sys0(SYS_getpid);
 	__atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
 	errno = saved;
 	return;
@@ -284,7 +286,7 @@ static int wait_room(uint64_t head)
 			break;
 		}
 		struct timespec ts = { 0, 50000 };
-		nanosleep(&ts, NULL);
+		hr_sys2(SYS_nanosleep, &ts, NULL);
 		t = mono_ns();
 	}
 	errno = saved;
@@ -299,7 +301,7 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 	if (ra)
 		stack = intern(fr, walk(fr, ra, fp));
 	if (!t_tid)
-		t_tid = (uint32_t)syscall(SYS_gettid);
+		t_tid = (uint32_t)hr_sys0(SYS_gettid);
 	uint64_t slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 	for (;;) {
 		uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
@@ -350,7 +352,7 @@ static void after_fork_child(void)
 	t_tid = 0;
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited)
 		return;
-	munmap(ring, map_len);
+	hr_sys2(SYS_munmap, ring, map_len);
 	ring = NULL;
 	__atomic_store_n(&state, ST_NONE, __ATOMIC_RELEASE);
 	hr_busy = 1;
@@ -361,7 +363,7 @@ static void after_fork_child(void)
 void hr_exiting(void)
 {
 	/* once per image, and never for a vfork child sharing our memory */
-	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited || getpid() != my_pid)
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited || hr_sys0(SYS_getpid) != my_pid)
 		return;
 	exited = 1;
 	struct hr_msg m = { .type = HR_MSG_EXIT, .version = HR_VERSION, .ts = mono_ns() };
@@ -385,11 +387,11 @@ void hr_exiting(void)
 		/* etrace scans this process now; it answers one byte (or closes) */
 		struct pollfd pfd = { .fd = s, .events = POLLIN };
 		char c;
-		if (poll(&pfd, 1, 10000) > 0)
-			(void)!read(s, &c, 1);
+		if (hr_sys3(SYS_poll, &pfd, 1, 10000) > 0)
+			hr_sys3(SYS_read, s, &c, 1);
 	}
 	if (s >= 0)
-		close(s);
+		hr_sys1(SYS_close, s);
 	errno = saved;
 	/* what the C runtime frees after the scan changes nothing in it */
 	__atomic_store_n(&state, ST_OFF, __ATOMIC_RELEASE);
