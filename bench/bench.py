@@ -367,8 +367,44 @@ def heap_bench(reps, pairs, threads):
         print(line)
         print(f"  etrace's added cost per allocation+free pair: {(eown - nown) * 1e9 / (pairs * threads):.0f} ns")
     unrelated_bench(reps, max(pairs // 4, 1000), threads)
+    heap_tokens_bench(reps)
     heap_real_bench(reps)
     heap_startup_bench(reps)
+
+
+def heap_tokens_bench(reps):
+    """An allocation-heavy test program (testprogs/heap_tokens: ~2.4 M small
+    allocations while parsing generated lines, like fribidi's
+    BidiCharacterTest), wall time: native, valgrind (once), heaptrack,
+    etrace (auto: the preload recorder) and etrace --heap-backend=uprobe."""
+    reps = max(reps, 3)
+    prog_args = [os.path.join(ROOT, "build", "testprogs", "heap_tokens"), "200000"]
+    with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
+        tools = [("native", prog_args),
+                 ("valgrind --leak-check=full", ["valgrind", "-q", "--leak-check=full"] + prog_args),
+                 ("heaptrack", ["heaptrack", "-o", os.path.join(d, "tokens")] + prog_args),
+                 ("etrace run -o /dev/null", ETRACE_NULL + prog_args),
+                 ("etrace --heap-backend=uprobe", ETRACE_NULL[:-1] + ["--heap-backend=uprobe", "--"] + prog_args),
+                 ("etrace --heap=off", ETRACE_NULL[:-1] + ["--heap=off", "--"] + prog_args)]
+        tools = [t for t in tools if shutil.which(t[1][0] if not t[0].startswith("etrace") else ETRACE)]
+        runs = {name: [] for name, _ in tools}
+        for i in range(reps):
+            for name, cmd in tools:
+                if name.startswith("valgrind") and i > 0:
+                    continue
+                runs[name].append(wall_run(cmd))
+    print(f"  an allocation-heavy test: heap_tokens 200000 (~2.4 M allocations), wall time, median of {reps} "
+          f"(valgrind once):")
+    res = {n: median([t for t in ts if t is not None]) for n, ts in runs.items() if any(t is not None for t in ts)}
+    if "native" not in res:
+        print("    native run failed: skipped")
+        return
+    for name, t in res.items():
+        rel = f"{t / res['native']:7.2f}x native"
+        for other in ("valgrind --leak-check=full", "heaptrack"):
+            if name != other and other in res and not name.startswith(("native", "valgrind", "heaptrack")):
+                rel += f", {res[other] / t:5.1f}x faster than {other.split()[0]}"
+        print(f"    {name:28s} {t:7.2f}s {rel}")
 
 
 def heap_real_bench(reps):

@@ -576,6 +576,10 @@ static int one_connection(struct heaprec *h, int c)
 		struct pending_exit *v = realloc(h->exits, (h->nexits + 1) * sizeof(*v));
 		if (v) {
 			h->exits = v;
+			/* its time, as etrace's clock allows: not after now */
+			uint64_t now = mono_now();
+			if (!m.ts || m.ts > now)
+				m.ts = now;
 			h->exits[h->nexits++] = (struct pending_exit){ c, cr.pid, m };
 			if (fd >= 0)
 				close(fd);
@@ -589,12 +593,19 @@ static int one_connection(struct heaprec *h, int c)
 	return 0;
 }
 
-void heaprec_exits(struct heaprec *h)
+void heaprec_exits(struct heaprec *h, uint64_t upto)
 {
 	if (!h)
 		return;
+	size_t k = 0;
 	for (size_t i = 0; i < h->nexits; i++) {
 		struct pending_exit *x = &h->exits[i];
+		if (x->msg.ts > upto) {
+			/* sent after the kernel's records were read: its fork or
+			 * exec may not be in the model yet; next time */
+			h->exits[k++] = *x;
+			continue;
+		}
 		/* everything it recorded first, then the scan while it waits */
 		heaprec_drain(h, x->pid, UINT64_MAX);
 		struct ev_heap_hold hr;
@@ -605,7 +616,7 @@ void heaprec_exits(struct heaprec *h)
 		(void)!write(x->fd, &done, 1);
 		close(x->fd);
 	}
-	h->nexits = 0;
+	h->nexits = k;
 }
 
 void heaprec_poll(struct heaprec *h)

@@ -42,9 +42,10 @@ int heaprec_fd(const struct heaprec *h);
 /* Accepts the waiting processes: new rings, exit hand-overs (kept for
  * heaprec_exits). */
 void heaprec_poll(struct heaprec *h);
-/* Scans the processes waiting at their exit and lets them go: call once
- * the kernel's records up to now are in the model. */
-void heaprec_exits(struct heaprec *h);
+/* Scans the processes waiting at their exit since before upto and lets
+ * them go: upto is when the kernel's records in the model were read up to
+ * (UINT64_MAX: all, at the end). */
+void heaprec_exits(struct heaprec *h, uint64_t upto);
 /* Feeds the records of pid's rings (pid 0: all rings) that were handed
  * over at or before until (CLOCK_MONOTONIC ns, taken before the kernel's
  * records were read; UINT64_MAX: all). */

@@ -78,9 +78,10 @@ static void heap_process_gone(struct tracer *t, int pid);
 static void preload_sync(struct tracer *t, const void *data, size_t size)
 {
 	const struct ev_header *h = data;
-	/* a short-lived process may have handed its ring over and ended
-	 * since the last look: take the ring before its end is processed */
-	if (h->type == ET_EV_EXIT || h->type == ET_EV_CRASH)
+	/* a process may have handed its ring over and forked or ended since
+	 * the last look: take the ring before that is processed (exits wait
+	 * for heaprec_exits, rings are read only from here on) */
+	if (h->type == ET_EV_FORK || h->type == ET_EV_EXIT || h->type == ET_EV_CRASH)
 		heaprec_poll(t->hr);
 	switch (h->type) {
 	case ET_EV_FORK:
@@ -838,7 +839,7 @@ int tracer_drain(struct tracer *t)
 	if (t->hr) {
 		heaprec_poll(t->hr);
 		heaprec_drain(t->hr, 0, upto);
-		heaprec_exits(t->hr);
+		heaprec_exits(t->hr, upto);
 	}
 	return n;
 }
@@ -993,7 +994,7 @@ static void collect_preload(struct tracer *t)
 		return;
 	heaprec_poll(t->hr);
 	heaprec_drain(t->hr, 0, UINT64_MAX);
-	heaprec_exits(t->hr);
+	heaprec_exits(t->hr, UINT64_MAX);
 	struct heaprec_stats st;
 	heaprec_stats(t->hr, &st);
 	/* the model keeps pointers: copies that outlive the tracer */

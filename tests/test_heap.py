@@ -942,3 +942,21 @@ def test_a_full_ring_waits_for_etrace_and_loses_nothing():
     assert pre["records"] >= 70000, pre
     no_leaks_no_errors(r)
     assert heap(r)["totals"]["unknown_frees"] == 0, heap(r)["totals"]
+
+
+def test_a_setuid_program_is_probed_the_loader_ignores_ld_preload():
+    if not preloaded():
+        raise Skip("the preload backend only")
+    # a set-user-ID copy, run as nobody: a secure exec (AT_SECURE)
+    with tempfile.TemporaryDirectory(prefix=f"etrace-suid-{os.getpid()}-") as d:
+        os.chmod(d, 0o755)
+        exe = os.path.join(d, "heap_leaks_suid")
+        with open(prog("heap_leaks"), "rb") as src, open(exe, "wb") as dst:
+            dst.write(src.read())
+        os.chown(exe, 0, 0)
+        os.chmod(exe, 0o4755)
+        r = run([exe, "simple"], etrace_opts=["--user=nobody"])
+    assert r.rc == 0, r.stderr
+    b = backends(r)[r.report["root_pid"]]
+    assert b[0] == "uprobe" and "setuid" in b[1], b
+    assert heap(r)["preload"]["rings"] == 0, heap(r)["preload"]
