@@ -566,7 +566,8 @@ static int one_connection(struct heaprec *h, int c)
 				close(f);
 		}
 	}
-	if (n != (ssize_t)sizeof(m) || m.version != HR_VERSION || !in_run(h, cr.pid)) {
+	if (n != (ssize_t)sizeof(m) || m.version != HR_VERSION || !in_run(h, cr.pid) ||
+	    (h->sink.may_record && !h->sink.may_record(h->sink.ctx, cr.pid))) {
 		h->st.rejected++;
 	} else if (m.type == HR_MSG_RING && fd >= 0) {
 		add_ring(h, cr.pid, fd, &m);

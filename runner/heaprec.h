@@ -20,6 +20,9 @@ struct heaprec_sink {
 	/* process pid is waiting at exit for its leak scan (its records are
 	 * all in by now); return when done: the process then goes on */
 	void (*exit_scan)(void *ctx, int pid, const void *hold_record);
+	/* whether pid may hand a ring over (the kernel marked it preloaded at
+	 * its exec or fork: not a privileged process, not another run's) */
+	int (*may_record)(void *ctx, int pid);
 };
 
 /* Creates the run's directory and socket, owned by uid/gid (who the

@@ -861,10 +861,18 @@ static void preload_exit_scan(void *ctx, int pid, const void *hold)
 	heap_exit_scan(t->m, hold);
 }
 
+static int preload_may_record(void *ctx, int pid)
+{
+	struct tracer *t = ctx;
+	__u32 key = (__u32)pid, v;
+	return bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.heap_preload_pids), &key, &v) == 0;
+}
+
 int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid, const char *leaf, char *err,
 			size_t errlen)
 {
-	struct heaprec_sink sink = { .ctx = t, .record = preload_record, .exit_scan = preload_exit_scan };
+	struct heaprec_sink sink = { .ctx = t, .record = preload_record, .exit_scan = preload_exit_scan,
+				     .may_record = preload_may_record };
 	snprintf(t->preload_lib, sizeof(t->preload_lib), "%s", lib);
 	t->hr = heaprec_open(lib, uid, gid, leaf, &sink, err, errlen);
 	return t->hr ? 0 : -1;
