@@ -372,6 +372,33 @@ def heap_bench(reps, pairs, threads):
     heap_startup_bench(reps)
 
 
+def wall_in_turn(tools, reps):
+    """Median wall time of each (name, cmd) of tools, taken in turn (the
+    same background load for all); valgrind (~70x) once. None: no run
+    ended with status 0."""
+    tools = [t for t in tools if shutil.which(t[1][0] if not t[0].startswith("etrace") else ETRACE)]
+    runs = {name: [] for name, _ in tools}
+    for i in range(reps):
+        for name, cmd in tools:
+            if name.startswith("valgrind") and i > 0:
+                continue
+            runs[name].append(wall_run(cmd))
+    return {n: median([t for t in ts if t is not None]) for n, ts in runs.items() if any(t is not None for t in ts)}
+
+
+def print_ratios(res, heading):
+    print(heading)
+    if "native" not in res:
+        print("    native run failed: skipped")
+        return
+    for name, t in res.items():
+        rel = f"{t / res['native']:7.2f}x native"
+        for other in ("valgrind --leak-check=full", "heaptrack", "etrace --heap=off"):
+            if name != other and other in res and name.startswith("etrace run"):
+                rel += f", {t / res[other]:5.2f}x {other.split()[-1] if other.startswith('etrace') else other.split()[0]}"
+        print(f"    {name:28s} {t:7.2f}s {rel}")
+
+
 def heap_tokens_bench(reps):
     """An allocation-heavy test program (testprogs/heap_tokens: ~2.4 M small
     allocations while parsing generated lines, like fribidi's
@@ -380,31 +407,15 @@ def heap_tokens_bench(reps):
     reps = max(reps, 3)
     prog_args = [os.path.join(ROOT, "build", "testprogs", "heap_tokens"), "200000"]
     with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
-        tools = [("native", prog_args),
-                 ("valgrind --leak-check=full", ["valgrind", "-q", "--leak-check=full"] + prog_args),
-                 ("heaptrack", ["heaptrack", "-o", os.path.join(d, "tokens")] + prog_args),
-                 ("etrace run -o /dev/null", ETRACE_NULL + prog_args),
-                 ("etrace --heap-backend=uprobe", ETRACE_NULL[:-1] + ["--heap-backend=uprobe", "--"] + prog_args),
-                 ("etrace --heap=off", ETRACE_NULL[:-1] + ["--heap=off", "--"] + prog_args)]
-        tools = [t for t in tools if shutil.which(t[1][0] if not t[0].startswith("etrace") else ETRACE)]
-        runs = {name: [] for name, _ in tools}
-        for i in range(reps):
-            for name, cmd in tools:
-                if name.startswith("valgrind") and i > 0:
-                    continue
-                runs[name].append(wall_run(cmd))
-    print(f"  an allocation-heavy test: heap_tokens 200000 (~2.4 M allocations), wall time, median of {reps} "
-          f"(valgrind once):")
-    res = {n: median([t for t in ts if t is not None]) for n, ts in runs.items() if any(t is not None for t in ts)}
-    if "native" not in res:
-        print("    native run failed: skipped")
-        return
-    for name, t in res.items():
-        rel = f"{t / res['native']:7.2f}x native"
-        for other in ("valgrind --leak-check=full", "heaptrack"):
-            if name != other and other in res and not name.startswith(("native", "valgrind", "heaptrack")):
-                rel += f", {res[other] / t:5.1f}x faster than {other.split()[0]}"
-        print(f"    {name:28s} {t:7.2f}s {rel}")
+        res = wall_in_turn([("native", prog_args),
+                            ("valgrind --leak-check=full", ["valgrind", "-q", "--leak-check=full"] + prog_args),
+                            ("heaptrack", ["heaptrack", "-o", os.path.join(d, "tokens")] + prog_args),
+                            ("etrace run -o /dev/null", ETRACE_NULL + prog_args),
+                            ("etrace --heap-backend=uprobe",
+                             ETRACE_NULL[:-1] + ["--heap-backend=uprobe", "--"] + prog_args),
+                            ("etrace --heap=off", ETRACE_NULL[:-1] + ["--heap=off", "--"] + prog_args)], reps)
+    print_ratios(res, f"  an allocation-heavy test: heap_tokens 200000 (~2.4 M allocations), wall time, median of "
+                      f"{reps} (valgrind once); etrace's ratios are its time over the other's:")
 
 
 def heap_real_bench(reps):
@@ -418,30 +429,14 @@ def heap_real_bench(reps):
         out = os.path.join(d, "decode.o")
         args = ["gcc", "-O2", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "build"), "-I" + ROOT, "-c",
                 os.path.join(ROOT, "reports", "decode.c"), "-o", out]
-        tools = [("native", args),
-                 ("valgrind --leak-check=full", ["valgrind", "-q", "--trace-children=yes", "--leak-check=full"] + args),
-                 ("heaptrack", ["heaptrack", "-o", os.path.join(d, "gcc")] + args),
-                 ("etrace run -o /dev/null", ETRACE_NULL + args),
-                 ("etrace --heap=off", ETRACE_NULL[:-1] + ["--heap=off", "--"] + args)]
-        tools = [t for t in tools if shutil.which(t[1][0] if not t[0].startswith("etrace") else ETRACE)]
-        runs = {name: [] for name, _ in tools}
-        # valgrind takes ~70x: once is enough to see it
-        for i in range(reps):
-            for name, cmd in tools:
-                if name.startswith("valgrind") and i > 0:
-                    continue
-                runs[name].append(wall_run(cmd))
-    print(f"  a real program: gcc -O2 -c reports/decode.c (gcc, cc1, as), wall time, median of {reps} "
-          f"(valgrind once):")
-    res = {n: median([t for t in ts if t is not None]) for n, ts in runs.items() if any(t is not None for t in ts)}
-    if "native" not in res:
-        print("    native run failed: skipped")
-        return
-    for name, t in res.items():
-        rel = f"{t / res['native']:7.2f}x native"
-        if name not in ("native", "valgrind --leak-check=full") and "valgrind --leak-check=full" in res:
-            rel += f", {res['valgrind --leak-check=full'] / t:5.1f}x faster than valgrind"
-        print(f"    {name:28s} {t:7.2f}s {rel}")
+        res = wall_in_turn([("native", args),
+                            ("valgrind --leak-check=full",
+                             ["valgrind", "-q", "--trace-children=yes", "--leak-check=full"] + args),
+                            ("heaptrack", ["heaptrack", "-o", os.path.join(d, "gcc")] + args),
+                            ("etrace run -o /dev/null", ETRACE_NULL + args),
+                            ("etrace --heap=off", ETRACE_NULL[:-1] + ["--heap=off", "--"] + args)], reps)
+    print_ratios(res, f"  a real program: gcc -O2 -c reports/decode.c (gcc, cc1, as), wall time, median of {reps} "
+                      f"(valgrind once); etrace's ratios are its time over the other's:")
     print("    (heaptrack here follows only gcc itself, not cc1 and as; etrace and valgrind follow all three)")
 
 
