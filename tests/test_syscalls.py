@@ -12,7 +12,9 @@ MISSING = "/nonexistent/etrace-test/app.conf"
 
 
 def test_first_syscall_is_execve_and_nothing_before_it():
-    r = run([prog("missing_file")])
+    # --last=100: the dynamic loader's loading of the heap recorder
+    # (LD_PRELOAD) pushes the execve out of the default last 50
+    r = run([prog("missing_file")], etrace_opts=["--last=100"])
     root = r.root()
     first = root["threads"][0]["last_syscalls"][0]
     assert first["name"] == "execve", first
