@@ -17,6 +17,7 @@ apt already uses (the suites Debian 12 needs are added in a private apt
 configuration under the cache: the host's own configuration is not touched)
 and cached in build/kernels (ETRACE_VM_CACHE=dir elsewhere).
 """
+import fcntl
 import lzma
 import os
 import re
@@ -111,7 +112,16 @@ def _image_package(meta, aptdir):
 
 def fetch(name):
     """Downloads and unpacks kernel NAME once; returns its directory (with
-    vmlinuz, release and lib/modules/RELEASE)."""
+    vmlinuz, release and lib/modules/RELEASE). Serialized by a lock file:
+    test_kernels boots its guests in parallel threads, and two apt-get runs
+    on the one private apt directory corrupt each other's lists."""
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _fetch_locked(name)
+
+
+def _fetch_locked(name):
     if name not in KERNELS:
         raise VMError(f"unknown kernel {name!r} (known: {', '.join(KERNELS)})")
     kdir = os.path.join(CACHE, name)
