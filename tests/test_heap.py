@@ -22,7 +22,7 @@ from lib import Skip, prog
 # The heap backend under test: the default (auto: the preload library for
 # dynamically linked programs, uprobes for static ones); test_heap_uprobe.py
 # runs this whole file again with --heap-backend=uprobe.
-BACKEND = []
+BACKEND = ["--heap-backend=auto"]
 
 
 def run(args, etrace_opts=(), **kw):

@@ -36,7 +36,38 @@ static int exited;                /* the exit hand-over happened (this image) */
 static int consumer_gone;         /* a wait for room timed out: do not wait again until tail moves */
 static pid_t my_pid;
 
-extern void *__libc_stack_end;
+static uintptr_t main_lo, main_hi;   /* the [stack] mapping at start */
+
+/* The main thread's stack mapping, from /proc/self/maps (once per image). */
+static void find_main_stack(void)
+{
+	static char buf[65536];
+	int fd = (int)hr_sys3(SYS_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	size_t n = 0;
+	long r;
+	while (n < sizeof(buf) - 1 && (r = hr_sys3(SYS_read, fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	hr_sys1(SYS_close, fd);
+	buf[n] = 0;
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (strstr(line, "[stack]")) {
+			char *dash;
+			uintptr_t lo = (uintptr_t)strtoull(line, &dash, 16);
+			uintptr_t hi = *dash == '-' ? (uintptr_t)strtoull(dash + 1, NULL, 16) : 0;
+			if (lo < hi) {
+				main_lo = lo;
+				main_hi = hi;
+			}
+			break;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+}
 
 static uint64_t mono_ns(void)
 {
@@ -167,6 +198,7 @@ static void start(void)
 		goto off;
 	}
 	my_pid = (pid_t)hr_sys0(SYS_getpid);
+	find_main_stack();
 	__atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
 	errno = saved;
 	return;
@@ -207,9 +239,9 @@ static uintptr_t stack_top(uintptr_t sp)
 	uintptr_t self = (uintptr_t)pthread_self();
 	if (sp < self && self - sp < (64u << 20))
 		return self;
-	uintptr_t end = (uintptr_t)__libc_stack_end;
-	if (sp < end && end - sp < (1u << 30))
-		return end;
+	/* the main thread: only inside the kernel's [stack] mapping */
+	if (main_lo && sp >= main_lo && sp < main_hi)
+		return main_hi;
 	return 0;
 }
 
