@@ -956,12 +956,13 @@ int BPF_PROG(et_fork, struct task_struct *parent, struct task_struct *child)
 	e->child_pid = BPF_CORE_READ(child, tgid);
 	e->child_tid = BPF_CORE_READ(child, pid);
 	e->is_thread = e->child_pid == e->h.pid;
+	e->shares_vm = !e->is_thread && BPF_CORE_READ(child, mm) == BPF_CORE_READ(parent, mm);
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	emit(e, sizeof(*e), ET_CNT_LOST_FORK);
 	/* a forked child (not a thread, nor a vfork child sharing the
 	 * parent's memory) is stopped before it runs, when the kernel can
 	 * signal it from here, until its heap probes are attached */
-	if (!e->is_thread && BPF_CORE_READ(child, mm) != BPF_CORE_READ(parent, mm)) {
+	if (!e->is_thread && !e->shares_vm) {
 		__u32 one = 1, ppid = e->h.pid, cpid = e->child_pid;
 		if (heap_preload && bpf_map_lookup_elem(&heap_preload_pids, &ppid))
 			/* the library is in the child too: it starts a ring of its own */

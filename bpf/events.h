@@ -174,7 +174,9 @@ struct ev_fork {
 	et_u32 child_tid;
 	et_u32 is_thread;
 	char comm[ET_COMM_LEN];
-	et_u32 pad;
+	/* a process sharing the parent's memory (vfork, clone(CLONE_VM)) until
+	 * it execs or exits: its allocator calls change the parent's heap */
+	et_u32 shares_vm;
 };
 
 struct ev_exec {

@@ -1146,6 +1146,13 @@ static void release(struct et_heap *H, struct heap_proc *hp, const struct ev_hea
 		hp->runtime_refrees++;
 		return;
 	}
+	if (f && f->ts < hp->proc->vm_lent_ts) {
+		/* freed before a vfork child ran in this memory: the child may
+		 * have allocated it again (a shell's stack block, then freed by
+		 * the parent after the child's exec), unseen by our probes */
+		freed_forget(hp, ptr);
+		f = NULL;
+	}
 	if (f) {
 		int kind = is_realloc(op) ? HEAP_ERR_REALLOC_FREED : HEAP_ERR_DOUBLE_FREE;
 		error_block_freed(add_error(H, hp, kind, HEAP_DETAIL_NONE, e, ptr, op, stack), f);
@@ -1194,6 +1201,10 @@ static int on_heap(struct et_model *m, const struct ev_heap *e, size_t size)
 	if (op <= 0 || op >= ET_HEAP_OP_MAX)
 		return -1;
 	struct et_process *p = proc_for(m, &e->h);
+	/* a vfork child allocates and frees in its parent's memory: a block it
+	 * makes there may be freed by the parent after the child exec'd */
+	if (p->vm_parent && !p->vm_parent->exited)
+		p = p->vm_parent;
 	struct heap_proc *hp = p->heap ? p->heap : hp_new(H, p);
 	if (hp->tables_gone)
 		hp->tables_gone = false; /* records after its exit: a reused pid's leftovers */

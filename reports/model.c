@@ -940,7 +940,11 @@ static int on_task_fork(struct et_model *m, const struct ev_fork *e)
 		if (pp->cwd)
 			c->cwd = strdup(pp->cwd);
 		copy_modules(c, pp);
-		heap_on_fork(m, pp, c);
+		if (e->shares_vm) {
+			c->vm_parent = pp;
+			pp->vm_lent_ts = e->h.ts;
+		} else
+			heap_on_fork(m, pp, c);
 		t = add_thread(m, c, e->child_tid, e->h.ts);
 	}
 	char *text = NULL;
@@ -974,6 +978,7 @@ static int on_task_exec(struct et_model *m, const struct ev_exec *e)
 	free(p->exe);
 	p->exe = strndup(e->filename, sizeof(e->filename));
 	fdt_exec(p->fds);
+	p->vm_parent = NULL;   /* a memory of its own from now on */
 	heap_on_exec(m, p);
 	if (e->redacted) {
 		p->privileged = true;
@@ -1004,6 +1009,7 @@ static int on_task_exit(struct et_model *m, const struct ev_exit *e)
 		p->exited = true;
 		p->end_ts = e->h.ts;
 		p->wait_status = (int)e->exit_code;
+		p->vm_parent = NULL;
 		heap_on_exit(m, p);
 	}
 	return 0;

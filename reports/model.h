@@ -141,6 +141,12 @@ struct et_process {
 	size_t nthreads, cap_threads;
 	uint64_t nsyscalls;
 	struct heap_proc *heap;     /* its heap (reports/heap.c), NULL without heap records */
+	/* a vfork child until it execs or exits: it runs in this process's
+	 * memory, so its allocations and frees are this process's heap */
+	struct et_process *vm_parent;
+	/* when it last lent its memory to such a child: the heap probes are
+	 * scoped to this process, so what the child allocated there is unseen */
+	uint64_t vm_lent_ts;
 	/* who collected its exit status (a wait4 or waitid that returned it):
 	 * the parent that saw it fail; 0 when no such wait was seen */
 	int reaped_by;
