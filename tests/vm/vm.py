@@ -233,6 +233,10 @@ mount -t bpf bpf /newroot/sys/fs/bpf 2>/dev/null
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
+if [ -s /srcdir ]; then
+  mkdir -p "/newroot$(cat /srcdir)"
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostsrc "/newroot$(cat /srcdir)" || echo "vm-init: source mount failed"
+fi
 if [ -s /outdir ]; then
   mkdir -p "/newroot$(cat /outdir)"
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 hostout "/newroot$(cat /outdir)" || echo "vm-init: out mount failed"
@@ -265,6 +269,17 @@ def _cpio(entries):
     return bytes(out)
 
 
+# The guest mounts fresh file systems on these: a source tree under one of
+# them (a clone in /tmp, as CI may make) would be hidden from the guest.
+GUEST_TMPFS = ("/tmp", "/run", "/dev/shm")
+
+
+def _hidden_src():
+    """The source tree's path when the guest's own mounts would hide it, else None."""
+    real = os.path.realpath(ROOT)
+    return real if any(real == d or real.startswith(d + "/") for d in GUEST_TMPFS) else None
+
+
 def initramfs(kdir, command, outdir):
     with open(os.path.join(kdir, "release")) as f:
         release = f.readline().strip()
@@ -282,7 +297,8 @@ def initramfs(kdir, command, outdir):
     entries = [("bin", 0o40755, None), ("bin/busybox", 0o100755, busybox),
                ("init", 0o100755, INIT.encode()),
                ("etrace-vm-cmd", 0o100644, command.encode()),
-               ("outdir", 0o100644, (outdir or "").encode())]
+               ("outdir", 0o100644, (outdir or "").encode()),
+               ("srcdir", 0o100644, (_hidden_src() or "").encode())]
     with open(cached, "rb") as f:
         return f.read() + _cpio(entries)
 
@@ -328,6 +344,9 @@ def run(name, command, timeout=120, outdir=None, cwd=None, echo=False):
                 "-kernel", os.path.join(kdir, "vmlinuz"), "-initrd", irpath,
                 "-append", "console=ttyS0 quiet panic=-1",
                 "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"]
+        if _hidden_src():
+            args += ["-virtfs", f"local,path={_hidden_src()},mount_tag=hostsrc,"
+                     "security_model=none,readonly=on,multidevs=remap"]
         if outdir:
             args += ["-virtfs", f"local,path={os.path.abspath(outdir)},mount_tag=hostout,"
                      "security_model=none,multidevs=remap"]
