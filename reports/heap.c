@@ -2175,6 +2175,21 @@ static bool hidden_proc(const struct et_model *m, const struct et_process *p)
 }
 
 /* Which backend recorded which process, and the preload's counters. */
+static bool backend_matches(const struct heap_proc *a, const struct heap_proc *b)
+{
+	return b->backend && strcmp(a->backend, b->backend) == 0 &&
+	       strcmp(a->backend_why ? a->backend_why : "", b->backend_why ? b->backend_why : "") == 0;
+}
+
+/* True when no earlier process had the same backend and reason as process i. */
+static bool first_of_its_backend(const struct et_model *m, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (m->procs[j]->heap && backend_matches(m->procs[i]->heap, m->procs[j]->heap))
+			return false;
+	return true;
+}
+
 static void text_backends(const struct et_model *m, FILE *out)
 {
 	const struct heap_preload_info *pi = &m->heap->preload;
@@ -2193,16 +2208,24 @@ static void text_backends(const struct et_model *m, FILE *out)
 				"etrace version): those processes are not traced", pi->rejected);
 		fputc('\n', out);
 	}
+	/* one line per backend and reason: a suite's hundred processes traced
+	 * the same way are one line, not a hundred */
 	size_t shown = 0;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct heap_proc *hp = m->procs[i]->heap;
-		if (!hp || !hp->backend)
+		if (!hp || !hp->backend || !first_of_its_backend(m, i))
 			continue;
 		if (shown++ == 20) {
-			fputs("(more processes: the JSON report lists every backend)\n", out);
+			fputs("(more backends: the JSON report lists every process's)\n", out);
 			break;
 		}
-		fprintf(out, "backend (pid %d): %s: %s\n", hp->proc->pid, hp->backend, hp->backend_why);
+		size_t more = 0;
+		for (size_t k = i + 1; k < m->nprocs; k++)
+			more += m->procs[k]->heap && backend_matches(hp, m->procs[k]->heap);
+		fprintf(out, "backend (pid %d", hp->proc->pid);
+		if (more)
+			fprintf(out, " and %zu more process%s", more, more == 1 ? "" : "es");
+		fprintf(out, "): %s: %s\n", hp->backend, hp->backend_why);
 	}
 }
 

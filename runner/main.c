@@ -366,16 +366,23 @@ static int cmd_run(int argc, char **argv)
 	o.argv = argv + optind;
 	/* %p, %n, %q{VAR} in the output names, as valgrind's --log-file */
 	const char **names[] = { &o.output, &o.json_output, &o.record, &o.events };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	char *expanded[sizeof(names) / sizeof(names[0])] = { NULL };
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && rc == 0; i++) {
 		if (!*names[i])
 			continue;
 		char err[512];
-		char *name = outname_expand(*names[i], err, sizeof(err));
-		if (!name)
-			return usage_error("%s", err);
-		*names[i] = name; /* lives until etrace exits */
+		expanded[i] = outname_expand(*names[i], err, sizeof(err));
+		if (!expanded[i])
+			rc = usage_error("%s", err);
+		else
+			*names[i] = expanded[i];
 	}
-	return run_main(&o);
+	if (rc == 0)
+		rc = run_main(&o);
+	for (size_t i = 0; i < sizeof(expanded) / sizeof(expanded[0]); i++)
+		free(expanded[i]);
+	return rc;
 }
 
 int main(int argc, char **argv)
