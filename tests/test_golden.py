@@ -67,8 +67,32 @@ def _check_version(ver):
                 import difflib
                 diff = "".join(list(difflib.unified_diff(want.splitlines(True), got.splitlines(True),
                                                          f"{ver}/{name}{ext}", "replay"))[:60])
-                raise AssertionError(f"{ver}/{name}{ext} replays differently:\n{diff}")
+                raise AssertionError(f"{ver}/{name}{ext} replays differently (if the change is meant, "
+                                     f"python3 tests/test_golden.py --update rewrites the expected reports "
+                                     f"and the diff shows in the commit):\n{diff}")
+
+
+def update():
+    """Rewrites the expected reports from what this etrace replays (the
+    recordings themselves are never re-made: they are what old versions wrote)."""
+    _install_programs()
+    for ver in sorted(os.listdir(GOLDEN)):
+        if not ver.startswith("v"):
+            continue
+        for name in RUNS:
+            rec = os.path.join(GOLDEN, ver, name + ".rec.gz")
+            for fmt, ext in (("text", ".txt"), ("json", ".json")):
+                with open(os.path.join(GOLDEN, ver, name + ext), "w") as f:
+                    f.write(_replay(rec, "-f", fmt))
 
 
 def test_golden_v1_recordings_replay_to_their_reports():
     _check_version("v1")
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["--update"]:
+        update()
+    else:
+        sys.exit("usage: python3 tests/test_golden.py --update")
