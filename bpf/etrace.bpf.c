@@ -1209,20 +1209,30 @@ static long stack_end_cb(struct task_struct *task, struct vm_area_struct *vma, s
 	return 0;
 }
 
-/* Copies the user stack upwards from sp a chunk at a time, the last chunk
- * partial, up to the end of its mapping. */
+/* Copies the user stack upwards from sp a chunk at a time, up to the end
+ * of its mapping. A chunk never crosses a page boundary: when the mapping's
+ * end is not known (the fallback below) the first unreadable page ends the
+ * copy, and the bytes before it in that page are still copied. (Chunks of a
+ * fixed size lost everything when the whole stack was under one chunk, as
+ * in a small environment: one frame left, seen on 6.12 under load.) */
+/* enough turns for 32 one-KiB chunks and a split at each of 9 page boundaries */
+#define ET_STACK_LOOPS (ET_STACK_MAX / ET_STACK_CHUNK + ET_STACK_MAX / 4096 + 1)
+
 static long stack_cb(__u32 i, struct stack_ctx *cx)
 {
-	__u32 off = i * ET_STACK_CHUNK;
+	__u32 off = cx->e->stack_len;
 	if (off >= cx->len || off > ET_STACK_MAX - ET_STACK_CHUNK)
 		return 1;
+	__u64 at = cx->sp + off;
 	__u64 n = cx->len - off;
 	if (n > ET_STACK_CHUNK)
 		n = ET_STACK_CHUNK;
+	if (n > 4096 - (at & 4095))
+		n = 4096 - (at & 4095);
 	barrier_var(n);
 	if (n == 0 || n > ET_STACK_CHUNK)
 		return 1;
-	if (bpf_probe_read_user(&cx->e->stack[off], n, (void *)(cx->sp + off)))
+	if (bpf_probe_read_user(&cx->e->stack[off], n, (void *)at))
 		return 1;
 	cx->e->stack_len = off + n;
 	return 0;
@@ -1294,13 +1304,13 @@ static __always_inline void capture_crash(struct et_task *t, int sig, int code, 
 			 * Copy from sp until a chunk fails, else from the next
 			 * page up (sp itself unmapped after an overflow). */
 			cx.len = ET_STACK_MAX;
-			bpf_loop(ET_STACK_MAX / ET_STACK_CHUNK, stack_cb, &cx, 0);
+			bpf_loop(ET_STACK_LOOPS, stack_cb, &cx, 0);
 			if (!e->stack_len)
 				cx.sp = (sp + 4095) & ~4095ULL;
 		}
 		e->stack_addr = cx.sp;
 		if (!e->stack_len)
-			bpf_loop(ET_STACK_MAX / ET_STACK_CHUNK, stack_cb, &cx, 0);
+			bpf_loop(ET_STACK_LOOPS, stack_cb, &cx, 0);
 	}
 	/* a crash is rare and the report waits for it: wake the reader now */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);

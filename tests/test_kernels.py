@@ -114,7 +114,7 @@ def check_common_runs(files):
     assert rc(files, "crash") == 139, files["crash.err"]
     c = report(files, "crash")["crashes"][0]
     fns = [f["function"] for f in c["backtrace"]]
-    assert fns[:3] == ["read_verbose", "load_settings", "main"], fns
+    assert fns[:3] == ["read_verbose", "load_settings", "main"], (fns, c["stack_bytes"], files["crash.txt"][-3000:])
     assert c["backtrace"][0]["file"].endswith("crash_null.c") and c["backtrace"][0]["line"] == 14
     # a refused connect: its story from the TCP tracepoints
     assert rc(files, "net") == 2, files["net.err"]
