@@ -13,6 +13,7 @@
 
 #include "decode.h"
 #include "heap.h"
+#include "heapseries.h"
 #include "lastwords.h"
 #include "verdict.h"
 #include "sigsender.h"
@@ -93,6 +94,7 @@ void model_free(struct et_model *m)
 		}
 		fdt_free(p->fds);
 		lastwords_free(p->words);
+		heapseries_free(p->heap_series);
 		free(p);
 	}
 	free(m->procs);
@@ -1200,6 +1202,8 @@ int model_ingest(struct et_model *m, const void *data, size_t size)
 	case ET_EV_HEAP_HOLD:
 	case ET_EV_HEAP_ATTACH:
 		rc = heap_ingest(m, data, h->size);
+		if (rc == 0 && h->type == ET_EV_HEAP)
+			heapseries_on_record(m, h);
 		break;
 	case ET_EV_SKB:
 		rc = skb_on_record(m, data, h->size);

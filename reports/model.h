@@ -18,6 +18,7 @@
 #include "../symbolize/elfsyms.h"
 
 struct heap_proc;
+struct heapseries;
 struct et_heap;
 struct lastwords;
 
@@ -141,6 +142,7 @@ struct et_process {
 	size_t nthreads, cap_threads;
 	uint64_t nsyscalls;
 	struct heap_proc *heap;     /* its heap (reports/heap.c), NULL without heap records */
+	struct heapseries *heap_series; /* its live bytes over time (reports/heapseries.c) */
 	/* a vfork child until it execs or exits: it runs in this process's
 	 * memory, so its allocations and frees are this process's heap */
 	struct et_process *vm_parent;

@@ -18,7 +18,8 @@
 
 static const char usage_text[] =
 	"usage: etrace run [options] -- program [args...]\n"
-	"       etrace report FILE [-f text|json] [-o OUT]   the report of a recording\n"
+	"       etrace report FILE [-f text|json] [-o OUT] [--html=F] [--perfetto=F]\n"
+	"                              the report of a recording\n"
 	"       etrace rewind FILE --at TIME|crash [--window DURATION]\n"
 	"                              the events of a recording around a moment\n"
 	"       etrace doctor          what this kernel offers, which backends are used\n"
@@ -36,6 +37,10 @@ static const char usage_text[] =
 	"                           %q{VAR} the variable VAR (as valgrind's --log-file)\n"
 	"  -f, --format=text|json   report format (default: text)\n"
 	"      --json=FILE          also write the JSON report to FILE\n"
+	"      --html=FILE          also write the report as one HTML page (verdict,\n"
+	"                           timeline, crash, heap, network; no network needed)\n"
+	"      --perfetto=FILE      also write a trace for ui.perfetto.dev and\n"
+	"                           chrome://tracing (Chrome trace-event JSON)\n"
 	"      --events=FILE        write every event as JSON Lines while the program runs\n"
 	"      --record=FILE        save every event for etrace report / etrace rewind\n"
 	"      --report=WHEN        always (default), failure (only when the exit status\n"
@@ -144,12 +149,15 @@ static int cmd_run(int argc, char **argv)
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
 	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE,
 	       OPT_SYSTEM_FINDINGS, OPT_SYSCALLS, OPT_HEAP_BACKEND };
+	enum { OPT_HTML = 700, OPT_PERFETTO };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "html", required_argument, NULL, OPT_HTML },
+		{ "perfetto", required_argument, NULL, OPT_PERFETTO },
 		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "max-records", required_argument, NULL, OPT_MAXREC },
@@ -199,6 +207,12 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			o.json_output = optarg;
+			break;
+		case OPT_HTML:
+			o.html_output = optarg;
+			break;
+		case OPT_PERFETTO:
+			o.perfetto_output = optarg;
 			break;
 		case OPT_EVENTS:
 			o.events = optarg;
@@ -365,7 +379,7 @@ static int cmd_run(int argc, char **argv)
 		return usage_error("%s", "no program given: etrace run [options] -- program [args...]");
 	o.argv = argv + optind;
 	/* %p, %n, %q{VAR} in the output names, as valgrind's --log-file */
-	const char **names[] = { &o.output, &o.json_output, &o.record, &o.events };
+	const char **names[] = { &o.output, &o.json_output, &o.record, &o.events, &o.html_output, &o.perfetto_output };
 	char *expanded[sizeof(names) / sizeof(names[0])] = { NULL };
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && rc == 0; i++) {

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "run.h"
 #include "../reports/crash.h"
 #include "../reports/render.h"
+#include "../reports/render/html.h"
 #include "../symbolize/ksyms.h"
 
 
@@ -384,16 +386,53 @@ int record_render(FILE *in, const char *name, FILE *out, int json)
 	return rc;
 }
 
+/* etrace report runs as the invoking user for good (main.c): a plain open
+ * reads sources with their rights. */
+static int open_as_is(const char *path, int flags, mode_t mode)
+{
+	return open(path, flags, mode);
+}
+
+/* --html and --perfetto of a recording. */
+static int report_visual(struct replay *rp, const char *html, const char *perfetto)
+{
+	struct render_opts ro = { .exit_code = rp->exit_code,
+				  .exit_reason = rp->have_end ? NULL : "the recording ends early (etrace was killed?)" };
+	const char *paths[2] = { html, perfetto };
+	for (int i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		FILE *f = fopen(paths[i], "we");
+		if (!f) {
+			fprintf(stderr, "etrace: cannot write %s: %s\n", paths[i], strerror(errno));
+			return ETRACE_EXIT_FAILURE;
+		}
+		if (i == 0) {
+			struct html_opts ho = { .open_source = open_as_is };
+			render_html(&rp->m, &ro, &ho, f);
+		} else {
+			render_perfetto(&rp->m, &ro, f);
+		}
+		if (ferror(f) | (fclose(f) != 0)) {
+			fprintf(stderr, "etrace: cannot write %s: %s\n", paths[i], strerror(errno));
+			return ETRACE_EXIT_FAILURE;
+		}
+	}
+	return 0;
+}
+
 int report_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "rewind", required_argument, NULL, 'r' },
+		{ "html", required_argument, NULL, 'H' },
+		{ "perfetto", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *output = NULL;
-	int json = 0;
+	const char *output = NULL, *html = NULL, *perfetto = NULL;
+	int json = 0, format_given = 0;
 	long rewind_n = 0;
 	optind = 1;
 	opterr = 0;
@@ -403,7 +442,14 @@ int report_main(int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
+		case 'H':
+			html = optarg;
+			break;
+		case 'P':
+			perfetto = optarg;
+			break;
 		case 'f':
+			format_given = 1;
 			if (strcmp(optarg, "json") == 0)
 				json = 1;
 			else if (strcmp(optarg, "text") != 0) {
@@ -422,12 +468,12 @@ int report_main(int argc, char **argv)
 			break;
 		}
 		default:
-			fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N]\n");
+			fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N] [--html=FILE] [--perfetto=FILE]\n");
 			return ETRACE_EXIT_FAILURE;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N]\n");
+		fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N] [--html=FILE] [--perfetto=FILE]\n");
 		return ETRACE_EXIT_FAILURE;
 	}
 	struct replay rp;
@@ -439,6 +485,12 @@ int report_main(int argc, char **argv)
 	if (rewind_n)
 		rp.m.rewind_n = (size_t)rewind_n;
 	crash_analyze(&rp.m);
+	/* --html and --perfetto alone replace the text on stdout; with -o or -f it is written too */
+	if ((html || perfetto) && !output && !format_given) {
+		rc = report_visual(&rp, html, perfetto);
+		replay_free(&rp);
+		return rc;
+	}
 	FILE *out = stdout;
 	if (output && !(out = fopen(output, "we"))) {
 		fprintf(stderr, "etrace: cannot write %s: %s\n", output, strerror(errno));
@@ -450,6 +502,8 @@ int report_main(int argc, char **argv)
 		fprintf(stderr, "etrace: cannot write %s: %s\n", output, strerror(errno));
 		rc = ETRACE_EXIT_FAILURE;
 	}
+	if (rc == 0)
+		rc = report_visual(&rp, html, perfetto);
 	replay_free(&rp);
 	return rc;
 }

@@ -34,6 +34,7 @@
 #include "../reports/decode.h"
 #include "../reports/model.h"
 #include "../reports/render.h"
+#include "../reports/render/html.h"
 #include "../reports/verdict.h"
 
 #define DRAIN_INTERVAL_MS 10
@@ -195,6 +196,32 @@ static bool should_report(const struct run_opts *o, int code)
 	default:
 		return true;
 	}
+}
+
+/* The HTML page and the Perfetto trace (reports/render/), when asked for:
+ * always written, like --json; source lines read with the invoker's rights. */
+static int write_visual(const struct run_opts *o, const struct et_model *m, const struct render_opts *ro,
+			struct outfile *html, struct outfile *perfetto)
+{
+	int rc = 0;
+	if (o->html_output) {
+		FILE *f = outfile_begin(html);
+		if (!f)
+			return -1;
+		struct html_opts ho = { .open_source = invoker_open };
+		render_html(m, ro, &ho, f);
+		if (outfile_finish(f, "the HTML report", o->html_output) < 0)
+			rc = -1;
+	}
+	if (o->perfetto_output) {
+		FILE *f = outfile_begin(perfetto);
+		if (!f)
+			return -1;
+		render_perfetto(m, ro, f);
+		if (outfile_finish(f, "the Perfetto trace", o->perfetto_output) < 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 static int write_report(const struct run_opts *o, const struct et_model *m, const struct render_opts *ro,
@@ -429,6 +456,7 @@ int run_main(const struct run_opts *o)
 	/* failures before the target starts: one exit, early_fail */
 	struct events_sink sink = { NULL };
 	struct outfile text_out = { .fd = -1 }, json_out = { .fd = -1 };
+	struct outfile html_out = { .fd = -1 }, perfetto_out = { .fd = -1 };
 	struct heap_plan plan = { 0 };
 	struct tracer *tr = NULL;
 	struct et_model m;
@@ -458,7 +486,9 @@ int run_main(const struct run_opts *o)
 	}
 	/* every output is checked (and created) before the program starts */
 	if (outfile_open(&text_out, o->output, "the report", err, sizeof(err)) < 0 ||
-	    outfile_open(&json_out, o->json_output, "the JSON report", err, sizeof(err)) < 0) {
+	    outfile_open(&json_out, o->json_output, "the JSON report", err, sizeof(err)) < 0 ||
+	    outfile_open(&html_out, o->html_output, "the HTML report", err, sizeof(err)) < 0 ||
+	    outfile_open(&perfetto_out, o->perfetto_output, "the Perfetto trace", err, sizeof(err)) < 0) {
 		errmsg("%s", err);
 		goto early_fail;
 	}
@@ -635,9 +665,12 @@ cleanup:
 		struct render_opts ro = { .exit_code = rc, .exit_reason = failure };
 		/* a report that cannot be written is said, but never changes the target's status */
 		write_report(o, &m, &ro, &text_out, &json_out);
+		write_visual(o, &m, &ro, &html_out, &perfetto_out);
 	}
 	outfile_discard(&text_out);
 	outfile_discard(&json_out);
+	outfile_discard(&html_out);
+	outfile_discard(&perfetto_out);
 	/* still blocked while the report is written: a late signal cannot cut it */
 	if (sigfd >= 0)
 		close(sigfd);
@@ -654,6 +687,8 @@ early_fail:
 		fclose(sink.f);
 	outfile_discard(&text_out);
 	outfile_discard(&json_out);
+	outfile_discard(&html_out);
+	outfile_discard(&perfetto_out);
 	heap_plan_free(&plan);
 	skb_plan_free(&skb);
 	model_free(&m);

@@ -18,6 +18,8 @@ struct run_opts {
 	char **argv;              /* the target command */
 	const char *output;       /* report file; NULL = stderr */
 	const char *json_output;  /* additional JSON report file */
+	const char *html_output;  /* --html: the self-contained HTML report */
+	const char *perfetto_output; /* --perfetto: Chrome trace-event JSON */
 	const char *events;       /* JSON Lines event stream file */
 	const char *record;       /* --record: every raw event, for etrace report/rewind */
 	const char *user;         /* --user */
