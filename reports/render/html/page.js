@@ -694,6 +694,7 @@ function renderEvents(R) {
 }
 
 function main() {
+	var t0 = performance.now();
 	var R = readJSON('etrace-report'), X = readJSON('etrace-extra') || {};
 	renderHeader(R);
 	renderVerdict(R, X);
@@ -703,7 +704,8 @@ function main() {
 	renderNetwork(R);
 	renderProcesses(R);
 	renderEvents(R);
-	var ok = el('div', { id: 'etrace-ok', 'data-rows': String(T.rows.length), 'data-events': String(T.drawn) });
+	var ok = el('div', { id: 'etrace-ok', 'data-rows': String(T.rows.length), 'data-events': String(T.drawn),
+		'data-ms': (performance.now() - t0).toFixed(0) });
 	ok.hidden = true;
 	document.body.appendChild(ok);
 }
