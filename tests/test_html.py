@@ -107,9 +107,9 @@ def test_html_page_in_chromium_and_perfetto_trace():
         page_path = os.path.join(d, "report.html")
         trace_path = os.path.join(d, "trace.json")
         rec = os.path.join(d, "run.rec")
-        # one run with a leak (a child) and a crash (the shell's last child);
+        # one run with a leak, a refused connection and a crash (the shell's children);
         # $0 of the shell is markup that must stay text
-        script = f"{prog('heap_leaks')} stacks; {prog('crash_thread')}"
+        script = f"{prog('heap_leaks')} stacks; {prog('connect_refused')} 1 2>/dev/null; {prog('crash_thread')}"
         r = lib.run(["/bin/sh", "-c", script, HOSTILE],
                     etrace_opts=["--html", page_path, "--perfetto", trace_path, "--record", rec])
         assert r.rc == 139, r.stderr
@@ -149,8 +149,15 @@ def test_html_page_in_chromium_and_perfetto_trace():
         rows = dom.all(".leak-row")
         assert len(rows) == len(r.report["heap"]["leaks"]) == 3
         assert any("333" in row and "leak_from_network" in row and "testprogs/heap_leaks.c:100" in row for row in rows), rows
+        # each connection's story in the network section
+        conns = r.report["connections"]
+        assert conns and any("ECONNREFUSED" in c["outcome"] for c in conns)
+        net = "".join(dom.all("#network"))
+        assert all(c["outcome"] in net for c in conns), (net, conns)
         # the hostile $0 is in the process table as text, and made no element
-        assert any(HOSTILE in t for t in dom.all("#processes")), dom.all("#processes")
+        assert any(HOSTILE in t for t in dom.all(".cmd")), dom.all(".cmd")
+        root_argv = " ".join(r.root()["argv"])
+        assert any(root_argv in t for t in dom.all("#processes")), dom.all("#processes")
         assert not [t for t, a in dom.tags if t == "img"]
         # the timeline: a row per process and thread, every kept syscall drawn
         threads = sum(len(p["threads"]) for p in r.report["processes"])
@@ -302,10 +309,11 @@ def _check_trace_content(doc, report):
     c = report["crashes"][0]
     crash = [e for e in ev if e.get("cat") == "crash"]
     assert crash and crash[0]["tid"] == c["tid"] and "crasher" in crash[0]["name"], crash
-    # live heap bytes of the leaking child: up to its 666 bytes, never more
+    # live heap bytes of the leaking child: up to its peak (its 666 leaked bytes at least)
     leaker = [p for p in procs if p["argv"][:1] and p["argv"][0].endswith("heap_leaks")][0]
     counter = [e["args"]["bytes"] for e in ev if e["ph"] == "C" and e["pid"] == leaker["pid"]]
-    assert counter and max(counter) == 666, counter
+    peak = [h["peak_bytes"] for h in report["heap"]["processes"] if h["pid"] == leaker["pid"]][0]
+    assert counter and max(counter) == peak and peak >= 666, (counter, peak)
     # a fork flow from the shell to each child
     root = report["root_pid"]
     children = {p["pid"] for p in procs if p["ppid"] == root}

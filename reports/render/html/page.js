@@ -208,8 +208,9 @@ function buildTimeline(R, X) {
 			t.last_syscalls.forEach(function (s) {
 				kept++;
 				/* a wait cut short by a signal (ERESTART*, -512..-516) is a wait, not a failure */
-				var failed = s.ret !== null && s.ret < 0 && s.errno && !(s.ret <= -512 && s.ret >= -516);
-				add(row, { t: s.t_ms, d: (s.duration_us || 0) / 1000, kind: WAITS[s.name] && !failed ? 'wait' : failed ? 'failed' : 'syscall',
+				var cut = s.ret !== null && s.ret <= -512 && s.ret >= -516;
+				var failed = s.ret !== null && s.ret < 0 && s.errno && !cut;
+				add(row, { t: s.t_ms, d: (s.duration_us || 0) / 1000, kind: (WAITS[s.name] || cut) && !failed ? 'wait' : failed ? 'failed' : 'syscall',
 					text: s.text, ref: s, type: 'syscall' });
 			});
 		});
