@@ -202,6 +202,9 @@ const volatile __u32 etrace_tgid = 0;
 /* Set once no stop may be started any more (etrace is ending: set by user
  * space after the root exits, or by etrace's exit tracepoint). */
 __u32 holds_off = 0;
+/* Set by user space to behave as a kernel without bpf_send_signal_task
+ * (ETRACE_NO_SIGNAL_TASK=1, for tests of what 6.1 and 6.12 do). */
+const volatile bool no_signal_task = false;
 
 #define ET_SIGCONT 18
 #define ET_SIGSTOP 19
@@ -307,7 +310,7 @@ static long release_cb(struct bpf_map *map, __u32 *pid, __u32 *val, void *ctx)
 static __always_inline void release_all_holds(void)
 {
 	__sync_fetch_and_add(&holds_off, 1);
-	if (bpf_task_from_pid && bpf_task_release && bpf_send_signal_task)
+	if (bpf_task_from_pid && bpf_task_release && bpf_send_signal_task && !no_signal_task)
 		bpf_for_each_map_elem(&heap_held_pids, release_cb, NULL, 0);
 }
 
@@ -970,7 +973,7 @@ int BPF_PROG(et_fork, struct task_struct *parent, struct task_struct *child)
 		else
 			/* a child of a tracer (strace's own child before it attaches) is
 			 * watched by it: strace waits for the child's own SIGSTOP */
-			heap_attach_request(e->child_pid, e->child_tid, bpf_send_signal_task != 0, child,
+			heap_attach_request(e->child_pid, e->child_tid, bpf_send_signal_task && !no_signal_task, child,
 					    pt->ptracer, ET_HEAP_WHY_FORK);
 	}
 	return 0;

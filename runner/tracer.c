@@ -1,4 +1,5 @@
 #include "tracer.h"
+#include "holdwatch.h"
 #include "invoker.h"
 
 #include <errno.h>
@@ -54,6 +55,9 @@ struct tracer {
 	struct heaprec *hr;
 	char preload_lib[4096];
 	uint64_t preload_lost;
+	/* resumes held processes if etrace dies first, where BPF cannot */
+	struct holdwatch watch;
+	bool need_watch;
 };
 
 struct heap_links;
@@ -653,6 +657,7 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	}
 	t->m = m;
 	t->func_links[0] = t->func_links[1] = -1;
+	t->watch.fd = -1;
 reopen:
 	t->skel = etrace_bpf__open();
 	if (!t->skel) {
@@ -698,7 +703,11 @@ reopen:
 	kernelfit_tp_args(vmlinux, &tpa);
 	t->skel->rodata->tp_kfree_skb_args = (__u32)tpa.kfree_skb;
 	t->skel->rodata->tp_consume_skb_args = (__u32)tpa.consume_skb;
-	bool signal_task = kernelfit_has_kfunc(vmlinux, "bpf_send_signal_task");
+	/* ETRACE_NO_SIGNAL_TASK=1: behave as on a kernel without it (tests) */
+	bool signal_task = kernelfit_has_kfunc(vmlinux, "bpf_send_signal_task") && !getenv("ETRACE_NO_SIGNAL_TASK");
+	t->skel->rodata->no_signal_task = !signal_task;
+	bool release_kfuncs = signal_task && kernelfit_has_kfunc(vmlinux, "bpf_task_from_pid") &&
+			      kernelfit_has_kfunc(vmlinux, "bpf_task_release");
 	int fit = kernelfit_tracepoints(t->skel->obj, vmlinux, m, err, errlen);
 	btf__free(vmlinux);
 	if (fit < 0)
@@ -727,6 +736,10 @@ reopen:
 		kernelfit_note(m, "uprobe_multi links (Linux 6.6)",
 			       "the heap probes are a uprobe per allocator function and process: "
 			       "removing a process's probes takes seconds, not milliseconds");
+	/* etrace's exit tracepoint resumes what it holds only with the
+	 * kfuncs to signal another task: elsewhere a watcher process does */
+	t->need_watch = o->heap && (heap || o->heap_hold) &&
+			!release_kfuncs;
 	if (heap && !signal_task)
 		kernelfit_note(m, "bpf_send_signal_task kfunc (Linux 6.13)",
 			       "a forked child is not held until its heap probes are attached: its first allocations are missed");
@@ -775,6 +788,10 @@ reopen:
 	rc = fill_specs(t);
 	if (rc) {
 		snprintf(err, errlen, "cannot fill the capture plan map: %s", strerror(-rc));
+		goto fail;
+	}
+	if (t->need_watch && holdwatch_start(&t->watch, bpf_map__fd(t->skel->maps.heap_held_pids)) < 0) {
+		snprintf(err, errlen, "cannot start the process that resumes held processes: %s", strerror(errno));
 		goto fail;
 	}
 	rc = etrace_bpf__attach(t->skel);
@@ -1118,6 +1135,7 @@ void tracer_close(struct tracer *t)
 		skb_plan_detach(t->skb);
 	etrace_bpf__detach(t->skel);
 	release_held(t);   /* a stop sent while the programs were detached */
+	holdwatch_end(&t->watch);
 	etrace_bpf__destroy(t->skel);
 	free(t);
 }

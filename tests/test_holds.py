@@ -121,3 +121,67 @@ def test_strace_under_etrace_finishes():
         p = subprocess.run([lib.ETRACE, "run", "--report=never", "--heap-freed=16", "--", "strace", "-f", "-o",
                             "/dev/null", prog("forkloop"), "2"], capture_output=True, timeout=20)
         assert p.returncode == 0, (i, p.returncode, p.stderr[-400:])
+
+
+def _state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def _wait_state(pid, want, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        s = _state(pid)
+        if want(s):
+            return s
+        time.sleep(0.05)
+    return _state(pid)
+
+
+def test_sigkill_of_etrace_resumes_a_held_process_without_the_kernels_help():
+    """On a kernel without bpf_send_signal_task (6.1, 6.12: as here with
+    ETRACE_NO_SIGNAL_TASK=1) etrace's exit tracepoint cannot resume what it
+    holds; its watcher process does. The target stops at _exit for the leak
+    scan while etrace itself is stopped, then etrace is killed."""
+    env = dict(os.environ, ETRACE_NO_SIGNAL_TASK="1")
+    p = subprocess.Popen([lib.ETRACE, "run", "--heap-backend=uprobe", "--report=never", "--",
+                          "/bin/sleep", "0.3"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target = None
+    try:
+        target = lib.wait_target_running(p.pid, "sleep", timeout=30)
+        assert target, "the target did not start"
+        os.kill(p.pid, signal.SIGSTOP)
+        held = _wait_state(target, lambda s: s in ("T", "t", None), 10)
+        assert held == "T", f"the target was not held at its exit: state {held}"
+        p.kill()
+        p.wait(timeout=10)
+        after = _wait_state(target, lambda s: s not in ("T", "t"), 10)
+        assert after in (None, "Z", "X"), f"the held target is left in state {after} after etrace was killed"
+    finally:
+        if target and _state(target) in ("T", "t"):
+            os.kill(target, signal.SIGCONT)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    # the killed run's leaf is removed by the next run
+    subprocess.run([lib.ETRACE, "run", "--heap=off", "--report=never", "--", "/bin/true"], timeout=30)
+    # the watcher left once its job was done
+    end = time.monotonic() + 5
+    while _watchers() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not _watchers()
+
+
+def _watchers():
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "etrace-holdwat":
+                    out.append(pid)
+        except (OSError, NotADirectoryError):
+            pass
+    return out
