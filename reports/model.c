@@ -612,6 +612,9 @@ static const char *routine_failure(const struct et_model *m, const struct et_pro
 		return NULL;
 	if (err == ECHILD && (strcmp(sig->name, "wait4") == 0 || strcmp(sig->name, "waitid") == 0))
 		return "waits with no child left";
+	/* realpath() asks readlink of every component: EINVAL is "not a link" */
+	if (err == EINVAL && (strcmp(sig->name, "readlink") == 0 || strcmp(sig->name, "readlinkat") == 0))
+		return "readlink of a file that is not a link (realpath)";
 	if (err != ENOENT && err != ENOTDIR)
 		return NULL;
 	for (int i = 0; i < sig->nargs; i++) {
@@ -627,10 +630,17 @@ static const char *routine_failure(const struct et_model *m, const struct et_pro
 		if (strstr(path, "/locale/") || strstr(path, "/gconv/") || strstr(path, "locale-archive") ||
 		    (strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".mo") == 0))
 			return "locale search";
-		if ((probe_call(sig->name) || strncmp(sig->name, "execve", 6) == 0) && lookup_dir(path))
+		/* a system program's execvp() tries every PATH entry, wherever
+		 * the user's PATH points (pyenv's libexec, say) */
+		if ((probe_call(sig->name) || strncmp(sig->name, "execve", 6) == 0) &&
+		    (lookup_dir(path) || (strncmp(sig->name, "execve", 6) == 0 && p && verdict_system_program(m, p))))
 			return "PATH lookups";
 		if (probe_call(sig->name) && p && verdict_system_program(m, p))
 			return "existence probes by system programs";
+		/* a compiler's include path, an interpreter's module path: the
+		 * same name tried in one directory after another */
+		if (strncmp(sig->name, "open", 4) == 0 && p && verdict_system_program(m, p))
+			return "file searches by system programs";
 	}
 	return NULL;
 }

@@ -3,6 +3,7 @@ Go's runtime threads, a pipeline's SIGPIPE, C++ exceptions are no crash;
 a real fault still is, and a signal's sender is named as the kernel saw it."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -177,3 +178,24 @@ def test_test_killed_by_its_runners_timeout_shows_where_it_was():
     # each of its four threads, with its stack: three parked in pause()
     stacks = [[f["function"] for f in th["backtrace"]] for th in t["threads"]]
     assert len(stacks) == 4 and sum("parked" in fs for fs in stacks) == 3, stacks
+
+
+def test_a_clean_compile_lists_no_failed_syscall():
+    """gcc compiling a file searches its include path (openat ENOENT in one
+    directory after another) and realpath()s paths (readlink EINVAL on
+    every component): hundreds of failures a clean compile always has,
+    counted per kind, none listed as if it mattered."""
+    d = tempfile.mkdtemp(prefix="etrace-cc-")
+    try:
+        src = os.path.join(d, "a.c")
+        with open(src, "w") as f:
+            f.write("#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n")
+        r = lib.run(["/usr/bin/gcc", "-O2", "-c", src, "-o", os.path.join(d, "a.o")], etrace_opts=["--heap=off"])
+        assert r.rc == 0, r.stderr
+        assert "-- failed syscalls (0) --" in r.text, r.text[:4000]
+        m = re.search(r"\((\d+) routine failures not listed: (.*)\)", r.text)
+        assert m and "readlink of a file that is not a link (realpath)" in m.group(2) \
+            and "file searches by system programs" in m.group(2), r.text[:4000]
+        assert r.text.splitlines()[-1].startswith("SUMMARY: etrace: ") and "no findings" in r.text.splitlines()[-1]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
