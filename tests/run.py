@@ -28,7 +28,12 @@ def run_unit(passed, failed, verbose):
         if not (name.startswith("test_") and os.access(path, os.X_OK)):
             continue
         t0 = time.time()
-        p = subprocess.run([path], capture_output=True, text=True, timeout=120)
+        try:
+            p = subprocess.run([path], capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired as e:
+            failed.append(f"unit/{name}")
+            print(f"FAIL unit/{name}: still running after {e.timeout:.0f}s")
+            continue
         m = re.search(r"^(\d+) passed, (\d+) failed$", p.stdout, re.M)
         ok = p.returncode == 0 and m is not None and m.group(2) == "0"
         n = int(m.group(1)) if m else 0

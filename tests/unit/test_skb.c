@@ -151,10 +151,12 @@ static char *json_of(const struct et_model *m)
 	return sb_detach(&sb);
 }
 
-/* 1 when python3's json module parses text. */
+/* 1 when python3's json module parses text. Debian's interpreter without
+ * site (-I -S): a PATH shim (pyenv) costs several execs a call, and this
+ * runs hundreds of times (the test took 120 s on a loaded machine). */
 static int json_ok(const char *text)
 {
-	FILE *p = popen("python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null", "w");
+	FILE *p = popen("/usr/bin/python3 -I -S -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null", "w");
 	if (!p)
 		return 0;
 	fputs(text, p);
