@@ -15,7 +15,7 @@ override CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DETRACE_VERSION='"$(V
 LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -lcapstone -lpcap -liberty
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I.
 
-LIB_SRCS    := $(wildcard reports/*.c reports/render/*.c symbolize/*.c)
+LIB_SRCS    := $(wildcard reports/*.c reports/*/*.c symbolize/*.c)
 RUNNER_SRCS := $(wildcard runner/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
@@ -45,11 +45,11 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # A static pattern rule: with a plain pattern rule make 4.3 rejects the rule
 # while the skeleton does not exist yet, and a clean build fails.
-$(RUNNER_OBJS): $(BUILD)/runner/%.o: runner/%.c $(SKELS) $(wildcard runner/*.h runner/preload/*.h reports/*.h reports/render/*.h bpf/*.h symbolize/*.h)
+$(RUNNER_OBJS): $(BUILD)/runner/%.o: runner/%.c $(SKELS) $(wildcard runner/*.h runner/preload/*.h reports/*.h reports/*/*.h bpf/*.h symbolize/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.c $(wildcard reports/*.h reports/render/*.h bpf/*.h symbolize/*.h)
+$(BUILD)/%.o: %.c $(wildcard reports/*.h reports/*/*.h bpf/*.h symbolize/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

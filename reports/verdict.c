@@ -19,6 +19,8 @@
 #define CMD_SHOWN 48            /* characters of a command line in the chain */
 
 static const char *const kind_label[VERDICT_KINDS] = { "CRASH", "HEAP", "FAILED", "KILLED", "LEAK", "NET" };
+static void item_line(const struct verdict_item *it, bool with_words, struct strbuf *out);
+
 static const char *const kind_json[VERDICT_KINDS] = { "crash", "heap_error", "failed", "killed", "leak", "network" };
 
 bool verdict_process_failed(const struct et_process *p)
@@ -128,6 +130,7 @@ static void set_where(struct verdict_item *it, const struct sym_frame *f)
 	it->function = f->function ? strdup(f->function) : NULL;
 	it->file = f->file ? strdup(f->file) : NULL;
 	it->module = f->module ? strdup(f->module) : NULL;
+	it->comp_dir = f->comp_dir ? strdup(f->comp_dir) : NULL;
 	it->line = f->line;
 }
 
@@ -165,6 +168,7 @@ static void drop_last(struct verdict *v)
 	free(it->function);
 	free(it->file);
 	free(it->module);
+	free(it->comp_dir);
 	free(it->words);
 }
 
@@ -254,8 +258,11 @@ static void add_crashes(const struct et_model *m, struct verdict *v)
 		if (c->sig == 11 || c->sig == 7 || c->sig == 4 || c->sig == 8)
 			sb_printf(&sb, " at address 0x%" PRIx64, c->addr);
 		it->what = strdup(sb_str(&sb));
-		if (c->analyzed)
+		if (c->analyzed) {
 			set_where(it, own_frame(p, c->bt.frames, c->bt.nframes));
+			it->frames = c->bt.frames;
+			it->nframes = c->bt.nframes;
+		}
 		char *msg = crash_abort_message(m, p, c);
 		it->words = msg ? msg : last_line(p);
 		if (it->words) {
@@ -293,6 +300,8 @@ static void add_heap(const struct et_model *m, struct verdict *v, bool leaks)
 		it->blocks = f[i].blocks;
 		it->possible = f[i].possible;
 		set_where(it, own_frame(f[i].proc, f[i].frames, f[i].nframes));
+		it->frames = f[i].frames;
+		it->nframes = f[i].nframes;
 		if (merge_into(v, it))
 			drop_last(v);
 	}
@@ -392,6 +401,16 @@ void verdict_build(const struct et_model *m, struct verdict *v)
 	add_heap(m, v, true);
 	add_net(m, v);
 	find_handled(m, v);
+}
+
+const char *verdict_kind_name(int kind)
+{
+	return kind >= 0 && kind < VERDICT_KINDS ? kind_json[kind] : "?";
+}
+
+void verdict_item_text(const struct verdict_item *it, bool with_words, struct strbuf *out)
+{
+	item_line(it, with_words, out);
 }
 
 bool verdict_names(const struct verdict *v, const struct et_process *p)

@@ -33,8 +33,13 @@ struct verdict_item {
 	char *what;                     /* "SIGSEGV (SEGV_MAPERR) at address 0x0", "exited with 3", "24 bytes in 1 block definitely lost" */
 	/* where: the program's own frame (else the first with a file), or none */
 	char *function, *file, *module;
+	char *comp_dir;                 /* the directory a relative file is named from, or NULL */
 	int line;
 	char *words;                    /* the last line it wrote (stderr, else stdout), or NULL */
+	/* the whole stack (the crash's backtrace, the heap error's or the
+	 * leak's allocation stack), owned by the model: for SARIF's code flows */
+	const struct sym_frame *frames;
+	size_t nframes;
 	uint64_t bytes, blocks;         /* leaks: summed over the processes */
 	bool possible;                  /* a possibly lost leak: not counted by --error-exitcode */
 	bool on_chain;                  /* its failure went up to the run's status */
@@ -60,6 +65,12 @@ struct verdict {
 };
 
 void verdict_build(const struct et_model *m, struct verdict *v);
+/* "crash", "heap_error", "failed", "killed", "leak", "network": the JSON's
+ * and the CI formats' (SARIF rule ids, JUnit failure types) names. */
+const char *verdict_kind_name(int kind);
+/* "test-version (pid 12) exited with 3 in f at x.c:3" and, with_words,
+ * ': "its last line"': the verdict's line for a finding, escaped. */
+void verdict_item_text(const struct verdict_item *it, bool with_words, struct strbuf *out);
 void verdict_free(struct verdict *v);
 
 /* p is on the chain, or crashed, failed or was killed in a way the verdict lists. */

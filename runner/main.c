@@ -151,6 +151,7 @@ static int cmd_run(int argc, char **argv)
 	       OPT_SYSTEM_FINDINGS, OPT_SYSCALLS, OPT_HEAP_BACKEND };
 	enum { OPT_HTML = 700, OPT_PERFETTO };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
+	enum { OPT_SARIF = 800, OPT_JUNIT, OPT_GITHUB_ANNOTATIONS, OPT_SOURCE_ROOT };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -185,6 +186,10 @@ static int cmd_run(int argc, char **argv)
 		{ "skb-filter", required_argument, NULL, OPT_SKB_FILTER },
 		{ "skb-stack", no_argument, NULL, OPT_SKB_STACK },
 		{ "skb-funcs", required_argument, NULL, OPT_SKB_FUNCS },
+		{ "sarif", required_argument, NULL, OPT_SARIF },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "github-annotations", optional_argument, NULL, OPT_GITHUB_ANNOTATIONS },
+		{ "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -366,6 +371,27 @@ static int cmd_run(int argc, char **argv)
 		case OPT_TRACE_FUNC_FORCE:
 			o.trace_func_force = true;
 			break;
+		case OPT_SARIF:
+			o.sarif = optarg;
+			break;
+		case OPT_JUNIT:
+			o.junit = optarg;
+			break;
+		case OPT_GITHUB_ANNOTATIONS:
+			if (!optarg || strcmp(optarg, "always") == 0)
+				o.github_annotations = ET_ANNOTATIONS_ALWAYS;
+			else if (strcmp(optarg, "auto") == 0)
+				o.github_annotations = ET_ANNOTATIONS_AUTO;
+			else if (strcmp(optarg, "never") == 0)
+				o.github_annotations = ET_ANNOTATIONS_NEVER;
+			else
+				return usage_error("--github-annotations takes auto, always or never, not '%s'", optarg);
+			break;
+		case OPT_SOURCE_ROOT:
+			if (!optarg[0])
+				return usage_error("%s", "--source-root takes a directory");
+			o.source_root = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -379,7 +405,8 @@ static int cmd_run(int argc, char **argv)
 		return usage_error("%s", "no program given: etrace run [options] -- program [args...]");
 	o.argv = argv + optind;
 	/* %p, %n, %q{VAR} in the output names, as valgrind's --log-file */
-	const char **names[] = { &o.output, &o.json_output, &o.record, &o.events, &o.html_output, &o.perfetto_output };
+	const char **names[] = { &o.output, &o.json_output, &o.record, &o.events, &o.html_output, &o.perfetto_output,
+				 &o.sarif, &o.junit };
 	char *expanded[sizeof(names) / sizeof(names[0])] = { NULL };
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && rc == 0; i++) {

@@ -22,6 +22,7 @@
 #include "doctor.h"
 #include "funcs.h"
 #include "launch.h"
+#include "cireport.h"
 #include "outfile.h"
 #include "record.h"
 #include "tracer.h"
@@ -457,6 +458,7 @@ int run_main(const struct run_opts *o)
 	struct events_sink sink = { NULL };
 	struct outfile text_out = { .fd = -1 }, json_out = { .fd = -1 };
 	struct outfile html_out = { .fd = -1 }, perfetto_out = { .fd = -1 };
+	struct ci_outputs ci = { .sarif.fd = -1, .junit.fd = -1 };
 	struct heap_plan plan = { 0 };
 	struct tracer *tr = NULL;
 	struct et_model m;
@@ -488,7 +490,8 @@ int run_main(const struct run_opts *o)
 	if (outfile_open(&text_out, o->output, "the report", err, sizeof(err)) < 0 ||
 	    outfile_open(&json_out, o->json_output, "the JSON report", err, sizeof(err)) < 0 ||
 	    outfile_open(&html_out, o->html_output, "the HTML report", err, sizeof(err)) < 0 ||
-	    outfile_open(&perfetto_out, o->perfetto_output, "the Perfetto trace", err, sizeof(err)) < 0) {
+	    outfile_open(&perfetto_out, o->perfetto_output, "the Perfetto trace", err, sizeof(err)) < 0 ||
+	    ci_outputs_open(&ci, o, err, sizeof(err)) < 0) {
 		errmsg("%s", err);
 		goto early_fail;
 	}
@@ -666,11 +669,13 @@ cleanup:
 		/* a report that cannot be written is said, but never changes the target's status */
 		write_report(o, &m, &ro, &text_out, &json_out);
 		write_visual(o, &m, &ro, &html_out, &perfetto_out);
+		ci_outputs_write(&ci, &m, rc, failure);
 	}
 	outfile_discard(&text_out);
 	outfile_discard(&json_out);
 	outfile_discard(&html_out);
 	outfile_discard(&perfetto_out);
+	ci_outputs_close(&ci);
 	/* still blocked while the report is written: a late signal cannot cut it */
 	if (sigfd >= 0)
 		close(sigfd);
@@ -689,6 +694,7 @@ early_fail:
 	outfile_discard(&json_out);
 	outfile_discard(&html_out);
 	outfile_discard(&perfetto_out);
+	ci_outputs_close(&ci);
 	heap_plan_free(&plan);
 	skb_plan_free(&skb);
 	model_free(&m);

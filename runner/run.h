@@ -13,6 +13,8 @@
 enum report_format { FORMAT_TEXT, FORMAT_JSON };
 enum report_when { REPORT_ALWAYS, REPORT_ON_FAILURE, REPORT_NEVER };
 enum orphans { ORPHANS_LEAVE, ORPHANS_KILL };
+/* --github-annotations: when GITHUB_ACTIONS=true (default), always, never */
+enum { ET_ANNOTATIONS_AUTO, ET_ANNOTATIONS_ALWAYS, ET_ANNOTATIONS_NEVER };
 
 struct run_opts {
 	char **argv;              /* the target command */
@@ -22,6 +24,10 @@ struct run_opts {
 	const char *perfetto_output; /* --perfetto: Chrome trace-event JSON */
 	const char *events;       /* JSON Lines event stream file */
 	const char *record;       /* --record: every raw event, for etrace report/rewind */
+	const char *sarif;        /* --sarif: the verdict as SARIF 2.1.0 */
+	const char *junit;        /* --junit: the project's processes as JUnit test cases */
+	const char *source_root;  /* --source-root: files in SARIF and annotations are named from it */
+	int github_annotations;   /* ET_ANNOTATIONS_* */
 	const char *user;         /* --user */
 	enum report_format format;
 	enum report_when when;

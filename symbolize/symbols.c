@@ -152,6 +152,7 @@ void sym_frames_free(struct sym_frame *frames, size_t n)
 		free(frames[i].module);
 		free(frames[i].function);
 		free(frames[i].file);
+		free(frames[i].comp_dir);
 		memset(&frames[i], 0, sizeof(frames[i]));
 	}
 }
@@ -363,6 +364,10 @@ size_t sym_address(struct sym_session *s, uint64_t pc, int is_return_address, st
 		break;
 	}
 	free(chain);
+	/* a relative file is named from the compilation directory (the CI
+	 * formats need the whole path to name it from the source root) */
+	Dwarf_Attribute cd_attr;
+	const char *comp_dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &cd_attr)) : NULL;
 
 	if (!outer_done && n < max) {
 		/* No DWARF, or inline frames without their containing function. */
@@ -373,5 +378,8 @@ size_t sym_address(struct sym_session *s, uint64_t pc, int is_return_address, st
 		}
 	}
 	free(file);
+	for (size_t i = 0; comp_dir && i < n; i++)
+		if (out[i].file && out[i].file[0] != '/')
+			out[i].comp_dir = strdup(comp_dir);
 	return n;
 }

@@ -40,6 +40,8 @@ struct sym_frame {
 	                           * the build directory as in glibc's), or NULL */
 	int line;                 /* 0 when unknown */
 	int column;
+	char *comp_dir;           /* the compilation directory a relative file is named from (DWARF's
+	                           * DW_AT_comp_dir), or NULL */
 	int inlined;              /* 1: an inlined call inside the next (outer) frame at the same pc */
 };
 
