@@ -123,10 +123,12 @@ def leftover_cgroups():
     if not os.path.isdir(base):
         return []
     left = [n for n in os.listdir(base) if n.startswith("run-") and not _other_runs_cgroup(n)]
-    if left:
-        # another suite's etrace that exited between the listing and the
-        # check of its pid removes its leaf a moment later: look again
-        time.sleep(0.5)
+    # another suite's etrace that exited between the listing and the check
+    # of its pid removes its leaf a moment later: look again, for up to 5 s
+    # (0.5 s was not always enough with four suites running at a load of 15)
+    deadline = time.time() + 5
+    while left and time.time() < deadline:
+        time.sleep(0.25)
         left = [n for n in left if os.path.isdir(os.path.join(base, n))]
     return left
 
