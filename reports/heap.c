@@ -24,6 +24,7 @@
 #include "verdict.h"
 #include "xalloc.h"
 #include "u64map.h"
+#include "suppress/supp.h"
 #include "../symbolize/cfiwalk.h"
 
 #include <errno.h>
@@ -396,8 +397,7 @@ struct et_heap {
 	size_t freed_keep;
 	int leaks_mode;
 	bool show_reachable;            /* list still reachable blocks with their stacks */
-	char **rules;
-	size_t nrules;
+	struct supp_set *supp;          /* --suppressions (reports/suppress) */
 	struct allocator *allocs;
 	size_t nallocs;
 	/* stacks */
@@ -476,15 +476,6 @@ void heap_configure(struct et_model *m, size_t freed_keep, bool leaks)
 	heap_get(m)->leaks_mode = leaks ? HEAP_LEAKS_FULL : HEAP_LEAKS_NONE;
 }
 
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-	return s;
-}
 
 int heap_load_suppressions(struct et_model *m, const char *path, char *err, size_t errlen)
 {
@@ -500,56 +491,14 @@ int heap_load_suppressions(struct et_model *m, const char *path, char *err, size
 
 int heap_read_suppressions(struct et_model *m, FILE *f, const char *path, char *err, size_t errlen)
 {
-	char **rules = NULL;
-	size_t nrules = 0, lineno = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	int rc = 0;
-	while (getline(&line, &cap, f) >= 0) {
-		lineno++;
-		char *s = trim(line);
-		if (!*s || *s == '#')
-			continue;
-		char *colon = strchr(s, ':');
-		if (!colon) {
-			snprintf(err, errlen, "%s:%zu: expected leak:PATTERN, not '%.60s'", path, lineno, s);
-			rc = -1;
-			break;
-		}
-		*colon = '\0';
-		char *type = trim(s), *pat = trim(colon + 1);
-		if (strcmp(type, "leak") != 0) {
-			snprintf(err, errlen, "%s:%zu: unknown suppression type '%.40s' (only leak:PATTERN rules are supported)",
-				 path, lineno, type);
-			rc = -1;
-			break;
-		}
-		if (!*pat) {
-			snprintf(err, errlen, "%s:%zu: empty pattern after 'leak:'", path, lineno);
-			rc = -1;
-			break;
-		}
-		rules = xrealloc(rules, (nrules + 1) * sizeof(*rules));
-		rules[nrules++] = xstrdup(pat);
-	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	free(line);
 	struct et_heap *H = heap_get(m);
-	if (rc == 0 && nrules) {   /* (memcpy from NULL is undefined even for 0 bytes) */
-		H->rules = xrealloc(H->rules, (H->nrules + nrules) * sizeof(*H->rules));
-		memcpy(H->rules + H->nrules, rules, nrules * sizeof(*rules));
-		H->nrules += nrules;
-		/* decisions made before these rules are void */
-		for (size_t i = 0; i < H->nsyms; i++)
+	if (!H->supp)
+		H->supp = supp_set_new();
+	size_t before = supp_count(H->supp);
+	int rc = supp_read(H->supp, f, path, err, errlen);
+	if (rc == 0 && supp_count(H->supp) != before)
+		for (size_t i = 0; i < H->nsyms; i++)   /* decisions made before these rules are void */
 			H->syms[i]->supp = -1;
-	} else {
-		for (size_t i = 0; i < nrules; i++)
-			free(rules[i]);
-	}
-	free(rules);
 	return rc;
 }
 
@@ -1557,28 +1506,6 @@ static bool runtime_function(const char *fn)
 	return false;
 }
 
-static bool rule_matches(const char *rule, const struct sym_frame *f)
-{
-	if (f->module && fnmatch(rule, f->module, 0) == 0)
-		return true;
-	if (!f->function)
-		return false;
-	if (fnmatch(rule, f->function, 0) == 0)
-		return true;
-	/* C++: "ns::make(int)" is also "ns::make" */
-	const char *paren = strchr(f->function, '(');
-	if (paren && paren > f->function) {
-		char buf[512];
-		size_t n = (size_t)(paren - f->function);
-		if (n < sizeof(buf)) {
-			memcpy(buf, f->function, n);
-			buf[n] = '\0';
-			return fnmatch(rule, buf, 0) == 0;
-		}
-	}
-	return false;
-}
-
 static bool symstack_suppressed(const struct et_heap *H, struct symstack *ss)
 {
 	if (ss->supp >= 0)
@@ -1588,9 +1515,8 @@ static bool symstack_suppressed(const struct et_heap *H, struct symstack *ss)
 		const struct sym_frame *f = &ss->frames[i];
 		if (!(f->module && runtime_module(f->module)) && !runtime_function(f->function))
 			runtime = false;
-		for (size_t r = 0; r < H->nrules && !user; r++)
-			user = rule_matches(H->rules[r], f);
 	}
+	user = supp_match_lsan(H->supp, ss->frames, ss->nframes);
 	ss->supp = runtime || user;
 	return ss->supp;
 }
@@ -1600,6 +1526,22 @@ static struct symstack *group_sym(struct et_heap *H, struct heap_proc *hp, struc
 	if (!g->sym)
 		g->sym = symstack_get(H, hp, g->stack);
 	return g->sym;
+}
+
+static unsigned supp_kind(int hs)
+{
+	return hs == HS_DEFINITE ? SUPP_DEFINITE : hs == HS_INDIRECT ? SUPP_INDIRECT : hs == HS_POSSIBLE ? SUPP_POSSIBLE
+											  : SUPP_REACHABLE;
+}
+
+/* The runtime's own, an LSan rule for the stack, or a valgrind entry for
+ * the stack, its allocating function and its kind of leak. */
+static bool group_suppressed(struct et_heap *H, struct heap_proc *hp, struct leak_group *g)
+{
+	struct symstack *ss = group_sym(H, hp, g);
+	if (symstack_suppressed(H, ss))
+		return true;
+	return supp_match_leak(H->supp, heap_op_name(g->op), ss->frames, ss->nframes, supp_kind(g->kind));
 }
 
 /* ---- the leak scan --------------------------------------------------------------------------- */
@@ -1833,7 +1775,7 @@ static void proc_summary(struct et_heap *H, struct heap_proc *hp, struct leak_su
 		struct leak_group *g = &hp->groups[i];
 		if (g->kind == HS_REACHABLE) {
 			continue;   /* counted below, never suppressed */
-		} else if (symstack_suppressed(H, group_sym(H, hp, g))) {
+		} else if (group_suppressed(H, hp, g)) {
 			s->supp_bytes += g->bytes;
 			s->supp_blocks += g->blocks;
 		} else if (g->kind == HS_DEFINITE) {
@@ -2117,7 +2059,7 @@ static struct group_ref *leak_list(const struct et_model *m, size_t *n)
 			continue;
 		for (size_t j = 0; j < hp->ngroups; j++) {
 			struct leak_group *g = &hp->groups[j];
-			if (g->kind == HS_REACHABLE ? H->show_reachable : !symstack_suppressed(H, group_sym(H, hp, g)))
+			if (g->kind == HS_REACHABLE ? H->show_reachable : !group_suppressed(H, hp, g))
 				refs[k++] = (struct group_ref){ hp, g };
 		}
 	}
@@ -2526,7 +2468,7 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 	derive_aborts(m);
 	sb_printf(sb, ",\"heap\":{\"enabled\":true,\"settings\":{\"freed_keep\":%zu,\"leaks_mode\":\"%s\",\"suppression_rules\":%zu"
 		      ",\"show_reachable\":%s}",
-		  H->freed_keep, H->leaks_mode == HEAP_LEAKS_FULL ? "full" : "none", H->nrules,
+		  H->freed_keep, H->leaks_mode == HEAP_LEAKS_FULL ? "full" : "none", supp_count(H->supp),
 		  H->show_reachable ? "true" : "false");
 	sb_puts(sb, ",\"allocators\":[");
 	for (size_t i = 0; i < H->nallocs; i++) {
@@ -2732,9 +2674,7 @@ void heap_free(struct et_model *m)
 		hp_free(m->procs[i]->heap);
 		m->procs[i]->heap = NULL;
 	}
-	for (size_t i = 0; i < H->nrules; i++)
-		free(H->rules[i]);
-	free(H->rules);
+	supp_set_free(H->supp);
 	for (size_t i = 0; i < H->nallocs; i++) {
 		for (size_t j = 0; j < H->allocs[i].nfns; j++)
 			free(H->allocs[i].fns[j].name);
@@ -2794,7 +2734,7 @@ size_t heap_findings(const struct et_model *m, struct heap_finding **out)
 		f[n++] = (struct heap_finding){ .leak = true, .proc = refs[k].hp->proc, .pid = refs[k].hp->proc->pid,
 						.text = sb_detach(&sb), .bytes = g->bytes, .blocks = g->blocks,
 						.definite = g->kind == HS_DEFINITE,
-						.possible = g->kind == HS_POSSIBLE,
+						.possible = g->kind == HS_POSSIBLE, .alloc_fn = heap_op_name(g->op),
 						.frames = ss ? ss->frames : NULL, .nframes = ss ? ss->nframes : 0 };
 	}
 	free(refs);

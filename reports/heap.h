@@ -228,6 +228,7 @@ struct heap_finding {
 	uint64_t bytes, blocks;     /* leaks */
 	bool definite;
 	bool possible;              /* possibly lost: listed, not counted by --error-exitcode */
+	const char *alloc_fn;       /* leaks: the allocating function ("malloc", "operator new"...) */
 	const struct sym_frame *frames;
 	size_t nframes;
 };

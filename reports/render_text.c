@@ -1,5 +1,6 @@
 /* The text report: what a person reads at the end of a run. */
 #include "render.h"
+#include "suppress/gen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -410,6 +411,8 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	print_functions(m, out);
 	print_sequences(m, &v, out);
 	print_losses(m, out);
+	if (m->gen_suppressions)
+		supp_gen_render_text(m, &v, out);
 	fputs("== end of etrace report ===============================================\n", out);
 	sb_reset(&sb);
 	verdict_summary(m, &v, &sb);

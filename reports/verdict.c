@@ -299,6 +299,8 @@ static void add_heap(const struct et_model *m, struct verdict *v, bool leaks)
 		it->bytes = f[i].bytes;
 		it->blocks = f[i].blocks;
 		it->possible = f[i].possible;
+		it->definite = f[i].definite;
+		it->alloc_fn = f[i].alloc_fn;
 		set_where(it, own_frame(f[i].proc, f[i].frames, f[i].nframes));
 		it->frames = f[i].frames;
 		it->nframes = f[i].nframes;

@@ -42,6 +42,8 @@ struct verdict_item {
 	size_t nframes;
 	uint64_t bytes, blocks;         /* leaks: summed over the processes */
 	bool possible;                  /* a possibly lost leak: not counted by --error-exitcode */
+	bool definite;                  /* a leak definitely lost (else indirectly or possibly) */
+	const char *alloc_fn;           /* a leak's allocating function (static) */
 	bool on_chain;                  /* its failure went up to the run's status */
 };
 

@@ -81,8 +81,10 @@ static const char usage_text[] =
 	"                           it did not free (default: full)\n"
 	"      --show-reachable     also list the blocks still reachable at exit, grouped\n"
 	"                           by allocation stack like leaks\n"
-	"      --suppressions=FILE  leaks to hide: lines 'leak:GLOB' matched against the\n"
-	"                           function and module names of the allocation stack\n"
+	"      --suppressions=FILE  leaks to hide: LSan's lines 'leak:GLOB' matched against\n"
+	"                           the function and module names of the allocation\n"
+	"                           stack, and valgrind's { ... Memcheck:Leak ... } entries\n"
+	"      --gen-suppressions   print a valgrind-format entry for each leak listed\n"
 	"      --error-exitcode=N   exit N when heap errors or leaks were found and the\n"
 	"                           program itself exited 0 (as valgrind does); those of\n"
 	"                           system programs only with --system-findings\n"
@@ -158,7 +160,7 @@ static int cmd_run(int argc, char **argv)
 	       OPT_SYSTEM_FINDINGS, OPT_SYSCALLS, OPT_HEAP_BACKEND };
 	enum { OPT_HTML = 700, OPT_PERFETTO };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
-	enum { OPT_SARIF = 800, OPT_JUNIT, OPT_GITHUB_ANNOTATIONS, OPT_SOURCE_ROOT };
+	enum { OPT_SARIF = 800, OPT_JUNIT, OPT_GITHUB_ANNOTATIONS, OPT_SOURCE_ROOT, OPT_GEN_SUPPRESSIONS };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -197,6 +199,7 @@ static int cmd_run(int argc, char **argv)
 		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ "github-annotations", optional_argument, NULL, OPT_GITHUB_ANNOTATIONS },
 		{ "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
+		{ "gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -393,6 +396,9 @@ static int cmd_run(int argc, char **argv)
 				o.github_annotations = ET_ANNOTATIONS_NEVER;
 			else
 				return usage_error("--github-annotations takes auto, always or never, not '%s'", optarg);
+			break;
+		case OPT_GEN_SUPPRESSIONS:
+			o.gen_suppressions = true;
 			break;
 		case OPT_SOURCE_ROOT:
 			if (!optarg[0])

@@ -470,6 +470,7 @@ int run_main(const struct run_opts *o)
 	m.last_n = o->last_n;
 	m.str_max = o->str_max;
 	m.system_findings = o->system_findings;
+	m.gen_suppressions = o->gen_suppressions;
 	m.show_syscalls = o->show_syscalls;
 	m.rewind_n = o->rewind_n;
 	m.rewind_ns = o->rewind_ns;

@@ -45,6 +45,7 @@ struct run_opts {
 	bool leaks;               /* --leaks=full: scan at exit */
 	bool show_reachable;      /* --show-reachable: list still reachable blocks */
 	const char *suppressions; /* --suppressions=FILE */
+	bool gen_suppressions;    /* --gen-suppressions: an entry per leak in the text report */
 	int error_exitcode;       /* --error-exitcode=N (0: off) */
 	bool system_findings;     /* --system-findings: system programs' heap findings count too */
 	int show_syscalls;        /* --syscalls: ET_SHOW_* (reports/model.h) */
