@@ -28,7 +28,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTPROG_SRCS := $(filter-out testprogs/lib%.c,$(wildcard testprogs/*.c))
 TESTPROGS   := $(TESTPROG_SRCS:testprogs/%.c=$(BUILD)/testprogs/%)
 
-.PHONY: all deps check check-kernels test unit testprogs bench clean asan asan-check fuzz fuzz-bin
+.PHONY: all deps check check-kernels test unit testprogs bench clean asan asan-check fuzz fuzz-bin install uninstall
 .SECONDARY:
 all: $(BUILD)/etrace $(BUILD)/libetrace_heap.so testprogs
 
@@ -120,6 +120,23 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS) $(FUZZ_RUNNER) $(wildcard 
 
 fuzz: fuzz-bin
 	/usr/bin/python3 tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --merge
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: etrace in bin/, the
+# heap recorder in lib/etrace/ (where etrace looks for it, from its own
+# directory: ../lib/etrace/libetrace_heap.so), the man page, bash completion.
+PREFIX      ?= /usr/local
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+install: $(BUILD)/etrace $(BUILD)/libetrace_heap.so
+	install -D -m 0755 $(BUILD)/etrace $(DESTDIR)$(PREFIX)/bin/etrace
+	install -D -m 0644 $(BUILD)/libetrace_heap.so $(DESTDIR)$(PREFIX)/lib/etrace/libetrace_heap.so
+	install -D -m 0644 docs/etrace.1 $(DESTDIR)$(MANDIR)/man1/etrace.1
+	install -D -m 0644 completion/etrace.bash $(DESTDIR)$(BASHCOMPDIR)/etrace
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/etrace $(DESTDIR)$(PREFIX)/lib/etrace/libetrace_heap.so \
+		$(DESTDIR)$(MANDIR)/man1/etrace.1 $(DESTDIR)$(BASHCOMPDIR)/etrace
+	-rmdir $(DESTDIR)$(PREFIX)/lib/etrace
 
 # Installs the Debian packages the build and the tests need (run as root).
 deps:

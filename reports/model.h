@@ -239,6 +239,7 @@ struct et_model {
 	int etrace_pid;
 	bool system_findings;       /* --system-findings: list and count the heap findings of system programs */
 	bool gen_suppressions;      /* --gen-suppressions: a suppression entry per leak in the text report */
+	bool color;                 /* --color: the text report's verdict and SUMMARY in colour */
 	int show_syscalls;          /* --syscalls: ET_SHOW_FAILING (default), ET_SHOW_ALL, ET_SHOW_NONE */
 	char *start_cwd;            /* the root's working directory at its start */
 	/* run */

@@ -416,7 +416,10 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	fputs("== end of etrace report ===============================================\n", out);
 	sb_reset(&sb);
 	verdict_summary(m, &v, &sb);
-	fprintf(out, "%s\n", sb_str(&sb));
+	if (m->color)   /* bold: the line a reader looks for */
+		fprintf(out, "\033[1m%s\033[0m\n", sb_str(&sb));
+	else
+		fprintf(out, "%s\n", sb_str(&sb));
 	sb_free(&sb);
 	verdict_free(&v);
 }

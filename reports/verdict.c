@@ -586,9 +586,24 @@ static void programs_text(const struct et_process *const *list, size_t count, st
 	free(done);
 }
 
+/* Colours on a terminal (m->color, see --color): red for what failed
+ * the run, yellow for leaks and network failures, green for OK. */
+static const char *color_on(const struct et_model *m, int kind)
+{
+	if (!m->color)
+		return "";
+	if (kind < 0)
+		return "\033[1;32m";
+	return kind == VERDICT_LEAK || kind == VERDICT_NET ? "\033[1;33m" : "\033[1;31m";
+}
+
+static const char *color_off(const struct et_model *m)
+{
+	return m->color ? "\033[0m" : "";
+}
+
 void verdict_render_text(const struct et_model *m, const struct verdict *v, FILE *out)
 {
-	(void)m;
 	fputs("\n-- verdict ", out);
 	for (size_t n = 11; n < 72; n++)
 		fputc('-', out);
@@ -605,7 +620,7 @@ void verdict_render_text(const struct et_model *m, const struct verdict *v, FILE
 		shown[it->kind]++;
 		sb_reset(&sb);
 		item_line(it, true, &sb);
-		fprintf(out, "%-7s %s\n", kind_label[it->kind], sb_str(&sb));
+		fprintf(out, "%s%-7s%s %s\n", color_on(m, it->kind), kind_label[it->kind], color_off(m), sb_str(&sb));
 		if (it->on_chain && !chain_shown && v->nchain > 1) {
 			sb_reset(&sb);
 			chain_text(v, &sb);
@@ -622,14 +637,14 @@ void verdict_render_text(const struct et_model *m, const struct verdict *v, FILE
 	if (v->failed && !chain_shown && v->nchain > 1) {
 		sb_reset(&sb);
 		chain_text(v, &sb);
-		fprintf(out, "FAILED  %s\n", sb_str(&sb));
+		fprintf(out, "%sFAILED%s  %s\n", color_on(m, VERDICT_FAILED), color_off(m), sb_str(&sb));
 	}
 	if (!v->nitems) {
 		sb_reset(&sb);
 		const struct et_process *root = root_of(m);
 		if (root)
 			short_command(root, &sb);
-		fprintf(out, "OK      %s %s: no crash, heap error, failure or network error found\n", sb_str(&sb),
+		fprintf(out, "%sOK%s      %s %s: no crash, heap error, failure or network error found\n", color_on(m, -1), color_off(m), sb_str(&sb),
 			v->failed ? "failed" : "exited 0");
 	}
 	if (v->nsystem[0] || v->nsystem[1]) {

@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"                           the first number from 1 not taken yet, %q{VAR} the\n"
 	"                           variable VAR (as valgrind's --log-file)\n"
 	"  -f, --format=text|json   report format (default: text)\n"
+	"      --color[=auto|always|never]  colours in the text report: auto (default)\n"
+	"                           when it goes to a terminal and NO_COLOR is not set\n"
 	"      --json=FILE          also write the JSON report to FILE\n"
 	"      --html=FILE          also write the report as one HTML page (verdict,\n"
 	"                           timeline, crash, heap, network; no network needed)\n"
@@ -110,7 +112,23 @@ static const char usage_text[] =
 	"                           how --skb follows packets: tracepoints, or every kernel\n"
 	"                           function taking an skb (default: auto, the best this\n"
 	"                           kernel allows, as 'etrace doctor' says)\n"
-	"  -h, --help               this text\n";
+	"  -h, --help               this text\n"
+	"\n"
+	"examples:\n"
+	"  sudo etrace run -- ./test_config          why does this test fail?\n"
+	"  sudo etrace run --report=failure --json=etrace.json -- make check\n"
+	"                                            a whole suite; the report only on failure\n"
+	"  meson test --wrapper='etrace run -o etrace-%p.txt --junit=etrace-%p.xml --'\n"
+	"                                            every test under its own etrace\n"
+	"  sudo etrace run --sarif=etrace.sarif --junit=etrace.xml -- ctest --test-dir build\n"
+	"                                            code scanning and test dashboards in CI\n"
+	"  sudo etrace run --error-exitcode=23 --suppressions=etrace.supp -- ./unit_tests\n"
+	"                                            fail on leaks, but the known ones\n"
+	"  sudo etrace run --gen-suppressions -- ./unit_tests   entries for those known ones\n"
+	"  sudo etrace run --record=run.rec -- ./flaky_test; etrace report run.rec\n"
+	"  sudo etrace run --skb-filter='tcp port 5432' -- ./db_test   where did my packets go?\n"
+	"\n"
+	"See etrace(1) and README.md.\n";
 
 /* printf-checked: a %c given a string once printed a pointer's low byte. */
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -160,7 +178,7 @@ static int cmd_run(int argc, char **argv)
 	       OPT_SYSTEM_FINDINGS, OPT_SYSCALLS, OPT_HEAP_BACKEND };
 	enum { OPT_HTML = 700, OPT_PERFETTO };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
-	enum { OPT_SARIF = 800, OPT_JUNIT, OPT_GITHUB_ANNOTATIONS, OPT_SOURCE_ROOT, OPT_GEN_SUPPRESSIONS };
+	enum { OPT_SARIF = 800, OPT_JUNIT, OPT_GITHUB_ANNOTATIONS, OPT_SOURCE_ROOT, OPT_GEN_SUPPRESSIONS, OPT_COLOR };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -200,6 +218,7 @@ static int cmd_run(int argc, char **argv)
 		{ "github-annotations", optional_argument, NULL, OPT_GITHUB_ANNOTATIONS },
 		{ "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
 		{ "gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS },
+		{ "color", optional_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -396,6 +415,16 @@ static int cmd_run(int argc, char **argv)
 				o.github_annotations = ET_ANNOTATIONS_NEVER;
 			else
 				return usage_error("--github-annotations takes auto, always or never, not '%s'", optarg);
+			break;
+		case OPT_COLOR:
+			if (!optarg || strcmp(optarg, "always") == 0)
+				o.color = ET_ANNOTATIONS_ALWAYS;
+			else if (strcmp(optarg, "auto") == 0)
+				o.color = ET_ANNOTATIONS_AUTO;
+			else if (strcmp(optarg, "never") == 0)
+				o.color = ET_ANNOTATIONS_NEVER;
+			else
+				return usage_error("--color takes auto, always or never, not '%s'", optarg);
 			break;
 		case OPT_GEN_SUPPRESSIONS:
 			o.gen_suppressions = true;

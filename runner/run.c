@@ -471,6 +471,11 @@ int run_main(const struct run_opts *o)
 	m.str_max = o->str_max;
 	m.system_findings = o->system_findings;
 	m.gen_suppressions = o->gen_suppressions;
+	/* colours: asked for, or the report goes to a terminal and NO_COLOR
+	 * (no-color.org) is unset or empty */
+	const char *no_color = getenv("NO_COLOR");
+	m.color = o->color == ET_ANNOTATIONS_ALWAYS ||
+		  (o->color == ET_ANNOTATIONS_AUTO && !o->output && isatty(STDERR_FILENO) && !(no_color && no_color[0]));
 	m.show_syscalls = o->show_syscalls;
 	m.rewind_n = o->rewind_n;
 	m.rewind_ns = o->rewind_ns;

@@ -28,6 +28,7 @@ struct run_opts {
 	const char *junit;        /* --junit: the project's processes as JUnit test cases */
 	const char *source_root;  /* --source-root: files in SARIF and annotations are named from it */
 	int github_annotations;   /* ET_ANNOTATIONS_* */
+	int color;                /* --color: ET_ANNOTATIONS_AUTO (a terminal, no NO_COLOR), _ALWAYS, _NEVER */
 	const char *user;         /* --user */
 	enum report_format format;
 	enum report_when when;
