@@ -45,6 +45,11 @@ static const char *program_of(const struct et_process *p)
 	return p->nthreads && p->threads[0]->comm[0] ? p->threads[0]->comm : "?";
 }
 
+const char *verdict_program(const struct et_process *p)
+{
+	return program_of(p);
+}
+
 /* A file of the system, not of the project under test: under the
  * directories the package manager fills (/usr but /usr/local, /bin, /sbin,
  * /lib*). The rule is in docs/report-schema.md ("system programs"). */

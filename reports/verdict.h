@@ -87,6 +87,9 @@ size_t verdict_heap_findings(const struct et_model *m);
  * project. */
 bool verdict_system_program(const struct et_model *m, const struct et_process *p);
 
+/* The name of p's program: its executable's file name, else argv[0]'s, else its comm. */
+const char *verdict_program(const struct et_process *p);
+
 /* The process failed: exited non-zero, was killed, or crashed. */
 bool verdict_process_failed(const struct et_process *p);
 

@@ -168,6 +168,16 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+/* --color and --github-annotations: auto, always (also the option alone) or never; -1 for anything else */
+static int parse_when(const char *arg)
+{
+	if (!arg || strcmp(arg, "always") == 0)
+		return ET_ANNOTATIONS_ALWAYS;
+	if (strcmp(arg, "auto") == 0)
+		return ET_ANNOTATIONS_AUTO;
+	return strcmp(arg, "never") == 0 ? ET_ANNOTATIONS_NEVER : -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -407,23 +417,11 @@ static int cmd_run(int argc, char **argv)
 			o.junit = optarg;
 			break;
 		case OPT_GITHUB_ANNOTATIONS:
-			if (!optarg || strcmp(optarg, "always") == 0)
-				o.github_annotations = ET_ANNOTATIONS_ALWAYS;
-			else if (strcmp(optarg, "auto") == 0)
-				o.github_annotations = ET_ANNOTATIONS_AUTO;
-			else if (strcmp(optarg, "never") == 0)
-				o.github_annotations = ET_ANNOTATIONS_NEVER;
-			else
+			if ((o.github_annotations = parse_when(optarg)) < 0)
 				return usage_error("--github-annotations takes auto, always or never, not '%s'", optarg);
 			break;
 		case OPT_COLOR:
-			if (!optarg || strcmp(optarg, "always") == 0)
-				o.color = ET_ANNOTATIONS_ALWAYS;
-			else if (strcmp(optarg, "auto") == 0)
-				o.color = ET_ANNOTATIONS_AUTO;
-			else if (strcmp(optarg, "never") == 0)
-				o.color = ET_ANNOTATIONS_NEVER;
-			else
+			if ((o.color = parse_when(optarg)) < 0)
 				return usage_error("--color takes auto, always or never, not '%s'", optarg);
 			break;
 		case OPT_GEN_SUPPRESSIONS:

@@ -68,21 +68,6 @@ static void xml_line(struct strbuf *out, const struct strbuf *line, bool keep_ne
 	xml_text(out, line->buf ? line->buf : "", line->len, keep_newlines, true);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = path ? strrchr(path, '/') : NULL;
-	return s ? s + 1 : path;
-}
-
-static const char *program_of(const struct et_process *p)
-{
-	if (p->exe)
-		return base_name(p->exe);
-	if (p->argv && p->argv[0])
-		return base_name(p->argv[0]);
-	return "?";
-}
-
 static bool same_argv(char **a, char **b)
 {
 	if (!a || !b)
@@ -142,12 +127,12 @@ static void testcase(const struct et_model *m, const struct verdict *v, const st
 		sb_puts(&name, p->argv[i]);
 	}
 	if (!name.len)
-		sb_puts(&name, program_of(p));
+		sb_puts(&name, verdict_program(p));
 	size_t shown = name.len > NAME_MAX_SHOWN ? NAME_MAX_SHOWN : name.len;
 	sb_puts(sb, "    <testcase name=\"");
 	xml_text(sb, name.buf, shown, false, false);
 	sb_puts(sb, "\" classname=\"");
-	xml_str(sb, program_of(p));
+	xml_str(sb, verdict_program(p));
 	sb_printf(sb, "\" time=\"%.3f\">\n", seconds(m, p->start_ts, p->end_ts));
 
 	/* the first finding of p that fails it gives the message and type */
@@ -161,7 +146,7 @@ static void testcase(const struct et_model *m, const struct verdict *v, const st
 		if (first) {
 			verdict_item_text(first, true, &line);
 		} else {
-			sb_escape(&line, program_of(p));
+			sb_escape(&line, verdict_program(p));
 			sb_printf(&line, " (pid %d) ", p->pid);
 			describe_wait_status(p->wait_status, &line);
 		}
