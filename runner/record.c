@@ -366,10 +366,16 @@ static void render_replay(struct replay *rp, FILE *out, int json)
 {
 	struct render_opts ro = { .exit_code = rp->exit_code,
 				  .exit_reason = rp->have_end ? NULL : "the recording ends early (etrace was killed?)" };
-	if (json)
+	if (json == RECORD_RENDER_HTML) {
+		struct html_opts ho = { .open_source = NULL };   /* the fuzzer's: no source files */
+		render_html(&rp->m, &ro, &ho, out);
+	} else if (json == RECORD_RENDER_PERFETTO) {
+		render_perfetto(&rp->m, &ro, out);
+	} else if (json) {
 		render_json(&rp->m, &ro, out);
-	else
+	} else {
 		render_text(&rp->m, &ro, out);
+	}
 }
 
 int record_render(FILE *in, const char *name, FILE *out, int json)

@@ -83,6 +83,8 @@ int rewind_main(int argc, char **argv);
 /* The report of a recording read from in (name: for messages) written to
  * out; 0, or etrace report's exit code after a one-line message. A
  * recording is untrusted input: tests/fuzz/fuzz_recording.c runs this. */
+#define RECORD_RENDER_HTML 2      /* json: the HTML page, without source lines */
+#define RECORD_RENDER_PERFETTO 3  /* json: the trace-event file */
 int record_render(FILE *in, const char *name, FILE *out, int json);
 /* Where kernel symbols are read for --skb records (the fuzzer's is empty). */
 extern const char *record_kallsyms;
