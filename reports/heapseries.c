@@ -1,6 +1,7 @@
 /* Live heap bytes over time (see heapseries.h). */
 #include "heapseries.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "heap.h"
@@ -8,17 +9,24 @@
 
 #define HEAPSERIES_FIRST_STEP_NS 100000ull /* 0.1 ms: fine enough for a short test */
 
+/* ts falls in the last bucket: it takes the sample. */
+static bool fold(struct heapseries *s, uint64_t ts, uint64_t bytes)
+{
+	if (!s->n)
+		return false;
+	struct heapseries_point *last = &s->pts[s->n - 1];
+	if (ts >= last->ts + s->step_ns)
+		return false;
+	if (bytes > last->bytes)
+		last->bytes = bytes;
+	last->last = bytes;
+	return true;
+}
+
 static void add(struct heapseries *s, uint64_t ts, uint64_t bytes)
 {
-	if (s->n) {
-		struct heapseries_point *last = &s->pts[s->n - 1];
-		if (ts < last->ts + s->step_ns) {
-			if (bytes > last->bytes)
-				last->bytes = bytes;
-			last->last = bytes;
-			return;
-		}
-	}
+	if (fold(s, ts, bytes))
+		return;
 	if (s->n == HEAPSERIES_MAX) {
 		/* merge pairs: half the points, twice the step */
 		size_t j = 0;
@@ -33,13 +41,8 @@ static void add(struct heapseries *s, uint64_t ts, uint64_t bytes)
 		}
 		s->n = j;
 		s->step_ns *= 2;
-		struct heapseries_point *last = &s->pts[s->n - 1];
-		if (ts < last->ts + s->step_ns) {
-			if (bytes > last->bytes)
-				last->bytes = bytes;
-			last->last = bytes;
+		if (fold(s, ts, bytes))
 			return;
-		}
 	}
 	s->pts[s->n++] = (struct heapseries_point){ ts, bytes, bytes };
 }

@@ -140,8 +140,9 @@ function renderHeader(R) {
 	]);
 	document.body.insertBefore(h, document.getElementById('app'));
 	var nav = el('nav');
-	[['verdict', 'Verdict'], ['timeline', 'Timeline'], ['crash', 'Crash'], ['heap', 'Heap'], ['network', 'Network'],
+	[['verdict', 'Verdict'], ['timeline', 'Timeline'], ['crash', 'Crash'], ['hang', 'Hang'], ['heap', 'Heap'], ['network', 'Network'],
 	 ['processes', 'Processes'], ['events', 'Events']].forEach(function (x) {
+		if (x[0] === 'hang' && !R.hang) return;
 		nav.appendChild(el('a', { href: '#' + x[0], text: x[1] }));
 	});
 	document.body.insertBefore(nav, document.getElementById('app'));
@@ -166,7 +167,7 @@ var WAITS = { wait4: 1, waitid: 1, futex: 1, poll: 1, ppoll: 1, select: 1, psele
 	epoll_pwait2: 1, nanosleep: 1, clock_nanosleep: 1, pause: 1, rt_sigsuspend: 1, rt_sigtimedwait: 1, accept: 1,
 	accept4: 1, recvfrom: 1, recvmsg: 1, connect: 1, flock: 1 };
 var COLORS = { syscall: '#26a69a', wait: '#90a4ae', failed: '#ef5350', note: '#5c6bc0', signal: '#f9a825',
-	crash: '#c62828', heap: '#d84315', conn: '#1e88e5', dns: '#43a047', fork: '#7e57c2', exec: '#6d4c41' };
+	crash: '#c62828', heap: '#d84315', conn: '#1e88e5', dns: '#43a047', fork: '#7e57c2', exec: '#6d4c41', hang: '#000000' };
 
 function buildTimeline(R, X) {
 	var rows = [], byTid = {}, procRow = {}, left = { events: 0, rows: 0 };
@@ -226,6 +227,11 @@ function buildTimeline(R, X) {
 	((R.heap && R.heap.errors) || []).forEach(function (e) {
 		add(rowFor(e.pid, e.tid), { t: e.t_ms, d: 0, kind: 'heap', text: e.message || e.kind, type: 'heaperr', ref: e });
 	});
+	((R.hang && R.hang.threads) || []).forEach(function (h) {
+		if (R.hang.t_ms === null || R.hang.t_ms === undefined) return;
+		add(rowFor(h.pid, h.tid), { t: R.hang.t_ms, d: 0, kind: 'hang', type: 'hang', ref: h,
+			text: 'at the snapshot: ' + (h.state || '') + (h.wait && h.wait.text ? '; ' + h.wait.text : h.call ? '; ' + h.call : '') });
+	});
 	(R.connections || []).forEach(function (c) {
 		var end = c.t_ms;
 		c.states.forEach(function (s) { if (s.t_ms > end) end = s.t_ms; });
@@ -261,7 +267,7 @@ function renderTimeline(R, X) {
 	var legend = el('div', { cls: 'legend' });
 	[['syscall', 'syscall'], ['wait', 'wait (blocked)'], ['failed', 'failed syscall'], ['signal', 'signal'], ['crash', 'crash'],
 	 ['heap', 'heap error'], ['conn', 'TCP connection'], ['dns', 'DNS lookup'], ['note', 'thread/child started'],
-	 ['exec', 'exec'], ['fork', 'fork link']].forEach(function (x) {
+	 ['exec', 'exec'], ['fork', 'fork link'], ['hang', 'hang snapshot']].forEach(function (x) {
 		legend.appendChild(el('span', null, [el('i', { style: 'background:' + COLORS[x[0]] }), x[1]]));
 	});
 	s.appendChild(legend);
@@ -334,7 +340,7 @@ function renderTimeline(R, X) {
 				if (ew < 1 && px === lastPx && e.kind === lastKind) continue;
 				lastPx = px; lastKind = e.kind;
 				ctx.fillStyle = COLORS[e.kind] || '#000';
-				if (e.kind === 'crash' || e.kind === 'heap' || e.kind === 'signal') {
+				if (e.kind === 'crash' || e.kind === 'heap' || e.kind === 'signal' || e.kind === 'hang') {
 					ctx.beginPath(); ctx.moveTo(ex, y + 1); ctx.lineTo(ex + 5, y + RH - 2); ctx.lineTo(ex - 5, y + RH - 2); ctx.closePath(); ctx.fill();
 				} else if (e.kind === 'note' || e.kind === 'exec') {
 					ctx.fillRect(ex, y + 1, 2, RH - 2);
@@ -442,6 +448,10 @@ function showDetails(box, row, e) {
 		box.appendChild(stackPre(r.stack));
 		if (r.block && r.block.alloc_stack) { line('allocated at:'); box.appendChild(stackPre(r.block.alloc_stack)); }
 		if (r.block && r.block.free_stack) { line('freed at:'); box.appendChild(stackPre(r.block.free_stack)); }
+	} else if (e.type === 'hang') {
+		line(e.text);
+		if (r.where) line('in ' + r.where);
+		box.appendChild(stackPre(r.backtrace));
 	} else if (e.type === 'conn') {
 		line(r.role + ' ' + r.local + (r.remote ? ' -> ' + r.remote : '') + ': ' + r.outcome);
 		line(connStory(r));
@@ -513,6 +523,25 @@ function renderCrashes(R, X) {
 		}
 		s.appendChild(d);
 	});
+}
+
+/* ---- hang: where every thread was when the run was cut short ------------------------ */
+
+function renderHang(R) {
+	var h = R.hang;
+	if (!h) return;
+	var s = section('hang', 'Hang: ' + (h.reason || '') + (h.t_ms !== undefined && h.t_ms !== null ? ' at +' + fmtMs(h.t_ms) : ''));
+	if (h.error) s.appendChild(el('div', { cls: 'left-out', text: h.error }));
+	(h.deadlocks || []).forEach(function (d) { s.appendChild(el('div', { cls: 'verdict-line k-CRASH', text: d })); });
+	var box = el('div', { id: 'hang-stack' });
+	var threads = h.threads || [];
+	s.appendChild(table([{ title: 'pid', num: true }, { title: 'tid', num: true }, { title: 'thread' }, { title: 'state' },
+		{ title: 'waits for' }, { title: 'in' }], threads.slice(0, LIMITS.tableRows).map(function (t) {
+		return { cells: [t.pid, t.tid, t.comm, t.state, (t.wait && t.wait.text) || t.call || '', t.where || ''], raw: [t.pid, t.tid],
+			onclick: function () { box.textContent = ''; box.appendChild(el('div', { text: 'tid ' + t.tid + ': ' + (t.call || t.state) })); box.appendChild(stackPre(t.backtrace)); } };
+	}), { sortable: true }));
+	if (threads.length > LIMITS.tableRows) s.appendChild(el('div', { cls: 'left-out', text: (threads.length - LIMITS.tableRows) + ' more threads not in the table.' }));
+	s.appendChild(box);
 }
 
 /* ---- heap --------------------------------------------------------------------------- */
@@ -701,6 +730,7 @@ function main() {
 	renderVerdict(R, X);
 	var T = renderTimeline(R, X);
 	renderCrashes(R, X);
+	renderHang(R);
 	renderHeap(R, X);
 	renderNetwork(R);
 	renderProcesses(R);
