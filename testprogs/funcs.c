@@ -4,16 +4,25 @@
  *   crash       the same, then a NULL write in apply_config()
  *   fork        the calls in a forked child too (the tree's children run the
  *               same file and are traced)
- *   spin SECS   call add() in a loop for SECS seconds (an untraced run of
- *               the same file, concurrently with a traced one)
+ *   spin SECS   call add() in a loop for SECS seconds or until SIGUSR1 (an
+ *               untraced run of the same file, concurrently with a traced one)
  * Built -O0 -g: every function is called, and DWARF gives their signatures. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t spin_stop;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	spin_stop = 1;
+}
 
 struct config {
 	int depth;
@@ -93,7 +102,8 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "spin") == 0) {
 		double end = now() + (argc > 2 ? atof(argv[2]) : 1.0);
 		long n = 0;
-		while (now() < end) {
+		signal(SIGUSR1, on_usr1);
+		while (now() < end && !spin_stop) {
 			n += add(1, 2);
 			usleep(1000);
 		}

@@ -144,11 +144,14 @@ def test_forked_child_running_the_same_file_is_traced():
 
 
 def test_untraced_process_running_the_same_file_is_not_reported():
-    spinner = subprocess.Popen([prog("funcs"), "spin", "2"], stdout=subprocess.PIPE)
+    # spins until told to stop (SIGUSR1), at most 30 s: a fixed 2 s ended
+    # before the traced run on a loaded machine
+    spinner = subprocess.Popen([prog("funcs"), "spin", "30"], stdout=subprocess.PIPE)
     try:
         time.sleep(0.3)
         r = run([prog("funcs")], etrace_opts=["--trace-func", "add"])
         still_running = spinner.poll() is None
+        spinner.send_signal(signal.SIGUSR1)
         out, _ = spinner.communicate(timeout=10)
     finally:
         if spinner.poll() is None:
