@@ -30,6 +30,7 @@ const volatile __u32 nr_execve = 59;              /* syscall numbers, from libse
 const volatile __u32 nr_execveat = 322;
 const volatile __u32 nr_writev = 20;
 const volatile __u32 nr_ptrace = 101;
+const volatile __u32 nr_connect = 42;
 const volatile __u32 nr_uretprobe = 0xffffffff;   /* x86_64 6.11+: a uretprobe's trampoline calls it */
 /* Arguments of the tracepoints whose signature grew (runner/kernelfit.c):
  * a program reads an argument only where the kernel has it (the verifier
@@ -848,6 +849,23 @@ static __always_inline bool recorder_syscall(struct pt_regs *regs, __u32 nr)
 #endif
 }
 
+/* Whether fd is open with O_NONBLOCK in the calling process. A connect()
+ * that says EINPROGRESS gave up waiting (SO_SNDTIMEO ran out) only on a
+ * blocking socket; how long it took cannot tell the two apart: a
+ * non-blocking connect on a slow machine (a TCG guest) takes 10 ms. */
+static __always_inline bool fd_nonblock(__u64 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return false;
+	return BPF_CORE_READ(f, f_flags) & 04000; /* O_NONBLOCK on x86_64 and arm64 */
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 {
@@ -878,6 +896,8 @@ int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 	r->flags = 0;
 	t->retry = 0;
 	read_syscall_args(regs, r->args);
+	if (nr == nr_connect && fd_nonblock(r->args[0]))
+		r->flags |= ET_SC_F_NONBLOCK;
 
 	__u32 off = 0;
 	struct et_syscall_spec *sp = 0;

@@ -125,6 +125,7 @@ struct ev_capture {
 #define ET_SC_F_FAULT 2     /* some user memory could not be read */
 #define ET_SC_F_UDP 4       /* went through a UDP socket: an ET_CAP_SOCK_ENDS capture says which */
 #define ET_SC_F_DNS 8       /* port 53 at one end: data captured up to ET_DNS_MAX */
+#define ET_SC_F_NONBLOCK 16 /* connect: the socket was non-blocking (O_NONBLOCK) */
 
 struct ev_syscall {
 	struct ev_header h;   /* h.ts: time of exit (or entry for NORETURN) */

@@ -673,6 +673,7 @@ reopen:
 	t->skel->rodata->nr_execveat = syscall_nr("execveat");
 	t->skel->rodata->nr_writev = syscall_nr("writev");
 	t->skel->rodata->nr_ptrace = syscall_nr("ptrace");
+	t->skel->rodata->nr_connect = syscall_nr("connect");
 	int nr_uret = syscall_nr("uretprobe");
 #if defined(__x86_64__)
 	if (nr_uret < 0)
