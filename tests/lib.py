@@ -43,6 +43,26 @@ class Skip(Exception):
     pass
 
 
+def kernel_has_tracepoint(tp):
+    """Whether the running kernel has tracepoint tp, as etrace's own check
+    (runner/kernelfit.c) decides it: a btf_trace_<tp> name in its BTF."""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        return b"\0btf_trace_" + tp.encode() + b"\0" in f.read()
+
+
+def skip_without_tracepoint(r, tp, feature):
+    """On a kernel without tp (README.md, "Kernels": 6.1 has no
+    sock_send_length), the run's report must say that tp is missing, in
+    JSON and in text; then the test is skipped with that reason."""
+    if kernel_has_tracepoint(tp):
+        return
+    gaps = [g for g in (r.report or {}).get("kernel", {}).get("missing", []) if tp in g["what"]]
+    assert gaps, "the report does not say this kernel lacks %s: %s" % (tp, (r.report or {}).get("kernel"))
+    if r.text is not None:
+        assert "has no " + gaps[0]["what"] in r.text, r.text
+    raise Skip("%s: this kernel has no %s tracepoint (the report says so: %s)" % (feature, tp, gaps[0]["cost"]))
+
+
 def prog(name):
     return os.path.join(PROGS, name)
 
