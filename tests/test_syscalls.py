@@ -187,7 +187,7 @@ def test_json_report_format_to_file():
 
 
 def test_memory_cap_trims_exited_threads_first():
-    r = run(["/bin/sh", "-c", "for i in $(seq 30); do /bin/true; done; exit 3"], etrace_opts=["--max-records=300"])
+    r = run(["/bin/sh", "-c", "for i in $(seq 30); do /bin/true; done; exit 3"], etrace_opts=["--max-records=300", "--heap=off"])
     assert r.rc == 3
     ev = r.report["events"]
     kept = sum(len(t["last_syscalls"]) for p in r.processes() for t in p["threads"])
