@@ -326,12 +326,25 @@ static __always_inline bool etrace_stop_signal(int sig, __u32 tgid)
 
 #define CAP_MASK (ET_CAP_AREA - 1)
 
-/* Appends one capture of up to ET_CAP_MAX_ONE bytes. Returns the new offset. */
-static __always_inline __u32 put_capture_from(struct et_task *t, __u32 off, __u8 arg, __u8 kind,
-					      __u8 seq, const void *uptr, __u32 want, bool is_str, bool kernel)
+/* How et_put_capture reads: user memory, a user string, a kernel string. */
+#define ET_READ_USER 0
+#define ET_READ_USER_STR 1
+#define ET_READ_KERNEL_STR 2
+
+/* Appends one capture of up to ET_CAP_MAX_ONE bytes at area[off]: what
+ * is the argument, kind and sequence number (arg | kind << 8 | seq << 16),
+ * how_want the bytes wanted and how to read (want | ET_READ_* << 16).
+ * Returns the new offset. A global function (not static, never inlined):
+ * the verifier checks it once, on its own, instead of at each of the
+ * dozen places the capture loops call it from, which cost 150,000
+ * instructions of verification (docs/design-notes.md, Start-up). Its
+ * arguments are packed because a BPF function takes at most five. */
+__noinline __u32 et_put_capture(struct et_task *t, __u32 off, __u32 what, __u64 uptr, __u32 how_want)
 {
-	if (off > ET_CAP_AREA - sizeof(struct ev_capture) - 8)
+	if (!t || off > ET_CAP_AREA - sizeof(struct ev_capture) - 8)
 		return off;
+	__u32 how = how_want >> 16, want = how_want & 0xffff;
+	bool is_str = how != ET_READ_USER;
 	/* The masks are no-ops after the check above, so the compiler would
 	 * drop them; barrier_var keeps them for the verifier. */
 	__u64 coff = off;
@@ -347,17 +360,17 @@ static __always_inline __u32 put_capture_from(struct et_task *t, __u32 off, __u8
 		want = ET_CAP_MAX_ONE - 8;
 	barrier_var(want);
 	want &= ET_CAP_MAX_ONE - 1;
-	if (is_str && kernel)
-		n = bpf_probe_read_kernel_str(&t->area[doff], want, uptr);
+	if (how == ET_READ_KERNEL_STR)
+		n = bpf_probe_read_kernel_str(&t->area[doff], want, (const void *)uptr);
 	else if (is_str)
-		n = bpf_probe_read_user_str(&t->area[doff], want, uptr);
+		n = bpf_probe_read_user_str(&t->area[doff], want, (const void *)uptr);
 	else
-		n = bpf_probe_read_user(&t->area[doff], want, uptr) ? -1 : want;
+		n = bpf_probe_read_user(&t->area[doff], want, (const void *)uptr) ? -1 : want;
 	if (n < 0)
 		return off; /* the caller retries at exit or counts the fault */
-	c->arg = arg;
-	c->kind = kind;
-	c->seq = seq;
+	c->arg = what & 0xff;
+	c->kind = (what >> 8) & 0xff;
+	c->seq = (what >> 16) & 0xff;
 	c->truncated = 0;
 	c->pad = 0;
 	if (is_str) {
@@ -369,6 +382,15 @@ static __always_inline __u32 put_capture_from(struct et_task *t, __u32 off, __u8
 	c->len = n;
 	t->rec.ncap++;
 	return (off + sizeof(*c) + n + 7) & ~7U;
+}
+
+static __always_inline __u32 put_capture_from(struct et_task *t, __u32 off, __u8 arg, __u8 kind,
+					      __u8 seq, const void *uptr, __u32 want, bool is_str, bool kernel)
+{
+	__u32 how = !is_str ? ET_READ_USER : kernel ? ET_READ_KERNEL_STR : ET_READ_USER_STR;
+	if (want > 0xffff)
+		want = 0xffff;
+	return et_put_capture(t, off, arg | (__u32)kind << 8 | (__u32)seq << 16, (__u64)uptr, want | how << 16);
 }
 
 static __always_inline __u32 put_capture(struct et_task *t, __u32 off, __u8 arg, __u8 kind,
@@ -430,11 +452,33 @@ static long piece_cb(__u32 i, struct piece_ctx *cx)
 	return 0;
 }
 
-/* A buffer capture of any length the area still has room for. */
-static __always_inline __u32 put_data(struct et_task *t, __u32 off, __u8 arg, __u8 kind, __u64 uptr, __u32 want)
+/* Copies to area[pos..end) from user memory: from src when niov is 0,
+ * else from the niov iovecs at src. Returns where the copy ended. Global,
+ * verified once (see et_put_capture). */
+__noinline __u32 et_copy_pieces(struct et_task *t, __u32 pos, __u32 end, __u64 src, __u32 niov)
 {
+	if (!t)
+		return pos;
+	struct piece_ctx cx = { .t = t, .pos = pos, .end = end };
+	if (niov) {
+		cx.iov = src;
+		cx.niov = niov > ET_IOV_MAX ? ET_IOV_MAX : niov;
+	} else {
+		cx.base = src;
+		cx.len = end > pos ? end - pos : 0;
+	}
+	bpf_loop(ET_IOV_MAX + 8, piece_cb, &cx, 0);
+	return cx.pos;
+}
+
+/* A buffer capture of any length the area still has room for (what:
+ * arg | kind << 8). Global, verified once. */
+__noinline __u32 et_put_data(struct et_task *t, __u32 off, __u32 what, __u64 uptr, __u32 want)
+{
+	if (!t)
+		return off;
 	if (want <= ET_CAP_MAX_ONE - 8)
-		return put_capture(t, off, arg, kind, 0, (void *)uptr, want, false);
+		return et_put_capture(t, off, what & 0xffff, uptr, want);
 	if (off > ET_CAP_AREA - sizeof(struct ev_capture) - 8)
 		return off;
 	__u64 coff = off;
@@ -442,19 +486,22 @@ static __always_inline __u32 put_data(struct et_task *t, __u32 off, __u8 arg, __
 	coff &= CAP_MASK;
 	struct ev_capture *c = (void *)&t->area[coff];
 	__u32 doff = off + sizeof(*c);
-	struct piece_ctx cx = { .t = t, .base = uptr, .len = want, .pos = doff,
-				.end = doff + want > ET_CAP_AREA ? ET_CAP_AREA : doff + want };
-	bpf_loop(8, piece_cb, &cx, 0);
-	if (cx.pos == doff)
+	__u32 pos = et_copy_pieces(t, doff, doff + want > ET_CAP_AREA ? ET_CAP_AREA : doff + want, uptr, 0);
+	if (pos <= doff || pos > ET_CAP_AREA)
 		return off;
-	c->arg = arg;
-	c->kind = kind;
+	c->arg = what & 0xff;
+	c->kind = (what >> 8) & 0xff;
 	c->seq = 0;
 	c->truncated = 0;
 	c->pad = 0;
-	c->len = cx.pos - doff;
+	c->len = pos - doff;
 	t->rec.ncap++;
-	return (cx.pos + 7) & ~7U;
+	return (pos + 7) & ~7U;
+}
+
+static __always_inline __u32 put_data(struct et_task *t, __u32 off, __u8 arg, __u8 kind, __u64 uptr, __u32 want)
+{
+	return et_put_data(t, off, arg | (__u32)kind << 8, uptr, want);
 }
 
 /* A sockaddr in user memory for port 53 (AF_INET and AF_INET6 have the
@@ -531,10 +578,12 @@ static long msg_cb(__u32 k, struct msg_ctx *cx)
 		want = ET_DNS_MAX;
 	if (want > len)
 		want = len;
-	struct piece_ctx pc = { .t = t, .iov = h.iov, .niov = h.iovlen > ET_IOV_MAX ? ET_IOV_MAX : h.iovlen,
-				.pos = pos, .end = pos + want > ET_CAP_AREA ? ET_CAP_AREA : pos + want };
-	if (want)
-		bpf_loop(ET_IOV_MAX + 8, piece_cb, &pc, 0);
+	__u32 end = pos;
+	if (want && h.iovlen)
+		end = et_copy_pieces(t, pos, pos + want > ET_CAP_AREA ? ET_CAP_AREA : pos + want, h.iov,
+				     h.iovlen > ET_IOV_MAX ? ET_IOV_MAX : h.iovlen);
+	if (end < pos || end > ET_CAP_AREA)
+		end = pos;
 	mh->len = len;
 	mh->namelen = namelen;
 	mh->flags = (__u16)h.flags;
@@ -543,9 +592,9 @@ static long msg_cb(__u32 k, struct msg_ctx *cx)
 	c->seq = k;
 	c->truncated = 0;
 	c->pad = 0;
-	c->len = pc.pos - (off + sizeof(*c));
+	c->len = end - (off + sizeof(*c));
 	t->rec.ncap++;
-	cx->off = (pc.pos + 7) & ~7U;
+	cx->off = (end + 7) & ~7U;
 	return 0;
 }
 
@@ -641,16 +690,20 @@ static __always_inline __u32 capture_enter(struct et_task *t, const struct et_sy
 	return cx.off;
 }
 
-static long exit_cb(__u32 i, struct cap_ctx *cx)
+/* Argument i's capture at exit (what the call wrote, or an input to read
+ * again). Global, verified once; capture_exit's loop calls it. */
+__noinline __u32 et_capture_exit_arg(struct et_task *t, const struct et_syscall_spec *sp, __u32 i, long ret,
+				     __u32 off)
 {
-	struct et_task *t = cx->t;
-	if (i >= 6)
-		return 1;
+	if (!t || !sp || i >= 6)
+		return off;
+	struct cap_ctx cx_ = { .t = t, .sp = sp, .off = off, .ret = ret };
+	struct cap_ctx *cx = &cx_;
 	__u8 kind = cx->sp->kind[i];
 	__u64 p = t->rec.args[i];
 	__u32 len = 0;
 	if (kind == ET_CAP_NONE || !p)
-		return 0;
+		return cx->off;
 	__u32 before = cx->off;
 	bool wanted = false;
 	/* a datagram to or from port 53 is kept whole, up to ET_DNS_MAX */
@@ -702,7 +755,43 @@ static long exit_cb(__u32 i, struct cap_ctx *cx)
 		count(ET_CNT_CAPTURE_FAULT);
 		t->rec.flags |= ET_SC_F_FAULT;
 	}
+	return cx->off;
+}
+
+static long exit_cb(__u32 i, struct cap_ctx *cx)
+{
+	if (i >= 6)
+		return 1;
+	cx->off = et_capture_exit_arg(cx->t, cx->sp, i, cx->ret, cx->off);
 	return 0;
+}
+
+/* The messages of a sendmsg, recvmsg (k1 ET_CAP_MSG), sendmmsg or recvmmsg
+ * (ET_CAP_MMSG) that returned ret >= 0. Global, verified once. */
+__noinline __u32 et_capture_msgs(struct et_task *t, __u32 off, __u64 ret, __u32 k1)
+{
+	if (!t)
+		return off;
+	struct msg_ctx mc = {
+		.t = t, .vec = t->rec.args[1], .arg = 1, .off = off,
+		.limit = (t->rec.flags & ET_SC_F_DNS) && data_max < ET_DNS_MAX ? ET_DNS_MAX : data_max,
+	};
+	if (k1 == ET_CAP_MSG) {
+		mc.count = 1;
+		mc.ret_len = ret;
+	} else {
+		__u64 n = ret;
+		if (n > t->rec.args[2])
+			n = t->rec.args[2];
+		mc.stride = 64; /* sizeof(struct mmsghdr) */
+		mc.count = n > ET_MSG_MAX ? ET_MSG_MAX : n;
+	}
+	bpf_loop(ET_MSG_MAX, msg_cb, &mc, 0);
+	if (mc.fault && mc.off == off) {
+		count(ET_CNT_CAPTURE_FAULT);
+		t->rec.flags |= ET_SC_F_FAULT;
+	}
+	return mc.off;
 }
 
 static __always_inline __u32 capture_exit(struct et_task *t, const struct et_syscall_spec *sp,
@@ -715,28 +804,8 @@ static __always_inline __u32 capture_exit(struct et_task *t, const struct et_sys
 	off = cx.off;
 	/* the messages of sendmsg, recvmsg, sendmmsg, recvmmsg (always argument 1) */
 	__u8 k1 = sp->kind[1];
-	if (ret >= 0 && (k1 == ET_CAP_MSG || k1 == ET_CAP_MMSG) && t->rec.args[1]) {
-		struct msg_ctx mc = {
-			.t = t, .vec = t->rec.args[1], .arg = 1, .off = off,
-			.limit = (t->rec.flags & ET_SC_F_DNS) && data_max < ET_DNS_MAX ? ET_DNS_MAX : data_max,
-		};
-		if (k1 == ET_CAP_MSG) {
-			mc.count = 1;
-			mc.ret_len = ret;
-		} else {
-			__u64 n = ret;
-			if (n > t->rec.args[2])
-				n = t->rec.args[2];
-			mc.stride = 64; /* sizeof(struct mmsghdr) */
-			mc.count = n > ET_MSG_MAX ? ET_MSG_MAX : n;
-		}
-		bpf_loop(ET_MSG_MAX, msg_cb, &mc, 0);
-		if (mc.fault && mc.off == off) {
-			count(ET_CNT_CAPTURE_FAULT);
-			t->rec.flags |= ET_SC_F_FAULT;
-		}
-		off = mc.off;
-	}
+	if (ret >= 0 && (k1 == ET_CAP_MSG || k1 == ET_CAP_MMSG) && t->rec.args[1])
+		off = et_capture_msgs(t, off, ret, k1);
 	return off;
 }
 

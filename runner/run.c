@@ -27,6 +27,7 @@
 #include "record.h"
 #include "tracer.h"
 #include "heapprobe.h"
+#include "startup.h"
 #include "heaprec.h"
 #include "invoker.h"
 #include "skbtrace.h"
@@ -419,6 +420,7 @@ int run_main(const struct run_opts *o)
 {
 	char err[512] = "";
 	char path[4096];
+	startup_on();
 	/* the program, its libraries and the files named on the command line
 	 * are looked up and read with the invoking user's rights (invoker.h) */
 	struct invoker_saved as_user;
@@ -447,12 +449,14 @@ int run_main(const struct run_opts *o)
 	 * skb functions found) before anything starts; without them auto's
 	 * reason is looked up after the run, to keep the probing of the kernel
 	 * off the target's start */
+	startup_mark("the program looked up");
 	struct skb_plan skb;
 	if (skb_plan_make(o, &skb, err, sizeof(err)) < 0) {
 		errmsg("%s", err);
 		skb_plan_free(&skb);
 		return ETRACE_EXIT_FAILURE;
 	}
+	startup_mark("the --skb plan");
 
 	/* failures before the target starts: one exit, early_fail */
 	struct events_sink sink = { NULL };
@@ -488,6 +492,7 @@ int run_main(const struct run_opts *o)
 	}
 	int planned = early_plans(o, &m, path, &plan, err, sizeof(err));
 	invoker_leave(&as_user);
+	startup_mark("the heap and --trace-func plans (ELF symbols)");
 	if (planned < 0) {
 		errmsg("%s", err);
 		goto early_fail;
@@ -524,6 +529,7 @@ int run_main(const struct run_opts *o)
 				  .skb = &skb };
 	if (to.data_max > ET_CAP_MAX_ONE - 8)
 		to.data_max = ET_CAP_MAX_ONE - 8;
+	startup_mark("the outputs opened");
 	tr = tracer_open(&to, &m, err, sizeof(err));
 	if (!tr) {
 		struct caps k;
@@ -549,6 +555,7 @@ int run_main(const struct run_opts *o)
 		errmsg("%s", err);
 		goto early_fail;
 	}
+	startup_mark("the cgroup created");
 
 	/* the preload backend: its socket, and the target's environment */
 	char **env = NULL;
@@ -582,11 +589,13 @@ int run_main(const struct run_opts *o)
 	struct recorder *rec = NULL;
 	int status = -1, rc = 0;
 	const char *failure = NULL;
+	startup_mark("the preload socket and the signals");
 	if (launch_start(&t, path, o->argv, &user, &cg, &sigs, err, sizeof(err)) < 0) {
 		errmsg("%s", err);
 		rc = ETRACE_EXIT_FAILURE;
 		goto cleanup;
 	}
+	startup_mark("the target forked and held");
 	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0 ||
 	    (!preload_root && tracer_heap_attach(tr, t.pid, err, sizeof(err)) < 0)) {
 		errmsg("%s", err);
@@ -594,6 +603,7 @@ int run_main(const struct run_opts *o)
 		rc = ETRACE_EXIT_FAILURE;
 		goto cleanup;
 	}
+	startup_mark("the target scoped, its heap probes attached");
 	struct et_process *root = model_add_process(&m, t.pid, (int)getpid(), 0);
 	if (o->heap && !preload_root)
 		heap_set_backend(&m, t.pid, "uprobe",
@@ -627,13 +637,17 @@ int run_main(const struct run_opts *o)
 		rc = code;
 		goto cleanup;
 	}
+	startup_mark("the target released");
 	status = event_loop(tr, &m, &t, sigfd);
+	startup_mark("the target's run (the event loop)");
 	/* what is left of the tree runs on untraced: none of it may stay stopped */
 	tracer_end_holds(tr);
 	m.end_ts = mono_ns();
 	wait_descendants(tr, &cg, sigfd);
 	handle_orphans(o, &cg);
+	startup_mark("the holds ended, the descendants waited for");
 	tracer_collect(tr);
+	startup_mark("the kernel's totals read");
 	static char net_why[320];
 	if (!m.net_backend_why) {
 		struct caps k;
@@ -661,6 +675,7 @@ int run_main(const struct run_opts *o)
 	recorder_close(rec, &m, status, rc);
 	rec = NULL;
 	crash_analyze(&m);
+	startup_mark("the recording closed, the crash analysed");
 
 cleanup:
 	if (rec)
@@ -670,6 +685,7 @@ cleanup:
 	heap_plan_free(&plan);
 	if (cgroup_remove(&cg) < 0)
 		errmsg("could not remove cgroup %s: %s", cg.path, strerror(errno));
+	startup_mark("the cgroup removed");
 	if (status >= 0) {
 		struct render_opts ro = { .exit_code = rc, .exit_reason = failure };
 		/* a report that cannot be written is said, but never changes the target's status */
@@ -677,6 +693,7 @@ cleanup:
 		write_visual(o, &m, &ro, &html_out, &perfetto_out);
 		ci_outputs_write(&ci, &m, rc, failure);
 	}
+	startup_mark("the report written");
 	outfile_discard(&text_out);
 	outfile_discard(&json_out);
 	outfile_discard(&html_out);
@@ -690,6 +707,8 @@ cleanup:
 		outfile_finish(sink.f, "the events", o->events);
 	skb_plan_free(&skb);
 	model_free(&m);
+	startup_mark("the model freed");
+	startup_report();
 	return rc;
 
 early_fail:

@@ -25,6 +25,7 @@
 #include "heaprec.h"
 #include "kernelfit.h"
 #include "skbtrace.h"
+#include "startup.h"
 #include "../reports/heap.h"
 
 #include <pthread.h>
@@ -664,6 +665,7 @@ reopen:
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	startup_mark("the BPF object opened");
 	t->skel->rodata->data_max = o->data_max;
 	const struct invoker *w = invoker_get();
 	t->skel->rodata->redact_on = w->sudo;
@@ -770,7 +772,11 @@ reopen:
 			       "--skb via tracepoints does not show the RST answering a packet to a closed port "
 			       "(a function backend does: tcp_v4_send_reset)");
 
+	startup_mark("the kernel's BTF read, the programs picked");
+	startup_verifier_prepare(t->skel->obj, "etrace");
 	int rc = etrace_bpf__load(t->skel);
+	startup_verifier_collect(t->skel->obj, "etrace");
+	startup_mark("the BPF programs loaded (verified)");
 	if (rc && o->skb && o->skb->on && o->skb->auto_picked && strcmp(o->skb->backend, "tracepoint") != 0) {
 		/* the function backend the kernel seemed to allow was refused:
 		 * a fresh object with the tracepoint programs only */
@@ -795,11 +801,13 @@ reopen:
 		snprintf(err, errlen, "cannot start the process that resumes held processes: %s", strerror(errno));
 		goto fail;
 	}
+	startup_mark("the syscall capture plan filled (and the hold watcher started)");
 	rc = etrace_bpf__attach(t->skel);
 	if (rc) {
 		snprintf(err, errlen, "cannot attach the tracepoints: %s", strerror(-rc));
 		goto fail;
 	}
+	startup_mark("the tracepoints attached");
 	if (heap)
 		t->heap_plan = o->heap;
 	if (m->nfuncs && attach_funcs(t, o->func_binary, err, errlen) < 0)
@@ -811,6 +819,7 @@ reopen:
 		snprintf(err, errlen, "cannot map the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	startup_mark("the function and --skb probes attached, the ring buffer mapped");
 	return t;
 fail:
 	tracer_close(t);
@@ -1125,18 +1134,23 @@ void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
+	startup_mark("(before the detach)");
 	ring_buffer__free(t->rb);
 	/* no stop outlives etrace: none started from here on, none left */
 	__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
 	release_held(t);
 	heaprec_close(t->hr);
 	detach_heap(t);
+	startup_mark("the heap probes detached");
 	detach_funcs(t);
 	if (t->skb)
 		skb_plan_detach(t->skb);
+	startup_mark("the function and --skb probes detached");
 	etrace_bpf__detach(t->skel);
+	startup_mark("the tracepoints detached");
 	release_held(t);   /* a stop sent while the programs were detached */
 	holdwatch_end(&t->watch);
 	etrace_bpf__destroy(t->skel);
+	startup_mark("the BPF object closed");
 	free(t);
 }
