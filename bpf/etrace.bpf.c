@@ -154,11 +154,17 @@ static __always_inline void fill_header(struct ev_header *h, __u32 type, __u32 s
 	h->tid = (__u32)id;
 }
 
+/* The heap's pid tables are updated once per process, from process
+ * context (tracepoints, uprobes, user space), never from an NMI: they are
+ * not preallocated (preallocating 65536 entries cost each run ~10 ms of
+ * start-up, docs/design-notes.md). */
+
 /* Processes etrace stopped at _exit for the leak scan (tgid -> 1): the
  * SIGSTOP and the SIGCONT that resumes it are etrace's, not the target's
  * signals. User space removes the entry after its SIGCONT. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -170,6 +176,7 @@ struct {
  * stopped until its links are attached. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -187,6 +194,7 @@ const volatile __u32 heap_preload = 0;
  * mark (the library is in its memory); an exec decides again. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, __u32);

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
+#include "kernelfit.h"
 #include "run.h"
 
 static void set(struct capability *c, const char *name, bool ok, const char *fmt, ...)
@@ -50,7 +51,7 @@ static const struct bpf_insn ret0[] = {
 	{ .code = 0x95 },
 };
 
-static int load_tracing(struct btf *vmlinux, const char *name, int kind, enum bpf_attach_type at)
+static int load_tracing(const struct btf *vmlinux, const char *name, int kind, enum bpf_attach_type at)
 {
 	int id = btf__find_by_name_kind(vmlinux, name, kind);
 	if (id < 0)
@@ -103,7 +104,7 @@ void caps_detect(struct caps *k)
 	set(&k->c[CAP_PRIV], "privileges", root || bpfcap, "%s",
 	    root ? "running as root" : bpfcap ? "CAP_BPF and CAP_PERFMON" : "not root and no CAP_BPF+CAP_PERFMON: run etrace with sudo");
 
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf *vmlinux = kernelfit_vmlinux();
 	set(&k->c[CAP_BTF], "kernel BTF", vmlinux != NULL, "%s",
 	    vmlinux ? "/sys/kernel/btf/vmlinux" : "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y is needed)");
 
@@ -145,7 +146,19 @@ void caps_detect(struct caps *k)
 		set(&k->c[CAP_CGROUP2], "cgroup v2", true, "mounted at %s", mnt);
 	else
 		set(&k->c[CAP_CGROUP2], "cgroup v2", false, "%s", err);
-	btf__free(vmlinux);
+}
+
+void caps_detect_net(struct caps *k)
+{
+	memset(k, 0, sizeof(*k));
+	bool kp = pmu_exists("kprobe");
+	k->c[CAP_KPROBE].ok = kp;
+	if (kp && try_kprobe_multi() == 0) {
+		k->c[CAP_KPROBE_MULTI].ok = true;
+		return;
+	}
+	const struct btf *vmlinux = kernelfit_vmlinux();
+	k->c[CAP_FENTRY].ok = vmlinux && load_tracing(vmlinux, "do_nanosleep", BTF_KIND_FUNC, BPF_TRACE_FENTRY) == 0;
 }
 
 const struct capability *caps_first_missing_required(const struct caps *k)

@@ -22,6 +22,10 @@ struct caps {
 };
 
 void caps_detect(struct caps *k);
+/* Only what caps_net_backend() looks at, and only until the first backend
+ * that works (the note at the end of every run: a few ms, where the whole
+ * caps_detect() loads and attaches programs for 50 ms). */
+void caps_detect_net(struct caps *k);
 /* The first capability etrace run cannot do without, or NULL. */
 const struct capability *caps_first_missing_required(const struct caps *k);
 /* The network path backend this kernel allows, and why. */

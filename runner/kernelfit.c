@@ -3,6 +3,7 @@
  * attach to has a `btf_trace_<name>` typedef in the kernel's BTF. */
 #include "kernelfit.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,20 @@ static const struct {
 	{ "fib_table_lookup", "fib_table_lookup tracepoint", "--skb lists no IPv4 route lookups" },
 	{ "fib6_table_lookup", "fib6_table_lookup tracepoint", "--skb lists no IPv6 route lookups" },
 };
+
+const struct btf *kernelfit_vmlinux(void)
+{
+	static struct btf *vmlinux;
+	static int err;
+	if (!vmlinux && !err) {
+		vmlinux = btf__load_vmlinux_btf();
+		if (!vmlinux)
+			err = errno ? errno : ENOENT;
+	}
+	if (!vmlinux)
+		errno = err;
+	return vmlinux;
+}
 
 void kernelfit_note(struct et_model *m, const char *what, const char *cost)
 {

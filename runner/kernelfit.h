@@ -24,6 +24,12 @@ struct kernel_tp_args {
 			     * fires it for a reset sent without a socket */
 };
 
+/* The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once per
+ * etrace process and shared: each parse took 50-100 ms here, and a run
+ * made four. Never freed by callers. NULL (errno set) when the kernel has
+ * none. */
+const struct btf *kernelfit_vmlinux(void);
+
 /* Reads the arguments of the tracepoints above from the kernel's BTF. */
 void kernelfit_tp_args(const struct btf *vmlinux, struct kernel_tp_args *a);
 

@@ -652,13 +652,14 @@ int run_main(const struct run_opts *o)
 	if (!m.net_backend_why) {
 		struct caps k;
 		const char *w;
-		caps_detect(&k);
+		caps_detect_net(&k);
 		const char *best = caps_net_backend(&k, &w);
 		snprintf(net_why, sizeof(net_why), "connections by their tracepoints; --skb would follow packets by %s: %s",
 			 best, w);
 		m.net_backend = "tracepoint";
 		m.net_backend_why = net_why;
 	}
+	startup_mark("the --skb backend the kernel would allow");
 	/* the root's status from waitid is authoritative (its exit record may be lost) */
 	root = model_process(&m, t.pid);
 	if (root && status >= 0) {

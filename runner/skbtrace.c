@@ -15,6 +15,7 @@
 
 #include "skbtrace.h"
 #include "doctor.h"
+#include "kernelfit.h"
 #include "run.h"
 #include "etrace.skel.h"
 #include "../reports/pcapfilter.h"
@@ -69,7 +70,7 @@ int skb_plan_make(const struct run_opts *o, struct skb_plan *p, char *err, size_
 	if (!function_backend(p->backend))
 		goto done;
 
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf *vmlinux = kernelfit_vmlinux();
 	if (!vmlinux) {
 		snprintf(err, errlen, "--net-backend=%s: cannot read the kernel's BTF: %s", p->backend, strerror(errno));
 		return -1;
@@ -89,7 +90,6 @@ int skb_plan_make(const struct run_opts *o, struct skb_plan *p, char *err, size_
 	if (bl)
 		fclose(bl);
 	int rc = skb_funcs_scan(vmlinux, allow, bl ? kprobe_blacklist : NULL, o->skb_funcs, &p->funcs, err, errlen);
-	btf__free(vmlinux);
 	if (rc < 0)
 		return -1;
 	/* a function with no symbol of its name exists only as compiler clones
@@ -172,6 +172,12 @@ void skb_plan_configure(struct skb_plan *p, struct etrace_bpf *skel)
 			if (load && b == 2)
 				bpf_program__set_attach_target(prog, 0, first_at(p, arg)->name);
 		}
+	/* the LRU tables are preallocated in full: without --skb, one entry
+	 * each (no program that uses them is loaded) */
+	if (!p->on) {
+		bpf_map__set_max_entries(skel->maps.skb_tracked, 1);
+		bpf_map__set_max_entries(skel->maps.udp_ports, 1);
+	}
 	skel->rodata->skb_trace = p->on;
 	skel->rodata->skb_stack = p->on && p->stack;
 	skel->rodata->skb_nprog = p->nprog;
@@ -258,9 +264,9 @@ int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	struct btf *vmlinux = NULL;
+	const struct btf *vmlinux = NULL;
 	if (strcmp(p->backend, "fentry") == 0) {
-		vmlinux = btf__load_vmlinux_btf();
+		vmlinux = kernelfit_vmlinux();
 		if (!vmlinux) {
 			snprintf(err, errlen, "--net-backend=fentry: cannot read the kernel's BTF: %s", strerror(errno));
 			free(syms);
@@ -308,7 +314,6 @@ int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size
 		}
 	}
 	free(syms);
-	btf__free(vmlinux);
 	if (!p->attached) {
 		if (p->auto_picked) {
 			/* the tracepoint programs are loaded and attached: go on with them */

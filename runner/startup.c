@@ -21,10 +21,10 @@
 
 static struct {
 	const char *what;
-	double ms;
+	double ms, cpu_ms;
 } phases[PHASES_MAX];
 static int nphases;
-static double last_mark, first_mark;
+static double last_mark, first_mark, last_cpu;
 
 static struct prog_stat {
 	char name[40];
@@ -35,11 +35,24 @@ static struct prog_stat {
 } progs[PROGS_MAX];
 static int nprogs;
 
-static double now_ms(void)
+static double clock_ms(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* etrace's own CPU time, user and system (the verifier runs in the
+ * bpf() call: system time): on a loaded machine the wall time is mostly
+ * waiting for a CPU, this is not */
+static double cpu_ms(void)
+{
+	return clock_ms(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 bool startup_on(void)
@@ -48,8 +61,10 @@ bool startup_on(void)
 	if (on < 0) {
 		const char *v = getenv("ETRACE_STARTUP");
 		on = v && *v && strcmp(v, "0") != 0;
-		if (on)
+		if (on) {
 			first_mark = last_mark = now_ms();
+			last_cpu = cpu_ms();
+		}
 	}
 	return on;
 }
@@ -58,13 +73,15 @@ void startup_mark(const char *what)
 {
 	if (!startup_on())
 		return;
-	double t = now_ms();
+	double t = now_ms(), c = cpu_ms();
 	if (nphases < PHASES_MAX) {
 		phases[nphases].what = what;
 		phases[nphases].ms = t - last_mark;
+		phases[nphases].cpu_ms = c - last_cpu;
 		nphases++;
 	}
 	last_mark = t;
+	last_cpu = c;
 }
 
 static struct prog_stat *slot_for(const char *object, const char *name)
@@ -143,13 +160,14 @@ void startup_report(void)
 	if (!startup_on() || done)
 		return;
 	done = true;
-	fprintf(stderr, "etrace: start-up and teardown (ETRACE_STARTUP), ms:\n");
-	double sum = 0;
+	fprintf(stderr, "etrace: start-up and teardown (ETRACE_STARTUP), ms:\n  %8s %8s\n", "wall", "cpu");
+	double sum = 0, cpu = 0;
 	for (int i = 0; i < nphases; i++) {
-		fprintf(stderr, "  %8.1f  %s\n", phases[i].ms, phases[i].what);
+		fprintf(stderr, "  %8.1f %8.1f  %s\n", phases[i].ms, phases[i].cpu_ms, phases[i].what);
 		sum += phases[i].ms;
+		cpu += phases[i].cpu_ms;
 	}
-	fprintf(stderr, "  %8.1f  in all (%.1f since etrace started timing)\n", sum, now_ms() - first_mark);
+	fprintf(stderr, "  %8.1f %8.1f  in all (etrace's process: %.1f ms of CPU since it started)\n", sum, cpu, cpu_ms());
 	qsort(progs, (size_t)nprogs, sizeof(progs[0]), by_time);
 	long usec = 0, insns = 0;
 	int loaded = 0;

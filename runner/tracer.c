@@ -221,7 +221,7 @@ static bool uprobe_multi_supported(void)
 	const char *force = getenv("ETRACE_FUNC_LEGACY");
 	if (force && *force && strcmp(force, "0") != 0)
 		return false;
-	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf *btf = kernelfit_vmlinux();
 	if (!btf)
 		return false;
 	bool found = false;
@@ -233,7 +233,6 @@ static bool uprobe_multi_supported(void)
 			if (strcmp(btf__name_by_offset(btf, e[i].name_off), "BPF_TRACE_UPROBE_MULTI") == 0)
 				found = e[i].val == ET_BPF_TRACE_UPROBE_MULTI;
 	}
-	btf__free(btf);
 	return found;
 }
 
@@ -693,7 +692,7 @@ reopen:
 	/* what this kernel has: programs whose tracepoint it lacks are left
 	 * out (the gaps go to the report), the others are told the argument
 	 * count of the tracepoints whose signature changed */
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf *vmlinux = kernelfit_vmlinux();
 	if (!vmlinux) {
 		snprintf(err, errlen, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; run 'etrace doctor'",
 			 strerror(errno));
@@ -712,7 +711,6 @@ reopen:
 	bool release_kfuncs = signal_task && kernelfit_has_kfunc(vmlinux, "bpf_task_from_pid") &&
 			      kernelfit_has_kfunc(vmlinux, "bpf_task_release");
 	int fit = kernelfit_tracepoints(t->skel->obj, vmlinux, m, err, errlen);
-	btf__free(vmlinux);
 	if (fit < 0)
 		goto fail;
 
