@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "decode.h"
+#include "evtypes.h"
+#include "ingest.h"
 #include "heap.h"
 #include "heapseries.h"
 #include "lastwords.h"
@@ -790,8 +792,9 @@ static void learn_reap(struct et_model *m, struct et_process *p, const struct ev
 	}
 }
 
-static int on_syscall(struct et_model *m, const struct ev_syscall *ev, size_t size)
+int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 {
+	const struct ev_syscall *ev = rec;
 	if (size < sizeof(*ev) || ev->cap_len > size - sizeof(*ev))
 		return -1;
 	struct et_thread *t = thread_for(m, ev->h.pid, ev->h.tid, ev->enter_ts);
@@ -900,8 +903,10 @@ static void thread_keep_func(struct et_model *m, struct et_thread *t, const stru
 
 /* An entry or return joins the thread's timeline and, as a note, the
  * process's rewind. */
-static int on_func(struct et_model *m, const struct ev_func *e)
+int model_on_func(struct et_model *m, const void *rec, size_t size)
 {
+	const struct ev_func *e = rec;
+	(void)size;
 	if (e->kind != ET_FUNC_ENTRY && e->kind != ET_FUNC_RETURN)
 		return -1;
 	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
@@ -927,8 +932,10 @@ static int on_func(struct et_model *m, const struct ev_func *e)
 
 /* ---- process records ----------------------------------------------------- */
 
-static int on_task_fork(struct et_model *m, const struct ev_fork *e)
+int model_on_fork(struct et_model *m, const void *rec, size_t size)
 {
+	const struct ev_fork *e = rec;
+	(void)size;
 	struct et_thread *parent = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
 	struct et_process *pp = model_process(m, e->h.pid);
 	struct et_thread *t;
@@ -968,8 +975,10 @@ static int on_task_fork(struct et_model *m, const struct ev_fork *e)
 	return 0;
 }
 
-static int on_task_exec(struct et_model *m, const struct ev_exec *e)
+int model_on_exec(struct et_model *m, const void *rec, size_t size)
 {
+	const struct ev_exec *e = rec;
+	(void)size;
 	struct et_process *p = model_process(m, e->h.pid);
 	if (!p) {
 		p = model_add_process(m, e->h.pid, 0, e->h.ts);
@@ -1007,8 +1016,10 @@ static int on_task_exec(struct et_model *m, const struct ev_exec *e)
 	return 0;
 }
 
-static int on_task_exit(struct et_model *m, const struct ev_exit *e)
+int model_on_exit(struct et_model *m, const void *rec, size_t size)
 {
+	const struct ev_exit *e = rec;
+	(void)size;
 	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
 	t->exited = true;
 	t->end_ts = e->h.ts;
@@ -1044,8 +1055,10 @@ static const char *cause_text(int cause)
 	return NULL;
 }
 
-static int on_signal(struct et_model *m, const struct ev_signal *e)
+int model_on_signal(struct et_model *m, const void *rec, size_t size)
 {
+	const struct ev_signal *e = rec;
+	(void)size;
 	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
 	struct et_process *p = model_process(m, e->h.pid);
 	t->last_sig = (int)e->sig;
@@ -1063,8 +1076,10 @@ static int on_signal(struct et_model *m, const struct ev_signal *e)
 	return 0;
 }
 
-static int on_siggen(struct et_model *m, const struct ev_siggen *e)
+int model_on_siggen(struct et_model *m, const void *rec, size_t size)
 {
+	const struct ev_siggen *e = rec;
+	(void)size;
 	struct et_process *p = model_process(m, (int)e->target_pid);
 	if (!p)
 		return 0;
@@ -1117,8 +1132,9 @@ static void restore_return_addresses(struct et_crash *c, const struct ev_crash *
 	}
 }
 
-static int on_crash(struct et_model *m, const struct ev_crash *e, size_t size)
+int model_on_crash(struct et_model *m, const void *rec, size_t size)
 {
+	const struct ev_crash *e = rec;
 	if (size < sizeof(*e) - ET_STACK_MAX || e->stack_len > ET_STACK_MAX)
 		return -1;
 	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
@@ -1169,65 +1185,15 @@ static int on_crash(struct et_model *m, const struct ev_crash *e, size_t size)
 int model_ingest(struct et_model *m, const void *data, size_t size)
 {
 	const struct ev_header *h = data;
-	int rc = -1;
 	m->records++;
 	if (size < sizeof(*h) || h->size > size)
 		goto bad;
-	switch (h->type) {
-	case ET_EV_SYSCALL:
-		rc = on_syscall(m, data, h->size);
-		break;
-	case ET_EV_FORK:
-		if (h->size >= sizeof(struct ev_fork))
-			rc = on_task_fork(m, data);
-		break;
-	case ET_EV_EXEC:
-		if (h->size >= sizeof(struct ev_exec))
-			rc = on_task_exec(m, data);
-		break;
-	case ET_EV_EXIT:
-		if (h->size >= sizeof(struct ev_exit))
-			rc = on_task_exit(m, data);
-		break;
-	case ET_EV_SIGNAL:
-		if (h->size >= sizeof(struct ev_signal))
-			rc = on_signal(m, data);
-		break;
-	case ET_EV_SIGGEN:
-		if (h->size >= sizeof(struct ev_siggen))
-			rc = on_siggen(m, data);
-		break;
-	case ET_EV_CRASH:
-		rc = on_crash(m, data, h->size);
-		break;
-	case ET_EV_FUNC:
-		if (h->size >= sizeof(struct ev_func))
-			rc = on_func(m, data);
-		break;
-	case ET_EV_SOCK:
-		if (h->size >= sizeof(struct ev_sock))
-			rc = model_on_sock(m, data);
-		break;
-	case ET_EV_HEAP:
-	case ET_EV_HEAP_HOLD:
-	case ET_EV_HEAP_ATTACH:
-		rc = heap_ingest(m, data, h->size);
-		if (rc == 0 && h->type == ET_EV_HEAP)
-			heapseries_on_record(m, h);
-		break;
-	case ET_EV_SKB:
-		rc = skb_on_record(m, data, h->size);
-		break;
-	case ET_EV_ROUTE:
-		if (h->size >= sizeof(struct ev_route))
-			rc = skb_on_route(m, data);
-		break;
-	}
-	if (rc == 0) {
-		if (m->sink && h->type != ET_EV_SYSCALL)
-			m->sink(m->sink_ctx, m, h, NULL);
-		return 0;
-	}
+	const struct et_record_type *t = record_type(h->type);
+	if (!t || h->size < t->min_size || t->ingest(m, data, h->size) != 0)
+		goto bad;
+	if (m->sink && h->type != ET_EV_SYSCALL)
+		m->sink(m->sink_ctx, m, h, NULL);
+	return 0;
 bad:
 	m->bad_records++;
 	return -1;

@@ -22,6 +22,20 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 void render_event_line(const struct et_model *m, const struct ev_header *h,
 		       const struct et_record *r, FILE *out);
 
+/* The --events line of each record type (the table in evtypes.c names them). */
+#define EVLINE(name) void evline_##name(const struct et_model *m, const struct ev_header *h, \
+					const struct et_record *r, double wall, struct strbuf *sb)
+EVLINE(syscall);
+EVLINE(fork);
+EVLINE(exec);
+EVLINE(exit);
+EVLINE(signal);
+EVLINE(siggen);
+EVLINE(crash);
+EVLINE(sock);
+EVLINE(func);
+#undef EVLINE
+
 /* Shared by the renderers: "killed by SIGSEGV" etc. as a JSON object. */
 void json_wait_status(int status, struct strbuf *out);
 

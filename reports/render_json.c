@@ -1,6 +1,7 @@
 /* The JSON report (schema in docs/report-schema.md) and the JSON Lines
  * event stream. */
 #include "render.h"
+#include "evtypes.h"
 
 #include <string.h>
 
@@ -368,132 +369,152 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	}
 	sb_puts(&sb, "]");
 
-	uint64_t lost_total = 0;
-	for (int i = 0; i < ET_EV_TYPE_MAX; i++)
-		lost_total += m->lost[i];
-	sb_printf(&sb, ",\"events\":{\"received\":%lu,\"trimmed\":%lu,\"malformed\":%lu,\"capture_faults\":%lu,\"lost\":{\"total\":%lu,"
-		  "\"syscall\":%lu,\"fork\":%lu,\"exec\":%lu,\"exit\":%lu,\"function\":%lu,\"socket\":%lu,\"heap\":%lu,"
-		  "\"signal\":%lu,\"crash\":%lu,\"heap_hold\":%lu,\"packet\":%lu,\"route\":%lu}}",
-		  (unsigned long)m->records, (unsigned long)m->trimmed_records, (unsigned long)m->bad_records, (unsigned long)m->capture_faults,
-		  (unsigned long)lost_total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
-		  (unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
-		  (unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK], (unsigned long)m->lost[ET_EV_HEAP],
-		  (unsigned long)(m->lost[ET_EV_SIGNAL] + m->lost[ET_EV_SIGGEN]), (unsigned long)m->lost[ET_EV_CRASH],
-		  (unsigned long)m->lost[ET_EV_HEAP_HOLD], (unsigned long)m->lost[ET_EV_SKB],
-		  (unsigned long)m->lost[ET_EV_ROUTE]);
+	sb_printf(&sb, ",\"events\":{\"received\":%lu,\"trimmed\":%lu,\"malformed\":%lu,\"capture_faults\":%lu,\"lost\":{\"total\":%lu",
+		  (unsigned long)m->records, (unsigned long)m->trimmed_records, (unsigned long)m->bad_records,
+		  (unsigned long)m->capture_faults, (unsigned long)events_lost_total(m));
+	events_lost_list(m, 0, &sb);
+	sb_puts(&sb, "}}");
 	sb_puts(&sb, "}\n");
 	fputs(sb_str(&sb), out);
 	sb_free(&sb);
 }
 
+/* ---- the --events lines, one function per record type (evtypes.c) ---- */
+
+void evline_syscall(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)h;
+	(void)wall;
+	if (!r)
+		return;
+	sb_puts(sb, "{\"type\":\"syscall\",\"data\":");
+	json_syscall(m, r, sb, 1);
+	sb_puts(sb, "}\n");
+	udp_render_event_lines(m, r, sb);  /* the DNS messages it carried */
+}
+
+void evline_fork(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)r;  /* a syscall's only */
+	const struct ev_fork *e = (const void *)h;
+	sb_printf(sb, "{\"type\":\"%s\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"child_pid\":%u,\"child_tid\":%u}\n",
+		  e->is_thread ? "thread" : "fork", wall, model_rel_ms(m, h->ts), h->pid, h->tid, e->child_pid,
+		  e->child_tid);
+}
+
+void evline_exec(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)r;  /* a syscall's only */
+	const struct ev_exec *e = (const void *)h;
+	sb_printf(sb, "{\"type\":\"exec\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"filename\":", wall,
+		  model_rel_ms(m, h->ts), h->pid, h->tid);
+	sb_json_strn(sb, e->filename, strnlen(e->filename, sizeof(e->filename)));
+	sb_puts(sb, "}\n");
+}
+
+void evline_signal(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)r;  /* a syscall's only */
+	const struct ev_signal *e = (const void *)h;
+	const char *name = decode_signal_name((int)e->sig);
+	sb_printf(sb, "{\"type\":\"signal\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"signal\":", wall,
+		  model_rel_ms(m, h->ts), h->pid, h->tid);
+	sb_json_str(sb, name ? name : "?");
+	static const char *const causes[] = { "sent", "group_exit", "exec", "group_signal", "oom_killer" };
+	sb_printf(sb, ",\"si_code\":%d,\"handler\":\"%s\",\"fatal\":%s,\"cause\":\"%s\"}\n", e->code,
+		  e->handler == ET_SIG_HANDLER_DFL ? "default" : e->handler == ET_SIG_HANDLER_IGN ? "ignore" : "handler",
+		  e->fatal ? "true" : "false", e->cause < 5 ? causes[e->cause] : "?");
+}
+
+void evline_siggen(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)r;  /* a syscall's only */
+	const struct ev_siggen *e = (const void *)h;
+	const char *name = decode_signal_name((int)e->sig);
+	sb_printf(sb, "{\"type\":\"signal_sent\",\"wall\":%.6f,\"t_ms\":%.3f,\"sender_pid\":%u,\"sender_comm\":", wall,
+		  model_rel_ms(m, h->ts), h->pid);
+	sb_json_strn(sb, e->sender_comm, strnlen(e->sender_comm, sizeof(e->sender_comm)));
+	sb_printf(sb, ",\"pid\":%u,\"tid\":%u,\"signal\":", e->target_pid, e->target_tid);
+	sb_json_str(sb, name ? name : "?");
+	sb_printf(sb, ",\"si_code\":%d,\"sender_tid\":%u,\"sender_syscall\":", e->code, h->tid);
+	sb_json_str(sb, e->sender_nr >= 0 ? syscall_name(e->sender_nr) : NULL);
+	sb_printf(sb, ",\"by_kernel\":%s}\n",
+		  (e->sender_flags & (ET_SIGGEN_F_PRIV | ET_SIGGEN_F_KTHREAD)) ? "true" : "false");
+}
+
+void evline_crash(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)r;  /* a syscall's only */
+	const struct ev_crash *e = (const void *)h;
+	sb_printf(sb, "{\"type\":\"crash_state\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"rip\":\"0x%lx\",\"rsp\":\"0x%lx\",\"stack_bytes\":%u}\n",
+		  wall, model_rel_ms(m, h->ts), h->pid, h->tid, (unsigned long)e->regs[16], (unsigned long)e->regs[19],
+		  e->stack_len);
+}
+
+void evline_sock(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)r;  /* a syscall's only */
+	const struct ev_sock *e = (const void *)h;
+	static const char *const kinds[] = { "?", "state", "rst_sent", "rst_received", "retransmit", "drop" };
+	sb_printf(sb, "{\"type\":\"tcp\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"event\":\"%s\"",
+		  wall, model_rel_ms(m, h->ts), h->pid, h->tid, kinds[e->kind < 6 ? e->kind : 0]);
+	if (e->kind == ET_SK_STATE)
+		sb_printf(sb, ",\"from\":\"%s\",\"to\":\"%s\"", tcp_state_name(e->oldstate),
+			  tcp_state_name(e->newstate));
+	if (e->kind == ET_SK_DROP) {
+		const char *rn = skb_drop_reason_name(e->reason);
+		if (rn)
+			sb_printf(sb, ",\"reason\":\"%s\"", rn);
+		else
+			sb_printf(sb, ",\"reason\":\"%u\"", e->reason);
+	}
+	sb_puts(sb, "}\n");
+}
+
+void evline_func(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)r;  /* a syscall's only */
+	const struct ev_func *e = (const void *)h;
+	struct et_func_event fe = { .ts = h->ts, .func = e->func, .kind = e->kind };
+	if (e->kind == ET_FUNC_ENTRY)
+		memcpy(fe.v, e->args, sizeof(fe.v));
+	else
+		fe.v[0] = e->ret;
+	sb_printf(sb, "{\"type\":\"function\",\"wall\":%.6f,\"pid\":%u,\"tid\":%u,\"data\":", wall, h->pid, h->tid);
+	json_func_event(m, &fe, sb);
+	sb_puts(sb, "}\n");
+}
+
+void evline_exit(const struct et_model *m, const struct ev_header *h, const struct et_record *r, double wall,
+		    struct strbuf *sb)
+{
+	(void)r;  /* a syscall's only */
+	const struct ev_exit *e = (const void *)h;
+	sb_printf(sb, "{\"type\":\"exit\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"process_exit\":%s", wall,
+		  model_rel_ms(m, h->ts), h->pid, h->tid, e->group_dead ? "true" : "false");
+	if (e->group_dead) {
+		sb_puts(sb, ",\"status\":");
+		json_wait_status((int)e->exit_code, sb);
+	}
+	sb_puts(sb, "}\n");
+}
+
 void render_event_line(const struct et_model *m, const struct ev_header *h, const struct et_record *r,
 		       FILE *out)
 {
+	const struct et_record_type *t = record_type(h->type);
+	if (!t || !t->event_line)
+		return;
 	struct strbuf sb = STRBUF_INIT;
-	double wall = m->start_wall + model_rel_ms(m, h->ts) / 1e3;
-	switch (h->type) {
-	case ET_EV_SYSCALL:
-		if (!r)
-			break;
-		sb_puts(&sb, "{\"type\":\"syscall\",\"data\":");
-		json_syscall(m, r, &sb, 1);
-		sb_puts(&sb, "}\n");
-		udp_render_event_lines(m, r, &sb);  /* the DNS messages it carried */
-		break;
-	case ET_EV_FORK: {
-		const struct ev_fork *e = (const void *)h;
-		sb_printf(&sb, "{\"type\":\"%s\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"child_pid\":%u,\"child_tid\":%u}\n",
-			  e->is_thread ? "thread" : "fork", wall, model_rel_ms(m, h->ts), h->pid, h->tid, e->child_pid,
-			  e->child_tid);
-		break;
-	}
-	case ET_EV_EXEC: {
-		const struct ev_exec *e = (const void *)h;
-		sb_printf(&sb, "{\"type\":\"exec\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"filename\":", wall,
-			  model_rel_ms(m, h->ts), h->pid, h->tid);
-		sb_json_strn(&sb, e->filename, strnlen(e->filename, sizeof(e->filename)));
-		sb_puts(&sb, "}\n");
-		break;
-	}
-	case ET_EV_SIGNAL: {
-		const struct ev_signal *e = (const void *)h;
-		const char *name = decode_signal_name((int)e->sig);
-		sb_printf(&sb, "{\"type\":\"signal\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"signal\":", wall,
-			  model_rel_ms(m, h->ts), h->pid, h->tid);
-		sb_json_str(&sb, name ? name : "?");
-		static const char *const causes[] = { "sent", "group_exit", "exec", "group_signal", "oom_killer" };
-		sb_printf(&sb, ",\"si_code\":%d,\"handler\":\"%s\",\"fatal\":%s,\"cause\":\"%s\"}\n", e->code,
-			  e->handler == ET_SIG_HANDLER_DFL ? "default" : e->handler == ET_SIG_HANDLER_IGN ? "ignore" : "handler",
-			  e->fatal ? "true" : "false", e->cause < 5 ? causes[e->cause] : "?");
-		break;
-	}
-	case ET_EV_SIGGEN: {
-		const struct ev_siggen *e = (const void *)h;
-		const char *name = decode_signal_name((int)e->sig);
-		sb_printf(&sb, "{\"type\":\"signal_sent\",\"wall\":%.6f,\"t_ms\":%.3f,\"sender_pid\":%u,\"sender_comm\":", wall,
-			  model_rel_ms(m, h->ts), h->pid);
-		sb_json_strn(&sb, e->sender_comm, strnlen(e->sender_comm, sizeof(e->sender_comm)));
-		sb_printf(&sb, ",\"pid\":%u,\"tid\":%u,\"signal\":", e->target_pid, e->target_tid);
-		sb_json_str(&sb, name ? name : "?");
-		sb_printf(&sb, ",\"si_code\":%d,\"sender_tid\":%u,\"sender_syscall\":", e->code, h->tid);
-		sb_json_str(&sb, e->sender_nr >= 0 ? syscall_name(e->sender_nr) : NULL);
-		sb_printf(&sb, ",\"by_kernel\":%s}\n",
-			  (e->sender_flags & (ET_SIGGEN_F_PRIV | ET_SIGGEN_F_KTHREAD)) ? "true" : "false");
-		break;
-	}
-	case ET_EV_CRASH: {
-		const struct ev_crash *e = (const void *)h;
-		sb_printf(&sb, "{\"type\":\"crash_state\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"rip\":\"0x%lx\",\"rsp\":\"0x%lx\",\"stack_bytes\":%u}\n",
-			  wall, model_rel_ms(m, h->ts), h->pid, h->tid, (unsigned long)e->regs[16], (unsigned long)e->regs[19],
-			  e->stack_len);
-		break;
-	}
-	case ET_EV_SOCK: {
-		const struct ev_sock *e = (const void *)h;
-		static const char *const kinds[] = { "?", "state", "rst_sent", "rst_received", "retransmit", "drop" };
-		sb_printf(&sb, "{\"type\":\"tcp\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"event\":\"%s\"",
-			  wall, model_rel_ms(m, h->ts), h->pid, h->tid, kinds[e->kind < 6 ? e->kind : 0]);
-		if (e->kind == ET_SK_STATE)
-			sb_printf(&sb, ",\"from\":\"%s\",\"to\":\"%s\"", tcp_state_name(e->oldstate),
-				  tcp_state_name(e->newstate));
-		if (e->kind == ET_SK_DROP) {
-			const char *rn = skb_drop_reason_name(e->reason);
-			if (rn)
-				sb_printf(&sb, ",\"reason\":\"%s\"", rn);
-			else
-				sb_printf(&sb, ",\"reason\":\"%u\"", e->reason);
-		}
-		sb_puts(&sb, "}\n");
-		break;
-	}
-	case ET_EV_FUNC: {
-		const struct ev_func *e = (const void *)h;
-		struct et_func_event fe = { .ts = h->ts, .func = e->func, .kind = e->kind };
-		if (e->kind == ET_FUNC_ENTRY)
-			memcpy(fe.v, e->args, sizeof(fe.v));
-		else
-			fe.v[0] = e->ret;
-		sb_printf(&sb, "{\"type\":\"function\",\"wall\":%.6f,\"pid\":%u,\"tid\":%u,\"data\":", wall, h->pid, h->tid);
-		json_func_event(m, &fe, &sb);
-		sb_puts(&sb, "}\n");
-		break;
-	}
-	case ET_EV_SKB:
-	case ET_EV_ROUTE:
-		skb_render_event(m, h, wall, &sb);
-		break;
-	case ET_EV_EXIT: {
-		const struct ev_exit *e = (const void *)h;
-		sb_printf(&sb, "{\"type\":\"exit\",\"wall\":%.6f,\"t_ms\":%.3f,\"pid\":%u,\"tid\":%u,\"process_exit\":%s", wall,
-			  model_rel_ms(m, h->ts), h->pid, h->tid, e->group_dead ? "true" : "false");
-		if (e->group_dead) {
-			sb_puts(&sb, ",\"status\":");
-			json_wait_status((int)e->exit_code, &sb);
-		}
-		sb_puts(&sb, "}\n");
-		break;
-	}
-	}
+	t->event_line(m, h, r, m->start_wall + model_rel_ms(m, h->ts) / 1e3, &sb);
 	fputs(sb_str(&sb), out);
 	sb_free(&sb);
 }

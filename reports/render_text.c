@@ -1,6 +1,7 @@
 /* The text report: what a person reads at the end of a run. */
 #include "render.h"
 #include "suppress/gen.h"
+#include "evtypes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -340,23 +341,18 @@ static void print_network(const struct et_model *m, FILE *out)
 
 static void print_losses(const struct et_model *m, FILE *out)
 {
-	uint64_t total = 0;
-	for (int i = 0; i < ET_EV_TYPE_MAX; i++)
-		total += m->lost[i];
+	uint64_t total = events_lost_total(m);
 	heading(out, "events");
 	fprintf(out, "  received %lu", (unsigned long)m->records);
 	if (!total && !m->bad_records) {
 		fputs(", lost none\n", out);
 	} else {
-		fprintf(out, ", LOST %lu (syscall %lu, fork %lu, exec %lu, exit %lu, function %lu, socket %lu, heap %lu, "
-			     "signal %lu, crash %lu, heap hold %lu, packet %lu, route %lu): the ring buffer was full;\n"
+		struct strbuf each = STRBUF_INIT;
+		events_lost_list(m, 1, &each);
+		fprintf(out, ", LOST %lu (%s): the ring buffer was full;\n"
 			     "  the summary above is exact, the sequences have gaps (try --buffer-size)\n",
-			(unsigned long)total, (unsigned long)m->lost[ET_EV_SYSCALL], (unsigned long)m->lost[ET_EV_FORK],
-			(unsigned long)m->lost[ET_EV_EXEC], (unsigned long)m->lost[ET_EV_EXIT],
-			(unsigned long)m->lost[ET_EV_FUNC], (unsigned long)m->lost[ET_EV_SOCK],
-			(unsigned long)m->lost[ET_EV_HEAP], (unsigned long)(m->lost[ET_EV_SIGNAL] + m->lost[ET_EV_SIGGEN]),
-			(unsigned long)m->lost[ET_EV_CRASH], (unsigned long)m->lost[ET_EV_HEAP_HOLD],
-			(unsigned long)m->lost[ET_EV_SKB], (unsigned long)m->lost[ET_EV_ROUTE]);
+			(unsigned long)total, sb_str(&each));
+		sb_free(&each);
 		if (m->bad_records)
 			fprintf(out, "  %lu malformed records ignored\n", (unsigned long)m->bad_records);
 	}

@@ -98,7 +98,8 @@ struct recorder *recorder_open(const char *path, const struct et_model *m, char 
 	run.argc = argc;
 	run.last_n = (uint32_t)m->last_n;
 	run.str_max = (uint32_t)m->str_max;
-	if (fwrite(REC_MAGIC, 8, 1, r->f) != 1) {
+	struct rec_file head = { .version = REC_VERSION };
+	if (fwrite(REC_MAGIC, 8, 1, r->f) != 1 || fwrite(&head, sizeof(head), 1, r->f) != 1) {
 		r->failed = 1;
 		r->saved_errno = errno;
 	}
@@ -162,7 +163,16 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 		return 0;
 	struct rec_end end = { .end_ts = m->end_ts, .wait_status = wait_status, .exit_code = exit_code,
 			       .capture_faults = m->capture_faults, .ntotals = (uint32_t)m->ntotals };
-	memcpy(end.lost, m->lost, sizeof(end.lost));
+	/* the losses by record type, only the types that lost something */
+	struct strbuf tail = STRBUF_INIT;
+	for (uint32_t type = 0; type < ET_EV_TYPE_MAX; type++) {
+		if (!m->lost[type])
+			continue;
+		struct rec_lost l = { .type = type, .count = m->lost[type] };
+		sb_putn(&tail, (const char *)&l, sizeof(l));
+		end.nlost++;
+	}
+	sb_putn(&tail, (const char *)m->totals, m->ntotals * sizeof(*m->totals));
 	if (m->skbs.enabled) {
 		/* the kernel's packet counters and how packets were followed */
 		struct strbuf sb = STRBUF_INIT;
@@ -174,7 +184,8 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 		put_frame(r, REC_SKB, sb.buf, sb.len, NULL, 0);
 		sb_free(&sb);
 	}
-	put_frame(r, REC_END, &end, sizeof(end), m->totals, m->ntotals * sizeof(*m->totals));
+	put_frame(r, REC_END, &end, sizeof(end), tail.buf, tail.len);
+	sb_free(&tail);
 	int rc = 0;
 	if (fclose(r->f) != 0 && !r->failed) {
 		r->failed = 1;
@@ -218,6 +229,42 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 	return rc;
 }
 
+/* The end frame of either version: the run's end, the losses into m, and
+ * where the totals are. -1 when it is corrupt. */
+static int read_end(struct et_model *m, const unsigned char *buf, uint32_t len, uint32_t version,
+		    struct rec_end *end, const unsigned char **totals)
+{
+	size_t off;
+	if (version == 1) {
+		struct rec_end_v1 v1;
+		if (len < sizeof(v1))
+			return -1;
+		memcpy(&v1, buf, sizeof(v1));
+		*end = (struct rec_end){ .end_ts = v1.end_ts, .wait_status = v1.wait_status, .exit_code = v1.exit_code,
+					 .capture_faults = v1.capture_faults, .ntotals = v1.ntotals };
+		for (uint32_t type = 0; type < REC_V1_TYPES; type++)
+			m->lost[type < ET_EV_TYPE_MAX ? type : 0] += v1.lost[type];
+		off = sizeof(v1);
+	} else {
+		if (len < sizeof(*end))
+			return -1;
+		memcpy(end, buf, sizeof(*end));
+		if (end->nlost > (len - sizeof(*end)) / sizeof(struct rec_lost))
+			return -1;
+		off = sizeof(*end);
+		for (uint32_t i = 0; i < end->nlost; i++, off += sizeof(struct rec_lost)) {
+			struct rec_lost l;
+			memcpy(&l, buf + off, sizeof(l));
+			/* a type this etrace does not know: counted in the total */
+			m->lost[l.type < ET_EV_TYPE_MAX ? l.type : 0] += l.count;
+		}
+	}
+	if (end->ntotals > ET_MAX_SYSCALLS || len - off < end->ntotals * sizeof(struct et_syscall_total))
+		return -1;
+	*totals = buf + off;
+	return 0;
+}
+
 /* The parser proper: a recording is untrusted input (tests/fuzz). */
 static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_all)
 {
@@ -228,7 +275,26 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 	if (!buf) {
 		return bad_file(path, "out of memory");
 	}
-	if (fread(magic, 8, 1, f) != 1 || memcmp(magic, REC_MAGIC, 8) != 0) {
+	uint32_t version = 0;
+	bool have_magic = fread(magic, 8, 1, f) == 1;
+	if (have_magic && memcmp(magic, REC_MAGIC_V1, 8) == 0) {
+		version = 1;
+	} else if (have_magic && memcmp(magic, REC_MAGIC, 8) == 0) {
+		struct rec_file head;
+		if (fread(&head, sizeof(head), 1, f) != 1) {
+			rc = bad_file(path, "truncated or corrupt recording");
+			goto out;
+		}
+		version = head.version;
+		if (version > REC_VERSION) {
+			char why[160];
+			snprintf(why, sizeof(why), "recording format version %u is newer than this etrace reads (1 to %u): replay it with a newer etrace",
+				 version, REC_VERSION);
+			rc = bad_file(path, why);
+			goto out;
+		}
+	}
+	if (version < 1) {
 		rc = bad_file(path, "not an etrace recording (made with etrace run --record=FILE)");
 		goto out;
 	}
@@ -315,19 +381,17 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 				rp->m.skbs.ksyms = ksyms_load(record_kallsyms, kerr, sizeof(kerr));
 		} else if (fr.kind == REC_EVENT && have_run) {
 			model_ingest(&rp->m, buf, fr.len);
-		} else if (fr.kind == REC_END && fr.len >= sizeof(struct rec_end) && have_run && !rp->have_end) {
+		} else if (fr.kind == REC_END && have_run && !rp->have_end) {
 			struct rec_end end;
-			memcpy(&end, buf, sizeof(end));
-			if (end.ntotals > ET_MAX_SYSCALLS ||
-			    fr.len < sizeof(end) + end.ntotals * sizeof(struct et_syscall_total)) {
+			const unsigned char *totals;
+			if (read_end(&rp->m, buf, fr.len, version, &end, &totals) < 0) {
 				rc = bad_file(path, "corrupt end frame");
 				goto out;
 			}
 			rp->m.end_ts = end.end_ts;
-			memcpy(rp->m.lost, end.lost, sizeof(rp->m.lost));
 			rp->m.capture_faults = end.capture_faults;
 			rp->m.totals = calloc(end.ntotals ? end.ntotals : 1, sizeof(*rp->m.totals));
-			memcpy(rp->m.totals, buf + sizeof(end), end.ntotals * sizeof(*rp->m.totals));
+			memcpy(rp->m.totals, totals, end.ntotals * sizeof(*rp->m.totals));
 			rp->m.ntotals = end.ntotals;
 			rp->exit_code = end.exit_code;
 			struct et_process *root = model_process(&rp->m, rp->m.root_pid);

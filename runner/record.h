@@ -3,14 +3,22 @@
  * re-renders the report, `etrace rewind FILE --at TIME` shows the events
  * around a moment.
  *
- * File format "etrace-record/1", little-endian, native struct layout (a
- * recording is read on the kind of machine that wrote it):
- *   8 bytes magic "ETRCREC1"
- *   frames: struct rec_frame { u32 kind; u32 len; } followed by len bytes
+ * File format, little-endian, native struct layout (a recording is read on
+ * the kind of machine that wrote it). It starts with 8 bytes of magic:
+ *   "ETRCRECV" then struct rec_file: the format version (REC_VERSION is the
+ *              one written; every older one is read, a newer one is refused
+ *              with a one-line message and exit 125)
+ *   "ETRCREC1" version 1 (etrace 0.1.0 until #14), without struct rec_file
+ * then frames: struct rec_frame { u32 kind; u32 len; } followed by len bytes
  *     REC_RUN   struct rec_run, then argc NUL-terminated argv strings, then
  *               3 NUL-terminated descriptions of the inherited fds 0, 1, 2
  *     REC_EVENT one ring buffer record exactly as the kernel wrote it
- *     REC_END   struct rec_end, then ntotals struct et_syscall_total
+ *     REC_END   version 2: struct rec_end, then nlost struct rec_lost (the
+ *               records the ring buffer could not take, by record type; a
+ *               type this etrace does not know still counts in the total),
+ *               then ntotals struct et_syscall_total.
+ *               version 1: struct rec_end_v1 (its lost[] had one slot per
+ *               record type, 15), then the totals
  *     REC_FUNCS (--trace-func) u32 force, u32 npatterns, then NUL-terminated
  *               executable path, its name as given, and the patterns: the
  *               replay plans the same functions from the same file
@@ -31,7 +39,9 @@
 #include <stdio.h>
 #include "../reports/model.h"
 
-#define REC_MAGIC "ETRCREC1"
+#define REC_MAGIC "ETRCRECV"
+#define REC_MAGIC_V1 "ETRCREC1"
+#define REC_VERSION 2
 #define REC_MAX_FRAME (16u << 20)
 #define REC_MAX_ARGC (1u << 20)
 
@@ -52,11 +62,35 @@ struct rec_run {
 	uint32_t str_max;
 };
 
+struct rec_file {
+	uint32_t version;
+	uint32_t reserved;
+};
+
 struct rec_end {
 	uint64_t end_ts;
 	int32_t wait_status;
 	int32_t exit_code;
-	uint64_t lost[ET_EV_TYPE_MAX];
+	uint64_t capture_faults;
+	uint32_t nlost;
+	uint32_t ntotals;
+};
+
+struct rec_lost {
+	uint32_t type;              /* enum et_event_type */
+	uint32_t pad;
+	uint64_t count;
+};
+
+/* Version 1's end frame: lost[] was indexed by record type and sized by
+ * their number at the time; it grew with new types while the magic stayed
+ * (a recording of 10 types was then rejected as corrupt). */
+#define REC_V1_TYPES 15
+struct rec_end_v1 {
+	uint64_t end_ts;
+	int32_t wait_status;
+	int32_t exit_code;
+	uint64_t lost[REC_V1_TYPES];
 	uint64_t capture_faults;
 	uint32_t ntotals;
 	uint32_t pad;

@@ -27,6 +27,7 @@
 #include "skbtrace.h"
 #include "startup.h"
 #include "../reports/heap.h"
+#include "../reports/evtypes.h"
 
 #include <pthread.h>
 
@@ -1087,37 +1088,20 @@ void tracer_collect(struct tracer *t)
 	}
 
 	int cfd = bpf_map__fd(t->skel->maps.counters);
-	static const int lost_type[] = {
-		[ET_CNT_LOST_SYSCALL] = ET_EV_SYSCALL,
-		[ET_CNT_LOST_FORK] = ET_EV_FORK,
-		[ET_CNT_LOST_EXEC] = ET_EV_EXEC,
-		[ET_CNT_LOST_EXIT] = ET_EV_EXIT,
-		[ET_CNT_LOST_SIGNAL] = ET_EV_SIGNAL,
-		[ET_CNT_LOST_SIGGEN] = ET_EV_SIGGEN,
-		[ET_CNT_LOST_CRASH] = ET_EV_CRASH,
-	};
 	for (__u32 k = 0; k < ET_CNT_MAX; k++) {
 		if (bpf_map_lookup_elem(cfd, &k, cnt) < 0)
 			continue;
 		__u64 sum = 0;
 		for (int c = 0; c < ncpu; c++)
 			sum += cnt[c];
-		if (k <= ET_CNT_LOST_CRASH)
-			m->lost[lost_type[k]] = sum;
+		/* the record type this counter counts the losses of (reports/evtypes.c) */
+		for (size_t i = 0; i < et_n_record_types; i++)
+			if (et_record_types[i].lost_counter == (int)k)
+				m->lost[et_record_types[i].type] = sum;
+		if (k == ET_CNT_LOST_HEAP)
+			m->lost[ET_EV_HEAP] += t->preload_lost;   /* the preload's ring was full */
 		else if (k == ET_CNT_CAPTURE_FAULT)
 			m->capture_faults = sum;
-		else if (k == ET_CNT_LOST_FUNC)
-			m->lost[ET_EV_FUNC] = sum;
-		else if (k == ET_CNT_LOST_SOCK)
-			m->lost[ET_EV_SOCK] = sum;
-		else if (k == ET_CNT_LOST_HEAP)
-			m->lost[ET_EV_HEAP] = sum + t->preload_lost;
-		else if (k == ET_CNT_LOST_HOLD)
-			m->lost[ET_EV_HEAP_HOLD] = sum;
-		else if (k == ET_CNT_LOST_SKB)
-			m->lost[ET_EV_SKB] = sum;
-		else if (k == ET_CNT_LOST_ROUTE)
-			m->lost[ET_EV_ROUTE] = sum;
 		else if (k == ET_CNT_SKB_FILTERED)
 			m->skbs.filtered = sum;
 		else if (k == ET_CNT_SKB_TRACKED)

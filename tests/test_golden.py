@@ -90,6 +90,22 @@ def test_golden_v1_recordings_replay_to_their_reports():
     _check_version("v1")
 
 
+def test_a_newer_recording_format_is_a_one_line_error():
+    import struct
+    with gzip.open(os.path.join(GOLDEN, "v1", "crash.rec.gz"), "rb") as f:
+        v1 = f.read()
+    assert v1[:8] == b"ETRCREC1"
+    with tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "future.rec")
+        with open(rec, "wb") as f:
+            f.write(b"ETRCRECV" + struct.pack("<II", 99, 0) + v1[8:])
+        p = subprocess.run([lib.ETRACE, "report", rec], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 125, p
+    assert p.stdout == ""
+    assert p.stderr == (f"etrace: {rec}: recording format version 99 is newer than this etrace reads (1 to 2): "
+                        "replay it with a newer etrace\n"), p.stderr
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["--update"]:
