@@ -95,11 +95,11 @@ static void analyze_one(const struct et_process *p, struct et_crash *c)
 	struct sym_module *mods = calloc(p->nmodules ? p->nmodules : 1, sizeof(*mods));
 	if (!mods)
 		return;
-	for (size_t i = 0; i < p->nmodules; i++) {
-		mods[i].path = p->modules[i].path;
-		mods[i].bias = p->modules[i].bias;
-	}
-	struct sym_session *s = sym_open(mods, p->nmodules);
+	size_t n = 0;
+	for (size_t i = 0; i < p->nmodules; i++)
+		if (module_file(&p->modules[i]))   /* never another file's symbols */
+			mods[n++] = (struct sym_module){ .path = p->modules[i].path, .bias = p->modules[i].bias };
+	struct sym_session *s = sym_open(mods, n);
 	if (s) {
 		const uint64_t *r = c->regs;
 		struct sym_regs regs = {
@@ -117,7 +117,8 @@ static void analyze_one(const struct et_process *p, struct et_crash *c)
 	if (has_fault_address(c->sig) && c->code == SI_KERNEL && !c->group_exit) {
 		for (size_t i = 0; i < p->nmodules && !c->operand_known; i++) {
 			struct fault_operand fo;
-			if (fault_operand_address(p->modules[i].path, p->modules[i].bias, c->regs[16], c->regs, &fo) == 0) {
+			if (module_file(&p->modules[i]) &&
+			    fault_operand_address(p->modules[i].path, p->modules[i].bias, c->regs[16], c->regs, &fo) == 0) {
 				c->operand_known = 1;
 				c->operand_addr = fo.address;
 				snprintf(c->operand_insn, sizeof(c->operand_insn), "%s", fo.insn);

@@ -1356,7 +1356,7 @@ static bool after_call(const uint8_t *d, uint64_t off)
 static bool frame_valid(struct et_heap *H, const struct et_process *p, uint64_t ra)
 {
 	for (size_t i = 0; i < p->nmodules; i++) {
-		struct codefile *cf = codefile_get(H, p->modules[i].path);
+		struct codefile *cf = module_file(&p->modules[i]) ? codefile_get(H, p->modules[i].path) : NULL;
 		if (!cf)
 			continue;
 		uint64_t v = ra - p->modules[i].bias;
@@ -1373,7 +1373,7 @@ static bool frame_valid(struct et_heap *H, const struct et_process *p, uint64_t 
 static const struct et_module *code_module(struct et_heap *H, const struct et_process *p, uint64_t addr)
 {
 	for (size_t i = 0; i < p->nmodules; i++) {
-		struct codefile *cf = codefile_get(H, p->modules[i].path);
+		struct codefile *cf = module_file(&p->modules[i]) ? codefile_get(H, p->modules[i].path) : NULL;
 		if (!cf)
 			continue;
 		uint64_t v = addr - p->modules[i].bias;
@@ -1404,12 +1404,12 @@ static struct sym_session *hp_session(struct et_heap *H, struct heap_proc *hp)
 	if (hp->sess_tried)
 		return hp->sess;
 	const struct et_process *p = hp->proc;
-	struct sym_module *mods = xcalloc(p->nmodules, sizeof(*mods));
-	for (size_t i = 0; i < p->nmodules; i++) {
-		mods[i].path = p->modules[i].path;
-		mods[i].bias = p->modules[i].bias;
-	}
-	hp->sess = sym_open(mods, p->nmodules);
+	struct sym_module *mods = xcalloc(p->nmodules ? p->nmodules : 1, sizeof(*mods));
+	size_t n = 0;
+	for (size_t i = 0; i < p->nmodules; i++)
+		if (module_file(&p->modules[i]))   /* never another file's symbols */
+			mods[n++] = (struct sym_module){ .path = p->modules[i].path, .bias = p->modules[i].bias };
+	hp->sess = sym_open(mods, n);
 	hp->sess_tried = true;
 	free(mods);
 	if (H->nopen == H->cap_open) {

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "decode.h"
+#include "hostfacts.h"
+#include "../symbolize/buildid.h"
 #include "evtypes.h"
 #include "ingest.h"
 #include "heap.h"
@@ -113,6 +115,9 @@ void model_free(struct et_model *m)
 	udp_free(&m->udp);
 	skb_free_all(&m->skbs);
 	free(m->start_cwd);
+	for (size_t i = 0; i < m->nreplay_notes; i++)
+		free(m->replay_notes[i]);
+	free(m->replay_notes);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -287,18 +292,58 @@ const struct et_note *process_note(const struct et_process *p, size_t i)
 	return &p->notes[(p->notes_head + i) % ET_NOTES_KEPT];
 }
 
-static void add_module(struct et_process *p, const char *path, uint64_t bias)
+static void replay_note(struct et_model *m, char *text)
+{
+	for (size_t i = 0; i < m->nreplay_notes; i++)
+		if (strcmp(m->replay_notes[i], text) == 0) {
+			free(text);
+			return;
+		}
+	m->replay_notes = xrealloc(m->replay_notes, (m->nreplay_notes + 1) * sizeof(*m->replay_notes));
+	m->replay_notes[m->nreplay_notes++] = text;
+}
+
+/* Live, the module's build-id goes into the recording; a replay compares it
+ * with the file found at the path now: another file there (a rebuilt
+ * program, another machine) would give wrong symbols, so it gives none. */
+static bool module_is_stale(struct et_model *m, int pid, const char *path)
+{
+	size_t n;
+	char *recorded = host_ask(m, FACT_BUILD_ID, pid, path, &n);
+	bool stale = false;
+	if (recorded && m->host_mode == HOST_RECORDED) {
+		char here[128];
+		stale = elf_build_id(path, here, sizeof(here)) < 0 || strcmp(here, recorded) != 0;
+		if (stale) {
+			struct strbuf sb = STRBUF_INIT;
+			sb_escape(&sb, path);
+			sb_printf(&sb, ": not the file the run had (build-id %s there, %s here): its addresses are not symbolized",
+				  recorded, elf_build_id(path, here, sizeof(here)) < 0 ? "none or no file" : here);
+			replay_note(m, sb_detach(&sb));
+		}
+	}
+	free(recorded);
+	return stale;
+}
+
+static void put_module(struct et_process *p, const char *path, uint64_t bias, bool stale)
 {
 	for (size_t i = 0; i < p->nmodules; i++)
 		if (strcmp(p->modules[i].path, path) == 0) {
 			p->modules[i].bias = bias; /* mapped again (dlopen after dlclose) */
+			p->modules[i].stale = stale;
 			return;
 		}
 	if (p->nmodules == p->cap_modules) {
 		p->cap_modules = p->cap_modules ? p->cap_modules * 2 : 16;
 		p->modules = xrealloc(p->modules, p->cap_modules * sizeof(*p->modules));
 	}
-	p->modules[p->nmodules++] = (struct et_module){ strdup(path), bias };
+	p->modules[p->nmodules++] = (struct et_module){ strdup(path), bias, stale };
+}
+
+static void add_module(struct et_model *m, struct et_process *p, const char *path, uint64_t bias)
+{
+	put_module(p, path, bias, module_is_stale(m, p->pid, path));
 }
 
 static void clear_modules(struct et_process *p)
@@ -311,68 +356,29 @@ static void clear_modules(struct et_process *p)
 static void copy_modules(struct et_process *to, const struct et_process *from)
 {
 	for (size_t i = 0; i < from->nmodules; i++)
-		add_module(to, from->modules[i].path, from->modules[i].bias);
+		put_module(to, from->modules[i].path, from->modules[i].bias, from->modules[i].stale);
 }
 
-/* Reads an ELF executable's entry point and interpreter path. */
-static int elf_entry_interp(const char *path, uint64_t *entry, char *interp, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	Elf64_Ehdr eh;
-	int rc = -1;
-	interp[0] = '\0';
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64)
-		goto out;
-	*entry = eh.e_entry;
-	for (unsigned i = 0; i < eh.e_phnum && i < 256; i++) {
-		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) != (ssize_t)sizeof(ph))
-			break;
-		if (ph.p_type == PT_INTERP && ph.p_filesz > 1 && ph.p_filesz < len) {
-			if (pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) == (ssize_t)ph.p_filesz)
-				interp[ph.p_filesz - 1] = '\0';
-			else
-				interp[0] = '\0';
-		}
-	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
-}
-
-/* The executable's absolute path: /proc while the process lives, else the
- * name as exec'd (relative names resolved against etrace's directory). */
-static char *exe_abspath(int pid, const char *filename)
-{
-	char link[64], buf[PATH_MAX];
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
-	if (n > 0) {
-		buf[n] = '\0';
-		if (!strstr(buf, " (deleted)"))
-			return strdup(buf);
-	}
-	if (realpath(filename, buf))
-		return strdup(buf);
-	return strdup(filename);
-}
-
-static void modules_at_exec(struct et_process *p, const struct ev_exec *e)
+/* The executable (its load bias from AT_ENTRY and its ELF entry point) and
+ * the dynamic loader (AT_BASE) are the process's first modules. */
+static void modules_at_exec(struct et_model *m, struct et_process *p, const struct ev_exec *e)
 {
 	clear_modules(p);
 	free(p->exe_path);
-	p->exe_path = exe_abspath(p->pid, p->exe);
-	uint64_t entry = 0;
-	char interp[PATH_MAX];
-	if (elf_entry_interp(p->exe_path, &entry, interp, sizeof(interp)) == 0) {
-		add_module(p, p->exe_path, e->at_entry - entry);
+	p->exe_path = host_ask(m, FACT_EXE, p->pid, p->exe, NULL);
+	if (!p->exe_path)
+		p->exe_path = strdup(p->exe);
+	size_t n;
+	char *head = host_ask(m, FACT_ELF_HEAD, p->pid, p->exe_path, &n);
+	if (head && n >= sizeof(uint64_t)) {
+		uint64_t entry;
+		memcpy(&entry, head, sizeof(entry));
+		const char *interp = head + sizeof(entry);
+		add_module(m, p, p->exe_path, e->at_entry - entry);
 		if (interp[0] && e->at_base)
-			add_module(p, interp, e->at_base);
+			add_module(m, p, interp, e->at_base);
 	}
+	free(head);
 }
 
 /* The process's working directory (NULL when unknown). */
@@ -433,7 +439,7 @@ static void learn_cwd(const struct et_model *m, struct et_process *p, const stru
  * data, not a module: taking it as one moved the program's code to that
  * address and left its frames unsymbolized. Relative paths
  * (dlopen("./lib.so")) are resolved against the working directory. */
-static void learn_mapping(const struct et_model *m, struct et_process *p, const struct et_record *r,
+static void learn_mapping(struct et_model *m, struct et_process *p, const struct et_record *r,
 			  const struct syscall_sig *sig)
 {
 	const struct ev_syscall *ev = &r->ev;
@@ -443,15 +449,17 @@ static void learn_mapping(const struct et_model *m, struct et_process *p, const 
 	if (!d || !d->text[0] || d->text[0] == '<')
 		return;
 	char *path = proc_abspath(m, p, d->text);
-	if (!path || access(path, F_OK) != 0) {   /* not a file path (a socket, a pipe) */
+	char *is_file = path ? host_ask(m, FACT_IS_FILE, p->pid, path, NULL) : NULL;
+	if (!is_file) {   /* not a file path (a socket, a pipe) */
 		free(path);
 		return;
 	}
+	free(is_file);
 	uint64_t addr = (uint64_t)ev->ret, len = ev->args[1];
 	int exec = (ev->args[2] & PROT_EXEC) != 0;
 	if (ev->args[5] == 0) {
 		if (exec) {
-			add_module(p, path, addr);
+			add_module(m, p, path, addr);
 			free(path);
 			return;
 		}
@@ -463,7 +471,7 @@ static void learn_mapping(const struct et_model *m, struct et_process *p, const 
 	}
 	if (exec && p->pending_path && strcmp(p->pending_path, path) == 0 && addr >= p->pending_start &&
 	    addr < p->pending_end) {
-		add_module(p, path, p->pending_start);
+		add_module(m, p, path, p->pending_start);
 		free(p->pending_path);
 		p->pending_path = NULL;
 	}
@@ -535,20 +543,20 @@ static void thread_keep(struct et_model *m, struct et_thread *t, struct et_recor
 
 /* What an fd argument referred to when the syscall ran: from the fd table,
  * else from /proc (inherited fds), remembered in the table. */
-static struct fd_desc *resolve_fd(struct et_process *p, int fd)
+static struct fd_desc *resolve_fd(struct et_model *m, struct et_process *p, int fd)
 {
 	if (fd < 0)
 		return NULL;
 	struct fd_desc *d = fdt_get(p->fds, fd);
 	if (d)
 		return fd_desc_ref(d);
-	char path[64], target[512];
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", p->pid, fd);
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 0)
+	char key[16];
+	snprintf(key, sizeof(key), "%d", fd);
+	char *target = host_ask(m, FACT_FD_PATH, p->pid, key, NULL);
+	if (!target)
 		return NULL;
-	target[n] = '\0';
 	d = fd_desc_new(target, 0);
+	free(target);
 	fdt_set(p->fds, fd, d);
 	return d; /* the table took its own reference; this one is the caller's */
 }
@@ -714,19 +722,14 @@ static bool argv_full(char **argv)
 
 /* The whole command line from /proc while the process lives; otherwise the
  * captured part with a last "..." entry, so nobody mistakes it for all. */
-static char **argv_complete(int pid, char **argv)
+static char **argv_complete(struct et_model *m, int pid, char **argv)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	FILE *f = fopen(path, "re");
 	struct strbuf sb = STRBUF_INIT;
-	if (f) {
-		char buf[4096];
-		size_t n;
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len < (1u << 20))
-			sb_putn(&sb, buf, n);
-		fclose(f);
-	}
+	size_t len = 0;
+	char *cmdline = host_ask(m, FACT_CMDLINE, pid, "", &len);
+	if (cmdline)
+		sb_putn(&sb, cmdline, len);
+	free(cmdline);
 	size_t count = 0;
 	for (size_t i = 0; i < sb.len; i++)
 		count += sb.buf[i] == '\0';
@@ -810,7 +813,7 @@ int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 	if (sig)
 		for (int i = 0; i < sig->nargs && i < 6; i++)
 			if (is_fd_arg(sig->arg[i]))
-				r->fds[i] = resolve_fd(p, (int)ev->args[i]);
+				r->fds[i] = resolve_fd(m, p, (int)ev->args[i]);
 
 	long ret = (long)ev->ret;
 	bool returned = !(ev->flags & ET_SC_F_NORETURN);
@@ -823,7 +826,7 @@ int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 		int argi = strcmp(sig->name, "execve") == 0 ? 1 : 2;
 		char **argv = argv_from_record(ev, argi);
 		if (argv && argv_full(argv))
-			argv = argv_complete(p->pid, argv);
+			argv = argv_complete(m, p->pid, argv);
 		if (argv) {
 			free_argv(p->argv);
 			p->argv = argv;
@@ -1005,7 +1008,7 @@ int model_on_exec(struct et_model *m, const void *rec, size_t size)
 		p->privileged = true;
 		clear_modules(p);   /* nothing of its image is recorded: no addresses to place */
 	} else {
-		modules_at_exec(p, e);
+		modules_at_exec(m, p, e);
 		heap_exec_image(m, p, e->at_base == 0);
 	}
 	/* notes are prose for the text report: the program's path escaped */

@@ -87,7 +87,16 @@ struct et_sent {
 struct et_module {
 	char *path;
 	uint64_t bias;              /* runtime address = ELF vaddr + bias */
+	/* replay: the file at path is not the one the run mapped (its build-id
+	 * differs from the recorded one): not symbolized (module_file) */
+	bool stale;
 };
+
+/* The file to read a module's symbols and code from, NULL when it is stale. */
+static inline const char *module_file(const struct et_module *mod)
+{
+	return mod->stale ? NULL : mod->path;
+}
 
 /* The user state of a thread at the fatal signal. */
 struct et_crash {
@@ -288,6 +297,16 @@ struct et_model {
 	/* thread index */
 	struct et_thread **tindex;
 	size_t tindex_cap, tindex_count;
+	/* where the answers the model needs from the machine come from
+	 * (reports/hostfacts.h): enum host_mode, the replayed facts, and
+	 * live, where each answer is recorded */
+	int host_mode;
+	struct host_facts *host_facts;
+	void (*fact_sink)(void *ctx, int kind, int pid, const char *key, const void *value, size_t len);
+	void *fact_sink_ctx;
+	/* what a replay could not show as the run had it (one line each) */
+	char **replay_notes;
+	size_t nreplay_notes;
 	/* heap analysis (reports/heap.c): settings and state; NULL until enabled */
 	struct et_heap *heap;
 };

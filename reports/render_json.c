@@ -190,7 +190,18 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	sb_json_str(&sb, m->net_backend);
 	sb_puts(&sb, ",\"network_reason\":");
 	sb_json_str(&sb, m->net_backend_why);
-	sb_puts(&sb, "},\"kernel\":{\"release\":");
+	sb_puts(&sb, "}");
+	if (m->nreplay_notes) {
+		/* a replay that could not show everything as the run had it */
+		sb_puts(&sb, ",\"replay_notes\":[");
+		for (size_t i = 0; i < m->nreplay_notes; i++) {
+			if (i)
+				sb_putc(&sb, ',');
+			sb_json_str(&sb, m->replay_notes[i]);
+		}
+		sb_putc(&sb, ']');
+	}
+	sb_puts(&sb, ",\"kernel\":{\"release\":");
 	sb_json_str(&sb, m->kernel_release[0] ? m->kernel_release : NULL);
 	sb_puts(&sb, ",\"missing\":[");
 	for (size_t i = 0; i < m->nkernel_gaps; i++) {

@@ -385,6 +385,8 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 		fprintf(out, "; network path via %s%s%s%s", m->net_backend, m->net_backend_why ? " (" : "",
 			m->net_backend_why ? m->net_backend_why : "", m->net_backend_why ? ")" : "");
 	fputc('\n', out);
+	for (size_t i = 0; i < m->nreplay_notes; i++)
+		fprintf(out, "replay:   %s\n", m->replay_notes[i]);
 	/* what this kernel lacks, and what that costs: said before any section
 	 * that is thinner for it */
 	for (size_t i = 0; i < m->nkernel_gaps; i++)

@@ -12,6 +12,7 @@
 #include "invoker.h"
 #include "run.h"
 #include "../reports/crash.h"
+#include "../reports/hostfacts.h"
 #include "../reports/render.h"
 #include "../reports/render/html.h"
 #include "../symbolize/ksyms.h"
@@ -88,6 +89,8 @@ struct recorder *recorder_open(const char *path, const struct et_model *m, char 
 		const char *text = d ? d->text : "";
 		sb_putn(&sb, text, strlen(text) + 1);
 	}
+	/* relative paths the program maps are resolved against it at replay */
+	sb_putn(&sb, m->start_cwd ? m->start_cwd : "", strlen(m->start_cwd ? m->start_cwd : "") + 1);
 	/* memset: the 4 bytes of tail padding are written to the file too */
 	struct rec_run run;
 	memset(&run, 0, sizeof(run));
@@ -148,6 +151,17 @@ static int replay_funcs(struct et_model *m, const unsigned char *buf, uint32_t l
 	return 0;
 }
 
+void recorder_fact(void *ctx, int kind, int pid, const char *key, const void *value, size_t len)
+{
+	struct recorder *r = ctx;
+	struct fact_head h = { .kind = (uint32_t)kind, .pid = pid, .keylen = (uint32_t)strlen(key), .vallen = (uint32_t)len };
+	struct strbuf sb = STRBUF_INIT;
+	sb_putn(&sb, (const char *)&h, sizeof(h));
+	sb_putn(&sb, key, h.keylen);
+	put_frame(r, REC_FACT, sb.buf, sb.len, value, len);
+	sb_free(&sb);
+}
+
 void recorder_event(void *ctx, const void *data, size_t size)
 {
 	struct recorder *r = ctx;
@@ -204,6 +218,10 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 
 struct replay {
 	struct et_model m;
+	/* a record waits for the REC_FACT frames after it (what the model
+	 * asked the machine when it took it live) before it is taken */
+	unsigned char *pending;
+	size_t pending_len, pending_cap;
 	char *skb_backend, *skb_filter;  /* REC_SKB: the model points at them */
 	char **argv;
 	int exit_code;
@@ -265,6 +283,27 @@ static int read_end(struct et_model *m, const unsigned char *buf, uint32_t len, 
 	return 0;
 }
 
+/* Takes the record that waited for its facts, then forgets them. */
+static void flush_pending(struct replay *rp)
+{
+	if (rp->pending_len)
+		model_ingest(&rp->m, rp->pending, rp->pending_len);
+	rp->pending_len = 0;
+	host_facts_clear(rp->m.host_facts);
+}
+
+static void hold_pending(struct replay *rp, const unsigned char *buf, size_t len)
+{
+	flush_pending(rp);
+	if (len > rp->pending_cap) {
+		free(rp->pending);
+		rp->pending = xmalloc(len);
+		rp->pending_cap = len;
+	}
+	memcpy(rp->pending, buf, len);
+	rp->pending_len = len;
+}
+
 /* The parser proper: a recording is untrusted input (tests/fuzz). */
 static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_all)
 {
@@ -298,6 +337,9 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 		rc = bad_file(path, "not an etrace recording (made with etrace run --record=FILE)");
 		goto out;
 	}
+	/* format 1 holds no facts: its replay reads the files (never /proc) */
+	rp->m.host_mode = version == 1 ? HOST_FILES : HOST_RECORDED;
+	rp->m.host_facts = host_facts_new();
 	int have_run = 0;
 	struct rec_frame fr;
 	while (fread(&fr, sizeof(fr), 1, f) == 1) {
@@ -318,6 +360,14 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 			rc = bad_file(path, "truncated or corrupt recording");
 			goto out;
 		}
+		if (fr.kind == REC_FACT && have_run && version >= 2) {
+			if (host_facts_add(rp->m.host_facts, buf, fr.len) < 0) {
+				rc = bad_file(path, "corrupt recording (a bad fact frame)");
+				goto out;
+			}
+			continue;
+		}
+		flush_pending(rp);
 		if (fr.kind == REC_RUN && fr.len >= sizeof(struct rec_run) && !have_run) {
 			struct rec_run run;
 			memcpy(&run, buf, sizeof(run));
@@ -352,6 +402,16 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 				}
 				p += n + 1;
 			}
+			if (version >= 2) {
+				/* the directory it started in, not the replay's */
+				free(rp->m.start_cwd);
+				rp->m.start_cwd = NULL;
+				if (p < end) {
+					size_t n = strnlen(p, (size_t)(end - p));
+					if (n)
+						rp->m.start_cwd = strndup(p, n);
+				}
+			}
 			have_run = 1;
 		} else if (fr.kind == REC_FUNCS && have_run) {
 			rc = replay_funcs(&rp->m, buf, fr.len, path);
@@ -380,7 +440,7 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 			if (!rp->m.skbs.ksyms)
 				rp->m.skbs.ksyms = ksyms_load(record_kallsyms, kerr, sizeof(kerr));
 		} else if (fr.kind == REC_EVENT && have_run) {
-			model_ingest(&rp->m, buf, fr.len);
+			hold_pending(rp, buf, fr.len);
 		} else if (fr.kind == REC_END && have_run && !rp->have_end) {
 			struct rec_end end;
 			const unsigned char *totals;
@@ -407,6 +467,7 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 			goto out;
 		}
 	}
+	flush_pending(rp);
 	if (!have_run)
 		rc = bad_file(path, "empty recording");
 out:
@@ -416,6 +477,9 @@ out:
 
 static void replay_free(struct replay *rp)
 {
+	host_facts_free(rp->m.host_facts);
+	rp->m.host_facts = NULL;
+	free(rp->pending);
 	model_free(&rp->m);
 	free(rp->skb_backend);
 	free(rp->skb_filter);

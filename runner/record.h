@@ -11,7 +11,13 @@
  *   "ETRCREC1" version 1 (etrace 0.1.0 until #14), without struct rec_file
  * then frames: struct rec_frame { u32 kind; u32 len; } followed by len bytes
  *     REC_RUN   struct rec_run, then argc NUL-terminated argv strings, then
- *               3 NUL-terminated descriptions of the inherited fds 0, 1, 2
+ *               3 NUL-terminated descriptions of the inherited fds 0, 1, 2,
+ *               then (version 2) the NUL-terminated working directory the
+ *               program started in
+ *     REC_FACT  (version 2) what the model learnt from the machine while it
+ *               took the REC_EVENT before it (reports/hostfacts.h: struct
+ *               fact_head, key, value): /proc answers, executable headers,
+ *               module build-ids. A replay answers from these only.
  *     REC_EVENT one ring buffer record exactly as the kernel wrote it
  *     REC_END   version 2: struct rec_end, then nlost struct rec_lost (the
  *               records the ring buffer could not take, by record type; a
@@ -28,8 +34,9 @@
  * REC_MAX_FRAME bytes and the command line at most REC_MAX_ARGC arguments
  * (Linux passes at most ~6 MiB of arguments and environment to a program);
  * etrace run --record refuses a command line beyond them before it starts.
- * Symbolization reads the program's files again, so a crash in a recording is
- * symbolized as long as the same binaries are on disk.
+ * Symbolization reads the program's files again: a module whose file has
+ * another build-id than the recorded one is not symbolized (the report says
+ * so) rather than shown with wrong names.
  */
 #ifndef ETRACE_RECORD_H
 #define ETRACE_RECORD_H
@@ -45,7 +52,7 @@
 #define REC_MAX_FRAME (16u << 20)
 #define REC_MAX_ARGC (1u << 20)
 
-enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5 };
+enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5, REC_FACT = 6 };
 
 struct rec_frame {
 	uint32_t kind;
@@ -104,6 +111,8 @@ struct recorder *recorder_open(const char *path, const struct et_model *m, char 
 /* --trace-func: what to plan again at replay (written before any event). */
 void recorder_funcs(struct recorder *r, const char *path, const char *shown, const char *const *patterns,
 		    size_t n, bool force);
+/* The model's fact sink (et_model.fact_sink): one REC_FACT frame. */
+void recorder_fact(void *ctx, int kind, int pid, const char *key, const void *value, size_t len);
 /* Raw sink for tracer_set_raw_sink(). */
 void recorder_event(void *ctx, const void *data, size_t size);
 /* Writes the end frame and closes. Returns 0, or -1 (message printed) if

@@ -626,6 +626,8 @@ int run_main(const struct run_opts *o)
 		if (o->ntrace_funcs)
 			recorder_funcs(rec, path, o->argv[0], o->trace_funcs, o->ntrace_funcs, o->trace_func_force);
 		tracer_set_raw_sink(tr, recorder_event, rec);
+		m.fact_sink = recorder_fact;
+		m.fact_sink_ctx = rec;
 	}
 
 	code = launch_release(&t, err, sizeof(err));
@@ -673,12 +675,14 @@ int run_main(const struct run_opts *o)
 	if (rc == 0 && o->error_exitcode && o->heap && verdict_heap_findings(&m) > 0)
 		rc = o->error_exitcode;
 	close(t.pidfd);
+	m.fact_sink = NULL;
 	recorder_close(rec, &m, status, rc);
 	rec = NULL;
 	crash_analyze(&m);
 	startup_mark("the recording closed, the crash analysed");
 
 cleanup:
+	m.fact_sink = NULL;
 	if (rec)
 		recorder_close(rec, &m, status, rc);
 	tracer_close(tr);

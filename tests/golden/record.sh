@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 etrace=$top/build/etrace
 out=$top/tests/golden/$ver
 bin=$top/tests/golden/bin
-GOLDEN_DIR=/tmp/etrace-golden-v1
+GOLDEN_DIR=/tmp/etrace-golden-v1   # the same for every version: the test installs bin/ there
 mkdir -p "$out" "$bin/suite" "$GOLDEN_DIR/suite"
 for p in crash_null heap_leaks connect_refused forkexec; do
 	cp "$top/build/testprogs/$p" "$bin/$p"
