@@ -32,6 +32,7 @@ def _fd5(path):
     if fd != 5:
         os.dup2(fd, 5)
         os.close(fd)
+    os.set_inheritable(5, True)   # os.open's fds are close-on-exec
 
 
 def _with_pid(data, old, new):
