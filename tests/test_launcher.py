@@ -139,10 +139,11 @@ def test_sigterm_kills_default_target_and_status_is_143():
 
 def test_sighup_and_sigquit_are_forwarded():
     for sig in (signal.SIGHUP, signal.SIGQUIT):
-        p = _start_etrace(["/bin/sleep", "5"])
+        p = _start_etrace(["/bin/sleep", "30"])
         # sent once the target runs: a signal before etrace's handlers are
-        # set ends etrace itself, as it would any program
-        lib.wait_target_running(p.pid, "sleep")
+        # set ends etrace itself, as it would any program (the start took
+        # over 5 s once at a load of 14: wait longer, and say so)
+        assert lib.wait_target_running(p.pid, "sleep", timeout=30), "the target did not start"
         p.send_signal(sig)
         p.communicate(timeout=10)
         assert p.returncode == 128 + sig, (sig, p.returncode)
