@@ -790,8 +790,9 @@ def _stretch_connect(rec, by_ns, nonblock):
     by_ns longer, with ET_SC_F_NONBLOCK set or cleared."""
     with open(rec, "rb") as f:
         data = bytearray(f.read())
-    assert data[:8] == b"ETRCREC1"
-    off, hits = 8, 0
+    # format 2: the magic, then struct rec_file (version, reserved)
+    assert data[:8] == b"ETRCRECV" and struct.unpack_from("<I", data, 8)[0] == 2
+    off, hits = 16, 0
     while off + 8 <= len(data):
         kind, n = struct.unpack_from("<II", data, off)
         ev = off + 8
