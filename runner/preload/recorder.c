@@ -6,6 +6,7 @@
 #include "recorder.h"
 #include "heapring.h"
 #include "sys.h"
+#include "stackwalk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,39 +36,6 @@ static int use_mono;
 static int exited;                /* the exit hand-over happened (this image) */
 static int consumer_gone;         /* a wait for room timed out: do not wait again until tail moves */
 static pid_t my_pid;
-
-static uintptr_t main_lo, main_hi;   /* the [stack] mapping at start */
-
-/* The main thread's stack mapping, from /proc/self/maps (once per image). */
-static void find_main_stack(void)
-{
-	static char buf[65536];
-	int fd = (int)hr_sys3(SYS_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	size_t n = 0;
-	long r;
-	while (n < sizeof(buf) - 1 && (r = hr_sys3(SYS_read, fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += (size_t)r;
-	hr_sys1(SYS_close, fd);
-	buf[n] = 0;
-	for (char *line = buf; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = 0;
-		if (strstr(line, "[stack]")) {
-			char *dash;
-			uintptr_t lo = (uintptr_t)strtoull(line, &dash, 16);
-			uintptr_t hi = *dash == '-' ? (uintptr_t)strtoull(dash + 1, NULL, 16) : 0;
-			if (lo < hi) {
-				main_lo = lo;
-				main_hi = hi;
-			}
-			break;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-}
 
 static uint64_t mono_ns(void)
 {
@@ -198,7 +166,6 @@ static void start(void)
 		goto off;
 	}
 	my_pid = (pid_t)hr_sys0(SYS_getpid);
-	find_main_stack();
 	__atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
 	errno = saved;
 	return;
@@ -228,43 +195,6 @@ void hr_unrecorded(void)
 }
 
 /* ---- stacks ---------------------------------------------------------------- */
-
-/* The top of the current thread's stack, or 0 when sp is on no stack we
- * know (a signal stack, a coroutine): then only the caller is kept. The
- * frame chain is read only between sp and this top, where a thread's
- * stack is mapped, so a bad frame pointer cannot fault. */
-static uintptr_t stack_top(uintptr_t sp)
-{
-	/* glibc puts a thread's descriptor at the top of its stack block */
-	uintptr_t self = (uintptr_t)pthread_self();
-	if (sp < self && self - sp < (64u << 20))
-		return self;
-	/* the main thread: only inside the kernel's [stack] mapping */
-	if (main_lo && sp >= main_lo && sp < main_hi)
-		return main_hi;
-	return 0;
-}
-
-static uint32_t walk(uint64_t *out, void *ra, void *fp)
-{
-	uint32_t n = 0;
-	out[n++] = (uint64_t)(uintptr_t)ra;
-	uintptr_t f = (uintptr_t)fp, top = stack_top(f);
-	if (!top || f + 16 > top)
-		return n;
-	/* fp is the hook's own frame: [fp] is its caller's frame pointer */
-	uintptr_t lo = f;
-	f = *(const uintptr_t *)f;
-	while (n < HR_FRAMES && f > lo && f + 16 <= top && !(f & 7)) {
-		uintptr_t r = ((const uintptr_t *)f)[1];
-		if (r < 4096)
-			break;
-		out[n++] = r;
-		lo = f;
-		f = ((const uintptr_t *)f)[0];
-	}
-	return n;
-}
 
 static uint32_t intern(const uint64_t *fr, uint32_t n)
 {
@@ -331,7 +261,7 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 	uint64_t fr[HR_FRAMES];
 	uint32_t stack = 0;
 	if (ra)
-		stack = intern(fr, walk(fr, ra, fp));
+		stack = intern(fr, hr_walk(fr, HR_FRAMES, ra, fp));
 	if (!t_tid)
 		t_tid = (uint32_t)hr_sys0(SYS_gettid);
 	uint64_t slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
@@ -432,6 +362,7 @@ void hr_exiting(void)
 __attribute__((constructor)) static void hr_init(void)
 {
 	pthread_atfork(before_fork, NULL, after_fork_child);
+	hr_stack_init();
 	hr_busy = 1;
 	hr_ready();
 	hr_busy = 0;
