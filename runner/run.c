@@ -398,9 +398,8 @@ void run_opts_init(struct run_opts *o)
 	o->heap = true;
 	o->leaks = true;
 	o->heap_freed = 65536;
-	/* the preload recorder is opt-in until its stack walk is fault-safe in
-	 * every program (it crashed cc1: docs/design-notes.md) */
-	o->heap_backend = HEAP_BACKEND_UPROBE;
+	/* the in-process recorder where it can be preloaded, probes elsewhere */
+	o->heap_backend = HEAP_BACKEND_AUTO;
 }
 
 static void fill_probe(struct run_probe *p, const struct et_model *m, const struct skb_plan *skb)

@@ -36,6 +36,7 @@ static int use_mono;
 static int exited;                /* the exit hand-over happened (this image) */
 static int consumer_gone;         /* a wait for room timed out: do not wait again until tail moves */
 static pid_t my_pid;
+static uint64_t ring_gen;         /* which ring's stack table cached stack ids are in */
 
 static uint64_t mono_ns(void)
 {
@@ -152,6 +153,7 @@ static void start(void)
 	h->nstacks = nst;
 	h->flags = use_mono ? HR_F_MONO : 0;
 	ring = h;
+	ring_gen++;
 	records = (struct hr_record *)(h + 1);
 	stacks = (struct hr_stack *)(records + nrec);
 	int s = channel();
@@ -260,8 +262,11 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 {
 	uint64_t fr[HR_FRAMES];
 	uint32_t stack = 0;
-	if (ra)
-		stack = intern(fr, hr_walk(fr, HR_FRAMES, ra, fp));
+	if (ra && !(stack = hr_walk_cached(ra, fp, ring_gen))) {
+		uint32_t n = hr_walk(fr, HR_FRAMES, ra, fp);
+		stack = intern(fr, n);
+		hr_walk_remember(ra, fp, ring_gen, fr, n, stack);
+	}
 	if (!t_tid)
 		t_tid = (uint32_t)hr_sys0(SYS_gettid);
 	uint64_t slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);

@@ -20,4 +20,11 @@ HR_HIDDEN void hr_stack_forget(void);
  * following the chain from fp (the hook's own frame), at most max in all. */
 HR_HIDDEN uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp);
 
+/* The stack id this thread's last walk from ra with frame fp found, when
+ * the stack still holds that path; 0 otherwise. gen: the stack table's
+ * generation (a new ring after fork has new ids). */
+HR_HIDDEN uint32_t hr_walk_cached(void *ra, void *fp, uint64_t gen);
+/* Remembers the walk just made (hr_walk) from ra/fp as stack id. */
+HR_HIDDEN void hr_walk_remember(void *ra, void *fp, uint64_t gen, const uint64_t *frames, uint32_t n, uint32_t id);
+
 #endif
