@@ -12,9 +12,14 @@
  *                   (160 bytes, allocated by the parent in make_blocks
  *                   before the fork): a leak of the child's pid, with the
  *                   parent's allocation stack; the parent frees all 10.
+ *   rawclone        child_leaks, the child made by clone() itself (no
+ *                   CLONE_VM: a process, but no pthread_atfork handler
+ *                   runs in it), running on a stack of its own
  * The parent prints "child PID" and "child status N" after the wait
  * (nothing before the fork: no stdio buffer is inherited). Pointers to the
  * leaked blocks are cleared and the dead stack scrubbed before exit. */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,16 +65,27 @@ __attribute__((noinline)) static void child(const char *mode)
 	}
 }
 
+static int cloned(void *arg)
+{
+	(void)arg;
+	child("child_leaks");
+	scrub();
+	exit(0);
+}
+
+static char clone_stack[256 * 1024] __attribute__((aligned(16)));
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "frees";
 	if (strcmp(mode, "frees") != 0 && strcmp(mode, "child_leaks") != 0 &&
-	    strcmp(mode, "inherited_leak") != 0) {
-		fprintf(stderr, "usage: heap_fork [frees|child_leaks|inherited_leak]\n");
+	    strcmp(mode, "inherited_leak") != 0 && strcmp(mode, "rawclone") != 0) {
+		fprintf(stderr, "usage: heap_fork [frees|child_leaks|inherited_leak|rawclone]\n");
 		return 2;
 	}
 	make_blocks();
-	pid_t pid = fork();
+	int raw = strcmp(mode, "rawclone") == 0;
+	pid_t pid = raw ? clone(cloned, clone_stack + sizeof(clone_stack), SIGCHLD, NULL) : fork();
 	if (pid < 0)
 		return 1;
 	if (pid == 0) {

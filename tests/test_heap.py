@@ -418,6 +418,25 @@ def test_leak_in_a_forked_child_is_the_childs():
     summary_line(r, root, (0, 0))
 
 
+def test_leak_in_a_raw_clone_child_is_the_childs():
+    # clone() called by the program: no pthread_atfork handler runs in the
+    # child; the preload finds out (a wipe-on-fork page) and gives it a ring
+    # of its own instead of writing into its parent's
+    r = run([prog("heap_fork"), "rawclone"])
+    assert r.rc == 0, r.stderr
+    root, child = fork_child(r)
+    assert errors(r) == []
+    assert leaks(r, pid=root) == [], leaks(r, pid=root)
+    ls = leaks(r)
+    assert len(ls) == 1, ls
+    check_leak(ls[0], child, 99, 1, "malloc", [("child_leak", FORK), ("child", FORK)], "alloc child")
+    assert heap_process(r, child)["frees"] >= 10, heap_process(r, child)
+    assert heap_process(r, root)["frees"] >= 10, heap_process(r, root)
+    summary_line(r, root, (0, 0))
+    if preloaded():
+        assert heap(r)["preload"]["rings"] == 2, heap(r)["preload"]
+
+
 def test_block_inherited_and_dropped_by_the_child_is_its_leak():
     # allocated by the parent before the fork, so the stack is the parent's
     r = run([prog("heap_fork"), "inherited_leak"])

@@ -37,6 +37,12 @@ static int exited;                /* the exit hand-over happened (this image) */
 static int consumer_gone;         /* a wait for room timed out: do not wait again until tail moves */
 static pid_t my_pid;
 static uint64_t ring_gen;         /* which ring's stack table cached stack ids are in */
+/* A private page the kernel zeroes in a child made by fork or by a raw
+ * clone() without CLONE_VM (MADV_WIPEONFORK): a child that went through no
+ * pthread_atfork handler (the program called clone() itself) sees 0 here
+ * and makes its own ring instead of writing into its parent's. A vfork
+ * child shares the page (and the parent's memory): it reads 1. */
+static volatile uint32_t *this_process;
 
 static uint64_t mono_ns(void)
 {
@@ -144,6 +150,19 @@ static void start(void)
 		goto off;
 	}
 	void *p = (void *)mp;
+	/* a child never writes into this ring: it is not even mapped there */
+	hr_sys3(SYS_madvise, p, map_len, MADV_DONTFORK);
+	if (!this_process) {
+		long pg = hr_sys6(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (pg < 0 && pg > -4096)
+			goto unmap;
+		if (hr_sys3(SYS_madvise, pg, 4096, MADV_WIPEONFORK) < 0) {
+			hr_sys2(SYS_munmap, pg, 4096);
+			goto unmap;
+		}
+		this_process = (volatile uint32_t *)pg;
+	}
+	*this_process = 1;
 	struct hr_header *h = p;
 	h->magic = HR_MAGIC;
 	h->version = HR_VERSION;
@@ -162,25 +181,35 @@ static void start(void)
 	if (s >= 0)
 		hr_sys1(SYS_close, s);
 	hr_sys1(SYS_close, fd);
+	fd = -1;
 	if (sent < 0) {
-		hr_sys2(SYS_munmap, p, map_len);
 		ring = NULL;
-		goto off;
+		goto unmap;
 	}
 	my_pid = (pid_t)hr_sys0(SYS_getpid);
 	__atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
 	errno = saved;
 	return;
+unmap:
+	hr_sys2(SYS_munmap, p, map_len);
+	if (fd >= 0)
+		hr_sys1(SYS_close, fd);
 off:
 	__atomic_store_n(&state, ST_OFF, __ATOMIC_RELEASE);
 	errno = saved;
 }
 
+static void new_process(void);
+
 int hr_ready(void)
 {
 	int st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-	if (st == ST_READY)
-		return 1;
+	if (st == ST_READY) {
+		if (__builtin_expect(*this_process != 0, 1))
+			return 1;
+		new_process();   /* a raw clone() child: its own ring */
+		return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ST_READY;
+	}
 	if (st != ST_NONE)
 		return 0;
 	int none = ST_NONE;
@@ -319,12 +348,26 @@ static void after_fork_child(void)
 	t_tid = 0;
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited)
 		return;
-	hr_sys2(SYS_munmap, ring, map_len);
+	/* the parent's ring is not mapped here (MADV_DONTFORK) */
 	ring = NULL;
 	__atomic_store_n(&state, ST_NONE, __ATOMIC_RELEASE);
 	hr_busy = 1;
 	hr_ready();
 	hr_busy = 0;
+}
+
+/* A child that went through no atfork handler (a raw clone()): the
+ * parent's ring is not mapped here (MADV_DONTFORK); a new one. */
+static void new_process(void)
+{
+	t_tid = 0;
+	hr_stack_forget();
+	ring = NULL;
+	__atomic_store_n(&consumer_gone, 0, __ATOMIC_RELAXED);
+	int ready = ST_READY;
+	if (!__atomic_compare_exchange_n(&state, &ready, ST_NONE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	hr_ready();
 }
 
 void hr_exiting(void)
