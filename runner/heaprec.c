@@ -1,6 +1,8 @@
 #include "heaprec.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +114,36 @@ static uint64_t to_mono(const struct heaprec *h, const struct ring *r, uint64_t 
 	return (uint64_t)((double)h->mono1 + d);
 }
 
+/* The socket directories of runs whose etrace was killed (SIGKILL leaves
+ * them): /tmp/etrace-heap-PID-XXXXXX, ours (root's), PID gone. Removed
+ * without following a link: only a directory of our own uid, opened as
+ * such, and the socket entry in it. */
+static void remove_stale_dirs(void)
+{
+	DIR *d = opendir("/tmp");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int pid = 0, n = 0;
+		if (sscanf(e->d_name, "etrace-heap-%d-%n", &pid, &n) != 1 || n == 0 || strlen(e->d_name + n) != 6 ||
+		    pid <= 0 || pid == (int)getpid())
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat sb;
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid()) {
+			unlinkat(fd, "s", 0);
+			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
 struct heaprec *heaprec_open(const char *lib, uid_t uid, gid_t gid, const char *leaf, const struct heaprec_sink *sink,
 			     char *err, size_t errlen)
 {
@@ -124,6 +156,7 @@ struct heaprec *heaprec_open(const char *lib, uid_t uid, gid_t gid, const char *
 	h->sink = *sink;
 	snprintf(h->lib, sizeof(h->lib), "%s", lib);
 	snprintf(h->leaf, sizeof(h->leaf), "%s", leaf);
+	remove_stale_dirs();
 	/* the directory is root's; only the socket in it is the target user's */
 	snprintf(h->dir, sizeof(h->dir), "/tmp/etrace-heap-%d-XXXXXX", (int)getpid());
 	if (!mkdtemp(h->dir)) {
