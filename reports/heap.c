@@ -2116,6 +2116,22 @@ static bool hidden_proc(const struct et_model *m, const struct et_process *p)
 	return p && !m->system_findings && verdict_system_program(m, p);
 }
 
+/* Whether the uprobe backend traced a process (or no process says which
+ * backend traced it): the probes are worth a line only then. */
+static bool probes_used(const struct et_model *m)
+{
+	bool said = false;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct heap_proc *hp = m->procs[i]->heap;
+		if (hp && hp->backend) {
+			said = true;
+			if (strcmp(hp->backend, "uprobe") == 0)
+				return true;
+		}
+	}
+	return !said;
+}
+
 /* Which backend recorded which process, and the preload's counters. */
 static bool backend_matches(const struct heap_proc *a, const struct heap_proc *b)
 {
@@ -2135,7 +2151,7 @@ static bool first_of_its_backend(const struct et_model *m, size_t i)
 static void text_backends(const struct et_model *m, FILE *out)
 {
 	const struct heap_preload_info *pi = &m->heap->preload;
-	if (pi->library) {
+	if (pi->library && pi->rings) {
 		fprintf(out, "preload: LD_PRELOAD=%s: %" PRIu64 " %s, %" PRIu64 " records", pi->ld_preload, pi->rings,
 			plural(pi->rings, "ring", "rings"), pi->records);
 		if (pi->full_waits)
@@ -2380,7 +2396,7 @@ void heap_render_text(const struct et_model *m, FILE *out)
 		 plural(allocs, "allocation", "allocations"), frees, plural(frees, "free", "frees"), live,
 		 plural(live, "block", "blocks"), live_bytes);
 	heading(out, title);
-	for (size_t i = 0; i < H->nallocs; i++) {
+	for (size_t i = 0; probes_used(m) && i < H->nallocs; i++) {
 		const struct allocator *a = &H->allocs[i];
 		size_t stepped = 0;
 		for (size_t j = 0; j < a->nfns; j++)
