@@ -330,6 +330,10 @@ enum et_heap_op {
 	ET_HEAP_DELETE,        /* operator delete, all variants */
 	ET_HEAP_DELETE_ARRAY,  /* operator delete[] */
 	ET_HEAP_EXIT,          /* _exit: hold the process for the leak scan */
+	ET_HEAP_OVERFLOW,      /* the preload found a block's redzone changed (ptr: the block;
+				  size: the first changed byte's offset past its end; align:
+				  the detecting op << 32 | the count of changed bytes); the
+				  record comes before the free or realloc that found it */
 	ET_HEAP_OP_MAX,
 };
 

@@ -535,6 +535,7 @@ const char *heap_op_name(int op)
 		[ET_HEAP_DELETE] = "operator delete",
 		[ET_HEAP_DELETE_ARRAY] = "operator delete[]",
 		[ET_HEAP_EXIT] = "_exit",
+		[ET_HEAP_OVERFLOW] = "redzone check",
 	};
 	if (op <= 0 || op >= ET_HEAP_OP_MAX || !names[op])
 		return "?";
@@ -544,7 +545,7 @@ const char *heap_op_name(int op)
 const char *heap_error_kind_name(int kind)
 {
 	static const char *const names[HEAP_ERR_KINDS] = { "double free", "invalid free", "mismatched free",
-							   "realloc of freed pointer" };
+							   "realloc of freed pointer", "heap-buffer-overflow" };
 	return kind >= 0 && kind < HEAP_ERR_KINDS ? names[kind] : "?";
 }
 
@@ -1121,6 +1122,24 @@ static void release(struct et_heap *H, struct heap_proc *hp, const struct ev_hea
 	note_unknown(H, hp, e, ptr, op, stack);
 }
 
+/* The preload found a block's redzone changed when the block was freed or
+ * reallocated: a write past its end. The block is still live here (the
+ * record comes before the free's). */
+static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *e, uint32_t stack)
+{
+	int op = (int)(e->align >> 32);
+	if (op <= 0 || op >= ET_HEAP_OP_MAX)
+		op = ET_HEAP_FREE;
+	struct heap_error *er = add_error(H, hp, HEAP_ERR_OVERFLOW, HEAP_DETAIL_NONE, e, e->ptr, op, stack);
+	if (!er)
+		return;
+	const struct heap_block *b = btab_find(&hp->live, e->ptr);
+	if (b)
+		error_block_live(er, b);
+	er->past_first = e->size;
+	er->past_bytes = (uint32_t)e->align;
+}
+
 static const struct et_module *code_module(struct et_heap *H, const struct et_process *p, uint64_t addr);
 
 struct cfi_ctx {
@@ -1235,6 +1254,9 @@ static int on_heap(struct et_model *m, const struct ev_heap *e, size_t size)
 	case ET_HEAP_DELETE_ARRAY:
 		if (e->ptr)
 			release(H, hp, e, e->ptr, op, stack);
+		break;
+	case ET_HEAP_OVERFLOW:
+		overflow_found(H, hp, e, stack);
 		break;
 	}
 	return 0;
@@ -1956,6 +1978,19 @@ static void json_stack(struct strbuf *sb, const struct symstack *ss)
 static void error_message(const struct et_model *m, const struct heap_error *e, struct strbuf *sb)
 {
 	const char *with = e->op != ET_HEAP_FREE ? heap_op_name(e->op) : NULL;
+	if (e->kind == HEAP_ERR_OVERFLOW) {
+		sb_printf(sb, "heap-buffer-overflow: %" PRIu32 " %s changed past the end of ", e->past_bytes,
+			  e->past_bytes == 1 ? "byte" : "bytes");
+		if (e->has_block)
+			sb_printf(sb, "a %" PRIu64 "-byte block 0x%" PRIx64 " from %s", e->block_size, e->addr,
+				  heap_op_name(e->block_op));
+		else
+			sb_printf(sb, "the block 0x%" PRIx64, e->addr);
+		sb_printf(sb, ", from %" PRIu64 " %s after it; found at %s by ", e->past_first,
+			  e->past_first == 1 ? "byte" : "bytes", heap_op_name(e->op));
+		thread_text(m, e->proc, e->tid, sb);
+		return;
+	}
 	if (e->kind == HEAP_ERR_REALLOC_FREED)
 		sb_printf(sb, "realloc of freed pointer 0x%" PRIx64 " (", e->addr);
 	else
@@ -2454,6 +2489,8 @@ static void json_error(const struct et_model *m, struct heap_error *e, struct st
 					       "allocator faulted" };
 	sb_puts(sb, ",\"detail\":");
 	sb_json_str(sb, details[e->detail]);
+	if (e->kind == HEAP_ERR_OVERFLOW)
+		sb_printf(sb, ",\"past_end\":{\"first\":%" PRIu64 ",\"bytes\":%" PRIu32 "}", e->past_first, e->past_bytes);
 	sb_puts(sb, ",\"stack\":");
 	json_stack(sb, e->sym[0]);
 	sb_printf(sb, ",\"stack_cut\":%s,\"block\":", e->sym[0] && e->sym[0]->cut ? "true" : "false");

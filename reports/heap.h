@@ -119,6 +119,7 @@ enum heap_error_kind {
 	HEAP_ERR_INVALID_FREE,
 	HEAP_ERR_MISMATCHED_FREE,
 	HEAP_ERR_REALLOC_FREED,
+	HEAP_ERR_OVERFLOW,          /* a write past a block's end (its redzone changed) */
 	HEAP_ERR_KINDS,
 };
 
@@ -149,6 +150,8 @@ struct heap_error {
 	int block_op;               /* the function that allocated it */
 	uint32_t alloc_stack;
 	bool block_freed;           /* the block was freed before (double free, realloc of freed) */
+	uint64_t past_first;        /* HEAP_ERR_OVERFLOW: the first changed byte, bytes past the end */
+	uint32_t past_bytes;        /* HEAP_ERR_OVERFLOW: how many bytes of the redzone changed */
 	uint32_t free_stack;
 	int free_tid, free_op;
 	uint64_t free_ts;

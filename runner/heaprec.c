@@ -432,6 +432,9 @@ static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in
 	case ET_HEAP_DELETE_ARRAY:
 		e->sp = in->arg;
 		break;
+	case ET_HEAP_OVERFLOW:
+		e->align = in->arg;
+		break;
 	}
 	uint32_t id = in->stack;
 	if (id >= 1 && id <= r->nstk) {

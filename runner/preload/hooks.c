@@ -5,12 +5,14 @@
  * a static buffer that is never freed. Built with -fexceptions: operator
  * new may throw through these frames, and hr_busy is reset on the way. */
 #include "recorder.h"
+#include "redzone.h"
 #include "../../bpf/events.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@ static struct {
 	fn_memalign memalign, aligned_alloc;
 	fn_malloc valloc, pvalloc;
 	fn_posix_memalign posix_memalign;
+	size_t (*usable)(void *);
 } real;
 
 /* ---- the bootstrap buffer --------------------------------------------------- */
@@ -81,7 +84,14 @@ static void resolve(void)
 	real.valloc = (fn_malloc)dlsym(RTLD_NEXT, "valloc");
 	real.pvalloc = (fn_malloc)dlsym(RTLD_NEXT, "pvalloc");
 	real.posix_memalign = (fn_posix_memalign)dlsym(RTLD_NEXT, "posix_memalign");
+	real.usable = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
 	fn_malloc m = (fn_malloc)dlsym(RTLD_NEXT, "malloc");
+	/* redzones with glibc's allocator only: the plausibility test of a
+	 * freed pointer (rz_plausible) reads its chunk header */
+	Dl_info di;
+	const char *z = getenv("ETRACE_HEAP_REDZONE");
+	int glibc = m && dladdr((void *)m, &di) && di.dli_fname && strstr(di.dli_fname, "/libc.so.");
+	hr_rz_init(glibc && !(z && strcmp(z, "0") == 0) ? real.usable : NULL);
 	__atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
 	resolving = 0;
 }
@@ -113,6 +123,49 @@ static void unbusy(int *owned)
 	} while (0)
 
 
+/* ---- redzones -------------------------------------------------------------------- */
+
+/* Bytes to ask the allocator for n: n and the redzone, when that fits. */
+static inline size_t rz_size(size_t n)
+{
+	return hr_rz_on && n <= SIZE_MAX - HR_RZ_EXTRA ? n + HR_RZ_EXTRA : n;
+}
+
+static inline void rz_mark(void *p, size_t n)
+{
+	if (p && hr_rz_on && n <= SIZE_MAX - HR_RZ_EXTRA)
+		hr_rz_mark(p, n);
+}
+
+/* Whether p can be one of glibc's chunks at all: aligned, and a chunk
+ * header whose size is sane (a wild pointer given to free must not make
+ * malloc_usable_size read far away; glibc's free would abort on it). */
+static inline int rz_plausible(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (a & 15 || a < 4096)
+		return 0;
+	size_t sz = ((const size_t *)p)[-1];
+	size_t csz = sz & ~(size_t)7;
+	if (csz < 32 || csz & 15)
+		return 0;
+	if (sz & 2)   /* mmapped: whole pages */
+		return (csz & 4095) == 0;
+	return csz <= (64u << 20);
+}
+
+/* The redzone of p, about to go back (free, realloc, delete): a changed
+ * byte is recorded (op: the function that found it) before that call's
+ * own record. */
+#define RZ_CHECK(rec, p, op)                                                                           \
+	do {                                                                                           \
+		size_t n_;                                                                             \
+		uint64_t first_;                                                                       \
+		uint32_t count_;                                                                       \
+		if (hr_rz_on && rz_plausible(p) && hr_rz_check((p), 1, &n_, &first_, &count_) && count_) \
+			PUT(rec, ET_HEAP_OVERFLOW, (p), first_, ((uint64_t)(op) << 32) | count_);      \
+	} while (0)
+
 /* ---- C ------------------------------------------------------------------------ */
 
 EXPORT void *malloc(size_t n)
@@ -128,8 +181,9 @@ EXPORT void *malloc(size_t n)
 		return real.malloc(n);
 	}
 	hr_busy = 1;
-	void *p = real.malloc(n);
+	void *p = real.malloc(rz_size(n));
 	int e = errno;
+	rz_mark(p, n);
 	PUT(1, ET_HEAP_MALLOC, p, n, 0);
 	errno = e;
 	hr_busy = 0;
@@ -143,11 +197,18 @@ EXPORT void free(void *p)
 	if (!real.free)
 		resolve();
 	if (hr_busy) {
+		if (hr_rz_on && rz_plausible(p)) {
+			size_t n;
+			uint64_t f;
+			uint32_t c;
+			hr_rz_check(p, 1, &n, &f, &c);
+		}
 		real.free(p);
 		return;
 	}
 	hr_busy = 1;
 	int e = errno;
+	RZ_CHECK(1, p, ET_HEAP_FREE);
 	/* recorded before the block goes back: another thread may get the
 	 * same address from its next malloc, and its record must come after */
 	PUT(1, ET_HEAP_FREE, p, 0, (uintptr_t)__builtin_frame_address(0));
@@ -170,7 +231,13 @@ EXPORT void *calloc(size_t n, size_t sz)
 		return real.calloc(n, sz);
 	}
 	hr_busy = 1;
-	void *p = real.calloc(n, sz);
+	void *p;
+	if (hr_rz_on && (!sz || n <= (SIZE_MAX - HR_RZ_EXTRA) / sz)) {
+		p = real.calloc(n * sz + HR_RZ_EXTRA, 1);
+		rz_mark(p, n * sz);
+	} else {
+		p = real.calloc(n, sz);
+	}
 	int e = errno;
 	PUT(1, ET_HEAP_CALLOC, p, n * sz, 0);
 	errno = e;
@@ -201,7 +268,23 @@ EXPORT void *realloc(void *old, size_t n)
 		return real.realloc(old, n);
 	}
 	hr_busy = 1;
-	void *p = real.realloc(old, n);
+	void *p;
+	if (old && !n) {
+		RZ_CHECK(1, old, ET_HEAP_REALLOC);
+		p = real.realloc(old, 0);   /* frees it */
+	} else {
+		size_t had = 0;
+		uint64_t f;
+		uint32_t c = 0;
+		int ours = old && hr_rz_on && rz_plausible(old) && hr_rz_check(old, 1, &had, &f, &c);
+		if (ours && c)
+			PUT(1, ET_HEAP_OVERFLOW, old, f, ((uint64_t)ET_HEAP_REALLOC << 32) | c);
+		p = real.realloc(old, rz_size(n));
+		if (p)
+			rz_mark(p, n);
+		else if (ours)
+			rz_mark(old, had);   /* still the program's */
+	}
 	int e = errno;
 	PUT(1, ET_HEAP_REALLOC, p, n, (uintptr_t)old);
 	errno = e;
@@ -223,6 +306,8 @@ EXPORT void *reallocarray(void *old, size_t n, size_t sz)
 		return real.reallocarray ? real.reallocarray(old, n, sz) : NULL;
 	}
 	hr_busy = 1;
+	if (old)
+		RZ_CHECK(1, old, ET_HEAP_REALLOCARRAY);   /* the new block has no redzone */
 	void *p = real.reallocarray(old, n, sz);
 	int e = errno;
 	PUT(1, ET_HEAP_REALLOCARRAY, p, n * sz, (uintptr_t)old);
@@ -236,8 +321,10 @@ static __attribute__((noinline)) void *aligned(fn_memalign f, size_t align, size
 	int rec = !hr_busy;
 	if (rec)
 		hr_busy = 1;
-	void *p = f ? f(align, n) : NULL;
+	void *p = f ? f(align, rec ? rz_size(n) : n) : NULL;
 	int e = errno;
+	if (rec)
+		rz_mark(p, n);
 	if (rec && hr_ready())
 		hr_put(ET_HEAP_MEMALIGN, (uintptr_t)p, n, align, ra, fp);
 	else if (rec)
@@ -304,12 +391,32 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		return real.posix_memalign ? real.posix_memalign(out, align, n) : ENOMEM;
 	}
 	hr_busy = 1;
-	int rc = real.posix_memalign(out, align, n);
+	int rc = real.posix_memalign(out, align, rz_size(n));
 	int e = errno;
+	if (rc == 0)
+		rz_mark(*out, n);
 	PUT(1, ET_HEAP_POSIX_MEMALIGN, rc == 0 ? *out : NULL, n, align);
 	errno = e;
 	hr_busy = 0;
 	return rc;
+}
+
+/* What the program may use of a block: what it asked for (the redzone past
+ * it is not the program's). */
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (is_boot(p))
+		return ((size_t *)p)[-1];
+	if (!real.usable)
+		resolve();
+	size_t n;
+	uint64_t f;
+	uint32_t c;
+	if (hr_rz_on && rz_plausible(p) && hr_rz_check(p, 0, &n, &f, &c))
+		return n;
+	return real.usable ? real.usable(p) : 0;
 }
 
 /* ---- exit -------------------------------------------------------------------------- */

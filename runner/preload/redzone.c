@@ -1,0 +1,70 @@
+/* Redzones of libetrace_heap.so (redzone.h). The trailer sits at the end
+ * of the allocator's usable size, found again from the pointer alone
+ * (malloc_usable_size), so nothing is kept per block in the process. A
+ * block the hooks did not make (allocated inside the library, or before
+ * it started) has no valid trailer: its check word must equal the size
+ * xor the block's address xor a per-process random key, and a trailer is
+ * wiped when its block goes back, so a stale one is not taken for a live
+ * one. */
+#include "redzone.h"
+
+#include <string.h>
+#include <sys/auxv.h>
+
+#define RZ_BYTE 0xfb
+
+int hr_rz_on;
+static size_t (*usable_size)(void *);
+static uint64_t key;
+
+void hr_rz_init(size_t (*usable)(void *))
+{
+	usable_size = usable;
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	if (r)
+		memcpy(&key, r + 8, sizeof(key));
+	key |= 1;
+	hr_rz_on = usable != NULL;
+}
+
+static inline uint64_t check_word(const void *p, uint64_t n)
+{
+	return n ^ (uint64_t)(uintptr_t)p ^ key;
+}
+
+void hr_rz_mark(void *p, size_t n)
+{
+	size_t u = usable_size(p);
+	if (u < HR_RZ_EXTRA || ((u - 16) & ~(size_t)7) < n + HR_RZ)
+		return;   /* not what we asked for: no redzone */
+	memset((char *)p + n, RZ_BYTE, HR_RZ);
+	uint64_t t[2] = { n, check_word(p, n) };
+	memcpy((char *)p + ((u - 16) & ~(size_t)7), t, sizeof(t));
+}
+
+int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count)
+{
+	size_t u = usable_size(p);
+	if (u < HR_RZ_EXTRA)
+		return 0;
+	size_t pos = (u - 16) & ~(size_t)7;
+	char *tp = (char *)p + pos;
+	uint64_t t[2];
+	memcpy(t, tp, sizeof(t));
+	if (t[1] != check_word(p, t[0]) || t[0] > pos - HR_RZ)
+		return 0;
+	const unsigned char *z = (const unsigned char *)p + t[0];
+	uint32_t c = 0;
+	uint64_t f = 0;
+	for (unsigned i = 0; i < HR_RZ; i++)
+		if (z[i] != RZ_BYTE && c++ == 0)
+			f = i;
+	if (wipe) {
+		uint64_t zero[2] = { 0, 0 };
+		memcpy(tp, zero, sizeof(zero));
+	}
+	*n = t[0];
+	*first = f;
+	*count = c;
+	return 1;
+}

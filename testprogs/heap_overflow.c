@@ -1,0 +1,115 @@
+/* Writes past a block's end that do not crash (#11): the preload's
+ * redzones find them when the block is freed or reallocated.
+ * Usage: heap_overflow MODE
+ *   past4     malloc(8), 12 bytes written (4 past the end), freed
+ *   onepast   malloc(10), one byte written at [10], freed
+ *   realloc   malloc(16), 2 bytes written at [16..17], then realloc'd to 64
+ *   calloc    calloc(3, 5), 1 byte written at [15], freed
+ *   thread    a thread writes 3 bytes past a 24-byte block main allocated;
+ *             main frees it after the join
+ *   clean     every block written exactly to its end, a block grown to its
+ *             malloc_usable_size and filled, strdup, realloc chains,
+ *             posix_memalign and aligned_alloc blocks: no error
+ * Prints "done" and exits 0. */
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <malloc.h>
+
+__attribute__((noinline)) static void past4(void)
+{
+	char *b = malloc(8); /* @alloc past4 */
+	memset(b, 'x', 12);
+	free(b); /* @free past4 */
+}
+
+__attribute__((noinline)) static void onepast(void)
+{
+	char *b = malloc(10); /* @alloc onepast */
+	memset(b, 'y', 10);
+	b[10] = 0;
+	free(b);
+}
+
+__attribute__((noinline)) static void grow(void)
+{
+	char *b = malloc(16); /* @alloc realloc */
+	memset(b, 'z', 18);
+	b = realloc(b, 64); /* @realloc */
+	free(b);
+}
+
+__attribute__((noinline)) static void zeroed(void)
+{
+	char *b = calloc(3, 5); /* @alloc calloc */
+	b[15] = 1;
+	free(b);
+}
+
+static char *shared;
+
+static void *writer(void *arg)
+{
+	(void)arg;
+	memcpy(shared + 24, "abc", 3);
+	return NULL;
+}
+
+__attribute__((noinline)) static void threaded(void)
+{
+	shared = malloc(24); /* @alloc thread */
+	pthread_t t;
+	pthread_create(&t, NULL, writer, NULL);
+	pthread_join(t, NULL);
+	free(shared); /* @free thread */
+}
+
+__attribute__((noinline)) static void clean(void)
+{
+	for (size_t n = 1; n < 300; n += 7) {
+		char *b = malloc(n);
+		memset(b, 'c', n);
+		b = realloc(b, n * 3);
+		memset(b, 'd', n * 3);
+		free(b);
+	}
+	char *u = malloc(20);
+	size_t un = malloc_usable_size(u);
+	memset(u, 'u', un);   /* all the program was told it may use */
+	free(u);
+	char *s = strdup("a string of some length");
+	free(s);
+	void *a = NULL;
+	if (posix_memalign(&a, 64, 100) == 0)
+		memset(a, 1, 100);
+	free(a);
+	char *al = aligned_alloc(32, 64);
+	memset(al, 2, 64);
+	free(al);
+	char *z = calloc(7, 9);
+	memset(z, 3, 63);
+	free(z);
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "clean";
+	if (!strcmp(m, "past4"))
+		past4();
+	else if (!strcmp(m, "onepast"))
+		onepast();
+	else if (!strcmp(m, "realloc"))
+		grow();
+	else if (!strcmp(m, "calloc"))
+		zeroed();
+	else if (!strcmp(m, "thread"))
+		threaded();
+	else if (!strcmp(m, "clean"))
+		clean();
+	else
+		return 2;
+	puts("done");
+	return 0;
+}

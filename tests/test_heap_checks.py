@@ -1,0 +1,89 @@
+"""Memory errors that do not crash (#11), found by the preload recorder's
+redzones: a write past a block's end changes the pattern the library put
+there, and the free or realloc of the block finds it. The findings are heap
+errors: in the verdict, the JSON, and --error-exitcode."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import lib
+from lib import Skip, prog
+from test_heap import check_stack, heap, heap_text, leaks, line_of
+
+OVF = "heap_overflow.c"
+
+
+def overflows(r):
+    return [e for e in heap(r)["errors"] if e["kind"] == "heap-buffer-overflow"]
+
+
+def one_overflow(r, nbytes, size, found_at, chain, tag, alloc_tag):
+    assert r.rc == 9, (r.rc, r.stderr)
+    assert r.stdout == b"done\n", r.stdout
+    es = overflows(r)
+    assert len(es) == 1 and len(heap(r)["errors"]) == 1, heap(r)["errors"]
+    e = es[0]
+    assert e["past_end"] == {"first": 0, "bytes": nbytes}, e
+    assert e["function"] == found_at, e
+    b = e["block"]
+    assert b["size"] == size and b["address"] == e["address"], b
+    check_stack(e["stack"], chain, tag)
+    check_stack(b["alloc_stack"], chain, alloc_tag)
+    unit = "byte" if nbytes == 1 else "bytes"
+    want = (f"ERROR heap-buffer-overflow: {nbytes} {unit} changed past the end of a {size}-byte block "
+            f"{b['address']} from {b['function']}, from 0 bytes after it; found at {found_at} by thread {e['tid']} "
+            f"(heap_overflow):")
+    assert lib.contains_line(heap_text(r), re.escape(want)), heap_text(r)
+    assert e["message"] == want[len("ERROR "):-1], e["message"]
+    # in the verdict, and no leak or other error besides
+    assert "heap-buffer-overflow" in r.text.split("-- verdict")[1].split("\n-- ")[0], r.text
+    assert leaks(r, kind="definitely lost") == []
+    lib.text_agrees_with_json(r)
+    return e
+
+
+def run(mode):
+    return lib.run([prog("heap_overflow"), mode], etrace_opts=["--error-exitcode=9"])
+
+
+def test_four_bytes_past_the_end_found_at_free():
+    one_overflow(run("past4"), 4, 8, "free", [("past4", OVF), ("main", OVF)], "free past4", "alloc past4")
+
+
+def test_one_byte_past_the_end_calloc_and_realloc():
+    one_overflow(run("onepast"), 1, 10, "free", [("onepast", OVF), ("main", OVF)], None, "alloc onepast")
+    one_overflow(run("calloc"), 1, 15, "free", [("zeroed", OVF), ("main", OVF)], None, "alloc calloc")
+    one_overflow(run("realloc"), 2, 16, "realloc", [("grow", OVF), ("main", OVF)], "realloc", "alloc realloc")
+
+
+def test_overflow_by_another_thread():
+    one_overflow(run("thread"), 3, 24, "free", [("threaded", OVF), ("main", OVF)], "free thread", "alloc thread")
+
+
+def test_blocks_used_to_their_end_and_usable_size_are_clean():
+    r = run("clean")
+    assert r.rc == 0, (r.rc, r.stderr)
+    assert heap(r)["errors"] == [], heap(r)["errors"]
+    assert "heap-buffer-overflow" not in r.text
+
+
+def test_uprobe_backend_has_no_redzones():
+    r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--heap-backend=uprobe", "--error-exitcode=9"])
+    assert r.rc == 0 and overflows(r) == [], heap(r)["errors"]
+
+
+def test_gcc_compiling_a_real_file_is_clean_with_the_checks_on():
+    if not shutil.which("gcc"):
+        raise Skip("gcc missing")
+    with tempfile.TemporaryDirectory(prefix=f"etrace-gcc-{os.getpid()}-") as d:
+        out = os.path.join(d, "decode.o")
+        r = lib.run(["gcc", "-O2", "-D_GNU_SOURCE", "-I" + os.path.join(lib.ROOT, "build"), "-I" + lib.ROOT, "-c",
+                     os.path.join(lib.ROOT, "reports", "decode.c"), "-o", out],
+                    etrace_opts=["--error-exitcode=9"])
+        assert r.rc == 0 and os.path.getsize(out) > 0, (r.rc, r.stderr[-2000:])
+    assert r.report["crashes"] == [], r.report["crashes"]
+    assert heap(r)["errors"] == [], heap(r)["errors"]
+    procs = heap(r)["processes"]
+    assert len(procs) >= 3 and all(p["backend"] == "preload" for p in procs), procs
