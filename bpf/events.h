@@ -334,6 +334,9 @@ enum et_heap_op {
 				  size: the first changed byte's offset past its end; align:
 				  the detecting op << 32 | the count of changed bytes); the
 				  record comes before the free or realloc that found it */
+	ET_HEAP_UAF_WRITE,     /* a block left the preload's quarantine with its fill changed
+				  (ptr: the block, freed before; size: the first changed
+				  byte's offset; align: the count of changed bytes) */
 	ET_HEAP_OP_MAX,
 };
 

@@ -536,6 +536,7 @@ const char *heap_op_name(int op)
 		[ET_HEAP_DELETE_ARRAY] = "operator delete[]",
 		[ET_HEAP_EXIT] = "_exit",
 		[ET_HEAP_OVERFLOW] = "redzone check",
+		[ET_HEAP_UAF_WRITE] = "quarantine check",
 	};
 	if (op <= 0 || op >= ET_HEAP_OP_MAX || !names[op])
 		return "?";
@@ -545,7 +546,8 @@ const char *heap_op_name(int op)
 const char *heap_error_kind_name(int kind)
 {
 	static const char *const names[HEAP_ERR_KINDS] = { "double free", "invalid free", "mismatched free",
-							   "realloc of freed pointer", "heap-buffer-overflow" };
+							   "realloc of freed pointer", "heap-buffer-overflow",
+							   "heap-use-after-free write" };
 	return kind >= 0 && kind < HEAP_ERR_KINDS ? names[kind] : "?";
 }
 
@@ -1140,6 +1142,20 @@ static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct
 	er->past_bytes = (uint32_t)e->align;
 }
 
+/* A block left the preload's quarantine with its fill changed: written
+ * after it was freed. */
+static void uaf_write_found(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *e, uint32_t stack)
+{
+	struct heap_error *er = add_error(H, hp, HEAP_ERR_UAF_WRITE, HEAP_DETAIL_NONE, e, e->ptr, ET_HEAP_UAF_WRITE, stack);
+	if (!er)
+		return;
+	const struct heap_freed *f = freed_find(hp, e->ptr);
+	if (f)
+		error_block_freed(er, f);
+	er->past_first = e->size;
+	er->past_bytes = (uint32_t)e->align;
+}
+
 static const struct et_module *code_module(struct et_heap *H, const struct et_process *p, uint64_t addr);
 
 struct cfi_ctx {
@@ -1257,6 +1273,9 @@ static int on_heap(struct et_model *m, const struct ev_heap *e, size_t size)
 		break;
 	case ET_HEAP_OVERFLOW:
 		overflow_found(H, hp, e, stack);
+		break;
+	case ET_HEAP_UAF_WRITE:
+		uaf_write_found(H, hp, e, stack);
 		break;
 	}
 	return 0;
@@ -1991,6 +2010,19 @@ static void error_message(const struct et_model *m, const struct heap_error *e, 
 		thread_text(m, e->proc, e->tid, sb);
 		return;
 	}
+	if (e->kind == HEAP_ERR_UAF_WRITE) {
+		sb_printf(sb, "heap-use-after-free WRITE: %" PRIu32 " %s changed in ", e->past_bytes,
+			  e->past_bytes == 1 ? "byte" : "bytes");
+		if (e->has_block) {
+			sb_printf(sb, "a %" PRIu64 "-byte block 0x%" PRIx64 " from %s freed by ", e->block_size, e->addr,
+				  heap_op_name(e->block_op));
+			thread_text(m, e->proc, e->free_tid, sb);
+		} else {
+			sb_printf(sb, "the freed block 0x%" PRIx64, e->addr);
+		}
+		sb_printf(sb, ", from byte %" PRIu64 "; found when it left the quarantine", e->past_first);
+		return;
+	}
 	if (e->kind == HEAP_ERR_REALLOC_FREED)
 		sb_printf(sb, "realloc of freed pointer 0x%" PRIx64 " (", e->addr);
 	else
@@ -2242,7 +2274,8 @@ static void text_errors(const struct et_model *m, FILE *out)
 		sb_reset(&sb);
 		error_message(m, e, &sb);
 		fprintf(out, "ERROR %s:\n", sb_str(&sb));
-		print_stack(out, e->sym[0]);
+		if (e->kind != HEAP_ERR_UAF_WRITE)
+			print_stack(out, e->sym[0]);
 		if (e->has_block && e->block_freed) {
 			fprintf(out, "  freed before by thread %d at:\n", e->free_tid);
 			print_stack(out, e->sym[2]);
@@ -2489,6 +2522,8 @@ static void json_error(const struct et_model *m, struct heap_error *e, struct st
 					       "allocator faulted" };
 	sb_puts(sb, ",\"detail\":");
 	sb_json_str(sb, details[e->detail]);
+	if (e->kind == HEAP_ERR_UAF_WRITE)
+		sb_printf(sb, ",\"changed\":{\"first\":%" PRIu64 ",\"bytes\":%" PRIu32 "}", e->past_first, e->past_bytes);
 	if (e->kind == HEAP_ERR_OVERFLOW)
 		sb_printf(sb, ",\"past_end\":{\"first\":%" PRIu64 ",\"bytes\":%" PRIu32 "}", e->past_first, e->past_bytes);
 	sb_puts(sb, ",\"stack\":");

@@ -120,6 +120,7 @@ enum heap_error_kind {
 	HEAP_ERR_MISMATCHED_FREE,
 	HEAP_ERR_REALLOC_FREED,
 	HEAP_ERR_OVERFLOW,          /* a write past a block's end (its redzone changed) */
+	HEAP_ERR_UAF_WRITE,         /* a write into a freed block (its quarantine fill changed) */
 	HEAP_ERR_KINDS,
 };
 
@@ -150,8 +151,9 @@ struct heap_error {
 	int block_op;               /* the function that allocated it */
 	uint32_t alloc_stack;
 	bool block_freed;           /* the block was freed before (double free, realloc of freed) */
-	uint64_t past_first;        /* HEAP_ERR_OVERFLOW: the first changed byte, bytes past the end */
-	uint32_t past_bytes;        /* HEAP_ERR_OVERFLOW: how many bytes of the redzone changed */
+	uint64_t past_first;        /* HEAP_ERR_OVERFLOW: the first changed byte, bytes past the end;
+				       HEAP_ERR_UAF_WRITE: its offset in the block */
+	uint32_t past_bytes;        /* how many bytes changed */
 	uint32_t free_stack;
 	int free_tid, free_op;
 	uint64_t free_ts;

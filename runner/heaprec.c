@@ -433,6 +433,7 @@ static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in
 		e->sp = in->arg;
 		break;
 	case ET_HEAP_OVERFLOW:
+	case ET_HEAP_UAF_WRITE:
 		e->align = in->arg;
 		break;
 	}

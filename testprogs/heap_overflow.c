@@ -7,11 +7,15 @@
  *   calloc    calloc(3, 5), 1 byte written at [15], freed
  *   thread    a thread writes 3 bytes past a 24-byte block main allocated;
  *             main frees it after the join
+ *   uaf       malloc(32), freed, then 2 bytes written into it at [5..6]
+ *             (a write after free: the quarantine's fill changed)
+ *   uaf_thread  a thread writes 1 byte into a 40-byte block main freed
  *   clean     every block written exactly to its end, a block grown to its
  *             malloc_usable_size and filled, strdup, realloc chains,
  *             posix_memalign and aligned_alloc blocks: no error
  * Prints "done" and exits 0. */
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Wuse-after-free"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +70,30 @@ __attribute__((noinline)) static void threaded(void)
 	free(shared); /* @free thread */
 }
 
+__attribute__((noinline)) static void uaf(void)
+{
+	char *volatile b = malloc(32); /* @alloc uaf */
+	strcpy(b, "hello");
+	free(b); /* @free uaf */
+	b[5] = '!';
+	b[6] = '?';
+}
+
+static void *late_writer(void *arg)
+{
+	((volatile char *)arg)[39] = 1;
+	return NULL;
+}
+
+__attribute__((noinline)) static void uaf_thread(void)
+{
+	char *b = malloc(40); /* @alloc uaf_thread */
+	free(b); /* @free uaf_thread */
+	pthread_t t;
+	pthread_create(&t, NULL, late_writer, b);
+	pthread_join(t, NULL);
+}
+
 __attribute__((noinline)) static void clean(void)
 {
 	for (size_t n = 1; n < 300; n += 7) {
@@ -106,6 +134,10 @@ int main(int argc, char **argv)
 		zeroed();
 	else if (!strcmp(m, "thread"))
 		threaded();
+	else if (!strcmp(m, "uaf"))
+		uaf();
+	else if (!strcmp(m, "uaf_thread"))
+		uaf_thread();
 	else if (!strcmp(m, "clean"))
 		clean();
 	else

@@ -87,3 +87,38 @@ def test_gcc_compiling_a_real_file_is_clean_with_the_checks_on():
     assert heap(r)["errors"] == [], heap(r)["errors"]
     procs = heap(r)["processes"]
     assert len(procs) >= 3 and all(p["backend"] == "preload" for p in procs), procs
+
+
+def one_uaf_write(r, nbytes, first, size, chain, free_tag, alloc_tag):
+    assert r.rc == 9, (r.rc, r.stderr)
+    es = [e for e in heap(r)["errors"] if e["kind"] == "heap-use-after-free write"]
+    assert len(es) == 1 and len(heap(r)["errors"]) == 1, heap(r)["errors"]
+    e = es[0]
+    assert e["changed"] == {"first": first, "bytes": nbytes}, e
+    b = e["block"]
+    assert b["size"] == size and b["address"] == e["address"] and b["free_function"] == "free", b
+    check_stack(b["free_stack"], chain, free_tag)
+    check_stack(b["alloc_stack"], chain, alloc_tag)
+    unit = "byte" if nbytes == 1 else "bytes"
+    want = (f"ERROR heap-use-after-free WRITE: {nbytes} {unit} changed in a {size}-byte block {b['address']} "
+            f"from malloc freed by thread {b['free_tid']} (heap_overflow), from byte {first}; found when it left "
+            f"the quarantine:")
+    assert lib.contains_line(heap_text(r), re.escape(want)), heap_text(r)
+    assert "heap-use-after-free" in r.text.split("-- verdict")[1].split("\n-- ")[0], r.text
+    lib.text_agrees_with_json(r)
+
+
+def test_write_after_free_found_by_the_quarantine():
+    one_uaf_write(run("uaf"), 2, 5, 32, [("uaf", OVF), ("main", OVF)], "free uaf", "alloc uaf")
+
+
+def test_write_after_free_from_another_thread():
+    one_uaf_write(run("uaf_thread"), 1, 39, 40, [("uaf_thread", OVF), ("main", OVF)], "free uaf_thread",
+                  "alloc uaf_thread")
+
+
+def test_checks_off_without_a_quarantine():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env["ETRACE_HEAP_QUARANTINE"] = "0"
+    r = lib.run([prog("heap_overflow"), "uaf"], etrace_opts=["--error-exitcode=9"], env=env)
+    assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]

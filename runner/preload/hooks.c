@@ -6,6 +6,7 @@
  * new may throw through these frames, and hr_busy is reset on the way. */
 #include "recorder.h"
 #include "redzone.h"
+#include "quarantine.h"
 #include "../../bpf/events.h"
 
 #include <dlfcn.h>
@@ -92,6 +93,9 @@ static void resolve(void)
 	const char *z = getenv("ETRACE_HEAP_REDZONE");
 	int glibc = m && dladdr((void *)m, &di) && di.dli_fname && strstr(di.dli_fname, "/libc.so.");
 	hr_rz_init(glibc && !(z && strcmp(z, "0") == 0) ? real.usable : NULL);
+	/* the quarantine marks its blocks in their redzone trailers */
+	const char *qz = getenv("ETRACE_HEAP_QUARANTINE");
+	hr_q_init(hr_rz_on ? real.free : NULL, qz ? strtoul(qz, NULL, 10) : (1u << 20));
 	__atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
 	resolving = 0;
 }
@@ -196,23 +200,34 @@ EXPORT void free(void *p)
 		return;
 	if (!real.free)
 		resolve();
+	size_t n = 0;
+	uint64_t f;
+	uint32_t c = 0;
+	int ours = 0, again = 0;
+	if (hr_rz_on && rz_plausible(p)) {
+		ours = hr_rz_check(p, 1, &n, &f, &c);
+		/* a second free of a block the quarantine holds: the free the
+		 * program made first is done now, then this one, as they would
+		 * have been without the quarantine (glibc may abort on it) */
+		again = !ours && hr_q_take(p);
+	}
 	if (hr_busy) {
-		if (hr_rz_on && rz_plausible(p)) {
-			size_t n;
-			uint64_t f;
-			uint32_t c;
-			hr_rz_check(p, 1, &n, &f, &c);
-		}
+		if (again)
+			real.free(p);
 		real.free(p);
 		return;
 	}
 	hr_busy = 1;
 	int e = errno;
-	RZ_CHECK(1, p, ET_HEAP_FREE);
+	if (ours && c)
+		PUT(1, ET_HEAP_OVERFLOW, p, f, ((uint64_t)ET_HEAP_FREE << 32) | c);
 	/* recorded before the block goes back: another thread may get the
 	 * same address from its next malloc, and its record must come after */
 	PUT(1, ET_HEAP_FREE, p, 0, (uintptr_t)__builtin_frame_address(0));
-	real.free(p);
+	if (again)
+		real.free(p);
+	if (!(ours && hr_q_put(p, n)))
+		real.free(p);
 	errno = e;
 	hr_busy = 0;
 }
@@ -271,12 +286,16 @@ EXPORT void *realloc(void *old, size_t n)
 	void *p;
 	if (old && !n) {
 		RZ_CHECK(1, old, ET_HEAP_REALLOC);
+		if (hr_rz_on && rz_plausible(old) && hr_q_take(old))
+			real.free(old);   /* freed before: as the allocator would have had it */
 		p = real.realloc(old, 0);   /* frees it */
 	} else {
 		size_t had = 0;
 		uint64_t f;
 		uint32_t c = 0;
 		int ours = old && hr_rz_on && rz_plausible(old) && hr_rz_check(old, 1, &had, &f, &c);
+		if (old && !ours && hr_rz_on && rz_plausible(old) && hr_q_take(old))
+			real.free(old);   /* freed before: as the allocator would have had it */
 		if (ours && c)
 			PUT(1, ET_HEAP_OVERFLOW, old, f, ((uint64_t)ET_HEAP_REALLOC << 32) | c);
 		p = real.realloc(old, rz_size(n));
@@ -306,8 +325,11 @@ EXPORT void *reallocarray(void *old, size_t n, size_t sz)
 		return real.reallocarray ? real.reallocarray(old, n, sz) : NULL;
 	}
 	hr_busy = 1;
-	if (old)
+	if (old) {
 		RZ_CHECK(1, old, ET_HEAP_REALLOCARRAY);   /* the new block has no redzone */
+		if (hr_rz_on && rz_plausible(old) && hr_q_take(old))
+			real.free(old);   /* freed before: as the allocator would have had it */
+	}
 	void *p = real.reallocarray(old, n, sz);
 	int e = errno;
 	PUT(1, ET_HEAP_REALLOCARRAY, p, n * sz, (uintptr_t)old);

@@ -7,6 +7,7 @@
 #include "heapring.h"
 #include "sys.h"
 #include "stackwalk.h"
+#include "quarantine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -375,6 +376,8 @@ void hr_exiting(void)
 	/* once per image, and never for a vfork child sharing our memory */
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited || hr_sys0(SYS_getpid) != my_pid)
 		return;
+	/* what the quarantine still holds is checked before the scan */
+	hr_q_flush();
 	exited = 1;
 	struct hr_msg m = { .type = HR_MSG_EXIT, .version = HR_VERSION, .ts = mono_ns() };
 #if defined(__x86_64__)

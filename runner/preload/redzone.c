@@ -68,3 +68,54 @@ int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count)
 	*count = c;
 	return 1;
 }
+
+/* A quarantined block's trailer: the slot in the top bits of the size
+ * word, and the check word turned by QMARK, so that it is never taken for
+ * a live block's. */
+#define QMARK 0x51554152414e5451ull
+#define SLOT_SHIFT 40
+
+static char *trailer_of(void *p, size_t *u)
+{
+	*u = usable_size(p);
+	if (*u < HR_RZ_EXTRA)
+		return NULL;
+	return (char *)p + ((*u - 16) & ~(size_t)7);
+}
+
+int hr_rz_quarantine(void *p, size_t n, uint32_t slot)
+{
+	size_t u;
+	char *tp = trailer_of(p, &u);
+	if (!tp || n >> SLOT_SHIFT)
+		return 0;
+	uint64_t t[2];
+	t[0] = n | (uint64_t)slot << SLOT_SHIFT;
+	t[1] = check_word(p, t[0]) ^ QMARK;
+	memcpy(tp, t, sizeof(t));
+	return 1;
+}
+
+int hr_rz_quarantined(void *p, uint32_t *slot)
+{
+	size_t u;
+	char *tp = trailer_of(p, &u);
+	if (!tp)
+		return 0;
+	uint64_t t[2];
+	memcpy(t, tp, sizeof(t));
+	if (t[1] != (check_word(p, t[0]) ^ QMARK))
+		return 0;
+	*slot = (uint32_t)(t[0] >> SLOT_SHIFT);
+	return 1;
+}
+
+void hr_rz_unquarantine(void *p)
+{
+	size_t u;
+	char *tp = trailer_of(p, &u);
+	if (tp) {
+		uint64_t zero[2] = { 0, 0 };
+		memcpy(tp, zero, sizeof(zero));
+	}
+}

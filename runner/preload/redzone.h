@@ -30,4 +30,11 @@ HR_HIDDEN void hr_rz_mark(void *p, size_t n);
  * trailer is wiped when wipe is set (the block goes back). */
 HR_HIDDEN int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count);
 
+/* The quarantine's marks in the trailer (quarantine.c): p (n bytes asked
+ * for) is held in slot; whether p is so marked (and its slot); the mark
+ * removed. */
+HR_HIDDEN int hr_rz_quarantine(void *p, size_t n, uint32_t slot);
+HR_HIDDEN int hr_rz_quarantined(void *p, uint32_t *slot);
+HR_HIDDEN void hr_rz_unquarantine(void *p);
+
 #endif
