@@ -332,8 +332,8 @@ enum et_heap_op {
 	ET_HEAP_EXIT,          /* _exit: hold the process for the leak scan */
 	ET_HEAP_OVERFLOW,      /* the preload found a block's redzone changed (ptr: the block;
 				  size: the first changed byte's offset past its end; align:
-				  the detecting op << 32 | the count of changed bytes); the
-				  record comes before the free or realloc that found it */
+				  the detecting op << 32 | the count of changed bytes); after
+				  the free's record, before the realloc's */
 	ET_HEAP_UAF_WRITE,     /* a block left the preload's quarantine with its fill changed
 				  (ptr: the block, freed before; size: the first changed
 				  byte's offset; align: the count of changed bytes) */

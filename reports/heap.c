@@ -1125,8 +1125,8 @@ static void release(struct et_heap *H, struct heap_proc *hp, const struct ev_hea
 }
 
 /* The preload found a block's redzone changed when the block was freed or
- * reallocated: a write past its end. The block is still live here (the
- * record comes before the free's). */
+ * reallocated: a write past its end. Found at realloc, the block is still
+ * live here; at free, the free's record came first. */
 static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *e, uint32_t stack)
 {
 	int op = (int)(e->align >> 32);
@@ -1136,8 +1136,16 @@ static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct
 	if (!er)
 		return;
 	const struct heap_block *b = btab_find(&hp->live, e->ptr);
-	if (b)
+	const struct heap_freed *f = b ? NULL : freed_find(hp, e->ptr);
+	if (b) {
 		error_block_live(er, b);
+	} else if (f) {
+		er->has_block = true;
+		er->block_addr = f->addr;
+		er->block_size = f->size;
+		er->block_op = f->op;
+		er->alloc_stack = f->alloc_stack;
+	}
 	er->past_first = e->size;
 	er->past_bytes = (uint32_t)e->align;
 }

@@ -135,19 +135,40 @@ static inline size_t rz_size(size_t n)
 	return hr_rz_on && n <= SIZE_MAX - HR_RZ_EXTRA ? n + HR_RZ_EXTRA : n;
 }
 
+static inline void note_marked(const void *p, size_t n);
+
 static inline void rz_mark(void *p, size_t n)
 {
-	if (p && hr_rz_on && n <= SIZE_MAX - HR_RZ_EXTRA)
+	if (p && hr_rz_on && n <= SIZE_MAX - HR_RZ_EXTRA) {
 		hr_rz_mark(p, n);
+		note_marked(p, n + HR_RZ_EXTRA);
+	}
 }
 
-/* Whether p can be one of glibc's chunks at all: aligned, and a chunk
- * header whose size is sane (a wild pointer given to free must not make
- * malloc_usable_size read far away; glibc's free would abort on it). */
+/* The span of the blocks the hooks marked: a pointer outside it is none of
+ * ours, and its memory is not read (a wild pointer given to free must
+ * fault, or be refused, in the allocator as it would without etrace). */
+static uintptr_t marked_lo = UINTPTR_MAX, marked_hi;
+
+static inline void note_marked(const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p, e = a + n;
+	uintptr_t lo = __atomic_load_n(&marked_lo, __ATOMIC_RELAXED);
+	while (a < lo && !__atomic_compare_exchange_n(&marked_lo, &lo, a, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	uintptr_t hi = __atomic_load_n(&marked_hi, __ATOMIC_RELAXED);
+	while (e > hi && !__atomic_compare_exchange_n(&marked_hi, &hi, e, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Whether p can be one of our glibc chunks at all: inside the span of
+ * marked blocks, aligned, and a chunk header whose size is sane (so that
+ * malloc_usable_size does not read far away). */
 static inline int rz_plausible(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	if (a & 15 || a < 4096)
+	if (a & 15 || a < __atomic_load_n(&marked_lo, __ATOMIC_RELAXED) ||
+	    a >= __atomic_load_n(&marked_hi, __ATOMIC_RELAXED))
 		return 0;
 	size_t sz = ((const size_t *)p)[-1];
 	size_t csz = sz & ~(size_t)7;
@@ -204,14 +225,11 @@ EXPORT void free(void *p)
 	uint64_t f;
 	uint32_t c = 0;
 	int ours = 0, again = 0;
-	if (hr_rz_on && rz_plausible(p)) {
-		ours = hr_rz_check(p, 1, &n, &f, &c);
-		/* a second free of a block the quarantine holds: the free the
-		 * program made first is done now, then this one, as they would
-		 * have been without the quarantine (glibc may abort on it) */
-		again = !ours && hr_q_take(p);
-	}
 	if (hr_busy) {
+		if (hr_rz_on && rz_plausible(p)) {
+			ours = hr_rz_check(p, 1, &n, &f, &c);
+			again = !ours && hr_q_take(p);
+		}
 		if (again)
 			real.free(p);
 		real.free(p);
@@ -219,11 +237,20 @@ EXPORT void free(void *p)
 	}
 	hr_busy = 1;
 	int e = errno;
+	/* recorded before the block goes back: another thread may get the
+	 * same address from its next malloc, and its record must come after;
+	 * and before its memory is read, so that a wild pointer that faults
+	 * was seen given to free */
+	PUT(1, ET_HEAP_FREE, p, 0, (uintptr_t)__builtin_frame_address(0));
+	if (hr_rz_on && rz_plausible(p)) {
+		ours = hr_rz_check(p, 1, &n, &f, &c);
+		/* a second free of a block the quarantine holds: the free the
+		 * program made first is done now, then this one, as they would
+		 * have been without the quarantine (glibc may abort on it) */
+		again = !ours && hr_q_take(p);
+	}
 	if (ours && c)
 		PUT(1, ET_HEAP_OVERFLOW, p, f, ((uint64_t)ET_HEAP_FREE << 32) | c);
-	/* recorded before the block goes back: another thread may get the
-	 * same address from its next malloc, and its record must come after */
-	PUT(1, ET_HEAP_FREE, p, 0, (uintptr_t)__builtin_frame_address(0));
 	if (again)
 		real.free(p);
 	if (!(ours && hr_q_put(p, n)))
