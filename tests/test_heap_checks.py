@@ -1,7 +1,8 @@
 """Memory errors that do not crash (#11), found by the preload recorder's
 redzones: a write past a block's end changes the pattern the library put
 there, and the free or realloc of the block finds it. The findings are heap
-errors: in the verdict, the JSON, and --error-exitcode."""
+errors: in the verdict, the JSON, and --error-exitcode. Opt-in for now
+(ETRACE_HEAP_REDZONE=1)."""
 import os
 import re
 import shutil
@@ -44,8 +45,15 @@ def one_overflow(r, nbytes, size, found_at, chain, tag, alloc_tag):
     return e
 
 
+def checks_env(**more):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env["ETRACE_HEAP_REDZONE"] = "1"
+    env.update(more)
+    return env
+
+
 def run(mode):
-    return lib.run([prog("heap_overflow"), mode], etrace_opts=["--error-exitcode=9"])
+    return lib.run([prog("heap_overflow"), mode], etrace_opts=["--error-exitcode=9"], env=checks_env())
 
 
 def test_four_bytes_past_the_end_found_at_free():
@@ -70,7 +78,8 @@ def test_blocks_used_to_their_end_and_usable_size_are_clean():
 
 
 def test_uprobe_backend_has_no_redzones():
-    r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--heap-backend=uprobe", "--error-exitcode=9"])
+    r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--heap-backend=uprobe", "--error-exitcode=9"],
+                env=checks_env())
     assert r.rc == 0 and overflows(r) == [], heap(r)["errors"]
 
 
@@ -81,7 +90,7 @@ def test_gcc_compiling_a_real_file_is_clean_with_the_checks_on():
         out = os.path.join(d, "decode.o")
         r = lib.run(["gcc", "-O2", "-D_GNU_SOURCE", "-I" + os.path.join(lib.ROOT, "build"), "-I" + lib.ROOT, "-c",
                      os.path.join(lib.ROOT, "reports", "decode.c"), "-o", out],
-                    etrace_opts=["--error-exitcode=9"])
+                    etrace_opts=["--error-exitcode=9"], env=checks_env())
         assert r.rc == 0 and os.path.getsize(out) > 0, (r.rc, r.stderr[-2000:])
     assert r.report["crashes"] == [], r.report["crashes"]
     assert heap(r)["errors"] == [], heap(r)["errors"]
@@ -118,7 +127,9 @@ def test_write_after_free_from_another_thread():
 
 
 def test_checks_off_without_a_quarantine():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
-    env["ETRACE_HEAP_QUARANTINE"] = "0"
-    r = lib.run([prog("heap_overflow"), "uaf"], etrace_opts=["--error-exitcode=9"], env=env)
+    r = lib.run([prog("heap_overflow"), "uaf"], etrace_opts=["--error-exitcode=9"],
+                env=checks_env(ETRACE_HEAP_QUARANTINE="0"))
+    assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]
+    # and none of it without ETRACE_HEAP_REDZONE=1 (opt-in for now)
+    r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--error-exitcode=9"])
     assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]

@@ -92,7 +92,9 @@ static void resolve(void)
 	Dl_info di;
 	const char *z = getenv("ETRACE_HEAP_REDZONE");
 	int glibc = m && dladdr((void *)m, &di) && di.dli_fname && strstr(di.dli_fname, "/libc.so.");
-	hr_rz_init(glibc && !(z && strcmp(z, "0") == 0) ? real.usable : NULL);
+	/* opt-in (ETRACE_HEAP_REDZONE=1) until the whole suite has run with
+	 * them on */
+	hr_rz_init(glibc && z && strcmp(z, "1") == 0 ? real.usable : NULL);
 	/* the quarantine marks its blocks in their redzone trailers */
 	const char *qz = getenv("ETRACE_HEAP_QUARANTINE");
 	hr_q_init(hr_rz_on ? real.free : NULL, qz ? strtoul(qz, NULL, 10) : (1u << 20));
@@ -147,12 +149,14 @@ static inline void rz_mark(void *p, size_t n)
 
 /* The span of the blocks the hooks marked: a pointer outside it is none of
  * ours, and its memory is not read (a wild pointer given to free must
- * fault, or be refused, in the allocator as it would without etrace). */
+ * fault, or be refused, in the allocator as it would without etrace).
+ * Kept as page numbers: an address here would be a pointer to the lowest
+ * block, and the leak scan would find that block reachable. */
 static uintptr_t marked_lo = UINTPTR_MAX, marked_hi;
 
 static inline void note_marked(const void *p, size_t n)
 {
-	uintptr_t a = (uintptr_t)p, e = a + n;
+	uintptr_t a = (uintptr_t)p >> 12, e = (((uintptr_t)p + n) >> 12) + 1;
 	uintptr_t lo = __atomic_load_n(&marked_lo, __ATOMIC_RELAXED);
 	while (a < lo && !__atomic_compare_exchange_n(&marked_lo, &lo, a, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
@@ -167,8 +171,8 @@ static inline void note_marked(const void *p, size_t n)
 static inline int rz_plausible(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	if (a & 15 || a < __atomic_load_n(&marked_lo, __ATOMIC_RELAXED) ||
-	    a >= __atomic_load_n(&marked_hi, __ATOMIC_RELAXED))
+	if (a & 15 || (a >> 12) < __atomic_load_n(&marked_lo, __ATOMIC_RELAXED) ||
+	    (a >> 12) >= __atomic_load_n(&marked_hi, __ATOMIC_RELAXED))
 		return 0;
 	size_t sz = ((const size_t *)p)[-1];
 	size_t csz = sz & ~(size_t)7;
