@@ -103,6 +103,10 @@ static const struct sym_frame *own_frame(const struct et_process *p, const struc
 {
 	const struct sym_frame *with_file = NULL;
 	for (size_t i = 0; i < n; i++) {
+		/* etrace's heap recorder, preloaded, is never the program's code
+		 * (a free that aborts is called from its hook) */
+		if (f[i].module && strcmp(f[i].module, "libetrace_heap.so") == 0)
+			continue;
 		if (!with_file && f[i].file)
 			with_file = &f[i];
 		if (!f[i].module)
