@@ -21,6 +21,7 @@
  * distinct stack); symbolized per process when a report shows them.
  */
 #include "heap.h"
+#include "analysis.h"
 #include "verdict.h"
 #include "xalloc.h"
 #include "u64map.h"
@@ -2845,3 +2846,20 @@ void heap_findings_free(struct heap_finding *f, size_t n)
 		free(f[i].text);
 	free(f);
 }
+
+/* ---- the analysis (reports/analyses.c) ------------------------------------ */
+
+static void heap_fork_op(struct et_model *m, struct et_process *parent, struct et_process *child)
+{
+	if (!child->vm_parent)   /* a vfork child allocates in its parent's heap */
+		heap_on_fork(m, parent, child);
+}
+
+const struct et_analysis heap_analysis = {
+	.name = "heap",
+	.on_fork = heap_fork_op,
+	.on_exec_begin = heap_on_exec,
+	.on_exec_image = heap_exec_image,
+	.on_exit = heap_on_exit,
+	.free = heap_free,
+};

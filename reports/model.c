@@ -11,12 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis.h"
 #include "decode.h"
 #include "hostfacts.h"
 #include "../symbolize/buildid.h"
 #include "evtypes.h"
 #include "ingest.h"
-#include "heap.h"
 #include "heapseries.h"
 #include "lastwords.h"
 #include "verdict.h"
@@ -71,7 +71,7 @@ static void thread_free(struct et_thread *t)
 
 void model_free(struct et_model *m)
 {
-	heap_free(m);
+	analyses_free(m);   /* first: they may look at the processes */
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct et_process *p = m->procs[i];
 		for (size_t j = 0; j < p->nthreads; j++)
@@ -112,8 +112,6 @@ void model_free(struct et_model *m)
 	free(m->funcs);
 	free(m->funcs_exe);
 	free(m->conns);
-	udp_free(&m->udp);
-	skb_free_all(&m->skbs);
 	free(m->start_cwd);
 	for (size_t i = 0; i < m->nreplay_notes; i++)
 		free(m->replay_notes[i]);
@@ -839,7 +837,7 @@ int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 		learn_reap(m, p, ev, sig, ret);
 	}
 	fdt_apply(p->fds, ev);
-	udp_on_syscall(m, p, r);
+	analyses_on_syscall(m, p, r);
 	if (m->sink)
 		m->sink(m->sink_ctx, m, &ev->h, r);
 	thread_keep(m, t, r);
@@ -965,8 +963,8 @@ int model_on_fork(struct et_model *m, const void *rec, size_t size)
 		if (e->shares_vm) {
 			c->vm_parent = pp;
 			pp->vm_lent_ts = e->h.ts;
-		} else
-			heap_on_fork(m, pp, c);
+		}
+		analyses_on_fork(m, pp, c);
 		t = add_thread(m, c, e->child_tid, e->h.ts);
 	}
 	char *text = NULL;
@@ -1003,13 +1001,13 @@ int model_on_exec(struct et_model *m, const void *rec, size_t size)
 	p->exe = strndup(e->filename, sizeof(e->filename));
 	fdt_exec(p->fds);
 	p->vm_parent = NULL;   /* a memory of its own from now on */
-	heap_on_exec(m, p);
+	analyses_on_exec_begin(m, p);
 	if (e->redacted) {
 		p->privileged = true;
 		clear_modules(p);   /* nothing of its image is recorded: no addresses to place */
 	} else {
 		modules_at_exec(m, p, e);
-		heap_exec_image(m, p, e->at_base == 0);
+		analyses_on_exec_image(m, p, e->at_base == 0);
 	}
 	/* notes are prose for the text report: the program's path escaped */
 	struct strbuf sb = STRBUF_INIT;
@@ -1036,7 +1034,7 @@ int model_on_exit(struct et_model *m, const void *rec, size_t size)
 		p->end_ts = e->h.ts;
 		p->wait_status = (int)e->exit_code;
 		p->vm_parent = NULL;
-		heap_on_exit(m, p);
+		analyses_on_exit(m, p);
 	}
 	return 0;
 }

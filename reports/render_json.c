@@ -1,6 +1,7 @@
 /* The JSON report (schema in docs/report-schema.md) and the JSON Lines
  * event stream. */
 #include "render.h"
+#include "analysis.h"
 #include "evtypes.h"
 
 #include <string.h>
@@ -336,11 +337,7 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 
 	heap_render_json(m, &sb);
 
-	sb_puts(&sb, ",\"udp_flows\":");
-	udp_render_json_flows(m, &sb);
-	sb_puts(&sb, ",\"dns\":");
-	udp_render_json_dns(m, &sb);
-	skb_render_json(m, &sb);
+	analyses_render_json(m, &sb);
 
 	sb_puts(&sb, ",\"syscall_summary\":[");
 	for (size_t i = 0; i < m->ntotals; i++) {

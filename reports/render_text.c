@@ -1,6 +1,7 @@
 /* The text report: what a person reads at the end of a run. */
 #include "render.h"
 #include "suppress/gen.h"
+#include "analysis.h"
 #include "evtypes.h"
 
 #include <stdlib.h>
@@ -335,8 +336,7 @@ static void print_network(const struct et_model *m, FILE *out)
 		}
 	}
 	sb_free(&sb);
-	udp_render_text(m, out);
-	skb_render_text(m, out);
+	analyses_render_text(m, out);
 }
 
 static void print_losses(const struct et_model *m, FILE *out)

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "skb.h"
+#include "analysis.h"
 #include "decode.h"
 #include "model.h"
 #include "xalloc.h"
@@ -732,3 +733,17 @@ void skb_render_event(const struct et_model *m, const struct ev_header *h, doubl
 	}
 	sb_free(&e);
 }
+
+/* ---- the analysis (reports/analyses.c) ------------------------------------ */
+
+static void skb_analysis_free(struct et_model *m)
+{
+	skb_free_all(&m->skbs);
+}
+
+const struct et_analysis skb_analysis = {
+	.name = "skb",
+	.render_text = skb_render_text,
+	.render_json = skb_render_json,
+	.free = skb_analysis_free,
+};

@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "analysis.h"
 #include "decode.h"
 #include "dns.h"
 #include "model.h"
@@ -742,3 +743,26 @@ void udp_render_event_lines(const struct et_model *m, const struct et_record *r,
 		sb_puts(sb, "}\n");
 	}
 }
+
+/* ---- the analysis (reports/analyses.c) ------------------------------------ */
+
+static void udp_json_members(const struct et_model *m, struct strbuf *sb)
+{
+	sb_puts(sb, ",\"udp_flows\":");
+	udp_render_json_flows(m, sb);
+	sb_puts(sb, ",\"dns\":");
+	udp_render_json_dns(m, sb);
+}
+
+static void udp_analysis_free(struct et_model *m)
+{
+	udp_free(&m->udp);
+}
+
+const struct et_analysis udp_analysis = {
+	.name = "udp",
+	.on_syscall = udp_on_syscall,
+	.render_text = udp_render_text,
+	.render_json = udp_json_members,
+	.free = udp_analysis_free,
+};
