@@ -37,6 +37,9 @@ const volatile __u32 nr_uretprobe = 0xffffffff;   /* x86_64 6.11+: a uretprobe's
  * refuses the access otherwise; with a constant here it skips the branch). */
 const volatile __u32 tp_kfree_skb_args = 4;       /* rx_sk since 6.10 */
 const volatile __u32 tp_consume_skb_args = 2;     /* location since 6.3 */
+/* a kfree_skb without a reason is a drop (since SKB_CONSUMED, 6.3): before,
+ * TCP freed packets it had handled so (an ACK in FIN_WAIT1) */
+const volatile bool drop_unspecified = true;
 /* Under sudo: the invoking user. A process whose credentials exceed theirs
  * (it exec'd a setuid/setgid/file-capability program: the kernel's
  * secureexec, or its ids or capabilities are not theirs) is "redacted":
@@ -2091,6 +2094,9 @@ int BPF_PROG(et_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
 	    sk && BPF_CORE_READ(sk, __sk_common.skc_state) == ET_TCP_CLOSE)
+		return 0;
+	if (!drop_unspecified && bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
 		return 0;
 	if (!sk) {
 		/* no socket on it (a SYN to a closed port, dropped before the

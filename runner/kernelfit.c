@@ -82,6 +82,12 @@ void kernelfit_tp_args(const struct btf *vmlinux, struct kernel_tp_args *a)
 	a->kfree_skb = tp_nargs(vmlinux, "kfree_skb");
 	a->consume_skb = tp_nargs(vmlinux, "consume_skb");
 	a->tcp_send_reset = tp_nargs(vmlinux, "tcp_send_reset");
+	a->tcp_retransmit_skb = tp_nargs(vmlinux, "tcp_retransmit_skb");
+	a->skb_consumed = false;
+	int id = btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM);
+	const struct btf_type *t = id < 0 ? NULL : btf__type_by_id(vmlinux, (__u32)id);
+	for (int i = 0; t && i < btf_vlen(t) && !a->skb_consumed; i++)
+		a->skb_consumed = strcmp(btf__name_by_offset(vmlinux, btf_enum(t)[i].name_off), "SKB_CONSUMED") == 0;
 }
 
 bool kernelfit_has_kfunc(const struct btf *vmlinux, const char *name)

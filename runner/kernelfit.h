@@ -22,6 +22,11 @@ struct kernel_tp_args {
 	int consume_skb;  /* 1 up to 6.2, 2 (location) since */
 	int tcp_send_reset; /* 2 up to 6.9; 3 (reason) since 6.10, which also
 			     * fires it for a reset sent without a socket */
+	int tcp_retransmit_skb; /* 2 up to 6.16: fired only for a retransmit that
+				 * went out; 3 (err) since, fired for every one */
+	bool skb_consumed;  /* enum skb_drop_reason has SKB_CONSUMED (6.3): before
+			     * it, TCP freed packets it had handled with kfree_skb
+			     * and no reason (an ACK in FIN_WAIT1) */
 };
 
 /* The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once per

@@ -706,6 +706,7 @@ reopen:
 	kernelfit_tp_args(vmlinux, &tpa);
 	t->skel->rodata->tp_kfree_skb_args = (__u32)tpa.kfree_skb;
 	t->skel->rodata->tp_consume_skb_args = (__u32)tpa.consume_skb;
+	t->skel->rodata->drop_unspecified = tpa.skb_consumed;
 	/* ETRACE_NO_SIGNAL_TASK=1: behave as on a kernel without it (tests) */
 	bool signal_task = kernelfit_has_kfunc(vmlinux, "bpf_send_signal_task") && !getenv("ETRACE_NO_SIGNAL_TASK");
 	t->skel->rodata->no_signal_task = !signal_task;
@@ -771,6 +772,14 @@ reopen:
 			       "--skb via tracepoints does not show the RST answering a packet to a closed port "
 			       "(a function backend does: tcp_v4_send_reset)");
 
+	if (!tpa.skb_consumed)
+		kernelfit_note(m, "SKB_CONSUMED drop reason (Linux 6.3)",
+			       "a packet freed without a drop reason is not counted as dropped: "
+			       "this kernel frees packets TCP has handled that way too");
+	if (tpa.tcp_retransmit_skb > 0 && tpa.tcp_retransmit_skb < 3)
+		kernelfit_note(m, "tcp_retransmit_skb tracepoint for retransmits that fail (Linux 6.17)",
+			       "a retransmit the kernel could not send (dropped on output, e.g. by netfilter) "
+			       "is not counted as a retransmit; its drop is");
 	startup_mark("the kernel's BTF read, the programs picked");
 	startup_verifier_prepare(t->skel->obj, "etrace");
 	int rc = etrace_bpf__load(t->skel);

@@ -50,6 +50,19 @@ def kernel_has_tracepoint(tp):
         return b"\0btf_trace_" + tp.encode() + b"\0" in f.read()
 
 
+def tp_args(tp):
+    """The arguments tracepoint tp has on the running kernel (0: none such),
+    read from its btf_trace_<tp> typedef with bpftool."""
+    out = subprocess.run(["bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "raw"],
+                         capture_output=True, text=True, timeout=60).stdout
+    m = re.search(r"\] TYPEDEF 'btf_trace_%s' type_id=(\d+)\n" % re.escape(tp), out)
+    if not m:
+        return 0
+    ptr = re.search(r"^\[%s\] PTR '\(anon\)' type_id=(\d+)$" % m.group(1), out, re.M)
+    proto = re.search(r"^\[%s\] FUNC_PROTO '\(anon\)' ret_type_id=\d+ vlen=(\d+)$" % ptr.group(1), out, re.M)
+    return int(proto.group(1)) - 1   # the first is the tracepoint's context
+
+
 def skip_without_tracepoint(r, tp, feature):
     """On a kernel without tp (README.md, "Kernels": 6.1 has no
     sock_send_length), the run's report must say that tp is missing, in

@@ -182,8 +182,9 @@ def test_debian_6_1():
     check_common_runs(files)
     r = report(files, "net")
     assert missing_whats(r) == ["sock_send_length/sock_recv_length tracepoints (Linux 6.3)",
-                                "uprobe_multi links (Linux 6.6)", "bpf_send_signal_task kfunc (Linux 6.13)"], \
-        r["kernel"]
+                                "uprobe_multi links (Linux 6.6)", "bpf_send_signal_task kfunc (Linux 6.13)",
+                                "SKB_CONSUMED drop reason (Linux 6.3)",
+                                "tcp_retransmit_skb tracepoint for retransmits that fail (Linux 6.17)"], r["kernel"]
     text = files["net.txt"]
     assert "kernel:   Linux 6.1." in text and "has no sock_send_length/sock_recv_length tracepoints (Linux 6.3): " \
         "no UDP flows, no DNS lookups, no TCP byte counts" in text, text
@@ -207,7 +208,8 @@ def test_debian_6_12():
     assert "packets followed by kprobe-multi" in doc, doc
     check_common_runs(files)
     r = report(files, "net")
-    assert missing_whats(r) == ["bpf_send_signal_task kfunc (Linux 6.13)"], r["kernel"]
+    assert missing_whats(r) == ["bpf_send_signal_task kfunc (Linux 6.13)", "tcp_retransmit_skb tracepoint for retransmits that fail (Linux 6.17)"], \
+        r["kernel"]
     assert rc(files, "heap") == 0, files["heap.err"]
     leaks = report(files, "heap")["heap"]["leaks"]
     assert [(x["bytes"], x["blocks"]) for x in leaks] == [(100, 1)], leaks

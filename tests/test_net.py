@@ -12,7 +12,7 @@ import threading
 import time
 
 import lib
-from lib import Skip, prog, run, skip_without_tracepoint
+from lib import Skip, prog, run, skip_without_tracepoint, tp_args
 
 
 def conns(r, role=None):
@@ -214,14 +214,27 @@ def test_netfilter_drop_makes_connect_time_out_with_retransmits():
     assert all(to != "ESTABLISHED" for _, to in states), states
     assert states[-1] == ("SYN_SENT", "CLOSE"), states
     assert c["resets_sent"] == 0 and c["resets_received"] == 0
-    # the first SYN retransmit comes ~1 s after connect (TCP_TIMEOUT_INIT);
-    # within 1.8 s one (SYN timeouts are linear on 6.x: the next is due at ~2 s;
-    # 0.8 s of margin for the first on a loaded machine, a late close may see two)
-    assert 1 <= c["retransmits"] <= 2, c
     # each SYN (the first and every retransmit) is dropped on output by the
     # rule; the kernel says so: SKB_DROP_REASON_NETFILTER_DROP
     drops = {d["reason"]: d["count"] for d in c["drops"]}
     assert set(drops) == {"NETFILTER_DROP"}, c["drops"]
+    # before Linux 6.17 tcp_retransmit_skb fires only for a retransmit that
+    # went out: these, dropped on output, are not seen (6.1, 6.12); the
+    # report says so, and counts none (their drops are counted)
+    blind = [g for g in r.report["kernel"]["missing"] if g["what"].startswith("tcp_retransmit_skb ")]
+    assert bool(blind) == (tp_args("tcp_retransmit_skb") < 3), r.report["kernel"]
+    if blind:
+        assert c["retransmits"] == 0 and 2 <= drops["NETFILTER_DROP"] <= 3, c
+        assert "SYN retransmit" not in c["outcome"] and "retransmits 0" in r.text, (c, r.text)
+        assert "has no tcp_retransmit_skb tracepoint for retransmits that fail (Linux 6.17): " in r.text
+        assert re.fullmatch(rf"connect 127\.0\.0\.1:{DROPPED_PORT} -> no answer, {drops['NETFILTER_DROP']} dropped "
+                            r"\(NETFILTER_DROP\) -> connect timed out after (1[89]|2[0-2])\d\d\.\d ms -> closed",
+                            c["outcome"]), c["outcome"]
+        return
+    # the first SYN retransmit comes ~1 s after connect (TCP_TIMEOUT_INIT);
+    # within 1.8 s one (SYN timeouts are linear on 6.x: the next is due at ~2 s;
+    # 0.8 s of margin for the first on a loaded machine, a late close may see two)
+    assert 1 <= c["retransmits"] <= 2, c
     assert drops["NETFILTER_DROP"] == 1 + c["retransmits"], c
     assert c["errno"] is None  # connect() said EINPROGRESS: its timeout ran out
     out = c["outcome"]
@@ -652,9 +665,9 @@ VETH_SERVER = r"""
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.200.7.2", 7007)); s.listen(1); s.settimeout(5)
+s.bind(("10.200.7.2", 7007)); s.listen(1); s.settimeout(float(sys.argv[1]))
 print("ready", flush=True)
-a, _ = s.accept(); a.settimeout(5)
+a, _ = s.accept(); a.settimeout(float(sys.argv[1]))
 got = 0
 while got < 20000:
     d = a.recv(65536)
@@ -675,7 +688,8 @@ c.close()
 
 def test_veth_path_across_namespaces():
     with VethPair() as v:
-        srv = subprocess.Popen(["ip", "netns", "exec", v.ns2, "/usr/bin/python3", "-c", VETH_SERVER],
+        # the server waits as long as etrace may take to start (seconds under load, more in a TCG guest)
+        srv = subprocess.Popen(["ip", "netns", "exec", v.ns2, "/usr/bin/python3", "-c", VETH_SERVER, str(30 * lib.SLOW)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             assert srv.stdout.readline().strip() == b"ready", srv.stderr.read()

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import threading
 
+import lib
 from lib import Skip, prog, run
 from test_net import DROPPED_PORT, Netns, VethPair, VETH_CLIENT, VETH_SERVER
 
@@ -212,7 +213,7 @@ def test_untraced_peers_packets_never_appear():
 
 def test_veth_packet_crosses_namespaces():
     with VethPair() as v:
-        srv = subprocess.Popen(["ip", "netns", "exec", v.ns2, "/usr/bin/python3", "-c", VETH_SERVER],
+        srv = subprocess.Popen(["ip", "netns", "exec", v.ns2, "/usr/bin/python3", "-c", VETH_SERVER, str(30 * lib.SLOW)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             assert srv.stdout.readline().strip() == b"ready", srv.stderr.read()
