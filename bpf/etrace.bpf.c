@@ -28,6 +28,7 @@ const volatile __u32 data_max = ET_DATA_DEFAULT;  /* bytes of buffers captured *
 const volatile __u64 wakeup_bytes = 1 << 20;      /* wake the reader past this much data */
 const volatile __u32 nr_execve = 59;              /* syscall numbers, from libseccomp */
 const volatile __u32 nr_execveat = 322;
+const volatile __u32 nr_futex = 202;
 const volatile __u32 nr_writev = 20;
 const volatile __u32 nr_ptrace = 101;
 const volatile __u32 nr_connect = 42;
@@ -1274,6 +1275,8 @@ int BPF_PROG(et_exit, struct task_struct *p)
 
 /* ---- signals and crashes ------------------------------------------------- */
 
+#include "hang_deliver.h"
+
 /* Signals whose default action does not end the process. */
 static __always_inline bool default_is_harmless(int sig)
 {
@@ -1477,8 +1480,10 @@ int BPF_PROG(et_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	if (t->redacted)
 		e->addr = 0;   /* how it ended, not where */
 	emit(e, sizeof(*e), ET_CNT_LOST_SIGNAL);
-	if (e->fatal && !t->redacted)
+	if (e->fatal && !t->redacted) {
+		hang_waitword(t);
 		capture_crash(t, sig, e->code, e->addr);
+	}
 	return 0;
 }
 

@@ -60,7 +60,11 @@ enum et_event_type {
 	ET_EV_HEAP_ATTACH = 12,/* a new process of the tree needs its own heap probes */
 	ET_EV_SKB = 13,        /* --skb: a packet of the tree passed a hook (tracepoint or kernel function) */
 	ET_EV_ROUTE = 14,      /* a route lookup made by a traced task (fib tracepoints) */
-	ET_EV_TYPE_MAX = 15,
+	ET_EV_SNAP_THREAD = 15,/* hang snapshot: a thread's state, registers, stack (hang_events.h) */
+	ET_EV_SNAP_FILE = 16,  /* hang snapshot: an open pipe or socket */
+	ET_EV_SNAP = 17,       /* hang snapshot taken: why (written by etrace) */
+	ET_EV_WAITWORD = 18,   /* the futex word of a thread a fatal signal ended */
+	ET_EV_TYPE_MAX = 19,
 };
 
 /* What the BPF side copies for one syscall argument. */
@@ -547,5 +551,8 @@ struct et_task {
 	struct ev_syscall rec;
 	et_u8 area[ET_CAP_AREA + ET_CAP_MAX_ONE];
 };
+
+/* the hang snapshot's records */
+#include "hang_events.h"
 
 #endif

@@ -7,6 +7,7 @@
 #include "decode.h"
 #include "../symbolize/frame_print.h"
 #include "heap.h"
+#include "hang/hang.h"
 #include "sigsender.h"
 #include "../symbolize/faultaddr.h"
 #include "syscall_table.h"
@@ -179,6 +180,8 @@ void crash_analyze(struct et_model *m)
 			if (!c->analyzed)
 				analyze_one(p, c);
 	}
+	/* the hang report reuses these backtraces */
+	hang_analyze(m);
 }
 
 /* ---- rewind ---------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 
 #include "heap.h"
 #include "heapseries.h"
+#include "hang/hang.h"
 #include "ingest.h"
 #include "model.h"
 #include "render.h"
@@ -61,6 +62,12 @@ const struct et_record_type et_record_types[] = {
 	{ ET_EV_HEAP_ATTACH, "heap_attach", 0, -1, NULL, NULL, heap_ingest, NULL },
 	{ ET_EV_SKB, "packet", 0, ET_CNT_LOST_SKB, "packet", "packet", ingest_skb, skb_line },
 	{ ET_EV_ROUTE, "route", sizeof(struct ev_route), ET_CNT_LOST_ROUTE, "route", "route", ingest_route, skb_line },
+	/* the hang snapshot (written by etrace itself: never lost) and the
+	 * futex words read at a fatal signal (lost with the signals' counter) */
+	{ ET_EV_SNAP_THREAD, "snapshot_thread", 0, -1, NULL, NULL, hang_ingest, NULL },
+	{ ET_EV_SNAP_FILE, "snapshot_file", sizeof(struct ev_snap_file), -1, NULL, NULL, hang_ingest, NULL },
+	{ ET_EV_SNAP, "snapshot", sizeof(struct ev_snap), -1, NULL, NULL, hang_ingest, NULL },
+	{ ET_EV_WAITWORD, "wait_word", sizeof(struct ev_waitword), -1, NULL, NULL, hang_ingest, NULL },
 };
 const size_t et_n_record_types = sizeof(et_record_types) / sizeof(et_record_types[0]);
 

@@ -18,6 +18,7 @@
 #include "evtypes.h"
 #include "ingest.h"
 #include "heapseries.h"
+#include "hang/hang.h"
 #include "lastwords.h"
 #include "verdict.h"
 #include "sigsender.h"
@@ -72,6 +73,7 @@ static void thread_free(struct et_thread *t)
 void model_free(struct et_model *m)
 {
 	analyses_free(m);   /* first: they may look at the processes */
+	hang_free(m);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct et_process *p = m->procs[i];
 		for (size_t j = 0; j < p->nthreads; j++)
@@ -793,6 +795,20 @@ static void learn_reap(struct et_model *m, struct et_process *p, const struct ev
 	}
 }
 
+struct et_record *model_make_record(struct et_model *m, struct et_process *p, const struct ev_syscall *ev)
+{
+	size_t evsize = sizeof(*ev) + ev->cap_len;
+	struct et_record *r = xcalloc(1, sizeof(*r) - sizeof(r->ev) + evsize);
+	r->size = (uint32_t)evsize;
+	memcpy(&r->ev, ev, evsize);
+	const struct syscall_sig *sig = syscall_sig_by_nr(ev->nr);
+	if (sig && p->fds)
+		for (int i = 0; i < sig->nargs && i < 6; i++)
+			if (is_fd_arg(sig->arg[i]))
+				r->fds[i] = resolve_fd(m, p, (int)ev->args[i]);
+	return r;
+}
+
 int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 {
 	const struct ev_syscall *ev = rec;
@@ -803,15 +819,8 @@ int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 	t->nsyscalls++;
 	p->nsyscalls++;
 
-	size_t evsize = sizeof(*ev) + ev->cap_len;
-	struct et_record *r = xcalloc(1, sizeof(*r) - sizeof(r->ev) + evsize);
-	r->size = (uint32_t)evsize;
-	memcpy(&r->ev, ev, evsize);
+	struct et_record *r = model_make_record(m, p, ev);
 	const struct syscall_sig *sig = syscall_sig_by_nr(ev->nr);
-	if (sig)
-		for (int i = 0; i < sig->nargs && i < 6; i++)
-			if (is_fd_arg(sig->arg[i]))
-				r->fds[i] = resolve_fd(m, p, (int)ev->args[i]);
 
 	long ret = (long)ev->ret;
 	bool returned = !(ev->flags & ET_SC_F_NORETURN);

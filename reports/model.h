@@ -20,6 +20,7 @@
 struct heap_proc;
 struct heapseries;
 struct et_heap;
+struct et_hang;
 struct lastwords;
 
 /* One stored syscall: the raw record plus the fd descriptions it saw. */
@@ -309,6 +310,8 @@ struct et_model {
 	size_t nreplay_notes;
 	/* heap analysis (reports/heap.c): settings and state; NULL until enabled */
 	struct et_heap *heap;
+	/* the hang report (reports/hang/): NULL until a snapshot or a kill from outside */
+	struct et_hang *hang;
 };
 
 void model_init(struct et_model *m);
@@ -320,6 +323,9 @@ struct et_thread *model_thread(struct et_model *m, int tid);            /* NULL 
 /* The process of a record from pid/tid: created, with the thread, when missing
  * (or when the one known under that pid has exited). */
 struct et_process *model_process_for(struct et_model *m, int pid, int tid, uint64_t ts);
+
+/* A stored syscall record for ev (a copy), its fds named from p's table. */
+struct et_record *model_make_record(struct et_model *m, struct et_process *p, const struct ev_syscall *ev);
 
 /* Ingest one ring buffer record; returns 0, or -1 when it is malformed. */
 int model_ingest(struct et_model *m, const void *data, size_t size);

@@ -12,6 +12,7 @@
 #include "syscall_table.h"
 #include "termination.h"
 #include "verdict.h"
+#include "hang/hang.h"
 
 void json_wait_status(int status, struct strbuf *out)
 {
@@ -231,6 +232,8 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	crash_render_json(m, &sb);
 	sb_puts(&sb, ",\"terminations\":");
 	termination_render_json(m, &sb);
+	sb_puts(&sb, ",\"hang\":");
+	hang_render_json(m, &sb);
 	sb_puts(&sb, ",\"failed_syscalls\":[");
 	for (size_t i = 0; i < m->nfailures; i++) {
 		const struct et_failure *f = &m->failures[i];

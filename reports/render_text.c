@@ -13,6 +13,7 @@
 #include "syscall_table.h"
 #include "termination.h"
 #include "verdict.h"
+#include "hang/hang.h"
 
 static void heading(FILE *out, const char *title)
 {
@@ -401,6 +402,7 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 
 	print_processes(m, out);
 	crash_render_text(m, out);
+	hang_render_text(m, out);
 	termination_render_text(m, out);
 	print_failures(m, out);
 	print_network(m, out);

@@ -12,6 +12,7 @@
 #include "../symbolize/frame_print.h"
 #include "decode.h"
 #include "sigsender.h"
+#include "hang/hang.h"
 
 #define TERM_FRAMES_SHOWN 12
 
@@ -82,6 +83,11 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	sb_reset(&sb);
 	sender_of(m, p, &sb);
 	fprintf(out, "  sent by %s\n", sb_str(&sb));
+	if (hang_shows_process(m, p->pid)) {
+		fprintf(out, "  where its threads were: the hang section above\n");
+		sb_free(&sb);
+		return;
+	}
 	fprintf(out, "  where its threads were when it came:\n");
 	const struct et_crash *first = first_state(p);
 	for (size_t i = 0; i < p->nthreads; i++) {

@@ -1,6 +1,7 @@
 /* The verdict (see verdict.h): every finding of the analyses as one line,
  * the chain of parents a failure went up through, and the last words. */
 #include "verdict.h"
+#include "hang/hang.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -620,6 +621,10 @@ void verdict_render_text(const struct et_model *m, const struct verdict *v, FILE
 	struct strbuf sb = STRBUF_INIT;
 	size_t shown[VERDICT_KINDS] = { 0 }, more[VERDICT_KINDS] = { 0 };
 	bool chain_shown = false;
+	/* a run cut short: where it hung comes first */
+	const char *hang = hang_verdict_line(m, &sb);
+	if (hang)
+		fprintf(out, "%-7s %s\n", hang, sb_str(&sb));
 	for (size_t i = 0; i < v->nitems; i++) {
 		const struct verdict_item *it = &v->items[i];
 		if (shown[it->kind] >= TEXT_ITEMS_PER_KIND && !it->on_chain) {
@@ -679,6 +684,11 @@ void verdict_summary(const struct et_model *m, const struct verdict *v, struct s
 	for (size_t i = 0; i < v->nitems; i++)
 		count[v->items[i].kind]++;
 	sb_puts(sb, "SUMMARY: etrace: ");
+	struct strbuf hs = STRBUF_INIT;
+	const char *hang = hang_verdict_line(m, &hs);
+	if (hang)
+		sb_printf(sb, "%s %s; ", hang, sb_str(&hs));
+	sb_free(&hs);
 	const struct et_process *root = root_of(m);
 	if (root)
 		short_command(root, sb);

@@ -69,6 +69,9 @@ static const char usage_text[] =
 	"                           program exits (default: leave them running, untraced)\n"
 	"      --buffer-size=BYTES  kernel ring buffer size (default 16M, 32M with heap\n"
 	"                           tracing; K, M suffixes)\n"
+	"      --timeout=DURATION   when the program runs longer (2s, 500ms, 5m), show\n"
+	"                           where every thread is and what it waits for, then\n"
+	"                           SIGTERM the tree, SIGKILL 1 s later; exit 124\n"
 	"      --rewind=N|TIME      events shown before a crash: a count (default 50) or\n"
 	"                           a time window (5s, 200ms); at most the --last\n"
 	"                           syscalls of each thread are available\n"
@@ -189,6 +192,7 @@ static int cmd_run(int argc, char **argv)
 	enum { OPT_HTML = 700, OPT_PERFETTO };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	enum { OPT_SARIF = 800, OPT_JUNIT, OPT_GITHUB_ANNOTATIONS, OPT_SOURCE_ROOT, OPT_GEN_SUPPRESSIONS, OPT_COLOR };
+	enum { OPT_TIMEOUT = 900 };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -229,6 +233,7 @@ static int cmd_run(int argc, char **argv)
 		{ "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
 		{ "gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS },
 		{ "color", optional_argument, NULL, OPT_COLOR },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -381,6 +386,19 @@ static int cmd_run(int argc, char **argv)
 				return usage_error("--skb-funcs takes a glob of kernel function names");
 			o.skb_funcs = optarg;
 			break;
+		case OPT_TIMEOUT: {
+			/* timeout(1)'s DURATION: a number with an optional unit (s, m, h;
+			 * and ms), seconds without one */
+			char *end;
+			double d = isdigit((unsigned char)optarg[0]) ? strtod(optarg, &end) : (end = optarg, -1);
+			double scale = !*end ? 1e9 : strcmp(end, "s") == 0 ? 1e9 : strcmp(end, "ms") == 0 ? 1e6 :
+				       strcmp(end, "m") == 0 ? 60e9 : strcmp(end, "h") == 0 ? 3600e9 : 0;
+			if (!scale || d * scale < 1e6 || d * scale > 7 * 24 * 3600e9)
+				return usage_error("--timeout takes a duration from 1ms to 7 days like 2s, 500ms or 5m, not '%s'",
+						   optarg);
+			o.timeout_ns = (uint64_t)(d * scale);
+			break;
+		}
 		case OPT_HEAP_FREED:
 			if (parse_size(optarg, &v) < 0 || v > 10000000)
 				return usage_error("--heap-freed takes a number from 0 to 10000000, not '%s'", optarg);

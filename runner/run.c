@@ -44,6 +44,54 @@
  * (the cgroup to empty) before the report, and --orphans, applies: a child
  * that its parent did not wait for usually ends within milliseconds. */
 #define DESCENDANT_GRACE_MS 1000
+/* After --timeout's SIGTERM, how long the tree has before the SIGKILL. */
+#define TIMEOUT_GRACE_MS 1000
+
+static uint64_t mono_ns(void);
+
+/* The hang report's part of the event loop: the --timeout deadline, and
+ * the snapshot taken once, at that deadline or at a signal that asks
+ * etrace to stop (before the signal is passed on). */
+struct hang_watch {
+	uint64_t deadline;      /* --timeout's, monotonic ns (0: none) */
+	uint64_t kill_at;       /* the SIGKILL after the SIGTERM (0: not yet) */
+	bool snapshot_taken;
+	bool timed_out;
+	const struct et_cgroup *cg;
+};
+
+/* SIGTERM to every process of the tree (timeout(1) signals its child's
+ * process group; etrace's tree is its cgroup). */
+static void signal_tree(const struct et_cgroup *cg, int sig)
+{
+	int pids[4096];
+	int n = cgroup_pids(cg, pids, 4096);
+	for (int i = 0; i < n; i++)
+		kill(pids[i], sig);
+}
+
+static void hang_snapshot(struct tracer *tr, struct hang_watch *hw, uint32_t reason, int sig, int sender,
+			  uint64_t timeout_ns)
+{
+	if (hw->snapshot_taken)
+		return;
+	hw->snapshot_taken = true;
+	tracer_snapshot(tr, reason, sig, sender, timeout_ns);
+}
+
+static void hang_tick(struct tracer *tr, struct hang_watch *hw, uint64_t timeout_ns)
+{
+	uint64_t now = mono_ns();
+	if (hw->deadline && !hw->timed_out && now >= hw->deadline) {
+		hw->timed_out = true;
+		hang_snapshot(tr, hw, ET_SNAP_TIMEOUT, 0, 0, timeout_ns);
+		signal_tree(hw->cg, SIGTERM);
+		hw->kill_at = mono_ns() + TIMEOUT_GRACE_MS * 1000000ull;
+	} else if (hw->kill_at && now >= hw->kill_at) {
+		hw->kill_at = 0;
+		cgroup_kill_all(hw->cg);
+	}
+}
 
 /* Every signal whose default action ends a process is passed to the target
  * (a signal etrace did not forward, SIGUSR1, once ended etrace without a
@@ -257,7 +305,8 @@ static int write_report(const struct run_opts *o, const struct et_model *m, cons
 
 /* Waits for the target, draining the ring buffer on a timer and passing
  * signals through. Returns the root's wait status. */
-static int event_loop(struct tracer *tr, struct et_model *m, struct target *t, int sigfd)
+static int event_loop(struct tracer *tr, struct et_model *m, struct target *t, int sigfd, struct hang_watch *hw,
+		      uint64_t timeout_ns)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -285,9 +334,14 @@ static int event_loop(struct tracer *tr, struct et_model *m, struct target *t, i
 				signalled = true;
 		if (signalled) {
 			struct signalfd_siginfo ssi;
-			while (read(sigfd, &ssi, sizeof(ssi)) == sizeof(ssi))
+			while (read(sigfd, &ssi, sizeof(ssi)) == sizeof(ssi)) {
+				/* asked to stop: where everything was, before the signal moves it */
+				if (ssi.ssi_signo == SIGINT || ssi.ssi_signo == SIGTERM || ssi.ssi_signo == SIGQUIT)
+					hang_snapshot(tr, hw, ET_SNAP_SIGNAL, (int)ssi.ssi_signo, (int)ssi.ssi_pid, 0);
 				forward_signal(tr, m, t, &ssi);
+			}
 		}
+		hang_tick(tr, hw, timeout_ns);
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PIDFD, (id_t)t->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
@@ -629,6 +683,8 @@ int run_main(const struct run_opts *o)
 		m.fact_sink_ctx = rec;
 	}
 
+	if (o->timeout_ns)
+		tracer_snapshot_prepare(tr);   /* ready when the deadline comes */
 	code = launch_release(&t, err, sizeof(err));
 	launch_set_env(NULL);
 	if (code) {
@@ -639,7 +695,10 @@ int run_main(const struct run_opts *o)
 		goto cleanup;
 	}
 	startup_mark("the target released");
-	status = event_loop(tr, &m, &t, sigfd);
+	struct hang_watch hw = { .cg = &cg };
+	if (o->timeout_ns)
+		hw.deadline = m.start_ts + o->timeout_ns;
+	status = event_loop(tr, &m, &t, sigfd, &hw, o->timeout_ns);
 	startup_mark("the target's run (the event loop)");
 	/* what is left of the tree runs on untraced: none of it may stay stopped */
 	tracer_end_holds(tr);
@@ -669,7 +728,7 @@ int run_main(const struct run_opts *o)
 		if (!root->end_ts)
 			root->end_ts = m.end_ts;
 	}
-	rc = exit_code_for(status);
+	rc = hw.timed_out ? ETRACE_EXIT_TIMEOUT : exit_code_for(status);
 	/* valgrind's convention: the program succeeded, its heap did not */
 	if (rc == 0 && o->error_exitcode && o->heap && verdict_heap_findings(&m) > 0)
 		rc = o->error_exitcode;

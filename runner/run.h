@@ -9,6 +9,8 @@
 /* etrace's own failures (bad option, missing kernel capability, BPF load
  * failure) exit with this code, as env(1) and timeout(1) do. */
 #define ETRACE_EXIT_FAILURE 125
+/* --timeout expired: timeout(1)'s status */
+#define ETRACE_EXIT_TIMEOUT 124
 
 enum report_format { FORMAT_TEXT, FORMAT_JSON };
 enum report_when { REPORT_ALWAYS, REPORT_ON_FAILURE, REPORT_NEVER };
@@ -57,6 +59,7 @@ struct run_opts {
 	const char *skb_filter;   /* --skb-filter=PCAP (implies --skb) */
 	bool skb_stack;           /* --skb-stack: a kernel stack per hook (implies --skb) */
 	const char *skb_funcs;    /* --skb-funcs=GLOB: kernel functions probed by a function backend */
+	uint64_t timeout_ns;      /* --timeout: snapshot, SIGTERM, SIGKILL after a grace, exit 124 (0: none) */
 	struct run_probe *probe;  /* etrace doctor's trial runs: what the run found (NULL: not asked) */
 };
 

@@ -23,6 +23,7 @@
 #include "../reports/syscall_table.h"
 #include "heapprobe.h"
 #include "heaprec.h"
+#include "hangsnap.h"
 #include "kernelfit.h"
 #include "skbtrace.h"
 #include "startup.h"
@@ -60,6 +61,8 @@ struct tracer {
 	/* resumes held processes if etrace dies first, where BPF cannot */
 	struct holdwatch watch;
 	bool need_watch;
+	/* the hang snapshot's iterators (NULL until asked for) */
+	struct hangsnap *hs;
 };
 
 struct heap_links;
@@ -673,6 +676,7 @@ reopen:
 	t->skel->rodata->invoker_gid = w->gid;
 	t->skel->rodata->nr_execve = syscall_nr("execve");
 	t->skel->rodata->nr_execveat = syscall_nr("execveat");
+	t->skel->rodata->nr_futex = syscall_nr("futex");
 	t->skel->rodata->nr_writev = syscall_nr("writev");
 	t->skel->rodata->nr_ptrace = syscall_nr("ptrace");
 	t->skel->rodata->nr_connect = syscall_nr("connect");
@@ -1052,6 +1056,43 @@ static void collect_preload(struct tracer *t)
 	t->preload_lost = st.lost;
 }
 
+static void snap_sink(void *ctx, const void *data, size_t size)
+{
+	on_record(ctx, (void *)data, size);
+}
+
+void tracer_snapshot_prepare(struct tracer *t)
+{
+	if (!t->hs) {
+		t->hs = hangsnap_new(bpf_map__fd(t->skel->maps.tasks), (uint32_t)syscall_nr("futex"));
+		hangsnap_prepare(t->hs);
+	}
+}
+
+int tracer_snapshot(struct tracer *t, uint32_t reason, int sig, int sender, uint64_t timeout_ns)
+{
+	/* what happened before comes first: the in-flight records are read
+	 * against a model that has every fd the tree opened */
+	tracer_drain(t);
+	struct ev_snap s;
+	memset(&s, 0, sizeof(s));
+	tracer_snapshot_prepare(t);
+	int n = hangsnap_take(t->hs, snap_sink, t, s.error, sizeof(s.error));
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s.h.type = ET_EV_SNAP;
+	s.h.size = sizeof(s);
+	s.h.ts = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	s.h.pid = (uint32_t)t->m->root_pid;
+	s.reason = reason;
+	s.sig = (uint32_t)sig;
+	s.sender_pid = (uint32_t)sender;
+	s.threads = n > 0 ? (uint32_t)n : 0;
+	s.timeout_ns = timeout_ns;
+	on_record(t, &s, sizeof(s));
+	return n;
+}
+
 void tracer_collect(struct tracer *t)
 {
 	collect_preload(t);
@@ -1127,6 +1168,7 @@ void tracer_close(struct tracer *t)
 		return;
 	startup_mark("(before the detach)");
 	ring_buffer__free(t->rb);
+	hangsnap_free(t->hs);
 	/* no stop outlives etrace: none started from here on, none left */
 	__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
 	release_held(t);

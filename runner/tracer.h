@@ -4,6 +4,7 @@
 #define ETRACE_TRACER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "../reports/model.h"
 
@@ -52,6 +53,12 @@ int tracer_drain(struct tracer *t);
 /* The run is ending: no process is stopped for heap tracing any more, the
  * last records are read, and every process still held goes on. */
 void tracer_end_holds(struct tracer *t);
+/* The hang snapshot (runner/hangsnap.c): every thread of the tree now,
+ * its pipes and sockets, and why (ET_SNAP_*), into the model and the
+ * recording. Returns the threads read, or -1 (the model says why). */
+int tracer_snapshot(struct tracer *t, uint32_t reason, int sig, int sender, uint64_t timeout_ns);
+/* Loads the snapshot's programs in the background now (--timeout). */
+void tracer_snapshot_prepare(struct tracer *t);
 /* Copies the in-kernel per-syscall totals and loss counters into the model. */
 void tracer_collect(struct tracer *t);
 /* Detaches and frees everything. */

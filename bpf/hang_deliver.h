@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The hang report's part of signal_deliver (included by etrace.bpf.c): a
+ * fatal signal that interrupts a futex wait (a test runner's timeout
+ * killing a deadlocked program) reads the futex word and the words after it
+ * (a glibc mutex's __owner) while the process still exists, so the report
+ * can say who held the lock. One record per thread, only at a fatal signal.
+ */
+#ifndef ETRACE_HANG_DELIVER_H
+#define ETRACE_HANG_DELIVER_H
+
+static __always_inline void hang_waitword(struct et_task *t)
+{
+	long ret = (long)t->rec.ret;
+	/* the syscall the signal interrupted (ERESTART*), or still in flight */
+	if (t->rec.nr != nr_futex || !(t->in_flight || (ret <= -512 && ret >= -516)))
+		return;
+	struct ev_waitword w;
+	__builtin_memset(&w, 0, sizeof(w));
+	fill_header(&w.h, ET_EV_WAITWORD, sizeof(w));
+	w.addr = t->rec.args[0];
+	w.ok = bpf_probe_read_user(w.words, sizeof(w.words), (void *)w.addr) == 0 ||
+	       bpf_probe_read_user(w.words, 8, (void *)w.addr) == 0;
+	emit(&w, sizeof(w), ET_CNT_LOST_SIGNAL);
+}
+
+#endif
