@@ -11,9 +11,9 @@
 
 static __always_inline void hang_waitword(struct et_task *t)
 {
-	long ret = (long)t->rec.ret;
-	/* the syscall the signal interrupted (ERESTART*), or still in flight */
-	if (t->rec.nr != nr_futex || !(t->in_flight || (ret <= -512 && ret >= -516)))
+	/* the last syscall was a futex wait: interrupted by the signal, or
+	 * woken by the group's end (a pthread_join whose thread died first) */
+	if (t->rec.nr != nr_futex)
 		return;
 	struct ev_waitword w;
 	__builtin_memset(&w, 0, sizeof(w));

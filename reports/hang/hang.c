@@ -76,6 +76,10 @@ static int on_snap_thread(struct et_model *m, const struct ev_snap_thread *e, si
 		struct et_process *p = model_process(m, t->pid);
 		if (p)
 			t->own_sys = model_make_record(m, p, sys);
+		/* not returned: shown like a call a signal interrupted (an
+		 * output buffer as its address, not as the 0 bytes read) */
+		if (t->own_sys)
+			t->own_sys->ev.ret = -512;
 		t->sys = t->own_sys;
 	}
 	/* the model knows the thread (a comm it had not seen) */
@@ -186,13 +190,21 @@ static bool killed_from_outside(const struct et_model *m, const struct et_proces
 	return !model_process((struct et_model *)m, st->pid);
 }
 
-static const struct et_record *interrupted_call(const struct et_thread *t, uint64_t before)
+/* The syscall the thread was in when the signal was sent (sent: its
+ * time; 0: unknown): the one the signal interrupted (ERESTART*), or one
+ * that returned after it was sent (a pthread_join's futex returns 0 when
+ * the thread it joins is killed first). */
+static const struct et_record *interrupted_call(const struct et_thread *t, uint64_t before, uint64_t sent)
 {
 	if (!t->ring_count)
 		return NULL;
 	const struct et_record *r = thread_record(t, t->ring_count - 1);
 	long ret = (long)r->ev.ret;
-	if (r->ev.enter_ts <= before && ret <= -512 && ret >= -516)
+	if (r->ev.enter_ts > before || (r->ev.flags & ET_SC_F_NORETURN))
+		return NULL;
+	if (ret <= -512 && ret >= -516)
+		return r;
+	if (sent && r->ev.enter_ts <= sent && r->ev.h.ts >= sent)
 		return r;
 	return NULL;
 }
@@ -224,7 +236,8 @@ static void add_delivered(struct et_model *m, struct et_process *p)
 		t->crash = c;
 		t->state = 1;
 		const struct et_thread *mt = model_thread(m, c->tid);
-		t->sys = mt ? interrupted_call(mt, c->ts) : NULL;
+		const struct et_sent *st = process_signal_source(p, process_death_signal(p), 0);
+		t->sys = mt ? interrupted_call(mt, c->ts, st ? st->ts : 0) : NULL;
 		t->nr = t->sys ? (int64_t)t->sys->ev.nr : -1;
 		if (!t->sys)
 			t->state = 0;
@@ -446,7 +459,9 @@ static void children_text(const struct et_model *m, const struct hang_thread *t,
 	size_t n = 0;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *c = m->procs[i];
-		if (c->ppid != t->pid || c->exited || (want > 0 && c->pid != want))
+		/* its children then (they may have ended since: the SIGTERM after a --timeout) */
+		bool alive = c->start_ts <= t->ts && (!c->exited || !c->end_ts || c->end_ts > t->ts);
+		if (c->ppid != t->pid || !alive || (want > 0 && c->pid != want))
 			continue;
 		sb_printf(sb, "%schild %d (", n++ ? ", " : "", c->pid);
 		sb_escape(sb, c->argv && c->argv[0] ? c->argv[0] : "?");
@@ -478,7 +493,9 @@ static void classify(struct et_model *m, struct hang_thread *t, struct sym_sessi
 		uint32_t lock = (uint32_t)t->words[0];
 		uint32_t owner = (uint32_t)t->words[1];   /* glibc's __owner, at offset 8 */
 		bool waiting = cmd == 0 /* FUTEX_WAIT */ || cmd == 9 /* FUTEX_WAIT_BITSET */;
-		if (waiting && val == lock && (int)val > 0 && val != (uint32_t)t->tid && thread_of_process(m, t->pid, (int)val)) {
+		/* at a delivery the joined thread may be gone already (its tid word cleared) */
+		bool joined = val == lock || (lock == 0 && !t->from_snapshot);
+		if (waiting && joined && (int)val > 0 && val != (uint32_t)t->tid && thread_of_process(m, t->pid, (int)val)) {
 			/* pthread_join: glibc waits on the thread's tid word until the kernel clears it */
 			t->wait = HANG_WAIT_JOIN;
 			t->owner_tid = (int)val;
@@ -542,6 +559,12 @@ static void unwind_one(const struct et_process *p, struct sym_session *s, struct
 	t->analyzed = true;
 }
 
+static int by_tid(const void *a, const void *b)
+{
+	const struct hang_thread *x = a, *y = b;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
 void hang_analyze(struct et_model *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++)
@@ -551,6 +574,7 @@ void hang_analyze(struct et_model *m)
 	if (!H || H->built)
 		return;
 	H->built = true;
+	qsort(H->threads, H->nthreads, sizeof(*H->threads), by_tid);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
 		struct sym_session *s = NULL;
