@@ -39,6 +39,11 @@ against the tool a user would otherwise pick (strace).
                  `etrace run -- /bin/true` with heap tracing on and
                  --heap=off (goal: under 300 ms with it on)
 
+  scheduler      --sched's cost on testprogs/pingpong (two threads passing a
+                 byte through two pipes: a context switch per pass), by the
+                 loop's own clock: native, etrace without and with --sched,
+                 perf sched record, an offcputime-style bpftrace script.
+                 Goal: --sched at most 5% over etrace without it
   others         the cost to a process outside the traced tree: an untraced
                  getppid loop's CPU time (user + system, from wait4: less
                  sensitive to a loaded machine than wall time) alone and
@@ -68,6 +73,13 @@ LOOP = os.path.join(ROOT, "build", "testprogs", "syscall_loop")
 DEEP = os.path.join(ROOT, "build", "testprogs", "crash_deep")
 NETBENCH = os.path.join(ROOT, "build", "testprogs", "netbench")
 HEAP_CHURN = os.path.join(ROOT, "build", "testprogs", "heap_churn")
+PINGPONG = os.path.join(ROOT, "build", "testprogs", "pingpong")
+# an offcputime-style script: time off a CPU per command, from sched_switch
+OFFCPU_BT = """tracepoint:sched:sched_switch {
+  if (args->prev_state != 0) { @start[args->prev_pid] = nsecs; }
+  $s = @start[args->next_pid];
+  if ($s) { @off[args->next_comm] = sum(nsecs - $s); delete(@start[args->next_pid]); }
+}"""
 GDB = ["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "run", "-ex", "bt"]
 
 
@@ -588,12 +600,54 @@ def heap_startup_bench(reps):
               f"(goal: under 300 ms in total with it on: {median(ok_on) * 1e3:.0f} ms)")
 
 
+def pingpong_run(cmd):
+    """pingpong's own clock (ms for its round trips) of one run, or None."""
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+    m = re.search(r"round trips in ([\d.]+) ms", p.stdout)
+    return float(m.group(1)) if p.returncode == 0 and m else None
+
+
+def sched_bench(reps, rounds=20000):
+    """The cost of --sched (sched_switch/sched_wakeup accounting) on a
+    context-switch-heavy loop: two threads passing a byte through two pipes,
+    measured by the loop's own clock; in turn with etrace without it, perf
+    sched record and an offcputime-style bpftrace script."""
+    print(f"== scheduler accounting: pingpong {rounds} round trips (2 switches each), loop time, median of {reps} ==")
+    with tempfile.TemporaryDirectory() as d:
+        bt = os.path.join(d, "offcpu.bt")
+        with open(bt, "w") as f:
+            f.write(OFFCPU_BT)
+        pp = [PINGPONG, str(rounds)]
+        tools = [("native", pp),
+                 ("etrace --heap=off", [ETRACE, "run", "--heap=off", "-o", "/dev/null", "--"] + pp),
+                 ("etrace --heap=off --sched=on", [ETRACE, "run", "--heap=off", "--sched=on", "-o", "/dev/null", "--"] + pp)]
+        if shutil.which("perf"):
+            tools.append(("perf sched record", ["perf", "sched", "record", "-q", "-o", os.path.join(d, "perf.data"), "--"] + pp))
+        if shutil.which("bpftrace"):
+            tools.append(("bpftrace offcputime-style", ["bpftrace", bt, "-c", " ".join(pp)]))
+        runs = {name: [] for name, _ in tools}
+        for _ in range(reps):
+            for name, cmd in tools:
+                t = pingpong_run(cmd)
+                if t is not None:
+                    runs[name].append(t)
+        res = {n: median(ts) for n, ts in runs.items() if ts}
+    if "native" not in res:
+        print("    native run failed: skipped")
+        return
+    for name, t in res.items():
+        print(f"    {name:30s} {t:9.1f} ms {t / res['native']:6.2f}x native")
+    a, b = res.get("etrace --heap=off"), res.get("etrace --heap=off --sched=on")
+    if a and b:
+        print(f"  --sched costs {(b / a - 1) * 100:+.1f}% over etrace without it (goal: at most +5%)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loops", type=int, default=1000000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--rss-seconds", type=float, default=20, help="length of the long run of the memory benchmark")
-    ap.add_argument("--only", choices=["network", "heap", "others", "startup"], help="run only this section")
+    ap.add_argument("--only", choices=["network", "heap", "others", "startup", "sched"], help="run only this section")
     ap.add_argument("--heap-pairs", type=int, default=1000000,
                     help="allocation+free pairs per thread of the heap benchmark")
     ap.add_argument("--heap-threads", type=int, default=1, help="threads of the heap benchmark")
@@ -610,6 +664,9 @@ def main():
         return
     if a.only == "startup":
         startup_bench(a.reps)
+        return
+    if a.only == "sched":
+        sched_bench(max(a.reps, 5))
         return
 
     print(f"== syscall loop: {a.loops} x getppid, best of {a.reps} ==")
@@ -635,6 +692,7 @@ def main():
     startup_bench(a.reps)
 
     crash_bench(max(a.reps, 5))
+    sched_bench(max(a.reps, 5))
     others_bench(a.reps, a.loops)
     net_bench(a.reps)
     heap_bench(a.reps, a.heap_pairs, a.heap_threads)

@@ -947,6 +947,8 @@ static __always_inline bool fd_nonblock(__u64 fd)
 	return BPF_CORE_READ(f, f_flags) & 04000; /* O_NONBLOCK on x86_64 and arm64 */
 }
 
+#include "timeacct.h"
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 {
@@ -990,6 +992,7 @@ int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 		off = capture_stdio_iov(t, off);
 	t->in_flight = 1;
 	if (sp && sp->noreturn) {
+		timeacct_mm(t);
 		/* exit/exit_group: there will be no sys_exit */
 		r->flags |= ET_SC_F_NORETURN;
 		t->in_flight = 0;
@@ -1030,6 +1033,7 @@ int BPF_PROG(et_sys_exit, struct pt_regs *regs, long ret)
 	if (sp && (sp->at_exit || t->retry) && !t->redacted)
 		off = capture_exit(t, sp, off, ret);
 	account(nr, ret, now - r->enter_ts);
+	timeacct_futex(t, now);
 	send_syscall(t, off);
 	return 0;
 }
@@ -1270,6 +1274,7 @@ int BPF_PROG(et_exit, struct task_struct *p)
 	e->exit_code = code;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	emit(e, sizeof(*e), ET_CNT_LOST_EXIT);
+	timeacct_exit(p, t, live == 0);
 	return 0;
 }
 
@@ -1482,6 +1487,7 @@ int BPF_PROG(et_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	emit(e, sizeof(*e), ET_CNT_LOST_SIGNAL);
 	if (e->fatal && !t->redacted) {
 		hang_waitword(t);
+		timeacct_mm(t);
 		capture_crash(t, sig, e->code, e->addr);
 	}
 	return 0;

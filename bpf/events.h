@@ -64,7 +64,9 @@ enum et_event_type {
 	ET_EV_SNAP_FILE = 16,  /* hang snapshot: an open pipe or socket */
 	ET_EV_SNAP = 17,       /* hang snapshot taken: why (written by etrace) */
 	ET_EV_WAITWORD = 18,   /* the futex word of a thread a fatal signal ended */
-	ET_EV_TYPE_MAX = 19,
+	ET_EV_TASKSTAT = 19,   /* a thread's CPU, off-CPU, switches, I/O at its exit */
+	ET_EV_FUTEXSTAT = 20,  /* a contended futex word's waits (collected at the end) */
+	ET_EV_TYPE_MAX = 21,
 };
 
 /* What the BPF side copies for one syscall argument. */
@@ -527,11 +529,15 @@ enum et_counter {
 	ET_CNT_SKB_FILTERED,    /* packets of the tree the --skb-filter rejected */
 	ET_CNT_SKB_TRACKED,     /* packets of the tree followed (first hook seen) */
 	ET_CNT_LOST_ROUTE,
+	ET_CNT_LOST_FUTEX,      /* contended futex words not counted (their map was full) */
 	ET_CNT_MAX,
 };
 
 /* Per-thread state in task-local storage: the task is traced when this
  * exists with traced != 0. The in-flight syscall record is built here. */
+/* the hang snapshot's and the time accounting's records */
+#include "hang_events.h"
+
 struct et_task {
 	et_u32 traced;
 	et_u32 wait_exec;     /* launcher's child: ignore syscalls until execve */
@@ -550,9 +556,7 @@ struct et_task {
 	et_u64 heap_frames[ET_HEAP_FRAMES]; /* the walk, before the record's size is known */
 	struct ev_syscall rec;
 	et_u8 area[ET_CAP_AREA + ET_CAP_MAX_ONE];
+	struct et_sched sched;  /* where its time went (bpf/timeacct.h) */
 };
-
-/* the hang snapshot's records */
-#include "hang_events.h"
 
 #endif

@@ -79,4 +79,68 @@ struct ev_waitword {
 	et_u32 pad;
 };
 
+/* ---- where time went (bpf/timeacct.h) ---------------------------------- */
+
+/* Why a thread was off a CPU, from the syscall it slept in. */
+enum et_off_reason {
+	ET_OFF_LOCK = 0,         /* futex: a lock, a condition, a join */
+	ET_OFF_IO,               /* read, write, send, recv, fsync, open... */
+	ET_OFF_POLL,             /* poll, select, epoll_wait */
+	ET_OFF_SLEEP,            /* nanosleep, pause, sigsuspend */
+	ET_OFF_CHILD,            /* wait4, waitid */
+	ET_OFF_FAULT,            /* no syscall, uninterruptible: a page fault's I/O */
+	ET_OFF_OTHER,            /* another syscall, or none */
+	ET_OFF_MAX,
+};
+
+/* Per thread, in its task storage (struct et_task): no record per switch. */
+struct et_sched {
+	et_u64 off_ts;            /* when it left a CPU to sleep (0: on a CPU or runnable) */
+	et_u64 wake_ts;           /* since when it is runnable: woken, or preempted */
+	et_u32 off_reason;        /* enum et_off_reason of the sleep in progress */
+	et_u32 pad;
+	et_u64 off_ns[ET_OFF_MAX];
+	et_u64 runq_ns, runq_max_ns; /* runnable but not running */
+	et_u64 vol, invol;        /* switches: it slept; it was preempted */
+	et_u64 peak_pages;        /* its memory's peak RSS when it last exited or got a fatal signal */
+};
+
+/* ET_EV_TASKSTAT: a thread's totals at its exit (sched_process_exit). */
+struct ev_taskstat {
+	struct ev_header h;
+	et_u32 group_dead;        /* the process's last thread */
+	et_u32 sched_on;          /* the sched_switch counters were kept */
+	et_u64 runtime_ns;        /* se.sum_exec_runtime: on a CPU */
+	et_u64 utime_ns, stime_ns;/* the kernel's split (tick-sampled) */
+	et_u64 nvcsw, nivcsw;
+	et_u64 rchar, wchar;      /* bytes read and written by syscalls (ioac) */
+	et_u64 read_bytes, write_bytes; /* storage I/O */
+	et_u64 maxrss_pages;      /* peak RSS (max of hiwater_rss and rss) at its exit or fatal
+				   signal, in pages (0: not seen); not signal->maxrss, which
+				   counts the pre-exec image (etrace's own fork) */
+	et_u64 off_ns[ET_OFF_MAX];
+	et_u64 runq_ns, runq_max_ns;
+};
+
+/* A contended lock: futex waits on one word (FUTEX_WAIT with glibc's
+ * "contended" value 2, or a PI lock), per process, counted at sys_exit. */
+struct et_futex_key {
+	et_u32 pid;
+	et_u32 pad;
+	et_u64 addr;
+};
+
+struct et_futex_stat {
+	et_u64 waits, total_ns, max_ns;
+	et_u32 max_tid;
+	et_u32 pad;
+};
+
+/* ET_EV_FUTEXSTAT: one contended futex word, read from the map at the end. */
+struct ev_futexstat {
+	struct ev_header h;       /* pid: the process */
+	et_u64 addr;
+	struct et_futex_stat st;
+};
+
 #endif

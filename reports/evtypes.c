@@ -68,6 +68,11 @@ const struct et_record_type et_record_types[] = {
 	{ ET_EV_SNAP_FILE, "snapshot_file", sizeof(struct ev_snap_file), -1, NULL, NULL, hang_ingest, NULL },
 	{ ET_EV_SNAP, "snapshot", sizeof(struct ev_snap), -1, NULL, NULL, hang_ingest, NULL },
 	{ ET_EV_WAITWORD, "wait_word", sizeof(struct ev_waitword), -1, NULL, NULL, hang_ingest, NULL },
+	/* --sched: a thread's totals at its exit (lost with the exits' counter, in
+	 * the kernel), the contended futex words (the map's overflow is its own
+	 * counter, shown in the time section) */
+	{ ET_EV_TASKSTAT, "thread_times", sizeof(struct ev_taskstat), -1, NULL, NULL, hang_ingest, NULL },
+	{ ET_EV_FUTEXSTAT, "contended_futex", sizeof(struct ev_futexstat), -1, NULL, NULL, hang_ingest, NULL },
 };
 const size_t et_n_record_types = sizeof(et_record_types) / sizeof(et_record_types[0]);
 

@@ -234,6 +234,8 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	termination_render_json(m, &sb);
 	sb_puts(&sb, ",\"hang\":");
 	hang_render_json(m, &sb);
+	sb_puts(&sb, ",\"time\":");
+	timeacct_render_json(m, &sb);
 	sb_puts(&sb, ",\"failed_syscalls\":[");
 	for (size_t i = 0; i < m->nfailures; i++) {
 		const struct et_failure *f = &m->failures[i];

@@ -408,6 +408,7 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	print_network(m, out);
 	heap_render_text(m, out);
 	print_summary(m, out);
+	timeacct_render_text(m, out);
 	print_functions(m, out);
 	print_sequences(m, &v, out);
 	print_losses(m, out);

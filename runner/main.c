@@ -69,6 +69,9 @@ static const char usage_text[] =
 	"                           program exits (default: leave them running, untraced)\n"
 	"      --buffer-size=BYTES  kernel ring buffer size (default 16M, 32M with heap\n"
 	"                           tracing; K, M suffixes)\n"
+	"      --sched=on|off       where each thread's time went: CPU, off-CPU by what\n"
+	"                           it waited for, run-queue delay, switches, peak RSS,\n"
+	"                           bytes read and written (default: off)\n"
 	"      --timeout=DURATION   when the program runs longer (2s, 500ms, 5m), show\n"
 	"                           where every thread is and what it waits for, then\n"
 	"                           SIGTERM the tree, SIGKILL 1 s later; exit 124\n"
@@ -192,7 +195,7 @@ static int cmd_run(int argc, char **argv)
 	enum { OPT_HTML = 700, OPT_PERFETTO };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	enum { OPT_SARIF = 800, OPT_JUNIT, OPT_GITHUB_ANNOTATIONS, OPT_SOURCE_ROOT, OPT_GEN_SUPPRESSIONS, OPT_COLOR };
-	enum { OPT_TIMEOUT = 900 };
+	enum { OPT_TIMEOUT = 900, OPT_SCHED };
 	const char *trace_funcs[argc > 0 ? argc : 1]; /* --trace-func patterns, at most one per argument */
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -234,6 +237,7 @@ static int cmd_run(int argc, char **argv)
 		{ "gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS },
 		{ "color", optional_argument, NULL, OPT_COLOR },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "sched", required_argument, NULL, OPT_SCHED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -385,6 +389,11 @@ static int cmd_run(int argc, char **argv)
 			if (!optarg[0])
 				return usage_error("--skb-funcs takes a glob of kernel function names");
 			o.skb_funcs = optarg;
+			break;
+		case OPT_SCHED:
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+				return usage_error("--sched takes on or off, not '%s'", optarg);
+			o.sched = strcmp(optarg, "on") == 0;
 			break;
 		case OPT_TIMEOUT: {
 			/* timeout(1)'s DURATION: a number with an optional unit (s, m, h;

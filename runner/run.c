@@ -38,6 +38,7 @@
 #include "../reports/render.h"
 #include "../reports/render/html.h"
 #include "../reports/verdict.h"
+#include "../reports/hang/hang.h"
 
 #define DRAIN_INTERVAL_MS 10
 /* How long descendants still running when the root exits get to finish
@@ -538,6 +539,8 @@ int run_main(const struct run_opts *o)
 	m.rewind_ns = o->rewind_ns;
 	m.max_records = o->max_records;
 	m.command = o->argv;
+	if (o->sched)
+		timeacct_enable(&m);
 	m.backend = tracer_backend();
 	if (invoker_enter(&as_user) < 0) {
 		errmsg("cannot take the invoking user's rights: %s", strerror(errno));
@@ -579,7 +582,7 @@ int run_main(const struct run_opts *o)
 				  .buffer_bytes = o->buffer_bytes, .func_binary = path,
 				  .heap = o->heap ? &plan : NULL, .heap_hold = o->heap && o->leaks,
 				  .heap_backend = o->heap_backend,
-				  .skb = &skb };
+				  .skb = &skb, .timeacct = o->sched };
 	if (to.data_max > ET_CAP_MAX_ONE - 8)
 		to.data_max = ET_CAP_MAX_ONE - 8;
 	startup_mark("the outputs opened");

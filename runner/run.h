@@ -59,6 +59,7 @@ struct run_opts {
 	const char *skb_filter;   /* --skb-filter=PCAP (implies --skb) */
 	bool skb_stack;           /* --skb-stack: a kernel stack per hook (implies --skb) */
 	const char *skb_funcs;    /* --skb-funcs=GLOB: kernel functions probed by a function backend */
+	bool sched;               /* --sched=on: where time went per thread (sched_switch accounting) */
 	uint64_t timeout_ns;      /* --timeout: snapshot, SIGTERM, SIGKILL after a grace, exit 124 (0: none) */
 	struct run_probe *probe;  /* etrace doctor's trial runs: what the run found (NULL: not asked) */
 };

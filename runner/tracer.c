@@ -192,6 +192,65 @@ static int fill_specs(struct tracer *t)
 	return 0;
 }
 
+/* What a thread sleeping in each syscall waits for (bpf/timeacct.h). */
+static int fill_wait_classes(struct tracer *t)
+{
+	static const struct {
+		int reason;
+		const char *names;
+	} classes[] = {
+		{ ET_OFF_LOCK, "futex futex_waitv" },
+		{ ET_OFF_IO, "read write pread64 pwrite64 readv writev preadv pwritev preadv2 pwritev2 sendfile splice tee "
+			     "vmsplice fsync fdatasync sync_file_range syncfs sync recvfrom recvmsg recvmmsg sendto sendmsg "
+			     "sendmmsg accept accept4 connect open openat openat2 io_uring_enter io_getevents "
+			     "io_pgetevents flock fcntl msync" },
+		{ ET_OFF_POLL, "poll ppoll select pselect6 epoll_wait epoll_pwait epoll_pwait2" },
+		{ ET_OFF_SLEEP, "nanosleep clock_nanosleep pause rt_sigsuspend rt_sigtimedwait" },
+		{ ET_OFF_CHILD, "wait4 waitid" },
+	};
+	int fd = bpf_map__fd(t->skel->maps.wait_class);
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		char buf[512];
+		snprintf(buf, sizeof(buf), "%s", classes[i].names);
+		for (char *save, *n = strtok_r(buf, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+			int nr = syscall_nr(n);
+			if (nr < 0 || nr >= ET_MAX_SYSCALLS)
+				continue;
+			__u32 key = (__u32)nr;
+			__u8 v = (__u8)(classes[i].reason + 1);
+			if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) < 0)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/* The contended futex words (bpf/timeacct.h), as records: the model and a
+ * recording see them. */
+static void collect_futexes(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.futex_waits);
+	struct et_futex_key k, next;
+	void *prev = NULL;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct ev_futexstat e;
+		memset(&e, 0, sizeof(e));
+		if (bpf_map_lookup_elem(fd, &next, &e.st) == 0) {
+			e.h.type = ET_EV_FUTEXSTAT;
+			e.h.size = sizeof(e);
+			e.h.ts = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			e.h.pid = next.pid;
+			e.h.tid = e.st.max_tid;
+			e.addr = next.addr;
+			on_record(t, &e, sizeof(e));
+		}
+		k = next;
+		prev = &k;
+	}
+}
+
 /* ---- --trace-func probes ---------------------------------------------------- */
 
 /* uprobe_multi links (Linux 6.6) attach a program to many offsets of a file
@@ -776,6 +835,11 @@ reopen:
 			       "--skb via tracepoints does not show the RST answering a packet to a closed port "
 			       "(a function backend does: tcp_v4_send_reset)");
 
+	/* where time went (--sched): the switch programs only when asked */
+	t->skel->rodata->timeacct_on = o->timeacct;
+	bpf_program__set_autoload(t->skel->progs.et_sched_switch, o->timeacct);
+	bpf_program__set_autoload(t->skel->progs.et_sched_wakeup, o->timeacct);
+
 	if (!tpa.skb_consumed)
 		kernelfit_note(m, "SKB_CONSUMED drop reason (Linux 6.3)",
 			       "a packet freed without a drop reason is not counted as dropped: "
@@ -805,6 +869,8 @@ reopen:
 		goto fail;
 	}
 	rc = fill_specs(t);
+	if (rc == 0 && o->timeacct)
+		rc = fill_wait_classes(t);
 	if (rc) {
 		snprintf(err, errlen, "cannot fill the capture plan map: %s", strerror(-rc));
 		goto fail;
@@ -1098,6 +1164,8 @@ void tracer_collect(struct tracer *t)
 	collect_preload(t);
 	collect_socket_bytes(t);
 	collect_net_path(t);
+	if (t->skel->rodata->timeacct_on)
+		collect_futexes(t);
 	int ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		return;
@@ -1152,6 +1220,8 @@ void tracer_collect(struct tracer *t)
 			m->lost[ET_EV_HEAP] += t->preload_lost;   /* the preload's ring was full */
 		else if (k == ET_CNT_CAPTURE_FAULT)
 			m->capture_faults = sum;
+		else if (k == ET_CNT_LOST_FUTEX)
+			m->lost[ET_EV_FUTEXSTAT] = sum;   /* shown in the time section */
 		else if (k == ET_CNT_SKB_FILTERED)
 			m->skbs.filtered = sum;
 		else if (k == ET_CNT_SKB_TRACKED)

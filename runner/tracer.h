@@ -27,6 +27,7 @@ struct tracer_opts {
 	int heap_hold;         /* stop processes at _exit for the leak scan */
 	int heap_backend;      /* enum heap_backend */
 	struct skb_plan *skb;  /* --skb (NULL: off); its links are the tracer's until tracer_close */
+	int timeacct;          /* --sched=on: where time went, from sched_switch (bpf/timeacct.h) */
 };
 
 /* Loads and attaches every program. Returns NULL with a message in err. */

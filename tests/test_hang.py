@@ -186,3 +186,45 @@ def test_a_kill_from_outside_the_tree_shows_where_the_threads_were():
         assert all(t["source"] == "signal delivery" for t in h["threads"]), h["threads"]
         assert "a signal from outside the tree ended it" in r.text
     lib.check_nothing_left_behind()
+
+
+def test_sched_accounts_where_time_went():
+    # the deadlock: its two workers' time off a CPU is the lock, and both
+    # mutexes are contended locks, named; pingpong's is I/O (pipes)
+    r = run([prog("deadlock")], ["--timeout=2s", "--heap=off", "--sched=on"])
+    assert r.rc == 124, (r.rc, r.stderr)
+    t = r.report["time"]
+    root = r.report["root_pid"]
+    procs = {p["pid"]: p for p in t["processes"]}
+    assert set(procs) == {root}, procs
+    p = procs[root]
+    assert len(p["threads"]) == 3, p["threads"]
+    assert 100 * 1024 < p["peak_rss_bytes"] < 64 << 20, p
+    for th in p["threads"]:
+        off = th["off_cpu_ns"]
+        # blocked from shortly after the start until the timeout's SIGTERM
+        assert off["lock"] > 1.0e9 and off["lock"] > 10 * sum(v for k, v in off.items() if k != "lock"), (th["tid"], off)
+        assert th["voluntary_switches"] >= 1
+    names = sorted(f["name"].split(" ")[0] for f in t["contended_futexes"])
+    assert names == ["accounts", "ledger"], t["contended_futexes"]
+    for f in t["contended_futexes"]:
+        assert f["waits"] == 1 and f["longest_wait_ns"] > 1.0e9 and f["pid"] == root, f
+    text = r.text.split("\n-- time ")[1].split("\n-- ")[0]
+    assert lib.contains_line(text, r"^    accounts \(deadlock\+0x[0-9a-f]+\) in pid \d+: 1 wait, \d+\.\d+ ms in all"), text
+
+    r = run([prog("pingpong"), "2000"], ["--heap=off", "--sched=on"])
+    assert r.rc == 0, (r.rc, r.stderr)
+    p = r.report["time"]["processes"][0]
+    assert p["pid"] == r.report["root_pid"] and len(p["threads"]) == 2, p
+    assert p["bytes_read"] >= 4000 and p["bytes_written"] >= 4000, p
+    for th in p["threads"]:
+        off = th["off_cpu_ns"]
+        assert off["io"] > 0 and off["lock"] < off["io"] + 5e6 and off["sleep"] == 0 and off["child"] == 0, off
+        assert th["voluntary_switches"] > 0 and th["on_cpu_ns"] > 0
+    assert r.report["time"]["contended_futexes"] == []
+
+
+def test_no_time_section_without_sched():
+    r = run([prog("threads")], ["--heap=off"])
+    assert r.rc == 0
+    assert r.report["time"] is None and "\n-- time " not in r.text

@@ -13,7 +13,7 @@
 #include "../xalloc.h"
 #include "../../symbolize/datasym.h"
 
-static struct et_hang *hang_of(struct et_model *m)
+struct et_hang *hang_of(struct et_model *m)
 {
 	if (!m->hang)
 		m->hang = xcalloc(1, sizeof(*m->hang));
@@ -134,6 +134,9 @@ int hang_ingest(struct et_model *m, const void *data, size_t size)
 		if (size < sizeof(struct ev_waitword))
 			return -1;
 		return on_waitword(m, data);
+	case ET_EV_TASKSTAT:
+	case ET_EV_FUTEXSTAT:
+		return timeacct_ingest(m, data, size);
 	}
 	return -1;
 }
@@ -157,6 +160,8 @@ void hang_free(struct et_model *m)
 		free(t->detail);
 	}
 	free(H->threads);
+	free(H->times);
+	free(H->futexes);
 	free(H->files);
 	free(H->words);
 	free(H);

@@ -62,7 +62,19 @@ struct hang_thread {
 	char *detail;               /* the pipe's other end, the children, the socket's state */
 };
 
+/* Where a thread's time went (ET_EV_TASKSTAT, at its exit). */
+struct time_thread {
+	int pid, tid;
+	struct ev_taskstat st;
+};
+
 struct et_hang {
+	/* --sched: per-thread totals, contended futex words */
+	bool timeacct;
+	struct time_thread *times;
+	size_t ntimes, cap_times;
+	struct ev_futexstat *futexes;
+	size_t nfutexes, cap_futexes;
 	bool taken;                 /* a snapshot was taken */
 	struct ev_snap info;        /* why, when */
 	struct hang_thread *threads;
@@ -75,6 +87,14 @@ struct et_hang {
 };
 
 int hang_ingest(struct et_model *m, const void *data, size_t size);
+/* The model's hang state, created when first needed. */
+struct et_hang *hang_of(struct et_model *m);
+/* --sched=on: the time section is shown (also when empty). */
+void timeacct_enable(struct et_model *m);
+/* reports/hang/timeacct.c: the time section and its JSON ("time"). */
+int timeacct_ingest(struct et_model *m, const void *data, size_t size);
+void timeacct_render_text(const struct et_model *m, FILE *out);
+void timeacct_render_json(const struct et_model *m, struct strbuf *sb);
 void hang_free(struct et_model *m);
 /* After the run (crash_analyze calls it): the threads of processes killed
  * from outside are added from their delivery captures, every stack is
