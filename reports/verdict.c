@@ -54,7 +54,7 @@ const char *verdict_program(const struct et_process *p)
 /* A file of the system, not of the project under test: under the
  * directories the package manager fills (/usr but /usr/local, /bin, /sbin,
  * /lib*). The rule is in docs/report-schema.md ("system programs"). */
-static bool system_path(const char *path)
+bool verdict_system_file(const char *path)
 {
 	static const char *const dirs[] = { "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/lib32/", "/libx32/" };
 	if (!path || strncmp(path, "/usr/local/", 11) == 0)
@@ -63,6 +63,11 @@ static bool system_path(const char *path)
 		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
 			return true;
 	return false;
+}
+
+static bool system_path(const char *path)
+{
+	return verdict_system_file(path);
 }
 
 /* A language runtime runs the project's code when given a script. */

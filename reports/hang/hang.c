@@ -10,6 +10,7 @@
 #include "../sigsender.h"
 #include "../heap.h"
 #include "../syscall_table.h"
+#include "../verdict.h"
 #include "../xalloc.h"
 #include "../../symbolize/datasym.h"
 
@@ -282,18 +283,7 @@ static bool thread_of_process(const struct et_model *m, int pid, int tid)
 	return t && t->pid == pid && !t->exited;
 }
 
-static bool system_module(const char *path)
-{
-	static const char *const dirs[] = { "/usr/", "/lib", "/bin/", "/sbin/" };
-	if (!path || strncmp(path, "/usr/local/", 11) == 0)
-		return false;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
-			return true;
-	return false;
-}
-
-static struct sym_session *open_session(const struct et_process *p)
+struct sym_session *hang_session(const struct et_process *p)
 {
 	struct sym_module *mods = calloc(p->nmodules ? p->nmodules : 1, sizeof(*mods));
 	if (!mods)
@@ -320,7 +310,7 @@ static void alloc_site(struct et_model *m, const struct et_process *p, struct sy
 		for (size_t j = 0; j < p->nmodules && k; j++) {
 			const char *path = p->modules[j].path, *slash = path ? strrchr(path, '/') : NULL;
 			if (fr[k - 1].module && path && strcmp(slash ? slash + 1 : path, fr[k - 1].module) == 0 &&
-			    !system_module(path))
+			    !verdict_system_file(path))
 				own = true;
 		}
 		if (own || i + 1 == n) {
@@ -588,7 +578,7 @@ void hang_analyze(struct et_model *m)
 			if (t->pid != p->pid)
 				continue;
 			if (!s)
-				s = open_session(p);
+				s = hang_session(p);
 			unwind_one(p, s, t);
 			classify(m, t, s, p);
 		}

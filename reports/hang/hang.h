@@ -111,6 +111,9 @@ void hang_render_json(const struct et_model *m, struct strbuf *sb);
  * refers to it instead of repeating the stacks). */
 bool hang_shows_process(const struct et_model *m, int pid);
 
+/* A symbolization session over p's modules (sym_close it). */
+struct sym_session *hang_session(const struct et_process *p);
+
 /* Used by the renderers of both files. */
 const struct hang_thread *hang_thread_of(const struct et_model *m, int tid);
 /* "transfer at deadlock.c:14": the thread's own frame (the program's code). */

@@ -8,6 +8,7 @@
 
 #include "../decode.h"
 #include "../syscall_table.h"
+#include "../verdict.h"
 #include "../xalloc.h"
 #include "../../symbolize/frame_print.h"
 
@@ -26,17 +27,6 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
-static bool system_file(const char *path)
-{
-	static const char *const dirs[] = { "/usr/", "/lib", "/bin/", "/sbin/" };
-	if (!path || strncmp(path, "/usr/local/", 11) == 0)
-		return false;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
-			return true;
-	return false;
-}
-
 void hang_where(const struct et_model *m, const struct hang_thread *t, struct strbuf *sb)
 {
 	const struct sym_backtrace *bt = bt_of(t);
@@ -48,7 +38,7 @@ void hang_where(const struct et_model *m, const struct hang_thread *t, struct st
 			with_file = f;
 		for (size_t k = 0; f->module && k < p->nmodules; k++)
 			if (p->modules[k].path && strcmp(base(p->modules[k].path), f->module) == 0 &&
-			    !system_file(p->modules[k].path))
+			    !verdict_system_file(p->modules[k].path))
 				pick = f;
 	}
 	if (!pick)

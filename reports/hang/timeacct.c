@@ -136,13 +136,7 @@ static char *futex_name(const struct et_model *m, const struct ev_futexstat *f)
 	const struct et_process *p = model_process((struct et_model *)m, (int)f->h.pid);
 	struct strbuf sb = STRBUF_INIT;
 	if (p && p->nmodules) {
-		struct sym_module *mods = xcalloc(p->nmodules, sizeof(*mods));
-		for (size_t i = 0; i < p->nmodules; i++) {
-			mods[i].path = p->modules[i].path;
-			mods[i].bias = p->modules[i].bias;
-		}
-		struct sym_session *s = sym_open(mods, p->nmodules);
-		free(mods);
+		struct sym_session *s = hang_session(p);
 		struct sym_data d;
 		if (sym_data_at(s, f->addr, &d) == 0 && d.name) {
 			sb_escape(&sb, d.name);
