@@ -6,7 +6,7 @@
 
 _etrace_run_opts="--output --format --color --json --html --perfetto --events --record
 --report --last --syscalls --all --max-records --string-limit --user --orphans
---buffer-size --rewind --trace-func --trace-func-force --heap --leaks --show-reachable
+--buffer-size --rewind --timeout --sched --trace-func --trace-func-force --heap --leaks --show-reachable
 --suppressions --gen-suppressions --error-exitcode --system-findings --heap-freed
 --heap-backend --skb --skb-filter --skb-stack --skb-funcs --net-backend
 --sarif --junit --github-annotations --source-root --help"
@@ -53,7 +53,7 @@ _etrace()
 	--report) COMPREPLY=($(compgen -W "always failure never" -- "$cur")); return ;;
 	--syscalls) COMPREPLY=($(compgen -W "failing all none" -- "$cur")); return ;;
 	--orphans) COMPREPLY=($(compgen -W "leave kill" -- "$cur")); return ;;
-	--heap) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
+	--heap | --sched) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
 	--leaks) COMPREPLY=($(compgen -W "full none" -- "$cur")); return ;;
 	--heap-backend) COMPREPLY=($(compgen -W "auto preload uprobe" -- "$cur")); return ;;
 	--net-backend) COMPREPLY=($(compgen -W "auto tracepoint kprobe-multi fentry kprobe" -- "$cur")); return ;;

@@ -1239,9 +1239,12 @@ void tracer_close(struct tracer *t)
 	startup_mark("(before the detach)");
 	ring_buffer__free(t->rb);
 	hangsnap_free(t->hs);
-	/* no stop outlives etrace: none started from here on, none left */
-	__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
-	release_held(t);
+	/* no stop outlives etrace: none started from here on, none left
+	 * (no object when opening it failed: nothing was loaded then) */
+	if (t->skel && t->skel->bss)
+		__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
+	if (t->skel)
+		release_held(t);
 	heaprec_close(t->hr);
 	detach_heap(t);
 	startup_mark("the heap probes detached");
@@ -1249,9 +1252,11 @@ void tracer_close(struct tracer *t)
 	if (t->skb)
 		skb_plan_detach(t->skb);
 	startup_mark("the function and --skb probes detached");
-	etrace_bpf__detach(t->skel);
-	startup_mark("the tracepoints detached");
-	release_held(t);   /* a stop sent while the programs were detached */
+	if (t->skel) {
+		etrace_bpf__detach(t->skel);
+		startup_mark("the tracepoints detached");
+		release_held(t);   /* a stop sent while the programs were detached */
+	}
 	holdwatch_end(&t->watch);
 	etrace_bpf__destroy(t->skel);
 	startup_mark("the BPF object closed");
