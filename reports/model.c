@@ -620,6 +620,14 @@ static const char *routine_failure(const struct et_model *m, const struct et_pro
 		return "terminal checks (isatty)";
 	if (!sig)
 		return NULL;
+	/* a wait with a deadline that passed: how runtimes sleep (Go's timers,
+	 * condition variables with a timeout), not an error */
+	if (err == ETIMEDOUT && strncmp(sig->name, "futex", 5) == 0)
+		return "timed waits that expired (futex)";
+	/* a non-blocking connect's first answer; how it ended is the
+	 * connection's own line in the network section */
+	if (err == EINPROGRESS && strcmp(sig->name, "connect") == 0)
+		return "non-blocking connects in progress (outcome under network)";
 	if (err == ECHILD && (strcmp(sig->name, "wait4") == 0 || strcmp(sig->name, "waitid") == 0))
 		return "waits with no child left";
 	/* realpath() asks readlink of every component: EINVAL is "not a link" */

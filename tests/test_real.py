@@ -84,6 +84,25 @@ def test_go_hello_world_and_goroutines_are_no_crash():
         assert len(r.root()["threads"]) > 1
 
 
+def test_go_timers_are_no_failed_syscall():
+    """Go's runtime parks threads with timed futex waits; those that expire
+    say ETIMEDOUT. They are how the program sleeps: counted as routine,
+    never listed as failures."""
+    with tempfile.TemporaryDirectory(prefix=f"etrace-go-{os.getpid()}-") as d:
+        sl = _go_build("sleepers", d)
+        r = run([sl], etrace_opts=["--heap=off"])
+        assert r.rc == 0, r.stderr
+        assert r.stdout == b"slept\n"
+        timed = [f for f in r.report["failed_syscalls"] if f["name"] == "futex" and f["errno"] == "ETIMEDOUT"]
+        if not timed:
+            raise lib.Skip("the Go runtime expired no timed futex wait in this run")
+        assert all(f["routine"] == "timed waits that expired (futex)" for f in timed), timed
+        listed = [f for f in r.report["failed_syscalls"] if not f["routine"]]
+        assert not listed, listed
+        assert "-- failed syscalls (0) --" in r.text, r.text[:3000]
+        assert "no findings" in r.text.splitlines()[-1], r.text.splitlines()[-1]
+
+
 def test_pipeline_sigpipe_is_a_termination_not_a_crash():
     r = run(["/bin/bash", "-c", "yes | head -c 10"])
     assert r.rc == 0, r.stderr
