@@ -21,6 +21,7 @@
 #include "hang/hang.h"
 #include "lastwords.h"
 #include "verdict.h"
+#include "routine.h"
 #include "sigsender.h"
 #include "syscall_table.h"
 
@@ -104,6 +105,7 @@ void model_free(struct et_model *m)
 		free(p);
 	}
 	free(m->procs);
+	routine_free(m);
 	for (size_t i = 0; i < m->nfailures; i++)
 		free(m->failures[i].call);
 	free(m->failures);
@@ -566,103 +568,6 @@ static bool is_fd_arg(int type)
 	return type == A_FD || type == A_DIRFD;
 }
 
-/* The path captured for argument i, copied into buf as a C string. The
- * capture holds c->len bytes and no NUL: the BPF side's terminator is not
- * part of the record when len is a multiple of 8. */
-static const char *arg_path(const struct ev_syscall *ev, int i, char *buf, size_t buflen)
-{
-	const struct ev_capture *c = ev_find_capture(ev, i, 0);
-	if (!c || c->kind != ET_CAP_STR)
-		return NULL;
-	const char *d = ev_capture_data(c);
-	snprintf(buf, buflen, "%.*s", (int)strnlen(d, c->len), d);
-	return buf;
-}
-
-/* The syscalls that only ask whether a file is there. */
-static bool probe_call(const char *name)
-{
-	static const char *const probes[] = { "stat", "lstat", "newfstatat", "statx", "access", "faccessat",
-					      "faccessat2", "readlink", "readlinkat" };
-	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
-		if (strcmp(name, probes[i]) == 0)
-			return true;
-	return false;
-}
-
-/* A directory a program is looked up in: ".../bin", ".../sbin", ".../shims". */
-static bool lookup_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (path[0] != '/' || !slash || slash == path)
-		return false;
-	size_t n = (size_t)(slash - path);
-	static const char *const ends[] = { "/bin", "/sbin", "/shims" };
-	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
-		size_t k = strlen(ends[i]);
-		if (n >= k && strncmp(path + n - k, ends[i], k) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Failures every run has (the loader's and the locale's searches, PATH
- * lookups, isatty, probes of optional files by the build tools): not why a
- * test failed. The text report counts them per kind in one line. */
-static const char *routine_failure(const struct et_model *m, const struct et_process *p, const struct ev_syscall *ev,
-				   const struct syscall_sig *sig, int err)
-{
-	if (err == EAGAIN)
-		return "would block (non-blocking I/O)";
-	if (err == EINTR || (err >= 512 && err <= 516)) /* ERESTARTSYS..ERESTART_RESTARTBLOCK: never seen by the program */
-		return "interrupted by a signal";
-	if (err == ENOTTY)
-		return "terminal checks (isatty)";
-	if (!sig)
-		return NULL;
-	/* a wait with a deadline that passed: how runtimes sleep (Go's timers,
-	 * condition variables with a timeout), not an error */
-	if (err == ETIMEDOUT && strncmp(sig->name, "futex", 5) == 0)
-		return "timed waits that expired (futex)";
-	/* a non-blocking connect's first answer; how it ended is the
-	 * connection's own line in the network section */
-	if (err == EINPROGRESS && strcmp(sig->name, "connect") == 0)
-		return "non-blocking connects in progress (outcome under network)";
-	if (err == ECHILD && (strcmp(sig->name, "wait4") == 0 || strcmp(sig->name, "waitid") == 0))
-		return "waits with no child left";
-	/* realpath() asks readlink of every component: EINVAL is "not a link" */
-	if (err == EINVAL && (strcmp(sig->name, "readlink") == 0 || strcmp(sig->name, "readlinkat") == 0))
-		return "readlink of a file that is not a link (realpath)";
-	if (err != ENOENT && err != ENOTDIR)
-		return NULL;
-	for (int i = 0; i < sig->nargs; i++) {
-		if (sig->arg[i] != A_PATH)
-			continue;
-		char buf[ET_STR_MAX + 1];
-		const char *path = arg_path(ev, i, buf, sizeof(buf));
-		if (!path)
-			continue;
-		if (strcmp(path, "/etc/ld.so.preload") == 0 || strstr(path, "/glibc-hwcaps/") ||
-		    strstr(path, "/tls/") || strstr(path, "/haswell/") || strstr(path, "/x86_64/"))
-			return "dynamic loader search";
-		if (strstr(path, "/locale/") || strstr(path, "/gconv/") || strstr(path, "locale-archive") ||
-		    (strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".mo") == 0))
-			return "locale search";
-		/* a system program's execvp() tries every PATH entry, wherever
-		 * the user's PATH points (pyenv's libexec, say) */
-		if ((probe_call(sig->name) || strncmp(sig->name, "execve", 6) == 0) &&
-		    (lookup_dir(path) || (strncmp(sig->name, "execve", 6) == 0 && p && verdict_system_program(m, p))))
-			return "PATH lookups";
-		if (probe_call(sig->name) && p && verdict_system_program(m, p))
-			return "existence probes by system programs";
-		/* a compiler's include path, an interpreter's module path: the
-		 * same name tried in one directory after another */
-		if (strncmp(sig->name, "open", 4) == 0 && p && verdict_system_program(m, p))
-			return "file searches by system programs";
-	}
-	return NULL;
-}
-
 static void note_failure(struct et_model *m, const struct et_process *p, const struct et_record *r, int err)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -692,7 +597,10 @@ static void note_failure(struct et_model *m, const struct et_process *p, const s
 	f->err = err;
 	f->first_ts = r->ev.h.ts;
 	f->count = 1;
-	f->expected = routine_failure(m, p, &r->ev, syscall_sig_by_nr(r->ev.nr), err);
+	const struct syscall_sig *sig = syscall_sig_by_nr(r->ev.nr);
+	f->expected = routine_failure(m, p, &r->ev, sig, err);
+	if (!f->expected)
+		routine_note_failure(m, m->nfailures - 1, &r->ev, sig, err);
 }
 
 /* The argv captures of argument argi, numbered from 0 (seq is a byte). A
@@ -834,6 +742,8 @@ int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 	bool returned = !(ev->flags & ET_SC_F_NORETURN);
 	if (returned && ret < 0 && ret >= -4095)
 		note_failure(m, p, r, (int)-ret);
+	else if (returned)
+		routine_on_success(m, ev, sig);
 
 	/* execve: remember argv; the fd table drops close-on-exec fds */
 	if (sig && (strcmp(sig->name, "execve") == 0 || strcmp(sig->name, "execveat") == 0) && returned &&

@@ -277,6 +277,7 @@ struct et_model {
 	struct et_failure *failures;
 	size_t nfailures, cap_failures;
 	uint64_t failures_dropped;  /* distinct failures beyond the cap */
+	struct routine_searches *searches; /* failures a later success may explain (reports/routine.c) */
 	struct et_syscall_total *totals; /* from the kernel, sorted by total time */
 	size_t ntotals;
 	uint64_t lost[ET_EV_TYPE_MAX];   /* records the ring buffer could not take */

@@ -103,6 +103,42 @@ def test_go_timers_are_no_failed_syscall():
         assert "no findings" in r.text.splitlines()[-1], r.text.splitlines()[-1]
 
 
+def test_a_python_script_lists_only_its_own_failure():
+    """/usr/bin/python3 running a project's script: the interpreter's
+    start-up (pyvenv.cfg, python311.zip, the os.py landmark), its module
+    search (json/__init__.abi3.so before json/__init__.py), stdio's lseek
+    on a pipe, a search that finds its file in the second directory: all
+    routine. The script's own open of a missing file is the one listed."""
+    d = tempfile.mkdtemp(prefix=f"etrace-py-{os.getpid()}-")
+    try:
+        os.mkdir(os.path.join(d, "second"))
+        with open(os.path.join(d, "second", "app.conf"), "w") as f:
+            f.write("x=1\n")
+        script = os.path.join(d, "script.py")
+        with open(script, "w") as f:
+            f.write("import json, subprocess, sys\n"
+                    "for dirname in ('first', 'second'):\n"
+                    "    try:\n"
+                    f"        open('{d}/' + dirname + '/app.conf').close(); break\n"
+                    "    except FileNotFoundError: pass\n"
+                    "print(subprocess.run(['true']).returncode, json.dumps([1]))\n"
+                    "try:\n"
+                    f"    open('{d}/missing-input.txt')\n"
+                    "except FileNotFoundError: sys.exit(3)\n")
+        r = run(["/usr/bin/python3", script], etrace_opts=["--heap=off"])
+        assert r.rc == 3, r.stderr
+        assert r.stdout == b"0 [1]\n"
+        listed = [f["text"] for f in r.report["failed_syscalls"] if not f["routine"]]
+        assert len(listed) == 1 and f'"{d}/missing-input.txt"' in listed[0], listed
+        routine = {f["text"]: f["routine"] for f in r.report["failed_syscalls"] if f["routine"]}
+        first = [t for t in routine if f'"{d}/first/app.conf"' in t]
+        assert first and routine[first[0]].startswith("searches that found the name later"), routine
+        assert any(v == "python start-up and site searches" for v in routine.values()), routine
+        assert "-- failed syscalls (1) --" in r.text, r.text[:3000]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_pipeline_sigpipe_is_a_termination_not_a_crash():
     r = run(["/bin/bash", "-c", "yes | head -c 10"])
     assert r.rc == 0, r.stderr
