@@ -37,5 +37,13 @@ const struct lastwords_stream *lastwords_pick(const struct lastwords *lw, int *f
 /* The last non-empty line of the stream (without its newline): where n bytes
  * start in *line. false when there is none. */
 bool lastwords_last_line(const struct lastwords_stream *s, const char **line, size_t *n);
+/* The line that says why the process gave up (allocated): a runtime's
+ * failure headline when the tail has one (a Rust panic and its message, Go's
+ * "panic: ", C++'s uncaught exception and its what()), else the last line.
+ * NULL when the stream is empty. */
+char *lastwords_message(const struct lastwords_stream *s);
+/* Where that headline's lines are in s->buf: [*start, *end). false when the
+ * tail has none. */
+bool lastwords_headline(const struct lastwords_stream *s, size_t *start, size_t *end);
 
 #endif

@@ -158,6 +158,9 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	/* "is this descriptor open?" (bash asks it of fd 255 at every start) */
 	if (err == EBADF && strcmp(sig->name, "fcntl") == 0 && ev->args[1] == F_GETFD)
 		return "descriptor checks (fcntl F_GETFD)";
+	/* Rust's std asks whether statx exists with a NULL path: EFAULT is "yes" */
+	if (err == EFAULT && strcmp(sig->name, "statx") == 0 && ev->args[1] == 0)
+		return "feature checks (statx with no path)";
 	char buf[ET_STR_MAX + 1];
 	const char *path = first_path(ev, sig, buf, sizeof(buf));
 	/* a program with no controlling terminal asks for one */
@@ -167,6 +170,11 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 		return NULL;
 	if (loader_path(path))
 		return "dynamic loader search";
+	/* a backtrace printer (Rust's std, libdw, gdb) looking for separate
+	 * debug information: most files have none */
+	if (strncmp(path, "/usr/lib/debug/", 15) == 0 || strstr(path, "/.debug/") || ends_with(path, ".dwp") ||
+	    ends_with(path, ".debug"))
+		return "debug-information searches";
 	if (strstr(path, "/locale/") || strstr(path, "/gconv/") || strstr(path, "locale-archive") || ends_with(path, ".mo"))
 		return "locale search";
 	if ((probe_call(sig->name) || strncmp(sig->name, "open", 4) == 0) && python_startup_path(p, path))

@@ -189,11 +189,7 @@ static void drop_last(struct verdict *v)
 
 static char *last_line(const struct et_process *p)
 {
-	const char *line;
-	size_t n;
-	if (!lastwords_last_line(lastwords_pick(p->words, NULL), &line, &n))
-		return NULL;
-	return strndup(line, n);
+	return lastwords_message(lastwords_pick(p->words, NULL));
 }
 
 /* The failed child whose failure p saw last before it ended (by the wait
@@ -537,6 +533,19 @@ static void item_line(const struct verdict_item *it, bool with_words, struct str
 	sb_free(&esc);
 }
 
+static void words_lines(const struct lastwords_stream *s, size_t start, size_t end, struct strbuf *esc, FILE *out)
+{
+	for (size_t i = start; i < end;) {
+		size_t j = i;
+		while (j < end && s->buf[j] != '\n')
+			j++;
+		sb_reset(esc);
+		sb_escapen(esc, s->buf + i, j - i);
+		fprintf(out, "          | %s\n", sb_str(esc));
+		i = j + 1;
+	}
+}
+
 /* The last lines p wrote, each prefixed by "  | ". */
 static void words_block(const struct et_process *p, FILE *out)
 {
@@ -561,15 +570,17 @@ static void words_block(const struct et_process *p, FILE *out)
 	if (start > 0 || hidden)
 		fprintf(out, "; the last lines");
 	fputs("):\n", out);
-	for (size_t i = start; i < end;) {
-		size_t j = i;
-		while (j < end && s->buf[j] != '\n')
-			j++;
-		sb_reset(&esc);
-		sb_escapen(&esc, s->buf + i, j - i);
-		fprintf(out, "          | %s\n", sb_str(&esc));
-		i = j + 1;
+	/* a runtime's headline (a panic) pushed out of view by its backtrace:
+	 * shown first, then the last lines */
+	size_t hs, he;
+	if (lastwords_headline(s, &hs, &he) && hs < start) {
+		words_lines(s, hs, he, &esc, out);
+		fputs("          | ...\n", out);
+		for (size_t k = 0; k < 3 && start < end; start++)
+			if (s->buf[start] == '\n')
+				k++;
 	}
+	words_lines(s, start, end, &esc, out);
 	sb_free(&esc);
 }
 

@@ -139,6 +139,55 @@ def test_a_python_script_lists_only_its_own_failure():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def _panic_verdict(r, headline):
+    """The verdict quotes the runtime's headline, not the backtrace's last
+    line; the last-words block shows it first, then the end."""
+    v = [f for f in r.report["verdict"]["findings"] if f["kind"] == "failed"]
+    assert v and v[0]["last_line"] == headline, v
+    assert f'exited with {r.rc}: "{headline}"' in r.text.splitlines()[-1], r.text.splitlines()[-1]
+    block = r.text.split("its last words on stderr", 1)[1].split("\n-- ", 1)[0]
+    assert "| ..." in block, block
+    # no debug-information search of the backtrace printer is listed
+    assert not [f for f in r.report["failed_syscalls"] if not f["routine"]], r.report["failed_syscalls"]
+
+
+def test_a_rust_panic_is_quoted_by_its_message():
+    rustc = "/usr/bin/rustc"
+    if not os.access(rustc, os.X_OK):
+        raise lib.Skip("rustc missing (tests/install-deps.sh installs it)")
+    with tempfile.TemporaryDirectory(prefix=f"etrace-rs-{os.getpid()}-") as d:
+        exe = os.path.join(d, "rust_panic")
+        subprocess.run([rustc, "-g", "-o", exe, os.path.join(os.path.dirname(HERE), "testprogs", "rust_panic.rs")],
+                       check=True, capture_output=True, timeout=120, cwd=d)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+        env["RUST_BACKTRACE"] = "1"
+        r = run([exe], etrace_opts=["--heap=off"], env=env)
+    assert r.rc == 101, r.stderr
+    # rustc 1.73 and later: "thread 'main' panicked at FILE:L:C:" and the
+    # message on the next line; older (Debian 12's 1.63): one line
+    m = re.search(r"^(thread 'main' .*panicked at .*rust_panic\.rs:6:\d+:)\n(index out of bounds: .*)$",
+                  r.stderr, re.M)
+    if m:
+        headline = m.group(1) + " " + m.group(2)
+    else:
+        m = re.search(r"^thread 'main' panicked at 'index out of bounds: .*rust_panic\.rs:6:\d+$", r.stderr, re.M)
+        assert m, r.stderr
+        headline = m.group(0)
+    _panic_verdict(r, headline)
+
+
+def test_a_go_panic_is_quoted_by_its_message():
+    with tempfile.TemporaryDirectory(prefix=f"etrace-go-{os.getpid()}-") as d:
+        exe = _go_build("panics", d)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+        env["GOTRACEBACK"] = "all"
+        r = run([exe], etrace_opts=["--heap=off"], env=env)
+    assert r.rc == 2, r.stderr
+    assert r.stdout == b"looking up\n"
+    _panic_verdict(r, "panic: runtime error: index out of range [5] with length 3")
+    assert_no_crash(r)
+
+
 def test_pipeline_sigpipe_is_a_termination_not_a_crash():
     r = run(["/bin/bash", "-c", "yes | head -c 10"])
     assert r.rc == 0, r.stderr
