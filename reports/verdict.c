@@ -275,6 +275,16 @@ static void add_crashes(const struct et_model *m, struct verdict *v)
 			it->nframes = c->bt.nframes;
 		}
 		char *msg = crash_abort_message(m, p, c);
+		if (msg) {
+			/* an uncaught C++ exception: its type and what() are two lines */
+			struct lastwords_stream said = { .buf = msg, .len = strlen(msg) };
+			size_t hs, he;
+			if (lastwords_headline(&said, &hs, &he)) {
+				char *h = lastwords_message(&said);
+				free(msg);
+				msg = h;
+			}
+		}
 		it->words = msg ? msg : last_line(p);
 		if (it->words) {
 			/* one line: an abort message may have several */

@@ -122,6 +122,10 @@ def test_uncaught_cxx_exception():
     assert "abort" in fns[:fns.index(ours[0]["function"])], fns
     text = crash_text(r)
     assert "|   what():  boom: not a number" in text
+    # the verdict quotes the exception's type and what() as one line
+    v = [f for f in r.report["verdict"]["findings"] if f["kind"] == "crash"][0]
+    assert v["last_line"] == ("terminate called after throwing an instance of 'std::runtime_error' "
+                              "what():  boom: not a number"), v
     assert lib.contains_line(text, r"#\d+ .* in parse_number.* at .*crash_cxx\.cc:11")
 
 
