@@ -16,7 +16,9 @@ LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -lcapstone -lpcap -liberty
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I.
 
 LIB_SRCS    := $(wildcard reports/*.c reports/*/*.c symbolize/*.c)
-RUNNER_SRCS := $(wildcard runner/*.c)
+# runner/preload is not part of etrace: it is built into libetrace_heap.so below
+RUNNER_SRCS := $(wildcard runner/*.c runner/*/*.c)
+RUNNER_SRCS := $(filter-out runner/preload/%,$(RUNNER_SRCS))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
@@ -45,11 +47,11 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # A static pattern rule: with a plain pattern rule make 4.3 rejects the rule
 # while the skeleton does not exist yet, and a clean build fails.
-$(RUNNER_OBJS): $(BUILD)/runner/%.o: runner/%.c $(SKELS) $(wildcard runner/*.h runner/preload/*.h reports/*.h reports/*/*.h bpf/*.h symbolize/*.h)
+$(RUNNER_OBJS): $(BUILD)/runner/%.o: runner/%.c $(SKELS) $(wildcard runner/*.h runner/*/*.h reports/*/*.h bpf/*.h symbolize/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.c $(wildcard reports/*.h reports/*/*.h bpf/*.h symbolize/*.h)
+$(BUILD)/%.o: %.c $(wildcard reports/*/*.h bpf/*.h symbolize/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -114,7 +116,7 @@ FUZZ_SECONDS ?= 60
 fuzz-bin:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(CLANG) CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS) $(FUZZ_RUNNER) $(wildcard runner/*.h reports/*.h symbolize/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS) $(FUZZ_RUNNER) $(wildcard runner/*.h reports/*/*.h symbolize/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(FUZZ_RUNNER) $(LIB_OBJS) $(LDLIBS) -o $@
 

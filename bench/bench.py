@@ -446,14 +446,14 @@ def heap_real_bench(reps):
     with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
         out = os.path.join(d, "decode.o")
         args = ["gcc", "-O2", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "build"), "-I" + ROOT, "-c",
-                os.path.join(ROOT, "reports", "decode.c"), "-o", out]
+                os.path.join(ROOT, "reports", "syscalls", "decode.c"), "-o", out]
         res = wall_in_turn([("native", args),
                             ("valgrind --leak-check=full",
                              ["valgrind", "-q", "--trace-children=yes", "--leak-check=full"] + args),
                             ("heaptrack", ["heaptrack", "-o", os.path.join(d, "gcc")] + args),
                             ("etrace run -o /dev/null", ETRACE_NULL + args),
                             ("etrace --heap=off", ETRACE_NULL[:-1] + ["--heap=off", "--"] + args)], reps)
-    print_ratios(res, f"  a real program: gcc -O2 -c reports/decode.c (gcc, cc1, as), wall time, median of {reps} "
+    print_ratios(res, f"  a real program: gcc -O2 -c reports/syscalls/decode.c (gcc, cc1, as), wall time, median of {reps} "
                       f"(valgrind once); etrace's ratios are its time over the other's:")
     print("    (heaptrack here follows only gcc itself, not cc1 and as; etrace and valgrind follow all three)")
 

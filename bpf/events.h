@@ -99,7 +99,7 @@ enum et_capture_kind {
 #define ET_SOCK_NOADDR 7
 
 /* Capture plan for one syscall number, written by user space into the
- * spec map from the decoder table (reports/syscall_table.c). */
+ * spec map from the decoder table (reports/syscalls/syscall_table.c). */
 struct et_syscall_spec {
 	et_u8 kind[6];    /* enum et_capture_kind per argument */
 	et_u8 lenarg[6];  /* index of the argument holding the length, if any */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Records of the hang snapshot (bpf/hang.bpf.c, runner/hangsnap.c,
+ * Records of the hang snapshot (bpf/hang.bpf.c, runner/hang/hangsnap.c,
  * reports/hang/): every thread of the tree as it is at a --timeout or a
  * signal to etrace, its open pipes and sockets, and the futex word a thread
  * waited on when a fatal signal ended it. Included by events.h.

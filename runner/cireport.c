@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "../reports/render/ci.h"
-#include "../reports/xalloc.h"
+#include "reports/core/xalloc.h"
 
 char *ci_normalize_dir(const char *dir)
 {

@@ -9,7 +9,7 @@
 
 #include "outfile.h"
 #include "run.h"
-#include "../reports/model.h"
+#include "reports/core/model.h"
 
 struct ci_outputs {
 	struct outfile sarif, junit;

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "../reports/model.h"
+#include "reports/core/model.h"
 
 /* More matches than this are refused unless forced: each is a uprobe and a
  * uretprobe, paid by every process that runs the file. */

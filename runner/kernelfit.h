@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../reports/model.h"
+#include "reports/core/model.h"
 
 struct bpf_object;
 struct btf;

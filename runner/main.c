@@ -13,7 +13,7 @@
 #include "outname.h"
 #include "record.h"
 #include "run.h"
-#include "../reports/model.h"
+#include "reports/core/model.h"
 #include "tracer.h"
 
 static const char usage_text[] =

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../reports/strbuf.h"
+#include "reports/core/strbuf.h"
 
 #define OUTNAME_MAX_SEQ 100000
 

@@ -11,9 +11,9 @@
 #include "funcs.h"
 #include "invoker.h"
 #include "run.h"
-#include "../reports/crash.h"
-#include "../reports/hostfacts.h"
-#include "../reports/render.h"
+#include "reports/crash/crash.h"
+#include "reports/core/hostfacts.h"
+#include "reports/render/render.h"
 #include "../reports/render/html.h"
 #include "../symbolize/ksyms.h"
 

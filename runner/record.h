@@ -15,7 +15,7 @@
  *               then (version 2) the NUL-terminated working directory the
  *               program started in
  *     REC_FACT  (version 2) what the model learnt from the machine while it
- *               took the REC_EVENT before it (reports/hostfacts.h: struct
+ *               took the REC_EVENT before it (reports/core/hostfacts.h: struct
  *               fact_head, key, value): /proc answers, executable headers,
  *               module build-ids. A replay answers from these only.
  *     REC_EVENT one ring buffer record exactly as the kernel wrote it
@@ -44,7 +44,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "../reports/model.h"
+#include "reports/core/model.h"
 
 #define REC_MAGIC "ETRCRECV"
 #define REC_MAGIC_V1 "ETRCREC1"

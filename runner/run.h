@@ -51,7 +51,7 @@ struct run_opts {
 	bool gen_suppressions;    /* --gen-suppressions: an entry per leak in the text report */
 	int error_exitcode;       /* --error-exitcode=N (0: off) */
 	bool system_findings;     /* --system-findings: system programs' heap findings count too */
-	int show_syscalls;        /* --syscalls: ET_SHOW_* (reports/model.h) */
+	int show_syscalls;        /* --syscalls: ET_SHOW_* (reports/core/model.h) */
 	size_t heap_freed;        /* --heap-freed: frees remembered */
 	int heap_backend;         /* --heap-backend: enum heap_backend (tracer.h) */
 	const char *net_backend;  /* --net-backend: NULL or "auto", "tracepoint", "kprobe-multi", "fentry", "kprobe" */

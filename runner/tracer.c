@@ -20,15 +20,15 @@
 
 #include "../bpf/cbpf.h"
 #include "etrace.skel.h"
-#include "../reports/syscall_table.h"
-#include "heapprobe.h"
-#include "heaprec.h"
-#include "hangsnap.h"
+#include "reports/syscalls/syscall_table.h"
+#include "runner/heap/heapprobe.h"
+#include "runner/heap/heaprec.h"
+#include "runner/hang/hangsnap.h"
 #include "kernelfit.h"
-#include "skbtrace.h"
+#include "runner/net/skbtrace.h"
 #include "startup.h"
-#include "../reports/heap.h"
-#include "../reports/evtypes.h"
+#include "reports/heap/heap.h"
+#include "reports/core/evtypes.h"
 
 #include <pthread.h>
 
@@ -1212,7 +1212,7 @@ void tracer_collect(struct tracer *t)
 		__u64 sum = 0;
 		for (int c = 0; c < ncpu; c++)
 			sum += cnt[c];
-		/* the record type this counter counts the losses of (reports/evtypes.c) */
+		/* the record type this counter counts the losses of (reports/core/evtypes.c) */
 		for (size_t i = 0; i < et_n_record_types; i++)
 			if (et_record_types[i].lost_counter == (int)k)
 				m->lost[et_record_types[i].type] = sum;

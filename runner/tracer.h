@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "../reports/model.h"
+#include "reports/core/model.h"
 
 struct heap_plan;
 struct skb_plan;
@@ -39,7 +39,7 @@ int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen);
 /* Attaches the heap probes for one process (the root, before its exec;
  * the BPF side asks for the others). Returns 0, or -1 with err. */
 int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen);
-/* The preload backend (runner/heaprec.h): the run's socket, owned by
+/* The preload backend (runner/heap/heaprec.h): the run's socket, owned by
  * uid/gid; leaf: the basename of the run's cgroup. 0, or -1 with err. */
 int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid, const char *leaf, char *err,
 			size_t errlen);
@@ -54,7 +54,7 @@ int tracer_drain(struct tracer *t);
 /* The run is ending: no process is stopped for heap tracing any more, the
  * last records are read, and every process still held goes on. */
 void tracer_end_holds(struct tracer *t);
-/* The hang snapshot (runner/hangsnap.c): every thread of the tree now,
+/* The hang snapshot (runner/hang/hangsnap.c): every thread of the tree now,
  * its pipes and sockets, and why (ET_SNAP_*), into the model and the
  * recording. Returns the threads read, or -1 (the model says why). */
 int tracer_snapshot(struct tracer *t, uint32_t reason, int sig, int sender, uint64_t timeout_ns);

@@ -9,7 +9,7 @@
 #ifndef ETRACE_FRAME_PRINT_H
 #define ETRACE_FRAME_PRINT_H
 
-#include "../reports/strbuf.h"
+#include "reports/core/strbuf.h"
 #include "unwind.h"
 
 /* "    #3  0x00007f... in fn at file.c:12  (libx.so+0x1139)"; a frame in no

@@ -89,7 +89,7 @@ def test_gcc_compiling_a_real_file_is_clean_with_the_checks_on():
     with tempfile.TemporaryDirectory(prefix=f"etrace-gcc-{os.getpid()}-") as d:
         out = os.path.join(d, "decode.o")
         r = lib.run(["gcc", "-O2", "-D_GNU_SOURCE", "-I" + os.path.join(lib.ROOT, "build"), "-I" + lib.ROOT, "-c",
-                     os.path.join(lib.ROOT, "reports", "decode.c"), "-o", out],
+                     os.path.join(lib.ROOT, "reports", "syscalls", "decode.c"), "-o", out],
                     etrace_opts=["--error-exitcode=9"], env=checks_env())
         assert r.rc == 0 and os.path.getsize(out) > 0, (r.rc, r.stderr[-2000:])
     assert r.report["crashes"] == [], r.report["crashes"]

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crash.h"
-#include "../sigsender.h"
-#include "../heap.h"
-#include "../syscall_table.h"
-#include "../verdict.h"
-#include "../xalloc.h"
+#include "reports/crash/crash.h"
+#include "reports/process/sigsender.h"
+#include "reports/heap/heap.h"
+#include "reports/syscalls/syscall_table.h"
+#include "reports/verdict/verdict.h"
+#include "reports/core/xalloc.h"
 #include "../../symbolize/datasym.h"
 
 struct et_hang *hang_of(struct et_model *m)

@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../model.h"
-#include "../strbuf.h"
+#include "reports/core/model.h"
+#include "reports/core/strbuf.h"
 
 /* What a thread waits for (hang_thread.wait). */
 enum hang_wait {

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../decode.h"
-#include "../syscall_table.h"
-#include "../verdict.h"
-#include "../xalloc.h"
+#include "reports/syscalls/decode.h"
+#include "reports/syscalls/syscall_table.h"
+#include "reports/verdict/verdict.h"
+#include "reports/core/xalloc.h"
 #include "../../symbolize/frame_print.h"
 
 #define HANG_FRAMES_SHOWN 24

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../xalloc.h"
+#include "reports/core/xalloc.h"
 #include "../../symbolize/datasym.h"
 
 #define TIME_PROCS_SHOWN 5

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lastwords.h"
-#include "../verdict.h"
+#include "reports/process/lastwords.h"
+#include "reports/verdict/verdict.h"
 
 #define WORDS_LINES 10   /* lines of a failed process's last words in its annotation */
 

@@ -1,7 +1,7 @@
 /* The CI formats of the verdict: SARIF 2.1.0 (code scanning), JUnit XML
  * (test dashboards) and GitHub Actions workflow commands (annotations in a
  * job's log and its pull request). All three are built from the verdict's
- * findings (reports/verdict.c), never from an analysis by name, so a new
+ * findings (reports/verdict/verdict.c), never from an analysis by name, so a new
  * kind of finding reaches them without a change here. */
 #ifndef ETRACE_RENDER_CI_H
 #define ETRACE_RENDER_CI_H
@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../model.h"
-#include "../strbuf.h"
+#include "reports/core/model.h"
+#include "reports/core/strbuf.h"
 
 struct ci_opts {
 	/* absolute, without a trailing slash: source files under it are named

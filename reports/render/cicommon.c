@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../xalloc.h"
+#include "reports/core/xalloc.h"
 
 const char *ci_relative(const char *root, const char *file)
 {

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../heapseries.h"
-#include "../verdict.h"
+#include "reports/heap/heapseries.h"
+#include "reports/verdict/verdict.h"
 #include "html_assets.h"
 
 /* Source snippets: lines around each crash frame, at most this many frames

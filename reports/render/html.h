@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "../model.h"
-#include "../render.h"
+#include "reports/core/model.h"
+#include "render.h"
 
 struct html_opts {
 	/* Opens a source file for reading with the rights of the user who

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lastwords.h"
-#include "../verdict.h"
-#include "../xalloc.h"
+#include "reports/process/lastwords.h"
+#include "reports/verdict/verdict.h"
+#include "reports/core/xalloc.h"
 
 #define NAME_MAX_SHOWN 200   /* characters of a command line in a test case's name */
 

@@ -12,9 +12,9 @@
 
 #include <string.h>
 
-#include "../decode.h"
-#include "../heapseries.h"
-#include "../syscall_table.h"
+#include "reports/syscalls/decode.h"
+#include "reports/heap/heapseries.h"
+#include "reports/syscalls/syscall_table.h"
 
 static double us(const struct et_model *m, uint64_t ts)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../verdict.h"
+#include "reports/verdict/verdict.h"
 #include "../../symbolize/unwind.h"
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"

@@ -1,6 +1,6 @@
 /* The one use of libiberty's demangler in the suppression reader, apart
  * from supp.c: libiberty.h declares xmalloc and friends, which
- * reports/xalloc.h defines differently. */
+ * reports/core/xalloc.h defines differently. */
 #include <stddef.h>
 
 #include <libiberty/demangle.h>

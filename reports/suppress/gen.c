@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "../strbuf.h"
+#include "reports/core/strbuf.h"
 #include "supp.h"
 
 /* "etrace-leak-prog-function": letters, digits and -_. only */

@@ -5,8 +5,8 @@
 
 #include <stdio.h>
 
-#include "../model.h"
-#include "../verdict.h"
+#include "reports/core/model.h"
+#include "reports/verdict/verdict.h"
 
 void supp_gen_render_text(const struct et_model *m, const struct verdict *v, FILE *out);
 

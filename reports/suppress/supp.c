@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "../../symbolize/unwind.h"
-#include "../strbuf.h"
-#include "../xalloc.h"
+#include "reports/core/strbuf.h"
+#include "reports/core/xalloc.h"
 
 #define SUPP_MAX_FRAMES 64     /* frame lines of one entry (valgrind's own limit is 24 by default) */
 #define SUPP_MAX_LINE 4096     /* a longer line is an error, not a pattern */

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../reports/dns.h"
+#include "reports/net/dns.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

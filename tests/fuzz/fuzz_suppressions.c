@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../reports/heap.h"
-#include "../../reports/model.h"
-#include "../../reports/strbuf.h"
+#include "reports/heap/heap.h"
+#include "reports/core/model.h"
+#include "reports/core/strbuf.h"
 #include "../../reports/suppress/supp.h"
 #include "../../symbolize/unwind.h"
 

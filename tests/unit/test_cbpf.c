@@ -1,6 +1,6 @@
 /*
  * Unit tests of the classic BPF interpreter (bpf/cbpf.h) and of the pcap
- * filter compiler wrapper (reports/pcapfilter.c): filters compiled by
+ * filter compiler wrapper (reports/net/pcapfilter.c): filters compiled by
  * libpcap run over IPv4/IPv6 packets built here must accept and reject
  * exactly as libpcap's own bpf_filter() does on the same first 256 bytes,
  * plus expected truths written by hand, hand-assembled programs for the
@@ -8,7 +8,7 @@
  */
 #include "unit.h"
 #include "../../bpf/cbpf.h"
-#include "../../reports/pcapfilter.h"
+#include "reports/net/pcapfilter.h"
 
 #include <arpa/inet.h>
 #include <pcap/bpf.h>

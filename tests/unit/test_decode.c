@@ -5,8 +5,8 @@
  * h.size bytes, so that valgrind sees any read past the record.
  */
 #include "unit.h"
-#include "../../reports/decode.h"
-#include "../../reports/syscall_table.h"
+#include "reports/syscalls/decode.h"
+#include "reports/syscalls/syscall_table.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

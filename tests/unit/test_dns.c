@@ -1,15 +1,15 @@
 /*
- * Unit tests of the DNS wire decoder (reports/dns.c) and of the UDP flows
- * and DNS lookups the model learns from syscall records (reports/udp.c):
+ * Unit tests of the DNS wire decoder (reports/net/dns.c) and of the UDP flows
+ * and DNS lookups the model learns from syscall records (reports/net/udp.c):
  * well-formed messages of the usual types, compression, every truncation
  * of a message, compression loops, oversized and odd names, random bytes.
  */
 #include "unit.h"
-#include "../../reports/decode.h"
-#include "../../reports/dns.h"
-#include "../../reports/model.h"
-#include "../../reports/syscall_table.h"
-#include "../../reports/udp.h"
+#include "reports/syscalls/decode.h"
+#include "reports/net/dns.h"
+#include "reports/core/model.h"
+#include "reports/syscalls/syscall_table.h"
+#include "reports/net/udp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

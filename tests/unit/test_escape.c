@@ -1,6 +1,6 @@
 /* sb_escape: what the text report does with strings from the traced program. */
 #include "unit.h"
-#include "../../reports/strbuf.h"
+#include "reports/core/strbuf.h"
 
 static const char *esc(struct strbuf *sb, const char *s)
 {

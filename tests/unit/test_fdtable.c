@@ -5,9 +5,9 @@
  * describe_fd.
  */
 #include "unit.h"
-#include "../../reports/decode.h"
-#include "../../reports/fdtable.h"
-#include "../../reports/syscall_table.h"
+#include "reports/syscalls/decode.h"
+#include "reports/process/fdtable.h"
+#include "reports/syscalls/syscall_table.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,16 +1,16 @@
 /*
- * Unit tests of the heap model (reports/heap.c): synthetic allocator records
+ * Unit tests of the heap model (reports/heap/heap.c): synthetic allocator records
  * fed through model_ingest, with fork/exec/exit/crash records around them,
  * and a fake leak scan result. One part uses this test's own process image
  * (its real return addresses and modules) to check symbolization, the stack
  * cut and suppressions.
  */
 #include "unit.h"
-#include "../../reports/crash.h"
-#include "../../reports/heap.h"
-#include "../../reports/heapscan.h"
-#include "../../reports/model.h"
-#include "../../reports/render.h"
+#include "reports/crash/crash.h"
+#include "reports/heap/heap.h"
+#include "reports/heap/heapscan.h"
+#include "reports/core/model.h"
+#include "reports/render/render.h"
 
 #include <link.h>
 #include <signal.h>

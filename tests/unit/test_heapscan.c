@@ -6,7 +6,7 @@
  * process (build/testprogs/heapscan_target).
  */
 #include "unit.h"
-#include "../../reports/heapscan.h"
+#include "reports/heap/heapscan.h"
 
 #include <errno.h>
 #include <limits.h>

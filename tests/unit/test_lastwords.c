@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "../../reports/lastwords.h"
+#include "reports/process/lastwords.h"
 
 int main(void)
 {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../reports/model.h"
+#include "reports/core/model.h"
 #include "../../reports/render/html.h"
 #include "unit.h"
 

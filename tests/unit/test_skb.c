@@ -1,5 +1,5 @@
 /*
- * Unit tests of the --skb model and renderers (reports/skb.c): synthetic
+ * Unit tests of the --skb model and renderers (reports/net/skb.c): synthetic
  * ET_EV_SKB and ET_EV_ROUTE records fed through model_ingest. A packet's
  * journey from its first hook to the one that freed it, the reuse of an
  * address, the caps on hooks and packets, malformed records, stacks, route
@@ -8,9 +8,9 @@
  * lines; and kernel function names with this machine's /proc/kallsyms.
  */
 #include "unit.h"
-#include "../../reports/model.h"
-#include "../../reports/skb.h"
-#include "../../reports/strbuf.h"
+#include "reports/core/model.h"
+#include "reports/net/skb.h"
+#include "reports/core/strbuf.h"
 #include "../../symbolize/ksyms.h"
 
 #include <arpa/inet.h>

@@ -1,0 +1,202 @@
+/* Last words of each process (see lastwords.h). */
+#include "lastwords.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/core/xalloc.h"
+
+static void keep(struct lastwords_stream *s, const char *data, size_t n)
+{
+	if (!s->buf)
+		s->buf = xcalloc(1, LASTWORDS_KEEP);
+	if (n >= LASTWORDS_KEEP) {
+		memcpy(s->buf, data + n - LASTWORDS_KEEP, LASTWORDS_KEEP);
+		s->len = LASTWORDS_KEEP;
+		return;
+	}
+	if (s->len + n > LASTWORDS_KEEP) {
+		size_t drop = s->len + n - LASTWORDS_KEEP;
+		memmove(s->buf, s->buf + drop, s->len - drop);
+		s->len -= drop;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+}
+
+void lastwords_add(struct lastwords **lw, int fd, const char *data, size_t n, uint64_t written)
+{
+	if ((fd != 1 && fd != 2) || !written)
+		return;
+	if (!*lw)
+		*lw = xcalloc(1, sizeof(**lw));
+	struct lastwords_stream *s = &(*lw)->s[fd - 1];
+	if (n > written)
+		n = (size_t)written;
+	s->writes++;
+	s->written += written;
+	keep(s, data, n);
+	if (written > n) {
+		/* the record kept only the start of this write: say so where it happened */
+		char mark[64];
+		bool own_line = !s->len || s->buf[s->len - 1] == '\n';
+		int k = snprintf(mark, sizeof(mark), "%s" LASTWORDS_GAP "%llu bytes not captured]\n", own_line ? "" : "\n",
+				 (unsigned long long)(written - n));
+		s->not_captured += written - n;
+		keep(s, mark, (size_t)k);
+	}
+}
+
+void lastwords_free(struct lastwords *lw)
+{
+	if (!lw)
+		return;
+	free(lw->s[0].buf);
+	free(lw->s[1].buf);
+	free(lw);
+}
+
+const struct lastwords_stream *lastwords_pick(const struct lastwords *lw, int *fd)
+{
+	if (!lw)
+		return NULL;
+	int i = lw->s[1].written ? 1 : lw->s[0].written ? 0 : -1;
+	if (i < 0)
+		return NULL;
+	if (fd)
+		*fd = i + 1;
+	return &lw->s[i];
+}
+
+bool lastwords_last_line(const struct lastwords_stream *s, const char **line, size_t *n)
+{
+	if (!s || !s->len)
+		return false;
+	size_t end = s->len;
+	for (;;) {
+		while (end > 0 && (s->buf[end - 1] == '\n' || s->buf[end - 1] == '\r' || s->buf[end - 1] == ' '))
+			end--;
+		if (!end)
+			return false;
+		size_t start = end;
+		while (start > 0 && s->buf[start - 1] != '\n')
+			start--;
+		/* a gap mark is not something the process said */
+		if (end - start >= strlen(LASTWORDS_GAP) && memcmp(s->buf + start, LASTWORDS_GAP, strlen(LASTWORDS_GAP)) == 0) {
+			end = start;
+			continue;
+		}
+		*line = s->buf + start;
+		*n = end - start;
+		return true;
+	}
+}
+
+/* The line at [start, end) of s, and where the next one starts. */
+static bool line_at(const struct lastwords_stream *s, size_t start, size_t *end, size_t *next)
+{
+	if (start >= s->len)
+		return false;
+	const char *nl = memchr(s->buf + start, '\n', s->len - start);
+	*end = nl ? (size_t)(nl - s->buf) : s->len;
+	*next = nl ? *end + 1 : s->len;
+	while (*end > start && (s->buf[*end - 1] == '\r' || s->buf[*end - 1] == ' '))
+		(*end)--;
+	return true;
+}
+
+static bool starts(const char *line, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+	return n >= k && memcmp(line, prefix, k) == 0;
+}
+
+static bool has(const char *line, size_t n, const char *what)
+{
+	size_t k = strlen(what);
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(line + i, what, k) == 0)
+			return true;
+	return false;
+}
+
+/* How a runtime announces that it is giving up, when the lines after it
+ * (a backtrace, goroutine dumps) push it away from the end: Rust's panic
+ * ("thread 'main' panicked at src/x.rs:4:8:", newer ones with the thread
+ * id after the name, and the message on the next
+ * line), Go's "panic: " and "fatal error: ", C++'s uncaught exception
+ * ("terminate called after throwing ..." and its "  what():  ..."). 0: not
+ * a headline; 2: the next line belongs to it. */
+static int headline(const char *line, size_t n)
+{
+	if (starts(line, n, "thread '") && has(line, n, " panicked at "))
+		return line[n - 1] == ':' ? 2 : 1;
+	if (starts(line, n, "panic: ") || starts(line, n, "fatal error: "))
+		return 1;
+	if (starts(line, n, "terminate called after throwing"))
+		return 2;
+	return 0;
+}
+
+/* The last headline of the tail: its line [*hs, *he) and, when the next
+ * line belongs to it, that line's text [*cs, *ce) (else *cs == *ce). */
+static bool find_headline(const struct lastwords_stream *s, size_t *hs, size_t *he, size_t *cs, size_t *ce)
+{
+	bool found = false;
+	size_t start = 0, end, next;
+	while (line_at(s, start, &end, &next)) {
+		int kind = headline(s->buf + start, end - start);
+		if (kind) {
+			found = true;
+			*hs = start;
+			*he = end;
+			*cs = *ce = next;
+			size_t cend, cnext;
+			if (kind == 2 && line_at(s, next, &cend, &cnext)) {
+				while (*cs < cend && s->buf[*cs] == ' ')
+					(*cs)++;
+				*ce = cend;
+			}
+		}
+		start = next;
+	}
+	return found;
+}
+
+bool lastwords_headline(const struct lastwords_stream *s, size_t *start, size_t *end)
+{
+	size_t hs, he, cs, ce;
+	if (!s || !s->len || !find_headline(s, &hs, &he, &cs, &ce))
+		return false;
+	*start = hs;
+	*end = ce > cs ? ce : he;
+	return true;
+}
+
+char *lastwords_message(const struct lastwords_stream *s)
+{
+	if (!s || !s->len)
+		return NULL;
+	size_t hs, he, cs, ce;
+	if (!find_headline(s, &hs, &he, &cs, &ce)) {
+		const char *line;
+		size_t n;
+		if (!lastwords_last_line(s, &line, &n))
+			return NULL;
+		char *last = xmalloc(n + 1);
+		memcpy(last, line, n);
+		last[n] = '\0';
+		return last;
+	}
+	size_t a = he - hs, b = ce > cs ? ce - cs : 0;
+	char *out = xmalloc(a + 1 + b + 1);
+	memcpy(out, s->buf + hs, a);
+	out[a] = '\0';
+	if (b) {
+		out[a] = ' ';
+		memcpy(out + a + 1, s->buf + cs, b);
+		out[a + 1 + b] = '\0';
+	}
+	return out;
+}

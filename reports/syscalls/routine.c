@@ -1,0 +1,276 @@
+/* Which failed syscalls are routine (reports/syscalls/routine.h). Two kinds of rule:
+ * those that know from the call alone (isatty's ENOTTY, the loader's
+ * hardware directories), and searches, known only when the same process
+ * later finds what it was after: a library in the next directory of its
+ * path, json/__init__.py after json/__init__.abi3.so. */
+#include "routine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "reports/core/model.h"
+#include "syscall_table.h"
+#include "reports/verdict/verdict.h"
+#include "reports/core/xalloc.h"
+
+/* The searches still unexplained, oldest first; a bounded window, since a
+ * search is resolved within a few calls of its last miss. */
+#define SEARCHES_KEPT 512
+
+struct search {
+	int pid;
+	size_t failure;   /* index into m->failures */
+	char *path;
+	size_t dir_len;   /* path[0..dir_len) is the directory, with its '/' */
+	size_t stem_len;  /* the name up to its first '.' */
+};
+
+struct routine_searches {
+	struct search s[SEARCHES_KEPT];
+	size_t head, count;
+};
+
+/* The path captured for argument i, copied into buf as a C string. The
+ * capture holds c->len bytes and no NUL: the BPF side's terminator is not
+ * part of the record when len is a multiple of 8. */
+static const char *arg_path(const struct ev_syscall *ev, int i, char *buf, size_t buflen)
+{
+	const struct ev_capture *c = ev_find_capture(ev, i, 0);
+	if (!c || c->kind != ET_CAP_STR)
+		return NULL;
+	const char *d = ev_capture_data(c);
+	snprintf(buf, buflen, "%.*s", (int)strnlen(d, c->len), d);
+	return buf;
+}
+
+static const char *first_path(const struct ev_syscall *ev, const struct syscall_sig *sig, char *buf, size_t buflen)
+{
+	for (int i = 0; i < sig->nargs; i++)
+		if (sig->arg[i] == A_PATH) {
+			const char *path = arg_path(ev, i, buf, buflen);
+			if (path && path[0])
+				return path;
+		}
+	return NULL;
+}
+
+static bool ends_with(const char *s, const char *end)
+{
+	size_t n = strlen(s), k = strlen(end);
+	return n >= k && strcmp(s + n - k, end) == 0;
+}
+
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* The syscalls that only ask whether a file is there. */
+static bool probe_call(const char *name)
+{
+	static const char *const probes[] = { "stat", "lstat", "newfstatat", "statx", "access", "faccessat",
+					      "faccessat2", "readlink", "readlinkat", "statfs" };
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		if (strcmp(name, probes[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A directory a program is looked up in: ".../bin", ".../sbin", ".../shims". */
+static bool lookup_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (path[0] != '/' || !slash || slash == path)
+		return false;
+	size_t n = (size_t)(slash - path);
+	static const char *const ends[] = { "/bin", "/sbin", "/shims" };
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		size_t k = strlen(ends[i]);
+		if (n >= k && strncmp(path + n - k, ends[i], k) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The loader's search of hardware-specific directories ("lib/tls",
+ * "lib/x86_64/libc.so.6") and of /etc/ld.so.preload. */
+static bool loader_path(const char *path)
+{
+	static const char *const dirs[] = { "/glibc-hwcaps", "/tls", "/haswell", "/x86_64" };
+	if (strcmp(path, "/etc/ld.so.preload") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		const char *at = strstr(path, dirs[i]);
+		if (at && (at[strlen(dirs[i])] == '/' || at[strlen(dirs[i])] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* What CPython looks for at start-up to find its prefix (a venv's
+ * pyvenv.cfg, ._pth files, the zipped standard library, the landmark
+ * lib/python3.X/os.py next to the executable) and the site directories
+ * it adds when they exist. Only for a process that runs python. */
+static bool python_startup_path(const struct et_process *p, const char *path)
+{
+	const char *exe = p ? (p->exe_path ? p->exe_path : p->exe) : NULL;
+	if (!exe || strncmp(base_of(exe), "python", 6) != 0)
+		return false;
+	const char *base = base_of(path);
+	if (strcmp(base, "pyvenv.cfg") == 0 || strcmp(base, "pybuilddir.txt") == 0 ||
+	    strcmp(base, "Setup.local") == 0 || ends_with(base, "._pth") ||
+	    (strncmp(base, "python3", 7) == 0 && ends_with(base, ".zip")))
+		return true;
+	return strstr(path, "/lib/python3") || strstr(path, "/site-packages") || strstr(path, "/dist-packages");
+}
+
+const char *routine_failure(const struct et_model *m, const struct et_process *p, const struct ev_syscall *ev,
+			    const struct syscall_sig *sig, int err)
+{
+	if (err == EAGAIN)
+		return "would block (non-blocking I/O)";
+	if (err == EINTR || (err >= 512 && err <= 516)) /* ERESTARTSYS..ERESTART_RESTARTBLOCK: never seen by the program */
+		return "interrupted by a signal";
+	if (err == ENOTTY)
+		return "terminal checks (isatty)";
+	if (!sig)
+		return NULL;
+	/* a wait with a deadline that passed: how runtimes sleep (Go's timers,
+	 * condition variables with a timeout), not an error */
+	if (err == ETIMEDOUT && strncmp(sig->name, "futex", 5) == 0)
+		return "timed waits that expired (futex)";
+	/* a non-blocking connect's first answer; how it ended is the
+	 * connection's own line in the network section */
+	if (err == EINPROGRESS && strcmp(sig->name, "connect") == 0)
+		return "non-blocking connects in progress (outcome under network)";
+	if (err == ECHILD && (strcmp(sig->name, "wait4") == 0 || strcmp(sig->name, "waitid") == 0))
+		return "waits with no child left";
+	/* realpath() asks readlink of every component: EINVAL is "not a link" */
+	if (err == EINVAL && (strcmp(sig->name, "readlink") == 0 || strcmp(sig->name, "readlinkat") == 0))
+		return "readlink of a file that is not a link (realpath)";
+	/* stdio and Python ask where a stream stands: a pipe has no position */
+	if (err == ESPIPE && strcmp(sig->name, "lseek") == 0)
+		return "position checks of pipes (lseek)";
+	/* "is this descriptor open?" (bash asks it of fd 255 at every start) */
+	if (err == EBADF && strcmp(sig->name, "fcntl") == 0 && ev->args[1] == F_GETFD)
+		return "descriptor checks (fcntl F_GETFD)";
+	/* Rust's std asks whether statx exists with a NULL path: EFAULT is "yes" */
+	if (err == EFAULT && strcmp(sig->name, "statx") == 0 && ev->args[1] == 0)
+		return "feature checks (statx with no path)";
+	char buf[ET_STR_MAX + 1];
+	const char *path = first_path(ev, sig, buf, sizeof(buf));
+	/* a program with no controlling terminal asks for one */
+	if (err == ENXIO && path && strcmp(path, "/dev/tty") == 0)
+		return "terminal checks (isatty)";
+	if ((err != ENOENT && err != ENOTDIR) || !path)
+		return NULL;
+	if (loader_path(path))
+		return "dynamic loader search";
+	/* a backtrace printer (Rust's std, libdw, gdb) looking for separate
+	 * debug information: most files have none */
+	if (strncmp(path, "/usr/lib/debug/", 15) == 0 || strstr(path, "/.debug/") || ends_with(path, ".dwp") ||
+	    ends_with(path, ".debug"))
+		return "debug-information searches";
+	if (strstr(path, "/locale/") || strstr(path, "/gconv/") || strstr(path, "locale-archive") || ends_with(path, ".mo"))
+		return "locale search";
+	if ((probe_call(sig->name) || strncmp(sig->name, "open", 4) == 0) && python_startup_path(p, path))
+		return "python start-up and site searches";
+	/* a system program's execvp() tries every PATH entry, wherever the
+	 * user's PATH points (pyenv's libexec, say) */
+	bool exec = strncmp(sig->name, "execve", 6) == 0;
+	if ((probe_call(sig->name) || exec) && (lookup_dir(path) || (exec && p && verdict_system_program(m, p))))
+		return "PATH lookups";
+	if (probe_call(sig->name) && p && verdict_system_program(m, p))
+		return "existence probes by system programs";
+	/* a compiler's include path, an interpreter's module path: the same
+	 * name tried in one directory after another */
+	if (strncmp(sig->name, "open", 4) == 0 && p && verdict_system_program(m, p))
+		return "file searches by system programs";
+	return NULL;
+}
+
+static bool search_call(const struct syscall_sig *sig)
+{
+	return probe_call(sig->name) || strncmp(sig->name, "open", 4) == 0 || strncmp(sig->name, "execve", 6) == 0;
+}
+
+static void search_free(struct search *s)
+{
+	free(s->path);
+	s->path = NULL;
+}
+
+void routine_note_failure(struct et_model *m, size_t index, const struct ev_syscall *ev,
+			  const struct syscall_sig *sig, int err)
+{
+	if ((err != ENOENT && err != ENOTDIR) || !sig || !search_call(sig))
+		return;
+	char buf[ET_STR_MAX + 1];
+	const char *path = first_path(ev, sig, buf, sizeof(buf));
+	if (!path)
+		return;
+	if (!m->searches)
+		m->searches = xcalloc(1, sizeof(*m->searches));
+	struct routine_searches *rs = m->searches;
+	if (rs->count == SEARCHES_KEPT) { /* the oldest is forgotten: it stays listed */
+		search_free(&rs->s[rs->head]);
+		rs->head = (rs->head + 1) % SEARCHES_KEPT;
+		rs->count--;
+	}
+	struct search *s = &rs->s[(rs->head + rs->count++) % SEARCHES_KEPT];
+	const char *base = base_of(path);
+	s->pid = ev->h.pid;
+	s->failure = index;
+	s->path = xstrdup(path);
+	s->dir_len = (size_t)(base - path);
+	s->stem_len = strcspn(base, ".");
+}
+
+void routine_on_success(struct et_model *m, const struct ev_syscall *ev, const struct syscall_sig *sig)
+{
+	struct routine_searches *rs = m->searches;
+	if (!rs || !rs->count || !sig || !search_call(sig))
+		return;
+	char buf[ET_STR_MAX + 1];
+	const char *path = first_path(ev, sig, buf, sizeof(buf));
+	if (!path)
+		return;
+	const char *base = base_of(path);
+	size_t dir_len = (size_t)(base - path), stem_len = strcspn(base, ".");
+	for (size_t i = 0; i < rs->count; i++) {
+		struct search *s = &rs->s[(rs->head + i) % SEARCHES_KEPT];
+		if (!s->path || s->pid != (int)ev->h.pid)
+			continue;
+		const char *sbase = s->path + s->dir_len;
+		bool same_dir = s->dir_len == dir_len && strncmp(s->path, path, dir_len) == 0;
+		bool found = (!same_dir && strcmp(sbase, base) == 0) ||
+			     (same_dir && stem_len && s->stem_len == stem_len && strncmp(sbase, base, stem_len) == 0 &&
+			      strcmp(sbase, base) != 0);
+		if (!found)
+			continue;
+		struct et_failure *f = &m->failures[s->failure];
+		if (!f->expected)
+			f->expected = "searches that found the name later (another directory or suffix)";
+		search_free(s);
+	}
+	/* drop the resolved entries at the front so the window stays useful */
+	while (rs->count && !rs->s[rs->head].path) {
+		rs->head = (rs->head + 1) % SEARCHES_KEPT;
+		rs->count--;
+	}
+}
+
+void routine_free(struct et_model *m)
+{
+	struct routine_searches *rs = m->searches;
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->count; i++)
+		search_free(&rs->s[(rs->head + i) % SEARCHES_KEPT]);
+	free(rs);
+	m->searches = NULL;
+}
