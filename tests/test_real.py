@@ -121,6 +121,8 @@ def test_a_python_script_lists_only_its_own_failure():
                     "    try:\n"
                     f"        open('{d}/' + dirname + '/app.conf').close(); break\n"
                     "    except FileNotFoundError: pass\n"
+                    "import os.path\n"
+                    f"[os.path.exists('{d}' + '/x' * k + '/tox.ini') for k in range(3)]\n"
                     "print(subprocess.run(['true']).returncode, json.dumps([1]))\n"
                     "try:\n"
                     f"    open('{d}/missing-input.txt')\n"
@@ -134,6 +136,8 @@ def test_a_python_script_lists_only_its_own_failure():
         first = [t for t in routine if f'"{d}/first/app.conf"' in t]
         assert first and routine[first[0]].startswith("searches that found the name later"), routine
         assert any(v == "python start-up and site searches" for v in routine.values()), routine
+        walk = [v for t, v in routine.items() if "/tox.ini" in t]
+        assert walk == ["searches of one name in several directories"] * 3, routine
         assert "-- failed syscalls (1) --" in r.text, r.text[:3000]
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -186,6 +190,34 @@ def test_a_go_panic_is_quoted_by_its_message():
     assert r.stdout == b"looking up\n"
     _panic_verdict(r, "panic: runtime error: index out of range [5] with length 3")
     assert_no_crash(r)
+
+
+def test_a_failing_pytest_names_the_test_and_lists_no_noise():
+    """pytest searches every parent directory for its configuration
+    (pytest.ini, tox.ini, conftest.py...): routine. The verdict quotes the
+    failed test's summary line, not the counts that end the output."""
+    if not os.path.exists("/usr/bin/pytest-3"):
+        raise lib.Skip("pytest missing (tests/install-deps.sh installs python3-pytest)")
+    d = tempfile.mkdtemp(prefix=f"etrace-pyt-{os.getpid()}-")
+    try:
+        with open(os.path.join(d, "test_small.py"), "w") as f:
+            f.write("def test_ok():\n    assert 1 + 1 == 2\n\n"
+                    "def test_bad():\n    data = {'a': 1}\n    assert data['a'] == 2, 'expected a to be 2'\n")
+        r = run(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(d, "test_small.py")],
+                etrace_opts=["--heap=off"], env=dict(os.environ, COLUMNS="300"))  # no "..." cut
+        assert r.rc == 1, r.stderr
+        assert b"1 failed, 1 passed" in r.stdout, r.stdout
+        m = re.search(rb"^FAILED \S*test_small\.py::test_bad - AssertionError: expected a to be 2$", r.stdout, re.M)
+        assert m, r.stdout
+        headline = m.group(0).decode()
+        v = [f for f in r.report["verdict"]["findings"] if f["kind"] == "failed"]
+        assert len(v) == 1 and v[0]["last_line"] == headline, v
+        assert r.text.splitlines()[-1].endswith(f'"{headline}"'), r.text.splitlines()[-1]
+        listed = [f["text"] for f in r.report["failed_syscalls"] if not f["routine"]]
+        assert not listed, listed
+        assert "searches of one name in several directories" in r.text
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_pipeline_sigpipe_is_a_termination_not_a_crash():

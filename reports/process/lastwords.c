@@ -136,6 +136,13 @@ static int headline(const char *line, size_t n)
 		return 1;
 	if (starts(line, n, "terminate called after throwing"))
 		return 2;
+	/* the failed test of a Python suite, whose counts end the output:
+	 * pytest's "FAILED tests/x.py::test_y - AssertionError: ..." and
+	 * unittest's "FAIL: test_y (x.TestX.test_y)" */
+	if (starts(line, n, "FAILED ") && has(line, n, "::"))
+		return 1;
+	if ((starts(line, n, "FAIL: ") || starts(line, n, "ERROR: ")) && has(line, n, " (") && line[n - 1] == ')')
+		return 1;
 	return 0;
 }
 

@@ -26,6 +26,7 @@ struct search {
 	char *path;
 	size_t dir_len;   /* path[0..dir_len) is the directory, with its '/' */
 	size_t stem_len;  /* the name up to its first '.' */
+	bool probe;       /* a stat or access: it only asked whether the name is there */
 };
 
 struct routine_searches {
@@ -125,7 +126,9 @@ static bool python_startup_path(const struct et_process *p, const char *path)
 	    strcmp(base, "Setup.local") == 0 || ends_with(base, "._pth") ||
 	    (strncmp(base, "python3", 7) == 0 && ends_with(base, ".zip")))
 		return true;
-	return strstr(path, "/lib/python3") || strstr(path, "/site-packages") || strstr(path, "/dist-packages");
+	/* and the bytecode cache it writes when it finds none */
+	return strstr(path, "/lib/python3") || strstr(path, "/site-packages") || strstr(path, "/dist-packages") ||
+	       strstr(path, "/__pycache__/");
 }
 
 const char *routine_failure(const struct et_model *m, const struct et_process *p, const struct ev_syscall *ev,
@@ -204,6 +207,33 @@ static void search_free(struct search *s)
 	s->path = NULL;
 }
 
+/* The same name asked for in three directories or more (pytest's
+ * pytest.ini, tox.ini and conftest.py in every parent, git's .git): a
+ * search, whether or not it finds the name. Only for stat and access: a
+ * program that open()s its input in three places and never finds it may
+ * well fail for that. */
+#define WALK_DIRS 3
+
+static void explain_walk(struct et_model *m, const struct search *last)
+{
+	struct routine_searches *rs = m->searches;
+	const char *base = last->path + last->dir_len;
+	size_t same = 0;
+	for (size_t i = 0; i < rs->count; i++) {
+		const struct search *s = &rs->s[(rs->head + i) % SEARCHES_KEPT];
+		if (s->path && s->probe && s->pid == last->pid && strcmp(s->path + s->dir_len, base) == 0)
+			same++;
+	}
+	if (same < WALK_DIRS)
+		return;
+	/* the entries stay: the next directory's miss is the same search */
+	for (size_t i = 0; i < rs->count; i++) {
+		const struct search *s = &rs->s[(rs->head + i) % SEARCHES_KEPT];
+		if (s->path && s->probe && s->pid == last->pid && strcmp(s->path + s->dir_len, base) == 0)
+			m->failures[s->failure].expected = "searches of one name in several directories";
+	}
+}
+
 void routine_note_failure(struct et_model *m, size_t index, const struct ev_syscall *ev,
 			  const struct syscall_sig *sig, int err)
 {
@@ -228,6 +258,9 @@ void routine_note_failure(struct et_model *m, size_t index, const struct ev_sysc
 	s->path = xstrdup(path);
 	s->dir_len = (size_t)(base - path);
 	s->stem_len = strcspn(base, ".");
+	s->probe = probe_call(sig->name);
+	if (s->probe)
+		explain_walk(m, s);
 }
 
 void routine_on_success(struct et_model *m, const struct ev_syscall *ev, const struct syscall_sig *sig)
