@@ -220,6 +220,27 @@ def test_a_failing_pytest_names_the_test_and_lists_no_noise():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_a_failed_build_quotes_the_first_compiler_error():
+    """make running cc on a file with an error: the verdict names cc1 and
+    quotes gcc's first error line, not the note that ends its output."""
+    d = tempfile.mkdtemp(prefix=f"etrace-mk-{os.getpid()}-")
+    try:
+        with open(os.path.join(d, "bad.c"), "w") as f:
+            f.write("int main(void) { return undefined_thing; }\n")
+        with open(os.path.join(d, "Makefile"), "w") as f:
+            f.write("bad: bad.c\n\tcc -o bad bad.c\n")
+        env = dict(os.environ, LC_ALL="C")  # plain quotes in gcc's message
+        r = run(["/usr/bin/make", "-C", d], etrace_opts=["--heap=off"], env=env)
+        assert r.rc == 2, r.stderr
+        v = [f for f in r.report["verdict"]["findings"] if f["kind"] == "failed"]
+        assert v and v[0]["program"] == "cc1", v
+        assert v[0]["last_line"] == "bad.c:1:25: error: 'undefined_thing' undeclared (first use in this function)", v
+        last = r.text.splitlines()[-1]
+        assert last.startswith("SUMMARY: etrace: /usr/bin/make -C ") and "FAILED cc1" in last and ": error: " in last, last
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_pipeline_sigpipe_is_a_termination_not_a_crash():
     r = run(["/bin/bash", "-c", "yes | head -c 10"])
     assert r.rc == 0, r.stderr

@@ -121,13 +121,16 @@ static bool has(const char *line, size_t n, const char *what)
 	return false;
 }
 
+#define HEADLINE_FIRST 4   /* the first such line wins, not the last */
+
 /* How a runtime announces that it is giving up, when the lines after it
  * (a backtrace, goroutine dumps) push it away from the end: Rust's panic
  * ("thread 'main' panicked at src/x.rs:4:8:", newer ones with the thread
  * id after the name, and the message on the next
  * line), Go's "panic: " and "fatal error: ", C++'s uncaught exception
  * ("terminate called after throwing ..." and its "  what():  ..."). 0: not
- * a headline; 2: the next line belongs to it. */
+ * a headline; 2: the next line belongs to it; | HEADLINE_FIRST: the first
+ * one of the output is the one to quote. */
 static int headline(const char *line, size_t n)
 {
 	if (starts(line, n, "thread '") && has(line, n, " panicked at "))
@@ -143,6 +146,11 @@ static int headline(const char *line, size_t n)
 		return 1;
 	if ((starts(line, n, "FAIL: ") || starts(line, n, "ERROR: ")) && has(line, n, " (") && line[n - 1] == ')')
 		return 1;
+	/* a compiler's or linker's error: the first is the cause, the later
+	 * ones (and "collect2: error: ld returned 1 exit status") follow */
+	if (has(line, n, ": error: ") || has(line, n, ": fatal error: ") || starts(line, n, "error: ") ||
+	    starts(line, n, "error[E") || has(line, n, "undefined reference to `"))
+		return 1 | HEADLINE_FIRST;
 	return 0;
 }
 
@@ -150,12 +158,14 @@ static int headline(const char *line, size_t n)
  * line belongs to it, that line's text [*cs, *ce) (else *cs == *ce). */
 static bool find_headline(const struct lastwords_stream *s, size_t *hs, size_t *he, size_t *cs, size_t *ce)
 {
-	bool found = false;
+	bool found = false, first = false;
 	size_t start = 0, end, next;
 	while (line_at(s, start, &end, &next)) {
 		int kind = headline(s->buf + start, end - start);
-		if (kind) {
+		if (kind && !(found && first)) {
 			found = true;
+			first = kind & HEADLINE_FIRST;
+			kind &= ~HEADLINE_FIRST;
 			*hs = start;
 			*he = end;
 			*cs = *ce = next;
