@@ -241,6 +241,34 @@ def test_a_failed_build_quotes_the_first_compiler_error():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_a_failing_shell_script_names_the_command_and_lists_no_noise():
+    """set -e script: pipes, a subshell, coreutils; cp fails. The verdict
+    names cp with its message and the chain up to the script; the shell's
+    closes of fds that were not open and sort/uniq's fadvise on a pipe are
+    routine."""
+    d = tempfile.mkdtemp(prefix=f"etrace-sh-{os.getpid()}-")
+    try:
+        script = os.path.join(d, "s.sh")
+        with open(script, "w") as f:
+            f.write("set -euo pipefail\n"
+                    "ls /etc | grep -q passwd\n"
+                    f"echo data > {d}/in\n"
+                    f"sort {d}/in | uniq -c | awk '{{print $2}}' > /dev/null\n"
+                    f"cp {d}/missing.yml {d}/out.yml\n"
+                    "echo never\n")
+        env = dict(os.environ, LC_ALL="C")
+        r = run(["/bin/bash", script], etrace_opts=["--heap=off"], env=env)
+        assert r.rc == 1, r.stderr
+        msg = f"cp: cannot stat '{d}/missing.yml': No such file or directory"
+        v = [f for f in r.report["verdict"]["findings"] if f["kind"] == "failed"]
+        assert len(v) == 1 and v[0]["program"] == "cp" and v[0]["last_line"] == msg, v
+        assert r.text.splitlines()[-1].endswith(f'"{msg}"'), r.text.splitlines()[-1]
+        listed = [f["text"] for f in r.report["failed_syscalls"] if not f["routine"]]
+        assert not listed, listed
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_pipeline_sigpipe_is_a_termination_not_a_crash():
     r = run(["/bin/bash", "-c", "yes | head -c 10"])
     assert r.rc == 0, r.stderr

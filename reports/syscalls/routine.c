@@ -140,6 +140,12 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 		return "interrupted by a signal";
 	if (err == ENOTTY)
 		return "terminal checks (isatty)";
+	/* stdio, Python and coreutils ask where a stream stands or how it
+	 * will be read: a pipe has no position (fadvise64 has no signature in
+	 * the table, so by name) */
+	const char *name = sig ? sig->name : syscall_name((int)ev->nr);
+	if (err == ESPIPE && name && (strcmp(name, "lseek") == 0 || strcmp(name, "fadvise64") == 0))
+		return "position checks of pipes (lseek, fadvise)";
 	if (!sig)
 		return NULL;
 	/* a wait with a deadline that passed: how runtimes sleep (Go's timers,
@@ -155,9 +161,9 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	/* realpath() asks readlink of every component: EINVAL is "not a link" */
 	if (err == EINVAL && (strcmp(sig->name, "readlink") == 0 || strcmp(sig->name, "readlinkat") == 0))
 		return "readlink of a file that is not a link (realpath)";
-	/* stdio and Python ask where a stream stands: a pipe has no position */
-	if (err == ESPIPE && strcmp(sig->name, "lseek") == 0)
-		return "position checks of pipes (lseek)";
+	/* a shell closing the descriptors a redirection might have opened */
+	if (err == EBADF && strcmp(sig->name, "close") == 0 && p && verdict_system_program(m, p))
+		return "closes of descriptors not open, by system programs";
 	/* "is this descriptor open?" (bash asks it of fd 255 at every start) */
 	if (err == EBADF && strcmp(sig->name, "fcntl") == 0 && ev->args[1] == F_GETFD)
 		return "descriptor checks (fcntl F_GETFD)";
