@@ -1,4 +1,5 @@
 /* lastwords: the tail of a process's stdout and stderr. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
@@ -34,5 +35,70 @@ int main(void)
 	lastwords_add(&lw, 2, big, sizeof(big), sizeof(big));
 	CHECK(s->len == LASTWORDS_KEEP && memcmp(s->buf + LASTWORDS_KEEP - 5, "end\n\n", 5) == 0);
 	lastwords_free(lw);
+
+	/* the message: a runtime's headline when the tail has one */
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "a\nlast line\n", "last line" },
+		{ "thread 'main' panicked at src/x.rs:4:8:\nindex out of bounds\nstack backtrace:\n  0: f\nnote: x\n",
+		  "thread 'main' panicked at src/x.rs:4:8: index out of bounds" },
+		{ "thread 'main' (7) panicked at 'boom', x.rs:1:2\nnote: y\n", "thread 'main' (7) panicked at 'boom', x.rs:1:2" },
+		{ "panic: one\n\ngoroutine 1 [running]:\nmain.main()\n", "panic: one" },
+		{ "terminate called after throwing an instance of 'E'\n  what():  bad\n",
+		  "terminate called after throwing an instance of 'E' what():  bad" },
+		{ "FAILED t.py::a - X\nFAILED t.py::b - Y\n2 failed\n", "FAILED t.py::b - Y" },
+		{ "x.c:1:2: error: first\nx.c:3:4: error: second\ncollect2: error: ld returned 1 exit status\n",
+		  "x.c:1:2: error: first" },
+		/* a first-wins headline stays against later ones of any kind */
+		{ "x.c:1:2: error: first\npanic: later\n", "x.c:1:2: error: first" },
+		/* a headline whose continuation is missing: the line alone */
+		{ "thread 'main' panicked at x.rs:1:1:", "thread 'main' panicked at x.rs:1:1:" },
+		{ "terminate called after throwing an instance of 'E'\n", "terminate called after throwing an instance of 'E'" },
+		{ "\n\n", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lastwords *w = NULL;
+		lastwords_add(&w, 2, cases[i].text, strlen(cases[i].text), strlen(cases[i].text));
+		char *got = lastwords_message(lastwords_pick(w, NULL));
+		if (cases[i].want)
+			CHECK_STR(got, cases[i].want);
+		else
+			CHECK(got == NULL);
+		free(got);
+		lastwords_free(w);
+	}
+	CHECK(lastwords_message(NULL) == NULL);
+
+	/* what a process writes is untrusted: random lines made of headline
+	 * pieces, newlines and bytes, any length, never read out of bounds
+	 * (make asan-check runs this under AddressSanitizer) */
+	static const char *const pieces[] = { "thread '", "' panicked at ", ":", "\n", "panic: ", "terminate called after throwing",
+					      "FAILED ", "::", "FAIL: ", " (", ")", ": error: ", "error[E", " ", "\r", "x" };
+	srand(7);
+	for (int round = 0; round < 2000; round++) {
+		char buf[256];
+		size_t len = 0;
+		int k = rand() % 12;
+		for (int j = 0; j < k; j++) {
+			const char *pc = pieces[rand() % (int)(sizeof(pieces) / sizeof(pieces[0]))];
+			size_t pl = strlen(pc);
+			if (len + pl >= sizeof(buf))
+				break;
+			memcpy(buf + len, pc, pl);
+			len += pl;
+		}
+		struct lastwords *w = NULL;
+		lastwords_add(&w, 1, buf, len, len ? len : 1);
+		const struct lastwords_stream *ws = lastwords_pick(w, NULL);
+		char *got = lastwords_message(ws);
+		size_t hs, he;
+		if (ws && lastwords_headline(ws, &hs, &he))
+			CHECK(hs <= he && he <= ws->len);
+		if (got)
+			CHECK(strlen(got) <= len + 1);
+		free(got);
+		lastwords_free(w);
+	}
 	return unit_done();
 }
