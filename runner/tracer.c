@@ -29,6 +29,7 @@
 #include "startup.h"
 #include "reports/heap/heap.h"
 #include "reports/core/evtypes.h"
+#include "reports/net/tcp.h"
 
 #include <pthread.h>
 

@@ -4,14 +4,32 @@
 
 #include <stddef.h>
 
-extern const struct et_analysis heap_analysis;  /* reports/heap/heap.c: blocks, heap errors, leaks */
-extern const struct et_analysis udp_analysis;   /* reports/net/udp.c: UDP flows and DNS lookups */
-extern const struct et_analysis skb_analysis;   /* reports/net/skb.c: --skb packets and route lookups */
+extern const struct et_analysis crash_analysis;       /* reports/crash/crash.c: fatal signals */
+extern const struct et_analysis hang_analysis;        /* reports/hang/hang_render.c: --timeout snapshot */
+extern const struct et_analysis termination_analysis; /* reports/process/termination.c: non-crash endings */
+extern const struct et_analysis time_analysis;        /* reports/hang/timeacct.c: --sched time per thread */
+extern const struct et_analysis tcp_analysis;         /* reports/net/tcp_render.c: TCP connections */
+extern const struct et_analysis heap_analysis;        /* reports/heap/heap.c: blocks, heap errors, leaks */
+extern const struct et_analysis udp_analysis;         /* reports/net/udp.c: UDP flows and DNS lookups */
+extern const struct et_analysis skb_analysis;         /* reports/net/skb.c: --skb packets and route lookups */
+extern const struct et_analysis funcs_analysis;       /* reports/funcs/funcs_render.c: --trace-func */
+extern const struct et_analysis lastwords_analysis;   /* reports/process/lastwords.c: stdout/stderr tails */
+extern const struct et_analysis heapseries_analysis;  /* reports/heap/heapseries.c: live bytes over time */
 
+/* The order of their hooks (fork, exec, exit, free); where their sections
+ * go in the report is each one's text_at and json_at. */
 const struct et_analysis *const et_analyses[] = {
+	&crash_analysis,
+	&hang_analysis,
+	&termination_analysis,
+	&time_analysis,
+	&tcp_analysis,
 	&heap_analysis,
 	&udp_analysis,
 	&skb_analysis,
+	&funcs_analysis,
+	&lastwords_analysis,
+	&heapseries_analysis,
 	NULL,
 };
 
@@ -47,18 +65,41 @@ void analyses_on_syscall(struct et_model *m, struct et_process *p, const struct 
 			(*a)->on_syscall(m, p, r);
 }
 
-void analyses_render_text(const struct et_model *m, FILE *out)
+/* The analyses placed in (after, upto], by position, ties in the list's
+ * order: a few entries, an insertion sort. */
+static size_t placed(int after, int upto, int json, const struct et_analysis **out, size_t cap)
 {
-	for (const struct et_analysis *const *a = et_analyses; *a; a++)
-		if ((*a)->render_text)
-			(*a)->render_text(m, out);
+	size_t n = 0;
+	for (const struct et_analysis *const *a = et_analyses; *a && n < cap; a++) {
+		int at = json ? (*a)->json_at : (*a)->text_at;
+		if (at <= after || at > upto || !(json ? (*a)->render_json != NULL : (*a)->render_text != NULL))
+			continue;
+		size_t j = n++;
+		while (j > 0 && (json ? out[j - 1]->json_at : out[j - 1]->text_at) > at) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = *a;
+	}
+	return n;
 }
 
-void analyses_render_json(const struct et_model *m, struct strbuf *sb)
+#define MAX_ANALYSES 64
+
+void analyses_render_text(const struct et_model *m, int after, int upto, FILE *out)
 {
-	for (const struct et_analysis *const *a = et_analyses; *a; a++)
-		if ((*a)->render_json)
-			(*a)->render_json(m, sb);
+	const struct et_analysis *list[MAX_ANALYSES];
+	size_t n = placed(after, upto, 0, list, MAX_ANALYSES);
+	for (size_t i = 0; i < n; i++)
+		list[i]->render_text(m, out);
+}
+
+void analyses_render_json(const struct et_model *m, int after, int upto, struct strbuf *sb)
+{
+	const struct et_analysis *list[MAX_ANALYSES];
+	size_t n = placed(after, upto, 1, list, MAX_ANALYSES);
+	for (size_t i = 0; i < n; i++)
+		list[i]->render_json(m, sb);
 }
 
 void analyses_free(struct et_model *m)

@@ -16,8 +16,23 @@ struct et_model;
 struct et_process;
 struct et_record;
 
+/* The report's order. The renderers' own sections stand at these
+ * positions; an analysis places its text section and its JSON members at
+ * the position it names (text_at, json_at), between two of them; ties keep
+ * the list's order. A placement per output: the text and the JSON report
+ * do not list everything in the same order. */
+enum et_report_at {
+	ET_AT_START = 0,
+	ET_AT_PROCESSES = 100,  /* the process tree */
+	ET_AT_FAILURES = 200,   /* failed syscalls */
+	ET_AT_SUMMARY = 500,    /* the syscall summary */
+	ET_AT_SEQUENCES = 600,  /* text: the last syscalls of each thread */
+	ET_AT_EVENTS = 700,     /* events received and lost */
+};
+
 struct et_analysis {
 	const char *name;
+	int text_at, json_at;   /* enum et_report_at: after which section */
 	/* a new process (not a thread): child starts as a copy of parent; a
 	 * vfork child shares its parent's memory (child->vm_parent is set) */
 	void (*on_fork)(struct et_model *m, struct et_process *parent, struct et_process *child);
@@ -47,8 +62,9 @@ void analyses_on_exec_begin(struct et_model *m, struct et_process *p);
 void analyses_on_exec_image(struct et_model *m, struct et_process *p, bool is_static);
 void analyses_on_exit(struct et_model *m, struct et_process *p);
 void analyses_on_syscall(struct et_model *m, struct et_process *p, const struct et_record *r);
-void analyses_render_text(const struct et_model *m, FILE *out);
-void analyses_render_json(const struct et_model *m, struct strbuf *sb);
+/* The sections of the analyses placed in (after, upto]: */
+void analyses_render_text(const struct et_model *m, int after, int upto, FILE *out);
+void analyses_render_json(const struct et_model *m, int after, int upto, struct strbuf *sb);
 void analyses_free(struct et_model *m);
 
 #endif

@@ -10,6 +10,7 @@
 #include "model.h"
 #include "reports/render/render.h"
 #include "reports/net/skb.h"
+#include "reports/net/tcp.h"
 
 static int ingest_sock(struct et_model *m, const void *rec, size_t size)
 {

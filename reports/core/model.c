@@ -17,9 +17,7 @@
 #include "symbolize/buildid.h"
 #include "evtypes.h"
 #include "ingest.h"
-#include "reports/heap/heapseries.h"
 #include "reports/hang/hang.h"
-#include "reports/process/lastwords.h"
 #include "reports/verdict/verdict.h"
 #include "reports/syscalls/routine.h"
 #include "reports/process/sigsender.h"
@@ -74,7 +72,6 @@ static void thread_free(struct et_thread *t)
 void model_free(struct et_model *m)
 {
 	analyses_free(m);   /* first: they may look at the processes */
-	hang_free(m);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct et_process *p = m->procs[i];
 		for (size_t j = 0; j < p->nthreads; j++)
@@ -91,17 +88,7 @@ void model_free(struct et_model *m)
 		for (size_t j = 0; j < p->notes_count; j++)
 			free(p->notes[(p->notes_head + j) % ET_NOTES_KEPT].text);
 		free(p->notes);
-		while (p->crash) {
-			struct et_crash *c = p->crash;
-			p->crash = c->next;
-			if (c->analyzed)
-				sym_backtrace_free(&c->bt);
-			free(c->stack);
-			free(c);
-		}
 		fdt_free(p->fds);
-		lastwords_free(p->words);
-		heapseries_free(p->heap_series);
 		free(p);
 	}
 	free(m->procs);
@@ -115,7 +102,6 @@ void model_free(struct et_model *m)
 		elfsym_func_free(&m->funcs[i].f);
 	free(m->funcs);
 	free(m->funcs_exe);
-	free(m->conns);
 	free(m->start_cwd);
 	for (size_t i = 0; i < m->nreplay_notes; i++)
 		free(m->replay_notes[i]);
@@ -670,31 +656,6 @@ static char **argv_complete(struct et_model *m, int pid, char **argv)
 	return argv;
 }
 
-/* A successful write to fd 1 or 2: its data joins the process's last words. */
-static void learn_output(struct et_process *p, const struct ev_syscall *ev, const struct syscall_sig *sig, long ret)
-{
-	int fd = (int)ev->args[0];
-	if (ret <= 0 || (fd != 1 && fd != 2))
-		return;
-	if (strcmp(sig->name, "write") == 0 || strcmp(sig->name, "pwrite64") == 0) {
-		const struct ev_capture *c = ev_find_capture(ev, 1, 0);
-		lastwords_add(&p->words, fd, c ? ev_capture_data(c) : "", c ? c->len : 0, (uint64_t)ret);
-	} else if (strcmp(sig->name, "writev") == 0 || strcmp(sig->name, "pwritev") == 0 ||
-		   strcmp(sig->name, "pwritev2") == 0) {
-		/* the iovecs' captured prefixes, in order, up to what was written */
-		struct strbuf sb = STRBUF_INIT;
-		for (int i = 0; i < ET_IOV_MAX && sb.len < (size_t)ret; i++) {
-			const struct ev_capture *c = ev_find_capture(ev, 1, i);
-			if (!c)
-				break;
-			size_t n = c->len < (size_t)ret - sb.len ? c->len : (size_t)ret - sb.len;
-			sb_putn(&sb, ev_capture_data(c), n);
-		}
-		lastwords_add(&p->words, fd, sb.len ? sb.buf : "", sb.len, (uint64_t)ret);
-		sb_free(&sb);
-	}
-}
-
 /* wait4 or waitid returned a child's status: the parent saw it end. */
 static void learn_reap(struct et_model *m, struct et_process *p, const struct ev_syscall *ev,
 		       const struct syscall_sig *sig, long ret)
@@ -760,7 +721,6 @@ int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 	learn_mapping(m, p, r, sig);
 	learn_cwd(m, p, r, sig);
 	if (sig && returned) {
-		learn_output(p, ev, sig, ret);
 		learn_reap(m, p, ev, sig, ret);
 	}
 	fdt_apply(p->fds, ev);

@@ -11,6 +11,7 @@
 #include "reports/process/sigsender.h"
 #include "symbolize/faultaddr.h"
 #include "reports/syscalls/syscall_table.h"
+#include "reports/core/analysis.h"
 
 struct code_name {
 	int sig;        /* 0: any signal */
@@ -475,7 +476,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	sb_free(&esc);
 }
 
-void crash_render_text(const struct et_model *m, FILE *out)
+static void crash_render_text(const struct et_model *m, FILE *out)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
@@ -526,7 +527,7 @@ void crash_sender_json(const struct et_model *m, const struct et_process *p, con
 	sb_putc(sb, '}');
 }
 
-void crash_render_json(const struct et_model *m, struct strbuf *sb)
+static void crash_render_json(const struct et_model *m, struct strbuf *sb)
 {
 	static const char *regnames[ET_NREGS] = { "r15", "r14", "r13", "r12", "rbp", "rbx", "r11",
 						  "r10", "r9",  "r8",  "rax", "rcx", "rdx", "rsi",
@@ -623,3 +624,33 @@ void crash_render_json(const struct et_model *m, struct strbuf *sb)
 	}
 	sb_puts(sb, "]");
 }
+
+static void crash_json_member(const struct et_model *m, struct strbuf *sb)
+{
+	sb_puts(sb, ",\"crashes\":");
+	crash_render_json(m, sb);
+}
+
+static void crash_free(struct et_model *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct et_process *p = m->procs[i];
+		while (p->crash) {
+			struct et_crash *c = p->crash;
+			p->crash = c->next;
+			if (c->analyzed)
+				sym_backtrace_free(&c->bt);
+			free(c->stack);
+			free(c);
+		}
+	}
+}
+
+const struct et_analysis crash_analysis = {
+	.name = "crash",
+	.text_at = ET_AT_PROCESSES + 10,
+	.json_at = ET_AT_PROCESSES + 10,
+	.render_text = crash_render_text,
+	.render_json = crash_json_member,
+	.free = crash_free,
+};

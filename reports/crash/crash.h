@@ -49,7 +49,4 @@ void crash_sender_json(const struct et_model *m, const struct et_process *p, con
 void crash_thread_state(const struct et_model *m, const struct et_thread *t, const struct et_crash *c,
 			struct strbuf *sb);
 
-void crash_render_text(const struct et_model *m, FILE *out);
-void crash_render_json(const struct et_model *m, struct strbuf *sb);
-
 #endif

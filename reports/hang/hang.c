@@ -13,6 +13,7 @@
 #include "reports/verdict/verdict.h"
 #include "reports/core/xalloc.h"
 #include "../../symbolize/datasym.h"
+#include "reports/net/tcp.h"
 
 struct et_hang *hang_of(struct et_model *m)
 {

@@ -91,21 +91,18 @@ int hang_ingest(struct et_model *m, const void *data, size_t size);
 struct et_hang *hang_of(struct et_model *m);
 /* --sched=on: the time section is shown (also when empty). */
 void timeacct_enable(struct et_model *m);
-/* reports/hang/timeacct.c: the time section and its JSON ("time"). */
+/* reports/hang/timeacct.c: its records (the time section and its JSON
+ * "time" are the "time" analysis). */
 int timeacct_ingest(struct et_model *m, const void *data, size_t size);
-void timeacct_render_text(const struct et_model *m, FILE *out);
-void timeacct_render_json(const struct et_model *m, struct strbuf *sb);
 void hang_free(struct et_model *m);
 /* After the run (crash_analyze calls it): the threads of processes killed
  * from outside are added from their delivery captures, every stack is
  * unwound and symbolized, and what each thread waits for is named. */
 void hang_analyze(struct et_model *m);
 
-/* The report: the verdict's line, first ("TIMEOUT" or "HANG", its text in
- * sb; NULL: none), the section, and the JSON "hang" value. */
+/* The verdict's line ("TIMEOUT" or "HANG", its text in sb; NULL: none);
+ * the section and the JSON "hang" value are the "hang" analysis. */
 const char *hang_verdict_line(const struct et_model *m, struct strbuf *sb);
-void hang_render_text(const struct et_model *m, FILE *out);
-void hang_render_json(const struct et_model *m, struct strbuf *sb);
 
 /* The hang section shows p's threads (the termination section then
  * refers to it instead of repeating the stacks). */

@@ -11,6 +11,8 @@
 #include "reports/verdict/verdict.h"
 #include "reports/core/xalloc.h"
 #include "../../symbolize/frame_print.h"
+#include "reports/net/tcp.h"
+#include "reports/core/analysis.h"
 
 #define HANG_FRAMES_SHOWN 24
 
@@ -361,7 +363,7 @@ static void thread_text(const struct et_model *m, const struct hang_thread *t, F
 	sb_free(&sb);
 }
 
-void hang_render_text(const struct et_model *m, FILE *out)
+static void hang_render_text(const struct et_model *m, FILE *out)
 {
 	const struct et_hang *H = m->hang;
 	if (!H || (!H->taken && !H->nthreads))
@@ -479,7 +481,7 @@ static void thread_json(const struct et_model *m, const struct hang_thread *t, s
 	sb_putc(sb, '}');
 }
 
-void hang_render_json(const struct et_model *m, struct strbuf *sb)
+static void hang_render_json(const struct et_model *m, struct strbuf *sb)
 {
 	const struct et_hang *H = m->hang;
 	if (!H || (!H->taken && !H->nthreads)) {
@@ -529,3 +531,18 @@ void hang_render_json(const struct et_model *m, struct strbuf *sb)
 	}
 	sb_puts(sb, "]}");
 }
+
+static void hang_json_member(const struct et_model *m, struct strbuf *sb)
+{
+	sb_puts(sb, ",\"hang\":");
+	hang_render_json(m, sb);
+}
+
+const struct et_analysis hang_analysis = {
+	.name = "hang",
+	.text_at = ET_AT_PROCESSES + 20,
+	.json_at = ET_AT_PROCESSES + 30,
+	.render_text = hang_render_text,
+	.render_json = hang_json_member,
+	.free = hang_free,
+};

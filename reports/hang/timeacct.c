@@ -8,6 +8,7 @@
 
 #include "reports/core/xalloc.h"
 #include "../../symbolize/datasym.h"
+#include "reports/core/analysis.h"
 
 #define TIME_PROCS_SHOWN 5
 #define TIME_THREADS_SHOWN 8
@@ -158,7 +159,7 @@ static int futex_cmp(const void *a, const void *b)
 	return x->st.total_ns > y->st.total_ns ? -1 : x->st.total_ns < y->st.total_ns;
 }
 
-void timeacct_render_text(const struct et_model *m, FILE *out)
+static void timeacct_render_text(const struct et_model *m, FILE *out)
 {
 	const struct et_hang *H = m->hang;
 	if (!H || !H->timeacct)
@@ -240,7 +241,7 @@ void timeacct_render_text(const struct et_model *m, FILE *out)
 	sb_free(&sb);
 }
 
-void timeacct_render_json(const struct et_model *m, struct strbuf *sb)
+static void timeacct_render_json(const struct et_model *m, struct strbuf *sb)
 {
 	const struct et_hang *H = m->hang;
 	if (!H || !H->timeacct) {
@@ -295,3 +296,17 @@ void timeacct_render_json(const struct et_model *m, struct strbuf *sb)
 	}
 	sb_printf(sb, "],\"futex_waits_not_counted\":%lu}", (unsigned long)m->lost[ET_EV_FUTEXSTAT]);
 }
+
+static void timeacct_json_member(const struct et_model *m, struct strbuf *sb)
+{
+	sb_puts(sb, ",\"time\":");
+	timeacct_render_json(m, sb);
+}
+
+const struct et_analysis time_analysis = {
+	.name = "time",
+	.text_at = ET_AT_SUMMARY + 10,
+	.json_at = ET_AT_PROCESSES + 40,
+	.render_text = timeacct_render_text,
+	.render_json = timeacct_json_member,
+};

@@ -2451,7 +2451,7 @@ static void text_summaries(const struct et_model *m, FILE *out)
 			late - TEXT_SUMMARIES_SHOWN);
 }
 
-void heap_render_text(const struct et_model *m, FILE *out)
+static void heap_render_text(const struct et_model *m, FILE *out)
 {
 	if (!heap_enabled(m))
 		return;
@@ -2557,7 +2557,7 @@ static void json_error(const struct et_model *m, struct heap_error *e, struct st
 	}
 }
 
-void heap_render_json(const struct et_model *m, struct strbuf *sb)
+static void heap_render_json(const struct et_model *m, struct strbuf *sb)
 {
 	if (!heap_enabled(m))
 		return;
@@ -2857,6 +2857,10 @@ static void heap_fork_op(struct et_model *m, struct et_process *parent, struct e
 
 const struct et_analysis heap_analysis = {
 	.name = "heap",
+	.text_at = ET_AT_FAILURES + 40,
+	.json_at = ET_AT_FAILURES + 20,
+	.render_text = heap_render_text,
+	.render_json = heap_render_json,
 	.on_fork = heap_fork_op,
 	.on_exec_begin = heap_on_exec,
 	.on_exec_image = heap_exec_image,

@@ -242,9 +242,7 @@ void heap_findings_free(struct heap_finding *f, size_t n);
 
 /* ---- report --------------------------------------------------------------------- */
 
-/* The "-- heap" section; nothing when heap analysis is off. */
-void heap_render_text(const struct et_model *m, FILE *out);
-/* Appends ',"heap":{...}' to the top-level object; nothing when off. */
-void heap_render_json(const struct et_model *m, struct strbuf *sb);
+/* The "-- heap" section and the JSON "heap" member are heap_analysis's
+ * (nothing when heap analysis is off). */
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "heap.h"
+#include "reports/core/analysis.h"
 #include "reports/core/model.h"
 
 #define HEAPSERIES_FIRST_STEP_NS 100000ull /* 0.1 ms: fine enough for a short test */
@@ -69,3 +70,17 @@ void heapseries_free(struct heapseries *s)
 {
 	free(s);
 }
+
+static void heapseries_analysis_free(struct et_model *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		heapseries_free(m->procs[i]->heap_series);
+		m->procs[i]->heap_series = NULL;
+	}
+}
+
+/* no section of its own: the HTML page and the Perfetto trace draw it */
+const struct et_analysis heapseries_analysis = {
+	.name = "heapseries",
+	.free = heapseries_analysis_free,
+};

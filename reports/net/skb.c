@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "tcp.h"
 #include "skb.h"
 #include "reports/core/analysis.h"
 #include "reports/syscalls/decode.h"
@@ -743,6 +744,8 @@ static void skb_analysis_free(struct et_model *m)
 
 const struct et_analysis skb_analysis = {
 	.name = "skb",
+	.text_at = ET_AT_FAILURES + 30,
+	.json_at = ET_AT_FAILURES + 40,
 	.render_text = skb_render_text,
 	.render_json = skb_render_json,
 	.free = skb_analysis_free,

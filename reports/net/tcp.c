@@ -1,6 +1,6 @@
 /* TCP connections of the tree: ET_EV_SOCK records gathered per socket, and
  * the words the renderers use for them. */
-#include "reports/core/model.h"
+#include "tcp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

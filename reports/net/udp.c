@@ -16,6 +16,7 @@
  * answer. When the tree itself serves DNS (port 53 is local) the roles
  * turn around: the query is received and the answer sent.
  */
+#include "tcp.h"
 #include "udp.h"
 #include "reports/core/xalloc.h"
 
@@ -761,6 +762,8 @@ static void udp_analysis_free(struct et_model *m)
 
 const struct et_analysis udp_analysis = {
 	.name = "udp",
+	.text_at = ET_AT_FAILURES + 20,
+	.json_at = ET_AT_FAILURES + 30,
 	.on_syscall = udp_on_syscall,
 	.render_text = udp_render_text,
 	.render_json = udp_json_members,

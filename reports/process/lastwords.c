@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/core/analysis.h"
+#include "reports/core/model.h"
+#include "reports/core/strbuf.h"
 #include "reports/core/xalloc.h"
+#include "reports/syscalls/decode.h"
+#include "reports/syscalls/syscall_table.h"
 
 static void keep(struct lastwords_stream *s, const char *data, size_t n)
 {
@@ -217,3 +222,49 @@ char *lastwords_message(const struct lastwords_stream *s)
 	}
 	return out;
 }
+
+/* A successful write to fd 1 or 2: its data joins the process's last words. */
+static void lastwords_on_syscall(struct et_model *m, struct et_process *p, const struct et_record *r)
+{
+	(void)m;
+	const struct ev_syscall *ev = &r->ev;
+	const struct syscall_sig *sig = syscall_sig_by_nr(ev->nr);
+	long ret = (long)ev->ret;
+	if (!sig || (ev->flags & ET_SC_F_NORETURN))
+		return;
+	int fd = (int)ev->args[0];
+	if (ret <= 0 || (fd != 1 && fd != 2))
+		return;
+	if (strcmp(sig->name, "write") == 0 || strcmp(sig->name, "pwrite64") == 0) {
+		const struct ev_capture *c = ev_find_capture(ev, 1, 0);
+		lastwords_add(&p->words, fd, c ? ev_capture_data(c) : "", c ? c->len : 0, (uint64_t)ret);
+	} else if (strcmp(sig->name, "writev") == 0 || strcmp(sig->name, "pwritev") == 0 ||
+		   strcmp(sig->name, "pwritev2") == 0) {
+		/* the iovecs' captured prefixes, in order, up to what was written */
+		struct strbuf sb = STRBUF_INIT;
+		for (int i = 0; i < ET_IOV_MAX && sb.len < (size_t)ret; i++) {
+			const struct ev_capture *c = ev_find_capture(ev, 1, i);
+			if (!c)
+				break;
+			size_t n = c->len < (size_t)ret - sb.len ? c->len : (size_t)ret - sb.len;
+			sb_putn(&sb, ev_capture_data(c), n);
+		}
+		lastwords_add(&p->words, fd, sb.len ? sb.buf : "", sb.len, (uint64_t)ret);
+		sb_free(&sb);
+	}
+}
+
+static void lastwords_analysis_free(struct et_model *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		lastwords_free(m->procs[i]->words);
+		m->procs[i]->words = NULL;
+	}
+}
+
+/* no section of its own: the verdict and the CI reports quote it */
+const struct et_analysis lastwords_analysis = {
+	.name = "lastwords",
+	.on_syscall = lastwords_on_syscall,
+	.free = lastwords_analysis_free,
+};

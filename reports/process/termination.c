@@ -13,6 +13,7 @@
 #include "reports/syscalls/decode.h"
 #include "sigsender.h"
 #include "reports/hang/hang.h"
+#include "reports/core/analysis.h"
 
 #define TERM_FRAMES_SHOWN 12
 
@@ -115,7 +116,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	sb_free(&sb);
 }
 
-void termination_render_text(const struct et_model *m, FILE *out)
+static void termination_render_text(const struct et_model *m, FILE *out)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
@@ -129,7 +130,7 @@ void termination_render_text(const struct et_model *m, FILE *out)
 	}
 }
 
-void termination_render_json(const struct et_model *m, struct strbuf *sb)
+static void termination_render_json(const struct et_model *m, struct strbuf *sb)
 {
 	sb_puts(sb, "[");
 	bool first = true;
@@ -190,3 +191,17 @@ void termination_render_json(const struct et_model *m, struct strbuf *sb)
 	}
 	sb_puts(sb, "]");
 }
+
+static void termination_json_member(const struct et_model *m, struct strbuf *sb)
+{
+	sb_puts(sb, ",\"terminations\":");
+	termination_render_json(m, sb);
+}
+
+const struct et_analysis termination_analysis = {
+	.name = "termination",
+	.text_at = ET_AT_PROCESSES + 30,
+	.json_at = ET_AT_PROCESSES + 20,
+	.render_text = termination_render_text,
+	.render_json = termination_json_member,
+};

@@ -18,11 +18,5 @@ bool termination_text(const struct et_model *m, const struct et_process *p, stru
  * sent the signal and then failed itself (a runner's timeout). */
 bool termination_failed_run(const struct et_model *m, const struct et_process *p);
 
-/* "-- termination --" sections: the threads' stacks of the processes whose
- * termination failed the run. */
-void termination_render_text(const struct et_model *m, FILE *out);
-
-/* JSON "terminations": every process a non-crash signal ended. */
-void termination_render_json(const struct et_model *m, struct strbuf *sb);
 
 #endif

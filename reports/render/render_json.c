@@ -13,6 +13,7 @@
 #include "reports/process/termination.h"
 #include "reports/verdict/verdict.h"
 #include "reports/hang/hang.h"
+#include "reports/net/tcp.h"
 
 void json_wait_status(int status, struct strbuf *out)
 {
@@ -228,14 +229,7 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	}
 	sb_puts(&sb, "]");
 
-	sb_puts(&sb, ",\"crashes\":");
-	crash_render_json(m, &sb);
-	sb_puts(&sb, ",\"terminations\":");
-	termination_render_json(m, &sb);
-	sb_puts(&sb, ",\"hang\":");
-	hang_render_json(m, &sb);
-	sb_puts(&sb, ",\"time\":");
-	timeacct_render_json(m, &sb);
+	analyses_render_json(m, ET_AT_PROCESSES, ET_AT_FAILURES, &sb);
 	sb_puts(&sb, ",\"failed_syscalls\":[");
 	for (size_t i = 0; i < m->nfailures; i++) {
 		const struct et_failure *f = &m->failures[i];
@@ -257,92 +251,7 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	}
 	sb_printf(&sb, "],\"failed_syscalls_not_listed\":%lu", (unsigned long)m->failures_dropped);
 
-	sb_puts(&sb, ",\"connections\":[");
-	for (size_t i = 0; i < m->nconns; i++) {
-		const struct et_conn *c = &m->conns[i];
-		struct strbuf e = STRBUF_INIT;
-		if (i)
-			sb_putc(&sb, ',');
-		sb_printf(&sb, "{\"id\":%zu,\"t_ms\":%.3f,\"pid\":%d,\"tid\":%d,\"role\":\"%s\",\"family\":\"%s\",\"local\":",
-			  i, model_rel_ms(m, c->first_ts), c->pid, c->tid, conn_role_name(c->role),
-			  c->family == 10 ? "ipv6" : "ipv4");
-		conn_endpoint(c, 0, &e);
-		sb_json_str(&sb, sb_str(&e));
-		sb_reset(&e);
-		sb_puts(&sb, ",\"remote\":");
-		if (c->role == ET_CONN_LISTEN) {
-			sb_puts(&sb, "null");
-		} else {
-			conn_endpoint(c, 1, &e);
-			sb_json_str(&sb, sb_str(&e));
-			sb_reset(&e);
-		}
-		sb_printf(&sb, ",\"local_port\":%u,\"remote_port\":%u,\"states\":[", c->sport, c->dport);
-		for (size_t k = 0; k < c->nstates; k++)
-			sb_printf(&sb, "%s{\"t_ms\":%.3f,\"from\":\"%s\",\"to\":\"%s\"}", k ? "," : "",
-				  model_rel_ms(m, c->states[k].ts), tcp_state_name(c->states[k].from),
-				  tcp_state_name(c->states[k].to));
-		sb_printf(&sb, "],\"states_not_listed\":%lu,\"bytes_sent\":%lu,\"bytes_received\":%lu,\"resets_sent\":%lu,"
-			  "\"resets_received\":%lu,\"retransmits\":%lu,\"drops\":[",
-			  (unsigned long)c->states_dropped, (unsigned long)c->bytes_sent, (unsigned long)c->bytes_recv,
-			  (unsigned long)c->rst_sent, (unsigned long)c->rst_recv, (unsigned long)c->retrans);
-		for (size_t k = 0; k < c->ndrops; k++) {
-			const char *rn = skb_drop_reason_name(c->drops[k].reason);
-			sb_printf(&sb, "%s{\"reason\":", k ? "," : "");
-			if (rn)
-				sb_json_str(&sb, rn);
-			else
-				sb_printf(&sb, "\"%u\"", c->drops[k].reason);
-			sb_printf(&sb, ",\"count\":%lu}", (unsigned long)c->drops[k].count);
-		}
-		int err = conn_connect_errno(m, c);
-		const char *en = err ? decode_errno_name(err) : NULL;
-		sb_printf(&sb, "],\"closed\":%s,\"errno\":", c->closed ? "true" : "false");
-		sb_json_str(&sb, err ? (en ? en : "?") : NULL);
-		struct conn_learned l;
-		sb_puts(&sb, ",\"learned\":");
-		if (conn_learned(m, c, &l)) {
-			const char *ln = l.err ? decode_errno_name(l.err) : NULL;
-			sb_puts(&sb, "{\"errno\":");
-			sb_json_str(&sb, l.gave_up || !l.err ? NULL : (ln ? ln : "?"));
-			sb_puts(&sb, ",\"by\":");
-			sb_json_str(&sb, l.gave_up ? NULL : l.by);
-			sb_printf(&sb, ",\"connected\":%s,\"gave_up\":%s,\"t_ms\":%.3f}",
-				  !l.gave_up && !l.err ? "true" : "false", l.gave_up ? "true" : "false", model_rel_ms(m, l.ts));
-		} else {
-			sb_puts(&sb, "null");
-		}
-		sb_puts(&sb, ",\"outcome\":");
-		conn_outcome(m, c, &e);
-		sb_json_str(&sb, sb_str(&e));
-		sb_puts(&sb, ",\"path\":[");
-		for (size_t k = 0; k < c->npath; k++) {
-			const struct et_path_hop *h = &c->path[k];
-			sb_printf(&sb, "%s{\"stage\":\"%s\",\"direction\":\"%s\",\"ifname\":", k ? "," : "",
-				  path_stage_name(h->stage), h->stage == ET_PATH_RX_IN ? "in" : "out");
-			sb_json_str(&sb, h->ifname);
-			sb_printf(&sb, ",\"ifindex\":%u,\"netns\":%u,\"t_ms\":%.3f,\"packets\":%lu,\"bytes\":%lu,\"errors\":%lu,"
-				  "\"last_error\":",
-				  h->ifindex, h->netns, model_rel_ms(m, h->first_ts), (unsigned long)h->packets,
-				  (unsigned long)h->bytes, (unsigned long)h->errors);
-			if (h->errors) {
-				sb_reset(&e);
-				path_rc_name(h->last_rc, &e);
-				sb_json_str(&sb, sb_str(&e));
-			} else {
-				sb_puts(&sb, "null");
-			}
-			sb_putc(&sb, '}');
-		}
-		sb_printf(&sb, "],\"path_packets_not_listed\":%lu", (unsigned long)c->path_not_listed);
-		sb_free(&e);
-		sb_putc(&sb, '}');
-	}
-	sb_puts(&sb, "]");
-
-	heap_render_json(m, &sb);
-
-	analyses_render_json(m, &sb);
+	analyses_render_json(m, ET_AT_FAILURES, ET_AT_SUMMARY, &sb);
 
 	sb_puts(&sb, ",\"syscall_summary\":[");
 	for (size_t i = 0; i < m->ntotals; i++) {
@@ -357,30 +266,7 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	}
 	sb_puts(&sb, "]");
 
-	sb_puts(&sb, ",\"traced_functions\":[");
-	for (size_t i = 0; i < m->nfuncs; i++) {
-		const struct et_traced_func *tf = &m->funcs[i];
-		if (i)
-			sb_putc(&sb, ',');
-		sb_puts(&sb, "{\"name\":");
-		sb_json_str(&sb, tf->f.name);
-		sb_printf(&sb, ",\"address\":\"0x%lx\",\"calls\":%lu,\"returns\":%lu,\"return_probe\":%s,\"params\":",
-			  (unsigned long)tf->f.addr, (unsigned long)tf->calls, (unsigned long)tf->returns,
-			  tf->f.is_entry ? "false" : "true");
-		if (tf->f.proto.known) {
-			sb_putc(&sb, '[');
-			for (int k = 0; k < tf->f.proto.nparams && k < ELFSYM_PARAMS; k++) {
-				if (k)
-					sb_putc(&sb, ',');
-				sb_json_str(&sb, tf->f.proto.names[k]);
-			}
-			sb_putc(&sb, ']');
-		} else {
-			sb_puts(&sb, "null");
-		}
-		sb_putc(&sb, '}');
-	}
-	sb_puts(&sb, "]");
+	analyses_render_json(m, ET_AT_SUMMARY, ET_AT_EVENTS, &sb);
 
 	sb_printf(&sb, ",\"events\":{\"received\":%lu,\"trimmed\":%lu,\"malformed\":%lu,\"capture_faults\":%lu,\"lost\":{\"total\":%lu",
 		  (unsigned long)m->records, (unsigned long)m->trimmed_records, (unsigned long)m->bad_records,

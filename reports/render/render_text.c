@@ -2,6 +2,7 @@
 #include "render.h"
 #include "reports/suppress/gen.h"
 #include "reports/core/analysis.h"
+#include "reports/core/heading.h"
 #include "reports/core/evtypes.h"
 
 #include <stdlib.h>
@@ -14,14 +15,7 @@
 #include "reports/process/termination.h"
 #include "reports/verdict/verdict.h"
 #include "reports/hang/hang.h"
-
-static void heading(FILE *out, const char *title)
-{
-	fprintf(out, "\n-- %s ", title);
-	for (size_t n = strlen(title) + 4; n < 72; n++)
-		fputc('-', out);
-	fputc('\n', out);
-}
+#include "reports/net/tcp.h"
 
 /* Every string that came from the traced program (argv, comm, paths,
  * symbol names) goes through sb_escape before it reaches the report. */
@@ -53,7 +47,7 @@ static void print_processes(const struct et_model *m, FILE *out)
 {
 	char title[64];
 	snprintf(title, sizeof(title), "processes (%zu)", m->nprocs);
-	heading(out, title);
+	report_heading(out, title);
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
@@ -99,7 +93,7 @@ static void print_failures(const struct et_model *m, FILE *out)
 	}
 	char title[96];
 	snprintf(title, sizeof(title), "failed syscalls (%zu)", shown);
-	heading(out, title);
+	report_heading(out, title);
 	if (!shown)
 		fputs("  none\n", out);
 	for (size_t i = 0; i < m->nfailures; i++) {
@@ -147,7 +141,7 @@ static void print_failures(const struct et_model *m, FILE *out)
 
 static void print_summary(const struct et_model *m, FILE *out)
 {
-	heading(out, "syscall summary");
+	report_heading(out, "syscall summary");
 	uint64_t all_ns = 0, all_calls = 0, all_err = 0;
 	for (size_t i = 0; i < m->ntotals; i++) {
 		all_ns += m->totals[i].total_ns;
@@ -204,7 +198,7 @@ static void print_sequences(const struct et_model *m, const struct verdict *v, F
 		snprintf(title, sizeof(title), "syscall sequence (last %zu per thread)", m->last_n);
 	else
 		snprintf(title, sizeof(title), "syscall sequence (all)");
-	heading(out, title);
+	report_heading(out, title);
 	/* In a tree (a whole test suite) the processes that exited 0, and
 	 * those whose failure their parent handled, are rarely the story: by
 	 * default only the ones the verdict names (or that did not finish); a
@@ -225,125 +219,10 @@ static void print_sequences(const struct et_model *m, const struct verdict *v, F
 			hidden);
 }
 
-/* --trace-func: the functions that were called, most calls first, and the
- * last entries and returns of each thread that made any. */
-#define FUNC_EVENTS_SHOWN 12
-#define FUNC_THREADS_SHOWN 8
-
-static void print_functions(const struct et_model *m, FILE *out)
-{
-	if (!m->nfuncs)
-		return;
-	char title[96];
-	snprintf(title, sizeof(title), "traced functions (%zu)", m->nfuncs);
-	heading(out, title);
-	size_t *order = calloc(m->nfuncs, sizeof(*order)), n = 0;
-	if (!order)
-		return;
-	for (size_t i = 0; i < m->nfuncs; i++) {
-		if (!m->funcs[i].calls)
-			continue;
-		size_t j = n++;
-		while (j > 0 && m->funcs[order[j - 1]].calls < m->funcs[i].calls) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = i;
-	}
-	fprintf(out, "  %9s %9s  %s\n", "calls", "returns", "function");
-	for (size_t k = 0; k < n; k++) {
-		const struct et_traced_func *f = &m->funcs[order[k]];
-		fprintf(out, "  %9lu %9lu  ", (unsigned long)f->calls, (unsigned long)f->returns);
-		put_escaped(out, f->f.name);
-		fputc('\n', out);
-	}
-	if (n < m->nfuncs)
-		fprintf(out, "  (%zu traced function%s not called)\n", m->nfuncs - n, m->nfuncs - n == 1 ? "" : "s");
-	free(order);
-
-	struct strbuf sb = STRBUF_INIT;
-	size_t threads = 0, more = 0;
-	for (size_t i = 0; i < m->nprocs; i++) {
-		for (size_t j = 0; j < m->procs[i]->nthreads; j++) {
-			const struct et_thread *t = m->procs[i]->threads[j];
-			if (!t->fring_count)
-				continue;
-			if (threads++ >= FUNC_THREADS_SHOWN) {
-				more++;
-				continue;
-			}
-			size_t first = t->fring_count > FUNC_EVENTS_SHOWN ? t->fring_count - FUNC_EVENTS_SHOWN : 0;
-			fprintf(out, "  pid %d tid %d (%s): %lu call%s, the last %zu entries and returns:\n", t->pid, t->tid,
-				t->comm[0] ? sb_escaped(&sb, t->comm) : "?", (unsigned long)t->nfunc_calls, t->nfunc_calls == 1 ? "" : "s",
-				t->fring_count - first);
-			for (size_t k = first; k < t->fring_count; k++) {
-				const struct et_func_event *e = thread_func_event(t, k);
-				sb_reset(&sb);
-				model_func_event_text(m, e, &sb);
-				fprintf(out, "    %+10.3f ms  %s\n", model_rel_ms(m, e->ts), sb_str(&sb));
-			}
-		}
-	}
-	if (more)
-		fprintf(out, "  (%zu more threads made calls: the JSON report has them)\n", more);
-	sb_free(&sb);
-}
-
-static void print_network(const struct et_model *m, FILE *out)
-{
-	if (!m->nconns && !udp_count_flows(m) && !udp_count_dns(m) && !m->skbs.enabled && !m->skbs.nroutes)
-		return;
-	char title[128];
-	udp_network_title(m, title, sizeof(title));
-	heading(out, title);
-	struct strbuf sb = STRBUF_INIT;
-	for (size_t i = 0; i < m->nconns; i++) {
-		const struct et_conn *c = &m->conns[i];
-		sb_reset(&sb);
-		conn_outcome(m, c, &sb);
-		fprintf(out, "  pid %d  %s\n", c->pid, sb_str(&sb));
-		sb_reset(&sb);
-		conn_endpoint(c, 0, &sb);
-		if (c->role != ET_CONN_LISTEN) {
-			sb_puts(&sb, " <-> ");
-			conn_endpoint(c, 1, &sb);
-		}
-		fprintf(out, "      %s %s, bytes sent %lu received %lu, resets sent %lu received %lu, retransmits %lu\n",
-			c->family == 10 ? "tcp6" : "tcp", sb_str(&sb), (unsigned long)c->bytes_sent,
-			(unsigned long)c->bytes_recv, (unsigned long)c->rst_sent, (unsigned long)c->rst_recv,
-			(unsigned long)c->retrans);
-		fputs("      states:", out);
-		for (size_t k = 0; k < c->nstates; k++)
-			fprintf(out, "%s %s->%s @%.3f ms", k ? "," : "", tcp_state_name(c->states[k].from),
-				tcp_state_name(c->states[k].to), model_rel_ms(m, c->states[k].ts));
-		if (c->states_dropped)
-			fprintf(out, " (+%lu more)", (unsigned long)c->states_dropped);
-		fputc('\n', out);
-		if (c->ndrops) {
-			fputs("      drops:", out);
-			for (size_t k = 0; k < c->ndrops; k++) {
-				const char *rn = skb_drop_reason_name(c->drops[k].reason);
-				if (rn)
-					fprintf(out, " %s x%lu", rn, (unsigned long)c->drops[k].count);
-				else
-					fprintf(out, " reason %u x%lu", c->drops[k].reason, (unsigned long)c->drops[k].count);
-			}
-			fputc('\n', out);
-		}
-		if (c->npath) {
-			sb_reset(&sb);
-			conn_path_text(c, &sb);
-			fprintf(out, "      path: %s\n", sb_str(&sb));
-		}
-	}
-	sb_free(&sb);
-	analyses_render_text(m, out);
-}
-
 static void print_losses(const struct et_model *m, FILE *out)
 {
 	uint64_t total = events_lost_total(m);
-	heading(out, "events");
+	report_heading(out, "events");
 	fprintf(out, "  received %lu", (unsigned long)m->records);
 	if (!total && !m->bad_records) {
 		fputs(", lost none\n", out);
@@ -400,17 +279,16 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	verdict_build(m, &v);
 	verdict_render_text(m, &v, out);
 
+	/* the report's own sections, the analyses' between them (analysis.h) */
+	analyses_render_text(m, ET_AT_START, ET_AT_PROCESSES, out);
 	print_processes(m, out);
-	crash_render_text(m, out);
-	hang_render_text(m, out);
-	termination_render_text(m, out);
+	analyses_render_text(m, ET_AT_PROCESSES, ET_AT_FAILURES, out);
 	print_failures(m, out);
-	print_network(m, out);
-	heap_render_text(m, out);
+	analyses_render_text(m, ET_AT_FAILURES, ET_AT_SUMMARY, out);
 	print_summary(m, out);
-	timeacct_render_text(m, out);
-	print_functions(m, out);
+	analyses_render_text(m, ET_AT_SUMMARY, ET_AT_SEQUENCES, out);
 	print_sequences(m, &v, out);
+	analyses_render_text(m, ET_AT_SEQUENCES, ET_AT_EVENTS, out);
 	print_losses(m, out);
 	if (m->gen_suppressions)
 		supp_gen_render_text(m, &v, out);

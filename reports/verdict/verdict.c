@@ -14,6 +14,7 @@
 #include "reports/render/render.h"
 #include "reports/process/termination.h"
 #include "reports/core/xalloc.h"
+#include "reports/net/tcp.h"
 
 #define TEXT_ITEMS_PER_KIND 8   /* findings of one kind listed in the text verdict */
 #define TEXT_WORDS_LINES 8      /* lines of last words shown in the text verdict */

@@ -12,6 +12,7 @@
 #include "reports/net/skb.h"
 #include "reports/core/strbuf.h"
 #include "../../symbolize/ksyms.h"
+#include "reports/net/tcp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
