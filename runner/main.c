@@ -15,6 +15,7 @@
 #include "run.h"
 #include "reports/core/model.h"
 #include "tracer.h"
+#include "reports/core/error.h"
 
 static const char usage_text[] =
 	"usage: etrace run [options] -- program [args...]\n"
@@ -140,12 +141,14 @@ static const char usage_text[] =
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
+	char *msg = NULL;
 	va_list ap;
-	fputs("etrace: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
-	fputs(" (etrace --help)\n", stderr);
+	et_error("%s (etrace --help)", msg ? msg : fmt);
+	free(msg);
 	return ETRACE_EXIT_FAILURE;
 }
 
@@ -510,7 +513,7 @@ int main(int argc, char **argv)
 		 * invoking user for good before opening anything */
 		char err[256];
 		if (invoker_drop_all(err, sizeof(err)) < 0) {
-			fprintf(stderr, "etrace: %s\n", err);
+			et_error("%s", err);
 			return ETRACE_EXIT_FAILURE;
 		}
 		return strcmp(cmd, "report") == 0 ? report_main(argc - 1, argv + 1) : rewind_main(argc - 1, argv + 1);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "invoker.h"
+#include "reports/core/error.h"
 
 int outfile_open(struct outfile *o, const char *path, const char *what, char *err, size_t errlen)
 {
@@ -36,12 +37,12 @@ FILE *outfile_begin(struct outfile *o)
 	/* a regular file loses what it had; ftruncate fails harmlessly on
 	 * anything else (a tty, a pipe, /dev/null) */
 	if (ftruncate(o->fd, 0) < 0 && errno != EINVAL && errno != EBADF) {
-		fprintf(stderr, "etrace: cannot write %s to %s: %s\n", o->what, o->path, strerror(errno));
+		et_error("cannot write %s to %s: %s", o->what, o->path, strerror(errno));
 		return NULL;
 	}
 	FILE *f = fdopen(o->fd, "w");
 	if (!f) {
-		fprintf(stderr, "etrace: cannot write %s to %s: %s\n", o->what, o->path, strerror(errno));
+		et_error("cannot write %s to %s: %s", o->what, o->path, strerror(errno));
 		return NULL;
 	}
 	o->fd = -1;   /* the stream owns it */
@@ -72,7 +73,7 @@ int outfile_finish(FILE *f, const char *what, const char *path)
 		}
 	}
 	if (bad)
-		fprintf(stderr, "etrace: cannot write %s to %s: %s\n", what, path, strerror(err ? err : EIO));
+		et_error("cannot write %s to %s: %s", what, path, strerror(err ? err : EIO));
 	return bad ? -1 : 0;
 }
 

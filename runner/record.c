@@ -16,13 +16,14 @@
 #include "reports/render/render.h"
 #include "../reports/render/html.h"
 #include "../symbolize/ksyms.h"
+#include "reports/core/error.h"
 
 
 const char *record_kallsyms = "/proc/kallsyms";
 
 static int bad_file(const char *path, const char *why)
 {
-	fprintf(stderr, "etrace: %s: %s\n", path, why);
+	et_error("%s: %s", path, why);
 	return ETRACE_EXIT_FAILURE;
 }
 
@@ -147,7 +148,7 @@ static int replay_funcs(struct et_model *m, const unsigned char *buf, uint32_t l
 		return bad_file(file, "corrupt function frame");
 	char err[512];
 	if (funcs_plan(m, strs[0], strs[1], strs + 2, n - 2, head[0] != 0, err, sizeof(err)) < 0)
-		fprintf(stderr, "etrace: %s: traced functions shown by number: %s\n", file, err);
+		et_warning("%s: traced functions shown by number: %s", file, err);
 	return 0;
 }
 
@@ -206,7 +207,7 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 		r->saved_errno = errno;
 	}
 	if (r->failed) {
-		fprintf(stderr, "etrace: the recording %s is incomplete: %s\n", r->path, strerror(r->saved_errno));
+		et_error("the recording %s is incomplete: %s", r->path, strerror(r->saved_errno));
 		rc = -1;
 	}
 	free(r->path);
@@ -239,7 +240,7 @@ static int replay_load(const char *path, struct replay *rp, int keep_all)
 	model_init(&rp->m);
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		fprintf(stderr, "etrace: cannot read %s: %s\n", path, strerror(errno));
+		et_error("cannot read %s: %s", path, strerror(errno));
 		return ETRACE_EXIT_FAILURE;
 	}
 	int rc = replay_read(f, path, rp, keep_all);
@@ -538,7 +539,7 @@ static int report_visual(struct replay *rp, const char *html, const char *perfet
 			continue;
 		FILE *f = fopen(paths[i], "we");
 		if (!f) {
-			fprintf(stderr, "etrace: cannot write %s: %s\n", paths[i], strerror(errno));
+			et_error("cannot write %s: %s", paths[i], strerror(errno));
 			return ETRACE_EXIT_FAILURE;
 		}
 		if (i == 0) {
@@ -548,7 +549,7 @@ static int report_visual(struct replay *rp, const char *html, const char *perfet
 			render_perfetto(&rp->m, &ro, f);
 		}
 		if (ferror(f) | (fclose(f) != 0)) {
-			fprintf(stderr, "etrace: cannot write %s: %s\n", paths[i], strerror(errno));
+			et_error("cannot write %s: %s", paths[i], strerror(errno));
 			return ETRACE_EXIT_FAILURE;
 		}
 	}
@@ -587,7 +588,7 @@ int report_main(int argc, char **argv)
 			if (strcmp(optarg, "json") == 0)
 				json = 1;
 			else if (strcmp(optarg, "text") != 0) {
-				fprintf(stderr, "etrace: unknown format '%s': use text or json\n", optarg);
+				et_error("unknown format '%s': use text or json", optarg);
 				return ETRACE_EXIT_FAILURE;
 			}
 			break;
@@ -596,18 +597,18 @@ int report_main(int argc, char **argv)
 			errno = 0;
 			rewind_n = isdigit((unsigned char)optarg[0]) ? strtol(optarg, &end, 10) : 0;
 			if (rewind_n <= 0 || errno || *end || rewind_n > 100000) {
-				fprintf(stderr, "etrace: --rewind takes a number from 1 to 100000, not '%s'\n", optarg);
+				et_error("--rewind takes a number from 1 to 100000, not '%s'", optarg);
 				return ETRACE_EXIT_FAILURE;
 			}
 			break;
 		}
 		default:
-			fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N] [--html=FILE] [--perfetto=FILE]\n");
+			et_error("usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N] [--html=FILE] [--perfetto=FILE]");
 			return ETRACE_EXIT_FAILURE;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "etrace: usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N] [--html=FILE] [--perfetto=FILE]\n");
+		et_error("usage: etrace report FILE [-f text|json] [-o OUT] [--rewind=N] [--html=FILE] [--perfetto=FILE]");
 		return ETRACE_EXIT_FAILURE;
 	}
 	struct replay rp;
@@ -627,13 +628,13 @@ int report_main(int argc, char **argv)
 	}
 	FILE *out = stdout;
 	if (output && !(out = fopen(output, "we"))) {
-		fprintf(stderr, "etrace: cannot write %s: %s\n", output, strerror(errno));
+		et_error("cannot write %s: %s", output, strerror(errno));
 		replay_free(&rp);
 		return ETRACE_EXIT_FAILURE;
 	}
 	render_replay(&rp, out, json);
 	if (out != stdout && fclose(out) != 0) {
-		fprintf(stderr, "etrace: cannot write %s: %s\n", output, strerror(errno));
+		et_error("cannot write %s: %s", output, strerror(errno));
 		rc = ETRACE_EXIT_FAILURE;
 	}
 	if (rc == 0)
@@ -701,12 +702,12 @@ int rewind_main(int argc, char **argv)
 		else if (c == 'w')
 			window = optarg;
 		else {
-			fprintf(stderr, "etrace: usage: etrace rewind FILE --at TIME|crash [--window DURATION]\n");
+			et_error("usage: etrace rewind FILE --at TIME|crash [--window DURATION]");
 			return ETRACE_EXIT_FAILURE;
 		}
 	}
 	if (optind != argc - 1 || !at) {
-		fprintf(stderr, "etrace: usage: etrace rewind FILE --at TIME|crash [--window DURATION]\n");
+		et_error("usage: etrace rewind FILE --at TIME|crash [--window DURATION]");
 		return ETRACE_EXIT_FAILURE;
 	}
 	int64_t win;
@@ -714,7 +715,7 @@ int rewind_main(int argc, char **argv)
 	if (strncmp(w, "±", strlen("±")) == 0)
 		w += strlen("±");
 	if (parse_duration(w, &win) < 0 || win < 0) {
-		fprintf(stderr, "etrace: --window takes a duration like 5ms, 2s or 500us, not '%s'\n", window);
+		et_error("--window takes a duration like 5ms, 2s or 500us, not '%s'", window);
 		return ETRACE_EXIT_FAILURE;
 	}
 	struct replay rp;
@@ -730,14 +731,14 @@ int rewind_main(int argc, char **argv)
 			if (m->procs[i]->crash)
 				center = m->procs[i]->crash->ts;
 		if (!center) {
-			fprintf(stderr, "etrace: %s: no crash in this recording\n", argv[optind]);
+			et_error("%s: no crash in this recording", argv[optind]);
 			replay_free(&rp);
 			return ETRACE_EXIT_FAILURE;
 		}
 	} else {
 		int64_t t;
 		if (parse_duration(at, &t) < 0) {
-			fprintf(stderr, "etrace: --at takes a time since the start like 12.5ms or 1.2s, or 'crash', not '%s'\n",
+			et_error("--at takes a time since the start like 12.5ms or 1.2s, or 'crash', not '%s'",
 				at);
 			replay_free(&rp);
 			return ETRACE_EXIT_FAILURE;

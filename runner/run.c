@@ -38,6 +38,7 @@
 #include "reports/render/render.h"
 #include "../reports/render/html.h"
 #include "reports/verdict/verdict.h"
+#include "reports/core/error.h"
 #include "../reports/hang/hang.h"
 
 #define DRAIN_INTERVAL_MS 10
@@ -110,17 +111,6 @@ static bool is_forwarded(int sig)
 		return true;
 	}
 	return sig >= SIGRTMIN && sig <= SIGRTMAX;
-}
-
-static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errmsg(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("etrace: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static uint64_t mono_ns(void)
@@ -311,7 +301,7 @@ static int event_loop(struct tracer *tr, struct et_model *m, struct target *t, i
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
-		errmsg("epoll_create1: %s: draining on a plain timer", strerror(errno));
+		et_error("epoll_create1: %s: draining on a plain timer", strerror(errno));
 	struct epoll_event ev = { .events = EPOLLIN };
 	ev.data.u32 = 0;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tracer_fd(tr), &ev);
@@ -389,7 +379,7 @@ static void handle_orphans(const struct run_opts *o, struct et_cgroup *cg)
 	} else {
 		int n = cgroup_release_all(cg);
 		if (n)
-			errmsg("%d process%s of the target still running, left running untraced (--orphans=kill ends them)",
+			et_error("%d process%s of the target still running, left running untraced (--orphans=kill ends them)",
 			       n, n == 1 ? "" : "es");
 	}
 }
@@ -479,22 +469,22 @@ int run_main(const struct run_opts *o)
 	 * are looked up and read with the invoking user's rights (invoker.h) */
 	struct invoker_saved as_user;
 	if (invoker_enter(&as_user) < 0) {
-		errmsg("cannot take the invoking user's rights: %s", strerror(errno));
+		et_error("cannot take the invoking user's rights: %s", strerror(errno));
 		return ETRACE_EXIT_FAILURE;
 	}
 	int code = launch_resolve(o->argv[0], path, sizeof(path), err, sizeof(err));
 	invoker_leave(&as_user);
 	if (code) {
-		errmsg("%s", err);
+		et_error("%s", err);
 		return code;
 	}
 	struct run_user user;
 	if (launch_pick_user(o->user, &user, err, sizeof(err)) < 0) {
-		errmsg("%s", err);
+		et_error("%s", err);
 		return ETRACE_EXIT_FAILURE;
 	}
 	if (geteuid() != 0) {
-		errmsg("tracing needs root (BPF programs and a cgroup of its own): run it with sudo; "
+		et_error("tracing needs root (BPF programs and a cgroup of its own): run it with sudo; "
 		       "the target then runs as you");
 		return ETRACE_EXIT_FAILURE;
 	}
@@ -506,7 +496,7 @@ int run_main(const struct run_opts *o)
 	startup_mark("the program looked up");
 	struct skb_plan skb;
 	if (skb_plan_make(o, &skb, err, sizeof(err)) < 0) {
-		errmsg("%s", err);
+		et_error("%s", err);
 		skb_plan_free(&skb);
 		return ETRACE_EXIT_FAILURE;
 	}
@@ -543,14 +533,14 @@ int run_main(const struct run_opts *o)
 		timeacct_enable(&m);
 	m.backend = tracer_backend();
 	if (invoker_enter(&as_user) < 0) {
-		errmsg("cannot take the invoking user's rights: %s", strerror(errno));
+		et_error("cannot take the invoking user's rights: %s", strerror(errno));
 		goto early_fail;
 	}
 	int planned = early_plans(o, &m, path, &plan, err, sizeof(err));
 	invoker_leave(&as_user);
 	startup_mark("the heap and --trace-func plans (ELF symbols)");
 	if (planned < 0) {
-		errmsg("%s", err);
+		et_error("%s", err);
 		goto early_fail;
 	}
 	/* every output is checked (and created) before the program starts */
@@ -559,13 +549,13 @@ int run_main(const struct run_opts *o)
 	    outfile_open(&html_out, o->html_output, "the HTML report", err, sizeof(err)) < 0 ||
 	    outfile_open(&perfetto_out, o->perfetto_output, "the Perfetto trace", err, sizeof(err)) < 0 ||
 	    ci_outputs_open(&ci, o, err, sizeof(err)) < 0) {
-		errmsg("%s", err);
+		et_error("%s", err);
 		goto early_fail;
 	}
 	if (o->events) {
 		sink.f = invoker_fopen(o->events, "we");
 		if (!sink.f) {
-			errmsg("cannot write events to %s: %s", o->events, strerror(errno));
+			et_error("cannot write events to %s: %s", o->events, strerror(errno));
 			goto early_fail;
 		}
 		m.sink = events_sink;
@@ -574,7 +564,7 @@ int run_main(const struct run_opts *o)
 
 	if (o->heap) {
 		if (plan.resolver_error)
-			errmsg("heap: %s: only the executable and libstdc++ are probed", plan.resolver_error);
+			et_error("heap: %s: only the executable and libstdc++ are probed", plan.resolver_error);
 		heap_plan_describe(&plan, &m);
 	}
 
@@ -592,9 +582,9 @@ int run_main(const struct run_opts *o)
 		caps_detect(&k);
 		const struct capability *miss = caps_first_missing_required(&k);
 		if (miss)
-			errmsg("this kernel lacks %s: %s (etrace doctor shows all)", miss->name, miss->detail);
+			et_error("this kernel lacks %s: %s (etrace doctor shows all)", miss->name, miss->detail);
 		else
-			errmsg("%s", err);
+			et_error("%s", err);
 		goto early_fail;
 	}
 
@@ -608,7 +598,7 @@ int run_main(const struct run_opts *o)
 
 	struct et_cgroup cg;
 	if (cgroup_create(&cg, err, sizeof(err)) < 0) {
-		errmsg("%s", err);
+		et_error("%s", err);
 		goto early_fail;
 	}
 	startup_mark("the cgroup created");
@@ -628,12 +618,12 @@ int run_main(const struct run_opts *o)
 				why = "out of memory";
 		}
 		if (why && o->heap_backend == HEAP_BACKEND_PRELOAD) {
-			errmsg("--heap-backend=preload: %s", why);
+			et_error("--heap-backend=preload: %s", why);
 			cgroup_remove(&cg);
 			goto early_fail;
 		}
 		if (why)
-			errmsg("heap: the preload backend is not available (%s): probes trace every process", why);
+			et_error("heap: the preload backend is not available (%s): probes trace every process", why);
 		/* the exec decides: preload for a dynamically linked program */
 		preload_root = env != NULL;
 		launch_set_env(env);
@@ -647,14 +637,14 @@ int run_main(const struct run_opts *o)
 	const char *failure = NULL;
 	startup_mark("the preload socket and the signals");
 	if (launch_start(&t, path, o->argv, &user, &cg, &sigs, err, sizeof(err)) < 0) {
-		errmsg("%s", err);
+		et_error("%s", err);
 		rc = ETRACE_EXIT_FAILURE;
 		goto cleanup;
 	}
 	startup_mark("the target forked and held");
 	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0 ||
 	    (!preload_root && tracer_heap_attach(tr, t.pid, err, sizeof(err)) < 0)) {
-		errmsg("%s", err);
+		et_error("%s", err);
 		launch_abort(&t);
 		rc = ETRACE_EXIT_FAILURE;
 		goto cleanup;
@@ -674,7 +664,7 @@ int run_main(const struct run_opts *o)
 	if (o->record) {
 		rec = recorder_open(o->record, &m, o->argv, err, sizeof(err));
 		if (!rec) {
-			errmsg("%s", err);
+			et_error("%s", err);
 			launch_abort(&t);
 			rc = ETRACE_EXIT_FAILURE;
 			goto cleanup;
@@ -692,7 +682,7 @@ int run_main(const struct run_opts *o)
 	launch_set_env(NULL);
 	if (code) {
 		/* the exec failed: the child already exited */
-		errmsg("%s", err);
+		et_error("%s", err);
 		launch_abort(&t);
 		rc = code;
 		goto cleanup;
@@ -750,7 +740,7 @@ cleanup:
 	heaprec_env_free(env);
 	heap_plan_free(&plan);
 	if (cgroup_remove(&cg) < 0)
-		errmsg("could not remove cgroup %s: %s", cg.path, strerror(errno));
+		et_error("could not remove cgroup %s: %s", cg.path, strerror(errno));
 	startup_mark("the cgroup removed");
 	if (status >= 0) {
 		struct render_opts ro = { .exit_code = rc, .exit_reason = failure };

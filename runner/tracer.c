@@ -30,6 +30,7 @@
 #include "reports/heap/heap.h"
 #include "reports/core/evtypes.h"
 #include "reports/net/tcp.h"
+#include "reports/core/error.h"
 
 #include <pthread.h>
 
@@ -384,7 +385,7 @@ static int attach_funcs(struct tracer *t, const char *path, char *err, size_t er
 	t->m->funcs_backend = t->func_multi ? "uprobe_multi links (entries, returns), scoped by task storage"
 					    : "a uprobe and a uretprobe per function (perf links), scoped by task storage";
 	if (getenv("ETRACE_DEBUG"))
-		fprintf(stderr, "etrace: %zu functions of %s attached (%s) in %.1f ms\n", m->nfuncs, path,
+		et_warning("%zu functions of %s attached (%s) in %.1f ms", m->nfuncs, path,
 			t->func_multi ? "uprobe_multi" : "perf links", now_ms() - t0);
 out:
 	free(offs);
@@ -408,7 +409,7 @@ static void detach_funcs(struct tracer *t)
 	t->func_plinks = NULL;
 	t->nfunc_plinks = 0;
 	if (n && getenv("ETRACE_DEBUG"))
-		fprintf(stderr, "etrace: %zu function probe links detached in %.1f ms\n", n, now_ms() - t0);
+		et_warning("%zu function probe links detached in %.1f ms", n, now_ms() - t0);
 }
 
 /* ---- heap probes -------------------------------------------------------------- */
@@ -659,7 +660,7 @@ static void heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 	else if (!have && errno != ESRCH) {
 		t->heap_attach_failures++;
 		if (getenv("ETRACE_DEBUG"))
-			fprintf(stderr, "etrace: %s\n", err);
+			et_warning("%s", err);
 	}
 	if (e->held) {
 		kill(pid, SIGCONT);
@@ -703,7 +704,7 @@ static void detach_heap(struct tracer *t)
 	t->heap_procs = NULL;
 	t->nheap_procs = 0;
 	if (getenv("ETRACE_DEBUG") && (n || t->heap_attaches))
-		fprintf(stderr, "etrace: heap probes attached for %zu processes (%.1f ms in all), the last %zu detached in %.1f ms\n",
+		et_warning("heap probes attached for %zu processes (%.1f ms in all), the last %zu detached in %.1f ms",
 			t->heap_attaches, t->heap_attach_ms, n, now_ms() - t0);
 }
 

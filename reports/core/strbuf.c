@@ -1,4 +1,5 @@
 #include "strbuf.h"
+#include "error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,7 @@ static void sb_grow(struct strbuf *sb, size_t extra)
 		cap *= 2;
 	char *p = realloc(sb->buf, cap);
 	if (!p) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
+		et_oom();
 	}
 	sb->buf = p;
 	sb->cap = cap;

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 static inline void *x_checked(void *p)
 {
-	if (!p) {
-		fputs("etrace: out of memory\n", stderr);
-		abort();
-	}
+	if (!p)
+		et_oom();
 	return p;
 }
 

@@ -13,6 +13,7 @@
 #include "reports/core/xalloc.h"
 #include "reports/syscalls/decode.h"
 #include "reports/syscalls/syscall_table.h"
+#include "reports/core/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -219,8 +220,7 @@ static struct fd_slot *slot_grow(struct fdtable *t, int fd)
 			cap = FDT_MAX_FD;
 		struct fd_slot *n = realloc(t->slots, sizeof(*n) * (size_t)cap);
 		if (!n) {
-			fputs("etrace: out of memory\n", stderr);
-			abort();
+			et_oom();
 		}
 		memset(n + t->cap, 0, sizeof(*n) * (size_t)(cap - t->cap));
 		t->slots = n;

@@ -18,6 +18,7 @@
 #include "reports/heap/heapseries.h"
 #include "reports/verdict/verdict.h"
 #include "html_assets.h"
+#include "reports/core/error.h"
 
 /* Source snippets: lines around each crash frame, at most this many frames
  * and this many bytes a line (a minified file is not the page's content). */
@@ -251,7 +252,7 @@ void render_html(const struct et_model *m, const struct render_opts *o, const st
 	size_t json_len = 0;
 	FILE *jf = open_memstream(&json, &json_len);
 	if (!jf) {
-		fputs("etrace: out of memory\n", stderr);
+		et_error("out of memory");
 		return;
 	}
 	render_json(m, o, jf);

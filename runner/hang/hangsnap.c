@@ -14,6 +14,7 @@
 
 #include "hang.skel.h"
 #include "bpf/events.h"
+#include "reports/core/error.h"
 
 /* Reads an iterator to its end and passes each whole record on. The
  * kernel's seq_file may split a record between reads: they are joined
@@ -146,7 +147,7 @@ int hangsnap_take(struct hangsnap *hs, hangsnap_sink sink, void *ctx, char *err,
 		/* the pipes and sockets are a bonus: the threads stand without them */
 		if (read_iter(hs->skel->progs.et_snap_file, ET_EV_SNAP_FILE, sink, ctx, ferr, sizeof(ferr)) < 0 &&
 		    getenv("ETRACE_DEBUG"))
-			fprintf(stderr, "etrace: %s\n", ferr);
+			et_warning("%s", ferr);
 	}
 	return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "bpf/events.h"
 #include "runner/preload/heapring.h"
+#include "reports/core/error.h"
 
 /* One ring: a process image's (a process that execs makes a new one). All
  * geometry is etrace's copy, checked once; the header is never trusted
@@ -312,7 +313,7 @@ static void ring_free(struct heaprec *h, struct ring *r)
 	if (head > r->tail && head - r->tail <= r->nrec)
 		h->st.lost += head - r->tail;
 	if (getenv("ETRACE_DEBUG"))
-		fprintf(stderr, "etrace: ring of %d: head %llu tail %llu, lost in the process %llu\n", r->pid,
+		et_warning("ring of %d: head %llu tail %llu, lost in the process %llu", r->pid,
 			(unsigned long long)head, (unsigned long long)r->tail,
 			(unsigned long long)__atomic_load_n(&r->hdr->lost, __ATOMIC_RELAXED));
 	h->st.lost += __atomic_load_n(&r->hdr->lost, __ATOMIC_RELAXED);

@@ -21,6 +21,7 @@
 #include "reports/net/pcapfilter.h"
 #include "reports/core/xalloc.h"
 #include "symbolize/ksyms.h"
+#include "reports/core/error.h"
 
 /* ftrace's list of the functions it can attach to (kprobe_multi and fentry
  * need ftrace; a plain kprobe does not, but the list keeps it off the
@@ -112,7 +113,7 @@ int skb_plan_make(const struct run_opts *o, struct skb_plan *p, char *err, size_
 done:
 	/* said once the plan holds (an error above is the only line) */
 	if (!p->ksyms)
-		fprintf(stderr, "etrace: --skb: %s: kernel addresses are shown as numbers\n", kerr);
+		et_warning("--skb: %s: kernel addresses are shown as numbers", kerr);
 	return 0;
 }
 
@@ -317,8 +318,8 @@ int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size
 	if (!p->attached) {
 		if (p->auto_picked) {
 			/* the tracepoint programs are loaded and attached: go on with them */
-			fprintf(stderr, "etrace: --skb: none of the %zu kernel functions taking an skb could be probed by %s; "
-					"following packets through tracepoints\n", p->funcs.n, p->backend);
+			et_warning("--skb: none of the %zu kernel functions taking an skb could be probed by %s; "
+					"following packets through tracepoints", p->funcs.n, p->backend);
 			snprintf(p->why_buf, sizeof(p->why_buf), "auto: %s was refused at attach; tracepoints used",
 				 p->backend);
 			p->backend = "tracepoint";
@@ -329,7 +330,7 @@ int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size
 		return -1;
 	}
 	if (getenv("ETRACE_DEBUG") || p->attach_failed)
-		fprintf(stderr, "etrace: --skb: %zu kernel functions probed by %s, %zu refused\n", p->attached,
+		et_warning("--skb: %zu kernel functions probed by %s, %zu refused", p->attached,
 			p->backend, p->attach_failed);
 	return 0;
 }
@@ -359,7 +360,7 @@ void skb_plan_free(struct skb_plan *p)
 void skb_plan_fall_back(struct skb_plan *p, const char *why)
 {
 	snprintf(p->why_buf, sizeof(p->why_buf), "auto: %s could not be loaded (%s); tracepoints used", p->backend, why);
-	fprintf(stderr, "etrace: --skb: the %s programs could not be loaded (%s); following packets through tracepoints\n",
+	et_warning("--skb: the %s programs could not be loaded (%s); following packets through tracepoints",
 		p->backend, why);
 	p->backend = "tracepoint";
 	p->why = p->why_buf;
