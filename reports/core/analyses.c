@@ -98,8 +98,11 @@ void analyses_render_json(const struct et_model *m, int after, int upto, struct 
 {
 	const struct et_analysis *list[MAX_ANALYSES];
 	size_t n = placed(after, upto, 1, list, MAX_ANALYSES);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (list[i]->json_key)
+			sb_printf(sb, ",\"%s\":", list[i]->json_key);
 		list[i]->render_json(m, sb);
+	}
 }
 
 void analyses_free(struct et_model *m)

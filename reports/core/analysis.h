@@ -48,8 +48,10 @@ struct et_analysis {
 	void (*on_syscall)(struct et_model *m, struct et_process *p, const struct et_record *r);
 	/* its section(s) of the text report */
 	void (*render_text)(const struct et_model *m, FILE *out);
-	/* its members of the JSON report: ,"key":value... */
+	/* its members of the JSON report: ,"key":value...; with json_key set,
+	 * the list writes ,"json_key": and render_json the one value */
 	void (*render_json)(const struct et_model *m, struct strbuf *sb);
+	const char *json_key;
 	/* lets go of what it keeps in the model */
 	void (*free)(struct et_model *m);
 };

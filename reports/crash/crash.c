@@ -625,12 +625,6 @@ static void crash_render_json(const struct et_model *m, struct strbuf *sb)
 	sb_puts(sb, "]");
 }
 
-static void crash_json_member(const struct et_model *m, struct strbuf *sb)
-{
-	sb_puts(sb, ",\"crashes\":");
-	crash_render_json(m, sb);
-}
-
 static void crash_free(struct et_model *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -651,6 +645,7 @@ const struct et_analysis crash_analysis = {
 	.text_at = ET_AT_PROCESSES + 10,
 	.json_at = ET_AT_PROCESSES + 10,
 	.render_text = crash_render_text,
-	.render_json = crash_json_member,
+	.render_json = crash_render_json,
+	.json_key = "crashes",
 	.free = crash_free,
 };

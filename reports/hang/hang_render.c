@@ -532,17 +532,12 @@ static void hang_render_json(const struct et_model *m, struct strbuf *sb)
 	sb_puts(sb, "]}");
 }
 
-static void hang_json_member(const struct et_model *m, struct strbuf *sb)
-{
-	sb_puts(sb, ",\"hang\":");
-	hang_render_json(m, sb);
-}
-
 const struct et_analysis hang_analysis = {
 	.name = "hang",
 	.text_at = ET_AT_PROCESSES + 20,
 	.json_at = ET_AT_PROCESSES + 30,
 	.render_text = hang_render_text,
-	.render_json = hang_json_member,
+	.render_json = hang_render_json,
+	.json_key = "hang",
 	.free = hang_free,
 };

@@ -297,16 +297,11 @@ static void timeacct_render_json(const struct et_model *m, struct strbuf *sb)
 	sb_printf(sb, "],\"futex_waits_not_counted\":%lu}", (unsigned long)m->lost[ET_EV_FUTEXSTAT]);
 }
 
-static void timeacct_json_member(const struct et_model *m, struct strbuf *sb)
-{
-	sb_puts(sb, ",\"time\":");
-	timeacct_render_json(m, sb);
-}
-
 const struct et_analysis time_analysis = {
 	.name = "time",
 	.text_at = ET_AT_SUMMARY + 10,
 	.json_at = ET_AT_PROCESSES + 40,
 	.render_text = timeacct_render_text,
-	.render_json = timeacct_json_member,
+	.render_json = timeacct_render_json,
+	.json_key = "time",
 };

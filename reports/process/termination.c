@@ -192,16 +192,11 @@ static void termination_render_json(const struct et_model *m, struct strbuf *sb)
 	sb_puts(sb, "]");
 }
 
-static void termination_json_member(const struct et_model *m, struct strbuf *sb)
-{
-	sb_puts(sb, ",\"terminations\":");
-	termination_render_json(m, sb);
-}
-
 const struct et_analysis termination_analysis = {
 	.name = "termination",
 	.text_at = ET_AT_PROCESSES + 30,
 	.json_at = ET_AT_PROCESSES + 20,
 	.render_text = termination_render_text,
-	.render_json = termination_json_member,
+	.render_json = termination_render_json,
+	.json_key = "terminations",
 };

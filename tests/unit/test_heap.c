@@ -564,7 +564,7 @@ static void test_crash_context(void)
 	CHECK(strstr(buf, "  previously allocated by malloc at:\n") != NULL);
 	free(buf);
 	struct strbuf sb = STRBUF_INIT;
-	crash_analysis.render_json(&m, &sb);  /* ,"crashes":[...] */
+	crash_analysis.render_json(&m, &sb);  /* the value of "crashes" */
 	dump(sb_str(&sb));
 	CHECK(strstr(sb_str(&sb), "\"heap\":{\"kind\":\"use-after-free\",\"address\":\"0x7f2000000020\",\"block_address\":\"0x7f2000000010\",\"block_size\":262144,\"offset\":16") != NULL);
 	CHECK(strstr(sb_str(&sb), "\"free_tid\":501") != NULL);
