@@ -157,9 +157,10 @@ def leftover_cgroups():
         return []
     left = [n for n in os.listdir(base) if n.startswith("run-") and not _other_runs_cgroup(n)]
     # another suite's etrace that exited between the listing and the check
-    # of its pid removes its leaf a moment later: look again, for up to 5 s
-    # (0.5 s was not always enough with four suites running at a load of 15)
-    deadline = time.time() + 5
+    # of its pid removes its leaf a moment later: look again, for up to 15 s
+    # (5 s was not always enough with five suites running at a load of 12;
+    # a leaf this run left stays forever, so waiting longer hides nothing)
+    deadline = time.time() + 15
     while left and time.time() < deadline:
         time.sleep(0.25)
         left = [n for n in left if os.path.isdir(os.path.join(base, n))]
@@ -217,7 +218,8 @@ def other_etrace_running():
 
 
 def check_nothing_left_behind():
-    assert leftover_cgroups() == [], f"cgroups left behind: {leftover_cgroups()}"
+    left = leftover_cgroups()
+    assert left == [], f"cgroups left behind: {left}"
     # the kernel frees detached programs after an RCU grace period (~0.3 s here)
     import time
     deadline = time.time() + 5
