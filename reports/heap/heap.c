@@ -1784,6 +1784,15 @@ int heap_process_stats(const struct et_model *m, int pid, struct heap_proc_stats
 	return 0;
 }
 
+int heap_live_bytes(const struct et_model *m, int pid, uint64_t *out)
+{
+	const struct heap_proc *hp = m->heap ? hp_by_pid(m, pid) : NULL;
+	if (!hp)
+		return -1;
+	*out = hp->live_bytes;
+	return 0;
+}
+
 size_t heap_nerrors(const struct et_model *m)
 {
 	if (!m->heap)

@@ -50,8 +50,8 @@ static void add(struct heapseries *s, uint64_t ts, uint64_t bytes)
 
 void heapseries_on_record(struct et_model *m, const struct ev_header *h)
 {
-	struct heap_proc_stats st;
-	if (heap_process_stats(m, (int)h->pid, &st) < 0)
+	uint64_t live;
+	if (heap_live_bytes(m, (int)h->pid, &live) < 0)
 		return;
 	struct et_process *p = model_process(m, (int)h->pid);
 	if (!p)
@@ -63,7 +63,7 @@ void heapseries_on_record(struct et_model *m, const struct ev_header *h)
 		p->heap_series->step_ns = HEAPSERIES_FIRST_STEP_NS;
 	}
 	p->heap_series->samples++;
-	add(p->heap_series, h->ts, st.live_bytes);
+	add(p->heap_series, h->ts, live);
 }
 
 void heapseries_free(struct heapseries *s)

@@ -465,6 +465,9 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 	uint64_t done = 0, now = mono_now();
 	while (r->tail < head && head - r->tail <= r->nrec) {
 		const struct hr_record *slot = &r->recs[r->tail & (r->nrec - 1)];
+		/* the records were written on another CPU: ask for the lines
+		 * ahead now, so their transfers overlap this one's work */
+		__builtin_prefetch(&r->recs[(r->tail + 16) & (r->nrec - 1)]);
 		if (__atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE) != (uint32_t)(r->tail + 1))
 			break;
 		struct hr_record in;

@@ -1,7 +1,7 @@
 /* libetrace_heap.so, the recording half (see recorder.h, heapring.h).
  * Everything on the per-call path is lock-free and makes no system call:
- * a slot is reserved with one compare-and-swap, the stack is a walk of the
- * frame-pointer chain inside the thread's stack, interned in a shared
+ * a slot is reserved with one compare-and-swap, the stack is a walk by the
+ * unwind tables' cached rules (stackwalk.c, cfi.c), interned in a shared
  * table. Only start-up, fork, a full ring and exit make system calls. */
 #include "recorder.h"
 #include "heapring.h"
@@ -37,7 +37,6 @@ static int use_mono;
 static int exited;                /* the exit hand-over happened (this image) */
 static int consumer_gone;         /* a wait for room timed out: do not wait again until tail moves */
 static pid_t my_pid;
-static uint64_t ring_gen;         /* which ring's stack table cached stack ids are in */
 /* A private page the kernel zeroes in a child made by fork or by a raw
  * clone() without CLONE_VM (MADV_WIPEONFORK): a child that went through no
  * pthread_atfork handler (the program called clone() itself) sees 0 here
@@ -173,7 +172,6 @@ static void start(void)
 	h->nstacks = nst;
 	h->flags = use_mono ? HR_F_MONO : 0;
 	ring = h;
-	ring_gen++;
 	records = (struct hr_record *)(h + 1);
 	stacks = (struct hr_stack *)(records + nrec);
 	int s = channel();
@@ -292,11 +290,8 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 {
 	uint64_t fr[HR_FRAMES];
 	uint32_t stack = 0;
-	if (ra && !(stack = hr_walk_cached(ra, fp, ring_gen))) {
-		uint32_t n = hr_walk(fr, HR_FRAMES, ra, fp);
-		stack = intern(fr, n);
-		hr_walk_remember(ra, fp, ring_gen, fr, n, stack);
-	}
+	if (ra)
+		stack = intern(fr, hr_walk(fr, HR_FRAMES, ra, fp));
 	if (!t_tid)
 		t_tid = (uint32_t)hr_sys0(SYS_gettid);
 	uint64_t slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);

@@ -26,17 +26,19 @@
  * ran (the first unwind may load what it needs), or where CFI ends at the
  * caller (code without unwind tables).
  *
- * Cached per call site. A thread calling from the same return address with
- * the same frame address (so the same stack pointer in its caller) and the
- * same return addresses still in the same stack slots is on the same call
- * path: each caller's frame follows from the return address and the frame
- * below it. A small per-thread table keyed by the return address keeps
- * the last walk from each site (the slots where CFI found each return
- * address, and the interned stack id): a hit costs a few loads instead of
- * an unwind (~1 us from a deep stack). Signal frames are never cached (the
- * return address there is not in a slot). */
+ * Fast first. libgcc decodes the unwind tables again for every frame of
+ * every call (~1 us a stack here, most of a record's cost). cfi.c reads a
+ * PC's rule once and keeps it; the walk here follows those rules, a
+ * lookup and two loads a frame, and gives the same return addresses
+ * libgcc would (it stops where libgcc stops: an undefined return address,
+ * a PC without tables). A rule it does not follow (a signal frame, a
+ * DWARF expression) sends the whole stack to libgcc. Its reads are those
+ * libgcc's would be (the tables say where the frames are; with an unknown
+ * stack libgcc trusts them too), checked to climb the stack and, for the
+ * initial thread, to stay below its top. */
 #include "stackwalk.h"
 #include "heapring.h"
+#include "cfi.h"
 #include "sys.h"
 
 #include <fcntl.h>
@@ -55,23 +57,11 @@ static __thread uintptr_t t_lo HR_TLS, t_hi HR_TLS;
 static __thread int t_known HR_TLS;
 static int cfi_ready;               /* the constructor's first unwind is done */
 
-#define SITES 16                    /* cached call sites per thread, a power of two */
-struct site {
-	uint64_t ra, fp, caller_fp, gen;
-	uint32_t id, n;                 /* the stack id; frames (1: nothing to check) */
-	uint64_t slot[HR_FRAMES];       /* where frames[i] was read, i >= 1 */
-	uint64_t val[HR_FRAMES];
-};
-static __thread struct site t_sites[SITES] HR_TLS;
-/* the slots of this thread's last walk (0: not cacheable) */
-static __thread uint64_t t_slot[HR_FRAMES] HR_TLS;
-static __thread int t_cacheable HR_TLS;
-
 struct unwinding {
 	uint64_t *out;
 	uint32_t n, max, skipped;
-	uint64_t ra, prev_cfa;
-	int found, signal;
+	uint64_t ra;
+	int found;
 };
 
 static _Unwind_Reason_Code one_frame(struct _Unwind_Context *c, void *arg)
@@ -79,20 +69,15 @@ static _Unwind_Reason_Code one_frame(struct _Unwind_Context *c, void *arg)
 	struct unwinding *u = arg;
 	int before = 0;
 	uint64_t ip = (uint64_t)_Unwind_GetIPInfo(c, &before);
-	uint64_t cfa = (uint64_t)_Unwind_GetCFA(c), prev = u->prev_cfa;
-	u->prev_cfa = cfa;
+	(void)before;
 	if (!ip)
 		return _URC_END_OF_STACK;
-	if (before)
-		u->signal = 1;
 	if (!u->found) {
 		/* the library's own frames first, up to the hook's return */
 		if (ip != u->ra)
 			return ++u->skipped > 8 ? _URC_END_OF_STACK : _URC_NO_REASON;
 		u->found = 1;
 	}
-	/* x86-64: a return address is the word below its callee's CFA */
-	t_slot[u->n] = prev >= 8 ? prev - 8 : 0;
 	u->out[u->n++] = ip;
 	return u->n < u->max ? _URC_NO_REASON : _URC_END_OF_STACK;
 }
@@ -101,7 +86,6 @@ static uint32_t cfi_walk(uint64_t *out, uint32_t max, void *ra)
 {
 	struct unwinding u = { .out = out, .max = max, .ra = (uint64_t)(uintptr_t)ra };
 	_Unwind_Backtrace(one_frame, &u);
-	t_cacheable = u.found && !u.signal;
 	return u.found ? u.n : 0;
 }
 
@@ -166,14 +150,63 @@ static void learn_stack(void)
 	pthread_attr_destroy(&a);
 }
 
+/* The walk by cfi.c's rules. The hook's caller runs at ra with sp = fp + 16
+ * and rbp = *fp (the hook saved it there). 0: a frame the rules do not
+ * follow, or a frame that does not climb the stack. */
+static uint32_t rule_walk(uint64_t *out, uint32_t max, void *ra, void *fp)
+{
+#if defined(__x86_64__)
+	uint64_t f = (uint64_t)(uintptr_t)fp, hi = UINT64_MAX;
+	if (t_known && t_hi && f >= t_lo && f < t_hi)
+		hi = t_hi;
+	if ((f & 7) || f > hi - 16)
+		return 0;
+	uint64_t pc = (uint64_t)(uintptr_t)ra, sp = f + 16, bp = *(const uint64_t *)(uintptr_t)f;
+	uint32_t n = 0;
+	out[n++] = pc;
+	while (n < max) {
+		uint64_t r = hr_cfi_rule(pc - 1);
+		if (r & HR_CFI_END)
+			break;
+		if (!(r & HR_CFI_STEP))
+			return 0;
+		uint64_t base = (r & HR_CFI_CFA_RBP) ? bp : sp;
+		uint64_t cfa = base + (uint64_t)(int64_t)hr_cfi_cfa_off(r);
+		/* the return address is the word below the CFA: inside
+		 * [sp, hi), above every word read before */
+		if (cfa < base || cfa - 8 < sp || cfa > hi || (cfa & 7))
+			return 0;
+		if (r & HR_CFI_RBP_SAVED) {
+			uint64_t a = cfa + (uint64_t)(int64_t)hr_cfi_rbp_off(r);
+			if (a < sp || a > cfa - 8 || (a & 7))
+				return 0;
+			bp = *(const uint64_t *)(uintptr_t)a;
+		}
+		pc = *(const uint64_t *)(uintptr_t)(cfa - 8);
+		sp = cfa;
+		if (!pc)
+			break;
+		out[n++] = pc;
+	}
+	return n;
+#else
+	(void)out, (void)max, (void)ra, (void)fp;
+	return 0;
+#endif
+}
+
 uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp)
 {
-	t_cacheable = 0;
 	if (__atomic_load_n(&cfi_ready, __ATOMIC_ACQUIRE)) {
-		uint32_t k = cfi_walk(out, max, ra);
+		/* the initial thread's bounds cost nothing to learn */
+		if (!t_known && pthread_equal(pthread_self(), main_thread))
+			learn_stack();
+		uint32_t k = rule_walk(out, max, ra, fp);
 		if (k >= 2)
 			return k;
-		t_cacheable = 0;
+		k = cfi_walk(out, max, ra);
+		if (k >= 2)
+			return k;
 	}
 	uint32_t n = 0;
 	out[n++] = (uint64_t)(uintptr_t)ra;
@@ -196,61 +229,4 @@ uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp)
 		f = ((const uintptr_t *)f)[0];
 	}
 	return n;
-}
-
-/* Whether a word of this thread's stack can be read: between the frame
- * fp (the hook's, on this stack) and the stack's top. */
-static inline int on_stack(uint64_t a, uint64_t fp)
-{
-	return a >= fp && a <= (uint64_t)t_hi - 8 && !(a & 7);
-}
-
-static inline struct site *site_of(void *ra)
-{
-	uint64_t h = (uint64_t)(uintptr_t)ra;
-	h ^= h >> 17;
-	return &t_sites[(h * 0x9e3779b97f4a7c15ull) >> 60 & (SITES - 1)];
-}
-
-uint32_t hr_walk_cached(void *ra, void *fp, uint64_t gen)
-{
-#if defined(__x86_64__)
-	struct site *s = site_of(ra);
-	uint64_t f = (uint64_t)(uintptr_t)fp;
-	if (s->ra != (uint64_t)(uintptr_t)ra || s->fp != f || s->gen != gen || !s->id || !t_known ||
-	    !on_stack(f, f) || s->caller_fp != *(const uint64_t *)fp)
-		return 0;
-	for (uint32_t i = 1; i < s->n; i++)
-		if (*(const uint64_t *)(uintptr_t)s->slot[i] != s->val[i])
-			return 0;
-	return s->id;
-#else
-	(void)ra, (void)fp, (void)gen;
-	return 0;
-#endif
-}
-
-void hr_walk_remember(void *ra, void *fp, uint64_t gen, const uint64_t *frames, uint32_t n, uint32_t id)
-{
-#if defined(__x86_64__)
-	uint64_t f = (uint64_t)(uintptr_t)fp;
-	if (!t_cacheable || !id || !t_known || !on_stack(f, f))
-		return;
-	for (uint32_t i = 1; i < n; i++)
-		if (!on_stack(t_slot[i], f) || *(const uint64_t *)(uintptr_t)t_slot[i] != frames[i])
-			return;
-	struct site *s = site_of(ra);
-	s->ra = (uint64_t)(uintptr_t)ra;
-	s->fp = f;
-	s->caller_fp = *(const uint64_t *)fp;
-	s->gen = gen;
-	s->id = id;
-	s->n = n;
-	for (uint32_t i = 1; i < n; i++) {
-		s->slot[i] = t_slot[i];
-		s->val[i] = frames[i];
-	}
-#else
-	(void)ra, (void)fp, (void)gen, (void)frames, (void)n, (void)id;
-#endif
 }
