@@ -953,6 +953,55 @@ def test_a_full_ring_waits_for_etrace_and_loses_nothing():
     assert heap(r)["totals"]["unknown_frees"] == 0, heap(r)["totals"]
 
 
+def test_the_default_ring_loses_nothing_under_two_threads_of_churn():
+    if not preloaded():
+        raise Skip("the preload backend only")
+    # 2 x 200000 pairs: ~750000 records, more than the default ring holds
+    # (2^19): it wraps while both threads write; a writer may wait for
+    # etrace (counted), none may lose a record
+    r = run([prog("heap_churn"), "200000", "2"])
+    assert r.rc == 0, r.stderr
+    pre = heap(r)["preload"]
+    assert pre["records"] > 2 ** 19, pre
+    assert pre["lost"] == 0 and pre["invalid"] == 0 and pre["stacks_not_interned"] == 0, pre
+    no_leaks_no_errors(r)
+    t = heap(r)["totals"]
+    assert t["unknown_frees"] == 0 and t["frees"] >= 400000, t
+
+
+def _leak_stacks(r):
+    """Each leak group as (its frames by module and offset, blocks, bytes)."""
+    out = []
+    for x in leaks(r, kind="definitely lost"):
+        fr = tuple((os.path.basename(f["module"] or "?"), f["module_offset"]) for f in x["stack"])
+        out.append((fr, x["blocks"], x["bytes"]))
+    return sorted(out)
+
+
+def test_the_cached_unwind_rules_give_libgccs_stacks():
+    if not preloaded():
+        raise Skip("the preload backend only")
+    # the recorder walks stacks by the unwind tables' rules it caches per
+    # PC (runner/preload/cfi.c); ETRACE_HEAP_WALK=libgcc makes it ask
+    # libgcc's unwinder for every stack. gcc (gcc, cc1, as: distribution
+    # code without frame pointers, deep stacks, libbfd) and heap_o2 leak the
+    # same blocks either way: the stacks must be the same
+    with tempfile.TemporaryDirectory(prefix=f"etrace-walk-{os.getpid()}-") as d:
+        obj = os.path.join(d, "x.o")
+        for cmd in (["gcc", "-O2", "-c", os.path.join(SRC, "heap_o2.c"), "-I", SRC, "-o", obj],
+                    [prog("heap_o2"), "8"]):
+            got = {}
+            for walk in ("rules", "libgcc"):
+                env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+                env["ETRACE_HEAP_WALK"] = walk
+                r = run(cmd, env=env)
+                assert r.rc in (0, 9), r.stderr
+                got[walk] = _leak_stacks(r)
+            assert got["rules"] == got["libgcc"], (cmd[0], got)
+            deep = [g for g in got["rules"] if len(g[0]) >= 4]
+            assert deep, (cmd[0], got["rules"])
+
+
 def test_a_setuid_program_is_not_preloaded():
     if not preloaded():
         raise Skip("the preload backend only")

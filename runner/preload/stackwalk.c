@@ -56,6 +56,8 @@ static pthread_t main_thread;       /* the initial thread's descriptor */
 static __thread uintptr_t t_lo HR_TLS, t_hi HR_TLS;
 static __thread int t_known HR_TLS;
 static int cfi_ready;               /* the constructor's first unwind is done */
+static int rules_off;               /* ETRACE_HEAP_WALK=libgcc: every stack by libgcc (the
+				       tests compare the two walks) */
 
 struct unwinding {
 	uint64_t *out;
@@ -96,6 +98,8 @@ void hr_stack_init(void)
 	/* the first unwind sets up libgcc's tables (it may allocate) */
 	uint64_t none[2];
 	cfi_walk(none, 2, NULL);
+	const char *w = getenv("ETRACE_HEAP_WALK");
+	rules_off = w && strcmp(w, "libgcc") == 0;
 	__atomic_store_n(&cfi_ready, 1, __ATOMIC_RELEASE);
 	int fd = (int)hr_sys3(SYS_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
@@ -201,7 +205,7 @@ uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp)
 		/* the initial thread's bounds cost nothing to learn */
 		if (!t_known && pthread_equal(pthread_self(), main_thread))
 			learn_stack();
-		uint32_t k = rule_walk(out, max, ra, fp);
+		uint32_t k = rules_off ? 0 : rule_walk(out, max, ra, fp);
 		if (k >= 2)
 			return k;
 		k = cfi_walk(out, max, ra);
