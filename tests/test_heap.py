@@ -956,9 +956,9 @@ def test_a_full_ring_waits_for_etrace_and_loses_nothing():
 def test_the_default_ring_loses_nothing_under_two_threads_of_churn():
     if not preloaded():
         raise Skip("the preload backend only")
-    # 2 x 200000 pairs: ~750000 records, more than the default ring holds
-    # (2^19): it wraps while both threads write; a writer may wait for
-    # etrace (counted), none may lose a record
+    # 2 x 200000 pairs: ~750000 records, 11 times what the default ring
+    # holds (2^16): it wraps while both threads write; a writer may wait
+    # for etrace (counted), none may lose a record
     r = run([prog("heap_churn"), "200000", "2"])
     assert r.rc == 0, r.stderr
     pre = heap(r)["preload"]

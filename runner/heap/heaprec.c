@@ -627,6 +627,8 @@ static int one_connection(struct heaprec *h, int c)
 				close(fd);
 			return 1;
 		}
+	} else if (m.type == HR_MSG_WAKE) {
+		/* nothing to keep: the drain that follows this poll reads the ring */
 	} else {
 		h->st.rejected++;
 	}

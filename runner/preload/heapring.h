@@ -3,7 +3,7 @@
  * and etrace: one memfd per process image, made and sealed by the library,
  * handed to etrace over the run's socket (SCM_RIGHTS). Its layout:
  *
- *     struct hr_header | records[nrecords] | stacks[nstacks]
+ *     struct hr_header | records[nrecords] | stacks[nstacks] | index[2 * nstacks]
  *
  * Records are fixed-size, written by any thread of the process: a thread
  * reserves the next slot by a compare-and-swap on head (only while the
@@ -12,8 +12,11 @@
  * etrace reads slots in order from tail and advances tail.
  *
  * Stacks are interned: a record carries a stack id (1-based index into
- * stacks[], 0 = none); an entry is claimed by a CAS on its hash and
- * published by storing ready after its frames.
+ * stacks[], 0 = none). Entries are handed out in order (stacks_used), so
+ * that a process touches only the pages its stacks need; one is published
+ * by storing ready after its frames, then its id goes into index[], an
+ * open-addressed hash of the frames (the library's lookup; etrace reads
+ * stacks[] by id only).
  *
  * For etrace everything here is untrusted input: the process can write
  * any byte at any time. etrace checks every size, index and count, and
@@ -25,9 +28,9 @@
 #include <stdint.h>
 
 #define HR_MAGIC 0x65746872u     /* "rhte" */
-#define HR_VERSION 1
+#define HR_VERSION 2
 #define HR_FRAMES 16             /* return addresses kept per stack (= ET_HEAP_FRAMES) */
-#define HR_RECORDS_DEFAULT (1u << 19)
+#define HR_RECORDS_DEFAULT (1u << 16)
 #define HR_STACKS (1u << 16)
 #define HR_ENV_SOCK "ETRACE_HEAP_SOCK"      /* the run's socket path */
 #define HR_ENV_RECORDS "ETRACE_HEAP_RECORDS" /* ring size in records (a power of two) */
@@ -36,6 +39,8 @@
 enum hr_msg_type {
 	HR_MSG_RING = 1,        /* the ring's memfd rides along (SCM_RIGHTS) */
 	HR_MSG_EXIT = 2,        /* the process is exiting: scan it, then answer one byte */
+	HR_MSG_WAKE = 3,        /* a quarter of the ring waits: drain it now (etrace otherwise
+				   looks every 10 ms) */
 };
 
 struct hr_msg {
@@ -91,12 +96,14 @@ struct hr_header {
 	uint64_t lost;          /* records not written: the ring stayed full past the bound */
 	uint64_t stacks_full;   /* stacks not interned: the table was full */
 	uint64_t unrecorded;    /* calls made before the ring existed or inside the library */
-	uint64_t pad4[3];
+	uint64_t stacks_used;   /* entries of stacks[] handed out (may pass nstacks: then full) */
+	uint64_t pad4[2];
 };
 
 static inline uint64_t hr_map_size(uint64_t nrecords, uint64_t nstacks)
 {
-	return sizeof(struct hr_header) + nrecords * sizeof(struct hr_record) + nstacks * sizeof(struct hr_stack);
+	return sizeof(struct hr_header) + nrecords * sizeof(struct hr_record) + nstacks * sizeof(struct hr_stack) +
+	       2 * nstacks * sizeof(uint32_t);
 }
 
 #endif

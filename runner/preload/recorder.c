@@ -32,6 +32,7 @@ static int have_sock;
 static struct hr_header *ring;
 static struct hr_record *records;
 static struct hr_stack *stacks;
+static uint32_t *stack_index;     /* 2 * nstacks ids, after stacks[] */
 static uint64_t rec_mask, stack_mask, map_len;
 static int use_mono;
 static int exited;                /* the exit hand-over happened (this image) */
@@ -174,6 +175,7 @@ static void start(void)
 	ring = h;
 	records = (struct hr_record *)(h + 1);
 	stacks = (struct hr_stack *)(records + nrec);
+	stack_index = (uint32_t *)(stacks + nst);
 	int s = channel();
 	struct hr_msg m = { .type = HR_MSG_RING, .version = HR_VERSION, .ts = mono_ns() };
 	int sent = s >= 0 ? send_msg(s, &m, fd) : -1;
@@ -226,6 +228,11 @@ void hr_unrecorded(void)
 
 /* ---- stacks ---------------------------------------------------------------- */
 
+static int same_stack(const struct hr_stack *s, uint64_t h, const uint64_t *fr, uint32_t n)
+{
+	return s->hash == h && s->nframes == n && memcmp(s->frames, fr, n * sizeof(*fr)) == 0;
+}
+
 static uint32_t intern(const uint64_t *fr, uint32_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ n;
@@ -235,33 +242,54 @@ static uint32_t intern(const uint64_t *fr, uint32_t n)
 		h ^= h >> 29;
 	}
 	h |= 1;
+	uint64_t imask = 2 * stack_mask + 1;
+	uint32_t mine = 0;    /* an entry this call filled, not yet in the index */
 	for (uint32_t probe = 0; probe < 32; probe++) {
-		uint64_t idx = (h + probe) & stack_mask;
-		struct hr_stack *s = &stacks[idx];
-		uint64_t cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
-		if (cur == 0) {
-			uint64_t zero = 0;
-			if (__atomic_compare_exchange_n(&s->hash, &zero, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		uint32_t *slot = &stack_index[(h + probe) & imask];
+		uint32_t id = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (!id) {
+			if (!mine) {
+				uint64_t k = __atomic_fetch_add(&ring->stacks_used, 1, __ATOMIC_RELAXED);
+				if (k > stack_mask)
+					break;
+				struct hr_stack *s = &stacks[k];
+				s->hash = h;
 				memcpy(s->frames, fr, n * sizeof(*fr));
 				s->nframes = n;
 				__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
-				return (uint32_t)idx + 1;
+				mine = (uint32_t)k + 1;
 			}
-			cur = zero;
+			uint32_t zero = 0;
+			if (__atomic_compare_exchange_n(slot, &zero, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return mine;
+			id = zero;    /* another thread's, just now: maybe the same stack */
 		}
-		if (cur != h)
-			continue;
-		for (int k = 0; k < 10000 && !__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE); k++)
-			__builtin_ia32_pause();
-		if (__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) && s->nframes == n &&
-		    memcmp(s->frames, fr, n * sizeof(*fr)) == 0)
-			return (uint32_t)idx + 1;
+		/* ids in the index are published (ready) and within the table */
+		if (id <= stack_mask + 1 && same_stack(&stacks[id - 1], h, fr, n))
+			return id;    /* an entry this call filled stays unused: harmless */
 	}
+	if (mine)
+		return mine;      /* the index is crowded here: usable, just not found again */
 	__atomic_fetch_add(&ring->stacks_full, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
 /* ---- records ------------------------------------------------------------------ */
+
+/* A quarter of the ring is waiting: etrace drains it now instead of at its
+ * next 10 ms tick, while this thread goes on (a full ring would make it
+ * wait). One connection a quarter ring (16384 records by default). */
+static void wake(void)
+{
+	if (exited)
+		return;
+	int s = channel();
+	if (s < 0)
+		return;
+	struct hr_msg m = { .type = HR_MSG_WAKE, .version = HR_VERSION, .ts = mono_ns() };
+	send_msg(s, &m, -1);
+	hr_sys1(SYS_close, s);
+}
 
 /* The ring is full: wait for etrace to drain it, at most 2 s, and count
  * it. 0: there may be room now; -1: give up on this record. */
@@ -309,8 +337,12 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 			slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 			continue;
 		}
-		if (__atomic_compare_exchange_n(&ring->head, &slot, slot + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(&ring->head, &slot, slot + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			uint64_t quarter = (rec_mask + 1) / 4;
+			if ((slot & (quarter - 1)) == 0 && slot - tail >= quarter)
+				wake();
 			break;
+		}
 	}
 	struct hr_record *r = &records[slot & rec_mask];
 	r->op = (uint8_t)op;
