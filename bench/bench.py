@@ -384,6 +384,12 @@ def heap_bench(reps, pairs, threads):
             line += f"; heaptrack is {res['heaptrack'][1] / nown:.1f}x native"
         print(line)
         print(f"  etrace's added cost per allocation+free pair: {(eown - nown) * 1e9 / (pairs * threads):.0f} ns")
+    if "etrace --heap-backend=uprobe" in res:
+        # two calls a pair, a uprobe and a uretprobe each: an upper bound of
+        # this machine's cost of a trap (with its BPF program), to compare
+        # numbers taken on other machines
+        uown = res["etrace --heap-backend=uprobe"][1]
+        print(f"  per trap (the uprobe backend's added cost per pair / 4): {(uown - nown) * 1e9 / (pairs * threads * 4):.0f} ns")
     unrelated_bench(reps, max(pairs // 4, 1000), threads)
     heap_tokens_bench(reps)
     heap_real_bench(reps)
