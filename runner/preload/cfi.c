@@ -178,6 +178,15 @@ static int read_cie(const uint8_t *at, struct cie *c)
 	return !r.bad;
 }
 
+/* reg gets a rule the walk does not follow (a register, an expression) */
+static void unfollowed(struct how *h, uint64_t reg)
+{
+	if (reg == REG_RBP)
+		h->rbp = 2;
+	else if (reg == REG_RA)
+		h->ra = 2;
+}
+
 /* Runs the instructions of r while loc <= pc. 0: a rule this walk does
  * not follow. init: the CIE's rules (DW_CFA_restore), NULL in the CIE. */
 static int run(struct rd *r, const struct cie *c, uint64_t loc, uint64_t pc, struct how *h, const struct how *init)
@@ -232,10 +241,7 @@ static int run(struct rd *r, const struct cie *c, uint64_t loc, uint64_t pc, str
 		case 0x09:   /* register */
 			reg = uleb(r);
 			uleb(r);
-			if (reg == REG_RBP)
-				h->rbp = 2;
-			else if (reg == REG_RA)
-				h->ra = 2;
+			unfollowed(h, reg);
 			continue;
 		case 0x0a:   /* remember_state */
 			if (depth == 4)
@@ -274,10 +280,7 @@ static int run(struct rd *r, const struct cie *c, uint64_t loc, uint64_t pc, str
 					return 0;
 				r->p += n;
 			}
-			if (reg == REG_RBP)
-				h->rbp = 2;
-			else if (reg == REG_RA)
-				h->ra = 2;
+			unfollowed(h, reg);
 			continue;
 		case 0x14:   /* val_offset */
 		case 0x15:   /* val_offset_sf */
@@ -286,10 +289,7 @@ static int run(struct rd *r, const struct cie *c, uint64_t loc, uint64_t pc, str
 				uleb(r);
 			else
 				sleb(r);
-			if (reg == REG_RBP)
-				h->rbp = 2;
-			else if (reg == REG_RA)
-				h->ra = 2;
+			unfollowed(h, reg);
 			continue;
 		case 0x2e:   /* GNU_args_size */
 			uleb(r);
