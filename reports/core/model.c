@@ -1,31 +1,25 @@
+/* The model core (see model.h): processes, threads, the kept syscalls,
+ * failures, notes and modules, and the record handlers of ingest.h; process
+ * and signal records are model_procs.c. */
 #include "model.h"
-#include "xalloc.h"
-
-#include <elf.h>
-#include <errno.h>
-#include <fcntl.h>
+#include "model_int.h"
 #include <limits.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "analysis.h"
 #include "reports/syscalls/decode.h"
 #include "hostfacts.h"
 #include "symbolize/buildid.h"
 #include "evtypes.h"
-#include "ingest.h"
-#include "reports/hang/hang.h"
-#include "reports/verdict/verdict.h"
 #include "reports/syscalls/routine.h"
-#include "reports/process/sigsender.h"
 #include "reports/syscalls/syscall_table.h"
-
 #include <sys/mman.h>
 
 #define MAX_FAILURES 2000
+
+/* Keeps memory under the cap when a run has very many threads (a whole test
+ * suite): the threads that exited longest ago keep only their last
+ * ET_TRIMMED_KEEP records. Live threads keep their full window. */
+#define ET_TRIMMED_KEEP 5
 
 void model_init(struct et_model *m)
 {
@@ -187,7 +181,7 @@ struct et_process *model_add_process(struct et_model *m, int pid, int ppid, uint
 	return p;
 }
 
-static struct et_thread *add_thread(struct et_model *m, struct et_process *p, int tid, uint64_t ts)
+struct et_thread *model_add_thread(struct et_model *m, struct et_process *p, int tid, uint64_t ts)
 {
 	struct et_thread *t = xcalloc(1, sizeof(*t));
 	t->tid = tid;
@@ -204,7 +198,7 @@ static struct et_thread *add_thread(struct et_model *m, struct et_process *p, in
 
 /* The thread of a record; creates what is missing (a record may arrive for a
  * task whose fork record was lost). */
-static struct et_thread *thread_for(struct et_model *m, int pid, int tid, uint64_t ts)
+struct et_thread *model_thread_for(struct et_model *m, int pid, int tid, uint64_t ts)
 {
 	struct et_thread *t = model_thread(m, tid);
 	if (t && t->pid == pid && !t->exited)
@@ -214,18 +208,18 @@ static struct et_thread *thread_for(struct et_model *m, int pid, int tid, uint64
 		p = model_add_process(m, pid, 0, ts);
 		p->fds = fdt_new();
 	}
-	return add_thread(m, p, tid, ts);
+	return model_add_thread(m, p, tid, ts);
 }
 
 struct et_process *model_process_for(struct et_model *m, int pid, int tid, uint64_t ts)
 {
-	thread_for(m, pid, tid, ts);
+	model_thread_for(m, pid, tid, ts);
 	return model_process(m, pid);
 }
 
 /* ---- notes and modules ----------------------------------------------------- */
 
-static void add_note(struct et_process *p, uint64_t ts, int tid, char *text)
+void model_note(struct et_process *p, uint64_t ts, int tid, char *text)
 {
 	if (!p->notes)
 		p->notes = xcalloc(ET_NOTES_KEPT, sizeof(*p->notes));
@@ -243,12 +237,12 @@ static void add_note(struct et_process *p, uint64_t ts, int tid, char *text)
 /* For reports/net/tcp.c: network events join the process's notes (crash rewind). */
 void model_add_note(struct et_process *p, uint64_t ts, int tid, char *text)
 {
-	add_note(p, ts, tid, text);
+	model_note(p, ts, tid, text);
 }
 
-static void add_note_kind(struct et_process *p, uint64_t ts, int tid, char *text, int kind)
+void model_note_kind(struct et_process *p, uint64_t ts, int tid, char *text, int kind)
 {
-	add_note(p, ts, tid, text);
+	model_note(p, ts, tid, text);
 	size_t last = (p->notes_head + p->notes_count - 1) % ET_NOTES_KEPT;
 	p->notes[last].kind = kind;
 }
@@ -334,14 +328,14 @@ static void add_module(struct et_model *m, struct et_process *p, const char *pat
 	put_module(p, path, bias, module_is_stale(m, p->pid, path));
 }
 
-static void clear_modules(struct et_process *p)
+void model_clear_modules(struct et_process *p)
 {
 	for (size_t i = 0; i < p->nmodules; i++)
 		free(p->modules[i].path);
 	p->nmodules = 0;
 }
 
-static void copy_modules(struct et_process *to, const struct et_process *from)
+void model_copy_modules(struct et_process *to, const struct et_process *from)
 {
 	for (size_t i = 0; i < from->nmodules; i++)
 		put_module(to, from->modules[i].path, from->modules[i].bias, from->modules[i].stale);
@@ -349,9 +343,9 @@ static void copy_modules(struct et_process *to, const struct et_process *from)
 
 /* The executable (its load bias from AT_ENTRY and its ELF entry point) and
  * the dynamic loader (AT_BASE) are the process's first modules. */
-static void modules_at_exec(struct et_model *m, struct et_process *p, const struct ev_exec *e)
+void model_modules_at_exec(struct et_model *m, struct et_process *p, const struct ev_exec *e)
 {
-	clear_modules(p);
+	model_clear_modules(p);
 	free(p->exe_path);
 	p->exe_path = host_ask(m, FACT_EXE, p->pid, p->exe, NULL);
 	if (!p->exe_path)
@@ -474,11 +468,6 @@ const struct et_record *thread_record(const struct et_thread *t, size_t i)
 		return NULL;
 	return t->ring[(t->ring_head + i) % t->ring_cap];
 }
-
-/* Keeps memory under the cap when a run has very many threads (a whole test
- * suite): the threads that exited longest ago keep only their last
- * ET_TRIMMED_KEEP records. Live threads keep their full window. */
-#define ET_TRIMMED_KEEP 5
 
 static void trim_exited_threads(struct et_model *m)
 {
@@ -691,7 +680,7 @@ int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 	const struct ev_syscall *ev = rec;
 	if (size < sizeof(*ev) || ev->cap_len > size - sizeof(*ev))
 		return -1;
-	struct et_thread *t = thread_for(m, ev->h.pid, ev->h.tid, ev->enter_ts);
+	struct et_thread *t = model_thread_for(m, ev->h.pid, ev->h.tid, ev->enter_ts);
 	struct et_process *p = model_process(m, ev->h.pid);
 	t->nsyscalls++;
 	p->nsyscalls++;
@@ -728,345 +717,6 @@ int model_on_syscall(struct et_model *m, const void *rec, size_t size)
 	if (m->sink)
 		m->sink(m->sink_ctx, m, &ev->h, r);
 	thread_keep(m, t, r);
-	return 0;
-}
-
-/* ---- traced functions (--trace-func) ---------------------------------------- */
-
-size_t model_add_traced_func(struct et_model *m, struct elfsym_func *f)
-{
-	m->funcs = xrealloc(m->funcs, (m->nfuncs + 1) * sizeof(*m->funcs));
-	m->funcs[m->nfuncs] = (struct et_traced_func){ .f = *f };
-	memset(f, 0, sizeof(*f));
-	return m->nfuncs++;
-}
-
-const struct et_func_event *thread_func_event(const struct et_thread *t, size_t i)
-{
-	if (i >= t->fring_count)
-		return NULL;
-	return &t->fring[(t->fring_head + i) % t->fring_cap];
-}
-
-void model_func_event_text(const struct et_model *m, const struct et_func_event *e, struct strbuf *out)
-{
-	char buf[1024];
-	if (e->func >= m->nfuncs) {
-		/* a recording replayed without the function table */
-		if (e->kind == ET_FUNC_ENTRY)
-			sb_printf(out, "-> function #%u(0x%lx, 0x%lx, 0x%lx, 0x%lx)", e->func, (unsigned long)e->v[0],
-				  (unsigned long)e->v[1], (unsigned long)e->v[2], (unsigned long)e->v[3]);
-		else
-			sb_printf(out, "<- function #%u = 0x%lx", e->func, (unsigned long)e->v[0]);
-		return;
-	}
-	const struct elfsym_func *f = &m->funcs[e->func].f;
-	if (e->kind == ET_FUNC_ENTRY)
-		elfsym_format_entry(f, e->v, buf, sizeof(buf));
-	else
-		elfsym_format_return(f, e->v[0], buf, sizeof(buf));
-	sb_puts(out, e->kind == ET_FUNC_ENTRY ? "-> " : "<- ");
-	sb_escape(out, buf);   /* names from the program's own symbol table */
-}
-
-/* The thread's window of function events: as many as --last keeps syscalls. */
-static void thread_keep_func(struct et_model *m, struct et_thread *t, const struct et_func_event *e)
-{
-	if (m->last_n && t->fring_count == m->last_n) {
-		t->fring[t->fring_head] = *e;
-		t->fring_head = (t->fring_head + 1) % t->fring_cap;
-		return;
-	}
-	if (t->fring_count == t->fring_cap) {
-		/* grow; the ring is unwrapped (head == 0) until it reaches last_n */
-		size_t cap = t->fring_cap ? t->fring_cap * 2 : 8;
-		if (m->last_n && cap > m->last_n)
-			cap = m->last_n;
-		t->fring = xrealloc(t->fring, cap * sizeof(*t->fring));
-		t->fring_cap = cap;
-	}
-	t->fring[(t->fring_head + t->fring_count) % t->fring_cap] = *e;
-	t->fring_count++;
-}
-
-/* An entry or return joins the thread's timeline and, as a note, the
- * process's rewind. */
-int model_on_func(struct et_model *m, const void *rec, size_t size)
-{
-	const struct ev_func *e = rec;
-	(void)size;
-	if (e->kind != ET_FUNC_ENTRY && e->kind != ET_FUNC_RETURN)
-		return -1;
-	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
-	struct et_process *p = model_process(m, e->h.pid);
-	struct et_func_event fe = { .ts = e->h.ts, .func = e->func, .kind = e->kind };
-	struct et_traced_func *f = e->func < m->nfuncs ? &m->funcs[e->func] : NULL;
-	if (e->kind == ET_FUNC_ENTRY) {
-		memcpy(fe.v, e->args, sizeof(fe.v));
-		t->nfunc_calls++;
-		if (f)
-			f->calls++;
-	} else {
-		fe.v[0] = e->ret;
-		if (f)
-			f->returns++;
-	}
-	thread_keep_func(m, t, &fe);
-	struct strbuf sb = STRBUF_INIT;
-	model_func_event_text(m, &fe, &sb);
-	add_note_kind(p, fe.ts, (int)e->h.tid, sb_detach(&sb), ET_NOTE_FUNC);
-	return 0;
-}
-
-/* ---- process records ----------------------------------------------------- */
-
-int model_on_fork(struct et_model *m, const void *rec, size_t size)
-{
-	const struct ev_fork *e = rec;
-	(void)size;
-	struct et_thread *parent = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
-	struct et_process *pp = model_process(m, e->h.pid);
-	struct et_thread *t;
-	if (e->is_thread) {
-		t = add_thread(m, pp, e->child_tid, e->h.ts);
-	} else {
-		struct et_process *c = model_add_process(m, e->child_pid, e->h.pid, e->h.ts);
-		c->fds = fdt_clone(pp->fds);
-		if (pp->argv) {
-			size_t n = 0;
-			while (pp->argv[n])
-				n++;
-			c->argv = xcalloc(n + 1, sizeof(char *));
-			for (size_t i = 0; i < n; i++)
-				c->argv[i] = strdup(pp->argv[i]);
-		}
-		if (pp->exe)
-			c->exe = strdup(pp->exe);
-		if (pp->exe_path)
-			c->exe_path = strdup(pp->exe_path);
-		if (pp->cwd)
-			c->cwd = strdup(pp->cwd);
-		copy_modules(c, pp);
-		if (e->shares_vm) {
-			c->vm_parent = pp;
-			pp->vm_lent_ts = e->h.ts;
-		}
-		analyses_on_fork(m, pp, c);
-		t = add_thread(m, c, e->child_tid, e->h.ts);
-	}
-	char *text = NULL;
-	if (asprintf(&text, e->is_thread ? "thread %u started" : "child process %u started", e->child_tid) > 0)
-		add_note(pp, e->h.ts, e->h.tid, text);
-	(void)parent;
-	memcpy(t->comm, e->comm, ET_COMM_LEN);
-	t->comm[ET_COMM_LEN - 1] = '\0';
-	return 0;
-}
-
-int model_on_exec(struct et_model *m, const void *rec, size_t size)
-{
-	const struct ev_exec *e = rec;
-	(void)size;
-	struct et_process *p = model_process(m, e->h.pid);
-	if (!p) {
-		p = model_add_process(m, e->h.pid, 0, e->h.ts);
-		p->fds = fdt_new();
-	}
-	/* a non-leader thread that exec'd takes over the leader's tid; the
-	 * other threads are gone */
-	for (size_t i = 0; i < p->nthreads; i++) {
-		struct et_thread *t = p->threads[i];
-		if (!t->exited && t->tid != (int)e->h.tid) {
-			t->exited = true;
-			t->end_ts = e->h.ts;
-		}
-	}
-	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
-	memcpy(t->comm, e->comm, ET_COMM_LEN);
-	t->comm[ET_COMM_LEN - 1] = '\0';
-	free(p->exe);
-	p->exe = strndup(e->filename, sizeof(e->filename));
-	fdt_exec(p->fds);
-	p->vm_parent = NULL;   /* a memory of its own from now on */
-	analyses_on_exec_begin(m, p);
-	if (e->redacted) {
-		p->privileged = true;
-		clear_modules(p);   /* nothing of its image is recorded: no addresses to place */
-	} else {
-		modules_at_exec(m, p, e);
-		analyses_on_exec_image(m, p, e->at_base == 0);
-	}
-	/* notes are prose for the text report: the program's path escaped */
-	struct strbuf sb = STRBUF_INIT;
-	sb_puts(&sb, "exec ");
-	sb_escape(&sb, p->exe);
-	add_note(p, e->h.ts, e->h.tid, sb_detach(&sb));
-	return 0;
-}
-
-int model_on_exit(struct et_model *m, const void *rec, size_t size)
-{
-	const struct ev_exit *e = rec;
-	(void)size;
-	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
-	t->exited = true;
-	t->end_ts = e->h.ts;
-	if (!t->comm[0]) {
-		memcpy(t->comm, e->comm, ET_COMM_LEN);
-		t->comm[ET_COMM_LEN - 1] = '\0';
-	}
-	if (e->group_dead) {
-		struct et_process *p = model_process(m, e->h.pid);
-		p->exited = true;
-		p->end_ts = e->h.ts;
-		p->wait_status = (int)e->exit_code;
-		p->vm_parent = NULL;
-		analyses_on_exit(m, p);
-	}
-	return 0;
-}
-
-
-/* Why a thread's SIGKILL without siginfo came (bpf: signal_deliver). */
-static const char *cause_text(int cause)
-{
-	switch (cause) {
-	case ET_SIG_CAUSE_GROUP_EXIT:
-		return "the process exited: the kernel ends its other threads";
-	case ET_SIG_CAUSE_EXEC:
-		return "another thread called execve: the kernel ends the other threads";
-	case ET_SIG_CAUSE_GROUP_SIGNAL:
-		return "the process dies of a fatal signal: the kernel ends every thread";
-	case ET_SIG_CAUSE_OOM:
-		return "the OOM killer chose this process";
-	}
-	return NULL;
-}
-
-int model_on_signal(struct et_model *m, const void *rec, size_t size)
-{
-	const struct ev_signal *e = rec;
-	(void)size;
-	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
-	struct et_process *p = model_process(m, e->h.pid);
-	t->last_sig = (int)e->sig;
-	t->last_sig_cause = (int)e->cause;
-	t->last_sig_group_code = e->group_code;
-	const char *name = decode_signal_name((int)e->sig);
-	char *text = NULL;
-	const char *what = e->handler == ET_SIG_HANDLER_DFL ? (e->fatal ? "default action: ends the process" : "default action")
-			   : e->handler == ET_SIG_HANDLER_IGN ? "ignored" : "caught by a handler";
-	const char *why = cause_text((int)e->cause);
-	if (why)
-		what = why;
-	if (asprintf(&text, "%s delivered (%s)", name ? name : "signal", what) > 0)
-		add_note(p, e->h.ts, e->h.tid, text);
-	return 0;
-}
-
-int model_on_siggen(struct et_model *m, const void *rec, size_t size)
-{
-	const struct ev_siggen *e = rec;
-	(void)size;
-	struct et_process *p = model_process(m, (int)e->target_pid);
-	if (!p)
-		return 0;
-	const char *name = decode_signal_name((int)e->sig);
-	char comm[ET_COMM_LEN + 1];
-	memcpy(comm, e->sender_comm, ET_COMM_LEN);
-	comm[ET_COMM_LEN] = '\0';
-	struct et_sent sent = {
-		.pid = (int)e->h.pid, .tid = (int)e->h.tid, .sig = (int)e->sig, .code = e->code,
-		.target_tid = (int)e->target_tid, .group = e->group != 0, .nr = e->sender_nr, .flags = e->sender_flags, .ts = e->h.ts,
-	};
-	memcpy(sent.comm, comm, sizeof(sent.comm));
-	struct strbuf who = STRBUF_INIT;
-	signal_sender_text(m, p, &sent, &who);
-	char *text = NULL;
-	if (asprintf(&text, "%s sent to thread %u by %s", name ? name : "signal", e->target_tid, sb_str(&who)) > 0)
-		add_note(p, e->h.ts, (int)e->target_tid, text);
-	sb_free(&who);
-	/* remember the sender for the crash section */
-	for (struct et_crash *c = p->crash; c; c = c->next)
-		if (c->tid == (int)e->target_tid && c->sig == (int)e->sig && !c->sender.sig) {
-			c->sender = sent;
-			if (sent.pid != p->pid) {
-				c->sender_pid = sent.pid;
-				memcpy(c->sender_comm, sent.comm, sizeof(c->sender_comm));
-			}
-		}
-	if (p->nsenders == ET_SENDERS_KEPT) {
-		memmove(p->senders, p->senders + 1, (ET_SENDERS_KEPT - 1) * sizeof(p->senders[0]));
-		p->nsenders--;
-	}
-	p->senders[p->nsenders++] = sent;
-	return 0;
-}
-
-/* --trace-func: a uretprobe replaced the return address of each probed call
- * in progress with its trampoline; put the originals back in the copy, so
- * that the unwinder sees the real callers. */
-static void restore_return_addresses(struct et_crash *c, const struct ev_crash *e)
-{
-	if (!c->stack || c->stack_len < 8 || !e->uret_trampoline)
-		return;
-	for (uint32_t i = 0; i < e->nuret && i < ET_URET_MAX; i++) {
-		uint64_t slot = e->uret[i][0], v;
-		if (slot < c->stack_addr || slot - c->stack_addr > c->stack_len - 8)
-			continue;
-		memcpy(&v, c->stack + (slot - c->stack_addr), sizeof(v));
-		if (v == e->uret_trampoline)
-			memcpy(c->stack + (slot - c->stack_addr), &e->uret[i][1], sizeof(v));
-	}
-}
-
-int model_on_crash(struct et_model *m, const void *rec, size_t size)
-{
-	const struct ev_crash *e = rec;
-	if (size < sizeof(*e) - ET_STACK_MAX || e->stack_len > ET_STACK_MAX)
-		return -1;
-	struct et_thread *t = thread_for(m, e->h.pid, e->h.tid, e->h.ts);
-	struct et_process *p = model_process(m, e->h.pid);
-	struct et_crash *c = xcalloc(1, sizeof(*c));
-	c->tid = e->h.tid;
-	memcpy(c->comm, t->comm, sizeof(c->comm));
-	c->ts = e->h.ts;
-	c->sig = (int)e->sig;
-	c->code = e->code;
-	c->addr = e->addr;
-	memcpy(c->regs, e->regs, sizeof(c->regs));
-	c->stack_addr = e->stack_addr;
-	c->stack_len = e->stack_len;
-	if (e->stack_len) {
-		c->stack = xcalloc(1, e->stack_len);
-		memcpy(c->stack, e->stack, e->stack_len);
-		restore_return_addresses(c, e);
-	}
-	/* a SIGKILL without siginfo: the group dies of the signal in
-	 * group_code (a SIGTERM, another thread's fault) or of the OOM killer */
-	if (t->last_sig == c->sig) {
-		c->cause = t->last_sig_cause;
-		if (c->cause == ET_SIG_CAUSE_GROUP_SIGNAL || c->cause == ET_SIG_CAUSE_OOM) {
-			c->group_exit = 1;
-			if (t->last_sig_group_code & 0x7f)
-				c->sig = t->last_sig_group_code & 0x7f;
-			c->code = SI_KERNEL;
-		}
-	}
-	const struct et_sent *st = process_signal_source(p, c->sig, c->group_exit ? 0 : c->tid);
-	if (st && c->cause != ET_SIG_CAUSE_OOM) {
-		c->sender = *st;
-		c->code = st->code;
-		if (st->pid != p->pid) {
-			c->sender_pid = st->pid;
-			memcpy(c->sender_comm, st->comm, sizeof(c->sender_comm));
-		}
-	}
-	/* the first fatal signal is the crash; the rest follow it */
-	struct et_crash **tail = &p->crash;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = c;
 	return 0;
 }
 

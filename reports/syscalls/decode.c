@@ -1,185 +1,23 @@
 /*
  * strace-style decoding of syscall records: each argument according to the
  * signature table (reports/syscalls/syscall_table.c), the captured user memory that
- * came with the record, and the return value.
+ * came with the record, and the return value. Flags and constants by name:
+ * decode_names.c; socket addresses: decode_sockaddr.c.
  *
  * A record may be corrupt (lost bytes, a bug on the BPF side): every capture
  * is bounds-checked against the record before use.
  */
 #include "decode.h"
 #include "syscall_table.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/futex.h>
-#include <linux/netlink.h>
 #include <linux/openat2.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* glibc defines O_LARGEFILE as 0 on 64-bit targets, but the kernel still
- * sees the bit when a 32-bit-style caller passes it. */
-#if O_LARGEFILE != 0
-#define K_O_LARGEFILE O_LARGEFILE
-#elif defined(__x86_64__) || defined(__i386__)
-#define K_O_LARGEFILE 0100000
-#else
-#define K_O_LARGEFILE 0
-#endif
-
-/* ------------------------------------------------------------------ */
-/* Captures                                                            */
-
-static size_t align8(size_t n)
-{
-	return (n + 7) & ~(size_t)7;
-}
-
-/* Bytes of the capture area that may be read: cap_len, clamped to what the
- * record size says is there when the size is set. */
-static size_t cap_limit(const struct ev_syscall *ev)
-{
-	size_t lim = ev->cap_len;
-	if (lim > ET_CAP_AREA + ET_CAP_MAX_ONE)
-		lim = ET_CAP_AREA + ET_CAP_MAX_ONE;
-	if (ev->h.size != 0) {
-		if (ev->h.size < sizeof(struct ev_syscall))
-			return 0;
-		size_t room = ev->h.size - sizeof(struct ev_syscall);
-		if (lim > room)
-			lim = room;
-	}
-	return lim;
-}
-
-const struct ev_capture *ev_find_capture(const struct ev_syscall *ev, int arg, int seq)
-{
-	if (!ev)
-		return NULL;
-	size_t lim = cap_limit(ev);
-	size_t off = 0;
-	for (unsigned i = 0; i < ev->ncap; i++) {
-		if (off + sizeof(struct ev_capture) > lim)
-			break;
-		const struct ev_capture *c = (const struct ev_capture *)(ev_syscall_caps(ev) + off);
-		size_t end = off + sizeof(struct ev_capture) + c->len;
-		if (end > lim)
-			break;   /* the length runs past the record: stop trusting it */
-		if (c->arg == arg &&
-		    ((c->kind != ET_CAP_ARGV && c->kind != ET_CAP_IOV_IN && c->kind != ET_CAP_MSG) || c->seq == seq))
-			return c;
-		off = align8(end);
-	}
-	return NULL;
-}
-
-/* The capture for argument arg if it is of the expected kind. */
-static const struct ev_capture *find_kind(const struct ev_syscall *ev, int arg, int seq, int kind)
-{
-	const struct ev_capture *c = ev_find_capture(ev, arg, seq);
-	if (c && c->kind != kind)
-		return NULL;
-	return c;
-}
-
-/* ------------------------------------------------------------------ */
-/* Name tables                                                         */
-
-struct named {
-	unsigned long long val;
-	const char *name;
-};
-#define N(x) { (unsigned long long)(x), #x }
-
-/* Appends the names of the bits of v found in t ("A|B"), then the bits
- * left over in hex. Entries whose value spans several bits match only when
- * all are set, so list them before their parts. Prints zero_name for 0. */
-static void put_flags(struct strbuf *out, unsigned long long v, const struct named *t,
-		      size_t n, const char *zero_name)
-{
-	int first = 1;
-	if (v == 0) {
-		sb_puts(out, zero_name ? zero_name : "0");
-		return;
-	}
-	for (size_t i = 0; i < n && v; i++) {
-		if (t[i].val == 0 || (v & t[i].val) != t[i].val)
-			continue;
-		if (!first)
-			sb_putc(out, '|');
-		sb_puts(out, t[i].name);
-		first = 0;
-		v &= ~t[i].val;
-	}
-	if (v) {
-		if (!first)
-			sb_putc(out, '|');
-		sb_printf(out, "%#llx", v);
-	}
-}
-
-static const char *lookup(unsigned long long v, const struct named *t, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (t[i].val == v)
-			return t[i].name;
-	return NULL;
-}
-
-/* Name, or v as a signed decimal. */
-static void put_enum(struct strbuf *out, long long v, const struct named *t, size_t n)
-{
-	const char *s = lookup((unsigned long long)v, t, n);
-	if (s)
-		sb_puts(out, s);
-	else
-		sb_printf(out, "%lld", v);
-}
-
-static const struct named open_flag_names[] = {
-	N(O_CREAT), N(O_EXCL), N(O_NOCTTY), N(O_TRUNC), N(O_APPEND), N(O_NONBLOCK),
-	N(O_SYNC), N(O_DSYNC), N(O_ASYNC), N(O_DIRECT),
-	{ K_O_LARGEFILE, "O_LARGEFILE" },
-	N(O_TMPFILE), N(O_DIRECTORY), N(O_NOFOLLOW), N(O_NOATIME), N(O_CLOEXEC), N(O_PATH),
-};
-
-void decode_open_flags(unsigned long flags, struct strbuf *out)
-{
-	switch (flags & O_ACCMODE) {
-	case O_RDONLY: sb_puts(out, "O_RDONLY"); break;
-	case O_WRONLY: sb_puts(out, "O_WRONLY"); break;
-	case O_RDWR: sb_puts(out, "O_RDWR"); break;
-	default: sb_puts(out, "O_ACCMODE"); break;
-	}
-	flags &= ~(unsigned long)O_ACCMODE;
-	if (flags) {
-		sb_putc(out, '|');
-		put_flags(out, flags, open_flag_names, ARRAY_LEN(open_flag_names), NULL);
-	}
-}
-
-/* O_* flags of calls that take only O_CLOEXEC/O_NONBLOCK-like bits
- * (pipe2, dup3, eventfd2, accept4, ...): no access mode, 0 when empty. */
-static void decode_fd_flags(unsigned long flags, struct strbuf *out)
-{
-	put_flags(out, flags, open_flag_names, ARRAY_LEN(open_flag_names), "0");
-}
+#include "decode_int.h"
 
 static const struct named prot_names[] = {
 	N(PROT_READ), N(PROT_WRITE), N(PROT_EXEC),
@@ -188,80 +26,6 @@ static const struct named prot_names[] = {
 #endif
 	N(PROT_GROWSDOWN), N(PROT_GROWSUP),
 };
-
-static const struct named map_type_names[] = {
-	N(MAP_SHARED), N(MAP_PRIVATE),
-#ifdef MAP_SHARED_VALIDATE
-	N(MAP_SHARED_VALIDATE),
-#endif
-};
-
-static const struct named map_flag_names[] = {
-	N(MAP_FIXED), N(MAP_ANONYMOUS),
-#ifdef MAP_32BIT
-	N(MAP_32BIT),
-#endif
-	N(MAP_GROWSDOWN), N(MAP_DENYWRITE), N(MAP_EXECUTABLE), N(MAP_LOCKED),
-	N(MAP_NORESERVE), N(MAP_POPULATE), N(MAP_NONBLOCK), N(MAP_STACK), N(MAP_HUGETLB),
-#ifdef MAP_SYNC
-	N(MAP_SYNC),
-#endif
-#ifdef MAP_FIXED_NOREPLACE
-	N(MAP_FIXED_NOREPLACE),
-#endif
-#ifdef MAP_UNINITIALIZED
-	N(MAP_UNINITIALIZED),
-#endif
-};
-
-static void decode_mmap_flags(unsigned long long v, struct strbuf *out)
-{
-	unsigned long long type = v & 0x0f;   /* MAP_TYPE */
-	const char *t = lookup(type, map_type_names, ARRAY_LEN(map_type_names));
-	if (t)
-		sb_puts(out, t);
-	else
-		sb_printf(out, "%#llx", type);
-	v &= ~0x0fULL;
-	if (v) {
-		sb_putc(out, '|');
-		put_flags(out, v, map_flag_names, ARRAY_LEN(map_flag_names), NULL);
-	}
-}
-
-static const struct named af_names[] = {
-	N(AF_UNSPEC), N(AF_UNIX), N(AF_INET), N(AF_INET6), N(AF_NETLINK), N(AF_PACKET),
-	N(AF_AX25), N(AF_IPX), N(AF_APPLETALK), N(AF_KEY), N(AF_BLUETOOTH), N(AF_CAN),
-	N(AF_ALG), N(AF_VSOCK), N(AF_TIPC), N(AF_RDS), N(AF_LLC), N(AF_IB), N(AF_MPLS),
-	N(AF_NFC), N(AF_QIPCRTR), N(AF_SMC),
-#ifdef AF_XDP
-	N(AF_XDP),
-#endif
-};
-
-static const struct named sock_type_names[] = {
-	N(SOCK_STREAM), N(SOCK_DGRAM), N(SOCK_RAW), N(SOCK_RDM), N(SOCK_SEQPACKET),
-	N(SOCK_DCCP), N(SOCK_PACKET),
-};
-
-static const struct named sock_flag_names[] = {
-	N(SOCK_CLOEXEC), N(SOCK_NONBLOCK),
-};
-
-static void decode_sock_type(unsigned long long v, struct strbuf *out)
-{
-	unsigned long long type = v & 0xf;
-	const char *t = lookup(type, sock_type_names, ARRAY_LEN(sock_type_names));
-	if (t)
-		sb_puts(out, t);
-	else
-		sb_printf(out, "%llu", type);
-	v &= ~0xfULL;
-	if (v) {
-		sb_putc(out, '|');
-		put_flags(out, v, sock_flag_names, ARRAY_LEN(sock_flag_names), NULL);
-	}
-}
 
 static const struct named access_names[] = { N(R_OK), N(W_OK), N(X_OK) };
 
@@ -279,56 +43,6 @@ static const struct named at_names[] = {
 static const struct named at_eaccess_names[] = {
 	N(AT_SYMLINK_NOFOLLOW), N(AT_EACCESS), N(AT_EMPTY_PATH),
 };
-
-static const struct named clone_names[] = {
-	N(CLONE_VM), N(CLONE_FS), N(CLONE_FILES), N(CLONE_SIGHAND),
-#ifdef CLONE_PIDFD
-	N(CLONE_PIDFD),
-#endif
-	N(CLONE_PTRACE), N(CLONE_VFORK), N(CLONE_PARENT), N(CLONE_THREAD), N(CLONE_NEWNS),
-	N(CLONE_SYSVSEM), N(CLONE_SETTLS), N(CLONE_PARENT_SETTID), N(CLONE_CHILD_CLEARTID),
-	N(CLONE_DETACHED), N(CLONE_UNTRACED), N(CLONE_CHILD_SETTID), N(CLONE_NEWCGROUP),
-	N(CLONE_NEWUTS), N(CLONE_NEWIPC), N(CLONE_NEWUSER), N(CLONE_NEWPID), N(CLONE_NEWNET),
-	N(CLONE_IO),
-};
-
-static void put_signal(struct strbuf *out, long long sig)
-{
-	const char *s = (sig >= 0 && sig <= 1024) ? decode_signal_name((int)sig) : NULL;
-	if (s)
-		sb_puts(out, s);
-	else
-		sb_printf(out, "%lld", sig);
-}
-
-/* clone: the low byte is the exit signal; unshare/setns: namespace flags. */
-static void decode_clone_flags(unsigned long long v, int with_signal, struct strbuf *out)
-{
-	unsigned long long sig = with_signal ? (v & 0xff) : 0;
-	unsigned long long flags = with_signal ? (v & ~0xffULL) : v;
-	if (flags == 0 && sig == 0) {
-		sb_puts(out, "0");
-		return;
-	}
-	if (flags) {
-		unsigned long long rest = flags;
-#ifdef CLONE_NEWTIME
-		if (!with_signal && (rest & CLONE_NEWTIME)) {
-			sb_puts(out, "CLONE_NEWTIME");
-			rest &= ~(unsigned long long)CLONE_NEWTIME;
-			if (rest)
-				sb_putc(out, '|');
-		}
-#endif
-		if (rest)
-			put_flags(out, rest, clone_names, ARRAY_LEN(clone_names), NULL);
-	}
-	if (sig) {
-		if (flags)
-			sb_putc(out, '|');
-		put_signal(out, (long long)sig);
-	}
-}
 
 static const struct named whence_names[] = {
 	N(SEEK_SET), N(SEEK_CUR), N(SEEK_END),
@@ -394,80 +108,12 @@ static const struct named level_names[] = {
 	N(IPPROTO_ICMP), N(IPPROTO_ICMPV6), N(IPPROTO_RAW), N(SOL_NETLINK), N(SOL_PACKET),
 };
 
-static const struct named so_names[] = {
-	N(SO_DEBUG), N(SO_REUSEADDR), N(SO_TYPE), N(SO_ERROR), N(SO_DONTROUTE), N(SO_BROADCAST),
-	N(SO_SNDBUF), N(SO_RCVBUF), N(SO_KEEPALIVE), N(SO_OOBINLINE), N(SO_NO_CHECK),
-	N(SO_PRIORITY), N(SO_LINGER), N(SO_BSDCOMPAT), N(SO_REUSEPORT), N(SO_PASSCRED),
-	N(SO_PEERCRED), N(SO_RCVLOWAT), N(SO_SNDLOWAT), N(SO_RCVTIMEO), N(SO_SNDTIMEO),
-	N(SO_BINDTODEVICE), N(SO_TIMESTAMP), N(SO_ACCEPTCONN), N(SO_SNDBUFFORCE),
-	N(SO_RCVBUFFORCE), N(SO_PROTOCOL), N(SO_DOMAIN), N(SO_MARK),
-};
-
-static const struct named tcp_names[] = {
-	N(TCP_NODELAY), N(TCP_MAXSEG), N(TCP_CORK), N(TCP_KEEPIDLE), N(TCP_KEEPINTVL),
-	N(TCP_KEEPCNT), N(TCP_SYNCNT), N(TCP_LINGER2), N(TCP_DEFER_ACCEPT),
-	N(TCP_WINDOW_CLAMP), N(TCP_INFO), N(TCP_QUICKACK), N(TCP_CONGESTION),
-	N(TCP_USER_TIMEOUT), N(TCP_FASTOPEN),
-};
-
-static const struct named ip_names[] = {
-	N(IP_TOS), N(IP_TTL), N(IP_HDRINCL), N(IP_OPTIONS), N(IP_RECVERR), N(IP_MTU_DISCOVER),
-	N(IP_MULTICAST_IF), N(IP_MULTICAST_TTL), N(IP_MULTICAST_LOOP), N(IP_ADD_MEMBERSHIP),
-	N(IP_DROP_MEMBERSHIP), N(IP_PKTINFO), N(IP_RECVTTL), N(IP_RECVTOS), N(IP_TRANSPARENT),
-	N(IP_FREEBIND), N(IP_BIND_ADDRESS_NO_PORT),
-};
-
-static const struct named ipv6_names[] = {
-	N(IPV6_V6ONLY), N(IPV6_UNICAST_HOPS), N(IPV6_MULTICAST_IF), N(IPV6_MULTICAST_HOPS),
-	N(IPV6_MULTICAST_LOOP), N(IPV6_RECVERR), N(IPV6_RECVPKTINFO), N(IPV6_TCLASS),
-	N(IPV6_MTU_DISCOVER), N(IPV6_ADD_MEMBERSHIP), N(IPV6_DROP_MEMBERSHIP),
-};
-
-static void decode_sockopt_name(int level, long long v, struct strbuf *out)
-{
-	const struct named *t = NULL;
-	size_t n = 0;
-	switch (level) {
-	case SOL_SOCKET: t = so_names; n = ARRAY_LEN(so_names); break;
-	case IPPROTO_TCP: t = tcp_names; n = ARRAY_LEN(tcp_names); break;
-	case IPPROTO_IP: t = ip_names; n = ARRAY_LEN(ip_names); break;
-	case IPPROTO_IPV6: t = ipv6_names; n = ARRAY_LEN(ipv6_names); break;
-	}
-	put_enum(out, v, t, n);
-}
-
 static const struct named clock_names[] = {
 	N(CLOCK_REALTIME), N(CLOCK_MONOTONIC), N(CLOCK_PROCESS_CPUTIME_ID),
 	N(CLOCK_THREAD_CPUTIME_ID), N(CLOCK_MONOTONIC_RAW), N(CLOCK_REALTIME_COARSE),
 	N(CLOCK_MONOTONIC_COARSE), N(CLOCK_BOOTTIME), N(CLOCK_REALTIME_ALARM),
 	N(CLOCK_BOOTTIME_ALARM), N(CLOCK_TAI),
 };
-
-static const struct named futex_cmd_names[] = {
-	N(FUTEX_WAIT), N(FUTEX_WAKE), N(FUTEX_FD), N(FUTEX_REQUEUE), N(FUTEX_CMP_REQUEUE),
-	N(FUTEX_WAKE_OP), N(FUTEX_LOCK_PI), N(FUTEX_UNLOCK_PI), N(FUTEX_TRYLOCK_PI),
-	N(FUTEX_WAIT_BITSET), N(FUTEX_WAKE_BITSET), N(FUTEX_WAIT_REQUEUE_PI),
-	N(FUTEX_CMP_REQUEUE_PI),
-#ifdef FUTEX_LOCK_PI2
-	N(FUTEX_LOCK_PI2),
-#endif
-};
-
-static void decode_futex_op(unsigned long long v, struct strbuf *out)
-{
-	unsigned op = (unsigned)v;
-	unsigned cmd = op & ~(unsigned)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-	const char *name = lookup(cmd, futex_cmd_names, ARRAY_LEN(futex_cmd_names));
-	if (!name) {
-		sb_printf(out, "%#x", op);
-		return;
-	}
-	sb_puts(out, name);
-	if (op & FUTEX_PRIVATE_FLAG)
-		sb_puts(out, "_PRIVATE");
-	if (op & FUTEX_CLOCK_REALTIME)
-		sb_puts(out, "|FUTEX_CLOCK_REALTIME");
-}
 
 static const struct named resolve_names[] = {
 	N(RESOLVE_NO_XDEV), N(RESOLVE_NO_MAGICLINKS), N(RESOLVE_NO_SYMLINKS),
@@ -478,235 +124,58 @@ static const struct named resolve_names[] = {
 };
 
 /* ------------------------------------------------------------------ */
-/* errno and signal names                                              */
+/* Captures                                                            */
 
-/* Codes the kernel uses internally; a tracer sees them at syscall exit
- * when a signal interrupts the call. glibc does not know them. */
-static const struct {
-	int err;
-	const char *name;
-	const char *desc;
-} kernel_errnos[] = {
-	{ 512, "ERESTARTSYS", "To be restarted if SA_RESTART is set" },
-	{ 513, "ERESTARTNOINTR", "To be restarted" },
-	{ 514, "ERESTARTNOHAND", "To be restarted if no handler" },
-	{ 515, "ENOIOCTLCMD", "No ioctl command" },
-	{ 516, "ERESTART_RESTARTBLOCK", "Interrupted by signal" },
-};
-
-const char *decode_errno_name(int err)
+static size_t align8(size_t n)
 {
-	if (err <= 0)
+	return (n + 7) & ~(size_t)7;
+}
+
+/* Bytes of the capture area that may be read: cap_len, clamped to what the
+ * record size says is there when the size is set. */
+static size_t cap_limit(const struct ev_syscall *ev)
+{
+	size_t lim = ev->cap_len;
+	if (lim > ET_CAP_AREA + ET_CAP_MAX_ONE)
+		lim = ET_CAP_AREA + ET_CAP_MAX_ONE;
+	if (ev->h.size != 0) {
+		if (ev->h.size < sizeof(struct ev_syscall))
+			return 0;
+		size_t room = ev->h.size - sizeof(struct ev_syscall);
+		if (lim > room)
+			lim = room;
+	}
+	return lim;
+}
+
+const struct ev_capture *ev_find_capture(const struct ev_syscall *ev, int arg, int seq)
+{
+	if (!ev)
 		return NULL;
-	const char *s = strerrorname_np(err);
-	if (s)
-		return s;
-	for (size_t i = 0; i < ARRAY_LEN(kernel_errnos); i++)
-		if (kernel_errnos[i].err == err)
-			return kernel_errnos[i].name;
+	size_t lim = cap_limit(ev);
+	size_t off = 0;
+	for (unsigned i = 0; i < ev->ncap; i++) {
+		if (off + sizeof(struct ev_capture) > lim)
+			break;
+		const struct ev_capture *c = (const struct ev_capture *)(ev_syscall_caps(ev) + off);
+		size_t end = off + sizeof(struct ev_capture) + c->len;
+		if (end > lim)
+			break;   /* the length runs past the record: stop trusting it */
+		if (c->arg == arg &&
+		    ((c->kind != ET_CAP_ARGV && c->kind != ET_CAP_IOV_IN && c->kind != ET_CAP_MSG) || c->seq == seq))
+			return c;
+		off = align8(end);
+	}
 	return NULL;
 }
 
-static const char *errno_desc(int err)
+/* The capture for argument arg if it is of the expected kind. */
+static const struct ev_capture *find_kind(const struct ev_syscall *ev, int arg, int seq, int kind)
 {
-	const char *s = strerrordesc_np(err);
-	if (s)
-		return s;
-	for (size_t i = 0; i < ARRAY_LEN(kernel_errnos); i++)
-		if (kernel_errnos[i].err == err)
-			return kernel_errnos[i].desc;
-	return NULL;
-}
-
-/* Linux numbers its real-time signals from 32; glibc reserves the first
- * few for itself, so they are named relative to the kernel's 32. */
-#define K_SIGRTMIN 32
-#define K_SIGMAX 64
-
-static char sig_names[K_SIGMAX + 1][16];
-static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
-
-static void sig_init(void)
-{
-	for (int s = 1; s <= K_SIGMAX; s++) {
-		const char *a = s < K_SIGRTMIN ? sigabbrev_np(s) : NULL;
-		if (a)
-			snprintf(sig_names[s], sizeof(sig_names[s]), "SIG%s", a);
-		else if (s >= K_SIGRTMIN)
-			snprintf(sig_names[s], sizeof(sig_names[s]), "SIGRT%d", s - K_SIGRTMIN);
-	}
-}
-
-const char *decode_signal_name(int sig)
-{
-	if (sig <= 0 || sig > K_SIGMAX)
+	const struct ev_capture *c = ev_find_capture(ev, arg, seq);
+	if (c && c->kind != kind)
 		return NULL;
-	pthread_once(&sig_once, sig_init);
-	return sig_names[sig][0] ? sig_names[sig] : NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Socket addresses                                                    */
-
-static void put_family(struct strbuf *out, unsigned fam)
-{
-	const char *s = lookup(fam, af_names, ARRAY_LEN(af_names));
-	if (s)
-		sb_puts(out, s);
-	else
-		sb_printf(out, "%u", fam);
-}
-
-/* A name made of bytes of unknown content, for fd descriptions: control
- * and non-ASCII bytes become '?'. */
-static void put_printable(struct strbuf *out, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		sb_putc(out, (c >= 0x20 && c < 0x7f) ? (char)c : '?');
-	}
-}
-
-/* A socket address taken apart once, for both the strace-style and the
- * short (fd description) forms. */
-enum sa_kind { SA_NONE, SA_RAW, SA_INET, SA_INET6, SA_UNIX, SA_NETLINK };
-
-struct sa_parsed {
-	enum sa_kind kind;
-	sa_family_t fam;
-	char ip[INET6_ADDRSTRLEN];
-	unsigned port;
-	uint32_t flowinfo, scope_id;
-	bool has_scope;
-	const char *path;        /* AF_UNIX: NULL when unnamed; abstract names start after the NUL */
-	size_t path_len;
-	bool abstract;
-	uint32_t nl_pid, nl_groups;
-};
-
-static void sa_parse(const void *sa, size_t len, struct sa_parsed *o)
-{
-	const unsigned char *p = sa;
-	memset(o, 0, sizeof(*o));
-	if (!sa || len < sizeof(o->fam)) {
-		o->kind = SA_NONE;
-		return;
-	}
-	memcpy(&o->fam, p, sizeof(o->fam));
-	o->kind = SA_RAW;
-	if (o->fam == AF_INET && len >= offsetof(struct sockaddr_in, sin_addr) + sizeof(struct in_addr)) {
-		struct sockaddr_in sin;
-		memset(&sin, 0, sizeof(sin));
-		memcpy(&sin, p, len < sizeof(sin) ? len : sizeof(sin));
-		inet_ntop(AF_INET, &sin.sin_addr, o->ip, sizeof(o->ip));
-		o->port = ntohs(sin.sin_port);
-		o->kind = SA_INET;
-	} else if (o->fam == AF_INET6 && len >= offsetof(struct sockaddr_in6, sin6_addr) + sizeof(struct in6_addr)) {
-		struct sockaddr_in6 sin6;
-		memset(&sin6, 0, sizeof(sin6));
-		memcpy(&sin6, p, len < sizeof(sin6) ? len : sizeof(sin6));
-		inet_ntop(AF_INET6, &sin6.sin6_addr, o->ip, sizeof(o->ip));
-		o->port = ntohs(sin6.sin6_port);
-		o->flowinfo = ntohl(sin6.sin6_flowinfo);
-		o->scope_id = sin6.sin6_scope_id;
-		o->has_scope = len >= sizeof(sin6);
-		o->kind = SA_INET6;
-	} else if (o->fam == AF_UNIX) {
-		size_t off = offsetof(struct sockaddr_un, sun_path);
-		o->kind = SA_UNIX;
-		if (len <= off)
-			return; /* unnamed */
-		size_t plen = len - off > sizeof(((struct sockaddr_un *)0)->sun_path)
-			? sizeof(((struct sockaddr_un *)0)->sun_path) : len - off;
-		const char *path = (const char *)p + off;
-		if (path[0] == '\0') {
-			o->abstract = true;
-			o->path = path + 1;
-			o->path_len = plen - 1;
-		} else {
-			o->path = path;
-			o->path_len = strnlen(path, plen);
-		}
-	} else if (o->fam == AF_NETLINK && len >= sizeof(struct sockaddr_nl)) {
-		struct sockaddr_nl nl;
-		memcpy(&nl, p, sizeof(nl));
-		o->nl_pid = nl.nl_pid;
-		o->nl_groups = nl.nl_groups;
-		o->kind = SA_NETLINK;
-	}
-}
-
-void decode_sockaddr(const void *sa, size_t len, struct strbuf *out)
-{
-	struct sa_parsed a;
-	sa_parse(sa, len, &a);
-	switch (a.kind) {
-	case SA_NONE:
-		sb_puts(out, "{}");
-		return;
-	case SA_INET:
-		sb_printf(out, "{sa_family=AF_INET, sin_port=htons(%u), sin_addr=inet_addr(\"%s\")}", a.port, a.ip);
-		return;
-	case SA_INET6:
-		sb_printf(out, "{sa_family=AF_INET6, sin6_port=htons(%u), sin6_flowinfo=htonl(%u), "
-			  "inet_pton(AF_INET6, \"%s\", &sin6_addr)",
-			  a.port, a.flowinfo, a.ip);
-		if (a.has_scope)
-			sb_printf(out, ", sin6_scope_id=%u", a.scope_id);
-		sb_putc(out, '}');
-		return;
-	case SA_UNIX:
-		if (!a.path) {
-			sb_puts(out, "{sa_family=AF_UNIX}");
-			return;
-		}
-		sb_puts(out, a.abstract ? "{sa_family=AF_UNIX, sun_path=@" : "{sa_family=AF_UNIX, sun_path=");
-		sb_quote(out, a.path, a.path_len, a.path_len, 0);
-		sb_putc(out, '}');
-		return;
-	case SA_NETLINK:
-		sb_printf(out, "{sa_family=AF_NETLINK, nl_pid=%u, nl_groups=%08x}", a.nl_pid, a.nl_groups);
-		return;
-	case SA_RAW:
-		break;
-	}
-	/* anything else, or too short for its family: the raw bytes */
-	sb_puts(out, "{sa_family=");
-	put_family(out, a.fam);
-	if (len > sizeof(a.fam)) {
-		sb_puts(out, ", sa_data=");
-		sb_quote(out, (const char *)sa + sizeof(a.fam), len - sizeof(a.fam), len - sizeof(a.fam), 0);
-	}
-	sb_putc(out, '}');
-}
-
-void decode_sockaddr_short(const void *sa, size_t len, struct strbuf *out)
-{
-	struct sa_parsed a;
-	sa_parse(sa, len, &a);
-	switch (a.kind) {
-	case SA_NONE:
-		return;
-	case SA_INET:
-		sb_printf(out, "%s:%u", a.ip, a.port);
-		return;
-	case SA_INET6:
-		sb_printf(out, "[%s]:%u", a.ip, a.port);
-		return;
-	case SA_UNIX:
-		if (!a.path)
-			return; /* unnamed */
-		if (a.abstract)
-			sb_putc(out, '@');
-		put_printable(out, a.path, a.path_len);
-		return;
-	case SA_NETLINK:
-		sb_printf(out, "netlink:%u", a.nl_pid);
-		return;
-	case SA_RAW:
-		put_family(out, a.fam);
-		return;
-	}
+	return c;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1115,7 +584,7 @@ void decode_arg(const struct ev_syscall *ev, int i, const struct decode_ctx *ctx
 		put_enum(out, (int)v, sigprocmask_names, ARRAY_LEN(sigprocmask_names));
 		break;
 	case A_IOCTL_REQ: {
-		const char *s = lookup((unsigned)v, ioctl_names, ARRAY_LEN(ioctl_names));
+		const char *s = named_lookup((unsigned)v, ioctl_names, ARRAY_LEN(ioctl_names));
 		if (s)
 			sb_puts(out, s);
 		else
