@@ -1,0 +1,258 @@
+/* The JSON report's "heap" member and the heap's part of a crash (text
+ * and JSON). */
+#include <gelf.h>
+#include <inttypes.h>
+#include <signal.h>
+#include "heap_int.h"
+
+/* ---- JSON ----------------------------------------------------------------------------------------- */
+
+static void json_sum(struct strbuf *sb, const char *name, uint64_t bytes, uint64_t blocks, bool comma)
+{
+	sb_printf(sb, "%s\"%s\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}", comma ? "," : "", name, bytes, blocks);
+}
+
+static void json_error(const struct et_model *m, struct heap_error *e, struct strbuf *sb)
+{
+	struct et_heap *H = m->heap;
+	heap_resolve_error_stacks(H, e);
+	sb_puts(sb, "{\"kind\":");
+	sb_json_str(sb, heap_error_kind_name(e->kind));
+	sb_printf(sb, ",\"pid\":%d,\"tid\":%d,\"t_ms\":%.3f,\"address\":\"0x%" PRIx64 "\",\"function\":", e->pid, e->tid,
+		  model_rel_ms(m, e->ts), e->addr);
+	sb_json_str(sb, heap_op_name(e->op));
+	struct strbuf msg = STRBUF_INIT;
+	heap_error_message(m, e, &msg);
+	sb_puts(sb, ",\"message\":");
+	sb_json_str(sb, sb_str(&msg));
+	sb_free(&msg);
+	static const char *const details[] = { NULL, "interior pointer", "stack address", "allocator aborted",
+					       "allocator faulted" };
+	sb_puts(sb, ",\"detail\":");
+	sb_json_str(sb, details[e->detail]);
+	if (e->kind == HEAP_ERR_UAF_WRITE)
+		sb_printf(sb, ",\"changed\":{\"first\":%" PRIu64 ",\"bytes\":%" PRIu32 "}", e->past_first, e->past_bytes);
+	if (e->kind == HEAP_ERR_OVERFLOW)
+		sb_printf(sb, ",\"past_end\":{\"first\":%" PRIu64 ",\"bytes\":%" PRIu32 "}", e->past_first, e->past_bytes);
+	sb_puts(sb, ",\"stack\":");
+	heap_json_stack(sb, e->sym[0]);
+	sb_printf(sb, ",\"stack_cut\":%s,\"block\":", e->sym[0] && e->sym[0]->cut ? "true" : "false");
+	if (!e->has_block) {
+		sb_puts(sb, "null}");
+		return;
+	}
+	sb_printf(sb, "{\"address\":\"0x%" PRIx64 "\",\"size\":%" PRIu64 ",\"function\":", e->block_addr, e->block_size);
+	sb_json_str(sb, heap_op_name(e->block_op));
+	sb_puts(sb, ",\"alloc_stack\":");
+	heap_json_stack(sb, e->sym[1]);
+	sb_puts(sb, ",\"free_stack\":");
+	if (e->block_freed) {
+		heap_json_stack(sb, e->sym[2]);
+		sb_printf(sb, ",\"free_tid\":%d,\"free_function\":", e->free_tid);
+		sb_json_str(sb, heap_op_name(e->free_op));
+		sb_printf(sb, ",\"free_t_ms\":%.3f}}", model_rel_ms(m, e->free_ts));
+	} else {
+		sb_puts(sb, "null,\"free_tid\":null,\"free_function\":null,\"free_t_ms\":null}}");
+	}
+}
+
+void heap_render_json(const struct et_model *m, struct strbuf *sb)
+{
+	if (!heap_enabled(m))
+		return;
+	struct et_heap *H = m->heap;
+	heap_derive_aborts(m);
+	sb_printf(sb, ",\"heap\":{\"enabled\":true,\"settings\":{\"freed_keep\":%zu,\"leaks_mode\":\"%s\",\"suppression_rules\":%zu"
+		      ",\"show_reachable\":%s}",
+		  H->freed_keep, H->leaks_mode == HEAP_LEAKS_FULL ? "full" : "none", supp_count(H->supp),
+		  H->show_reachable ? "true" : "false");
+	sb_puts(sb, ",\"allocators\":[");
+	for (size_t i = 0; i < H->nallocs; i++) {
+		const struct allocator *a = &H->allocs[i];
+		sb_puts(sb, i ? ",{\"path\":" : "{\"path\":");
+		sb_json_str(sb, a->path);
+		sb_puts(sb, ",\"functions\":[");
+		for (size_t j = 0; j < a->nfns; j++) {
+			sb_puts(sb, j ? ",{\"name\":" : "{\"name\":");
+			sb_json_str(sb, a->fns[j].name);
+			sb_printf(sb, ",\"offset\":%" PRIu64 ",\"emulated\":%s}", a->fns[j].offset,
+				  a->fns[j].emulated ? "true" : "false");
+		}
+		sb_puts(sb, "]}");
+	}
+	uint64_t allocs = 0, frees = 0, bytes = 0, errors = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct heap_proc *hp = m->procs[i]->heap;
+		if (hp) {
+			allocs += hp->allocations;
+			frees += hp->frees;
+			bytes += hp->bytes_allocated;
+		}
+	}
+	for (int k = 0; k < HEAP_ERR_KINDS; k++)
+		errors += H->err_total[k];
+	sb_printf(sb, "],\"totals\":{\"allocations\":%" PRIu64 ",\"frees\":%" PRIu64 ",\"bytes_allocated\":%" PRIu64
+		      ",\"unknown_frees\":%" PRIu64 ",\"errors\":%" PRIu64 "}",
+		  allocs, frees, bytes, H->unknown_frees, errors);
+	const struct heap_preload_info *pi = &H->preload;
+	sb_puts(sb, ",\"preload\":");
+	if (!pi->library) {
+		sb_puts(sb, "null");
+	} else {
+		sb_puts(sb, "{\"library\":");
+		sb_json_str(sb, pi->library);
+		sb_puts(sb, ",\"ld_preload\":");
+		sb_json_str(sb, pi->ld_preload);
+		sb_printf(sb, ",\"rings\":%" PRIu64 ",\"records\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"invalid\":%" PRIu64
+			      ",\"full_waits\":%" PRIu64 ",\"full_wait_ms\":%.3f,\"stacks_not_interned\":%" PRIu64
+			      ",\"unrecorded\":%" PRIu64 ",\"rejected\":%" PRIu64 "}",
+			  pi->rings, pi->records, pi->lost, pi->invalid, pi->full_waits, (double)pi->full_wait_ns / 1e6,
+			  pi->stacks_full, pi->unrecorded, pi->rejected);
+	}
+
+	sb_puts(sb, ",\"processes\":[");
+	bool first = true;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct heap_proc *hp = m->procs[i]->heap;
+		if (!hp)
+			continue;
+		sb_printf(sb, "%s{\"pid\":%d,\"allocations\":%" PRIu64 ",\"frees\":%" PRIu64 ",\"bytes_allocated\":%" PRIu64
+			      ",\"peak_bytes\":%" PRIu64 ",\"live_blocks\":%" PRIu64 ",\"live_bytes\":%" PRIu64
+			      ",\"unknown_frees\":%" PRIu64 ",\"failed_allocations\":%" PRIu64,
+			  first ? "" : ",", hp->proc->pid, hp->allocations, hp->frees, hp->bytes_allocated, hp->peak_bytes,
+			  hp->live_blocks, hp->live_bytes, hp->unknown_frees, hp->failed);
+		first = false;
+		sb_puts(sb, ",\"not_traced\":");
+		sb_json_str(sb, hp->static_untraced ? "statically linked: its allocator has no probes" : NULL);
+		sb_puts(sb, ",\"probes_late\":");
+		sb_json_str(sb, hp->attach_hold_why ? heap_hold_why_text(hp->attach_hold_why) : NULL);
+		sb_puts(sb, ",\"exit_not_held\":");
+		sb_json_str(sb, hp->exit_hold_why ? heap_hold_why_text(hp->exit_hold_why) : NULL);
+		sb_puts(sb, ",\"backend\":");
+		sb_json_str(sb, hp->backend);
+		sb_puts(sb, ",\"backend_why\":");
+		sb_json_str(sb, hp->backend_why);
+		sb_printf(sb, ",\"scan\":{\"done\":%s,\"held\":%s,\"error\":", hp->scan_done ? "true" : "false",
+			  hp->held ? "true" : "false");
+		sb_json_str(sb, hp->scan_error);
+		sb_printf(sb, ",\"ms\":%.3f,\"bytes_scanned\":%" PRIu64 ",\"regions\":%" PRIu64 ",\"unreadable_bytes\":%" PRIu64 "}}",
+			  hp->scan.ms, hp->scan.bytes_scanned, hp->scan.regions, hp->scan.unreadable_bytes);
+	}
+	sb_puts(sb, "]");
+
+	if (H->leaks_mode == HEAP_LEAKS_FULL) {
+		size_t n;
+		struct group_ref *refs = heap_leak_list(m, &n);
+		sb_puts(sb, ",\"leaks\":[");
+		for (size_t k = 0; k < n && k < JSON_LEAKS_LISTED; k++) {
+			const struct leak_group *g = refs[k].g;
+			struct symstack *ss = group_sym(H, refs[k].hp, refs[k].g);
+			sb_printf(sb, "%s{\"pid\":%d,\"kind\":\"%s\",\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64
+				      ",\"indirect_bytes\":%" PRIu64 ",\"indirect_blocks\":%" PRIu64 ",\"addresses\":[",
+				  k ? "," : "", refs[k].hp->proc->pid, heap_kind_name(g->kind), g->bytes, g->blocks, g->ind_bytes,
+				  g->ind_blocks);
+			for (size_t a = 0; a < g->naddrs; a++)
+				sb_printf(sb, "%s\"0x%" PRIx64 "\"", a ? "," : "", g->addrs[a]);
+			sb_puts(sb, "],\"function\":");
+			sb_json_str(sb, heap_op_name(g->op));
+			sb_puts(sb, ",\"stack\":");
+			heap_json_stack(sb, ss);
+			sb_printf(sb, ",\"stack_cut\":%s}", ss->cut ? "true" : "false");
+		}
+		sb_printf(sb, "],\"leaks_not_listed\":%zu", n > JSON_LEAKS_LISTED ? n - JSON_LEAKS_LISTED : 0);
+		free(refs);
+		struct leak_sum all;
+		memset(&all, 0, sizeof(all));
+		for (size_t i = 0; i < m->nprocs; i++) {
+			struct heap_proc *hp = m->procs[i]->heap;
+			if (!hp)
+				continue;
+			struct leak_sum s;
+			heap_proc_summary(H, hp, &s);
+			heap_sum_add(&all, &s);
+		}
+		sb_puts(sb, ",\"summary\":{");
+		json_sum(sb, "definitely_lost", all.def_bytes, all.def_blocks, false);
+		json_sum(sb, "indirectly_lost", all.ind_bytes, all.ind_blocks, true);
+		json_sum(sb, "possibly_lost", all.poss_bytes, all.poss_blocks, true);
+		json_sum(sb, "still_reachable", all.reach_bytes, all.reach_blocks, true);
+		json_sum(sb, "suppressed", all.supp_bytes, all.supp_blocks, true);
+		json_sum(sb, "not_scanned", all.unscanned_bytes, all.unscanned_blocks, true);
+		sb_putc(sb, '}');
+	}
+
+	sb_puts(sb, ",\"errors\":[");
+	for (size_t i = 0; i < H->nerrors; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		json_error(m, &H->errors[i], sb);
+	}
+	sb_printf(sb, "],\"errors_not_listed\":%" PRIu64 ",\"lost_events\":%" PRIu64 ",\"lost_holds\":%" PRIu64 "}",
+		  errors > H->nerrors ? errors - H->nerrors : 0, m->lost[ET_EV_HEAP], m->lost[ET_EV_HEAP_HOLD]);
+	heap_close_sessions(H);
+}
+
+/* ---- crash section ----------------------------------------------------------------------------- */
+
+static bool fault_with_address(const struct et_crash *c)
+{
+	return (c->sig == SIGSEGV || c->sig == SIGBUS) && c->code > 0 && c->addr;
+}
+
+void heap_crash_text(const struct et_model *m, const struct et_process *p, const struct et_crash *c, FILE *out)
+{
+	struct heap_crash_info ci;
+	if (!c || !fault_with_address(c) || !heap_crash_context(m, p, c->addr, c->ts, &ci))
+		return;
+	struct et_heap *H = m->heap;
+	struct strbuf sb = STRBUF_INIT;
+	heap_crash_message(m, p, &ci, c->ts, &sb);
+	fprintf(out, "  heap: %s: %s\n", ci.kind, sb_str(&sb));
+	if (ci.freed) {
+		fprintf(out, "  freed by %s at:\n", heap_op_name(ci.free_op));
+		heap_print_stack(out, symstack_get(H, p->heap, ci.free_stack));
+		fprintf(out, "  previously allocated by %s at:\n", heap_op_name(ci.alloc_op));
+	} else {
+		fprintf(out, "  allocated by %s at:\n", heap_op_name(ci.alloc_op));
+	}
+	heap_print_stack(out, symstack_get(H, p->heap, ci.alloc_stack));
+	sb_free(&sb);
+	heap_close_sessions(H);
+}
+
+void heap_crash_json(const struct et_model *m, const struct et_process *p, const struct et_crash *c,
+		     struct strbuf *sb)
+{
+	struct heap_crash_info ci;
+	if (!c || !fault_with_address(c) || !heap_crash_context(m, p, c->addr, c->ts, &ci)) {
+		sb_puts(sb, ",\"heap\":null");
+		return;
+	}
+	struct et_heap *H = m->heap;
+	sb_puts(sb, ",\"heap\":{\"kind\":");
+	sb_json_str(sb, ci.kind);
+	sb_printf(sb, ",\"address\":\"0x%" PRIx64 "\",\"block_address\":\"0x%" PRIx64 "\",\"block_size\":%" PRIu64
+		      ",\"offset\":%" PRId64 ",\"inside\":%s,\"function\":",
+		  ci.address, ci.block_address, ci.block_size, ci.offset, ci.inside ? "true" : "false");
+	sb_json_str(sb, heap_op_name(ci.alloc_op));
+	struct strbuf msg = STRBUF_INIT;
+	heap_crash_message(m, p, &ci, c->ts, &msg);
+	sb_puts(sb, ",\"message\":");
+	sb_json_str(sb, sb_str(&msg));
+	sb_free(&msg);
+	struct symstack *as = symstack_get(H, p->heap, ci.alloc_stack);
+	sb_puts(sb, ",\"alloc_stack\":");
+	heap_json_stack(sb, as);
+	sb_printf(sb, ",\"alloc_stack_cut\":%s,\"free_stack\":", as->cut ? "true" : "false");
+	if (ci.freed) {
+		struct symstack *fs = symstack_get(H, p->heap, ci.free_stack);
+		heap_json_stack(sb, fs);
+		sb_printf(sb, ",\"free_stack_cut\":%s,\"free_tid\":%d,\"free_function\":", fs->cut ? "true" : "false",
+			  ci.free_tid);
+		sb_json_str(sb, heap_op_name(ci.free_op));
+		sb_printf(sb, ",\"freed_ms_before\":%.3f}", c->ts >= ci.free_ts ? (double)(c->ts - ci.free_ts) / 1e6 : 0.0);
+	} else {
+		sb_puts(sb, "null,\"free_stack_cut\":null,\"free_tid\":null,\"free_function\":null,\"freed_ms_before\":null}");
+	}
+	heap_close_sessions(H);
+}

@@ -1,0 +1,271 @@
+/* Symbolization of the heap's stacks (one session per process and module
+ * set) and the suppressions that match them. */
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <gelf.h>
+#include "heap_int.h"
+
+#define SYM_INLINE_MAX 8             /* frames per address (inline chain) */
+
+/* ---- symbolization --------------------------------------------------------------------- */
+
+static struct codefile *codefile_get(struct et_heap *H, const char *path)
+{
+	for (size_t i = 0; i < H->ncodefiles; i++)
+		if (strcmp(H->codefiles[i].path, path) == 0)
+			return H->codefiles[i].nseg ? &H->codefiles[i] : NULL;
+	H->codefiles = xrealloc(H->codefiles, (H->ncodefiles + 1) * sizeof(*H->codefiles));
+	struct codefile *cf = &H->codefiles[H->ncodefiles++];
+	memset(cf, 0, sizeof(*cf));
+	cf->path = xstrdup(path);
+	cf->fd = -1;
+	elf_version(EV_CURRENT);
+	cf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (cf->fd < 0)
+		return NULL;
+	cf->elf = elf_begin(cf->fd, ELF_C_READ_MMAP, NULL);
+	size_t phnum = 0;
+	if (!cf->elf || elf_kind(cf->elf) != ELF_K_ELF || elf_getphdrnum(cf->elf, &phnum) != 0)
+		return NULL;
+	for (size_t i = 0; i < phnum && cf->nseg < sizeof(cf->seg) / sizeof(cf->seg[0]); i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(cf->elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) || !ph.p_filesz)
+			continue;
+		Elf_Data *d = elf_getdata_rawchunk(cf->elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_BYTE);
+		if (!d || !d->d_buf)
+			continue;
+		cf->seg[cf->nseg++] = (struct codeseg){ ph.p_vaddr, d->d_size, d->d_buf };
+	}
+	return cf->nseg ? cf : NULL;
+}
+
+/* Whether the bytes before offset off are a call: e8 rel32, or ff /2 in
+ * any addressing form (with a REX prefix, notrack or a segment override). */
+static bool after_call(const uint8_t *d, uint64_t off)
+{
+	if (off >= 5 && d[off - 5] == 0xe8)
+		return true;
+	const uint8_t *end = d + off;
+	for (unsigned k = 2; k <= 9 && k <= off; k++) {
+		const uint8_t *q = end - k;
+		if (*q == 0x3e || *q == 0x2e || *q == 0x64 || *q == 0x65)
+			q++;
+		if (q < end && (*q & 0xf0) == 0x40)
+			q++;
+		if (q + 1 >= end || *q != 0xff)
+			continue;
+		uint8_t modrm = q[1];
+		q += 2;
+		if (((modrm >> 3) & 7) != 2)
+			continue;
+		unsigned mod = modrm >> 6, rm = modrm & 7;
+		size_t disp = 0;
+		if (mod != 3 && rm == 4) {
+			if (q >= end)
+				continue;
+			uint8_t sib = *q++;
+			if (mod == 0 && (sib & 7) == 5)
+				disp = 4;
+		}
+		if (mod == 1)
+			disp = 1;
+		else if (mod == 2 || (mod == 0 && rm == 5))
+			disp = 4;
+		if (q + disp == end)
+			return true;
+	}
+	return false;
+}
+
+/* A frame-pointer frame is believed when its return address is in the code
+ * of a module of the process, right after a call instruction. */
+static bool frame_valid(struct et_heap *H, const struct et_process *p, uint64_t ra)
+{
+	for (size_t i = 0; i < p->nmodules; i++) {
+		struct codefile *cf = module_file(&p->modules[i]) ? codefile_get(H, p->modules[i].path) : NULL;
+		if (!cf)
+			continue;
+		uint64_t v = ra - p->modules[i].bias;
+		for (size_t s = 0; s < cf->nseg; s++) {
+			const struct codeseg *sg = &cf->seg[s];
+			if (v > sg->vaddr && v - sg->vaddr <= sg->size)
+				return after_call(sg->data, v - sg->vaddr);
+		}
+	}
+	return false;
+}
+
+/* The module of p whose code contains addr, or NULL. */
+const struct et_module *heap_code_module(struct et_heap *H, const struct et_process *p, uint64_t addr)
+{
+	for (size_t i = 0; i < p->nmodules; i++) {
+		struct codefile *cf = module_file(&p->modules[i]) ? codefile_get(H, p->modules[i].path) : NULL;
+		if (!cf)
+			continue;
+		uint64_t v = addr - p->modules[i].bias;
+		for (size_t s = 0; s < cf->nseg; s++)
+			if (v > cf->seg[s].vaddr && v - cf->seg[s].vaddr <= cf->seg[s].size)
+				return &p->modules[i];
+	}
+	return NULL;
+}
+
+static bool runtime_module(const char *mod);
+
+/* Whether the call was made by the C runtime itself (its caller, frames[0],
+ * is in ld.so, libc, libstdc++, ...). */
+bool heap_caller_in_runtime(struct et_heap *H, const struct et_process *p, uint32_t stack)
+{
+	if (stack >= H->nstacks || !H->stacks[stack].n)
+		return false;
+	const struct et_module *mod = heap_code_module(H, p, H->pool[H->stacks[stack].off]);
+	if (!mod)
+		return false;
+	const char *base = strrchr(mod->path, '/');
+	return runtime_module(base ? base + 1 : mod->path);
+}
+
+static struct sym_session *hp_session(struct et_heap *H, struct heap_proc *hp)
+{
+	if (hp->sess_tried)
+		return hp->sess;
+	const struct et_process *p = hp->proc;
+	struct sym_module *mods = xcalloc(p->nmodules ? p->nmodules : 1, sizeof(*mods));
+	size_t n = 0;
+	for (size_t i = 0; i < p->nmodules; i++)
+		if (module_file(&p->modules[i]))   /* never another file's symbols */
+			mods[n++] = (struct sym_module){ .path = p->modules[i].path, .bias = p->modules[i].bias };
+	hp->sess = sym_open(mods, n);
+	hp->sess_tried = true;
+	free(mods);
+	if (H->nopen == H->cap_open) {
+		H->cap_open = H->cap_open ? H->cap_open * 2 : 8;
+		H->open = xrealloc(H->open, H->cap_open * sizeof(*H->open));
+	}
+	H->open[H->nopen++] = hp;
+	return hp->sess;
+}
+
+/* Sessions hold files open: closed after each report part. */
+void heap_close_sessions(struct et_heap *H)
+{
+	for (size_t i = 0; i < H->nopen; i++) {
+		sym_close(H->open[i]->sess);
+		H->open[i]->sess = NULL;
+		H->open[i]->sess_tried = false;
+	}
+	H->nopen = 0;
+}
+
+struct symstack *symstack_get(struct et_heap *H, struct heap_proc *hp, uint32_t id)
+{
+	uint64_t v;
+	if (map_get(&hp->syms, (uint64_t)id + 1, &v))
+		return (struct symstack *)(uintptr_t)v;
+	struct symstack *ss = xcalloc(1, sizeof(*ss));
+	ss->supp = -1;
+	size_t n = 0;
+	const uint64_t *f = NULL;
+	if (id < H->nstacks) {
+		n = H->stacks[id].n;
+		f = H->pool + H->stacks[id].off;
+	}
+	size_t keep = n ? 1 : 0; /* frames[0] is exact */
+	for (size_t i = 1; i < n; i++) {
+		if (!frame_valid(H, hp->proc, f[i])) {
+			ss->cut = true;
+			break;
+		}
+		keep++;
+	}
+	/* the caller alone: neither its frame pointer nor its CFI led further */
+	if (n == 1)
+		ss->cut = true;
+	ss->nraw = keep;
+	ss->frames = xcalloc(keep * SYM_INLINE_MAX, sizeof(*ss->frames));
+	struct sym_session *s = keep ? hp_session(H, hp) : NULL;
+	for (size_t i = 0; i < keep; i++) {
+		size_t got = s ? sym_address(s, f[i], 1, ss->frames + ss->nframes, SYM_INLINE_MAX) : 0;
+		if (!got)
+			ss->frames[ss->nframes].pc = f[i];
+		ss->nframes += got ? got : 1;
+	}
+	if (H->nsyms == H->cap_syms) {
+		H->cap_syms = H->cap_syms ? H->cap_syms * 2 : 64;
+		H->syms = xrealloc(H->syms, H->cap_syms * sizeof(*H->syms));
+	}
+	H->syms[H->nsyms++] = ss;
+	map_put(&hp->syms, (uint64_t)id + 1, (uint64_t)(uintptr_t)ss);
+	return ss;
+}
+
+void symstack_free(struct symstack *ss)
+{
+	sym_frames_free(ss->frames, ss->nframes);
+	free(ss->frames);
+	free(ss);
+}
+
+/* ---- suppressions ------------------------------------------------------------------------ */
+
+/* The C runtime: what it allocates for itself is not the program's leak. */
+static bool runtime_module(const char *mod)
+{
+	static const char *const pats[] = { "ld-linux*", "ld-*.so*", "libc.so*", "libc-*.so", "libstdc++.so*",
+					    "libgcc_s*", "libm.so*", "libm-*.so" };
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (fnmatch(pats[i], mod, 0) == 0)
+			return true;
+	return false;
+}
+
+/* glibc's internal functions, for a static executable (the C library is
+ * inside it): the loader's (_dl_*), libc's (__libc_*), stdio's (_IO_*),
+ * locale (_nl_*) and iconv (__gconv*) machinery. */
+static bool runtime_function(const char *fn)
+{
+	static const char *const pats[] = { "_dl_*", "__libc_*", "_IO_*", "_nl_*", "__gconv*", "__GI_*", "tcache_*",
+					    "_start", "call_init", "_init" };
+	for (size_t i = 0; fn && i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (fnmatch(pats[i], fn, 0) == 0)
+			return true;
+	return false;
+}
+
+static bool symstack_suppressed(const struct et_heap *H, struct symstack *ss)
+{
+	if (ss->supp >= 0)
+		return ss->supp;
+	bool runtime = ss->nframes > 0, user = false;
+	for (size_t i = 0; i < ss->nframes; i++) {
+		const struct sym_frame *f = &ss->frames[i];
+		if (!(f->module && runtime_module(f->module)) && !runtime_function(f->function))
+			runtime = false;
+	}
+	user = supp_match_lsan(H->supp, ss->frames, ss->nframes);
+	ss->supp = runtime || user;
+	return ss->supp;
+}
+
+struct symstack *group_sym(struct et_heap *H, struct heap_proc *hp, struct leak_group *g)
+{
+	if (!g->sym)
+		g->sym = symstack_get(H, hp, g->stack);
+	return g->sym;
+}
+
+static unsigned supp_kind(int hs)
+{
+	return hs == HS_DEFINITE ? SUPP_DEFINITE : hs == HS_INDIRECT ? SUPP_INDIRECT : hs == HS_POSSIBLE ? SUPP_POSSIBLE
+											  : SUPP_REACHABLE;
+}
+
+/* The runtime's own, an LSan rule for the stack, or a valgrind entry for
+ * the stack, its allocating function and its kind of leak. */
+bool group_suppressed(struct et_heap *H, struct heap_proc *hp, struct leak_group *g)
+{
+	struct symstack *ss = group_sym(H, hp, g);
+	if (symstack_suppressed(H, ss))
+		return true;
+	return supp_match_leak(H->supp, heap_op_name(g->op), ss->frames, ss->nframes, supp_kind(g->kind));
+}
