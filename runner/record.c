@@ -301,7 +301,8 @@ static void hold_pending(struct replay *rp, const unsigned char *buf, size_t len
 		rp->pending = xmalloc(len);
 		rp->pending_cap = len;
 	}
-	memcpy(rp->pending, buf, len);
+	if (len)   /* an empty record: rp->pending may still be NULL */
+		memcpy(rp->pending, buf, len);
 	rp->pending_len = len;
 }
 
