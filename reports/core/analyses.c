@@ -4,34 +4,27 @@
 
 #include <stddef.h>
 
-extern const struct et_analysis crash_analysis;       /* reports/crash/crash.c: fatal signals */
-extern const struct et_analysis hang_analysis;        /* reports/hang/hang_render.c: --timeout snapshot */
-extern const struct et_analysis termination_analysis; /* reports/process/termination.c: non-crash endings */
-extern const struct et_analysis time_analysis;        /* reports/hang/timeacct.c: --sched time per thread */
-extern const struct et_analysis tcp_analysis;         /* reports/net/tcp_render.c: TCP connections */
-extern const struct et_analysis heap_analysis;        /* reports/heap/heap.c: blocks, heap errors, leaks */
-extern const struct et_analysis udp_analysis;         /* reports/net/udp.c: UDP flows and DNS lookups */
-extern const struct et_analysis skb_analysis;         /* reports/net/skb.c: --skb packets and route lookups */
-extern const struct et_analysis funcs_analysis;       /* reports/funcs/funcs_render.c: --trace-func */
-extern const struct et_analysis lastwords_analysis;   /* reports/process/lastwords.c: stdout/stderr tails */
-extern const struct et_analysis heapseries_analysis;  /* reports/heap/heapseries.c: live bytes over time */
+/* One line per analysis, in the order of their hooks (fork, exec, exit,
+ * syscall, free); where their sections go in the report is each one's
+ * text_at and json_at. */
+#define ANALYSES(X)                                                            \
+	X(crash_analysis)       /* reports/crash: fatal signals */             \
+	X(hang_analysis)        /* reports/hang: the --timeout snapshot */     \
+	X(termination_analysis) /* reports/process: non-crash endings */       \
+	X(time_analysis)        /* reports/hang: --sched time per thread */    \
+	X(tcp_analysis)         /* reports/net: TCP connections */             \
+	X(heap_analysis)        /* reports/heap: blocks, heap errors, leaks */ \
+	X(udp_analysis)         /* reports/net: UDP flows and DNS lookups */   \
+	X(skb_analysis)         /* reports/net: --skb packets and routes */    \
+	X(funcs_analysis)       /* reports/funcs: --trace-func */              \
+	X(lastwords_analysis)   /* reports/process: stdout/stderr tails */     \
+	X(heapseries_analysis)  /* reports/heap: live bytes over time */
 
-/* The order of their hooks (fork, exec, exit, free); where their sections
- * go in the report is each one's text_at and json_at. */
-const struct et_analysis *const et_analyses[] = {
-	&crash_analysis,
-	&hang_analysis,
-	&termination_analysis,
-	&time_analysis,
-	&tcp_analysis,
-	&heap_analysis,
-	&udp_analysis,
-	&skb_analysis,
-	&funcs_analysis,
-	&lastwords_analysis,
-	&heapseries_analysis,
-	NULL,
-};
+#define DECLARE(a) extern const struct et_analysis a;
+ANALYSES(DECLARE)
+
+#define ENTRY(a) &a,
+const struct et_analysis *const et_analyses[] = { ANALYSES(ENTRY) NULL };
 
 #define EACH(op, ...)                                                   \
 	for (const struct et_analysis *const *a = et_analyses; *a; a++) \
