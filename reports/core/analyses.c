@@ -18,7 +18,8 @@
 	X(skb_analysis)         /* reports/net: --skb packets and routes */    \
 	X(funcs_analysis)       /* reports/funcs: --trace-func */              \
 	X(lastwords_analysis)   /* reports/process: stdout/stderr tails */     \
-	X(heapseries_analysis)  /* reports/heap: live bytes over time */
+	X(heapseries_analysis)  /* reports/heap: live bytes over time */      \
+	/* a new analysis: one line above this one */
 
 #define DECLARE(a) extern const struct et_analysis a;
 ANALYSES(DECLARE)
