@@ -559,4 +559,14 @@ struct et_task {
 	struct et_sched sched;  /* where its time went (bpf/timeacct.h) */
 };
 
+/* Settings every BPF object reads (bpf/shared.h), set by user space before
+ * each object's load, the same in all (runner/concern.c). */
+struct et_shared_cfg {
+	et_u64 wakeup_bytes;  /* wake the reader past this much data */
+	/* the preload backend (libetrace_heap.so in LD_PRELOAD) records the
+	 * dynamically linked processes that are not secure-exec */
+	et_u32 heap_preload;
+	et_u32 pad;
+};
+
 #endif

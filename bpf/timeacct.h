@@ -1,29 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Where time went (included by etrace.bpf.c; loaded only with --sched=on,
- * user space sets the programs' autoload): per thread, in its task storage,
- * the time off a CPU by what it slept in, the time runnable but not running,
- * and its switches, from sched_switch and sched_wakeup; no record per
- * switch. At the thread's exit one ET_EV_TASKSTAT record carries those and
- * the kernel's own counters (CPU time, switches, bytes read and written, the
- * process's peak RSS). Waits on contended futex words are summed per word in
- * a hash map at sys_exit, read once at the end.
- *
- * Every task switch on the machine runs et_sched_switch: an untraced task
- * pays the task->bpf_storage load of task_traced() for prev and next.
+ * Where time went (--sched=on), the core object's part (included by
+ * etrace.bpf.c): per thread, bpf/sched.bpf.c adds up in its task storage
+ * the time off a CPU by what it slept in, the time runnable but not
+ * running, and its switches; no record per switch. At the thread's exit
+ * one ET_EV_TASKSTAT record (sent from here) carries those and the
+ * kernel's own counters (CPU time, switches, bytes read and written, the
+ * process's peak RSS). Waits on contended futex words are summed per word
+ * in a hash map at sys_exit, read once at the end.
  */
 #ifndef ETRACE_TIMEACCT_H
 #define ETRACE_TIMEACCT_H
 
 const volatile __u32 timeacct_on = 0;
-
-/* per syscall number: 1 + enum et_off_reason (0: ET_OFF_OTHER); from user space */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ET_MAX_SYSCALLS);
-	__type(key, __u32);
-	__type(value, __u8);
-} wait_class SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -31,67 +20,6 @@ struct {
 	__type(key, struct et_futex_key);
 	__type(value, struct et_futex_stat);
 } futex_waits SEC(".maps");
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(et_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
-{
-	__u64 now = 0;
-	struct et_task *t = task_traced(prev);
-	if (t) {
-		now = bpf_ktime_get_ns();
-		struct et_sched *s = &t->sched;
-		if (preempt || prev_state == 0 /* TASK_RUNNING */) {
-			s->wake_ts = now;
-			s->off_ts = 0;
-			s->invol++;
-		} else {
-			s->off_ts = now;
-			s->wake_ts = 0;
-			s->vol++;
-			__u32 r = ET_OFF_OTHER;
-			if (t->in_flight) {
-				__u32 nr = t->rec.nr;
-				__u8 *c = bpf_map_lookup_elem(&wait_class, &nr);
-				if (c && *c)
-					r = *c - 1;
-			} else if (prev_state & 2 /* TASK_UNINTERRUPTIBLE */) {
-				r = ET_OFF_FAULT;
-			}
-			s->off_reason = r;
-		}
-	}
-	struct et_task *n = task_traced(next);
-	if (n) {
-		if (!now)
-			now = bpf_ktime_get_ns();
-		struct et_sched *s = &n->sched;
-		if (s->off_ts) {
-			__u64 end = s->wake_ts > s->off_ts ? s->wake_ts : now;
-			__u32 r = s->off_reason;
-			if (r < ET_OFF_MAX)
-				s->off_ns[r] += end - s->off_ts;
-		}
-		if (s->wake_ts && now > s->wake_ts) {
-			__u64 d = now - s->wake_ts;
-			s->runq_ns += d;
-			if (d > s->runq_max_ns)
-				s->runq_max_ns = d;
-		}
-		s->off_ts = 0;
-		s->wake_ts = 0;
-	}
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(et_sched_wakeup, struct task_struct *p)
-{
-	struct et_task *t = task_traced(p);
-	if (t && t->sched.off_ts && !t->sched.wake_ts)
-		t->sched.wake_ts = bpf_ktime_get_ns();
-	return 0;
-}
 
 /* sys_exit of a futex wait: one more wait on that word, if it was a lock's */
 static __always_inline void timeacct_futex(struct et_task *t, __u64 now)

@@ -28,6 +28,7 @@
 #include "tracer.h"
 #include "runner/heap/heapprobe.h"
 #include "startup.h"
+#include "heaptune.h"
 #include "runner/heap/heaprec.h"
 #include "invoker.h"
 #include "runner/net/skbtrace.h"
@@ -465,6 +466,7 @@ int run_main(const struct run_opts *o)
 	char err[512] = "";
 	char path[4096];
 	startup_on();
+	heaptune_start();
 	/* the program, its libraries and the files named on the command line
 	 * are looked up and read with the invoking user's rights (invoker.h) */
 	struct invoker_saved as_user;

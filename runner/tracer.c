@@ -20,6 +20,13 @@
 
 #include "../bpf/cbpf.h"
 #include "etrace.skel.h"
+#include "heap.skel.h"
+#include "funcs.skel.h"
+#include "net.skel.h"
+#include "skb.skel.h"
+#include "sched.skel.h"
+#include "bpf/net.h"
+#include "concern.h"
 #include "reports/syscalls/syscall_table.h"
 #include "runner/heap/heapprobe.h"
 #include "runner/heap/heaprec.h"
@@ -35,7 +42,14 @@
 #include <pthread.h>
 
 struct tracer {
-	struct etrace_bpf *skel;
+	struct etrace_bpf *skel;    /* the core: processes, syscalls, signals, network */
+	struct net_bpf *net;        /* the network's programs */
+	struct skb_bpf *skbo;       /* --skb's programs (NULL without it) */
+	struct funcs_bpf *funcs;    /* --trace-func's programs (NULL without it) */
+	struct sched_bpf *sched;    /* --sched=on's programs (NULL without it) */
+	struct heap_bpf *heap;      /* the heap's uprobes: NULL until a process needs them */
+	struct et_shared_cfg shared; /* what every object is told (bpf/shared.h) */
+	bool heap_load_failed;
 	struct skb_plan *skb;       /* --skb: its function backend's links */
 	struct ring_buffer *rb;
 	struct et_model *m;
@@ -50,6 +64,7 @@ struct tracer {
 	/* heap: per process, an entry and a return link per allocator file */
 	const struct heap_plan *heap_plan;
 	bool heap_multi;            /* uprobe_multi links (6.6), else one per probe */
+	bool heap_hold;             /* the heap programs stop a process at _exit */
 	struct heap_links **heap_procs;
 	size_t nheap_procs;
 	pthread_t closers[32];
@@ -210,7 +225,7 @@ static int fill_wait_classes(struct tracer *t)
 		{ ET_OFF_SLEEP, "nanosleep clock_nanosleep pause rt_sigsuspend rt_sigtimedwait" },
 		{ ET_OFF_CHILD, "wait4 waitid" },
 	};
-	int fd = bpf_map__fd(t->skel->maps.wait_class);
+	int fd = bpf_map__fd(t->sched->maps.wait_class);
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
 		char buf[512];
 		snprintf(buf, sizeof(buf), "%s", classes[i].names);
@@ -349,7 +364,7 @@ static int attach_funcs(struct tracer *t, const char *path, char *err, size_t er
 			rcookies[nret++] = i;
 		}
 	}
-	struct bpf_program *entry = t->skel->progs.et_func_entry, *ret = t->skel->progs.et_func_return;
+	struct bpf_program *entry = t->funcs->progs.et_func_entry, *ret = t->funcs->progs.et_func_return;
 	if (t->func_multi) {
 		t->func_links[0] = link_uprobe_multi(entry, path, offs, cookies, m->nfuncs, false, 0);
 		if (t->func_links[0] >= 0 && nret)
@@ -523,8 +538,8 @@ static int attach_heap_legacy(struct tracer *t, struct heap_links *l, const char
 	for (size_t i = 0; i < n + nret; i++) {
 		bool ret = i >= n;
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = ret ? rcookies[i - n] : cookies[i]);
-		struct bpf_link *lk = bpf_program__attach_uprobe_opts(ret ? t->skel->progs.et_heap_return
-									  : t->skel->progs.et_heap_enter,
+		struct bpf_link *lk = bpf_program__attach_uprobe_opts(ret ? t->heap->progs.et_heap_return
+									  : t->heap->progs.et_heap_enter,
 								      pid, path, ret ? roffs[i - n] : offs[i], &uo);
 		if (!lk)
 			return -1;
@@ -533,11 +548,51 @@ static int attach_heap_legacy(struct tracer *t, struct heap_links *l, const char
 	return 0;
 }
 
+/* The heap's uprobe programs (bpf/heap.bpf.c), loaded the first time a
+ * process needs probes: with the preload backend serving every dynamically
+ * linked process, most runs never do. That process waits meanwhile: the
+ * root before its exec, any other held by the fork or exec hold. */
+static int heap_concern_load(struct tracer *t, char *err, size_t errlen)
+{
+	if (t->heap)
+		return 0;
+	if (t->heap_load_failed) {
+		snprintf(err, errlen, "the heap probes' programs could not be loaded");
+		return -1;
+	}
+	double t0 = now_ms();
+	struct heap_bpf *h = heap_bpf__open();
+	if (!h) {
+		snprintf(err, errlen, "cannot open the heap probes' BPF object: %s", strerror(errno));
+		t->heap_load_failed = true;
+		return -1;
+	}
+	h->rodata->shared_cfg = t->shared;
+	h->rodata->heap_hold = t->heap_hold;
+	h->rodata->heap_stack = getenv("ETRACE_HEAP_NOSTACK") ? 0 : 1;
+	if (t->heap_multi) {
+		bpf_program__set_expected_attach_type(h->progs.et_heap_enter, ET_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(h->progs.et_heap_return, ET_BPF_TRACE_UPROBE_MULTI);
+	}
+	if (concern_load(h->obj, &t->skel->obj, 1, "heap", err, errlen) < 0) {
+		heap_bpf__destroy(h);
+		t->heap_load_failed = true;
+		return -1;
+	}
+	t->heap = h;
+	startup_mark("the heap probes' programs loaded (a process needed them)");
+	if (getenv("ETRACE_DEBUG"))
+		fprintf(stderr, "etrace: the heap probes' programs loaded in %.1f ms\n", now_ms() - t0);
+	return 0;
+}
+
 int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen)
 {
 	const struct heap_plan *plan = t->heap_plan;
 	if (!plan)
 		return 0;
+	if (heap_concern_load(t, err, errlen) < 0)
+		return -1;
 	double t0 = now_ms();
 	struct heap_links *l = calloc(1, sizeof(*l) + 2 * (plan->nfiles + 1) * sizeof(int));
 	if (!l) {
@@ -573,12 +628,12 @@ int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen)
 			free(v);
 			continue;
 		}
-		int fd = link_uprobe_multi(t->skel->progs.et_heap_enter, f->path, offs, cookies, f->nprobes, false,
+		int fd = link_uprobe_multi(t->heap->progs.et_heap_enter, f->path, offs, cookies, f->nprobes, false,
 					       pid);
 		if (fd >= 0)
 			l->fd[l->n++] = fd;
 		int rfd = fd < 0 || !nret ? 0
-					  : link_uprobe_multi(t->skel->progs.et_heap_return, f->path, roffs, rcookies,
+					  : link_uprobe_multi(t->heap->progs.et_heap_return, f->path, roffs, rcookies,
 								  nret, true, pid);
 		if (rfd > 0)
 			l->fd[l->n++] = rfd;
@@ -682,11 +737,18 @@ static void release_held(struct tracer *t)
 	}
 }
 
+/* No stop may be started from now on (bpf/shared.h's hold_gate). */
+static void close_gate(struct tracer *t)
+{
+	__u32 zero = 0, one = 1;
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.hold_gate), &zero, &one, BPF_ANY);
+}
+
 void tracer_end_holds(struct tracer *t)
 {
 	if (!t)
 		return;
-	__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
+	close_gate(t);
 	tracer_drain(t);
 	release_held(t);
 }
@@ -708,6 +770,93 @@ static void detach_heap(struct tracer *t)
 			t->heap_attaches, t->heap_attach_ms, n, now_ms() - t0);
 }
 
+/* The network's programs (bpf/net.bpf.c): those whose tracepoint this
+ * kernel has, told the argument counts of the ones that changed. */
+static int open_net(struct tracer *t, const struct kernel_tp_args *tpa, char *err, size_t errlen)
+{
+	t->net = net_bpf__open();
+	if (!t->net) {
+		snprintf(err, errlen, "cannot open the network's BPF object: %s", strerror(errno));
+		return -1;
+	}
+	t->net->rodata->shared_cfg = t->shared;
+	t->net->rodata->tp_kfree_skb_args = (__u32)tpa->kfree_skb;
+	t->net->rodata->drop_unspecified = tpa->skb_consumed;
+	if (kernelfit_tracepoints(t->net->obj, kernelfit_vmlinux(), t->m, err, errlen) < 0 ||
+	    concern_load(t->net->obj, &t->skel->obj, 1, "net", err, errlen) < 0)
+		return -1;
+	int rc = net_bpf__attach(t->net);
+	if (rc) {
+		snprintf(err, errlen, "cannot attach the network's tracepoints: %s", strerror(-rc));
+		return -1;
+	}
+	startup_mark("the network's programs loaded and attached");
+	return 0;
+}
+
+/* --sched=on's programs (bpf/sched.bpf.c) and what each syscall waits for. */
+static int open_sched(struct tracer *t, char *err, size_t errlen)
+{
+	t->sched = sched_bpf__open();
+	if (!t->sched) {
+		snprintf(err, errlen, "cannot open the --sched BPF object: %s", strerror(errno));
+		return -1;
+	}
+	t->sched->rodata->shared_cfg = t->shared;
+	if (kernelfit_tracepoints(t->sched->obj, kernelfit_vmlinux(), t->m, err, errlen) < 0 ||
+	    concern_load(t->sched->obj, &t->skel->obj, 1, "sched", err, errlen) < 0)
+		return -1;
+	int rc = fill_wait_classes(t);
+	if (rc) {
+		snprintf(err, errlen, "cannot fill the wait classes' map: %s", strerror(-rc));
+		return -1;
+	}
+	rc = sched_bpf__attach(t->sched);
+	if (rc) {
+		snprintf(err, errlen, "cannot attach the --sched tracepoints: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* --skb's programs (bpf/skb.bpf.c), with the maps of the core and the
+ * network objects; a function backend picked by auto that the kernel
+ * refuses falls back to the tracepoints. */
+static int open_skb(struct tracer *t, const struct kernel_tp_args *tpa, char *err, size_t errlen)
+{
+	struct bpf_object *from[2] = { t->skel->obj, t->net->obj };
+	for (;;) {
+		t->skbo = skb_bpf__open();
+		if (!t->skbo) {
+			snprintf(err, errlen, "cannot open the --skb BPF object: %s", strerror(errno));
+			return -1;
+		}
+		t->skbo->rodata->shared_cfg = t->shared;
+		t->skbo->rodata->tp_consume_skb_args = (__u32)tpa->consume_skb;
+		skb_plan_configure(t->skb, t->skbo);
+		if (kernelfit_tracepoints(t->skbo->obj, kernelfit_vmlinux(), t->m, err, errlen) < 0)
+			return -1;
+		char lerr[256];
+		if (concern_load(t->skbo->obj, from, 2, "skb", lerr, sizeof(lerr)) == 0)
+			break;
+		if (!t->skb->auto_picked || strcmp(t->skb->backend, "tracepoint") == 0) {
+			snprintf(err, errlen, "%s", lerr);
+			return -1;
+		}
+		/* the function backend the kernel seemed to allow was refused:
+		 * a fresh object with the tracepoint programs only */
+		skb_plan_fall_back(t->skb, lerr);
+		skb_bpf__destroy(t->skbo);
+		t->skbo = NULL;
+	}
+	int rc = skb_bpf__attach(t->skbo);
+	if (rc) {
+		snprintf(err, errlen, "cannot attach the --skb tracepoints: %s", strerror(-rc));
+		return -1;
+	}
+	return skb_plan_attach(t->skb, t->skbo, err, errlen);
+}
+
 struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char *err, size_t errlen)
 {
 	libbpf_set_print(quiet_libbpf);
@@ -723,7 +872,6 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	t->m = m;
 	t->func_links[0] = t->func_links[1] = -1;
 	t->watch.fd = -1;
-reopen:
 	t->skel = etrace_bpf__open();
 	if (!t->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
@@ -749,10 +897,11 @@ reopen:
 	t->skel->rodata->nr_uretprobe = nr_uret < 0 ? 0xffffffffu : (__u32)nr_uret;
 	/* an allocation-heavy target sends ~100 MB/s of heap records */
 	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes : o->heap ? 32u << 20 : 16u << 20);
-	t->skel->rodata->heap_hold = o->heap && o->heap_hold;
+	t->heap_hold = o->heap && o->heap_hold;
 	t->skel->rodata->etrace_tgid = (__u32)getpid();
-	t->skel->rodata->heap_stack = getenv("ETRACE_HEAP_NOSTACK") ? 0 : 1;
-	t->skel->rodata->wakeup_bytes = rb / 2;
+	t->shared.wakeup_bytes = rb / 2;
+	t->shared.heap_preload = o->heap && o->heap_backend != HEAP_BACKEND_UPROBE;
+	t->skel->rodata->shared_cfg = t->shared;
 	bpf_map__set_max_entries(t->skel->maps.events, rb);
 
 	/* what this kernel has: programs whose tracepoint it lacks are left
@@ -769,9 +918,6 @@ reopen:
 		snprintf(m->kernel_release, sizeof(m->kernel_release), "%s", u.release);
 	struct kernel_tp_args tpa;
 	kernelfit_tp_args(vmlinux, &tpa);
-	t->skel->rodata->tp_kfree_skb_args = (__u32)tpa.kfree_skb;
-	t->skel->rodata->tp_consume_skb_args = (__u32)tpa.consume_skb;
-	t->skel->rodata->drop_unspecified = tpa.skb_consumed;
 	/* ETRACE_NO_SIGNAL_TASK=1: behave as on a kernel without it (tests) */
 	bool signal_task = kernelfit_has_kfunc(vmlinux, "bpf_send_signal_task") && !getenv("ETRACE_NO_SIGNAL_TASK");
 	t->skel->rodata->no_signal_task = !signal_task;
@@ -781,23 +927,17 @@ reopen:
 	if (fit < 0)
 		goto fail;
 
-	/* the function probes are attached by attach_funcs(), and loaded only
-	 * for --trace-func, with the attach type the kernel's links need */
-	struct bpf_program *fprogs[2] = { t->skel->progs.et_func_entry, t->skel->progs.et_func_return };
+	/* the function probes (bpf/funcs.bpf.c) are loaded after the core
+	 * for --trace-func only, and attached by attach_funcs() */
 	if (m->nfuncs) {
 		t->func_multi = uprobe_multi_supported();
 		if (!t->func_multi)
 			kernelfit_note(m, "uprobe_multi links (Linux 6.6)",
 				       "--trace-func attaches one uprobe per function: detaching takes ~0.1 s a probe");
 	}
-	for (int i = 0; i < 2; i++) {
-		bpf_program__set_autoattach(fprogs[i], false);
-		bpf_program__set_autoload(fprogs[i], m->nfuncs > 0);
-		if (t->func_multi)
-			bpf_program__set_expected_attach_type(fprogs[i], ET_BPF_TRACE_UPROBE_MULTI);
-	}
 
-	struct bpf_program *hprogs[2] = { t->skel->progs.et_heap_enter, t->skel->progs.et_heap_return };
+	/* the heap's uprobe programs (bpf/heap.bpf.c) are loaded when the
+	 * first process needs them: heap_concern_load() */
 	bool heap = o->heap && o->heap->nfiles && o->heap_backend != HEAP_BACKEND_PRELOAD;
 	t->heap_multi = heap && uprobe_multi_supported();
 	if (heap && !t->heap_multi)
@@ -821,17 +961,8 @@ reopen:
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	t->skel->rodata->heap_per_process = heap;
-	t->skel->rodata->heap_preload = o->heap && o->heap_backend != HEAP_BACKEND_UPROBE;
-	for (int i = 0; i < 2; i++) {
-		bpf_program__set_autoattach(hprogs[i], false);
-		bpf_program__set_autoload(hprogs[i], heap);
-		if (t->heap_multi)
-			bpf_program__set_expected_attach_type(hprogs[i], ET_BPF_TRACE_UPROBE_MULTI);
-	}
 
-	struct skb_plan off = { .on = false, .backend = "tracepoint" };
-	t->skb = o->skb ? o->skb : NULL;
-	skb_plan_configure(o->skb ? o->skb : &off, t->skel);
+	t->skb = o->skb && o->skb->on ? o->skb : NULL;
 	if (o->skb && o->skb->on && strcmp(o->skb->backend, "tracepoint") == 0 && tpa.tcp_send_reset < 3)
 		kernelfit_note(m, "tcp_send_reset tracepoint for resets sent without a socket (Linux 6.10)",
 			       "--skb via tracepoints does not show the RST answering a packet to a closed port "
@@ -839,8 +970,6 @@ reopen:
 
 	/* where time went (--sched): the switch programs only when asked */
 	t->skel->rodata->timeacct_on = o->timeacct;
-	bpf_program__set_autoload(t->skel->progs.et_sched_switch, o->timeacct);
-	bpf_program__set_autoload(t->skel->progs.et_sched_wakeup, o->timeacct);
 
 	if (!tpa.skb_consumed)
 		kernelfit_note(m, "SKB_CONSUMED drop reason (Linux 6.3)",
@@ -855,14 +984,6 @@ reopen:
 	int rc = etrace_bpf__load(t->skel);
 	startup_verifier_collect(t->skel->obj, "etrace");
 	startup_mark("the BPF programs loaded (verified)");
-	if (rc && o->skb && o->skb->on && o->skb->auto_picked && strcmp(o->skb->backend, "tracepoint") != 0) {
-		/* the function backend the kernel seemed to allow was refused:
-		 * a fresh object with the tracepoint programs only */
-		skb_plan_fall_back(o->skb, strerror(-rc));
-		etrace_bpf__destroy(t->skel);
-		t->skel = NULL;
-		goto reopen;
-	}
 	if (rc) {
 		snprintf(err, errlen,
 			 "cannot load the BPF programs: %s (needs root or CAP_BPF+CAP_PERFMON, a kernel with BTF, "
@@ -871,8 +992,6 @@ reopen:
 		goto fail;
 	}
 	rc = fill_specs(t);
-	if (rc == 0 && o->timeacct)
-		rc = fill_wait_classes(t);
 	if (rc) {
 		snprintf(err, errlen, "cannot fill the capture plan map: %s", strerror(-rc));
 		goto fail;
@@ -888,12 +1007,30 @@ reopen:
 		goto fail;
 	}
 	startup_mark("the tracepoints attached");
+	if (open_net(t, &tpa, err, errlen) < 0)
+		goto fail;
+	if (t->skb && open_skb(t, &tpa, err, errlen) < 0)
+		goto fail;
+	if (o->timeacct && open_sched(t, err, errlen) < 0)
+		goto fail;
 	if (heap)
 		t->heap_plan = o->heap;
-	if (m->nfuncs && attach_funcs(t, o->func_binary, err, errlen) < 0)
-		goto fail;
-	if (t->skb && skb_plan_attach(t->skb, t->skel, err, errlen) < 0)
-		goto fail;
+	if (m->nfuncs) {
+		t->funcs = funcs_bpf__open();
+		if (!t->funcs) {
+			snprintf(err, errlen, "cannot open the function probes' BPF object: %s", strerror(errno));
+			goto fail;
+		}
+		t->funcs->rodata->shared_cfg = t->shared;
+		if (t->func_multi) {
+			bpf_program__set_expected_attach_type(t->funcs->progs.et_func_entry, ET_BPF_TRACE_UPROBE_MULTI);
+			bpf_program__set_expected_attach_type(t->funcs->progs.et_func_return, ET_BPF_TRACE_UPROBE_MULTI);
+		}
+		if (concern_load(t->funcs->obj, &t->skel->obj, 1, "funcs", err, errlen) < 0)
+			goto fail;
+		if (attach_funcs(t, o->func_binary, err, errlen) < 0)
+			goto fail;
+	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_record, t, NULL);
 	if (!t->rb) {
 		snprintf(err, errlen, "cannot map the ring buffer: %s", strerror(errno));
@@ -996,12 +1133,14 @@ int tracer_preload_fd(struct tracer *t)
 }
 
 /* Sockets still open at the end: their byte counts since their last event
- * are in the owner map. The layout matches struct et_owner in the BPF code. */
+ * are in the owner map (bpf/net.h). */
 static void collect_socket_bytes(struct tracer *t)
 {
-	struct { __u32 pid, tid; __u64 sent, recv; } o;
+	struct et_owner o;
 	__u64 key, next, *prev = NULL;
-	int fd = bpf_map__fd(t->skel->maps.sk_owner);
+	if (!t->net)
+		return;
+	int fd = bpf_map__fd(t->net->maps.sk_owner);
 	struct et_model *m = t->m;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
@@ -1022,16 +1161,18 @@ static void collect_socket_bytes(struct tracer *t)
 }
 
 /* The path of the connections' packets: counters per (socket, interface,
- * stage) the kernel added up (struct et_path_key/et_path_val in the BPF code). */
+ * stage) the kernel added up (bpf/net.h). */
 static void collect_net_path(struct tracer *t)
 {
-	struct pkey { __u64 sk; __u32 ifindex, netns, stage, pad; } key, next, *prev = NULL;
-	struct pval { __u64 packets, bytes, errors, first_ts; __s32 last_rc; __u32 pad; char ifname[16]; } v;
-	int fd = bpf_map__fd(t->skel->maps.net_path);
+	struct et_path_key key, next, *prev = NULL;
+	struct et_path_val v;
+	if (!t->net)
+		return;
+	int fd = bpf_map__fd(t->net->maps.net_path);
 	struct et_model *m = t->m;
 	/* a per-CPU table: each CPU's counts, added up here */
 	int ncpu = libbpf_num_possible_cpus();
-	struct pval *per = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*per)) : NULL;
+	struct et_path_val *per = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*per)) : NULL;
 	if (!per)
 		return;
 	for (size_t i = 0; i < m->nconns; i++)
@@ -1243,8 +1384,8 @@ void tracer_close(struct tracer *t)
 	hangsnap_free(t->hs);
 	/* no stop outlives etrace: none started from here on, none left
 	 * (no object when opening it failed: nothing was loaded then) */
-	if (t->skel && t->skel->bss)
-		__atomic_store_n(&t->skel->bss->holds_off, 1, __ATOMIC_SEQ_CST);
+	if (t->skel)
+		close_gate(t);
 	if (t->skel)
 		release_held(t);
 	heaprec_close(t->hr);
@@ -1253,6 +1394,9 @@ void tracer_close(struct tracer *t)
 	detach_funcs(t);
 	if (t->skb)
 		skb_plan_detach(t->skb);
+	skb_bpf__destroy(t->skbo);
+	net_bpf__destroy(t->net);
+	sched_bpf__destroy(t->sched);
 	startup_mark("the function and --skb probes detached");
 	if (t->skel) {
 		etrace_bpf__detach(t->skel);
@@ -1260,6 +1404,8 @@ void tracer_close(struct tracer *t)
 		release_held(t);   /* a stop sent while the programs were detached */
 	}
 	holdwatch_end(&t->watch);
+	heap_bpf__destroy(t->heap);
+	funcs_bpf__destroy(t->funcs);
 	etrace_bpf__destroy(t->skel);
 	startup_mark("the BPF object closed");
 	free(t);

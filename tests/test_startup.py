@@ -1,10 +1,11 @@
 """etrace's own start-up (#14): ETRACE_STARTUP's account of where the time
-goes, and the verifier's work per program kept small (global BPF
-functions)."""
+goes, the verifier's work per program kept small (global BPF functions),
+and a run loading only the BPF objects of the concerns it uses (the heap's
+uprobes when a process needs them, --trace-func's with that option)."""
 import os
 import re
 
-from lib import run
+from lib import PROGS, run
 
 
 def _env(**kw):
@@ -13,10 +14,11 @@ def _env(**kw):
     return env
 
 
-def _verified(stderr):
-    """program -> instructions the verifier processed, from ETRACE_STARTUP's table."""
-    rows = re.finditer(r"^\s+etrace\s+(et_\w+)\s+-?\d+\s+-?\d+\s+(\d+)\s+-?\d+\s+\d+$", stderr, re.M)
-    return {m.group(1): int(m.group(2)) for m in rows}
+def _verified(stderr, obj=None):
+    """program -> instructions the verifier processed, from ETRACE_STARTUP's
+    table (of the BPF object obj, or of every object)."""
+    rows = re.finditer(r"^\s+(\w+)\s+(et_\w+)\s+-?\d+\s+-?\d+\s+(\d+)\s+-?\d+\s+\d+$", stderr, re.M)
+    return {m.group(2): int(m.group(3)) for m in rows if obj is None or m.group(1) == obj}
 
 
 def test_startup_account_names_phases_and_programs():
@@ -28,13 +30,38 @@ def test_startup_account_names_phases_and_programs():
                   "the heap probes detached", "the cgroup removed"):
         assert phase in r.stderr, r.stderr
     v = _verified(r.stderr)
-    for p in ("et_sys_enter", "et_sys_exit", "et_exec", "et_fork", "et_exit", "et_heap_enter"):
+    for p in ("et_sys_enter", "et_sys_exit", "et_exec", "et_fork", "et_exit"):
         assert v.get(p, 0) > 0, (p, r.stderr)
+    # the core object and the network's, nothing else
+    assert set(v) == set(_verified(r.stderr, "etrace")) | set(_verified(r.stderr, "net")), v
+    assert _verified(r.stderr, "net").get("et_sock_state", 0) > 0, v
     # the capture helpers are global functions, verified once: inlined,
     # et_sys_exit took 97,572 instructions and et_exec 56,767
     assert v["et_sys_exit"] < 30000, v
     assert v["et_exec"] < 10000, v
-    # --skb's and --trace-func's programs are not loaded without them
-    assert not [p for p in v if p.startswith(("et_skb_", "et_func_", "et_fib"))], v
+    # --skb's and --trace-func's programs are not loaded without them, nor
+    # the heap's uprobes: the preload recorder serves a dynamic /bin/true
+    assert not [p for p in v if p.startswith(("et_skb_", "et_func_", "et_fib", "et_heap_"))], v
+    assert "the heap probes' programs loaded" not in r.stderr, r.stderr
     # the report is the usual one
     assert [s["name"] for s in r.syscalls()][:1] == ["execve"], r.syscalls()[:3]
+
+
+def test_heap_uprobes_are_loaded_when_a_process_needs_them():
+    # a static binary: nothing to preload into; its exec hold waits while
+    # the heap's object is loaded, and its first allocation is seen
+    r = run([os.path.join(PROGS, "heap_leaks_static"), "simple"], env=_env(ETRACE_STARTUP="1"))
+    assert r.rc == 0, r.stderr
+    v = _verified(r.stderr, "heap")
+    assert v.get("et_heap_enter", 0) > 0 and v.get("et_heap_return", 0) > 0, r.stderr
+    assert "the heap probes' programs loaded (a process needed them)" in r.stderr, r.stderr
+    leaks = r.report["heap"]["leaks"]
+    assert [(lk["bytes"], lk["blocks"]) for lk in leaks] == [(100, 1)], leaks
+
+
+def test_function_probes_are_their_own_object():
+    r = run([os.path.join(PROGS, "funcs")], etrace_opts=["--trace-func=main"],
+            env=_env(ETRACE_STARTUP="1"))
+    assert r.rc == 0, r.stderr
+    assert set(_verified(r.stderr, "funcs")) == {"et_func_entry", "et_func_return"}, r.stderr
+    assert not _verified(r.stderr, "heap"), r.stderr

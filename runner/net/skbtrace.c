@@ -17,7 +17,7 @@
 #include "runner/doctor.h"
 #include "runner/kernelfit.h"
 #include "runner/run.h"
-#include "etrace.skel.h"
+#include "skb.skel.h"
 #include "reports/net/pcapfilter.h"
 #include "reports/core/xalloc.h"
 #include "symbolize/ksyms.h"
@@ -118,7 +118,7 @@ done:
 }
 
 /* The per-function programs, by argument position (1..5). */
-static struct bpf_program *func_prog(struct etrace_bpf *s, const char *backend, int arg)
+static struct bpf_program *func_prog(struct skb_bpf *s, const char *backend, int arg)
 {
 	struct bpf_program *kmulti[] = { s->progs.et_skb_kmulti1, s->progs.et_skb_kmulti2, s->progs.et_skb_kmulti3,
 					 s->progs.et_skb_kmulti4, s->progs.et_skb_kmulti5 };
@@ -145,22 +145,12 @@ static const struct skb_func *first_at(const struct skb_plan *p, int arg)
 	return NULL;
 }
 
-void skb_plan_configure(struct skb_plan *p, struct etrace_bpf *skel)
+void skb_plan_configure(struct skb_plan *p, struct skb_bpf *skel)
 {
-	struct bpf_program *tps[] = { skel->progs.et_skb_dev_queue, skel->progs.et_skb_start_xmit,
-				      skel->progs.et_skb_xmit,      skel->progs.et_skb_netif_rx,
-				      skel->progs.et_skb_gro,       skel->progs.et_skb_receive,
-				      skel->progs.et_skb_send_reset, skel->progs.et_skb_copy_user,
-				      skel->progs.et_skb_kfree,     skel->progs.et_skb_consume };
-	/* the tracepoints go with every backend: they name the drops and
-	 * the frees, which end a packet's journey */
-	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
-		bpf_program__set_autoload(tps[i], p->on);
-	/* route lookups and the softirq depth they and the UDP rule need */
-	struct bpf_program *aux[] = { skel->progs.et_softirq_entry, skel->progs.et_softirq_exit,
-				      skel->progs.et_fib_lookup, skel->progs.et_fib6_lookup };
-	for (size_t i = 0; i < sizeof(aux) / sizeof(aux[0]); i++)
-		bpf_program__set_autoload(aux[i], p->on);
+	/* the object (bpf/skb.bpf.c) is opened for --skb only: its
+	 * tracepoint programs go with every backend (they name the drops and
+	 * the frees, which end a packet's journey, the route lookups and the
+	 * softirq depth); of the per-function programs, the backend's kind */
 	const char *backends[] = { "kprobe-multi", "kprobe", "fentry" };
 	for (size_t b = 0; b < 3; b++)
 		for (int arg = 1; arg <= SKB_FUNCS_MAX_ARG; arg++) {
@@ -173,12 +163,6 @@ void skb_plan_configure(struct skb_plan *p, struct etrace_bpf *skel)
 			if (load && b == 2)
 				bpf_program__set_attach_target(prog, 0, first_at(p, arg)->name);
 		}
-	/* the LRU tables are preallocated in full: without --skb, one entry
-	 * each (no program that uses them is loaded) */
-	if (!p->on) {
-		bpf_map__set_max_entries(skel->maps.skb_tracked, 1);
-		bpf_map__set_max_entries(skel->maps.udp_ports, 1);
-	}
 	skel->rodata->skb_trace = p->on;
 	skel->rodata->skb_stack = p->on && p->stack;
 	skel->rodata->skb_nprog = p->nprog;
@@ -249,7 +233,7 @@ static int attach_fentry_copy(struct skb_plan *p, struct bpf_program *prog, cons
 	return 0;
 }
 
-int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size_t errlen)
+int skb_plan_attach(struct skb_plan *p, struct skb_bpf *skel, char *err, size_t errlen)
 {
 	if (!p->on || !function_backend(p->backend))
 		return 0;

@@ -10,7 +10,7 @@
 #include "symbolize/skbfuncs.h"
 
 struct run_opts;
-struct etrace_bpf;
+struct skb_bpf;
 struct bpf_link;
 struct ksyms;
 
@@ -38,9 +38,9 @@ struct skb_plan {
  * Returns 0, or -1 with a one-line err (etrace then exits 125). */
 int skb_plan_make(const struct run_opts *o, struct skb_plan *p, char *err, size_t errlen);
 /* Before the skeleton's load: which programs load, the filter, fentry targets. */
-void skb_plan_configure(struct skb_plan *p, struct etrace_bpf *skel);
+void skb_plan_configure(struct skb_plan *p, struct skb_bpf *skel);
 /* After the load: a function backend's links. Returns 0 or -1 with err. */
-int skb_plan_attach(struct skb_plan *p, struct etrace_bpf *skel, char *err, size_t errlen);
+int skb_plan_attach(struct skb_plan *p, struct skb_bpf *skel, char *err, size_t errlen);
 void skb_plan_detach(struct skb_plan *p);
 /* An auto-picked function backend the kernel would not load: tracepoints
  * instead (one line on stderr saying so). */

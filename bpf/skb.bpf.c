@@ -1,8 +1,8 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+// SPDX-License-Identifier: GPL-2.0
 /*
  * --skb: every hook a packet of the tree passes, one record per hook
- * (struct ev_skb). Included by etrace.bpf.c after the network path code
- * (it uses sk_owner, conn_tuples, emit and the socket helpers there).
+ * (struct ev_skb). Loaded with --skb only, after the network object,
+ * whose maps it shares (bpf/net.h: sk_owner, listeners, conn_tuples).
  *
  * Which packets: those of the tree's sockets. A packet is judged once, at
  * the first hook it reaches, then followed by its address (skb_tracked)
@@ -24,7 +24,19 @@
  * programs (kprobe.multi, kprobe, fentry: the skb is argument 1..5), of
  * which user space loads one kind, or none, as --net-backend says.
  */
-#include "bpf/cbpf.h"
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "shared.h"
+#include "net.h"
+#include "cbpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* the argument count of consume_skb here (runner/kernelfit.c) */
+const volatile __u32 tp_consume_skb_args = 2;     /* location since 6.3 */
 
 const volatile __u32 skb_trace = 0;   /* --skb */
 const volatile __u32 skb_stack = 0;   /* --skb-stack: kernel stack per record */
