@@ -31,6 +31,9 @@ const volatile __u32 nr_futex = 202;
 const volatile __u32 nr_writev = 20;
 const volatile __u32 nr_ptrace = 101;
 const volatile __u32 nr_connect = 42;
+const volatile __u32 nr_socket = 41;
+const volatile __u32 nr_io_uring_setup = 425;
+const volatile __u32 nr_pidfd_getfd = 438;
 const volatile __u32 nr_uretprobe = 0xffffffff;   /* x86_64 6.11+: a uretprobe's trampoline calls it */
 /* Under sudo: the invoking user. A process whose credentials exceed theirs
  * (it exec'd a setuid/setgid/file-capability program: the kernel's
@@ -768,6 +771,41 @@ static __always_inline bool fd_nonblock(__u64 fd)
 
 #include "timeacct.h"
 
+/* Set by user space: the network's programs (bpf/net.bpf.c) are loaded
+ * when the tree first needs them, not at the start. A socket of the tree
+ * is made by socket(AF_INET/AF_INET6), or without a syscall by an io_uring
+ * (IORING_OP_SOCKET), or taken from another process (pidfd_getfd); one
+ * passed in (inherited, SCM_RIGHTS) needs one of those first, or etrace's
+ * own descriptors (runner/tracer.c loads at the start then). The process
+ * is held until the programs are attached: its connect comes after. */
+const volatile __u32 net_lazy = 0;
+
+static __always_inline void net_needed(struct pt_regs *regs, __u32 nr)
+{
+	__u32 ready_key = ET_GATE_NET_READY;
+	__u32 *ready = bpf_map_lookup_elem(&hold_gate, &ready_key);
+	if (!ready || *ready)
+		return;
+	if (nr == nr_socket) {
+		__u64 a[6];
+		read_syscall_args(regs, a);
+		if (a[0] != 2 /* AF_INET */ && a[0] != 10 /* AF_INET6 */)
+			return;
+	}
+	struct ev_concern *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(ET_CNT_LOST_HOLD);
+		return;
+	}
+	fill_header(&e->h, ET_EV_CONCERN, sizeof(*e));
+	e->need = ET_NEED_NET;
+	e->pad = 0;
+	/* the stop goes first: a SIGCONT sent before it would not undo it */
+	e->why = hold_process(NULL, e->h.pid, false);
+	e->held = e->why == ET_HOLD_DONE;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 {
@@ -779,6 +817,8 @@ int BPF_PROG(et_sys_enter, struct pt_regs *regs, long id)
 		return 0; /* --trace-func's return probes, not the program */
 	if (nr == nr_ptrace)
 		t->ptracer = 1;
+	if (net_lazy && (nr == nr_socket || nr == nr_io_uring_setup || nr == nr_pidfd_getfd))
+		net_needed(regs, nr);
 	if (t->redacted)
 		return 0; /* a privileged process: nothing of it recorded */
 	if (t->wait_exec) {

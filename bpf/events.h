@@ -442,6 +442,22 @@ struct ev_heap_attach {
 	et_u32 pad;
 };
 
+/* A process of the tree needs a concern's programs that are not loaded
+ * yet (the network's, at its first inet socket: runner/tracer.c), held
+ * until they are attached when held is set. Read by the tracer alone: never
+ * in the model, a recording or the --events stream. */
+#define ET_EV_CONCERN 0x7e01
+enum et_concern_need {
+	ET_NEED_NET = 1,
+};
+struct ev_concern {
+	struct ev_header h;   /* pid: the process */
+	et_u32 need;          /* enum et_concern_need */
+	et_u32 held;          /* stopped: user space must send SIGCONT */
+	et_u32 why;           /* enum et_hold_why */
+	et_u32 pad;
+};
+
 /* --skb: where a packet of the tree was seen. The tracepoint backend's
  * hooks have fixed ids; the function backends (kprobe-multi, fentry,
  * kprobe) report ET_SKB_FUNC with the kernel function's address. */
@@ -567,6 +583,12 @@ struct et_shared_cfg {
 	 * dynamically linked processes that are not secure-exec */
 	et_u32 heap_preload;
 	et_u32 pad;
+};
+
+/* The words of bpf/shared.h's hold_gate map. */
+enum et_gate {
+	ET_GATE_HOLDS_OFF = 0,   /* no stop may be started any more */
+	ET_GATE_NET_READY = 1,   /* the network's programs are attached */
 };
 
 #endif

@@ -36,12 +36,14 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Set once no stop may be started any more (etrace is ending: set by user
- * space after the root exits, or by etrace's exit tracepoint). A map, not
- * a global: every object that holds processes reads the same word. */
+/* Indexed by enum et_gate (events.h). [ET_GATE_HOLDS_OFF]: set once no stop may be started any more (etrace
+ * is ending: set by user space after the root exits, or by etrace's exit
+ * tracepoint). [ET_GATE_NET_READY]: the network's programs are attached
+ * (runner/tracer.c loads them at the tree's first inet socket). A map, not
+ * globals: every object reads the same words. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);
 } hold_gate SEC(".maps");

@@ -40,10 +40,16 @@
 #include "reports/core/error.h"
 
 #include <pthread.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 struct tracer {
 	struct etrace_bpf *skel;    /* the core: processes, syscalls, signals, network */
-	struct net_bpf *net;        /* the network's programs */
+	struct net_bpf *net;        /* the network's programs (opened at the start) */
+	bool net_loaded;            /* ... loaded and attached (at the first inet socket) */
+	bool net_failed;
 	struct skb_bpf *skbo;       /* --skb's programs (NULL without it) */
 	struct funcs_bpf *funcs;    /* --trace-func's programs (NULL without it) */
 	struct sched_bpf *sched;    /* --sched=on's programs (NULL without it) */
@@ -131,9 +137,15 @@ static void preload_sync(struct tracer *t, const void *data, size_t size)
 	}
 }
 
+static void concern_needed(struct tracer *t, const struct ev_concern *e);
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
+	if (size >= sizeof(struct ev_concern) && ((const struct ev_header *)data)->type == ET_EV_CONCERN) {
+		concern_needed(t, data);   /* etrace's own business: not a record of the run */
+		return 0;
+	}
 	if (t->hr)
 		preload_sync(t, data, size);
 	if (t->raw)
@@ -770,8 +782,9 @@ static void detach_heap(struct tracer *t)
 			t->heap_attaches, t->heap_attach_ms, n, now_ms() - t0);
 }
 
-/* The network's programs (bpf/net.bpf.c): those whose tracepoint this
- * kernel has, told the argument counts of the ones that changed. */
+/* The network's programs (bpf/net.bpf.c): opened at the start, the ones
+ * whose tracepoint this kernel has (the gaps go to the report whether or
+ * not they load), told the argument counts of the ones that changed. */
 static int open_net(struct tracer *t, const struct kernel_tp_args *tpa, char *err, size_t errlen)
 {
 	t->net = net_bpf__open();
@@ -782,16 +795,73 @@ static int open_net(struct tracer *t, const struct kernel_tp_args *tpa, char *er
 	t->net->rodata->shared_cfg = t->shared;
 	t->net->rodata->tp_kfree_skb_args = (__u32)tpa->kfree_skb;
 	t->net->rodata->drop_unspecified = tpa->skb_consumed;
-	if (kernelfit_tracepoints(t->net->obj, kernelfit_vmlinux(), t->m, err, errlen) < 0 ||
-	    concern_load(t->net->obj, &t->skel->obj, 1, "net", err, errlen) < 0)
+	return kernelfit_tracepoints(t->net->obj, kernelfit_vmlinux(), t->m, err, errlen);
+}
+
+/* ... loaded and attached: at the start, or when the tree first needs them
+ * (bpf/etrace.bpf.c net_needed). */
+static int load_net(struct tracer *t, char *err, size_t errlen)
+{
+	if (t->net_loaded)
+		return 0;
+	if (t->net_failed) {
+		snprintf(err, errlen, "the network's programs could not be loaded");
+		return -1;
+	}
+	t->net_failed = true;
+	if (concern_load(t->net->obj, &t->skel->obj, 1, "net", err, errlen) < 0)
 		return -1;
 	int rc = net_bpf__attach(t->net);
 	if (rc) {
 		snprintf(err, errlen, "cannot attach the network's tracepoints: %s", strerror(-rc));
 		return -1;
 	}
+	__u32 key = ET_GATE_NET_READY, one = 1;
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.hold_gate), &key, &one, BPF_ANY);
+	t->net_failed = false;
+	t->net_loaded = true;
 	startup_mark("the network's programs loaded and attached");
 	return 0;
+}
+
+/* A process of the tree needs the network's programs (its first inet
+ * socket): loaded while it is held, then it goes on. A failure is said
+ * once, on etrace's stderr: the run goes on without the network. */
+static void concern_needed(struct tracer *t, const struct ev_concern *e)
+{
+	char err[512];
+	if (e->need == ET_NEED_NET && !t->net_failed && load_net(t, err, sizeof(err)) < 0)
+		fprintf(stderr, "etrace: %s; the network is not traced\n", err);
+	if (e->held) {
+		kill((pid_t)e->h.pid, SIGCONT);
+		__u32 key = e->h.pid;
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_held_pids), &key);
+	}
+}
+
+/* A socket etrace would hand down to the program (open, not
+ * close-on-exec): the tree may use it without making one. */
+static bool inherits_inet_socket(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return true;
+	bool found = false;
+	for (struct dirent *de; !found && (de = readdir(d));) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || fd == dirfd(d))
+			continue;
+		struct stat st;
+		int domain = 0;
+		socklen_t len = sizeof(domain);
+		int flags = fcntl((int)fd, F_GETFD);
+		found = flags >= 0 && !(flags & FD_CLOEXEC) && fstat((int)fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+			getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+			(domain == AF_INET || domain == AF_INET6);
+	}
+	closedir(d);
+	return found;
 }
 
 /* --sched=on's programs (bpf/sched.bpf.c) and what each syscall waits for. */
@@ -889,6 +959,11 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	t->skel->rodata->nr_writev = syscall_nr("writev");
 	t->skel->rodata->nr_ptrace = syscall_nr("ptrace");
 	t->skel->rodata->nr_connect = syscall_nr("connect");
+	t->skel->rodata->nr_socket = syscall_nr("socket");
+	int nr = syscall_nr("io_uring_setup");
+	t->skel->rodata->nr_io_uring_setup = nr < 0 ? 0xffffffffu : (__u32)nr;
+	nr = syscall_nr("pidfd_getfd");
+	t->skel->rodata->nr_pidfd_getfd = nr < 0 ? 0xffffffffu : (__u32)nr;
 	int nr_uret = syscall_nr("uretprobe");
 #if defined(__x86_64__)
 	if (nr_uret < 0)
@@ -979,6 +1054,13 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		kernelfit_note(m, "tcp_retransmit_skb tracepoint for retransmits that fail (Linux 6.17)",
 			       "a retransmit the kernel could not send (dropped on output, e.g. by netfilter) "
 			       "is not counted as a retransmit; its drop is");
+	/* the network's programs wait for the tree's first inet socket,
+	 * unless --skb (its programs use the network's maps) or a socket
+	 * etrace passes down (ETRACE_NET_EAGER=1: at the start, for tests) */
+	bool lazy_net = !t->skb && !inherits_inet_socket() && !getenv("ETRACE_NET_EAGER");
+	t->skel->rodata->net_lazy = lazy_net;
+	if (open_net(t, &tpa, err, errlen) < 0)
+		goto fail;
 	startup_mark("the kernel's BTF read, the programs picked");
 	startup_verifier_prepare(t->skel->obj, "etrace");
 	int rc = etrace_bpf__load(t->skel);
@@ -1007,7 +1089,7 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		goto fail;
 	}
 	startup_mark("the tracepoints attached");
-	if (open_net(t, &tpa, err, errlen) < 0)
+	if (!lazy_net && load_net(t, err, errlen) < 0)
 		goto fail;
 	if (t->skb && open_skb(t, &tpa, err, errlen) < 0)
 		goto fail;
@@ -1138,7 +1220,7 @@ static void collect_socket_bytes(struct tracer *t)
 {
 	struct et_owner o;
 	__u64 key, next, *prev = NULL;
-	if (!t->net)
+	if (!t->net_loaded)
 		return;
 	int fd = bpf_map__fd(t->net->maps.sk_owner);
 	struct et_model *m = t->m;
@@ -1166,7 +1248,7 @@ static void collect_net_path(struct tracer *t)
 {
 	struct et_path_key key, next, *prev = NULL;
 	struct et_path_val v;
-	if (!t->net)
+	if (!t->net_loaded)
 		return;
 	int fd = bpf_map__fd(t->net->maps.net_path);
 	struct et_model *m = t->m;
