@@ -1059,6 +1059,8 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	 * etrace passes down (ETRACE_NET_EAGER=1: at the start, for tests) */
 	bool lazy_net = !t->skb && !inherits_inet_socket() && !getenv("ETRACE_NET_EAGER");
 	t->skel->rodata->net_lazy = lazy_net;
+	/* a process held at its socket() is resumed by the watcher as well */
+	t->need_watch = t->need_watch || (lazy_net && !release_kfuncs);
 	if (open_net(t, &tpa, err, errlen) < 0)
 		goto fail;
 	startup_mark("the kernel's BTF read, the programs picked");

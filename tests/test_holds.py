@@ -191,6 +191,38 @@ def test_sigkill_of_etrace_resumes_a_held_process_without_the_kernels_help():
     assert not _watchers()
 
 
+def test_sigkill_of_etrace_resumes_a_process_held_at_its_first_socket():
+    """The network's programs are loaded at the tree's first inet socket,
+    the process held at socket() meanwhile: with etrace stopped, it stays
+    held; etrace killed, the watcher resumes it (a kernel without
+    bpf_send_signal_task, as here with ETRACE_NO_SIGNAL_TASK=1), even
+    without heap tracing."""
+    env = dict(os.environ, ETRACE_NO_SIGNAL_TASK="1")
+    p = subprocess.Popen([lib.ETRACE, "run", "--heap=off", "--report=never", "--", "/bin/sh", "-c",
+                          f"sleep 1; exec {prog('connect_refused')} 1"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target = None
+    try:
+        sleeper = lib.wait_target_running(p.pid, "sleep", timeout=30)
+        assert sleeper, "the target did not start"
+        with open(f"/proc/{sleeper}/stat") as f:
+            target = int(f.read().rsplit(")", 1)[1].split()[1])   # the shell, connect_refused after its exec
+        os.kill(p.pid, signal.SIGSTOP)
+        held = _wait_state(target, lambda s: s in ("T", "t", None), 20)
+        assert held == "T", f"the target was not held at its socket(): state {held}"
+        p.kill()
+        p.wait(timeout=10)
+        after = _wait_state(target, lambda s: s not in ("T", "t"), 10)
+        assert after in (None, "Z", "X", "R", "S"), f"the held target is left in state {after} after etrace was killed"
+    finally:
+        if target and _state(target) in ("T", "t"):
+            os.kill(target, signal.SIGCONT)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    subprocess.run([lib.ETRACE, "run", "--heap=off", "--report=never", "--", "/bin/true"], timeout=30)
+
+
 def _watchers():
     out = []
     for pid in os.listdir("/proc"):
