@@ -1001,6 +1001,10 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	int fit = kernelfit_tracepoints(t->skel->obj, vmlinux, m, err, errlen);
 	if (fit < 0)
 		goto fail;
+	/* the network's object is opened (its gaps noted) whether or not its
+	 * programs are loaded later */
+	if (open_net(t, &tpa, err, errlen) < 0)
+		goto fail;
 
 	/* the function probes (bpf/funcs.bpf.c) are loaded after the core
 	 * for --trace-func only, and attached by attach_funcs() */
@@ -1061,8 +1065,6 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	t->skel->rodata->net_lazy = lazy_net;
 	/* a process held at its socket() is resumed by the watcher as well */
 	t->need_watch = t->need_watch || (lazy_net && !release_kfuncs);
-	if (open_net(t, &tpa, err, errlen) < 0)
-		goto fail;
 	startup_mark("the kernel's BTF read, the programs picked");
 	startup_verifier_prepare(t->skel->obj, "etrace");
 	int rc = etrace_bpf__load(t->skel);
