@@ -594,7 +594,7 @@ static int heap_concern_load(struct tracer *t, char *err, size_t errlen)
 	t->heap = h;
 	startup_mark("the heap probes' programs loaded (a process needed them)");
 	if (getenv("ETRACE_DEBUG"))
-		fprintf(stderr, "etrace: the heap probes' programs loaded in %.1f ms\n", now_ms() - t0);
+		et_warning("the heap probes' programs loaded in %.1f ms", now_ms() - t0);
 	return 0;
 }
 
@@ -831,7 +831,7 @@ static void concern_needed(struct tracer *t, const struct ev_concern *e)
 {
 	char err[512];
 	if (e->need == ET_NEED_NET && !t->net_failed && load_net(t, err, sizeof(err)) < 0)
-		fprintf(stderr, "etrace: %s; the network is not traced\n", err);
+		et_warning("%s; the network is not traced", err);
 	if (e->held) {
 		kill((pid_t)e->h.pid, SIGCONT);
 		__u32 key = e->h.pid;
