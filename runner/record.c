@@ -344,7 +344,8 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 	rp->m.host_facts = host_facts_new();
 	int have_run = 0;
 	struct rec_frame fr;
-	while (fread(&fr, sizeof(fr), 1, f) == 1) {
+	size_t got;
+	while ((got = fread(&fr, 1, sizeof(fr), f)) == sizeof(fr)) {
 		if (fr.len > REC_MAX_FRAME) {
 			rc = bad_file(path, "corrupt recording: a frame larger than a recording holds (16 MiB)");
 			goto out;
@@ -468,6 +469,12 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 			rc = bad_file(path, "corrupt recording (unexpected frame)");
 			goto out;
 		}
+	}
+	/* a frame header cut short is as truncated as a frame's body cut short
+	 * (the end at a frame boundary is a run whose etrace was killed) */
+	if (got) {
+		rc = bad_file(path, "truncated or corrupt recording");
+		goto out;
 	}
 	flush_pending(rp);
 	if (!have_run)
