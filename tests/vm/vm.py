@@ -387,7 +387,7 @@ def _run_once(name, command, timeout, outdir, cwd, echo):
                     lines.append(text)
                     if echo:
                         print(text, flush=True)
-                    m = re.match(r"vm-init: exit (\d+)$", text)
+                    m = re.search(r"vm-init: exit (\d+)$", text)
                     if m:
                         status = int(m.group(1))
         finally:
@@ -397,7 +397,8 @@ def _run_once(name, command, timeout, outdir, cwd, echo):
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        if status is None and not any(line.startswith("vm-init: up") for line in lines):
+        # the firmware's terminal escapes can precede init's first line
+        if status is None and not any("vm-init: up" in line for line in lines):
             if any("Kernel panic" in line for line in lines):
                 raise BootPanic(f"guest {name} panicked before init:\n" + "\n".join(lines[-30:]))
             raise VMError(f"guest {name} did not boot:\n" + "\n".join(lines[-30:]))
