@@ -20,6 +20,12 @@ PROGS = os.path.join(ROOT, "build", "testprogs")
 # ends before anything happened.
 SLOW = float(os.environ.get("ETRACE_TEST_SLOW") or 1)
 TIMEOUT = 60 * SLOW
+# ETRACE_TEST_NET_BACKEND=B: a run with --skb and no --net-backend of its
+# own follows packets with backend B. make check-kernels sets tracepoint:
+# in its guests auto picks a function backend, whose ~1500 kernel functions
+# take 10 minutes and more to attach under TCG; the function backends are
+# tested there on a few functions (test_skb.test_function_backends...).
+NET_BACKEND = os.environ.get("ETRACE_TEST_NET_BACKEND")
 
 
 def _stretch_timeouts():
@@ -76,6 +82,68 @@ def skip_without_tracepoint(r, tp, feature):
     raise Skip("%s: this kernel has no %s tracepoint (the report says so: %s)" % (feature, tp, gaps[0]["cost"]))
 
 
+# Before 6.10 the tcp_send_reset tracepoint is not fired for a reset sent
+# without a socket: the tracepoint backend cannot see the refused SYN's RST.
+RESET_GAP = "tcp_send_reset tracepoint for resets sent without a socket (Linux 6.10)"
+# the functions a function backend follows where attaching all of them costs
+# too much (TCG guests: ~1500 fentry programs took 11 minutes on 6.1): the
+# refused SYN's way in, and the reset that answers it
+SKB_FEW_FUNCS = "ip_rcv,tcp_v4_rcv,tcp_v4_send_reset"
+
+
+def check_refused_syn_path(report, text, backend, funcs=None):
+    """The packet path of connect_refused 1 followed by backend: the SYN
+    out through lo, in through netif_receive_skb (and ip_rcv, tcp_v4_rcv
+    for a function backend), answered with a RST (seen unless the kernel
+    says it cannot), dropped as NO_SOCKET by tcp_v4_rcv; its hops in time
+    order; the RST that came back; the text's line. funcs: the --skb-funcs
+    given (SKB_FEW_FUNCS), None for every function."""
+    s = report["skbs"]
+    assert s["backend"] == backend, s
+    ps = s["packets"]
+    syn = [p for p in ps if p["dst"] == "127.0.0.1:1" and p["tcp_flags"] == "SYN"]
+    assert len(syn) == 1, json.dumps(ps)[:3000]
+    syn = syn[0]
+    assert syn["proto"] == "tcp" and syn["ip"] == 4 and syn["src"].startswith("127.0.0.1:"), syn
+    assert syn["pid"] == report["root_pid"], syn
+    hs = [(h["kind"], h["hook"]) for h in syn["hops"]]
+    names = [h for _, h in hs]
+    times = [h["t_ms"] for h in syn["hops"]]
+    assert times == sorted(times), list(zip(names, times))
+    blind = backend == "tracepoint" and RESET_GAP in [g["what"] for g in report["kernel"]["missing"]]
+    assert syn["fate"] == "dropped" and syn["drop_reason"] == "NO_SOCKET" and syn["reset"] is not blind, syn
+    last = syn["hops"][-1]
+    assert last["hook"] == "kfree_skb" and last["reason"] == "NO_SOCKET", last
+    assert last["freed_by"].startswith("tcp_v4_rcv+0x"), last
+    assert "netif_receive_skb" in names, names
+    if backend == "tracepoint":
+        assert names[0] == "net_dev_queue", names
+        assert s["functions"] == 0 and all(k == "tracepoint" for k, _ in hs), hs
+        if not blind:
+            assert names.index("netif_receive_skb") < names.index("tcp_send_reset") < names.index("kfree_skb"), names
+    else:
+        funcs_seen = [h for k, h in hs if k == "function"]
+        if funcs == SKB_FEW_FUNCS:
+            assert s["functions"] == 3, s
+            assert names[0] == "net_dev_queue", names
+            assert funcs_seen == ["ip_rcv", "tcp_v4_rcv", "tcp_v4_send_reset"], hs
+            assert names.index("netif_receive_skb") < names.index("ip_rcv") < names.index("tcp_v4_rcv") \
+                < names.index("tcp_v4_send_reset") < names.index("kfree_skb"), names
+        else:
+            # every function: the list keeps the first and last hops of a
+            # long path (hops_not_listed), the reset's call may be between
+            assert s["functions"] > 100, s
+            assert "ip_rcv" in funcs_seen and "tcp_v4_rcv" in funcs_seen, hs
+            assert names.index("netif_receive_skb") < names.index("ip_rcv") < names.index("tcp_v4_rcv") \
+                < names.index("kfree_skb"), names
+    rst = [p for p in ps if p["src"] == "127.0.0.1:1"]
+    assert len(rst) == 1 and "RST" in rst[0]["tcp_flags"] and rst[0]["dst"] == syn["src"], ps
+    said = f"{syn['src']} -> 127.0.0.1:1 TCP SYN: dropped (NO_SOCKET)" + ("\n" if blind else ", answered with a RST")
+    assert said in text, text
+    assert "0.0.0.0" not in text and " proto 0" not in text, text
+    return syn
+
+
 def prog(name):
     return os.path.join(PROGS, name)
 
@@ -125,7 +193,10 @@ def run(args, etrace_opts=(), stdin=None, timeout=TIMEOUT, want_text=True, env=N
         cmd = list(prefix) + [ETRACE, "run", "--json", jpath]
         if want_text:
             cmd += ["-o", tpath]
-        cmd += list(etrace_opts) + ["--"] + list(args)
+        cmd += list(etrace_opts)
+        if NET_BACKEND and "--skb" in etrace_opts and not any(o.startswith("--net-backend") for o in etrace_opts):
+            cmd.append(f"--net-backend={NET_BACKEND}")
+        cmd += ["--"] + list(args)
         if env is None:
             # the suite may itself run under sudo: etrace would then act for
             # the invoking user, who cannot write this root-owned directory

@@ -3,7 +3,8 @@
 tests/test_*.py (end-to-end runs of etrace on programs in testprogs/).
 Ends with the line "N passed, N failed, N skipped"; exits 1 on any failure.
 
-usage: tests/run.py [-k SUBSTRING] [-v]
+usage: tests/run.py [-k SUBSTRING]... [-v]
+(-k more than once: the tests matching any of them)
 """
 import importlib.util
 import os
@@ -47,12 +48,10 @@ def run_unit(passed, failed, verbose):
 
 def main():
     args = sys.argv[1:]
-    pattern = None
     verbose = "-v" in args
-    if "-k" in args:
-        pattern = args[args.index("-k") + 1]
+    patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-k"]
     passed, failed, skipped = [], [], []
-    if pattern is None:
+    if not patterns:
         run_unit(passed, failed, verbose)
     for fname in sorted(os.listdir(HERE)):
         if not (fname.startswith("test_") and fname.endswith(".py")):
@@ -62,7 +61,7 @@ def main():
         spec.loader.exec_module(mod)
         for name in sorted(n for n in dir(mod) if n.startswith("test_")):
             full = f"{fname[:-3]}.{name}"
-            if pattern and pattern not in full:
+            if patterns and not any(p in full for p in patterns):
                 continue
             t0 = time.time()
             try:

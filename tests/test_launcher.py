@@ -2,6 +2,7 @@
 isolation from other processes, and nothing left behind."""
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -266,6 +267,14 @@ def test_doctor_names_backends():
     r = lib.run(["/bin/true"])
     listed = [line[len("  no "):].split(": ")[0] for line in out.splitlines() if line.startswith("  no ")]
     assert listed == [g["what"] for g in r.report["kernel"]["missing"]], (listed, r.report["kernel"])
+    # and a run's --skb picks the backend doctor names (one function: its
+    # attach is cheap everywhere, a TCG guest included)
+    said = re.search(r"^  packets \(--skb\)\s+(\S+) \(", out, re.M).group(1)
+    opts = ["--skb", "--net-backend=auto"] + ([] if said == "tracepoint" else ["--skb-funcs=tcp_v4_rcv"])
+    r = lib.run([prog("connect_refused"), "1"], etrace_opts=opts)
+    assert r.rc == 2, r.stderr
+    assert r.report["skbs"]["backend"] == said, (said, r.report["backends"])
+    assert f"etrace run --skb     ok, packets followed by {said} (" in out, out
 
 
 def _as_nobody():

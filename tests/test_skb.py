@@ -33,29 +33,24 @@ def test_refused_syn_is_dropped_no_socket_and_answered_with_rst():
     s = r.report["skbs"]
     assert s["backend"] == "tracepoint" and s["filter"] is None, s
     root = r.report["root_pid"]
-    syn = packets(r, dst="127.0.0.1:1", tcp_flags="SYN")
-    assert len(syn) == 1, s["packets"]
-    syn = syn[0]
-    assert syn["pid"] == root and syn["proto"] == "tcp" and syn["ip"] == 4
     # out through lo, back in, answered with a RST, dropped: no socket listens
+    syn = lib.check_refused_syn_path(r.report, r.text, "tracepoint")
     hs = hooks(syn)
-    assert hs[0] == "net_dev_queue", hs
-    for want in ("net_dev_start_xmit", "netif_receive_skb", "tcp_send_reset", "kfree_skb"):
-        assert want in hs, hs
-    assert hs.index("net_dev_queue") < hs.index("netif_receive_skb") < hs.index("tcp_send_reset") < hs.index("kfree_skb")
-    assert hs[-1] == "kfree_skb", hs
-    assert syn["fate"] == "dropped" and syn["drop_reason"] == "NO_SOCKET" and syn["reset"] is True, syn
+    assert "net_dev_start_xmit" in hs, hs
+    # before 6.10 the kernel fires no tcp_send_reset for it: the report says so
+    blind = lib.RESET_GAP in [g["what"] for g in r.report["kernel"]["missing"]]
+    assert ("tcp_send_reset" in hs) == (not blind), hs
     last = syn["hops"][-1]
     assert last["reason"] == "NO_SOCKET" and last["freed_by"].startswith("tcp_v4_rcv"), last
     assert all(h["ifname"] == "lo" for h in syn["hops"]), syn["hops"]
     # the RST that came back is the client's too (matched by its tuple)
     rst = [p for p in s["packets"] if p["src"] == "127.0.0.1:1"]
     assert len(rst) == 1 and "RST" in rst[0]["tcp_flags"] and rst[0]["pid"] == root, s["packets"]
-    assert rst[0]["dst"] == syn["src"]
     assert "net_dev_queue" in hooks(rst[0]) and "netif_receive_skb" in hooks(rst[0])
     assert s["followed"] >= 2 and r.report["events"]["lost"]["packet"] == 0
     sec = net_section(r)
-    assert f"pid {root}  {syn['src']} -> 127.0.0.1:1 TCP SYN: dropped (NO_SOCKET), answered with a RST" in sec, sec
+    said = "" if blind else ", answered with a RST"
+    assert f"pid {root}  {syn['src']} -> 127.0.0.1:1 TCP SYN: dropped (NO_SOCKET){said}\n" in sec, sec
     assert "packets (--skb via tracepoint): " in sec and "1 dropped" in sec, sec
     assert "kfree_skb" in sec and "NO_SOCKET by tcp_v4_rcv+0x" in sec, sec
 
@@ -262,26 +257,29 @@ def test_route_lookup_without_a_route():
 
 
 def test_function_backends_where_the_kernel_has_them():
-    """kprobe-multi, fentry and kprobe follow a packet through every kernel
-    function taking an skb; here each is refused with what the kernel lacks."""
+    """kprobe-multi, fentry and kprobe follow the refused SYN through every
+    kernel function taking an skb, each as the tracepoint backend does
+    (lib.check_refused_syn_path); a kernel without one refuses it with what
+    it lacks. In make check-kernels' TCG guests fentry and kprobe, one
+    program or kprobe per function (~1500 took 11 minutes on 6.1), follow
+    lib.SKB_FEW_FUNCS; kprobe-multi, one link, follows every function."""
     ran = []
     for backend in ("kprobe-multi", "fentry", "kprobe"):
-        r = run([prog("connect_refused"), "1"], etrace_opts=["--skb", f"--net-backend={backend}"])
+        funcs = lib.SKB_FEW_FUNCS if lib.SLOW > 1 and backend != "kprobe-multi" else None
+        opts = ["--skb", f"--net-backend={backend}"] + ([f"--skb-funcs={funcs}"] if funcs else [])
+        r = run([prog("connect_refused"), "1"], etrace_opts=opts)
         if r.rc == 125:
             lines = r.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith(f"etrace: --net-backend={backend}: "), lines
             continue
         ran.append(backend)
         assert r.rc == 2, r.stderr
-        s = r.report["skbs"]
-        assert s["backend"] == backend and s["functions"] > 100, s
-        syn = packets(r, dst="127.0.0.1:1", tcp_flags="SYN")[0]
-        funcs = [h["hook"] for h in syn["hops"] if h["kind"] == "function"]
-        assert "ip_rcv" in funcs or "__netif_receive_skb_core" in funcs, funcs
-        assert "tcp_v4_rcv" in funcs, funcs
+        assert r.report["backends"]["network_reason"] == f"asked for with --net-backend={backend}"
+        lib.check_refused_syn_path(r.report, r.text, backend, funcs)
     if not ran:
         raise Skip("this kernel has neither kprobes nor fentry (etrace doctor): the function backends "
                    "are built and refused with a reason; the tracepoint backend is tested above")
+    print(f"  [function backends run: {', '.join(ran)}]")
 
 
 def test_each_segment_of_a_connection_is_its_own_packet():
