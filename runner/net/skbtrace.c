@@ -22,6 +22,7 @@
 #include "reports/core/xalloc.h"
 #include "symbolize/ksyms.h"
 #include "reports/core/error.h"
+#include "reports/core/strbuf.h"
 
 /* ftrace's list of the functions it can attach to (kprobe_multi and fentry
  * need ftrace; a plain kprobe does not, but the list keeps it off the
@@ -170,6 +171,23 @@ void skb_plan_configure(struct skb_plan *p, struct skb_bpf *skel)
 		memcpy((void *)&skel->rodata->skb_prog[i], &p->prog[i], sizeof(p->prog[i]));
 }
 
+/* n functions from name on were refused with errno e */
+static void refused(struct skb_plan *p, const char *name, int e, size_t n)
+{
+	p->attach_failed += n;
+	size_t max = sizeof(p->refusals) / sizeof(p->refusals[0]);
+	for (size_t i = 0; i < max; i++) {
+		if (p->refusals[i].n && p->refusals[i].err != e)
+			continue;
+		if (!p->refusals[i].n) {
+			p->refusals[i].err = e;
+			p->refusals[i].example = name;
+		}
+		p->refusals[i].n += n;
+		return;
+	}
+}
+
 static void add_link(struct skb_plan *p, struct bpf_link *l)
 {
 	if (p->nlinks == p->cap_links) {
@@ -203,7 +221,7 @@ static void attach_multi(struct skb_plan *p, struct bpf_program *prog, const cha
 	/* a refusal of the whole kernel (EPERM, EMFILE, ENOMEM) is not split */
 	int e = errno;
 	if (n == 1 || (e != ESRCH && e != ENOENT && e != EINVAL && e != EBUSY)) {
-		p->attach_failed += n;
+		refused(p, syms[0], e, n);
 		return;
 	}
 	attach_multi(p, prog, syms, n / 2);
@@ -216,8 +234,10 @@ static int attach_fentry_copy(struct skb_plan *p, struct bpf_program *prog, cons
 			      const char *name)
 {
 	int id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC);
-	if (id <= 0)
+	if (id <= 0) {
+		errno = ENOENT;
 		return -1;
+	}
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY, .attach_btf_id = id);
 	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "et_skb_fentry", "GPL", bpf_program__insns(prog),
 			       bpf_program__insn_cnt(prog), &opts);
@@ -225,7 +245,9 @@ static int attach_fentry_copy(struct skb_plan *p, struct bpf_program *prog, cons
 		return -1;
 	int lfd = bpf_raw_tracepoint_open(NULL, fd);
 	if (lfd < 0) {
+		int e = errno;
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	add_fd(p, fd);
@@ -275,10 +297,10 @@ int skb_plan_attach(struct skb_plan *p, struct skb_bpf *skel, char *err, size_t 
 					add_link(p, l);
 					p->attached++;
 				} else if (errno == EMFILE || errno == ENFILE) {
-					p->attach_failed += n - i;
+					refused(p, syms[i], errno, n - i);
 					break;
 				} else {
-					p->attach_failed++;
+					refused(p, syms[i], errno, 1);
 				}
 			}
 		} else {
@@ -288,13 +310,13 @@ int skb_plan_attach(struct skb_plan *p, struct skb_bpf *skel, char *err, size_t 
 				add_link(p, l);
 				p->attached++;
 			} else {
-				p->attach_failed++;
+				refused(p, syms[0], errno, 1);
 			}
 			for (size_t i = 1; i < n; i++) {
 				if (attach_fentry_copy(p, prog, vmlinux, syms[i]) == 0)
 					p->attached++;
 				else
-					p->attach_failed++;
+					refused(p, syms[i], errno, 1);
 			}
 		}
 	}
@@ -313,9 +335,17 @@ int skb_plan_attach(struct skb_plan *p, struct skb_bpf *skel, char *err, size_t 
 			 p->backend, p->funcs.n);
 		return -1;
 	}
-	if (getenv("ETRACE_DEBUG") || p->attach_failed)
-		et_warning("--skb: %zu kernel functions probed by %s, %zu refused", p->attached,
-			p->backend, p->attach_failed);
+	if (getenv("ETRACE_DEBUG") || p->attach_failed) {
+		/* by errno: what the kernel said, and one function it said it of */
+		struct strbuf why = STRBUF_INIT;
+		for (size_t i = 0; i < sizeof(p->refusals) / sizeof(p->refusals[0]) && p->refusals[i].n; i++)
+			sb_printf(&why, "%s %zu %s (%s...)", i ? "," : ":", p->refusals[i].n,
+				  strerrorname_np(p->refusals[i].err) ? strerrorname_np(p->refusals[i].err) : "?",
+				  p->refusals[i].example);
+		et_warning("--skb: %zu kernel functions probed by %s, %zu refused%s", p->attached, p->backend,
+			   p->attach_failed, why.buf ? why.buf : "");
+		sb_free(&why);
+	}
 	return 0;
 }
 

@@ -31,6 +31,9 @@ struct skb_plan {
 	int *fds;                   /* fentry: programs loaded per function */
 	size_t nfds, cap_fds;
 	size_t attached, attach_failed; /* functions */
+	/* why functions were refused: the first few errnos, with a count and
+	 * the first function refused so (said on stderr with the count) */
+	struct { int err; size_t n; const char *example; } refusals[4];
 };
 
 /* Decides the backend (--net-backend, what the kernel allows), compiles
