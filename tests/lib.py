@@ -56,6 +56,13 @@ def kernel_has_tracepoint(tp):
         return b"\0btf_trace_" + tp.encode() + b"\0" in f.read()
 
 
+def kernel_has_uprobe_multi():
+    """Whether the running kernel has uprobe_multi links (6.6): its BTF
+    has their link type."""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        return b"\0bpf_uprobe_multi_link\0" in f.read()
+
+
 def tp_args(tp):
     """The arguments tracepoint tp has on the running kernel (0: none such),
     read from its btf_trace_<tp> typedef with bpftool."""
@@ -194,7 +201,9 @@ def run(args, etrace_opts=(), stdin=None, timeout=TIMEOUT, want_text=True, env=N
         if want_text:
             cmd += ["-o", tpath]
         cmd += list(etrace_opts)
-        if NET_BACKEND and "--skb" in etrace_opts and not any(o.startswith("--net-backend") for o in etrace_opts):
+        # --skb-filter and --skb-stack imply --skb
+        if NET_BACKEND and any(o.startswith("--skb") for o in etrace_opts) \
+                and not any(o.startswith("--net-backend") for o in etrace_opts):
             cmd.append(f"--net-backend={NET_BACKEND}")
         cmd += ["--"] + list(args)
         if env is None:

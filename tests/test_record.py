@@ -1,5 +1,6 @@
 """--record, etrace report and etrace rewind: a recording re-renders the same
 report and shows the events around any moment."""
+import difflib
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ def test_report_from_recording_matches_the_live_report():
     with tempfile.TemporaryDirectory() as d:
         rec = os.path.join(d, "run.rec")
         r = run([prog("crash_thread")], etrace_opts=["--record", rec])
-        assert r.rc == 139
+        assert r.rc == 139, (r.rc, r.stderr)
         p = _etrace("report", rec)
         assert p.returncode == 0, p.stderr
         # a recording holds the events, not how etrace probed (the tracing
@@ -26,7 +27,7 @@ def test_report_from_recording_matches_the_live_report():
         ignore = ("tracing:", "probes:", "preload:", "backend (pid ")
         live = [l for l in r.text.splitlines() if not l.startswith(ignore)]
         replay = [l for l in p.stdout.splitlines() if not l.startswith(ignore)]
-        assert live == replay
+        assert live == replay, "\n".join(difflib.unified_diff(live, replay, lineterm=""))
         p = _etrace("report", "-f", "json", rec)
         rep = json.loads(p.stdout)
     assert rep["etrace_exit_code"] == 139
@@ -41,13 +42,13 @@ def test_rewind_around_the_crash_and_at_a_time():
     with tempfile.TemporaryDirectory() as d:
         rec = os.path.join(d, "run.rec")
         r = run([prog("crash_null")], etrace_opts=["--record", rec])
-        assert r.rc == 139
+        assert r.rc == 139, (r.rc, r.stderr)
         p = _etrace("rewind", rec, "--at", "crash", "--window", "2ms")
         assert p.returncode == 0, p.stderr
         out = p.stdout.splitlines()
         assert out[0].startswith("etrace rewind: ")
         marker = [i for i, l in enumerate(out) if l.strip().startswith("----------")]
-        assert len(marker) == 1
+        assert len(marker) == 1, p.stdout
         before = "\n".join(out[:marker[0]])
         assert "SIGSEGV delivered" in before
         assert 'write(1<' in before and '"about to crash\\n"' in before

@@ -357,7 +357,9 @@ def _run_once(name, command, timeout, outdir, cwd, echo):
         args = [QEMU, "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
                 "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
                 "-kernel", os.path.join(kdir, "vmlinuz"), "-initrd", irpath,
-                "-append", "console=ttyS0 quiet panic=-1",
+                # ETRACE_VM_APPEND: more of the kernel's command line (loglevel=7
+                # shows a soft lockup's stack)
+                "-append", "console=ttyS0 quiet panic=-1 " + os.environ.get("ETRACE_VM_APPEND", ""),
                 "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"]
         if _hidden_src():
             args += ["-virtfs", f"local,path={_hidden_src()},mount_tag=hostsrc,"
