@@ -352,9 +352,14 @@ static __always_inline bool skb_filter(struct et_skb_scratch *s, __u32 slot, str
 	unsigned char *data = BPF_CORE_READ(skb, data);
 	r->wirelen = len - (__u32)(l3 - data);
 	barrier_var(n);
-	n &= 2 * ET_CBPF_PKT - 1;
-	if (n > 0 && n <= ET_CBPF_PKT && bpf_probe_read_kernel(r->pkt, n, l3) == 0)
-		r->pktlen = n;
+	if (n > 0) {
+		/* n again (1..ET_CBPF_PKT), in a form whose bound 6.1's verifier
+		 * sees: a check of n itself was lost on the copy it passed to the
+		 * helper, and the load failed with EACCES */
+		__u64 m = ((n - 1) & (ET_CBPF_PKT - 1)) + 1;
+		if (bpf_probe_read_kernel(r->pkt, m, l3) == 0)
+			r->pktlen = m;
+	}
 	bpf_loop(ET_CBPF_MAX + 1, skb_filter_step, &slot, 0);
 	return r->done && r->result;
 }
