@@ -23,8 +23,9 @@ def test_report_from_recording_matches_the_live_report():
         assert p.returncode == 0, p.stderr
         # a recording holds the events, not how etrace probed (the tracing
         # line, the allocator functions it placed probes on, the heap
-        # backend of each process and the preload's counters)
-        ignore = ("tracing:", "probes:", "preload:", "backend (pid ")
+        # backend of each process and the preload's counters; what the
+        # kernel lacked, which a kernel with gaps, 6.1, says: not recorded)
+        ignore = ("tracing:", "probes:", "preload:", "backend (pid ", "kernel:")
         live = [l for l in r.text.splitlines() if not l.startswith(ignore)]
         replay = [l for l in p.stdout.splitlines() if not l.startswith(ignore)]
         assert live == replay, "\n".join(difflib.unified_diff(live, replay, lineterm=""))
@@ -43,7 +44,8 @@ def test_rewind_around_the_crash_and_at_a_time():
         rec = os.path.join(d, "run.rec")
         r = run([prog("crash_null")], etrace_opts=["--record", rec])
         assert r.rc == 139, (r.rc, r.stderr)
-        p = _etrace("rewind", rec, "--at", "crash", "--window", "2ms")
+        # (the write is milliseconds before the crash in an emulated guest)
+        p = _etrace("rewind", rec, "--at", "crash", "--window", "2ms" if lib.SLOW == 1 else f"{5 * lib.SLOW:g}ms")
         assert p.returncode == 0, p.stderr
         out = p.stdout.splitlines()
         assert out[0].startswith("etrace rewind: ")

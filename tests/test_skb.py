@@ -323,9 +323,9 @@ def test_recording_replays_the_packets():
 SAME_TUPLE_SERVER = r"""
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 7100)); s.listen(4); s.settimeout(8)
+s.bind(("127.0.0.1", 7100)); s.listen(4); s.settimeout(float(sys.argv[2]))
 print("ready", flush=True)
-a, _ = s.accept(); a.settimeout(8)
+a, _ = s.accept(); a.settimeout(float(sys.argv[2]))
 n = 0
 while n < int(sys.argv[1]):
     d = a.recv(100)
@@ -338,7 +338,7 @@ a.close()
 SAME_TUPLE_CLIENT = r"""
 import socket, sys, time
 c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-c.bind(("127.0.0.1", 7200)); c.settimeout(8)
+c.bind(("127.0.0.1", 7200)); c.settimeout(float(sys.argv[3]))
 c.connect(("127.0.0.1", 7100))
 for i in range(int(sys.argv[1])):
     c.sendall(b"x" * 50); c.recv(100)
@@ -357,18 +357,18 @@ def test_same_loopback_tuple_in_another_namespace_is_not_the_trees():
             subprocess.run(["ip", "netns", "add", ns], check=True, timeout=5)
             subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=5)
         # the untraced pair in the first namespace, talking the whole time
-        srv1 = subprocess.Popen(["ip", "netns", "exec", names[0], "/usr/bin/python3", "-c", SAME_TUPLE_SERVER, "400"],
+        srv1 = subprocess.Popen(["ip", "netns", "exec", names[0], "/usr/bin/python3", "-c", SAME_TUPLE_SERVER, "400", str(8 * lib.SLOW)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         procs.append(srv1)
         assert srv1.stdout.readline().strip() == b"ready"
         cli1 = subprocess.Popen(["ip", "netns", "exec", names[0], "/usr/bin/python3", "-c", SAME_TUPLE_CLIENT, "400",
-                                 "0.002"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                 "0.002", str(8 * lib.SLOW)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         procs.append(cli1)
-        srv2 = subprocess.Popen(["ip", "netns", "exec", names[1], "/usr/bin/python3", "-c", SAME_TUPLE_SERVER, "20"],
+        srv2 = subprocess.Popen(["ip", "netns", "exec", names[1], "/usr/bin/python3", "-c", SAME_TUPLE_SERVER, "20", str(8 * lib.SLOW)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         procs.append(srv2)
         assert srv2.stdout.readline().strip() == b"ready"
-        r = run(["/usr/bin/python3", "-c", SAME_TUPLE_CLIENT, "20", "0.01"], etrace_opts=["--skb"],
+        r = run(["/usr/bin/python3", "-c", SAME_TUPLE_CLIENT, "20", "0.01", str(8 * lib.SLOW)], etrace_opts=["--skb"],
                 prefix=["ip", "netns", "exec", names[1]])
         ns2 = os.stat(f"/run/netns/{names[1]}").st_ino
     finally:
