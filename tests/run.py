@@ -3,8 +3,8 @@
 tests/test_*.py (end-to-end runs of etrace on programs in testprogs/).
 Ends with the line "N passed, N failed, N skipped"; exits 1 on any failure.
 
-usage: tests/run.py [-k SUBSTRING]... [-v]
-(-k more than once: the tests matching any of them)
+usage: tests/run.py [-k SUBSTRING]... [-x SUBSTRING]... [-v]
+(-k more than once: the tests matching any of them; -x: not those matching)
 """
 import importlib.util
 import os
@@ -50,6 +50,7 @@ def main():
     args = sys.argv[1:]
     verbose = "-v" in args
     patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-k"]
+    excluded = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-x"]
     passed, failed, skipped = [], [], []
     if not patterns:
         run_unit(passed, failed, verbose)
@@ -61,7 +62,7 @@ def main():
         spec.loader.exec_module(mod)
         for name in sorted(n for n in dir(mod) if n.startswith("test_")):
             full = f"{fname[:-3]}.{name}"
-            if patterns and not any(p in full for p in patterns):
+            if (patterns and not any(p in full for p in patterns)) or any(x in full for x in excluded):
                 continue
             t0 = time.time()
             try:

@@ -132,7 +132,7 @@ def test_netfilter_drop_is_the_packets_fate():
 def test_udp_datagrams_and_answers_are_the_senders():
     srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     srv.bind(("127.0.0.1", 0))
-    srv.settimeout(10)
+    srv.settimeout(10 * lib.SLOW)   # etrace's start comes first: seconds in a TCG guest
     port = srv.getsockname()[1]
 
     def echo():
@@ -146,12 +146,12 @@ def test_udp_datagrams_and_answers_are_the_senders():
     th = threading.Thread(target=echo)
     th.start()
     script = ("import socket\n"
-              "c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nc.settimeout(5)\n"
+              f"c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nc.settimeout({5 * lib.SLOW})\n"
               f"for i in range(3):\n    c.sendto(b'ping%d' % i, ('127.0.0.1', {port}))\n    c.recv(64)\n")
     try:
         r = run(["/usr/bin/python3", "-c", script], etrace_opts=["--skb-filter=udp"])
     finally:
-        th.join(15)
+        th.join(15 * lib.SLOW)
         srv.close()
     assert r.rc == 0, r.stderr
     root = r.report["root_pid"]
@@ -173,7 +173,7 @@ def test_untraced_peers_packets_never_appear():
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
-    srv.settimeout(10)
+    srv.settimeout(10 * lib.SLOW)
     port = srv.getsockname()[1]
     stop = threading.Event()
 
@@ -198,7 +198,7 @@ def test_untraced_peers_packets_never_appear():
         r = run([prog("connect_refused"), "1"], etrace_opts=["--skb"])
     finally:
         stop.set()
-        th.join(15)
+        th.join(15 * lib.SLOW)
         srv.close()
     traced = {p["pid"] for p in r.processes()}
     ps = r.report["skbs"]["packets"]
