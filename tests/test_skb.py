@@ -291,8 +291,10 @@ def test_each_segment_of_a_connection_is_its_own_packet():
     s = r.report["skbs"]
     ps = s["packets"]
     data = [p for p in ps if p["proto"] == "tcp" and "PSH" in (p["tcp_flags"] or "")]
-    # 300 requests and 300 answers, 64 bytes each
-    assert len(data) == 600, (len(data), s["followed"])
+    # 300 requests and 300 answers, 64 bytes each; a segment TCP sent again
+    # is a packet of its own too (a 6.12 TCG guest retransmitted one)
+    again = sum(c["retransmits"] for c in r.report["connections"])
+    assert len(data) == 600 + again, (len(data), again, s["followed"])
     assert s["followed"] == len(ps) and s["not_listed"] == 0
     assert all(p["hops_not_listed"] == 0 and len(p["hops"]) <= 8 for p in ps), max(len(p["hops"]) for p in ps)
     for p in data:

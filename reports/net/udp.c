@@ -123,7 +123,11 @@ static struct et_udp_flow *flow_for(struct et_model *m, struct et_process *p, in
 	*created = false;
 	for (size_t i = u->nflows; i-- > 0;) {
 		struct et_udp_flow *f = &u->flows[i];
-		if (f->pid == p->pid && f->sock == sock && ep_equal(&f->remote, remote)) {
+		/* sock is the process's fd number: the resolver's next socket
+		 * often gets the same one, so a known local port that differs is
+		 * another socket (a 6.12 guest merged two lookups' flows) */
+		if (f->pid == p->pid && f->sock == sock && ep_equal(&f->remote, remote) &&
+		    (!f->local.family || !local->family || ep_equal(&f->local, local))) {
 			if (!f->local.family && local->family)
 				f->local = *local;
 			*index = i;
