@@ -737,8 +737,8 @@ static __always_inline bool recorder_syscall(struct pt_regs *regs, __u32 nr)
 {
 #if defined(__TARGET_ARCH_x86)
 	switch (nr) {
-	case 0: case 2: case 3: case 7: case 9: case 11: case 35: case 39: case 41: case 42: case 46: case 72: case 77:
-	case 186: case 319:
+	case 0: case 2: case 3: case 7: case 9: case 10: case 11: case 35: case 39: case 41: case 42: case 46: case 72:
+	case 77: case 186: case 302: case 319:
 		break;
 	default:
 		return false;

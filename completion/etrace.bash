@@ -8,7 +8,7 @@ _etrace_run_opts="--output --format --color --json --html --perfetto --events --
 --report --last --syscalls --all --max-records --string-limit --user --orphans
 --buffer-size --rewind --timeout --sched --trace-func --trace-func-force --heap --leaks --show-reachable
 --suppressions --gen-suppressions --error-exitcode --system-findings --heap-freed
---heap-backend --skb --skb-filter --skb-stack --skb-funcs --net-backend
+--heap-backend --heap-check --heap-quarantine --heap-guard-rate --skb --skb-filter --skb-stack --skb-funcs --net-backend
 --sarif --junit --github-annotations --source-root --help"
 
 _etrace()
@@ -56,6 +56,7 @@ _etrace()
 	--heap | --sched) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
 	--leaks) COMPREPLY=($(compgen -W "full none" -- "$cur")); return ;;
 	--heap-backend) COMPREPLY=($(compgen -W "auto preload uprobe" -- "$cur")); return ;;
+	--heap-check) COMPREPLY=($(compgen -W "off default all" -- "$cur")); return ;;
 	--net-backend) COMPREPLY=($(compgen -W "auto tracepoint kprobe-multi fentry kprobe" -- "$cur")); return ;;
 	--at) COMPREPLY=($(compgen -W "crash" -- "$cur")); return ;;
 	-u | --user) COMPREPLY=($(compgen -u -- "$cur")); return ;;
@@ -65,7 +66,7 @@ _etrace()
 		return
 		;;
 	-n | --last | -s | --string-limit | --max-records | --buffer-size | --rewind | --trace-func | \
-	--error-exitcode | --heap-freed | --skb-filter | --skb-funcs | --window)
+	--error-exitcode | --heap-freed | --heap-quarantine | --heap-guard-rate | --skb-filter | --skb-funcs | --window)
 		return ;;   # a number, a glob or an expression: nothing to offer
 	esac
 

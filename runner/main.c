@@ -108,6 +108,17 @@ static const char usage_text[] =
 	"                           process; uprobe: kernel probes (slower); auto: preload\n"
 	"                           for dynamically linked programs, uprobes for static\n"
 	"                           and setuid ones (default: auto)\n"
+	"      --heap-check=off|default|all  memory errors that do not crash (preload\n"
+	"                           backend, glibc's allocator): default: redzones past\n"
+	"                           each block and a quarantine of freed blocks, checked\n"
+	"                           at free, realloc and exit, and one allocation in\n"
+	"                           --heap-guard-rate against an inaccessible page; all:\n"
+	"                           every allocation (small programs: a page each). A\n"
+	"                           guard page turns a silent overflow or use after free\n"
+	"                           into a SIGSEGV at the faulting access\n"
+	"      --heap-quarantine=BYTES  freed bytes held back and checked (default 1M)\n"
+	"      --heap-guard-rate=N  one allocation in N gets a guard page (default 1000,\n"
+	"                           0: none)\n"
 	"      --skb                follow each packet of the program's sockets through\n"
 	"                           the kernel: every hook it passed, where it was dropped\n"
 	"      --skb-filter=EXPR    only packets a pcap filter accepts ('tcp port 80',\n"
@@ -194,7 +205,8 @@ static int cmd_run(int argc, char **argv)
 	enum { OPT_MAXREC = 301, OPT_RECORD = 300, OPT_JSON = 256, OPT_EVENTS, OPT_REPORT, OPT_ORPHANS, OPT_BUFFER, OPT_REWIND };
 	enum { OPT_TRACE_FUNC = 400, OPT_TRACE_FUNC_FORCE };
 	enum { OPT_HEAP = 500, OPT_LEAKS, OPT_SUPPRESSIONS, OPT_ERROR_EXITCODE, OPT_HEAP_FREED, OPT_SHOW_REACHABLE,
-	       OPT_SYSTEM_FINDINGS, OPT_SYSCALLS, OPT_HEAP_BACKEND };
+	       OPT_SYSTEM_FINDINGS, OPT_SYSCALLS, OPT_HEAP_BACKEND, OPT_HEAP_CHECK, OPT_HEAP_QUARANTINE,
+	       OPT_HEAP_GUARD_RATE };
 	enum { OPT_HTML = 700, OPT_PERFETTO };
 	enum { OPT_NET_BACKEND = 600, OPT_SKB, OPT_SKB_FILTER, OPT_SKB_STACK, OPT_SKB_FUNCS };
 	enum { OPT_SARIF = 800, OPT_JUNIT, OPT_GITHUB_ANNOTATIONS, OPT_SOURCE_ROOT, OPT_GEN_SUPPRESSIONS, OPT_COLOR };
@@ -228,6 +240,9 @@ static int cmd_run(int argc, char **argv)
 		{ "system-findings", no_argument, NULL, OPT_SYSTEM_FINDINGS },
 		{ "syscalls", required_argument, NULL, OPT_SYSCALLS },
 		{ "heap-backend", required_argument, NULL, OPT_HEAP_BACKEND },
+		{ "heap-check", required_argument, NULL, OPT_HEAP_CHECK },
+		{ "heap-quarantine", required_argument, NULL, OPT_HEAP_QUARANTINE },
+		{ "heap-guard-rate", required_argument, NULL, OPT_HEAP_GUARD_RATE },
 		{ "net-backend", required_argument, NULL, OPT_NET_BACKEND },
 		{ "skb", no_argument, NULL, OPT_SKB },
 		{ "skb-filter", required_argument, NULL, OPT_SKB_FILTER },
@@ -337,6 +352,26 @@ static int cmd_run(int argc, char **argv)
 				o.heap_backend = HEAP_BACKEND_UPROBE;
 			else
 				return usage_error("--heap-backend takes auto, preload or uprobe, not '%s'", optarg);
+			break;
+		case OPT_HEAP_CHECK:
+			if (strcmp(optarg, "off") == 0)
+				o.heap_check = HEAP_CHECK_OFF;
+			else if (strcmp(optarg, "default") == 0)
+				o.heap_check = HEAP_CHECK_DEFAULT;
+			else if (strcmp(optarg, "all") == 0)
+				o.heap_check = HEAP_CHECK_ALL;
+			else
+				return usage_error("--heap-check takes off, default or all, not '%s'", optarg);
+			break;
+		case OPT_HEAP_QUARANTINE:
+			if (parse_size(optarg, &v) < 0 || v > ((size_t)1 << 40))
+				return usage_error("--heap-quarantine takes a size from 0 to 1T like 1M or 0, not '%s'", optarg);
+			o.heap_quarantine = v;
+			break;
+		case OPT_HEAP_GUARD_RATE:
+			if (parse_size(optarg, &v) < 0 || v > 1000000000)
+				return usage_error("--heap-guard-rate takes a number from 0 to 1000000000, not '%s'", optarg);
+			o.heap_guard_rate = (unsigned)v;
 			break;
 		case OPT_LEAKS:
 			if (strcmp(optarg, "full") == 0)

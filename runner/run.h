@@ -54,6 +54,9 @@ struct run_opts {
 	int show_syscalls;        /* --syscalls: ET_SHOW_* (reports/core/model.h) */
 	size_t heap_freed;        /* --heap-freed: frees remembered */
 	int heap_backend;         /* --heap-backend: enum heap_backend (tracer.h) */
+	int heap_check;           /* --heap-check: enum heap_check (runner/preload/heapring.h) */
+	size_t heap_quarantine;   /* --heap-quarantine: bytes */
+	unsigned heap_guard_rate; /* --heap-guard-rate: one allocation in N (0: none) */
 	const char *net_backend;  /* --net-backend: NULL or "auto", "tracepoint", "kprobe-multi", "fentry", "kprobe" */
 	bool skb;                 /* --skb: follow the tree's packets hook by hook */
 	const char *skb_filter;   /* --skb-filter=PCAP (implies --skb) */

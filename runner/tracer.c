@@ -80,6 +80,7 @@ struct tracer {
 	/* the preload backend (NULL: not used) */
 	struct heaprec *hr;
 	char preload_lib[4096];
+	struct hr_checks checks;
 	uint64_t preload_lost;
 	/* resumes held processes if etrace dies first, where BPF cannot */
 	struct holdwatch watch;
@@ -1208,6 +1209,14 @@ int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid,
 	return t->hr ? 0 : -1;
 }
 
+void tracer_preload_checks(struct tracer *t, int mode, size_t quarantine, unsigned guard_rate)
+{
+	t->checks = (struct hr_checks){ mode, mode == HEAP_CHECK_OFF ? 0 : quarantine,
+					mode == HEAP_CHECK_OFF ? 0 : mode == HEAP_CHECK_ALL ? 1 : guard_rate };
+	if (t->hr)
+		heaprec_set_checks(t->hr, &t->checks);
+}
+
 char **tracer_preload_env(struct tracer *t, char *const envp[])
 {
 	return t->hr ? heaprec_env(t->hr, envp) : NULL;
@@ -1346,7 +1355,9 @@ static void collect_preload(struct tracer *t)
 	struct heap_preload_info pi = { .library = lib, .ld_preload = value, .rings = st.rings, .records = st.records,
 					.lost = st.lost, .invalid = st.invalid, .full_waits = st.full_waits,
 					.full_wait_ns = st.full_wait_ns, .stacks_full = st.stacks_full,
-					.unrecorded = st.unrecorded, .rejected = st.rejected };
+					.unrecorded = st.unrecorded, .rejected = st.rejected,
+					.check_mode = t->checks.mode, .quarantine = t->checks.quarantine,
+					.guard_rate = t->checks.guard_rate };
 	heap_set_preload(t->m, &pi);
 	t->preload_lost = st.lost;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "reports/core/model.h"
+#include "runner/preload/checks.h"
 
 struct heap_plan;
 struct skb_plan;
@@ -45,6 +46,9 @@ int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid,
 			size_t errlen);
 /* The target's environment with the preload (NULL: not used or no memory). */
 char **tracer_preload_env(struct tracer *t, char *const envp[]);
+/* The memory checks (enum heap_check, quarantine bytes, guard rate) the
+ * library is told to make; before tracer_preload_env. */
+void tracer_preload_checks(struct tracer *t, int mode, size_t quarantine, unsigned guard_rate);
 /* The socket to poll (the exit hand-overs wait for it), or -1. */
 int tracer_preload_fd(struct tracer *t);
 /* fd to poll for readability (ring buffer wake-ups). */

@@ -100,6 +100,8 @@ int fault_operand_address(const char *path, uint64_t bias, uint64_t rip, const u
 			if (ix >= 0)
 				a += regs[ix] * (uint64_t)op->mem.scale;
 			out->address = a;
+			out->write = (op->access & CS_AC_WRITE) != 0;
+			out->size = op->size;
 			snprintf(out->insn, sizeof(out->insn), "%s%s%s", in->mnemonic, in->op_str[0] ? " " : "",
 				 in->op_str);
 			rc = 0;

@@ -10,6 +10,8 @@
 struct fault_operand {
 	uint64_t address;    /* base + index * scale + displacement */
 	char insn[192];      /* "mov rax, qword ptr [rdi - 8]" */
+	int write;           /* the operand is written (else read) */
+	unsigned size;       /* bytes accessed through it (0: unknown) */
 };
 
 /* path: the ELF file mapped at bias; rip: the faulting instruction;

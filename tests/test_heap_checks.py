@@ -1,8 +1,8 @@
 """Memory errors that do not crash (#11), found by the preload recorder's
 redzones: a write past a block's end changes the pattern the library put
 there, and the free or realloc of the block finds it. The findings are heap
-errors: in the verdict, the JSON, and --error-exitcode. Opt-in for now
-(ETRACE_HEAP_REDZONE=1)."""
+errors: in the verdict, the JSON, and --error-exitcode. On by default
+(--heap-check=default); --heap-check=off turns them off."""
 import os
 import re
 import shutil
@@ -45,15 +45,8 @@ def one_overflow(r, nbytes, size, found_at, chain, tag, alloc_tag):
     return e
 
 
-def checks_env(**more):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
-    env["ETRACE_HEAP_REDZONE"] = "1"
-    env.update(more)
-    return env
-
-
 def run(mode):
-    return lib.run([prog("heap_overflow"), mode], etrace_opts=["--error-exitcode=9"], env=checks_env())
+    return lib.run([prog("heap_overflow"), mode], etrace_opts=["--error-exitcode=9"])
 
 
 def test_four_bytes_past_the_end_found_at_free():
@@ -78,8 +71,7 @@ def test_blocks_used_to_their_end_and_usable_size_are_clean():
 
 
 def test_uprobe_backend_has_no_redzones():
-    r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--heap-backend=uprobe", "--error-exitcode=9"],
-                env=checks_env())
+    r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--heap-backend=uprobe", "--error-exitcode=9"])
     assert r.rc == 0 and overflows(r) == [], heap(r)["errors"]
 
 
@@ -90,7 +82,7 @@ def test_gcc_compiling_a_real_file_is_clean_with_the_checks_on():
         out = os.path.join(d, "decode.o")
         r = lib.run(["gcc", "-O2", "-D_GNU_SOURCE", "-I" + os.path.join(lib.ROOT, "build"), "-I" + lib.ROOT, "-c",
                      os.path.join(lib.ROOT, "reports", "syscalls", "decode.c"), "-o", out],
-                    etrace_opts=["--error-exitcode=9"], env=checks_env())
+                    etrace_opts=["--error-exitcode=9"])
         assert r.rc == 0 and os.path.getsize(out) > 0, (r.rc, r.stderr[-2000:])
     assert r.report["crashes"] == [], r.report["crashes"]
     assert heap(r)["errors"] == [], heap(r)["errors"]
@@ -127,9 +119,12 @@ def test_write_after_free_from_another_thread():
 
 
 def test_checks_off_without_a_quarantine():
-    r = lib.run([prog("heap_overflow"), "uaf"], etrace_opts=["--error-exitcode=9"],
-                env=checks_env(ETRACE_HEAP_QUARANTINE="0"))
+    r = lib.run([prog("heap_overflow"), "uaf"], etrace_opts=["--error-exitcode=9", "--heap-quarantine=0"])
     assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]
-    # and none of it without ETRACE_HEAP_REDZONE=1 (opt-in for now)
-    r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--error-exitcode=9"])
+    assert heap(r)["preload"]["checks"] == {"mode": "default", "redzones": True, "quarantine_bytes": 0,
+                                            "guard_rate": 1000}, heap(r)["preload"]
+    # and none of it with --heap-check=off
+    r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--error-exitcode=9", "--heap-check=off"])
     assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]
+    assert heap(r)["preload"]["checks"]["mode"] == "off", heap(r)["preload"]
+    assert lib.contains_line(heap_text(r), re.escape("checks: off (--heap-check=off)")), heap_text(r)

@@ -115,6 +115,10 @@ struct et_crash {
 	int operand_known;
 	uint64_t operand_addr;
 	char operand_insn[192];
+	/* the faulting instruction's memory access (a fault with an address):
+	 * for the heap's "READ of size N" */
+	int access_known, access_write;
+	unsigned access_size;
 	uint64_t regs[ET_NREGS];
 	uint8_t *stack;             /* stack_len bytes copied from stack_addr */
 	uint64_t stack_addr;

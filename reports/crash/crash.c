@@ -115,6 +115,18 @@ static void analyze_one(const struct et_process *p, struct et_crash *c)
 		sym_close(s);
 	}
 	free(mods);
+	/* what the faulting instruction did (read or write, how many bytes) */
+	if (has_fault_address(c->sig) && !c->group_exit) {
+		for (size_t i = 0; i < p->nmodules && !c->access_known; i++) {
+			struct fault_operand fo;
+			if (module_file(&p->modules[i]) &&
+			    fault_operand_address(p->modules[i].path, p->modules[i].bias, c->regs[16], c->regs, &fo) == 0) {
+				c->access_known = 1;
+				c->access_write = fo.write;
+				c->access_size = fo.size;
+			}
+		}
+	}
 	/* no address from the kernel: compute it from the instruction */
 	if (has_fault_address(c->sig) && c->code == SI_KERNEL && !c->group_exit) {
 		for (size_t i = 0; i < p->nmodules && !c->operand_known; i++) {

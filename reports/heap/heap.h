@@ -74,6 +74,12 @@ struct heap_preload_info {
 	const char *library;        /* NULL: the preload backend was not used */
 	const char *ld_preload;
 	uint64_t rings, records, lost, invalid, full_waits, full_wait_ns, stacks_full, unrecorded, rejected;
+	/* the memory checks asked of it (#11): enum heap_check
+	 * (runner/preload/checks.h), quarantine bytes, one allocation in
+	 * guard_rate against a guard page (0: none) */
+	int check_mode;
+	uint64_t quarantine;
+	uint32_t guard_rate;
 };
 void heap_set_preload(struct et_model *m, const struct heap_preload_info *info);
 

@@ -17,6 +17,7 @@
 #include "bpf/events.h"
 #include "runner/preload/heapring.h"
 #include "reports/core/error.h"
+#include "runner/preload/checks.h"
 
 /* One ring: a process image's (a process that execs makes a new one). All
  * geometry is etrace's copy, checked once; the header is never trusted
@@ -46,6 +47,7 @@ struct heaprec {
 	size_t nexits;
 	char leaf[256];
 	char *preload;             /* the LD_PRELOAD value for the root */
+	char checks[64];           /* HR_ENV_CHECK's value ("": none) */
 	char lib[4096];
 	int lfd;
 	struct heaprec_sink sink;
@@ -199,12 +201,17 @@ static int env_match(const char *e, const char *name)
 	return strncmp(e, name, n) == 0 && e[n] == '=';
 }
 
+void heaprec_set_checks(struct heaprec *h, const struct hr_checks *c)
+{
+	hr_checks_format(c, h->checks, sizeof(h->checks));
+}
+
 char **heaprec_env(const struct heaprec *h, char *const envp[])
 {
 	size_t n = 0;
 	while (envp && envp[n])
 		n++;
-	char **env = calloc(n + 4, sizeof(*env));
+	char **env = calloc(n + 5, sizeof(*env));
 	if (!env)
 		return NULL;
 	size_t k = 0;
@@ -214,23 +221,28 @@ char **heaprec_env(const struct heaprec *h, char *const envp[])
 			user = envp[i] + strlen("LD_PRELOAD=");
 			continue;
 		}
-		if (env_match(envp[i], HR_ENV_SOCK) || env_match(envp[i], "ETRACE_HEAP_CLOCK"))
+		if (env_match(envp[i], HR_ENV_SOCK) || env_match(envp[i], "ETRACE_HEAP_CLOCK") ||
+		    env_match(envp[i], HR_ENV_CHECK))
 			continue;
 		env[k++] = strdup(envp[i]);
 	}
 	/* ours first: an allocator the user preloads (jemalloc) comes after
 	 * it, so the program's calls reach the recorder, which calls it */
-	char *v = NULL, *s = NULL, *c = NULL;
+	char *v = NULL, *s = NULL, *c = NULL, *ck = NULL;
 	if (asprintf(&v, "LD_PRELOAD=%s%s%s", h->lib, user && *user ? ":" : "", user ? user : "") < 0)
 		v = NULL;
 	if (asprintf(&s, "%s=%s", HR_ENV_SOCK, h->path) < 0)
 		s = NULL;
 	if (!h->tsc_ok && asprintf(&c, "ETRACE_HEAP_CLOCK=mono") < 0)
 		c = NULL;
+	if (h->checks[0] && asprintf(&ck, "%s=%s", HR_ENV_CHECK, h->checks) < 0)
+		ck = NULL;
 	env[k++] = v;
 	env[k++] = s;
 	if (c)
 		env[k++] = c;
+	if (ck)
+		env[k++] = ck;
 	env[k] = NULL;
 	for (size_t i = 0; i < k; i++)
 		if (!env[i]) {

@@ -34,6 +34,10 @@ struct heaprec *heaprec_open(const char *lib, uid_t uid, gid_t gid, const char *
  * then the user's own), the socket path and the clock. Free with
  * heaprec_env_free. */
 char **heaprec_env(const struct heaprec *h, char *const envp[]);
+/* The memory checks the library is asked to make (HR_ENV_CHECK in the
+ * environment heaprec_env makes; none unless set). */
+struct hr_checks;
+void heaprec_set_checks(struct heaprec *h, const struct hr_checks *c);
 void heaprec_env_free(char **env);
 /* The value given to LD_PRELOAD, for the report. */
 const char *heaprec_preload_value(const struct heaprec *h);

@@ -7,6 +7,8 @@
 #include "recorder.h"
 #include "redzone.h"
 #include "quarantine.h"
+#include "checks.h"
+#include "guard.h"
 #include "../../bpf/events.h"
 
 #include <dlfcn.h>
@@ -90,14 +92,13 @@ static void resolve(void)
 	/* redzones with glibc's allocator only: the plausibility test of a
 	 * freed pointer (rz_plausible) reads its chunk header */
 	Dl_info di;
-	const char *z = getenv("ETRACE_HEAP_REDZONE");
 	int glibc = m && dladdr((void *)m, &di) && di.dli_fname && strstr(di.dli_fname, "/libc.so.");
-	/* opt-in (ETRACE_HEAP_REDZONE=1) until the whole suite has run with
-	 * them on */
-	hr_rz_init(glibc && z && strcmp(z, "1") == 0 ? real.usable : NULL);
+	/* what etrace asked for (--heap-check): none without it */
+	struct hr_checks ck = hr_checks_parse(getenv(HR_ENV_CHECK));
+	hr_rz_init(glibc && ck.mode != HEAP_CHECK_OFF ? real.usable : NULL);
 	/* the quarantine marks its blocks in their redzone trailers */
-	const char *qz = getenv("ETRACE_HEAP_QUARANTINE");
-	hr_q_init(hr_rz_on ? real.free : NULL, qz ? strtoul(qz, NULL, 10) : (1u << 20));
+	hr_q_init(hr_rz_on ? real.free : NULL, ck.quarantine);
+	hr_guard_init(hr_rz_on ? ck.guard_rate : 0);
 	__atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
 	resolving = 0;
 }
@@ -191,9 +192,78 @@ static inline int rz_plausible(const void *p)
 		size_t n_;                                                                             \
 		uint64_t first_;                                                                       \
 		uint32_t count_;                                                                       \
-		if (hr_rz_on && rz_plausible(p) && hr_rz_check((p), 1, &n_, &first_, &count_) && count_) \
+		if (hr_rz_on && rz_plausible(p) && hr_rz_check((p), 1, &n_, &first_, &count_, NULL) && count_) \
 			PUT(rec, ET_HEAP_OVERFLOW, (p), first_, ((uint64_t)(op) << 32) | count_);      \
 	} while (0)
+
+/* ---- guard pages and the checked release ---------------------------------------- */
+
+/* A block of n bytes for the program: against a guard page when this
+ * allocation is sampled, else from the allocator with its redzone. */
+static inline void *block_alloc(size_t n)
+{
+	void *p;
+	if (hr_guard_sample() && (p = hr_guard_alloc(n)))
+		return p;
+	p = real.malloc(rz_size(n));
+	rz_mark(p, n);
+	return p;
+}
+
+/* p (not NULL, not the bootstrap buffer's) goes back, its call already
+ * recorded unless rec is 0: the guarded block's pages made inaccessible,
+ * or its redzone checked and the block quarantined or freed. A changed
+ * byte is an overflow record (op: the function that found it; ra, fp: its
+ * caller). */
+static void release(void *p, int rec, unsigned op, void *ra, void *fp)
+{
+	size_t n = 0;
+	uint64_t f = 0;
+	uint32_t c = 0;
+	int ours = 0, again = 0;
+	char *tp = NULL;
+	if (hr_guard_owns(p)) {
+		/* a second free of it: its pages are inaccessible, nothing to do */
+		if (hr_guard_free(p, &n, &f, &c) && c && rec && hr_ready())
+			hr_put(ET_HEAP_OVERFLOW, (uintptr_t)p, f, ((uint64_t)op << 32) | c, ra, fp);
+		return;
+	}
+	if (hr_rz_on && rz_plausible(p)) {
+		ours = hr_rz_check(p, 1, &n, &f, &c, &tp);
+		/* a second free of a block the quarantine holds: the free the
+		 * program made first is done now, then this one, as they would
+		 * have been without the quarantine (glibc may abort on it) */
+		again = !ours && hr_q_take(p);
+	}
+	if (ours && c && rec && hr_ready())
+		hr_put(ET_HEAP_OVERFLOW, (uintptr_t)p, f, ((uint64_t)op << 32) | c, ra, fp);
+	if (again)
+		real.free(p);
+	if (!(ours && rec && hr_q_put(p, n, tp)))
+		real.free(p);
+}
+
+/* realloc of a guarded block: a new block (guarded if sampled), the
+ * contents copied, the old one released. */
+static void *guard_realloc(void *old, size_t n, int rec, unsigned op, void *ra, void *fp)
+{
+	int live;
+	size_t had = hr_guard_size(old, &live);
+	if (!live) {
+		errno = EINVAL;   /* freed before: glibc would abort or fail */
+		return NULL;
+	}
+	if (!n) {
+		release(old, rec, op, ra, fp);
+		return NULL;
+	}
+	void *p = block_alloc(n);
+	if (p) {
+		memcpy(p, old, had < n ? had : n);
+		release(old, rec, op, ra, fp);
+	}
+	return p;
+}
 
 /* ---- C ------------------------------------------------------------------------ */
 
@@ -210,9 +280,8 @@ EXPORT void *malloc(size_t n)
 		return real.malloc(n);
 	}
 	hr_busy = 1;
-	void *p = real.malloc(rz_size(n));
+	void *p = block_alloc(n);
 	int e = errno;
-	rz_mark(p, n);
 	PUT(1, ET_HEAP_MALLOC, p, n, 0);
 	errno = e;
 	hr_busy = 0;
@@ -225,18 +294,8 @@ EXPORT void free(void *p)
 		return;
 	if (!real.free)
 		resolve();
-	size_t n = 0;
-	uint64_t f;
-	uint32_t c = 0;
-	int ours = 0, again = 0;
 	if (hr_busy) {
-		if (hr_rz_on && rz_plausible(p)) {
-			ours = hr_rz_check(p, 1, &n, &f, &c);
-			again = !ours && hr_q_take(p);
-		}
-		if (again)
-			real.free(p);
-		real.free(p);
+		release(p, 0, ET_HEAP_FREE, NULL, NULL);
 		return;
 	}
 	hr_busy = 1;
@@ -246,19 +305,7 @@ EXPORT void free(void *p)
 	 * and before its memory is read, so that a wild pointer that faults
 	 * was seen given to free */
 	PUT(1, ET_HEAP_FREE, p, 0, (uintptr_t)__builtin_frame_address(0));
-	if (hr_rz_on && rz_plausible(p)) {
-		ours = hr_rz_check(p, 1, &n, &f, &c);
-		/* a second free of a block the quarantine holds: the free the
-		 * program made first is done now, then this one, as they would
-		 * have been without the quarantine (glibc may abort on it) */
-		again = !ours && hr_q_take(p);
-	}
-	if (ours && c)
-		PUT(1, ET_HEAP_OVERFLOW, p, f, ((uint64_t)ET_HEAP_FREE << 32) | c);
-	if (again)
-		real.free(p);
-	if (!(ours && hr_q_put(p, n)))
-		real.free(p);
+	release(p, 1, ET_HEAP_FREE, __builtin_return_address(0), __builtin_frame_address(0));
 	errno = e;
 	hr_busy = 0;
 }
@@ -278,7 +325,10 @@ EXPORT void *calloc(size_t n, size_t sz)
 	}
 	hr_busy = 1;
 	void *p;
-	if (hr_rz_on && (!sz || n <= (SIZE_MAX - HR_RZ_EXTRA) / sz)) {
+	if (hr_rz_on && (!sz || n <= (SIZE_MAX - HR_RZ_EXTRA) / sz) && hr_guard_sample() &&
+	    (p = hr_guard_alloc(n * sz))) {
+		/* its pages are new: zeroed */
+	} else if (hr_rz_on && (!sz || n <= (SIZE_MAX - HR_RZ_EXTRA) / sz)) {
 		p = real.calloc(n * sz + HR_RZ_EXTRA, 1);
 		rz_mark(p, n * sz);
 	} else {
@@ -310,6 +360,18 @@ EXPORT void *realloc(void *old, size_t n)
 			return boot_alloc(n, 16);
 		resolve();
 	}
+	if (old && hr_guard_owns(old)) {
+		int rec = !hr_busy;
+		hr_busy = 1;
+		void *p = guard_realloc(old, n, rec, ET_HEAP_REALLOC, __builtin_return_address(0),
+					__builtin_frame_address(0));
+		int e = errno;
+		PUT(rec, ET_HEAP_REALLOC, p, n, (uintptr_t)old);
+		errno = e;
+		if (rec)
+			hr_busy = 0;
+		return p;
+	}
 	if (hr_busy) {
 		return real.realloc(old, n);
 	}
@@ -324,7 +386,7 @@ EXPORT void *realloc(void *old, size_t n)
 		size_t had = 0;
 		uint64_t f;
 		uint32_t c = 0;
-		int ours = old && hr_rz_on && rz_plausible(old) && hr_rz_check(old, 1, &had, &f, &c);
+		int ours = old && hr_rz_on && rz_plausible(old) && hr_rz_check(old, 1, &had, &f, &c, NULL);
 		if (old && !ours && hr_rz_on && rz_plausible(old) && hr_q_take(old))
 			real.free(old);   /* freed before: as the allocator would have had it */
 		if (ours && c)
@@ -352,6 +414,13 @@ EXPORT void *reallocarray(void *old, size_t n, size_t sz)
 		return grow_boot(old, n * sz);
 	}
 	resolve();
+	if (old && hr_guard_owns(old)) {
+		if (sz && n > SIZE_MAX / sz) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return realloc(old, n * sz);
+	}
 	if (hr_busy || !real.reallocarray) {
 		return real.reallocarray ? real.reallocarray(old, n, sz) : NULL;
 	}
@@ -467,7 +536,10 @@ EXPORT size_t malloc_usable_size(void *p)
 	size_t n;
 	uint64_t f;
 	uint32_t c;
-	if (hr_rz_on && rz_plausible(p) && hr_rz_check(p, 0, &n, &f, &c))
+	int live;
+	if (hr_guard_owns(p))
+		return hr_guard_size(p, &live);
+	if (hr_rz_on && rz_plausible(p) && hr_rz_check(p, 0, &n, &f, &c, NULL))
 		return n;
 	return real.usable ? real.usable(p) : 0;
 }
@@ -515,7 +587,9 @@ static void *next_fn(void **slot, const char *name)
 		static void *next;                                        \
 		fn_malloc f = (fn_malloc)next_fn(&next, #sym);            \
 		ENTER(rec);                                               \
-		void *p = f ? f(n) : malloc(n);                           \
+		void *p = rec && hr_rz_on ? block_alloc(n) : NULL;        \
+		if (!p)                                                   \
+			p = f ? f(n) : malloc(n);                         \
 		PUT(rec, op, p, n, 0);                                    \
 		return p;                                                 \
 	}
@@ -526,7 +600,9 @@ static void *next_fn(void **slot, const char *name)
 		static void *next;                                        \
 		fn_new_nt f = (fn_new_nt)next_fn(&next, #sym);            \
 		ENTER(rec);                                               \
-		void *p = f ? f(n, nt) : malloc(n);                       \
+		void *p = rec && hr_rz_on ? block_alloc(n) : NULL;        \
+		if (!p)                                                   \
+			p = f ? f(n, nt) : malloc(n);                     \
 		PUT(rec, op, p, n, 0);                                    \
 		return p;                                                 \
 	}
@@ -562,12 +638,21 @@ NEW_AL(_ZnamSt11align_val_t, ET_HEAP_NEW_ARRAY)
 NEW_AL_NT(_ZnwmSt11align_val_tRKSt9nothrow_t, ET_HEAP_NEW)
 NEW_AL_NT(_ZnamSt11align_val_tRKSt9nothrow_t, ET_HEAP_NEW_ARRAY)
 
-/* delete: recorded before the block goes back (see free) */
+/* delete: recorded before the block goes back (see free). With the
+ * checks on (glibc's allocator, whose operator delete calls free), the
+ * block is released here as free would: the delete found an overflow, and
+ * a deleted block goes into the quarantine. */
 #define DEL(sym, op, params, args)                                        \
 	EXPORT void sym params                                            \
 	{                                                                 \
 		static void *next;                                        \
 		void (*f) params = (void(*) params)next_fn(&next, #sym);  \
+		if (p && hr_rz_on && !is_boot(p)) {                       \
+			ENTER(rec);                                       \
+			PUT(rec, op, p, 0, (uintptr_t)__builtin_frame_address(0)); \
+			release(p, rec, op, __builtin_return_address(0), __builtin_frame_address(0)); \
+			return;                                           \
+		}                                                         \
 		if (p) {                                                  \
 			ENTER(rec);                                       \
 			PUT(rec, op, p, 0, (uintptr_t)__builtin_frame_address(0)); \

@@ -16,7 +16,7 @@ HR_HIDDEN void hr_q_init(void (*real_free)(void *), size_t bytes);
  * wiped) goes into the quarantine instead of back to the allocator: 1, or
  * 0 when it must be freed now (too big, the quarantine is busy). What it
  * pushes out is checked, reported (hr_put) and freed. */
-HR_HIDDEN int hr_q_put(void *p, size_t n);
+HR_HIDDEN int hr_q_put(void *p, size_t n, char *trailer);
 /* Whether p is in the quarantine: a free of it is a double free; it is
  * taken out (as the allocator would have had it) and 1 returned. */
 HR_HIDDEN int hr_q_take(void *p);

@@ -42,7 +42,7 @@ void hr_rz_mark(void *p, size_t n)
 	memcpy((char *)p + ((u - 16) & ~(size_t)7), t, sizeof(t));
 }
 
-int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count)
+int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count, char **trailer)
 {
 	size_t u = usable_size(p);
 	if (u < HR_RZ_EXTRA)
@@ -66,6 +66,8 @@ int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count)
 	*n = t[0];
 	*first = f;
 	*count = c;
+	if (trailer)
+		*trailer = tp;
 	return 1;
 }
 
@@ -83,11 +85,9 @@ static char *trailer_of(void *p, size_t *u)
 	return (char *)p + ((*u - 16) & ~(size_t)7);
 }
 
-int hr_rz_quarantine(void *p, size_t n, uint32_t slot)
+int hr_rz_quarantine(char *tp, void *p, size_t n, uint32_t slot)
 {
-	size_t u;
-	char *tp = trailer_of(p, &u);
-	if (!tp || n >> SLOT_SHIFT)
+	if (n >> SLOT_SHIFT)
 		return 0;
 	uint64_t t[2];
 	t[0] = n | (uint64_t)slot << SLOT_SHIFT;
@@ -110,12 +110,8 @@ int hr_rz_quarantined(void *p, uint32_t *slot)
 	return 1;
 }
 
-void hr_rz_unquarantine(void *p)
+void hr_rz_unquarantine(char *tp)
 {
-	size_t u;
-	char *tp = trailer_of(p, &u);
-	if (tp) {
-		uint64_t zero[2] = { 0, 0 };
-		memcpy(tp, zero, sizeof(zero));
-	}
+	uint64_t zero[2] = { 0, 0 };
+	memcpy(tp, zero, sizeof(zero));
 }

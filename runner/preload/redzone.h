@@ -26,15 +26,16 @@ HR_HIDDEN void hr_rz_init(size_t (*usable)(void *));
 /* p: a block of n + HR_RZ_EXTRA bytes (or more) just allocated for n. */
 HR_HIDDEN void hr_rz_mark(void *p, size_t n);
 /* Whether p is one of ours: 1 with *n, and in *first / *count the first
- * changed byte past the end and how many changed (count 0: intact). The
- * trailer is wiped when wipe is set (the block goes back). */
-HR_HIDDEN int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count);
+ * changed byte past the end and how many changed (count 0: intact), and
+ * where its trailer is (trailer may be NULL). The trailer is wiped when
+ * wipe is set (the block goes back). */
+HR_HIDDEN int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count, char **trailer);
 
 /* The quarantine's marks in the trailer (quarantine.c): p (n bytes asked
- * for) is held in slot; whether p is so marked (and its slot); the mark
- * removed. */
-HR_HIDDEN int hr_rz_quarantine(void *p, size_t n, uint32_t slot);
+ * for, its trailer at tp as hr_rz_check found it) is held in slot; whether
+ * p is so marked (and its slot); the mark at tp removed. */
+HR_HIDDEN int hr_rz_quarantine(char *tp, void *p, size_t n, uint32_t slot);
 HR_HIDDEN int hr_rz_quarantined(void *p, uint32_t *slot);
-HR_HIDDEN void hr_rz_unquarantine(void *p);
+HR_HIDDEN void hr_rz_unquarantine(char *tp);
 
 #endif

@@ -1,0 +1,58 @@
+/* The memory checks of libetrace_heap.so (#11), as etrace's options set
+ * them (--heap-check, --heap-quarantine, --heap-guard-rate) and hands them
+ * to the library in the target's environment: one variable, read once by
+ * each process image at its first allocation. Shared by etrace and the
+ * library. */
+#ifndef ETRACE_PRELOAD_CHECKS_H
+#define ETRACE_PRELOAD_CHECKS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum heap_check {
+	HEAP_CHECK_OFF = 0,      /* the recorder alone */
+	HEAP_CHECK_DEFAULT = 1,  /* redzones, quarantine, sampled guard pages */
+	HEAP_CHECK_ALL = 2,      /* the same, every allocation against a guard page */
+};
+
+#define HEAP_QUARANTINE_DEFAULT (1u << 20)
+#define HEAP_GUARD_RATE_DEFAULT 1000u
+
+#define HR_ENV_CHECK "ETRACE_HEAP_CHECK"
+
+struct hr_checks {
+	int mode;                /* enum heap_check */
+	size_t quarantine;       /* bytes */
+	unsigned guard_rate;     /* one allocation in N (1: all; 0: none) */
+};
+
+/* "MODE,QUARANTINE,RATE": what the variable holds (mode as a digit). */
+static inline int hr_checks_format(const struct hr_checks *c, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%d,%zu,%u", c->mode, c->quarantine, c->guard_rate);
+}
+
+/* The variable's value read back; anything malformed (or none) is off:
+ * the checks are never on unless etrace asked for them. */
+static inline struct hr_checks hr_checks_parse(const char *v)
+{
+	struct hr_checks c = { HEAP_CHECK_OFF, 0, 0 };
+	char *end;
+	if (!v || v[0] < '0' || v[0] > '2' || v[1] != ',')
+		return c;
+	unsigned long long q = strtoull(v + 2, &end, 10);
+	if (*end != ',')
+		return c;
+	unsigned long long r = strtoull(end + 1, &end, 10);
+	if (*end || r > 1000000000ull)
+		return c;
+	c.mode = v[0] - '0';
+	c.quarantine = (size_t)q;
+	c.guard_rate = c.mode == HEAP_CHECK_ALL ? 1 : (unsigned)r;
+	if (c.mode == HEAP_CHECK_OFF)
+		c.quarantine = 0, c.guard_rate = 0;
+	return c;
+}
+
+#endif

@@ -1,0 +1,108 @@
+/* Memory errors that do not crash (#11), the silent cases of valgrind's
+ * memcheck tests and LLVM's ASan tests: each goes on as if nothing were
+ * wrong without etrace's checks.
+ * Usage: mem_silent MODE
+ *   issue       issue #11's program: a 16-byte block read after its free
+ *               (the byte printed), then 12 bytes written into an 8-byte
+ *               block (4 past its end), freed
+ *   uaf_write   malloc(48), freed, 4 bytes written at [8..11]
+ *   uaf_read    malloc(24), freed, a byte read at [3] (printed)
+ *   onepast     malloc(16), one byte written at [16], freed
+ *   thread_uaf  a thread frees a 64-byte block main allocated; main then
+ *               writes a byte at [0] after the join
+ *   clean       blocks used exactly to their ends, reallocs, strdup: no error
+ * Prints "done" and exits 0 (unless a guard page stops it first). */
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Wuse-after-free"
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((noinline)) static void issue(void)
+{
+	char *buf = malloc(16); /* @alloc issue_uaf */
+	strcpy(buf, "hello");
+	free(buf); /* @free issue_uaf */
+	printf("%c\n", ((volatile char *)buf)[0]); /* @read issue_uaf */
+	char *b2 = malloc(8); /* @alloc issue_ovf */
+	memset(b2, 'x', 12); /* @write issue_ovf */
+	free(b2); /* @free issue_ovf */
+}
+
+__attribute__((noinline)) static void uaf_write(void)
+{
+	char *volatile b = malloc(48); /* @alloc uaf_write */
+	free(b); /* @free uaf_write */
+	memcpy(b + 8, "abcd", 4); /* @write uaf_write */
+}
+
+__attribute__((noinline)) static void uaf_read(void)
+{
+	char *volatile b = malloc(24); /* @alloc uaf_read */
+	memset(b, 'r', 24);
+	free(b); /* @free uaf_read */
+	printf("%d\n", ((volatile char *)b)[3] != 0); /* @read uaf_read */
+}
+
+__attribute__((noinline)) static void onepast(void)
+{
+	char *volatile b = malloc(16); /* @alloc onepast */
+	memset(b, 'o', 16);
+	((volatile char *)b)[16] = 0; /* @write onepast */
+	free(b); /* @free onepast */
+}
+
+static void *dropper(void *arg)
+{
+	free(arg); /* @free thread_uaf */
+	return NULL;
+}
+
+__attribute__((noinline)) static void thread_uaf(void)
+{
+	char *b = malloc(64); /* @alloc thread_uaf */
+	pthread_t t;
+	pthread_create(&t, NULL, dropper, b);
+	pthread_join(t, NULL);
+	((volatile char *)b)[0] = 'T'; /* @write thread_uaf */
+}
+
+__attribute__((noinline)) static void clean(void)
+{
+	for (size_t n = 1; n < 200; n += 5) {
+		char *b = malloc(n);
+		memset(b, 'c', n);
+		b = realloc(b, n * 2);
+		memset(b, 'd', n * 2);
+		free(b);
+	}
+	char *s = strdup("nothing wrong here");
+	printf("%zu\n", strlen(s));
+	free(s);
+	char *z = calloc(5, 7);
+	memset(z, 1, 35);
+	free(z);
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "clean";
+	if (!strcmp(m, "issue"))
+		issue();
+	else if (!strcmp(m, "uaf_write"))
+		uaf_write();
+	else if (!strcmp(m, "uaf_read"))
+		uaf_read();
+	else if (!strcmp(m, "onepast"))
+		onepast();
+	else if (!strcmp(m, "thread_uaf"))
+		thread_uaf();
+	else if (!strcmp(m, "clean"))
+		clean();
+	else
+		return 2;
+	puts("done");
+	return 0;
+}
