@@ -559,7 +559,7 @@ static void test_crash_context(void)
 	crash_analysis.render_text(&m, f);
 	fclose(f);
 	dump(buf);
-	CHECK(strstr(buf, "  heap: use-after-free: address 0x7f2000000020 is 16 bytes inside a 262144-byte region freed by thread 501") != NULL);
+	CHECK(strstr(buf, "  heap: heap-use-after-free: address 0x7f2000000020 is 16 bytes inside a 262144-byte region freed by thread 501") != NULL);
 	CHECK(strstr(buf, "ms before the crash\n  freed by free at:\n") != NULL);
 	CHECK(strstr(buf, "  previously allocated by malloc at:\n") != NULL);
 	free(buf);
