@@ -31,6 +31,7 @@
 #include "runner/heap/heapprobe.h"
 #include "runner/heap/heaprec.h"
 #include "runner/hang/hangsnap.h"
+#include "runner/heap/rzexit.h"
 #include "kernelfit.h"
 #include "runner/net/skbtrace.h"
 #include "startup.h"
@@ -1185,11 +1186,31 @@ static void preload_record(void *ctx, const void *data, size_t size)
 	model_ingest(t->m, data, size);
 }
 
+/* The redzones of pid's blocks still live (it waits at its exit): the
+ * library checked only the blocks freed or reallocated (#11). */
+static void exit_redzones(struct tracer *t, int pid)
+{
+	if (t->checks.mode == HEAP_CHECK_OFF)
+		return;
+	struct hs_block *b = NULL;
+	size_t n = 0;
+	if (heap_scan_blocks(t->m, pid, &b, &n) < 0 || !n) {
+		free(b);
+		return;
+	}
+	struct rz_exit_finding f[64];
+	size_t k = rz_exit_check(pid, b, n, f, sizeof(f) / sizeof(f[0]));
+	for (size_t i = 0; i < k; i++)
+		heap_exit_overflow(t->m, pid, f[i].addr, f[i].first, f[i].count);
+	free(b);
+}
+
 static void preload_exit_scan(void *ctx, int pid, const void *hold)
 {
 	struct tracer *t = ctx;
 	heap_set_backend(t->m, pid, "preload", "dynamically linked, LD_PRELOAD names the library");
 	heap_exit_scan(t->m, hold);
+	exit_redzones(t, pid);
 }
 
 static int preload_may_record(void *ctx, int pid)

@@ -10,6 +10,8 @@
  *   uaf       malloc(32), freed, then 2 bytes written into it at [5..6]
  *             (a write after free: the quarantine's fill changed)
  *   uaf_thread  a thread writes 1 byte into a 40-byte block main freed
+ *   live      malloc(24), 2 bytes written at [25..26], never freed (kept
+ *             in a global): found at exit
  *   clean     every block written exactly to its end, a block grown to its
  *             malloc_usable_size and filled, strdup, realloc chains,
  *             posix_memalign and aligned_alloc blocks: no error
@@ -79,6 +81,15 @@ __attribute__((noinline)) static void uaf(void)
 	b[6] = '?';
 }
 
+static char *kept;
+
+__attribute__((noinline)) static void live(void)
+{
+	kept = malloc(24); /* @alloc live */
+	kept[25] = 1;
+	kept[26] = 2;
+}
+
 static void *late_writer(void *arg)
 {
 	((volatile char *)arg)[39] = 1;
@@ -138,6 +149,8 @@ int main(int argc, char **argv)
 		uaf();
 	else if (!strcmp(m, "uaf_thread"))
 		uaf_thread();
+	else if (!strcmp(m, "live"))
+		live();
 	else if (!strcmp(m, "clean"))
 		clean();
 	else

@@ -128,3 +128,48 @@ def test_checks_off_without_a_quarantine():
     assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]
     assert heap(r)["preload"]["checks"]["mode"] == "off", heap(r)["preload"]
     assert lib.contains_line(heap_text(r), re.escape("checks: off (--heap-check=off)")), heap_text(r)
+
+
+def test_overflow_of_a_block_never_freed_found_at_exit():
+    r = run("live")
+    assert r.rc == 9, (r.rc, r.stderr)
+    es = overflows(r)
+    assert len(es) == 1 and len(heap(r)["errors"]) == 1, heap(r)["errors"]
+    e = es[0]
+    assert e["past_end"] == {"first": 1, "bytes": 2} and e["stack"] == [], e
+    assert e["function"] == "redzone check" and e["detail"] == "at exit", e
+    b = e["block"]
+    assert b["size"] == 24 and b["address"] == e["address"], b
+    check_stack(b["alloc_stack"], [("live", OVF), ("main", OVF)], "alloc live")
+    want = (f"ERROR heap-buffer-overflow: 2 bytes changed past the end of a 24-byte block {b['address']} from malloc, "
+            f"from 1 byte after it; found at exit (the block was never freed)")
+    assert lib.contains_line(heap_text(r), re.escape(want)), heap_text(r)
+    assert "heap-buffer-overflow" in r.text.split("-- verdict")[1].split("\n-- ")[0], r.text
+    lib.text_agrees_with_json(r)
+    # the program's other live block (stdout's buffer, intact) is no finding, and none without the checks
+    r = lib.run([prog("heap_overflow"), "live"], etrace_opts=["--error-exitcode=9", "--heap-check=off"])
+    assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]
+
+
+def test_suppressions_name_overflows_and_writes_after_free():
+    with tempfile.TemporaryDirectory(prefix=f"etrace-rzsupp-{os.getpid()}-") as d:
+        supp = os.path.join(d, "checks.supp")
+        with open(supp, "w") as f:
+            f.write("# known: past4's overflow, uaf's write after free\n"
+                    "heap-buffer-overflow:past4\nheap-use-after-free:uaf\n")
+        for mode in ("past4", "uaf"):
+            r = lib.run([prog("heap_overflow"), mode], etrace_opts=["--error-exitcode=9", "--suppressions=" + supp])
+            assert r.rc == 0 and heap(r)["errors"] == [], (mode, r.rc, heap(r)["errors"])
+            assert heap(r)["errors_suppressed"] == 1, heap(r)
+            assert "heap-buffer-overflow" not in r.text and "use-after-free" not in r.text, r.text
+        # a rule names its kind only: the overflow of another function is still an error
+        r = lib.run([prog("heap_overflow"), "onepast"], etrace_opts=["--error-exitcode=9", "--suppressions=" + supp])
+        assert r.rc == 9 and len(overflows(r)) == 1 and heap(r)["errors_suppressed"] == 0, heap(r)["errors"]
+        with open(supp, "w") as f:
+            f.write("heap-use-after-free:past4\n")
+        r = run("past4")
+        assert r.rc == 9 and len(overflows(r)) == 1, heap(r)["errors"]
+        with open(supp, "w") as f:
+            f.write("heap-overflow:x\n")
+        r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--suppressions=" + supp])
+        assert r.rc == 125 and "unknown suppression type 'heap-overflow'" in r.stderr, r.stderr

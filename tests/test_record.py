@@ -23,9 +23,10 @@ def test_report_from_recording_matches_the_live_report():
         assert p.returncode == 0, p.stderr
         # a recording holds the events, not how etrace probed (the tracing
         # line, the allocator functions it placed probes on, the heap
-        # backend of each process and the preload's counters; what the
-        # kernel lacked, which a kernel with gaps, 6.1, says: not recorded)
-        ignore = ("tracing:", "probes:", "preload:", "backend (pid ", "kernel:")
+        # backend of each process, the preload's counters and its checks;
+        # what the kernel lacked, which a kernel with gaps, 6.1, says: not
+        # recorded)
+        ignore = ("tracing:", "probes:", "preload:", "checks:", "backend (pid ", "kernel:")
         live = [l for l in r.text.splitlines() if not l.startswith(ignore)]
         replay = [l for l in p.stdout.splitlines() if not l.startswith(ignore)]
         assert live == replay, "\n".join(difflib.unified_diff(live, replay, lineterm=""))

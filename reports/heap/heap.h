@@ -118,6 +118,11 @@ int heap_scan_blocks(struct et_model *m, int pid, struct hs_block **out, size_t 
 void heap_scan_result(struct et_model *m, int pid, const struct hs_block *b, size_t n,
 		      const struct hs_stats *st, const char *error);
 
+/* A live block of pid whose redzone etrace found changed at the process's
+ * exit (runner/rzexit.c): first and count as the preload's overflow
+ * records give them. */
+void heap_exit_overflow(struct et_model *m, int pid, uint64_t addr, uint64_t first, uint32_t count);
+
 /* ---- results ------------------------------------------------------------------ */
 
 enum heap_error_kind {
@@ -137,6 +142,7 @@ enum heap_error_detail {
 	HEAP_DETAIL_STACK,      /* an address on the calling thread's stack */
 	HEAP_DETAIL_ABORTED,    /* never seen allocated, and the allocator aborted the process */
 	HEAP_DETAIL_FAULTED,    /* never seen allocated, and the allocator faulted on it (SIGSEGV inside free) */
+	HEAP_DETAIL_AT_EXIT,    /* an overflow found in a live block's redzone at its process's exit */
 };
 
 struct symstack;

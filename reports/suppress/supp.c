@@ -34,6 +34,10 @@ struct supp_entry {
 struct supp_set {
 	char **lsan;
 	size_t nlsan;
+	/* "heap-buffer-overflow:GLOB", "heap-use-after-free:GLOB": the kind
+	 * (SUPP_ERR_*) as the first byte, then the pattern */
+	char **errs;
+	size_t nerrs;
 	struct supp_entry *entries;
 	size_t nentries;
 };
@@ -59,6 +63,9 @@ void supp_set_free(struct supp_set *s)
 	for (size_t i = 0; i < s->nlsan; i++)
 		free(s->lsan[i]);
 	free(s->lsan);
+	for (size_t i = 0; i < s->nerrs; i++)
+		free(s->errs[i]);
+	free(s->errs);
 	for (size_t i = 0; i < s->nentries; i++)
 		entry_free(&s->entries[i]);
 	free(s->entries);
@@ -67,7 +74,7 @@ void supp_set_free(struct supp_set *s)
 
 size_t supp_count(const struct supp_set *s)
 {
-	return s ? s->nlsan + s->nentries : 0;
+	return s ? s->nlsan + s->nerrs + s->nentries : 0;
 }
 
 size_t supp_not_applied(const struct supp_set *s)
@@ -277,16 +284,28 @@ int supp_read(struct supp_set *s, FILE *f, const char *path, char *err, size_t e
 		}
 		*colon = '\0';
 		char *type = trim(t), *pat = trim(colon + 1);
-		if (strcmp(type, "leak") != 0) {
+		unsigned ek = strcmp(type, "heap-buffer-overflow") == 0 ? SUPP_ERR_OVERFLOW
+			      : strcmp(type, "heap-use-after-free") == 0 ? SUPP_ERR_UAF : 0;
+		if (strcmp(type, "leak") != 0 && !ek) {
 			snprintf(err, errlen,
-				 "%s:%zu: unknown suppression type '%.40s' (leak:PATTERN lines and valgrind's { ... } entries are supported)",
+				 "%s:%zu: unknown suppression type '%.40s' (leak:, heap-buffer-overflow: and heap-use-after-free: "
+				 "PATTERN lines and valgrind's { ... } entries are supported)",
 				 path, p.lineno, type);
 			rc = -1;
 			break;
 		}
 		if (!*pat) {
-			rc = fail(&p, "empty pattern after 'leak:'", NULL);
+			snprintf(err, errlen, "%s:%zu: empty pattern after '%.40s:'", path, p.lineno, type);
+			rc = -1;
 			break;
+		}
+		if (ek) {
+			char *r = xmalloc(strlen(pat) + 2);
+			r[0] = (char)ek;
+			strcpy(r + 1, pat);
+			add.errs = xrealloc(add.errs, (add.nerrs + 1) * sizeof(*add.errs));
+			add.errs[add.nerrs++] = r;
+			continue;
 		}
 		add.lsan = xrealloc(add.lsan, (add.nlsan + 1) * sizeof(*add.lsan));
 		add.lsan[add.nlsan++] = xstrdup(pat);
@@ -301,6 +320,12 @@ int supp_read(struct supp_set *s, FILE *f, const char *path, char *err, size_t e
 			memcpy(s->lsan + s->nlsan, add.lsan, add.nlsan * sizeof(*add.lsan));
 			s->nlsan += add.nlsan;
 		}
+		if (add.nerrs) {
+			s->errs = xrealloc(s->errs, (s->nerrs + add.nerrs) * sizeof(*s->errs));
+			memcpy(s->errs + s->nerrs, add.errs, add.nerrs * sizeof(*add.errs));
+			s->nerrs += add.nerrs;
+		}
+		free(add.errs);
 		if (add.nentries) {
 			s->entries = xrealloc(s->entries, (s->nentries + add.nentries) * sizeof(*s->entries));
 			memcpy(s->entries + s->nentries, add.entries, add.nentries * sizeof(*add.entries));
@@ -312,6 +337,9 @@ int supp_read(struct supp_set *s, FILE *f, const char *path, char *err, size_t e
 		for (size_t i = 0; i < add.nlsan; i++)
 			free(add.lsan[i]);
 		free(add.lsan);
+		for (size_t i = 0; i < add.nerrs; i++)
+			free(add.errs[i]);
+		free(add.errs);
 		for (size_t i = 0; i < add.nentries; i++)
 			entry_free(&add.entries[i]);
 		free(add.entries);
@@ -349,6 +377,15 @@ bool supp_match_lsan(const struct supp_set *s, const struct sym_frame *frames, s
 	for (size_t i = 0; s && i < n; i++)
 		for (size_t r = 0; r < s->nlsan; r++)
 			if (lsan_rule_matches(s->lsan[r], &frames[i]))
+				return true;
+	return false;
+}
+
+bool supp_match_error(const struct supp_set *s, unsigned kind, const struct sym_frame *frames, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		for (size_t r = 0; r < s->nerrs; r++)
+			if ((unsigned char)s->errs[r][0] == kind && lsan_rule_matches(s->errs[r] + 1, &frames[i]))
 				return true;
 	return false;
 }

@@ -3,6 +3,10 @@
  *
  *   leak:GLOB          LeakSanitizer's: a leak any of whose allocation
  *                      frames has a function or module name matching GLOB
+ *   heap-buffer-overflow:GLOB, heap-use-after-free:GLOB   the same for
+ *                      the preload's overflow and write-after-free errors
+ *                      (#11): any frame of the allocation, free or
+ *                      detection stack
  *   {                  valgrind's: a name, "Tool:Kind", an optional
  *      name            "match-leak-kinds: definite,indirect,possible,
  *      Memcheck:Leak   reachable|all" line, then up to 24 frames from the
@@ -45,6 +49,10 @@ size_t supp_not_applied(const struct supp_set *s);
 
 /* An LSan rule matches one of the frames. */
 bool supp_match_lsan(const struct supp_set *s, const struct sym_frame *frames, size_t n);
+/* An error rule of kind (SUPP_ERR_*) matches one of the frames. */
+#define SUPP_ERR_OVERFLOW 1u
+#define SUPP_ERR_UAF 2u
+bool supp_match_error(const struct supp_set *s, unsigned kind, const struct sym_frame *frames, size_t n);
 /* A valgrind Memcheck:Leak entry matches the allocation stack: the
  * allocating function (alloc_fn, "malloc", "operator new[]"...) and then
  * frames[0..n), of a leak of kind (SUPP_DEFINITE...). An obj: pattern is
