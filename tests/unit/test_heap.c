@@ -710,7 +710,7 @@ static void test_suppressions_file(void)
 	char *bad_type = write_file("leak:x\nrace:y\n");
 	CHECK(heap_load_suppressions(&m, bad_type, err, sizeof(err)) == -1);
 	char want[512];
-	snprintf(want, sizeof(want), "%s:2: unknown suppression type 'race' (leak:PATTERN lines and valgrind's { ... } entries are supported)", bad_type);
+	snprintf(want, sizeof(want), "%s:2: unknown suppression type 'race' (leak:, heap-buffer-overflow: and heap-use-after-free: PATTERN lines and valgrind's { ... } entries are supported)", bad_type);
 	CHECK_STR(err, want);
 	char *no_colon = write_file("# fine\nmy_function\n");
 	CHECK(heap_load_suppressions(&m, no_colon, err, sizeof(err)) == -1);
