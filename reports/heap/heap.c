@@ -544,6 +544,7 @@ size_t heap_findings(const struct et_model *m, struct heap_finding **out)
 	*out = NULL;
 	if (!heap_enabled(m))
 		return 0;
+	heap_derive_aborts(m);
 	struct et_heap *H = m->heap;
 	size_t nleaks = 0;
 	struct group_ref *refs = H->leaks_mode == HEAP_LEAKS_FULL ? heap_leak_list(m, &nleaks) : NULL;

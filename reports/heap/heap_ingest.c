@@ -287,6 +287,27 @@ static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct
 	er->past_bytes = (uint32_t)e->align;
 }
 
+void heap_exit_overflow(struct et_model *m, int pid, uint64_t addr, uint64_t first, uint32_t count)
+{
+	struct et_heap *H = m->heap;
+	struct et_process *p = H ? model_process(m, pid) : NULL;
+	struct heap_proc *hp = p ? p->heap : NULL;
+	const struct heap_block *b = hp ? btab_find(&hp->live, addr) : NULL;
+	if (!b)
+		return;
+	/* found by no call of the program's: an empty stack, as the quarantine's */
+	static const uint64_t none[1];
+	struct heap_error *er = heap_add_error(H, hp, HEAP_ERR_OVERFLOW, HEAP_DETAIL_AT_EXIT, NULL, addr,
+					       ET_HEAP_OVERFLOW, heap_stack_intern(H, none, 0));
+	if (!er)
+		return;
+	er->tid = pid;
+	er->ts = p->end_ts ? p->end_ts : b->ts;
+	error_block_live(er, b);
+	er->past_first = first;
+	er->past_bytes = count;
+}
+
 /* A block left the preload's quarantine with its fill changed: written
  * after it was freed. */
 static void uaf_write_found(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *e, uint32_t stack)

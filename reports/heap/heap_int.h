@@ -188,6 +188,8 @@ struct et_heap {
 	struct heap_error *errors;
 	size_t nerrors, cap_errors;
 	uint64_t err_total[HEAP_ERR_KINDS];
+	size_t errors_checked;         /* errors[0..) already matched against the suppressions */
+	uint64_t errors_suppressed;
 	uint64_t unknown_frees;
 	uint64_t unknown_erred;        /* of those, the ones the allocator aborted or faulted on: errors */
 	/* symbolization */

@@ -27,7 +27,7 @@ static void json_error(const struct et_model *m, struct heap_error *e, struct st
 	sb_json_str(sb, sb_str(&msg));
 	sb_free(&msg);
 	static const char *const details[] = { NULL, "interior pointer", "stack address", "allocator aborted",
-					       "allocator faulted" };
+					       "allocator faulted", "at exit" };
 	sb_puts(sb, ",\"detail\":");
 	sb_json_str(sb, details[e->detail]);
 	if (e->kind == HEAP_ERR_UAF_WRITE)
@@ -54,6 +54,15 @@ static void json_error(const struct et_model *m, struct heap_error *e, struct st
 	} else {
 		sb_puts(sb, "null,\"free_tid\":null,\"free_function\":null,\"free_t_ms\":null}}");
 	}
+}
+
+static void s_checks_json(struct strbuf *sb, const struct heap_preload_info *pi)
+{
+	static const char *const modes[] = { "off", "default", "all" };
+	sb_printf(sb, ",\"checks\":{\"mode\":\"%s\",\"redzones\":%s,\"quarantine_bytes\":%" PRIu64
+		      ",\"guard_rate\":%" PRIu32 "}",
+		  modes[pi->check_mode >= 0 && pi->check_mode <= 2 ? pi->check_mode : 0],
+		  pi->check_mode ? "true" : "false", pi->quarantine, pi->guard_rate);
 }
 
 void heap_render_json(const struct et_model *m, struct strbuf *sb)
@@ -105,9 +114,11 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 		sb_json_str(sb, pi->ld_preload);
 		sb_printf(sb, ",\"rings\":%" PRIu64 ",\"records\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"invalid\":%" PRIu64
 			      ",\"full_waits\":%" PRIu64 ",\"full_wait_ms\":%.3f,\"stacks_not_interned\":%" PRIu64
-			      ",\"unrecorded\":%" PRIu64 ",\"rejected\":%" PRIu64 "}",
+			      ",\"unrecorded\":%" PRIu64 ",\"rejected\":%" PRIu64,
 			  pi->rings, pi->records, pi->lost, pi->invalid, pi->full_waits, (double)pi->full_wait_ns / 1e6,
 			  pi->stacks_full, pi->unrecorded, pi->rejected);
+		s_checks_json(sb, pi);
+		sb_puts(sb, "}");
 	}
 
 	sb_puts(sb, ",\"processes\":[");
@@ -187,8 +198,10 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 			sb_putc(sb, ',');
 		json_error(m, &H->errors[i], sb);
 	}
-	sb_printf(sb, "],\"errors_not_listed\":%" PRIu64 ",\"lost_events\":%" PRIu64 ",\"lost_holds\":%" PRIu64 "}",
-		  errors > H->nerrors ? errors - H->nerrors : 0, m->lost[ET_EV_HEAP], m->lost[ET_EV_HEAP_HOLD]);
+	sb_printf(sb, "],\"errors_not_listed\":%" PRIu64 ",\"errors_suppressed\":%" PRIu64 ",\"lost_events\":%" PRIu64
+		      ",\"lost_holds\":%" PRIu64 "}",
+		  errors > H->nerrors ? errors - H->nerrors : 0, H->errors_suppressed, m->lost[ET_EV_HEAP],
+		  m->lost[ET_EV_HEAP_HOLD]);
 	heap_close_sessions(H);
 }
 
@@ -199,15 +212,64 @@ static bool fault_with_address(const struct et_crash *c)
 	return (c->sig == SIGSEGV || c->sig == SIGBUS) && c->code > 0 && c->addr;
 }
 
+/* ASan's headline: "heap-use-after-free READ of size 1 at main uaf.c:8"
+ * (the access as the faulting instruction made it, where it was made). A
+ * fault inside a live block is no heap error: its kind alone. */
+static void crash_summary(const struct et_crash *c, const struct heap_crash_info *ci, struct strbuf *sb)
+{
+	if (!ci->freed && ci->inside) {
+		sb_puts(sb, ci->kind);
+		return;
+	}
+	sb_puts(sb, ci->freed ? "heap-use-after-free" : "heap-buffer-overflow");
+	if (c->access_known) {
+		sb_printf(sb, " %s", c->access_write ? "WRITE" : "READ");
+		if (c->access_size)
+			sb_printf(sb, " of size %u", c->access_size);
+	}
+	/* the program's frame: past the C library's copy loops (memcpy) */
+	const struct sym_frame *f = NULL;
+	for (size_t i = 0; i < c->bt.nframes && !f; i++) {
+		const char *mod = c->bt.frames[i].module;
+		if (!mod || (strncmp(mod, "libc.so", 7) != 0 && strncmp(mod, "ld-linux", 8) != 0))
+			f = &c->bt.frames[i];
+	}
+	if (f && f->function) {
+		sb_printf(sb, " at %s", f->function);
+		if (f->file && f->line) {
+			const char *b = strrchr(f->file, '/');
+			sb_printf(sb, " %s:%d", b ? b + 1 : f->file, f->line);
+		}
+	}
+}
+
+/* Whether the fault was one of the preload's guard pages (#11): checks
+ * made guard pages, the page was there but inaccessible, and the block
+ * ends where a page ends (right-aligned to 16 bytes, 8 for 8 or less, as
+ * runner/preload/guard.c places them). */
+static bool crash_on_guard(const struct et_model *m, const struct et_crash *c, const struct heap_crash_info *ci)
+{
+	const struct heap_preload_info *pi = &m->heap->preload;
+	uint64_t al = ci->block_size <= 8 ? 8 : 16;
+	uint64_t len = ci->block_size ? (ci->block_size + al - 1) & ~(al - 1) : 8;
+	return pi->library && pi->guard_rate && c->sig == SIGSEGV && c->code == SEGV_ACCERR &&
+	       ((ci->block_address + len) & 4095) == 0 && !(!ci->freed && ci->inside);
+}
+
 void heap_crash_text(const struct et_model *m, const struct et_process *p, const struct et_crash *c, FILE *out)
 {
 	struct heap_crash_info ci;
 	if (!c || !fault_with_address(c) || !heap_crash_context(m, p, c->addr, c->ts, &ci))
 		return;
 	struct et_heap *H = m->heap;
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, head = STRBUF_INIT;
 	heap_crash_message(m, p, &ci, c->ts, &sb);
-	fprintf(out, "  heap: %s: %s\n", ci.kind, sb_str(&sb));
+	crash_summary(c, &ci, &head);
+	fprintf(out, "  heap: %s: %s\n", sb_str(&head), sb_str(&sb));
+	sb_free(&head);
+	if (crash_on_guard(m, c, &ci))
+		fprintf(out, "  a guard page of etrace's heap checks (--heap-check) made this access fault at once: without "
+			"it the program may have gone on silently; this SIGSEGV is what the check does\n");
 	if (ci.freed) {
 		fprintf(out, "  freed by %s at:\n", heap_op_name(ci.free_op));
 		heap_print_stack(out, symstack_get(H, p->heap, ci.free_stack));
@@ -236,6 +298,15 @@ void heap_crash_json(const struct et_model *m, const struct et_process *p, const
 		  ci.address, ci.block_address, ci.block_size, ci.offset, ci.inside ? "true" : "false");
 	sb_json_str(sb, heap_op_name(ci.alloc_op));
 	struct strbuf msg = STRBUF_INIT;
+	crash_summary(c, &ci, &msg);
+	sb_puts(sb, ",\"summary\":");
+	sb_json_str(sb, sb_str(&msg));
+	sb_free(&msg);
+	if (c->access_known)
+		sb_printf(sb, ",\"access\":\"%s\",\"access_size\":%u", c->access_write ? "WRITE" : "READ", c->access_size);
+	else
+		sb_puts(sb, ",\"access\":null,\"access_size\":null");
+	sb_printf(sb, ",\"guard_page\":%s", crash_on_guard(m, c, &ci) ? "true" : "false");
 	heap_crash_message(m, p, &ci, c->ts, &msg);
 	sb_puts(sb, ",\"message\":");
 	sb_json_str(sb, sb_str(&msg));

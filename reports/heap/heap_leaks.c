@@ -144,6 +144,45 @@ static bool faulted_in_free(const struct et_model *m, const struct et_crash *c, 
  * allocated: the allocator rejected it (glibc's "free(): invalid pointer");
  * or of SIGSEGV inside that free (glibc read the chunk header of a wild
  * pointer before it could check it). */
+static bool frames_suppressed(const struct et_heap *H, unsigned kind, const struct symstack *ss)
+{
+	return ss && supp_match_error(H->supp, kind, ss->frames, ss->nframes);
+}
+
+/* Overflow and write-after-free errors a suppression file names
+ * (heap-buffer-overflow:GLOB, heap-use-after-free:GLOB against any frame of
+ * the detection, allocation or free stack): out of the list and the
+ * counts, like suppressed leaks, and counted apart. Run with the aborted
+ * frees, before anything reads the errors. */
+static void suppress_errors(struct et_heap *H)
+{
+	size_t keep = H->errors_checked;
+	for (size_t i = H->errors_checked; i < H->nerrors; i++) {
+		struct heap_error *e = &H->errors[i];
+		unsigned kind = e->kind == HEAP_ERR_OVERFLOW ? SUPP_ERR_OVERFLOW : e->kind == HEAP_ERR_UAF_WRITE ? SUPP_ERR_UAF : 0;
+		bool supp = false;
+		if (kind && H->supp) {
+			heap_resolve_error_stacks(H, e);
+			if (e->has_block && e->kind == HEAP_ERR_UAF_WRITE && !e->sym[2] && e->proc && e->proc->heap)
+				e->sym[2] = symstack_get(H, e->proc->heap, e->free_stack);
+			supp = frames_suppressed(H, kind, e->sym[0]) || frames_suppressed(H, kind, e->sym[1]) ||
+			       frames_suppressed(H, kind, e->sym[2]);
+		}
+		if (supp) {
+			H->err_total[e->kind]--;
+			if (e->proc && e->proc->heap)
+				e->proc->heap->errors[e->kind]--;
+			H->errors_suppressed++;
+			continue;
+		}
+		if (keep != i)
+			H->errors[keep] = *e;
+		keep++;
+	}
+	H->nerrors = keep;
+	H->errors_checked = keep;
+}
+
 void heap_derive_aborts(const struct et_model *m)
 {
 	struct et_heap *H = m->heap;
@@ -173,6 +212,8 @@ void heap_derive_aborts(const struct et_model *m)
 			er->ts = last->ts;
 		}
 	}
+	if (H)
+		suppress_errors(H);
 }
 
 int heap_process_stats(const struct et_model *m, int pid, struct heap_proc_stats *out)

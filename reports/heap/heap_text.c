@@ -81,6 +81,11 @@ void heap_error_message(const struct et_model *m, const struct heap_error *e, st
 				  heap_op_name(e->block_op));
 		else
 			sb_printf(sb, "the block 0x%" PRIx64, e->addr);
+		if (e->detail == HEAP_DETAIL_AT_EXIT) {
+			sb_printf(sb, ", from %" PRIu64 " %s after it; found at exit (the block was never freed)",
+				  e->past_first, e->past_first == 1 ? "byte" : "bytes");
+			return;
+		}
 		sb_printf(sb, ", from %" PRIu64 " %s after it; found at %s by ", e->past_first,
 			  e->past_first == 1 ? "byte" : "bytes", heap_op_name(e->op));
 		thread_text(m, e->proc, e->tid, sb);
@@ -285,6 +290,28 @@ static bool first_of_its_backend(const struct et_model *m, size_t i)
 	return true;
 }
 
+/* The memory checks the preload made (#11), and what a guard page does
+ * to the program: its silent bug becomes a SIGSEGV. */
+static void text_checks(const struct heap_preload_info *pi, FILE *out)
+{
+	if (pi->check_mode == 0) {
+		fprintf(out, "checks: off (--heap-check=off): overflows and uses after free that do not crash are not "
+			"found\n");
+		return;
+	}
+	fprintf(out, "checks: redzones (checked at free, realloc and exit)");
+	if (pi->quarantine)
+		fprintf(out, ", a %" PRIu64 "-byte quarantine of freed blocks", pi->quarantine);
+	if (pi->guard_rate == 1)
+		fprintf(out, ", every allocation against a guard page (--heap-check=all)");
+	else if (pi->guard_rate)
+		fprintf(out, ", 1 allocation in %" PRIu32 " against a guard page", pi->guard_rate);
+	if (pi->guard_rate)
+		fprintf(out, ": an access past such a block or into it after its free is a SIGSEGV at the access "
+			"(the program dies where it would have gone on silently)");
+	fputc('\n', out);
+}
+
 static void text_backends(const struct et_model *m, FILE *out)
 {
 	const struct heap_preload_info *pi = &m->heap->preload;
@@ -303,6 +330,8 @@ static void text_backends(const struct et_model *m, FILE *out)
 				"etrace version): those processes are not traced", pi->rejected);
 		fputc('\n', out);
 	}
+	if (pi->library && pi->rings)
+		text_checks(pi, out);
 	/* one line per backend and reason: a suite's hundred processes traced
 	 * the same way are one line, not a hundred */
 	size_t shown = 0;
