@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/process/sysprog.h"
 #include "reports/crash/crash.h"
 #include "reports/process/sigsender.h"
 #include "reports/heap/heap.h"
@@ -311,7 +312,7 @@ static void alloc_site(struct et_model *m, const struct et_process *p, struct sy
 		for (size_t j = 0; j < p->nmodules && k; j++) {
 			const char *path = p->modules[j].path, *slash = path ? strrchr(path, '/') : NULL;
 			if (fr[k - 1].module && path && strcmp(slash ? slash + 1 : path, fr[k - 1].module) == 0 &&
-			    !verdict_system_file(path))
+			    !sysprog_file(path))
 				own = true;
 		}
 		if (own || i + 1 == n) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/process/sysprog.h"
 #include "reports/syscalls/decode.h"
 #include "reports/syscalls/syscall_table.h"
 #include "reports/verdict/verdict.h"
@@ -40,7 +41,7 @@ void hang_where(const struct et_model *m, const struct hang_thread *t, struct st
 			with_file = f;
 		for (size_t k = 0; f->module && k < p->nmodules; k++)
 			if (p->modules[k].path && strcmp(base(p->modules[k].path), f->module) == 0 &&
-			    !verdict_system_file(p->modules[k].path))
+			    !sysprog_file(p->modules[k].path))
 				pick = f;
 	}
 	if (!pick)

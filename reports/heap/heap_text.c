@@ -1,5 +1,6 @@
 /* The "-- heap" section of the text report and the words it shares with
  * the JSON report and the crash section. */
+#include "reports/process/sysprog.h"
 #include "reports/verdict/verdict.h"
 #include <gelf.h>
 #include <inttypes.h>
@@ -255,7 +256,7 @@ static bool proc_has_heap(const struct heap_proc *hp)
  * --system-findings (reports/verdict/verdict.c has the rule). */
 static bool hidden_proc(const struct et_model *m, const struct et_process *p)
 {
-	return p && !m->system_findings && verdict_system_program(m, p);
+	return p && !m->system_findings && sysprog_program(m, p);
 }
 
 /* Whether the uprobe backend traced a process (or no process says which

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reports/process/sysprog.h"
 #include "reports/process/lastwords.h"
 #include "reports/verdict/verdict.h"
 #include "reports/core/xalloc.h"
@@ -94,10 +95,10 @@ static const struct et_process *parent_of(const struct et_model *m, const struct
 /* A test case: a project program that is not a mere fork of its parent. */
 static bool is_test(const struct et_model *m, const struct et_process *p)
 {
-	if (verdict_system_program(m, p))
+	if (sysprog_program(m, p))
 		return false;
 	const struct et_process *parent = parent_of(m, p);
-	if (parent && !verdict_system_program(m, parent) && parent->exe && p->exe && strcmp(parent->exe, p->exe) == 0 &&
+	if (parent && !sysprog_program(m, parent) && parent->exe && p->exe && strcmp(parent->exe, p->exe) == 0 &&
 	    same_argv(parent->argv, p->argv))
 		return false;
 	return true;

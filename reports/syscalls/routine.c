@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "decode.h"
+#include "reports/process/sysprog.h"
 #include "reports/core/model.h"
 #include "syscall_table.h"
-#include "reports/verdict/verdict.h"
 #include "reports/core/xalloc.h"
 
 /* The searches still unexplained, oldest first; a bounded window, since a
@@ -162,7 +162,7 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	if (err == EINVAL && (strcmp(sig->name, "readlink") == 0 || strcmp(sig->name, "readlinkat") == 0))
 		return "readlink of a file that is not a link (realpath)";
 	/* a shell closing the descriptors a redirection might have opened */
-	if (err == EBADF && strcmp(sig->name, "close") == 0 && p && verdict_system_program(m, p))
+	if (err == EBADF && strcmp(sig->name, "close") == 0 && p && sysprog_program(m, p))
 		return "closes of descriptors not open, by system programs";
 	/* "is this descriptor open?" (bash asks it of fd 255 at every start) */
 	if (err == EBADF && strcmp(sig->name, "fcntl") == 0 && ev->args[1] == F_GETFD)
@@ -191,13 +191,13 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	/* a system program's execvp() tries every PATH entry, wherever the
 	 * user's PATH points (pyenv's libexec, say) */
 	bool exec = strncmp(sig->name, "execve", 6) == 0;
-	if ((probe_call(sig->name) || exec) && (lookup_dir(path) || (exec && p && verdict_system_program(m, p))))
+	if ((probe_call(sig->name) || exec) && (lookup_dir(path) || (exec && p && sysprog_program(m, p))))
 		return "PATH lookups";
-	if (probe_call(sig->name) && p && verdict_system_program(m, p))
+	if (probe_call(sig->name) && p && sysprog_program(m, p))
 		return "existence probes by system programs";
 	/* a compiler's include path, an interpreter's module path: the same
 	 * name tried in one directory after another */
-	if (strncmp(sig->name, "open", 4) == 0 && p && verdict_system_program(m, p))
+	if (strncmp(sig->name, "open", 4) == 0 && p && sysprog_program(m, p))
 		return "file searches by system programs";
 	return NULL;
 }

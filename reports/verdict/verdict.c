@@ -11,6 +11,7 @@
 #include "reports/syscalls/decode.h"
 #include "reports/heap/heap.h"
 #include "reports/process/lastwords.h"
+#include "reports/process/sysprog.h"
 #include "reports/render/render.h"
 #include "reports/process/termination.h"
 #include "reports/core/xalloc.h"
@@ -52,57 +53,6 @@ const char *verdict_program(const struct et_process *p)
 	return program_of(p);
 }
 
-/* A file of the system, not of the project under test: under the
- * directories the package manager fills (/usr but /usr/local, /bin, /sbin,
- * /lib*). The rule is in docs/report-schema.md ("system programs"). */
-bool verdict_system_file(const char *path)
-{
-	static const char *const dirs[] = { "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/lib32/", "/libx32/" };
-	if (!path || strncmp(path, "/usr/local/", 11) == 0)
-		return false;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
-			return true;
-	return false;
-}
-
-static bool system_path(const char *path)
-{
-	return verdict_system_file(path);
-}
-
-/* A language runtime runs the project's code when given a script. */
-static bool interpreter(const char *name)
-{
-	static const char *const names[] = { "python", "perl", "ruby", "node", "nodejs", "lua", "php", "tclsh", "Rscript" };
-	for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
-		if (strncmp(name, names[i], strlen(names[i])) == 0)
-			return true;
-	return false;
-}
-
-bool verdict_system_program(const struct et_model *m, const struct et_process *p)
-{
-	const char *exe = p->exe_path ? p->exe_path : p->exe;
-	if (!system_path(exe))
-		return false;
-	if (!interpreter(base_name(exe)) || !p->argv)
-		return true;
-	/* python3 tests/test_x.py: the script is the project's (its first
-	 * operand, a path outside the system directories; a relative one is
-	 * taken from the working directory). Nothing is opened or checked. */
-	for (size_t i = 1; p->argv[i]; i++) {
-		const char *a = p->argv[i];
-		if (a[0] == '-')
-			continue;
-		if (a[0] == '/')
-			return system_path(a);
-		const char *cwd = p->cwd ? p->cwd : m->start_cwd;
-		return cwd && system_path(cwd);
-	}
-	return true;
-}
-
 /* The frame to name: the first in a module of the process that is not a
  * system file (the program's own code), else the first with a source file,
  * else the first. */
@@ -120,7 +70,7 @@ static const struct sym_frame *own_frame(const struct et_process *p, const struc
 			continue;
 		for (size_t k = 0; k < p->nmodules; k++) {
 			const char *path = p->modules[k].path;
-			if (path && strcmp(base_name(path), f[i].module) == 0 && !system_path(path))
+			if (path && strcmp(base_name(path), f[i].module) == 0 && !sysprog_file(path))
 				return &f[i];
 		}
 	}
@@ -309,7 +259,7 @@ static void add_heap(const struct et_model *m, struct verdict *v, bool leaks)
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].leak != leaks || !f[i].proc)
 			continue;
-		if (!m->system_findings && verdict_system_program(m, f[i].proc)) {
+		if (!m->system_findings && sysprog_program(m, f[i].proc)) {
 			/* the suite's tools, not the project: counted, not listed */
 			v->nsystem[leaks]++;
 			if (v->nsystem_procs < m->nprocs && !in_list(v->system_procs, v->nsystem_procs, f[i].proc))

@@ -82,14 +82,6 @@ bool verdict_names(const struct verdict *v, const struct et_process *p);
  * --system-findings): what --error-exitcode counts. */
 size_t verdict_heap_findings(const struct et_model *m);
 
-/* p runs an executable of the system (see system_path in verdict.c) and,
- * when that is a language runtime (python3, perl...), no script of the
- * project. */
-bool verdict_system_program(const struct et_model *m, const struct et_process *p);
-/* A file under the directories the package manager fills (/usr but
- * /usr/local, /bin, /sbin, /lib*): not the project's own. */
-bool verdict_system_file(const char *path);
-
 /* The name of p's program: its executable's file name, else argv[0]'s, else its comm. */
 const char *verdict_program(const struct et_process *p);
 
