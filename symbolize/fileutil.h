@@ -5,6 +5,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
+
+/* The file name of a path: what follows its last '/' (NULL for NULL). */
+static inline const char *path_base(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	return slash ? slash + 1 : path;
+}
 
 /* A one-line error into err (printf-checked). */
 static inline void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,17 +1,12 @@
 /* Which processes and files are the system's, not the project's under test
  * (reports/process/sysprog.h): the verdict counts their findings instead of
  * listing them, the routine-failure rules and the hang report use it too. */
+#include "symbolize/fileutil.h"
 #include "reports/process/sysprog.h"
 
 #include <string.h>
 
 #include "reports/core/model.h"
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
 
 /* A file of the system, not of the project under test: under the
  * directories the package manager fills (/usr but /usr/local, /bin, /sbin,
@@ -42,7 +37,7 @@ bool sysprog_program(const struct et_model *m, const struct et_process *p)
 	const char *exe = p->exe_path ? p->exe_path : p->exe;
 	if (!sysprog_file(exe))
 		return false;
-	if (!interpreter(base_name(exe)) || !p->argv)
+	if (!interpreter(path_base(exe)) || !p->argv)
 		return true;
 	/* python3 tests/test_x.py: the script is the project's (its first
 	 * operand, a path outside the system directories; a relative one is

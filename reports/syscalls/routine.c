@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "decode.h"
+#include "symbolize/fileutil.h"
 #include "reports/process/sysprog.h"
 #include "reports/core/model.h"
 #include "syscall_table.h"
@@ -64,12 +66,6 @@ static bool ends_with(const char *s, const char *end)
 	return n >= k && strcmp(s + n - k, end) == 0;
 }
 
-static const char *base_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
-
 /* The syscalls that only ask whether a file is there. */
 static bool probe_call(const char *name)
 {
@@ -119,9 +115,9 @@ static bool loader_path(const char *path)
 static bool python_startup_path(const struct et_process *p, const char *path)
 {
 	const char *exe = p ? (p->exe_path ? p->exe_path : p->exe) : NULL;
-	if (!exe || strncmp(base_of(exe), "python", 6) != 0)
+	if (!exe || strncmp(path_base(exe), "python", 6) != 0)
 		return false;
-	const char *base = base_of(path);
+	const char *base = path_base(path);
 	if (strcmp(base, "pyvenv.cfg") == 0 || strcmp(base, "pybuilddir.txt") == 0 ||
 	    strcmp(base, "Setup.local") == 0 || ends_with(base, "._pth") ||
 	    (strncmp(base, "python3", 7) == 0 && ends_with(base, ".zip")))
@@ -129,6 +125,23 @@ static bool python_startup_path(const struct et_process *p, const char *path)
 	/* and the bytecode cache it writes when it finds none */
 	return strstr(path, "/lib/python3") || strstr(path, "/site-packages") || strstr(path, "/dist-packages") ||
 	       strstr(path, "/__pycache__/");
+}
+
+/* connect()'s address is glibc's nscd socket (/var/run/nscd/socket). */
+static bool nscd_socket(const struct ev_syscall *ev)
+{
+	const struct ev_capture *c = ev_find_capture(ev, 1, 0);
+	if (!c || c->kind != ET_CAP_SOCKADDR_IN || c->len <= sizeof(sa_family_t))
+		return false;
+	const char *d = ev_capture_data(c);
+	sa_family_t family;
+	memcpy(&family, d, sizeof(family));
+	if (family != AF_UNIX)
+		return false;
+	const char *path = d + sizeof(family);
+	size_t n = strnlen(path, c->len - sizeof(family));
+	static const char tail[] = "/nscd/socket";
+	return n >= sizeof(tail) - 1 && memcmp(path + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0;
 }
 
 const char *routine_failure(const struct et_model *m, const struct et_process *p, const struct ev_syscall *ev,
@@ -170,6 +183,10 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	/* Rust's std asks whether statx exists with a NULL path: EFAULT is "yes" */
 	if (err == EFAULT && strcmp(sig->name, "statx") == 0 && ev->args[1] == 0)
 		return "feature checks (statx with no path)";
+	/* glibc asks the name service cache daemon first (getpwuid, tar's and
+	 * id's user names): no nscd running is the usual case */
+	if ((err == ENOENT || err == ECONNREFUSED) && strcmp(sig->name, "connect") == 0 && nscd_socket(ev))
+		return "name service cache (nscd) not running";
 	char buf[ET_STR_MAX + 1];
 	const char *path = first_path(ev, sig, buf, sizeof(buf));
 	/* a program with no controlling terminal asks for one */
@@ -258,7 +275,7 @@ void routine_note_failure(struct et_model *m, size_t index, const struct ev_sysc
 		rs->count--;
 	}
 	struct search *s = &rs->s[(rs->head + rs->count++) % SEARCHES_KEPT];
-	const char *base = base_of(path);
+	const char *base = path_base(path);
 	s->pid = ev->h.pid;
 	s->failure = index;
 	s->path = xstrdup(path);
@@ -278,7 +295,7 @@ void routine_on_success(struct et_model *m, const struct ev_syscall *ev, const s
 	const char *path = first_path(ev, sig, buf, sizeof(buf));
 	if (!path)
 		return;
-	const char *base = base_of(path);
+	const char *base = path_base(path);
 	size_t dir_len = (size_t)(base - path), stem_len = strcspn(base, ".");
 	for (size_t i = 0; i < rs->count; i++) {
 		struct search *s = &rs->s[(rs->head + i) % SEARCHES_KEPT];

@@ -1,6 +1,7 @@
 /* The verdict (see verdict.h): every finding of the analyses as one line,
  * the chain of parents a failure went up through, and the last words. */
 #include "verdict.h"
+#include "symbolize/fileutil.h"
 #include "reports/hang/hang.h"
 
 #include <inttypes.h>
@@ -33,18 +34,12 @@ bool verdict_process_failed(const struct et_process *p)
 	return p->exited && p->wait_status != 0;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = path ? strrchr(path, '/') : NULL;
-	return s ? s + 1 : path;
-}
-
 static const char *program_of(const struct et_process *p)
 {
 	if (p->exe)
-		return base_name(p->exe);
+		return path_base(p->exe);
 	if (p->argv && p->argv[0])
-		return base_name(p->argv[0]);
+		return path_base(p->argv[0]);
 	return p->nthreads && p->threads[0]->comm[0] ? p->threads[0]->comm : "?";
 }
 
@@ -70,7 +65,7 @@ static const struct sym_frame *own_frame(const struct et_process *p, const struc
 			continue;
 		for (size_t k = 0; k < p->nmodules; k++) {
 			const char *path = p->modules[k].path;
-			if (path && strcmp(base_name(path), f[i].module) == 0 && !sysprog_file(path))
+			if (path && strcmp(path_base(path), f[i].module) == 0 && !sysprog_file(path))
 				return &f[i];
 		}
 	}
