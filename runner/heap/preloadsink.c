@@ -1,0 +1,143 @@
+/* The preload backend's side of the tracer (runner/heap/heaprec.c reads
+ * the library's rings): its records go into the model in order with the
+ * kernel's, its counts into the report. */
+#include "runner/tracer_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "etrace.skel.h"
+#include "runner/heap/heaprec.h"
+#include "runner/heap/rzexit.h"
+#include "runner/heap/heapprobe.h"
+#include "reports/heap/heap.h"
+
+/* Before the model sees a process event, the preload rings' records from
+ * before it: the live blocks a fork copies, the heap an exec ends, the
+ * frees a crash is explained with. */
+void tr_preload_sync(struct tracer *t, const void *data, size_t size)
+{
+	const struct ev_header *h = data;
+	/* a process may have handed its ring over and forked or ended since
+	 * the last look: take the ring before that is processed (exits wait
+	 * for heaprec_exits, rings are read only from here on) */
+	if (h->type == ET_EV_FORK || h->type == ET_EV_EXIT || h->type == ET_EV_CRASH)
+		heaprec_poll(t->hr);
+	switch (h->type) {
+	case ET_EV_FORK:
+		if (size >= sizeof(struct ev_fork) && !((const struct ev_fork *)data)->is_thread)
+			heaprec_fork(t->hr, (int)h->pid);
+		break;
+	case ET_EV_EXEC:
+		heaprec_exec(t->hr, (int)h->pid, h->ts);
+		break;
+	case ET_EV_EXIT:
+		if (size >= sizeof(struct ev_exit) && ((const struct ev_exit *)data)->group_dead) {
+			heaprec_gone(t->hr, (int)h->pid);
+			__u32 key = h->pid;
+			bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_preload_pids), &key);
+		}
+		break;
+	case ET_EV_CRASH:
+		/* the process is dying: all it recorded came before */
+		heaprec_drain(t->hr, (int)h->pid, UINT64_MAX);
+		break;
+	}
+}
+
+static void preload_record(void *ctx, const void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	if (t->raw)
+		t->raw(t->raw_ctx, data, size);
+	model_ingest(t->m, data, size);
+}
+
+/* The redzones of pid's blocks still live (it waits at its exit): the
+ * library checked only the blocks freed or reallocated (#11). */
+static void exit_redzones(struct tracer *t, int pid)
+{
+	if (t->checks.mode == HEAP_CHECK_OFF)
+		return;
+	struct hs_block *b = NULL;
+	size_t n = 0;
+	if (heap_scan_blocks(t->m, pid, &b, &n) < 0 || !n) {
+		free(b);
+		return;
+	}
+	struct rz_exit_finding f[64];
+	size_t k = rz_exit_check(pid, b, n, f, sizeof(f) / sizeof(f[0]));
+	for (size_t i = 0; i < k; i++)
+		heap_exit_overflow(t->m, pid, f[i].addr, f[i].first, f[i].count);
+	free(b);
+}
+
+static void preload_exit_scan(void *ctx, int pid, const void *hold)
+{
+	struct tracer *t = ctx;
+	heap_set_backend(t->m, pid, "preload", "dynamically linked, LD_PRELOAD names the library");
+	heap_exit_scan(t->m, hold);
+	exit_redzones(t, pid);
+}
+
+static int preload_may_record(void *ctx, int pid)
+{
+	struct tracer *t = ctx;
+	__u32 key = (__u32)pid, v;
+	return bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.heap_preload_pids), &key, &v) == 0;
+}
+
+int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid, const char *leaf, char *err,
+			size_t errlen)
+{
+	struct heaprec_sink sink = { .ctx = t, .record = preload_record, .exit_scan = preload_exit_scan,
+				     .may_record = preload_may_record };
+	snprintf(t->preload_lib, sizeof(t->preload_lib), "%s", lib);
+	t->hr = heaprec_open(lib, uid, gid, leaf, &sink, err, errlen);
+	return t->hr ? 0 : -1;
+}
+
+void tracer_preload_checks(struct tracer *t, int mode, size_t quarantine, unsigned guard_rate)
+{
+	t->checks = (struct hr_checks){ mode, mode == HEAP_CHECK_OFF ? 0 : quarantine,
+					mode == HEAP_CHECK_OFF ? 0 : mode == HEAP_CHECK_ALL ? 1 : guard_rate };
+	if (t->hr)
+		heaprec_set_checks(t->hr, &t->checks);
+}
+
+char **tracer_preload_env(struct tracer *t, char *const envp[])
+{
+	return t->hr ? heaprec_env(t->hr, envp) : NULL;
+}
+
+int tracer_preload_fd(struct tracer *t)
+{
+	return t->hr ? heaprec_fd(t->hr) : -1;
+}
+
+void tr_preload_collect(struct tracer *t)
+{
+	if (!t->hr)
+		return;
+	heaprec_poll(t->hr);
+	heaprec_drain(t->hr, 0, UINT64_MAX);
+	heaprec_exits(t->hr, UINT64_MAX);
+	struct heaprec_stats st;
+	heaprec_stats(t->hr, &st);
+	/* the model keeps pointers: copies that outlive the tracer */
+	static char lib[4096], value[8192];
+	snprintf(lib, sizeof(lib), "%s", t->preload_lib);
+	snprintf(value, sizeof(value), "%s", heaprec_preload_value(t->hr));
+	struct heap_preload_info pi = { .library = lib, .ld_preload = value, .rings = st.rings, .records = st.records,
+					.lost = st.lost, .invalid = st.invalid, .full_waits = st.full_waits,
+					.full_wait_ns = st.full_wait_ns, .stacks_full = st.stacks_full,
+					.unrecorded = st.unrecorded, .rejected = st.rejected,
+					.check_mode = t->checks.mode, .quarantine = t->checks.quarantine,
+					.guard_rate = t->checks.guard_rate };
+	heap_set_preload(t->m, &pi);
+	t->preload_lost = st.lost;
+}

@@ -1,0 +1,84 @@
+/* The syscalls' maps of the core object: the capture plan per syscall
+ * (reports/syscalls/syscall_table.c says what each argument is), filled
+ * before the run; the per-syscall totals the kernel added up, read after. */
+#include "runner/tracer_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "etrace.skel.h"
+#include "reports/syscalls/syscall_table.h"
+
+int tr_specs_fill(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.specs);
+	for (int nr = 0; nr < ET_MAX_SYSCALLS; nr++) {
+		struct et_syscall_spec sp;
+		syscall_spec_for(nr, &sp);
+		/* tell the BPF side which syscalls need the capture loops at all */
+		sp.at_enter = sp.at_exit = 0;
+		for (int i = 0; i < 6; i++) {
+			switch (sp.kind[i]) {
+			case ET_CAP_STR:
+			case ET_CAP_BUF_IN:
+			case ET_CAP_SOCKADDR_IN:
+			case ET_CAP_ARGV:
+				sp.at_enter = 1;
+				break;
+			case ET_CAP_BUF_OUT:
+			case ET_CAP_SOCKADDR_OUT:
+			case ET_CAP_FDPAIR_OUT:
+			case ET_CAP_SOCK_IN:
+			case ET_CAP_MSG:
+			case ET_CAP_MMSG:
+				sp.at_exit = 1;
+				break;
+			}
+		}
+		__u32 key = nr;
+		if (bpf_map_update_elem(fd, &key, &sp, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+void tr_totals_collect(struct tracer *t, int ncpu)
+{
+	struct et_model *m = t->m;
+	struct et_syscall_stat *per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return;
+	free(m->totals);
+	m->totals = calloc(ET_MAX_SYSCALLS, sizeof(*m->totals));
+	m->ntotals = 0;
+	int sfd = bpf_map__fd(t->skel->maps.stats);
+	for (__u32 nr = 0; nr < ET_MAX_SYSCALLS && m->totals; nr++) {
+		if (bpf_map_lookup_elem(sfd, &nr, per) < 0)
+			continue;
+		struct et_syscall_total tot = { .nr = (int)nr };
+		for (int c = 0; c < ncpu; c++) {
+			tot.calls += per[c].calls;
+			tot.errors += per[c].errors;
+			tot.total_ns += per[c].total_ns;
+			if (per[c].max_ns > tot.max_ns)
+				tot.max_ns = per[c].max_ns;
+		}
+		if (tot.calls)
+			m->totals[m->ntotals++] = tot;
+	}
+	/* sort by total time, then calls (insertion sort: at most a few hundred) */
+	for (size_t i = 1; i < m->ntotals; i++) {
+		struct et_syscall_total x = m->totals[i];
+		size_t j = i;
+		while (j > 0 && (m->totals[j - 1].total_ns < x.total_ns ||
+				 (m->totals[j - 1].total_ns == x.total_ns && m->totals[j - 1].calls < x.calls))) {
+			m->totals[j] = m->totals[j - 1];
+			j--;
+		}
+		m->totals[j] = x;
+	}
+	free(per);
+}
