@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The hang report's part of signal_deliver (included by etrace.bpf.c): a
+ * The hang report's part of signal_deliver (included by bpf/core/signals.h): a
  * fatal signal that interrupts a futex wait (a test runner's timeout
  * killing a deadlocked program) reads the futex word and the words after it
  * (a glibc mutex's __owner) while the process still exists, so the report

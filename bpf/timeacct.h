@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Where time went (--sched=on), the core object's part (included by
- * etrace.bpf.c): per thread, bpf/sched.bpf.c adds up in its task storage
+ * bpf/core/syscalls.h): per thread, bpf/sched.bpf.c adds up in its task storage
  * the time off a CPU by what it slept in, the time runnable but not
  * running, and its switches; no record per switch. At the thread's exit
  * one ET_EV_TASKSTAT record (sent from here) carries those and the

@@ -1,7 +1,7 @@
 /* The recorder's own system calls, made with a syscall instruction that
  * is followed by a marker (an 8-byte nop, "nopl 0x43525445(%rax,%rax,1)"):
  * the BPF side sees the marker at the user instruction pointer and leaves
- * these calls out of the program's syscall trace (bpf/etrace.bpf.c,
+ * these calls out of the program's syscall trace (bpf/core/syscalls.h,
  * ET_RECORDER_MARK). Return the kernel's value: -errno on failure. */
 #ifndef ETRACE_PRELOAD_SYS_H
 #define ETRACE_PRELOAD_SYS_H
