@@ -75,6 +75,13 @@ def test_go_hello_world_and_goroutines_are_no_crash():
         assert_no_termination(r)
         # the runtime's threads were there, and ended with the process
         assert len(r.root()["threads"]) > 1
+        # Go's heap is the runtime's: the report says it was not traced
+        # instead of "0 allocations", which would read as "nothing leaked"
+        assert "-- heap: not traced --" in r.text, r.text
+        assert "0 allocations" not in r.text, r.text
+        assert "a Go program" in r.text, r.text
+        hp = [p for p in r.report["heap"]["processes"] if p["pid"] == r.report["root_pid"]]
+        assert hp and "statically linked" in hp[0]["not_traced"], r.report["heap"]
         gor = _go_build("goroutines", d)
         r = run([gor, "4"])
         assert r.rc == 4, r.stderr

@@ -516,17 +516,6 @@ static void text_summaries(const struct et_model *m, FILE *out)
 			heap_plural(all.supp_blocks, "block", "blocks"), all.unscanned_bytes, all.unscanned_blocks,
 			heap_plural(all.unscanned_blocks, "block", "blocks"));
 	sb_free(&why);
-	/* processes whose allocator has no probes at all */
-	for (size_t i = 0; i < m->nprocs; i++) {
-		const struct heap_proc *hp = m->procs[i]->heap;
-		if (hp && hp->static_untraced) {
-			struct strbuf sb = STRBUF_INIT;
-			sb_escape(&sb, hp->proc->exe_path);
-			fprintf(out, "heap of pid %d not traced: %s is statically linked, its allocator has no probes\n",
-				hp->proc->pid, sb_str(&sb));
-			sb_free(&sb);
-		}
-	}
 	/* processes that ran a moment before their probes were attached */
 	size_t late = 0;
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -542,6 +531,27 @@ static void text_summaries(const struct et_model *m, FILE *out)
 			late - TEXT_SUMMARIES_SHOWN);
 }
 
+/* Processes whose allocator has no probes at all: said first, so that the
+ * counts below are not read as "this program allocated nothing". */
+static size_t text_untraced(const struct et_model *m, FILE *out)
+{
+	size_t untraced = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct heap_proc *hp = m->procs[i]->heap;
+		const char *untraced_why = hp ? heap_untraced_why(hp) : NULL;
+		if (untraced_why && untraced++ < TEXT_SUMMARIES_SHOWN) {
+			struct strbuf sb = STRBUF_INIT;
+			sb_escape(&sb, hp->proc->exe_path);
+			fprintf(out, "heap of pid %d not traced: %s is %s\n", hp->proc->pid, sb_str(&sb), untraced_why);
+			sb_free(&sb);
+		}
+	}
+	if (untraced > TEXT_SUMMARIES_SHOWN)
+		fprintf(out, "(%zu more processes whose heap was not traced: the JSON report lists them)\n",
+			untraced - TEXT_SUMMARIES_SHOWN);
+	return untraced;
+}
+
 void heap_render_text(const struct et_model *m, FILE *out)
 {
 	if (!heap_enabled(m))
@@ -549,10 +559,12 @@ void heap_render_text(const struct et_model *m, FILE *out)
 	struct et_heap *H = m->heap;
 	heap_derive_aborts(m);
 	uint64_t allocs = 0, frees = 0, live = 0, live_bytes = 0;
+	size_t untraced = 0;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct heap_proc *hp = m->procs[i]->heap;
 		if (!hp)
 			continue;
+		untraced += heap_untraced_why(hp) != NULL;
 		allocs += hp->allocations;
 		frees += hp->frees;
 		live += hp->live_blocks;
@@ -563,7 +575,13 @@ void heap_render_text(const struct et_model *m, FILE *out)
 		 "heap: %" PRIu64 " %s, %" PRIu64 " %s, %" PRIu64 " %s (%" PRIu64 " bytes) outstanding at exit", allocs,
 		 heap_plural(allocs, "allocation", "allocations"), frees, heap_plural(frees, "free", "frees"), live,
 		 heap_plural(live, "block", "blocks"), live_bytes);
-	heading(out, title);
+	bool untraced_only = untraced && !allocs && !frees && !m->lost[ET_EV_HEAP];
+	heading(out, untraced_only ? "heap: not traced" : title);
+	text_untraced(m, out);
+	if (untraced_only) {
+		heap_close_sessions(H);
+		return;
+	}
 	for (size_t i = 0; probes_used(m) && i < H->nallocs; i++) {
 		const struct allocator *a = &H->allocs[i];
 		size_t stepped = 0;
