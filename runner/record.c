@@ -13,6 +13,7 @@
 #include "run.h"
 #include "reports/crash/crash.h"
 #include "reports/core/hostfacts.h"
+#include "reports/heap/heap.h"
 #include "reports/render/render.h"
 #include "../reports/render/html.h"
 #include "../symbolize/ksyms.h"
@@ -223,6 +224,8 @@ struct replay {
 	 * asked the machine when it took it live) before it is taken */
 	unsigned char *pending;
 	size_t pending_len, pending_cap;
+	bool pending_scan;   /* pending is a FACT_HEAP_SCAN frame, not a record */
+	bool bad_scan;       /* a FACT_HEAP_SCAN frame was malformed */
 	char *skb_backend, *skb_filter;  /* REC_SKB: the model points at them */
 	char **argv;
 	int exit_code;
@@ -287,15 +290,23 @@ static int read_end(struct et_model *m, const unsigned char *buf, uint32_t len, 
 /* Takes the record that waited for its facts, then forgets them. */
 static void flush_pending(struct replay *rp)
 {
-	if (rp->pending_len)
+	if (rp->pending_len && rp->pending_scan) {
+		struct fact_head fh;
+		memcpy(&fh, rp->pending, sizeof(fh));   /* its size was checked when it was held */
+		if (heap_scan_replay(&rp->m, fh.pid, rp->pending + sizeof(fh) + fh.keylen, fh.vallen) < 0)
+			rp->bad_scan = true;
+	} else if (rp->pending_len) {
 		model_ingest(&rp->m, rp->pending, rp->pending_len);
+	}
 	rp->pending_len = 0;
+	rp->pending_scan = false;
 	host_facts_clear(rp->m.host_facts);
 }
 
-static void hold_pending(struct replay *rp, const unsigned char *buf, size_t len)
+static void hold_pending(struct replay *rp, const unsigned char *buf, size_t len, bool scan)
 {
 	flush_pending(rp);
+	rp->pending_scan = scan;
 	if (len > rp->pending_cap) {
 		free(rp->pending);
 		rp->pending = xmalloc(len);
@@ -346,6 +357,10 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 	struct rec_frame fr;
 	size_t got;
 	while ((got = fread(&fr, 1, sizeof(fr), f)) == sizeof(fr)) {
+		if (rp->bad_scan) {
+			rc = bad_file(path, "corrupt recording (a bad leak scan frame)");
+			goto out;
+		}
 		if (fr.len > REC_MAX_FRAME) {
 			rc = bad_file(path, "corrupt recording: a frame larger than a recording holds (16 MiB)");
 			goto out;
@@ -362,6 +377,19 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 		if (fread(buf, 1, fr.len, f) != fr.len) {
 			rc = bad_file(path, "truncated or corrupt recording");
 			goto out;
+		}
+		struct fact_head fh = { 0 };
+		if (fr.kind == REC_FACT && fr.len >= sizeof(fh))
+			memcpy(&fh, buf, sizeof(fh));
+		if (fr.kind == REC_FACT && have_run && version >= 3 && fh.kind == FACT_HEAP_SCAN) {
+			/* a result: taken after the record before it, with the facts
+			 * that follow it (what its grouping asked) */
+			if (fh.keylen > fr.len - sizeof(fh) || fh.vallen != fr.len - sizeof(fh) - fh.keylen) {
+				rc = bad_file(path, "corrupt recording (a bad fact frame)");
+				goto out;
+			}
+			hold_pending(rp, buf, fr.len, true);
+			continue;
 		}
 		if (fr.kind == REC_FACT && have_run && version >= 2) {
 			if (host_facts_add(rp->m.host_facts, buf, fr.len) < 0) {
@@ -443,7 +471,7 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 			if (!rp->m.skbs.ksyms)
 				rp->m.skbs.ksyms = ksyms_load(record_kallsyms, kerr, sizeof(kerr));
 		} else if (fr.kind == REC_EVENT && have_run) {
-			hold_pending(rp, buf, fr.len);
+			hold_pending(rp, buf, fr.len, false);
 		} else if (fr.kind == REC_END && have_run && !rp->have_end) {
 			struct rec_end end;
 			const unsigned char *totals;
@@ -477,6 +505,10 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 		goto out;
 	}
 	flush_pending(rp);
+	if (rp->bad_scan) {
+		rc = bad_file(path, "corrupt recording (a bad leak scan frame)");
+		goto out;
+	}
 	if (!have_run)
 		rc = bad_file(path, "empty recording");
 out:

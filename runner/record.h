@@ -18,6 +18,9 @@
  *               took the REC_EVENT before it (reports/core/hostfacts.h: struct
  *               fact_head, key, value): /proc answers, executable headers,
  *               module build-ids. A replay answers from these only.
+ *               Version 3 adds FACT_HEAP_SCAN, the leak scan of a process at
+ *               its exit: a result, not an answer, given to the replayed
+ *               model where it stands in the stream (with the facts after it)
  *     REC_EVENT one ring buffer record exactly as the kernel wrote it
  *     REC_END   version 2: struct rec_end, then nlost struct rec_lost (the
  *               records the ring buffer could not take, by record type; a
@@ -48,7 +51,7 @@
 
 #define REC_MAGIC "ETRCRECV"
 #define REC_MAGIC_V1 "ETRCREC1"
-#define REC_VERSION 2
+#define REC_VERSION 3
 #define REC_MAX_FRAME (16u << 20)
 #define REC_MAX_ARGC (1u << 20)
 

@@ -97,6 +97,12 @@ def test_golden_v2_recordings_replay_to_their_reports_from_anywhere():
     _check_version("v2", cwd="/")
 
 
+def test_golden_v3_recordings_replay_to_their_reports():
+    # format 3 adds the leak scan's result: heap_leak says LEAK, not "not scanned"
+    _check_version("v3", cwd="/")
+    assert "LEAK    heap_leaks" in open(os.path.join(GOLDEN, "v3", "heap_leak.txt")).read()
+
+
 def test_a_newer_recording_format_is_a_one_line_error():
     import struct
     with gzip.open(os.path.join(GOLDEN, "v1", "crash.rec.gz"), "rb") as f:
@@ -109,7 +115,7 @@ def test_a_newer_recording_format_is_a_one_line_error():
         p = subprocess.run([lib.ETRACE, "report", rec], capture_output=True, text=True, timeout=60)
     assert p.returncode == 125, p
     assert p.stdout == ""
-    assert p.stderr == (f"etrace: {rec}: recording format version 99 is newer than this etrace reads (1 to 2): "
+    assert p.stderr == (f"etrace: {rec}: recording format version 99 is newer than this etrace reads (1 to 3): "
                         "replay it with a newer etrace\n"), p.stderr
 
 

@@ -40,6 +40,39 @@ def test_report_from_recording_matches_the_live_report():
     assert rep["syscall_summary"] == r.report["syscall_summary"]
 
 
+def _live_and_replay_heap(args, opts):
+    with tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "run.rec")
+        r = run(args, etrace_opts=["--record", rec] + opts)
+        text = _etrace("report", rec)
+        assert text.returncode == 0, text.stderr
+        js = _etrace("report", "-f", "json", rec)
+        assert js.returncode == 0, js.stderr
+    return r, text.stdout, json.loads(js.stdout)
+
+
+def test_a_recording_keeps_the_leak_scan():
+    """The leak scan reads the process's memory at its exit: that result is
+    recorded (format 3), so a replay says what the run said, LEAK verdict
+    and all, instead of "OK, not scanned" (both heap backends, and a tree
+    of processes)."""
+    ignore = ("tracing:", "probes:", "preload:", "checks:", "backend (pid ", "kernel:")
+    for args, opts in (([prog("heap_leaks"), "indirect"], []),
+                       ([prog("heap_leaks"), "indirect"], ["--heap-backend=uprobe"]),
+                       (["/bin/sh", "-c", prog("heap_leaks") + " stacks; " + prog("heap_leaks") + " indirect"], [])):
+        r, text, rep = _live_and_replay_heap(args, opts)
+        assert r.rc == 0, (opts, r.stderr)
+        assert "LEAK    heap_leaks" in r.text, r.text
+        live = [l for l in r.text.splitlines() if not l.startswith(ignore)]
+        replay = [l for l in text.splitlines() if not l.startswith(ignore)]
+        assert live == replay, "\n".join(difflib.unified_diff(live, replay, lineterm=""))
+        assert "but not scanned" not in text, text
+        assert rep["heap"]["leaks"] == r.report["heap"]["leaks"], opts
+        assert rep["heap"]["summary"] == r.report["heap"]["summary"], opts
+        assert rep["heap"]["summary"]["definitely_lost"]["blocks"] > 0, rep["heap"]["summary"]
+        assert rep["verdict"] == r.report["verdict"], opts
+
+
 def test_rewind_around_the_crash_and_at_a_time():
     with tempfile.TemporaryDirectory() as d:
         rec = os.path.join(d, "run.rec")

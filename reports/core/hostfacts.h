@@ -23,7 +23,11 @@ enum fact_kind {
 	FACT_ELF_HEAD = 4,  /* key: a path; value: u64 entry point, then the interpreter (PT_INTERP) */
 	FACT_IS_FILE = 5,   /* key: a path; value: "" when it exists */
 	FACT_BUILD_ID = 6,  /* key: a path; value: the file's build-id in hex */
-	FACT_KIND_MAX = 7,
+	/* (format 3) the leak scan of pid at its exit: not an answer to one
+	 * record but a result, taken at its place in the stream at replay
+	 * (reports/heap/heap_leaks.c: heap_scan_fact, heap_scan_replay) */
+	FACT_HEAP_SCAN = 7,
+	FACT_KIND_MAX = 8,
 };
 
 /* Where answers come from. */

@@ -117,6 +117,11 @@ int heap_scan_blocks(struct et_model *m, int pid, struct hs_block **out, size_t 
  * (why, one line); the blocks then count as not scanned. st may be NULL. */
 void heap_scan_result(struct et_model *m, int pid, const struct hs_block *b, size_t n,
 		      const struct hs_stats *st, const char *error);
+/* A recorded scan (a FACT_HEAP_SCAN value, written by heap_scan_result when
+ * the run is recorded) given to the replayed model at the same place in the
+ * stream: the live table is the same there. -1 when the value is malformed
+ * (a recording is untrusted input). */
+int heap_scan_replay(struct et_model *m, int pid, const void *value, size_t len);
 
 /* A live block of pid whose redzone etrace found changed at the process's
  * exit (runner/rzexit.c): first and count as the preload's overflow

@@ -3,6 +3,7 @@
 #include <gelf.h>
 #include <signal.h>
 #include "heap_int.h"
+#include "reports/core/hostfacts.h"
 
 /* ---- the leak scan --------------------------------------------------------------------------- */
 
@@ -50,12 +51,115 @@ int heap_scan_blocks(struct et_model *m, int pid, struct hs_block **out, size_t 
 	return 0;
 }
 
+/* The FACT_HEAP_SCAN value: a head, the error (errlen bytes, no NUL), then
+ * one entry per block the scan did not find reachable; a block of the live
+ * table not listed was reachable. Reachable blocks are most of a heap: the
+ * rest is small enough for one frame of a recording. */
+struct scan_fact_head {
+	uint32_t nblocks, errlen;
+	uint64_t bytes_scanned, regions, unreadable_bytes, root_bytes, reads, reachable, indirect, definite, possible;
+	double ms;
+};
+struct scan_fact_block {
+	uint64_t addr, indirect_bytes, indirect_blocks;
+	uint8_t state, pad[7];
+};
+#define SCAN_FACT_MAX (15u << 20)   /* under a recording's frame limit (16 MiB) */
+
+static void scan_fact(struct et_model *m, int pid, const struct hs_block *b, size_t n, const struct hs_stats *st,
+		      const char *error)
+{
+	struct scan_fact_head h;
+	memset(&h, 0, sizeof(h));
+	if (st)
+		h = (struct scan_fact_head){ 0, 0, st->bytes_scanned, st->regions, st->unreadable_bytes, st->root_bytes,
+					     st->reads, st->reachable, st->indirect, st->definite, st->possible, st->ms };
+	size_t listed = 0;
+	for (size_t i = 0; !error && b && i < n; i++)
+		listed += b[i].state != HS_REACHABLE;
+	if (!error && sizeof(h) + listed * sizeof(struct scan_fact_block) > SCAN_FACT_MAX)
+		error = "the scan's result was too large for the recording";
+	struct strbuf sb = STRBUF_INIT;
+	h.errlen = error ? (uint32_t)strlen(error) : 0;
+	h.nblocks = error ? 0 : (uint32_t)listed;
+	sb_putn(&sb, (const char *)&h, sizeof(h));
+	if (error)
+		sb_putn(&sb, error, h.errlen);
+	for (size_t i = 0; !error && b && i < n; i++) {
+		if (b[i].state == HS_REACHABLE)
+			continue;
+		struct scan_fact_block fb;
+		memset(&fb, 0, sizeof(fb));
+		fb.addr = b[i].addr;
+		fb.indirect_bytes = b[i].indirect_bytes;
+		fb.indirect_blocks = b[i].indirect_blocks;
+		fb.state = b[i].state;
+		sb_putn(&sb, (const char *)&fb, sizeof(fb));
+	}
+	m->fact_sink(m->fact_sink_ctx, FACT_HEAP_SCAN, pid, "", sb.buf, sb.len);
+	sb_free(&sb);
+}
+
+static int cmp_hs_addr(const void *a, const void *b)
+{
+	uint64_t x = ((const struct hs_block *)a)->addr, y = ((const struct hs_block *)b)->addr;
+	return x < y ? -1 : x > y;
+}
+
+int heap_scan_replay(struct et_model *m, int pid, const void *value, size_t len)
+{
+	struct scan_fact_head h;
+	if (len < sizeof(h))
+		return -1;
+	memcpy(&h, value, sizeof(h));
+	if (h.errlen > len - sizeof(h) ||
+	    (len - sizeof(h) - h.errlen) != (size_t)h.nblocks * sizeof(struct scan_fact_block))
+		return -1;
+	struct hs_stats st = { .bytes_scanned = h.bytes_scanned, .regions = h.regions,
+			       .unreadable_bytes = h.unreadable_bytes, .ms = h.ms, .root_bytes = h.root_bytes,
+			       .reads = h.reads, .reachable = h.reachable, .indirect = h.indirect,
+			       .definite = h.definite, .possible = h.possible };
+	const char *p = (const char *)value + sizeof(h);
+	if (h.errlen) {
+		char *error = xcalloc(1, (size_t)h.errlen + 1);
+		memcpy(error, p, h.errlen);
+		heap_scan_result(m, pid, NULL, 0, &st, error[0] ? error : "the scan failed");
+		free(error);
+		return 0;
+	}
+	struct hs_block *b = NULL;
+	size_t n = 0;
+	if (heap_scan_blocks(m, pid, &b, &n) < 0)
+		return 0;   /* out of memory: the blocks count as not scanned */
+	qsort(b, n, sizeof(*b), cmp_hs_addr);
+	for (size_t i = 0; i < n; i++)
+		b[i].state = HS_REACHABLE;
+	p += h.errlen;
+	for (uint32_t i = 0; i < h.nblocks; i++, p += sizeof(struct scan_fact_block)) {
+		struct scan_fact_block fb;
+		memcpy(&fb, p, sizeof(fb));
+		struct hs_block key = { .addr = fb.addr };
+		struct hs_block *x = n ? bsearch(&key, b, n, sizeof(*b), cmp_hs_addr) : NULL;
+		if (!x)
+			continue;   /* not live here: a recording that does not match its records */
+		x->state = fb.state;
+		x->indirect_bytes = fb.indirect_bytes;
+		x->indirect_blocks = fb.indirect_blocks;
+	}
+	heap_scan_result(m, pid, b, n, &st, NULL);
+	free(b);
+	return 0;
+}
+
 void heap_scan_result(struct et_model *m, int pid, const struct hs_block *b, size_t n, const struct hs_stats *st,
 		      const char *error)
 {
 	struct heap_proc *hp = m->heap ? hp_by_pid(m, pid) : NULL;
 	if (!hp)
 		return;
+	/* first: what the grouping below asks the machine follows it in the recording */
+	if (m->host_mode == HOST_LIVE && m->fact_sink)
+		scan_fact(m, pid, b, n, st, error);
 	free(hp->groups);
 	hp->groups = NULL;
 	hp->ngroups = 0;

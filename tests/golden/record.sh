@@ -12,11 +12,13 @@ out=$top/tests/golden/$ver
 bin=$top/tests/golden/bin
 GOLDEN_DIR=/tmp/etrace-golden-v1   # the same for every version: the test installs bin/ there
 mkdir -p "$out" "$bin/suite" "$GOLDEN_DIR/suite"
+# the programs are copied once: earlier versions' recordings name these
+# very files (their build-ids), so a new version records with them too
 for p in crash_null heap_leaks connect_refused forkexec; do
-	cp "$top/build/testprogs/$p" "$bin/$p"
+	[ -e "$bin/$p" ] || cp "$top/build/testprogs/$p" "$bin/$p"
 done
 for f in test-parse test-version Makefile driver.sh; do
-	cp "$top/build/testprogs/suite/$f" "$bin/suite/$f"
+	[ -e "$bin/suite/$f" ] || cp "$top/build/testprogs/suite/$f" "$bin/suite/$f"
 done
 cp -r "$bin/." "$GOLDEN_DIR/"
 cd "$GOLDEN_DIR"
