@@ -78,8 +78,11 @@ def test_rewind_around_the_crash_and_at_a_time():
         rec = os.path.join(d, "run.rec")
         r = run([prog("crash_null")], etrace_opts=["--record", rec])
         assert r.rc == 139, (r.rc, r.stderr)
-        # (the write is milliseconds before the crash in an emulated guest)
-        p = _etrace("rewind", rec, "--at", "crash", "--window", "2ms" if lib.SLOW == 1 else f"{5 * lib.SLOW:g}ms")
+        # the write is microseconds before the crash on a quiet machine, but
+        # milliseconds on a loaded one or in an emulated guest (a 2 ms window
+        # failed under load): the window is wide, the test is about what is
+        # shown before the marker
+        p = _etrace("rewind", rec, "--at", "crash", "--window", f"{250 * lib.SLOW:g}ms")
         assert p.returncode == 0, p.stderr
         out = p.stdout.splitlines()
         assert out[0].startswith("etrace rewind: ")
