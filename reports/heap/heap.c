@@ -261,7 +261,8 @@ uint32_t heap_stack_intern(struct et_heap *H, const uint64_t *f, size_t n)
 	}
 	uint32_t id = (uint32_t)H->nstacks++;
 	H->stacks[id] = (struct stack_ent){ h, (uint32_t)H->npool, (uint32_t)n };
-	memcpy(H->pool + H->npool, f, n * sizeof(*f));
+	if (n)   /* an empty stack (a corrupt record): the pool may still be NULL */
+		memcpy(H->pool + H->npool, f, n * sizeof(*f));
 	H->npool += n;
 	stab_place(H, id);
 	return id;
@@ -275,7 +276,7 @@ const uint64_t *heap_stack(const struct et_model *m, uint32_t id, size_t *nframe
 		return NULL;
 	}
 	*nframes = H->stacks[id].n;
-	return H->pool + H->stacks[id].off;
+	return *nframes ? H->pool + H->stacks[id].off : NULL;
 }
 
 /* ---- processes ------------------------------------------------------------------- */
