@@ -200,6 +200,17 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 		put_frame(r, REC_SKB, sb.buf, sb.len, NULL, 0);
 		sb_free(&sb);
 	}
+	if (m->kernel_release[0] || m->nkernel_gaps) {
+		/* the kernel it ran on, what it lacked and what that cost this run */
+		struct strbuf sb = STRBUF_INIT;
+		sb_putn(&sb, m->kernel_release, strlen(m->kernel_release) + 1);
+		for (size_t i = 0; i < m->nkernel_gaps; i++) {
+			sb_putn(&sb, m->kernel_gaps[i].what, strlen(m->kernel_gaps[i].what) + 1);
+			sb_putn(&sb, m->kernel_gaps[i].cost, strlen(m->kernel_gaps[i].cost) + 1);
+		}
+		put_frame(r, REC_KERNEL, sb.buf, sb.len, NULL, 0);
+		sb_free(&sb);
+	}
 	put_frame(r, REC_END, &end, sizeof(end), tail.buf, tail.len);
 	sb_free(&tail);
 	int rc = 0;
@@ -227,6 +238,7 @@ struct replay {
 	bool pending_scan;   /* pending is a FACT_HEAP_SCAN frame, not a record */
 	bool bad_scan;       /* a FACT_HEAP_SCAN frame was malformed */
 	char *skb_backend, *skb_filter;  /* REC_SKB: the model points at them */
+	char *kernel_strs;               /* REC_KERNEL's bytes: the model's kernel gaps point into them */
 	char **argv;
 	int exit_code;
 	int have_end;
@@ -315,6 +327,34 @@ static void hold_pending(struct replay *rp, const unsigned char *buf, size_t len
 	if (len)   /* an empty record: rp->pending may still be NULL */
 		memcpy(rp->pending, buf, len);
 	rp->pending_len = len;
+}
+
+/* The kernel's gaps the run had (REC_KERNEL): release, then what/cost
+ * pairs, each NUL-terminated. */
+static int replay_kernel(struct replay *rp, const unsigned char *buf, uint32_t len)
+{
+	if (!len || buf[len - 1] != 0)
+		return -1;
+	rp->kernel_strs = xmalloc(len);
+	memcpy(rp->kernel_strs, buf, len);
+	const char *p = rp->kernel_strs, *end = rp->kernel_strs + len;
+	snprintf(rp->m.kernel_release, sizeof(rp->m.kernel_release), "%s", p);
+	p += strlen(p) + 1;
+	rp->m.nkernel_gaps = 0;
+	while (p < end) {
+		const char *what = p;
+		p += strlen(p) + 1;
+		if (p >= end)
+			return -1;   /* a what without its cost */
+		const char *cost = p;
+		p += strlen(p) + 1;
+		if (rp->m.nkernel_gaps < ET_KERNEL_GAPS_MAX) {
+			rp->m.kernel_gaps[rp->m.nkernel_gaps].what = what;
+			rp->m.kernel_gaps[rp->m.nkernel_gaps].cost = cost;
+			rp->m.nkernel_gaps++;
+		}
+	}
+	return 0;
 }
 
 /* The parser proper: a recording is untrusted input (tests/fuzz). */
@@ -470,6 +510,11 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 			char kerr[256];
 			if (!rp->m.skbs.ksyms)
 				rp->m.skbs.ksyms = ksyms_load(record_kallsyms, kerr, sizeof(kerr));
+		} else if (fr.kind == REC_KERNEL && have_run && version >= 3 && !rp->kernel_strs) {
+			if (replay_kernel(rp, buf, fr.len) < 0) {
+				rc = bad_file(path, "corrupt recording (a bad kernel frame)");
+				goto out;
+			}
 		} else if (fr.kind == REC_EVENT && have_run) {
 			hold_pending(rp, buf, fr.len, false);
 		} else if (fr.kind == REC_END && have_run && !rp->have_end) {
@@ -524,6 +569,7 @@ static void replay_free(struct replay *rp)
 	model_free(&rp->m);
 	free(rp->skb_backend);
 	free(rp->skb_filter);
+	free(rp->kernel_strs);
 	if (rp->argv) {
 		for (char **a = rp->argv; *a; a++)
 			free(*a);

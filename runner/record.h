@@ -33,6 +33,9 @@
  *               replay plans the same functions from the same file
  *     REC_SKB   (--skb, before REC_END) u64 followed, filtered, nfuncs, then
  *               NUL-terminated backend and filter ("" for none)
+ *     REC_KERNEL (version 3, before REC_END) NUL-terminated kernel
+ *               release the run had, then for each gap
+ *               NUL-terminated what and cost: the report's `kernel:` lines
  * Limits, the same for the writer and the reader: a frame holds at most
  * REC_MAX_FRAME bytes and the command line at most REC_MAX_ARGC arguments
  * (Linux passes at most ~6 MiB of arguments and environment to a program);
@@ -55,7 +58,7 @@
 #define REC_MAX_FRAME (16u << 20)
 #define REC_MAX_ARGC (1u << 20)
 
-enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5, REC_FACT = 6 };
+enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5, REC_FACT = 6, REC_KERNEL = 7 };
 
 struct rec_frame {
 	uint32_t kind;

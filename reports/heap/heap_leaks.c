@@ -131,7 +131,8 @@ int heap_scan_replay(struct et_model *m, int pid, const void *value, size_t len)
 	size_t n = 0;
 	if (heap_scan_blocks(m, pid, &b, &n) < 0)
 		return 0;   /* out of memory: the blocks count as not scanned */
-	qsort(b, n, sizeof(*b), cmp_hs_addr);
+	if (n)
+		qsort(b, n, sizeof(*b), cmp_hs_addr);
 	for (size_t i = 0; i < n; i++)
 		b[i].state = HS_REACHABLE;
 	p += h.errlen;
