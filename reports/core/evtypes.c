@@ -27,6 +27,19 @@ static int ingest_heap(struct et_model *m, const void *rec, size_t size)
 	return rc;
 }
 
+int model_ingest_heap(struct et_model *m, const struct ev_heap *e, uint32_t stack)
+{
+	m->records++;
+	if (e->h.type != ET_EV_HEAP || heap_ingest_interned(m, e, stack) != 0) {
+		m->bad_records++;
+		return -1;
+	}
+	heapseries_on_record(m, &e->h);
+	if (m->sink)
+		m->sink(m->sink_ctx, m, &e->h, NULL);
+	return 0;
+}
+
 static int ingest_skb(struct et_model *m, const void *rec, size_t size)
 {
 	return skb_on_record(m, rec, size);

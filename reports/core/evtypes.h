@@ -41,6 +41,12 @@ extern const size_t et_n_record_types;
 /* The entry of a record type, or NULL for one this etrace does not know. */
 const struct et_record_type *record_type(uint32_t type);
 
+/* An ET_EV_HEAP record whose stack is heap_intern's id already (the
+ * preload rings: each stack interned once, not once a record), taken as
+ * model_ingest would take it with the frames. 0, or -1 when malformed. */
+struct ev_heap;
+int model_ingest_heap(struct et_model *m, const struct ev_heap *e, uint32_t stack);
+
 /* Every record lost, whatever its type (unknown ones too). */
 uint64_t events_lost_total(const struct et_model *m);
 

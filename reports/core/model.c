@@ -92,6 +92,7 @@ void model_free(struct et_model *m)
 	free(m->failures);
 	free(m->totals);
 	free(m->tindex);
+	map_clear(&m->pindex);
 	for (size_t i = 0; i < m->nfuncs; i++)
 		elfsym_func_free(&m->funcs[i].f);
 	free(m->funcs);
@@ -114,11 +115,11 @@ double model_rel_ms(const struct et_model *m, uint64_t ts)
 
 struct et_process *model_process(struct et_model *m, int pid)
 {
-	/* newest first: a reused pid resolves to the live process */
-	for (size_t i = m->nprocs; i-- > 0;)
-		if (m->procs[i]->pid == pid)
-			return m->procs[i];
-	return NULL;
+	/* the newest: a reused pid resolves to the live process */
+	uint64_t i;
+	if (!map_get(&m->pindex, (uint64_t)(uint32_t)pid + 1, &i) || i < 1 || i > m->nprocs)
+		return NULL;
+	return m->procs[i - 1];
 }
 
 static size_t tindex_slot(const struct et_model *m, int tid)
@@ -178,6 +179,7 @@ struct et_process *model_add_process(struct et_model *m, int pid, int ppid, uint
 		m->procs = xrealloc(m->procs, m->cap_procs * sizeof(*m->procs));
 	}
 	m->procs[m->nprocs++] = p;
+	map_put(&m->pindex, (uint64_t)(uint32_t)pid + 1, m->nprocs);   /* key 0 is the map's */
 	return p;
 }
 

@@ -12,6 +12,7 @@
 #include "bpf/events.h"
 #include "reports/process/fdtable.h"
 #include "strbuf.h"
+#include "u64map.h"
 #include "reports/net/udp.h"
 #include "reports/net/skb.h"
 #include "symbolize/unwind.h"
@@ -259,6 +260,10 @@ struct et_model {
 	/* thread index */
 	struct et_thread **tindex;
 	size_t tindex_cap, tindex_count;
+	/* pid -> index + 1 in procs[] of its newest process (model_process is
+	 * asked for every record: a suite's thousands of processes made a
+	 * scan of procs[] per record) */
+	struct u64map pindex;
 	/* where the answers the model needs from the machine come from
 	 * (reports/core/hostfacts.h): enum host_mode, the replayed facts, and
 	 * live, where each answer is recorded */

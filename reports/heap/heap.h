@@ -88,6 +88,11 @@ void heap_set_preload(struct et_model *m, const struct heap_preload_info *info);
 /* An ET_EV_HEAP or ET_EV_HEAP_HOLD record; returns 0, or -1 when malformed.
  * Heap records turn heap analysis on (a replayed recording of a heap run). */
 int heap_ingest(struct et_model *m, const void *data, size_t size);
+/* The preload backend's fast path (runner/heap/heaprec.c): a stack interned
+ * once per ring stack id (heap_intern, an id of the model's), then its
+ * records taken with that id; the frames of e are not read. */
+uint32_t heap_intern(struct et_model *m, const uint64_t *frames, size_t n);
+int heap_ingest_interned(struct et_model *m, const struct ev_heap *e, uint32_t stack);
 /* A new process (not a thread): the child starts with a copy of the parent's
  * live blocks and recent frees. */
 void heap_on_fork(struct et_model *m, struct et_process *parent, struct et_process *child);

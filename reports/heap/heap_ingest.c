@@ -333,6 +333,24 @@ static int cfi_module(void *ctx, uint64_t pc, const char **path, uint64_t *bias)
 	return 0;
 }
 
+static int apply(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *e, uint32_t stack);
+
+/* The heap tables of the process of e (its vfork parent's while it runs in
+ * the parent's memory). */
+static struct heap_proc *proc_of(struct et_model *m, const struct ev_heap *e)
+{
+	struct et_process *p = heap_proc_for(m, &e->h);
+	/* a vfork child allocates and frees in its parent's memory: a block it
+	 * makes there may be freed by the parent after the child exec'd */
+	if (p->vm_parent && !p->vm_parent->exited)
+		p = p->vm_parent;
+	struct heap_proc *hp = p->heap ? p->heap : hp_new(m->heap, p);
+	if (hp->tables_gone)
+		hp->tables_gone = false; /* records after its exit: a reused pid's leftovers */
+	note_followed(hp, (int)e->h.tid);
+	return hp;
+}
+
 static int on_heap(struct et_model *m, const struct ev_heap *e, size_t size)
 {
 	struct et_heap *H = m->heap;
@@ -343,15 +361,8 @@ static int on_heap(struct et_model *m, const struct ev_heap *e, size_t size)
 	int op = (int)e->op;
 	if (op <= 0 || op >= ET_HEAP_OP_MAX)
 		return -1;
-	struct et_process *p = heap_proc_for(m, &e->h);
-	/* a vfork child allocates and frees in its parent's memory: a block it
-	 * makes there may be freed by the parent after the child exec'd */
-	if (p->vm_parent && !p->vm_parent->exited)
-		p = p->vm_parent;
-	struct heap_proc *hp = p->heap ? p->heap : hp_new(H, p);
-	if (hp->tables_gone)
-		hp->tables_gone = false; /* records after its exit: a reused pid's leftovers */
-	note_followed(hp, (int)e->h.tid);
+	struct heap_proc *hp = proc_of(m, e);
+	struct et_process *p = hp->proc;
 	if (op == ET_HEAP_EXIT)
 		return 0;
 	const uint64_t *frames = e->frames;
@@ -369,7 +380,13 @@ static int on_heap(struct et_model *m, const struct ev_heap *e, size_t size)
 			nf = n;
 		}
 	}
-	uint32_t stack = heap_stack_intern(H, frames, nf);
+	return apply(H, hp, e, heap_stack_intern(H, frames, nf));
+}
+
+/* The record e of hp with its stack interned already. */
+static int apply(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *e, uint32_t stack)
+{
+	int op = (int)e->op;
 	switch (op) {
 	case ET_HEAP_MALLOC:
 	case ET_HEAP_CALLOC:
@@ -479,4 +496,23 @@ int heap_ingest(struct et_model *m, const void *data, size_t size)
 		return -1;
 	heap_enable(m);
 	return on_heap(m, data, size);
+}
+
+uint32_t heap_intern(struct et_model *m, const uint64_t *frames, size_t n)
+{
+	heap_enable(m);
+	return heap_stack_intern(m->heap, frames, n < ET_HEAP_FRAMES ? n : ET_HEAP_FRAMES);
+}
+
+int heap_ingest_interned(struct et_model *m, const struct ev_heap *e, uint32_t stack)
+{
+	heap_enable(m);
+	struct et_heap *H = m->heap;
+	int op = (int)e->op;
+	if (op <= 0 || op >= ET_HEAP_OP_MAX || stack >= H->nstacks)
+		return -1;
+	struct heap_proc *hp = proc_of(m, e);
+	if (op == ET_HEAP_EXIT)
+		return 0;
+	return apply(H, hp, e, stack);
 }

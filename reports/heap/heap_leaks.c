@@ -14,10 +14,7 @@ int heap_wants_scan(const struct et_model *m)
 
 static const struct et_process *newest_proc(const struct et_model *m, int pid)
 {
-	for (size_t i = m->nprocs; i-- > 0;)
-		if (m->procs[i]->pid == pid)
-			return m->procs[i];
-	return NULL;
+	return model_process((struct et_model *)m, pid);
 }
 
 static struct heap_proc *hp_by_pid(const struct et_model *m, int pid)

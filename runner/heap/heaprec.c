@@ -31,6 +31,10 @@ struct ring {
 	struct hr_record *recs;
 	struct hr_stack *stacks;
 	uint64_t nrec, nstk, tail;
+	/* ring stack id - 1 -> the model's id + 1 (0: not interned yet); made
+	 * at the first record with a stack. The process can rewrite a stack
+	 * entry after it was read: that misleads only its own report. */
+	uint32_t *sids;
 	int mono;                  /* its times are CLOCK_MONOTONIC ns, not TSC */
 	uint64_t last_ts;
 };
@@ -334,6 +338,7 @@ static void ring_free(struct heaprec *h, struct ring *r)
 	h->st.stacks_full += __atomic_load_n(&r->hdr->stacks_full, __ATOMIC_RELAXED);
 	h->st.unrecorded += __atomic_load_n(&r->hdr->unrecorded, __ATOMIC_RELAXED);
 	munmap(r->map, r->len);
+	free(r->sids);
 	free(r);
 }
 
@@ -406,13 +411,51 @@ static void add_ring(struct heaprec *h, int pid, int fd, const struct hr_msg *m)
 	h->st.rings++;
 }
 
-/* One record into the model's shape. 0 ok, -1 invalid (counted). */
-static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in, struct ev_heap *e, uint64_t now)
+/* The frames of ring stack id (1-based), checked: 0 when there are none
+ * usable (no stack, out of range, not published, a bad count). */
+static uint32_t ring_stack(const struct ring *r, uint32_t id, const uint64_t **frames)
 {
-	memset(e, 0, sizeof(*e));
+	if (id < 1 || id > r->nstk)
+		return 0;
+	const struct hr_stack *s = &r->stacks[id - 1];
+	uint32_t n = __atomic_load_n(&s->nframes, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) != 1 || n < 1 || n > HR_FRAMES || n > ET_HEAP_FRAMES)
+		return 0;
+	*frames = s->frames;
+	return n;
+}
+
+/* The model's id of the record's stack: interned at its first use in this
+ * ring, a table lookup after that. */
+static uint32_t model_stack(struct heaprec *h, struct ring *r, uint32_t id)
+{
+	int inrange = id >= 1 && id <= r->nstk;
+	if (inrange && r->sids && r->sids[id - 1])
+		return r->sids[id - 1] - 1;
+	const uint64_t *f = NULL;
+	uint32_t n = ring_stack(r, id, &f);
+	uint32_t got = h->sink.intern(h->sink.ctx, f, n);
+	/* kept only once published: an entry not ready yet is looked at again */
+	if (n && inrange) {
+		if (!r->sids)
+			r->sids = calloc(r->nstk, sizeof(*r->sids));
+		if (r->sids)
+			r->sids[id - 1] = got + 1;
+	}
+	return got;
+}
+
+/* One record into the model's shape (frames only when with_frames). 0 ok,
+ * -1 invalid (counted). */
+static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in, struct ev_heap *e, uint64_t now,
+		   int with_frames)
+{
 	if (in->op < ET_HEAP_MALLOC || in->op >= ET_HEAP_OP_MAX || in->op == ET_HEAP_EXIT || !in->tid ||
 	    in->tid > 4194304)
 		return -1;
+	memset(e, 0, offsetof(struct ev_heap, frames));
+	e->window_addr = e->rbp = 0;
+	e->window_len = e->pad = 0;
 	e->h.type = ET_EV_HEAP;
 	e->h.size = sizeof(*e);
 	/* times: monotonic per ring, within the ring's life */
@@ -450,15 +493,12 @@ static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in
 		e->align = in->arg;
 		break;
 	}
-	uint32_t id = in->stack;
-	if (id >= 1 && id <= r->nstk) {
-		const struct hr_stack *s = &r->stacks[id - 1];
-		uint32_t n = __atomic_load_n(&s->nframes, __ATOMIC_RELAXED);
-		if (__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == 1 && n >= 1 && n <= HR_FRAMES &&
-		    n <= ET_HEAP_FRAMES) {
-			memcpy(e->frames, s->frames, n * sizeof(e->frames[0]));
-			e->nframes = n;
-		}
+	if (with_frames) {
+		const uint64_t *f = NULL;
+		uint32_t n = ring_stack(r, in->stack, &f);
+		if (n)
+			memcpy(e->frames, f, n * sizeof(e->frames[0]));
+		e->nframes = n;
 	}
 	return 0;
 }
@@ -475,6 +515,8 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 {
 	uint64_t head = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
 	uint64_t done = 0, now = mono_now();
+	int fast = h->sink.intern && h->sink.heap;
+	int with_frames = !fast || (h->sink.want_frames && h->sink.want_frames(h->sink.ctx));
 	while (r->tail < head && head - r->tail <= r->nrec) {
 		const struct hr_record *slot = &r->recs[r->tail & (r->nrec - 1)];
 		/* the records were written on another CPU: ask for the lines
@@ -495,8 +537,11 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 			continue;
 		}
 		struct ev_heap e;
-		if (convert(h, r, &in, &e, now) == 0) {
-			h->sink.record(h->sink.ctx, &e, sizeof(e));
+		if (convert(h, r, &in, &e, now, with_frames) == 0) {
+			if (fast)
+				h->sink.heap(h->sink.ctx, &e, sizeof(e), model_stack(h, r, in.stack));
+			else
+				h->sink.record(h->sink.ctx, &e, sizeof(e));
 			h->st.records++;
 		} else {
 			h->st.invalid++;

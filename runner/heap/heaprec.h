@@ -20,6 +20,13 @@ struct heaprec_sink {
 	/* process pid is waiting at exit for its leak scan (its records are
 	 * all in by now); return when done: the process then goes on */
 	void (*exit_scan)(void *ctx, int pid, const void *hold_record);
+	/* the fast path, used when both are set: a ring's stack interned once
+	 * in the model (its id there), and a record taken with that id; the
+	 * record's frames are filled only when want_frames says so (a
+	 * recording keeps them) */
+	uint32_t (*intern)(void *ctx, const uint64_t *frames, size_t n);
+	void (*heap)(void *ctx, const void *e, size_t size, uint32_t stack);
+	int (*want_frames)(void *ctx);
 	/* whether pid may hand a ring over (the kernel marked it preloaded at
 	 * its exec or fork: not a privileged process, not another run's) */
 	int (*may_record)(void *ctx, int pid);
