@@ -15,6 +15,7 @@
 #include "runner/heap/rzexit.h"
 #include "runner/heap/heapprobe.h"
 #include "reports/heap/heap.h"
+#include "reports/core/evtypes.h"
 
 /* Before the model sees a process event, the preload rings' records from
  * before it: the live blocks a fork copies, the heap an exec ends, the
@@ -24,8 +25,11 @@ void tr_preload_sync(struct tracer *t, const void *data, size_t size)
 	const struct ev_header *h = data;
 	/* a process may have handed its ring over and forked or ended since
 	 * the last look: take the ring before that is processed (exits wait
-	 * for heaprec_exits, rings are read only from here on) */
-	if (h->type == ET_EV_FORK || h->type == ET_EV_EXIT || h->type == ET_EV_CRASH)
+	 * for heaprec_exits, rings are read only from here on). An exec too:
+	 * the old image's ring, handed over just before (sh -c 'exec cat'),
+	 * must be drained and let go now, or its blocks would become the new
+	 * image's (false leaks of cat) */
+	if (h->type == ET_EV_FORK || h->type == ET_EV_EXEC || h->type == ET_EV_EXIT || h->type == ET_EV_CRASH)
 		heaprec_poll(t->hr);
 	switch (h->type) {
 	case ET_EV_FORK:
@@ -55,6 +59,27 @@ static void preload_record(void *ctx, const void *data, size_t size)
 	if (t->raw)
 		t->raw(t->raw_ctx, data, size);
 	model_ingest(t->m, data, size);
+}
+
+/* The fast path: a ring's stack interned once, its records taken with the
+ * model's id (the frames are copied into the record only for a recording) */
+static uint32_t preload_intern(void *ctx, const uint64_t *frames, size_t n)
+{
+	struct tracer *t = ctx;
+	return heap_intern(t->m, frames, n);
+}
+
+static void preload_heap(void *ctx, const void *data, size_t size, uint32_t stack)
+{
+	struct tracer *t = ctx;
+	if (t->raw)
+		t->raw(t->raw_ctx, data, size);
+	model_ingest_heap(t->m, data, stack);
+}
+
+static int preload_want_frames(void *ctx)
+{
+	return ((struct tracer *)ctx)->raw != NULL;
 }
 
 /* The redzones of pid's blocks still live (it waits at its exit): the
@@ -95,7 +120,8 @@ int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid,
 			size_t errlen)
 {
 	struct heaprec_sink sink = { .ctx = t, .record = preload_record, .exit_scan = preload_exit_scan,
-				     .may_record = preload_may_record };
+				     .may_record = preload_may_record, .intern = preload_intern, .heap = preload_heap,
+				     .want_frames = preload_want_frames };
 	snprintf(t->preload_lib, sizeof(t->preload_lib), "%s", lib);
 	t->hr = heaprec_open(lib, uid, gid, leaf, &sink, err, errlen);
 	return t->hr ? 0 : -1;
