@@ -208,6 +208,15 @@ $(BUILD)/testprogs/heap_leaks_static: testprogs/heap_leaks.c testprogs/scrub.h
 $(BUILD)/testprogs/libheapdl.so: testprogs/libheapdl.c
 	@mkdir -p $(dir $@)
 	$(CC) -O0 -g -shared -fPIC -Wall $< -o $@
+# heap_dlreload's two libraries: one source, another frame size, the same
+# offsets (a stale unwind rule would lose the callers)
+testprogs: $(BUILD)/testprogs/libheapdl_a.so $(BUILD)/testprogs/libheapdl_b.so
+$(BUILD)/testprogs/libheapdl_a.so: testprogs/libheapdl2.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -shared -fPIC -Wall -DHEAPDL_PAD=512 $< -o $@
+$(BUILD)/testprogs/libheapdl_b.so: testprogs/libheapdl2.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -shared -fPIC -Wall -DHEAPDL_PAD=1024 $< -o $@
 
 # -O2 without frame pointers: allocation stacks come from the callers' CFI.
 $(BUILD)/testprogs/heap_o2: testprogs/heap_o2.c testprogs/scrub.h

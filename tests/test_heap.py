@@ -856,6 +856,30 @@ def check_dlopened_leak(r):
     assert "(no module)" not in r.text and "in heapdl_leak at " in r.text, heap_text(r)
 
 
+def test_leak_in_a_library_loaded_where_an_unloaded_one_was():
+    # heap_dlreload: libheapdl_a.so allocates (its unwind rules are learnt),
+    # is dlclose'd, libheapdl_b.so is mapped at its addresses with another
+    # frame size at the same offset and leaks from there: the stack must be
+    # b's, with b's caller (a stale rule of a's lost every frame past b's)
+    if not preloaded():
+        raise lib.Skip("the uprobe backend's frame-pointer walk skips the caller of a function without a frame "
+                       "pointer (a known limit: the design notes' Heap section); the recorder's rules are tested")
+    r = run([prog("heap_dlreload")])
+    assert r.rc == 0, r.stderr
+    assert b"same address" in r.stdout, r.stdout   # the case this test is about
+    ls = leaks(r)
+    assert len(ls) == 1, ls
+    check_leak(ls[0], r.report["root_pid"], 55, 1, "malloc",
+               [("heapdl_alloc", "libheapdl2.c"), ("leak_from_b", "heap_dlreload.c"), ("main", "heap_dlreload.c")],
+               "alloc reload")
+    top = user_frames(ls[0]["stack"])
+    assert top[0]["module"] == "libheapdl_b.so" and top[1]["module"] == "heap_dlreload", top[:2]
+    assert top[1]["line"] == line_of("heap_dlreload.c", "call b"), top[1]
+    assert not ls[0]["stack_cut"], ls[0]
+    assert errors(r) == []
+    assert "libheapdl_a.so" not in heap_text(r), heap_text(r)
+
+
 def test_jemalloc_preloaded():
     if not os.path.exists(JEMALLOC):
         raise Skip(f"{JEMALLOC} missing (Debian package libjemalloc2; tests/install-deps.sh installs it)")

@@ -12,10 +12,15 @@
  * The table is insert-only: a slot's pc is claimed once by a
  * compare-and-swap and its rule stored after it, so a reader never mixes
  * one pc with another's rule (it sees the rule or 0, and computes it
- * itself). A full neighbourhood means computing the rule every time. A
- * library unloaded and another loaded at the same addresses would find the
- * old library's rules (a wrong stack, never a read outside the walk's
- * checks). */
+ * itself). A full neighbourhood means computing the rule every time.
+ *
+ * A library unloaded and another loaded at the same addresses must not
+ * find the old library's rules: hr_cfi_forget (called after a dlclose that
+ * unmapped something, dlclose.c) starts a new generation. The generation
+ * is part of each slot's key, so an old rule never matches again, and the
+ * table is emptied for room; a rule carries a tag of its key, so a rule
+ * stored late by a thread that raced with the emptying is never taken for
+ * another pc's. */
 #include "cfi.h"
 
 #include <string.h>
@@ -365,26 +370,47 @@ static uint64_t compute(uint64_t pc)
 	return rule;
 }
 
+static uint64_t generation;   /* bumped by hr_cfi_forget; atomic */
+
+/* The tag of a slot's key kept in its rule (bits 48-57 of a rule are
+ * otherwise unused). */
+#define TAG_SHIFT 48
+#define TAG_MASK (0x3ffull << TAG_SHIFT)
+
+static uint64_t tag_of(uint64_t key)
+{
+	return ((key * 0xff51afd7ed558ccdull) >> 54) << TAG_SHIFT;
+}
+
 uint64_t hr_cfi_rule(uint64_t pc)
 {
-	uint64_t k = pc * 0x9e3779b97f4a7c15ull;
+	/* x86-64 user addresses are below 2^47: the generation goes above */
+	uint64_t key = pc ^ (__atomic_load_n(&generation, __ATOMIC_ACQUIRE) << 47);
+	uint64_t k = key * 0x9e3779b97f4a7c15ull, tag = tag_of(key);
 	for (unsigned i = 0; i < PROBES; i++) {
 		unsigned at = (unsigned)(k >> 49) + i;
 		at &= RULES - 1;
 		uint64_t cur = __atomic_load_n(&rules[at].pc, __ATOMIC_ACQUIRE);
-		if (cur == pc) {
+		if (cur == key) {
 			uint64_t r = __atomic_load_n(&rules[at].rule, __ATOMIC_ACQUIRE);
-			return r ? r : compute(pc);
+			return r && (r & TAG_MASK) == tag ? r & ~TAG_MASK : compute(pc);
 		}
 		if (cur)
 			continue;
 		uint64_t r = compute(pc);
 		uint64_t zero = 0;
-		if (__atomic_compare_exchange_n(&rules[at].pc, &zero, pc, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			__atomic_store_n(&rules[at].rule, r, __ATOMIC_RELEASE);
+		if (__atomic_compare_exchange_n(&rules[at].pc, &zero, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&rules[at].rule, r | tag, __ATOMIC_RELEASE);
 		return r;
 	}
 	return compute(pc);
+}
+
+void hr_cfi_forget(void)
+{
+	__atomic_fetch_add(&generation, 1, __ATOMIC_ACQ_REL);
+	for (unsigned i = 0; i < RULES; i++)
+		__atomic_store_n(&rules[i].pc, 0, __ATOMIC_RELEASE);
 }
 
 #else
@@ -393,6 +419,10 @@ uint64_t hr_cfi_rule(uint64_t pc)
 {
 	(void)pc;
 	return HR_CFI_VALID | HR_CFI_SLOW;
+}
+
+void hr_cfi_forget(void)
+{
 }
 
 #endif

@@ -26,5 +26,8 @@ static inline int16_t hr_cfi_rbp_off(uint64_t r) { return (int16_t)(uint16_t)(r 
 
 /* The rule at pc (a return address minus one: inside the call). */
 HR_HIDDEN uint64_t hr_cfi_rule(uint64_t pc);
+/* Forgets every rule: a library was unloaded, another may come at its
+ * addresses (dlclose.c). */
+HR_HIDDEN void hr_cfi_forget(void);
 
 #endif
