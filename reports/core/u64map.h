@@ -111,6 +111,32 @@ static inline void map_del(struct u64map *m, uint64_t k)
 	map_del_if(m, k, 0, true);
 }
 
+/* Removes k, giving its value: one search where map_get then map_del made
+ * two (the heap model does it on every allocation). false: not there. */
+static inline bool map_take(struct u64map *m, uint64_t k, uint64_t *v)
+{
+	if (!m->count)
+		return false;
+	size_t mask = m->cap - 1, i = map_home(m, k);
+	while (m->e[i].k && m->e[i].k != k)
+		i = (i + 1) & mask;
+	if (!m->e[i].k)
+		return false;
+	*v = m->e[i].v;
+	for (size_t j = i;;) {
+		j = (j + 1) & mask;
+		if (!m->e[j].k)
+			break;
+		if (shift_ok(i, j, map_home(m, m->e[j].k))) {
+			m->e[i] = m->e[j];
+			i = j;
+		}
+	}
+	m->e[i].k = 0;
+	m->count--;
+	return true;
+}
+
 static inline void map_clear(struct u64map *m)
 {
 	free(m->e);

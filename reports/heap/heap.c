@@ -360,10 +360,8 @@ struct heap_freed *freed_find(const struct heap_proc *hp, uint64_t addr)
 void freed_forget(struct heap_proc *hp, uint64_t addr)
 {
 	uint64_t slot;
-	if (!hp->fidx.count || !map_get(&hp->fidx, addr, &slot))
-		return;
-	hp->freed[slot].addr = 0;
-	map_del(&hp->fidx, addr);
+	if (map_take(&hp->fidx, addr, &slot))
+		hp->freed[slot].addr = 0;
 }
 
 /* f->addr is not in the record: it was a live block until now, and an
