@@ -83,16 +83,10 @@ static inline bool shift_ok(size_t i, size_t j, size_t k)
 	return j > i ? (k <= i || k > j) : (k <= i && k > j);
 }
 
-/* Removes k; only when it maps to v unless any_value. */
-static inline void map_del_if(struct u64map *m, uint64_t k, uint64_t v, bool any_value)
+/* Empties slot i, moving back the entries after it that may move. */
+static inline void map_remove_at(struct u64map *m, size_t i)
 {
-	if (!m->cap)
-		return;
-	size_t mask = m->cap - 1, i = map_home(m, k);
-	while (m->e[i].k && m->e[i].k != k)
-		i = (i + 1) & mask;
-	if (!m->e[i].k || (!any_value && m->e[i].v != v))
-		return;
+	size_t mask = m->cap - 1;
 	for (size_t j = i;;) {
 		j = (j + 1) & mask;
 		if (!m->e[j].k)
@@ -104,6 +98,19 @@ static inline void map_del_if(struct u64map *m, uint64_t k, uint64_t v, bool any
 	}
 	m->e[i].k = 0;
 	m->count--;
+}
+
+/* Removes k; only when it maps to v unless any_value. */
+static inline void map_del_if(struct u64map *m, uint64_t k, uint64_t v, bool any_value)
+{
+	if (!m->cap)
+		return;
+	size_t mask = m->cap - 1, i = map_home(m, k);
+	while (m->e[i].k && m->e[i].k != k)
+		i = (i + 1) & mask;
+	if (!m->e[i].k || (!any_value && m->e[i].v != v))
+		return;
+	map_remove_at(m, i);
 }
 
 static inline void map_del(struct u64map *m, uint64_t k)
@@ -123,17 +130,7 @@ static inline bool map_take(struct u64map *m, uint64_t k, uint64_t *v)
 	if (!m->e[i].k)
 		return false;
 	*v = m->e[i].v;
-	for (size_t j = i;;) {
-		j = (j + 1) & mask;
-		if (!m->e[j].k)
-			break;
-		if (shift_ok(i, j, map_home(m, m->e[j].k))) {
-			m->e[i] = m->e[j];
-			i = j;
-		}
-	}
-	m->e[i].k = 0;
-	m->count--;
+	map_remove_at(m, i);
 	return true;
 }
 
