@@ -432,7 +432,8 @@ static uint32_t model_stack(struct heaprec *h, struct ring *r, uint32_t id)
 	int inrange = id >= 1 && id <= r->nstk;
 	if (inrange && r->sids && r->sids[id - 1])
 		return r->sids[id - 1] - 1;
-	const uint64_t *f = NULL;
+	static const uint64_t none[1];   /* no stack: never a NULL for memcmp */
+	const uint64_t *f = none;
 	uint32_t n = ring_stack(r, id, &f);
 	uint32_t got = h->sink.intern(h->sink.ctx, f, n);
 	/* kept only once published: an entry not ready yet is looked at again */
