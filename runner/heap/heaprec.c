@@ -495,8 +495,10 @@ static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in
 		break;
 	}
 	if (with_frames) {
+		/* all of it defined: a recording writes the whole record */
 		const uint64_t *f = NULL;
 		uint32_t n = ring_stack(r, in->stack, &f);
+		memset(e->frames, 0, sizeof(e->frames));
 		if (n)
 			memcpy(e->frames, f, n * sizeof(e->frames[0]));
 		e->nframes = n;
