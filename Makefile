@@ -199,6 +199,11 @@ testprogs: $(HEAP_VARIANTS)
 $(BUILD)/testprogs/heap_cxx: testprogs/heap_cxx.cc testprogs/scrub.h
 	@mkdir -p $(dir $@)
 	$(CXX) -O0 -g -Wall -Wextra $< -o $@
+# its own global operator new (calling malloc), libstdc++'s delete
+testprogs: $(BUILD)/testprogs/own_new
+$(BUILD)/testprogs/own_new: testprogs/own_new.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O0 -g -Wall -Wextra $< -o $@
 $(BUILD)/testprogs/cxx_leak: testprogs/cxx_leak.cc testprogs/scrub.h
 	@mkdir -p $(dir $@)
 	$(CXX) -O0 -g -Wall -Wextra -pthread $< -o $@

@@ -634,6 +634,30 @@ def test_cxx_mismatched_frees():
                                                rf"by thread {e['tid']} \(heap_cxx\):"), heap_text(r)
 
 
+def test_a_programs_own_operator_new_with_the_librarys_delete_is_no_mismatch():
+    """own_new replaces the global operator new (calling malloc) and keeps
+    libstdc++'s delete, as a library with a static libstdc++ does (rustup's
+    libLLVM: ~100 false mismatched frees per rustc run before). What
+    etrace sees is malloc, then operator delete: a matched pair, counted;
+    a real malloc/delete from main is still one error."""
+    for opts in ([], ["--heap-backend=uprobe"]):
+        r = run([prog("own_new")], etrace_opts=opts)
+        assert r.rc == 0, (opts, r.stderr)
+        assert errors(r) == [], (opts, errors(r))
+        assert heap(r)["totals"]["errors"] == 0, heap(r)["totals"]
+        assert "mismatched" not in r.text.split("-- verdict")[1].split("\n-- ")[0], r.text
+        if heap_process(r, r.report["root_pid"])["backend"] == "preload":
+            # the preload sees malloc inside the program's operator new
+            # (the probes see the program's operator new itself)
+            assert heap(r)["totals"]["own_new_delete"] == 150, heap(r)["totals"]
+            assert lib.contains_line(heap_text(r), r"150 frees made by a module's own operator new or delete .*"), \
+                heap_text(r)
+        r = run([prog("own_new"), "mismatch"], etrace_opts=opts)
+        e = one_error(r, "mismatched free")
+        assert e["function"] == "operator delete" and e["block"]["function"] == "malloc", (opts, e)
+        check_stack(e["block"]["alloc_stack"], [("make_raw", "own_new.cc"), ("main", "own_new.cc")])
+
+
 # ---- at the crash ------------------------------------------------------------
 
 UAF = "heap_uaf.c"

@@ -540,6 +540,7 @@ void heap_free(struct et_model *m)
 		symstack_free(H->syms[i]);
 	free(H->syms);
 	for (size_t i = 0; i < H->ncodefiles; i++) {
+		free(H->codefiles[i].newdel);
 		if (H->codefiles[i].elf)
 			elf_end(H->codefiles[i].elf);
 		if (H->codefiles[i].fd >= 0)

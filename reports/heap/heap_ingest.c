@@ -212,9 +212,19 @@ static void release(struct et_heap *H, struct heap_proc *hp, const struct ev_hea
 {
 	struct heap_block *b = btab_find(&hp->live, ptr);
 	if (b) {
-		int fam = alloc_family(blk_op(b));
-		if (fam != FAM_NONE && fam != free_family(op))
-			error_block_live(heap_add_error(H, hp, HEAP_ERR_MISMATCHED_FREE, HEAP_DETAIL_NONE, e, ptr, op, stack), b);
+		int fam = alloc_family(blk_op(b)), ffam = free_family(op);
+		if (fam != FAM_NONE && fam != ffam) {
+			/* malloc from a module's own operator new given to delete, or
+			 * new given to free by its own operator delete: each is a
+			 * matched pair in that module, not an error (LLVM's libraries
+			 * in rustup's toolchain: thousands of them) */
+			if ((fam == FAM_MALLOC && ffam != FAM_MALLOC && heap_caller_is_newdel(H, hp->proc, b->stack, true)) ||
+			    (fam != FAM_MALLOC && ffam == FAM_MALLOC && heap_caller_is_newdel(H, hp->proc, stack, false)))
+				H->own_newdel++;
+			else
+				error_block_live(heap_add_error(H, hp, HEAP_ERR_MISMATCHED_FREE, HEAP_DETAIL_NONE, e, ptr, op,
+								stack), b);
+		}
 		uint64_t size = blk_size(b);
 		struct heap_freed f = { ptr, size, e->h.ts, b->stack, stack, (int32_t)e->h.tid, (uint8_t)blk_op(b), (uint8_t)op };
 		if (size > SMALL_MAX)

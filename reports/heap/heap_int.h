@@ -161,12 +161,23 @@ struct codeseg {
 };
 
 /* The executable code of a module file, for "is this return address after a call". */
+/* A module's own copy of operator new or delete (a library linked with a
+ * static libstdc++, a program that replaces them): not the one the
+ * preload or the probes see, so it shows as the malloc or free it calls. */
+struct newdel_fn {
+	uint64_t lo, hi;     /* [lo, hi) in the file's addresses */
+	bool is_new;
+};
+
 struct codefile {
 	char *path;
 	int fd;
 	Elf *elf;
 	struct codeseg seg[8];
 	size_t nseg;
+	struct newdel_fn *newdel;   /* read on first need */
+	size_t nnewdel;
+	bool newdel_read;
 };
 
 struct et_heap {
@@ -193,6 +204,7 @@ struct et_heap {
 	uint64_t errors_suppressed;
 	uint64_t unknown_frees;
 	uint64_t unknown_erred;        /* of those, the ones the allocator aborted or faulted on: errors */
+	uint64_t own_newdel;           /* malloc/delete or new/free pairs made by a module's own new or delete */
 	/* symbolization */
 	struct symstack **syms;
 	size_t nsyms, cap_syms;
@@ -247,6 +259,7 @@ int heap_relation(uint64_t addr, uint64_t a, uint64_t size, uint64_t *dist);
 struct heap_block *heap_live_around(const struct heap_proc *hp, uint64_t addr, bool near);
 const struct et_module *heap_code_module(struct et_heap *H, const struct et_process *p, uint64_t addr);
 bool heap_caller_in_runtime(struct et_heap *H, const struct et_process *p, uint32_t stack);
+bool heap_caller_is_newdel(struct et_heap *H, const struct et_process *p, uint32_t stack, bool is_new);
 void heap_close_sessions(struct et_heap *H);
 struct symstack *symstack_get(struct et_heap *H, struct heap_proc *hp, uint32_t id);
 void symstack_free(struct symstack *ss);

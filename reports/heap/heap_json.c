@@ -101,8 +101,8 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 	for (int k = 0; k < HEAP_ERR_KINDS; k++)
 		errors += H->err_total[k];
 	sb_printf(sb, "],\"totals\":{\"allocations\":%" PRIu64 ",\"frees\":%" PRIu64 ",\"bytes_allocated\":%" PRIu64
-		      ",\"unknown_frees\":%" PRIu64 ",\"errors\":%" PRIu64 "}",
-		  allocs, frees, bytes, H->unknown_frees, errors);
+		      ",\"unknown_frees\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"own_new_delete\":%" PRIu64 "}",
+		  allocs, frees, bytes, H->unknown_frees, errors, H->own_newdel);
 	const struct heap_preload_info *pi = &H->preload;
 	sb_puts(sb, ",\"preload\":");
 	if (!pi->library) {

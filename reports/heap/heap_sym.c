@@ -112,6 +112,60 @@ const struct et_module *heap_code_module(struct et_heap *H, const struct et_proc
 
 static bool runtime_module(const char *mod);
 
+/* The functions of cf named operator new or delete (_Znw*, _Zna*, _Zdl*,
+ * _Zda*), from .symtab and .dynsym. */
+static void read_newdel(struct codefile *cf)
+{
+	cf->newdel_read = true;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(cf->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = d ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < n && cf->nnewdel < 64; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size ||
+			    sym.st_shndx == SHN_UNDEF)
+				continue;
+			const char *name = elf_strptr(cf->elf, sh.sh_link, sym.st_name);
+			if (!name || strncmp(name, "_Z", 2) != 0)
+				continue;
+			bool is_new = strncmp(name + 2, "nw", 2) == 0 || strncmp(name + 2, "na", 2) == 0;
+			if (!is_new && strncmp(name + 2, "dl", 2) != 0 && strncmp(name + 2, "da", 2) != 0)
+				continue;
+			bool dup = false;
+			for (size_t k = 0; k < cf->nnewdel && !dup; k++)
+				dup = cf->newdel[k].lo == sym.st_value;
+			if (dup)
+				continue;
+			cf->newdel = xrealloc(cf->newdel, (cf->nnewdel + 1) * sizeof(*cf->newdel));
+			cf->newdel[cf->nnewdel++] = (struct newdel_fn){ sym.st_value, sym.st_value + sym.st_size, is_new };
+		}
+	}
+}
+
+/* Whether the call was made from inside an operator new (is_new) or
+ * delete of a module: its caller, frames[0], is in one. */
+bool heap_caller_is_newdel(struct et_heap *H, const struct et_process *p, uint32_t stack, bool is_new)
+{
+	if (stack >= H->nstacks || !H->stacks[stack].n)
+		return false;
+	uint64_t ra = H->pool[H->stacks[stack].off];
+	const struct et_module *mod = heap_code_module(H, p, ra);
+	struct codefile *cf = mod ? codefile_get(H, mod->path) : NULL;
+	if (!cf)
+		return false;
+	if (!cf->newdel_read)
+		read_newdel(cf);
+	uint64_t v = ra - mod->bias;
+	for (size_t i = 0; i < cf->nnewdel; i++)
+		if (cf->newdel[i].is_new == is_new && v > cf->newdel[i].lo && v <= cf->newdel[i].hi)
+			return true;   /* a return address: after the call, up to the end */
+	return false;
+}
+
 /* Whether the call was made by the C runtime itself (its caller, frames[0],
  * is in ld.so, libc, libstdc++, ...). */
 bool heap_caller_in_runtime(struct et_heap *H, const struct et_process *p, uint32_t stack)

@@ -607,6 +607,11 @@ void heap_render_text(const struct et_model *m, FILE *out)
 			"%" PRIu64 " %s of pointers no probe saw allocated (made before tracing started, by the C library "
 			"for itself, or a lost record): not errors\n",
 			harmless, heap_plural(harmless, "free", "frees"));
+	if (H->own_newdel)
+		fprintf(out,
+			"%" PRIu64 " %s made by a module's own operator new or delete (which calls malloc or free, what etrace "
+			"sees): matched pairs, not mismatched frees\n",
+			H->own_newdel, heap_plural(H->own_newdel, "free", "frees"));
 	text_errors(m, out);
 	if (H->leaks_mode == HEAP_LEAKS_FULL) {
 		text_leaks(m, out);
