@@ -10,6 +10,9 @@
  *   onepast     malloc(16), one byte written at [16], freed
  *   thread_uaf  a thread frees a 64-byte block main allocated; main then
  *               writes a byte at [0] after the join
+ *   running_uaf a thread frees a 40-byte block main allocated and stays
+ *               blocked; main writes a byte at [2] and returns with the
+ *               thread still running (its quarantine is checked at exit)
  *   clean       blocks used exactly to their ends, reallocs, strdup: no error
  * Prints "done" and exits 0 (unless a guard page stops it first). */
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
@@ -69,6 +72,28 @@ __attribute__((noinline)) static void thread_uaf(void)
 	((volatile char *)b)[0] = 'T'; /* @write thread_uaf */
 }
 
+static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t freed = PTHREAD_MUTEX_INITIALIZER;
+
+static void *holder(void *arg)
+{
+	free(arg); /* @free running_uaf */
+	pthread_mutex_unlock(&freed);
+	pthread_mutex_lock(&hold);   /* never unlocked: still running at exit */
+	return NULL;
+}
+
+__attribute__((noinline)) static void running_uaf(void)
+{
+	char *b = malloc(40); /* @alloc running_uaf */
+	pthread_t t;
+	pthread_mutex_lock(&hold);
+	pthread_mutex_lock(&freed);
+	pthread_create(&t, NULL, holder, b);
+	pthread_mutex_lock(&freed);   /* the thread has freed b */
+	((volatile char *)b)[2] = 'R'; /* @write running_uaf */
+}
+
 __attribute__((noinline)) static void clean(void)
 {
 	for (size_t n = 1; n < 200; n += 5) {
@@ -99,6 +124,8 @@ int main(int argc, char **argv)
 		onepast();
 	else if (!strcmp(m, "thread_uaf"))
 		thread_uaf();
+	else if (!strcmp(m, "running_uaf"))
+		running_uaf();
 	else if (!strcmp(m, "clean"))
 		clean();
 	else

@@ -48,8 +48,10 @@ def test_issue_program_overflow_found_by_default():
         f"ERROR heap-buffer-overflow: 4 bytes changed past the end of a 8-byte block {e['block']['address']}")), r.text
     assert r.report["crashes"] == []
     checks = heap(r)["preload"]["checks"]
-    assert checks == {"mode": "default", "redzones": True, "quarantine_bytes": 1 << 20, "guard_rate": 1000}, checks
-    assert "1 allocation in 1000 against a guard page" in heap_text(r), heap_text(r)
+    assert checks == {"mode": "default", "redzones": True, "quarantine_bytes": 256 << 10, "quarantine_one_in": 16,
+                      "guard_rate": 5000}, checks
+    assert ("a 262144-byte quarantine of freed blocks per thread (each thread's first 4096 frees, then 1 in 16), "
+            "1 allocation in 5000 against a guard page") in heap_text(r), heap_text(r)
     lib.text_agrees_with_json(r)
 
 
@@ -137,6 +139,16 @@ def test_cross_thread_use_after_free():
     check_stack(h["free_stack"], [("dropper", SRC)], "free thread_uaf")
 
 
+def test_use_after_free_in_the_quarantine_of_a_thread_still_running_at_exit():
+    # each thread has its own quarantine: the holder's, still running when
+    # main returns, is checked at exit all the same
+    r = run("running_uaf")
+    e = uaf_write(r, 1, 2, 40, [("running_uaf", SRC), ("main", SRC)], [("holder", SRC)], "free running_uaf",
+                  "alloc running_uaf")
+    assert e["block"]["free_tid"] != r.report["root_pid"], e
+    assert r.stdout.endswith(b"done\n"), r.stdout
+
+
 def test_clean_program_has_no_finding_in_either_mode():
     for opts in ([], ["--heap-check=all"]):
         r = run("clean", *opts)
@@ -150,7 +162,7 @@ def test_checks_off_finds_nothing_and_options_are_checked():
     r = run("issue", "--heap-check=off")
     assert r.rc == 0 and errors(r) == [], errors(r)
     assert heap(r)["preload"]["checks"] == {"mode": "off", "redzones": False, "quarantine_bytes": 0,
-                                            "guard_rate": 0}
+                                            "quarantine_one_in": 0, "guard_rate": 0}
     r = run("uaf_write", "--heap-quarantine=0")
     assert r.rc == 0 and errors(r) == [], errors(r)
     for bad, msg in (("--heap-check=some", "--heap-check takes off, default or all"),

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include "heap_int.h"
+#include "runner/preload/checks.h"
 
 /* ---- JSON ----------------------------------------------------------------------------------------- */
 
@@ -60,9 +61,10 @@ static void s_checks_json(struct strbuf *sb, const struct heap_preload_info *pi)
 {
 	static const char *const modes[] = { "off", "default", "all" };
 	sb_printf(sb, ",\"checks\":{\"mode\":\"%s\",\"redzones\":%s,\"quarantine_bytes\":%" PRIu64
-		      ",\"guard_rate\":%" PRIu32 "}",
+		      ",\"quarantine_one_in\":%u,\"guard_rate\":%" PRIu32 "}",
 		  modes[pi->check_mode >= 0 && pi->check_mode <= 2 ? pi->check_mode : 0],
-		  pi->check_mode ? "true" : "false", pi->quarantine, pi->guard_rate);
+		  pi->check_mode ? "true" : "false", pi->quarantine, heap_quarantine_one_in(pi->check_mode, pi->quarantine),
+		  pi->guard_rate);
 }
 
 void heap_render_json(const struct et_model *m, struct strbuf *sb)

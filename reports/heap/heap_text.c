@@ -7,6 +7,7 @@
 #include "symbolize/frame_print.h"
 #include "reports/syscalls/decode.h"
 #include "heap_int.h"
+#include "runner/preload/checks.h"
 
 #define TEXT_ERRORS_SHOWN 50
 #define TEXT_LEAKS_SHOWN 50
@@ -301,8 +302,12 @@ static void text_checks(const struct heap_preload_info *pi, FILE *out)
 		return;
 	}
 	fprintf(out, "checks: redzones (checked at free, realloc and exit)");
-	if (pi->quarantine)
-		fprintf(out, ", a %" PRIu64 "-byte quarantine of freed blocks", pi->quarantine);
+	unsigned one_in = heap_quarantine_one_in(pi->check_mode, pi->quarantine);
+	if (one_in == 1)
+		fprintf(out, ", a %" PRIu64 "-byte quarantine of freed blocks per thread (every free)", pi->quarantine);
+	else if (one_in)
+		fprintf(out, ", a %" PRIu64 "-byte quarantine of freed blocks per thread (each thread's first %u frees, "
+			"then 1 in %u)", pi->quarantine, HEAP_QUARANTINE_ALL_FIRST, one_in);
 	if (pi->guard_rate == 1)
 		fprintf(out, ", every allocation against a guard page (--heap-check=all)");
 	else if (pi->guard_rate)

@@ -9,7 +9,15 @@
  * pattern checked at free like a redzone. Its size and a check word sit
  * in the 16 bytes before it, and a byte per page of the pool says whether
  * a live block starts there, so a second free never reads a freed page.
- * The library's system calls are marked (sys.h): not the program's. */
+ * The library's system calls are marked (sys.h): not the program's.
+ *
+ * Sampled (a rate over 1), a block that fits in one page with its header
+ * goes to one of RING slots at the pool's start instead, taken round
+ * robin and reused: freed, its page is made inaccessible with its memory
+ * kept, so the next block there costs two mprotect calls and no page
+ * fault (a fresh page's first touch cost ~30 us here, most of a sample's
+ * cost). A freed block stays inaccessible until RING samples later, as
+ * GWP-ASan's slots do. */
 #include "guard.h"
 #include "sys.h"
 
@@ -29,7 +37,11 @@ unsigned hr_guard_rate;
 uintptr_t hr_guard_lo, hr_guard_hi;
 __thread unsigned hr_guard_countdown HR_TLS;
 
+#define RING 256u
 static uintptr_t next, end;        /* next free slot (atomic), the pool's end */
+static uintptr_t ring_base, ring_end;   /* the reused slots (sampled only) */
+static uint32_t ring_next;         /* atomic */
+static unsigned char ring_used[RING];   /* atomic: a live block is there */
 static unsigned char *live;        /* a byte per pool page: a live block starts there */
 static uint64_t key;
 static int reserved;               /* 0 not yet, 1 done, -1 failed (atomic) */
@@ -71,6 +83,10 @@ static int reserve_pool(void)
 		if (pool && map) {
 			live = map;
 			next = (uintptr_t)pool;
+			if (hr_guard_rate > 1 && len >= 4 * RING * 2 * PAGE) {
+				ring_base = next;
+				ring_end = next += RING * 2 * PAGE;
+			}
 			end = (uintptr_t)pool + len;
 			__atomic_store_n(&hr_guard_hi, end, __ATOMIC_RELAXED);
 			__atomic_store_n(&hr_guard_lo, (uintptr_t)pool, __ATOMIC_RELEASE);
@@ -92,17 +108,44 @@ static inline size_t aligned_len(size_t n)
 	return n ? (n + al - 1) & ~(al - 1) : 8;
 }
 
+/* A slot of the ring with no live block, claimed; 0 when the few tried
+ * are all in use. */
+static uintptr_t ring_slot(void)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint32_t i = __atomic_fetch_add(&ring_next, 1, __ATOMIC_RELAXED) % RING;
+		unsigned char z = 0;
+		if (__atomic_compare_exchange_n(&ring_used[i], &z, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return ring_base + i * 2 * PAGE;
+	}
+	return 0;
+}
+
+static inline int in_ring(uintptr_t a)
+{
+	return a >= ring_base && a < ring_end;
+}
+
 void *hr_guard_alloc(size_t n)
 {
 	if (n > (64ul << 20) || !reserve_pool())
 		return NULL;
 	size_t len = aligned_len(n);
 	size_t data = (len + 16 + PAGE - 1) & ~(PAGE - 1);
-	uintptr_t slot = __atomic_fetch_add(&next, data + PAGE, __ATOMIC_RELAXED);
-	if (slot >= end || end - slot < data + PAGE)
-		return NULL;   /* used up (next stays past the end) */
-	if (hr_sys3(SYS_mprotect, slot, data, PROT_READ | PROT_WRITE) < 0)
-		return NULL;   /* out of mappings: the slot stays inaccessible */
+	uintptr_t slot = 0;
+	if (ring_base && data == PAGE && (slot = ring_slot())) {
+		if (hr_sys3(SYS_mprotect, slot, PAGE, PROT_READ | PROT_WRITE) < 0) {
+			__atomic_store_n(&ring_used[(slot - ring_base) / (2 * PAGE)], 0, __ATOMIC_RELEASE);
+			return NULL;
+		}
+		memset((void *)(slot + data - len), 0, n);   /* a reused page holds the last block's bytes */
+	} else {
+		slot = __atomic_fetch_add(&next, data + PAGE, __ATOMIC_RELAXED);
+		if (slot >= end || end - slot < data + PAGE)
+			return NULL;   /* used up (next stays past the end) */
+		if (hr_sys3(SYS_mprotect, slot, data, PROT_READ | PROT_WRITE) < 0)
+			return NULL;   /* out of mappings: the slot stays inaccessible */
+	}
 	uintptr_t p = slot + data - len;
 	uint64_t h[2] = { n, check_word(p, n) };
 	memcpy((void *)(p - 16), h, sizeof(h));
@@ -142,10 +185,16 @@ int hr_guard_free(void *p, size_t *n, uint64_t *first, uint32_t *count)
 			f = i;
 	uintptr_t data_end = a + len;
 	uintptr_t data = (a - 16) & ~(PAGE - 1);
-	/* a fresh inaccessible mapping over the pages: their memory goes
-	 * back, any access faults */
-	hr_sys6(SYS_mmap, data, data_end - data, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-		-1, 0);
+	if (in_ring(a)) {
+		/* inaccessible, its memory kept for the slot's next block */
+		hr_sys3(SYS_mprotect, data, PAGE, PROT_NONE);
+		__atomic_store_n(&ring_used[(data - ring_base) / (2 * PAGE)], 0, __ATOMIC_RELEASE);
+	} else {
+		/* a fresh inaccessible mapping over the pages: their memory
+		 * goes back, any access faults */
+		hr_sys6(SYS_mmap, data, data_end - data, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	}
 	*n = sz;
 	*first = f;
 	*count = c;

@@ -95,9 +95,9 @@ static void resolve(void)
 	int glibc = m && dladdr((void *)m, &di) && di.dli_fname && strstr(di.dli_fname, "/libc.so.");
 	/* what etrace asked for (--heap-check): none without it */
 	struct hr_checks ck = hr_checks_parse(getenv(HR_ENV_CHECK));
-	hr_rz_init(glibc && ck.mode != HEAP_CHECK_OFF ? real.usable : NULL);
+	hr_rz_init(glibc && ck.mode != HEAP_CHECK_OFF ? real.usable : NULL, m, real.free);
 	/* the quarantine marks its blocks in their redzone trailers */
-	hr_q_init(hr_rz_on ? real.free : NULL, ck.quarantine);
+	hr_q_init(hr_rz_on ? real.free : NULL, ck.quarantine, heap_quarantine_one_in(ck.mode, ck.quarantine));
 	hr_guard_init(hr_rz_on ? ck.guard_rate : 0);
 	__atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
 	resolving = 0;

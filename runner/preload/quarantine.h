@@ -10,8 +10,10 @@
 
 #include "recorder.h"
 
-/* Once, with the allocator's free (NULL or bytes 0: no quarantine). */
-HR_HIDDEN void hr_q_init(void (*real_free)(void *), size_t bytes);
+/* Once, with the allocator's free (NULL or bytes 0: no quarantine), the
+ * bytes each thread holds at most, and which frees are held: the first
+ * few thousand of each thread's ring, then one in one_in (1: every one). */
+HR_HIDDEN void hr_q_init(void (*real_free)(void *), size_t bytes, unsigned one_in);
 /* p (one of ours, n bytes asked for, its redzone checked and its trailer
  * wiped) goes into the quarantine instead of back to the allocator: 1, or
  * 0 when it must be freed now (too big, the quarantine is busy). What it
