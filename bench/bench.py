@@ -39,6 +39,16 @@ against the tool a user would otherwise pick (strace).
                  `etrace run -- /bin/true` with heap tracing on and
                  --heap=off (goal: under 300 ms with it on)
 
+  heap checks    --heap-check's cost (#11), side by side in one run, taken
+                 in turn: heap_churn by its own clock (the loop's CPU time
+                 and its peak RSS): native, built with ASan
+                 (-fsanitize=address), valgrind memcheck, etrace
+                 --heap-check=off (the recorder alone), default and all
+                 (all on a twentieth of the pairs, scaled: a page and two
+                 system calls per allocation); then gcc -c (wall time and
+                 the peak RSS of the largest process, etrace included):
+                 native, valgrind memcheck, etrace off/default/all.
+                 Goal: default at most 10% over off on both
   scheduler      --sched's cost on testprogs/pingpong (two threads passing a
                  byte through two pipes: a context switch per pass), by the
                  loop's own clock: native, etrace without and with --sched,
@@ -53,7 +63,7 @@ against the tool a user would otherwise pick (strace).
 
 Timing is the best of R repetitions (wall clock, the machine is otherwise
 idle); the heap section takes medians. Usage:
-  bench/bench.py [--loops N] [--reps R] [--rss-seconds S] [--only network|heap|others|startup]
+  bench/bench.py [--loops N] [--reps R] [--rss-seconds S] [--only network|heap|heapcheck|others|startup]
                  [--heap-pairs N] [--heap-threads T]
 """
 import argparse
@@ -397,6 +407,89 @@ def heap_bench(reps, pairs, threads):
     heap_startup_bench(reps)
 
 
+def churn_cpu(cmd):
+    """(loop CPU seconds, peak RSS KiB) of one heap_churn run that exits 0
+    (up to 3 attempts)."""
+    for _ in range(3):
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+        m = re.search(r" cpu ([\d.]+) s rss (\d+) KiB", p.stdout)
+        if p.returncode == 0 and m:
+            return float(m.group(1)), int(m.group(2))
+        print(f"  (a run of {' '.join(cmd[:3])} ended with status {p.returncode}: not counted)")
+    raise SystemExit(f"bench: {' '.join(cmd)} failed 3 times")
+
+
+def asan_churn(d):
+    """heap_churn built with -fsanitize=address in d, or None (no ASan)."""
+    exe = os.path.join(d, "heap_churn_asan")
+    src = os.path.join(ROOT, "testprogs", "heap_churn.c")
+    p = subprocess.run(["gcc", "-O2", "-g", "-fsanitize=address", "-pthread", src, "-o", exe],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return exe if p.returncode == 0 else None
+
+
+def heapcheck_bench(reps, pairs):
+    """--heap-check's cost (#11): heap_churn by the loop's CPU time and its
+    peak RSS, and gcc -c by wall time and peak RSS, side by side with
+    native, ASan and valgrind memcheck."""
+    reps = max(reps, 5)
+    small = max(pairs // 20, 1000)
+    print(f"== heap checks: heap_churn {pairs} pairs x 1 thread (all: {small}, scaled), the loop's CPU time, "
+          f"median of {reps} taken in turn (valgrind once) ==")
+    et = lambda mode: [ETRACE, "run", "-o", "/dev/null", f"--heap-check={mode}", "--"]
+    with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
+        tools = [("native", [HEAP_CHURN], pairs)]
+        asan = asan_churn(d)
+        if asan:
+            tools.append(("ASan build (-fsanitize=address)", [asan], pairs))
+        else:
+            print("  gcc -fsanitize=address failed: the ASan row is skipped")
+        if shutil.which("valgrind"):
+            tools.append(("valgrind memcheck", ["valgrind", "-q", "--leak-check=full"], pairs))
+        tools += [("etrace --heap-check=off", et("off") + [HEAP_CHURN], pairs),
+                  ("etrace --heap-check=default", et("default") + [HEAP_CHURN], pairs),
+                  ("etrace --heap-check=all", et("all") + [HEAP_CHURN], small)]
+        runs = {name: [] for name, _, _ in tools}
+        for i in range(reps):
+            for name, cmd, n in tools:
+                if name.startswith("valgrind") and i > 0:
+                    continue
+                full = cmd + [str(n), "1"] if cmd[0] != "valgrind" else cmd + [HEAP_CHURN, str(n), "1"]
+                cpu, rss = churn_cpu(full)
+                runs[name].append((cpu * pairs / n, rss))
+    res = {n: (median([c for c, _ in rs]), max(r for _, r in rs)) for n, rs in runs.items()}
+    nat, off = res["native"][0], res["etrace --heap-check=off"][0]
+    print(f"  {'':34s} {'loop CPU':>9s} {'ns/pair':>8s} {'x native':>9s} {'vs off':>8s} {'peak RSS':>9s}")
+    for name, (cpu, rss) in res.items():
+        vs = f"{(cpu / off - 1) * 100:+7.1f}%" if name.startswith("etrace") else f"{'':8s}"
+        print(f"  {name:34s} {cpu:8.3f}s {cpu * 1e9 / pairs:8.0f} {cpu / nat:8.2f}x {vs} {rss / 1024:7.1f} MiB")
+    print(f"  default checks: {(res['etrace --heap-check=default'][0] / off - 1) * 100:+.1f}% over the recorder "
+          f"alone on the loop (goal <= 10%)")
+    with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
+        out = os.path.join(d, "decode.o")
+        args = ["gcc", "-O2", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "build"), "-I" + ROOT, "-c",
+                os.path.join(ROOT, "reports", "syscalls", "decode.c"), "-o", out]
+        tools = [("native", args)]
+        if shutil.which("valgrind"):
+            tools.append(("valgrind memcheck", ["valgrind", "-q", "--trace-children=yes", "--leak-check=full"] + args))
+        tools += [(f"etrace --heap-check={m}", et(m) + args) for m in ("off", "default", "all")]
+        runs = {name: [] for name, _ in tools}
+        for i in range(reps):
+            for name, cmd in tools:
+                if name.startswith("valgrind") and i > 0:
+                    continue
+                runs[name].append(peak_rss(cmd))
+    res = {n: (median([w for w, _ in rs]), max(r for _, r in rs)) for n, rs in runs.items()}
+    print(f"  gcc -O2 -c reports/syscalls/decode.c (gcc, cc1, as), wall time, median of {reps} (valgrind once), "
+          f"peak RSS of the largest process (etrace's own included):")
+    nat, off = res["native"][0], res["etrace --heap-check=off"][0]
+    for name, (w, rss) in res.items():
+        vs = f"{(w / off - 1) * 100:+7.1f}%" if name.startswith("etrace") else f"{'':8s}"
+        print(f"  {name:34s} {w:8.2f}s {w / nat:8.2f}x {vs} {rss / 1048576:7.1f} MiB")
+    print(f"  default checks: {(res['etrace --heap-check=default'][0] / off - 1) * 100:+.1f}% over the recorder "
+          f"alone on gcc -c (goal <= 10%)")
+
+
 def wall_in_turn(tools, reps):
     """Median wall time of each (name, cmd) of tools, taken in turn (the
     same background load for all); valgrind (~70x) once. None: no run
@@ -688,7 +781,8 @@ def main():
     ap.add_argument("--loops", type=int, default=1000000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--rss-seconds", type=float, default=20, help="length of the long run of the memory benchmark")
-    ap.add_argument("--only", choices=["network", "heap", "others", "startup", "sched"], help="run only this section")
+    ap.add_argument("--only", choices=["network", "heap", "heapcheck", "others", "startup", "sched"],
+                    help="run only this section")
     ap.add_argument("--heap-pairs", type=int, default=1000000,
                     help="allocation+free pairs per thread of the heap benchmark")
     ap.add_argument("--heap-threads", type=int, default=1, help="threads of the heap benchmark")
@@ -699,6 +793,9 @@ def main():
         return
     if a.only == "heap":
         heap_bench(a.reps, a.heap_pairs, a.heap_threads)
+        return
+    if a.only == "heapcheck":
+        heapcheck_bench(a.reps, a.heap_pairs)
         return
     if a.only == "others":
         others_bench(a.reps, a.loops)
@@ -737,6 +834,7 @@ def main():
     others_bench(a.reps, a.loops)
     net_bench(a.reps)
     heap_bench(a.reps, a.heap_pairs, a.heap_threads)
+    heapcheck_bench(a.reps, a.heap_pairs)
     # the counts come from the loop above: ~rss_seconds under etrace (the
     # loop-only time, or half the whole run when start-up noise swamps it)
     rss_bench(a.rss_seconds, max(et_loop, et * 0.5) * 1e9 / a.loops, startup)

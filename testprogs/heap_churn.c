@@ -6,13 +6,15 @@
  * one in eight) and fills it again (malloc, or calloc one in eight), sizes
  * from 1 byte to 1 KiB, one in 64 up to 64 KiB, each block touched; at the
  * end every slot is freed. Deterministic (a per-thread LCG), zero leaks,
- * zero errors. Prints "churn N pairs x T threads S s R pairs/s cpu C s"
- * (the threads' wall time only, not start-up; C: the process's CPU time
- * over the same span, steadier than S on a loaded machine) and exits 0. */
+ * zero errors. Prints "churn N pairs x T threads S s R pairs/s cpu C s
+ * rss K KiB" (the threads' wall time only, not start-up; C: the process's
+ * CPU time over the same span, steadier than S on a loaded machine; K its
+ * peak RSS) and exits 0. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define SLOTS 32
@@ -81,7 +83,9 @@ int main(int argc, char **argv)
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(th[t], NULL);
 	double dt = now() - t0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	printf("churn %ld pairs x %d threads %.6f s %.0f pairs/s cpu %.6f s\n", pairs, nthreads, dt,
-	       pairs * nthreads / (dt > 0 ? dt : 1e-9), cpu);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("churn %ld pairs x %d threads %.6f s %.0f pairs/s cpu %.6f s rss %ld KiB\n", pairs, nthreads, dt,
+	       pairs * nthreads / (dt > 0 ? dt : 1e-9), cpu, ru.ru_maxrss);
 	return 0;
 }

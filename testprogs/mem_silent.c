@@ -13,12 +13,18 @@
  *   running_uaf a thread frees a 40-byte block main allocated and stays
  *               blocked; main writes a byte at [2] and returns with the
  *               thread still running (its quarantine is checked at exit)
+ *   double_free malloc(24) freed twice (glibc aborts; so does a guarded block)
+ *   aligned F   4096 bytes aligned to a page from F (memalign,
+ *               posix_memalign, aligned_alloc, valloc), one byte written
+ *               at [4096], freed (exits 3 when the block is not aligned)
  *   clean       blocks used exactly to their ends, reallocs, strdup: no error
  * Prints "done" and exits 0 (unless a guard page stops it first). */
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 #pragma GCC diagnostic ignored "-Wuse-after-free"
 #pragma GCC diagnostic ignored "-Warray-bounds"
+#include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +76,43 @@ __attribute__((noinline)) static void thread_uaf(void)
 	pthread_create(&t, NULL, dropper, b);
 	pthread_join(t, NULL);
 	((volatile char *)b)[0] = 'T'; /* @write thread_uaf */
+}
+
+__attribute__((noinline)) static void release_twice(char *b)
+{
+	free(b); /* @free1 double_free */
+	free(b); /* @free2 double_free */
+}
+
+__attribute__((noinline)) static void double_free(void)
+{
+	char *b = malloc(24); /* @alloc double_free */
+	b[0] = 'd';
+	release_twice(b);
+}
+
+__attribute__((noinline)) static void past_page(char *p)
+{
+	((volatile char *)p)[4096] = 'A'; /* @write aligned */
+}
+
+__attribute__((noinline)) static int aligned(const char *f)
+{
+	char *p = NULL;
+	if (!strcmp(f, "memalign"))
+		p = memalign(4096, 4096); /* @alloc memalign */
+	else if (!strcmp(f, "posix_memalign") && posix_memalign((void **)&p, 4096, 4096) != 0) /* @alloc posix_memalign */
+		p = NULL;
+	else if (!strcmp(f, "aligned_alloc"))
+		p = aligned_alloc(4096, 4096); /* @alloc aligned_alloc */
+	else if (!strcmp(f, "valloc"))
+		p = valloc(4096); /* @alloc valloc */
+	if (!p || (uintptr_t)p % 4096)
+		return 3;
+	memset(p, 'a', 4096);
+	past_page(p);
+	free(p);
+	return 0;
 }
 
 static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
@@ -124,6 +167,11 @@ int main(int argc, char **argv)
 		onepast();
 	else if (!strcmp(m, "thread_uaf"))
 		thread_uaf();
+	else if (!strcmp(m, "aligned") && argc > 2) {
+		if (aligned(argv[2]))
+			return 3;
+	} else if (!strcmp(m, "double_free"))
+		double_free();
 	else if (!strcmp(m, "running_uaf"))
 		running_uaf();
 	else if (!strcmp(m, "clean"))

@@ -149,6 +149,40 @@ def test_use_after_free_in_the_quarantine_of_a_thread_still_running_at_exit():
     assert r.stdout.endswith(b"done\n"), r.stdout
 
 
+def test_aligned_blocks_get_guard_pages():
+    # each aligned allocator's block is placed against a guard page too:
+    # a byte written right past a page-aligned 4096-byte block faults there
+    # (the recording names aligned_alloc's and valloc's blocks memalign's)
+    for fn, named in (("memalign", "memalign"), ("posix_memalign", "posix_memalign"),
+                      ("aligned_alloc", "memalign"), ("valloc", "memalign")):
+        r = lib.run([prog("mem_silent"), "aligned", fn], etrace_opts=["--error-exitcode=9", "--heap-check=all"])
+        h = guard_crash(r, "heap-buffer-overflow", "WRITE", 1, "past_page", "write aligned", 4096)
+        assert h["inside"] is False and h["offset"] == 4096 and int(h["block_address"], 16) % 4096 == 0, (fn, h)
+        assert h["message"].endswith(f"is 0 bytes after a 4096-byte block allocated by {named}"), (fn, h)
+        check_stack(h["alloc_stack"], [("aligned", SRC), ("main", SRC)], "alloc " + fn)
+
+
+def test_double_free_of_a_guarded_block_aborts_as_glibc_would():
+    r = run("double_free", "--heap-check=all")
+    assert r.rc == 128 + signal.SIGABRT and b"done" not in r.stdout, (r.rc, r.stderr)
+    es = errors(r)
+    assert [e["kind"] for e in es] == ["double free"], es
+    e = es[0]
+    assert e["function"] == "free" and e["block"]["size"] == 24 and e["block"]["function"] == "malloc", e
+    chain = [("release_twice", SRC), ("double_free", SRC), ("main", SRC)]
+    check_stack(e["stack"], chain, "free2 double_free")
+    check_stack(e["block"]["free_stack"], chain, "free1 double_free")
+    check_stack(e["block"]["alloc_stack"], [("double_free", SRC), ("main", SRC)], "alloc double_free")
+    assert lib.contains_line(heap_text(r), re.escape(
+        f"ERROR double free of {e['address']} (24-byte block from malloc) by thread {e['tid']} (mem_silent):")), \
+        heap_text(r)
+    c = crash_of(r)
+    assert c["signal_name"] == "SIGABRT", c
+    assert c["abort_message"] == "free(): double free detected (a block under an etrace guard page)", c
+    assert "double free" in verdict_text(r), r.text
+    lib.text_agrees_with_json(r)
+
+
 def test_clean_program_has_no_finding_in_either_mode():
     for opts in ([], ["--heap-check=all"]):
         r = run("clean", *opts)
@@ -176,6 +210,34 @@ def test_cxx_threads_clean_with_every_block_guarded():
     r = lib.run([prog("cxx_threads")], etrace_opts=["--heap-check=all", "--error-exitcode=9"])
     assert r.rc == 0, (r.rc, r.stderr[-2000:])
     assert errors(r) == [] and r.report["crashes"] == [], errors(r)
+
+
+def test_real_programs_clean_with_every_block_guarded():
+    # --heap-check=all (a page per allocation, every free held): python3 on a
+    # small script, gcc compiling a small file (gcc, cc1, as), and a C++
+    # program with threads under the default checks too
+    r = lib.run(["python3", "-c", "import json; d = {str(i): [i] * 3 for i in range(300)}\n"
+                 "assert json.loads(json.dumps(d)) == d; print('ok')"],
+                etrace_opts=["--error-exitcode=9", "--heap-check=all"], timeout=120)
+    assert r.rc == 0 and r.stdout == b"ok\n", (r.rc, r.stderr[-2000:])
+    assert errors(r) == [] and r.report["crashes"] == [], errors(r)
+    assert heap(r)["preload"]["checks"]["mode"] == "all"
+    r = lib.run([prog("cxx_threads")], etrace_opts=["--error-exitcode=9"])
+    assert r.rc == 0, (r.rc, r.stderr[-2000:])
+    assert errors(r) == [] and r.report["crashes"] == [], errors(r)
+    if not shutil.which("gcc"):
+        raise Skip("gcc missing")
+    with tempfile.TemporaryDirectory(prefix=f"etrace-memall-{os.getpid()}-") as d:
+        src, out = os.path.join(d, "t.c"), os.path.join(d, "t.o")
+        with open(src, "w") as f:
+            f.write("#include <stdio.h>\nstruct p { int x, y; };\n"
+                    "int main(void) { struct p a = { 1, 2 }; printf(\"%d\\n\", a.x + a.y); return 0; }\n")
+        r = lib.run(["gcc", "-O2", "-c", src, "-o", out], etrace_opts=["--error-exitcode=9", "--heap-check=all"],
+                    timeout=180)
+        assert r.rc == 0 and os.path.getsize(out) > 0, (r.rc, r.stderr[-2000:])
+    assert errors(r) == [] and r.report["crashes"] == [], errors(r)
+    procs = heap(r)["processes"]
+    assert len(procs) >= 3 and all(p["backend"] == "preload" for p in procs), procs
 
 
 def test_real_programs_clean_with_the_default_checks():

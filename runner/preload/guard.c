@@ -126,19 +126,24 @@ static inline int in_ring(uintptr_t a)
 	return a >= ring_base && a < ring_end;
 }
 
-void *hr_guard_alloc(size_t n)
+void *hr_guard_alloc(size_t n, size_t align)
 {
-	if (n > (64ul << 20) || !reserve_pool())
+	if (n > (64ul << 20) || align > PAGE || (align & (align - 1)) || !reserve_pool())
 		return NULL;
 	size_t len = aligned_len(n);
-	size_t data = (len + 16 + PAGE - 1) & ~(PAGE - 1);
+	/* an alignment over 16 puts the block's start on it, as close to the
+	 * guard page as that allows: the bytes between its end and the page
+	 * (under align) are slack, checked at free */
+	size_t room = align > 16 ? (n ? n : 1) + align - 1 : len;
+	size_t data = (room + 16 + PAGE - 1) & ~(PAGE - 1);
 	uintptr_t slot = 0;
+	int reused = 0;
 	if (ring_base && data == PAGE && (slot = ring_slot())) {
 		if (hr_sys3(SYS_mprotect, slot, PAGE, PROT_READ | PROT_WRITE) < 0) {
 			__atomic_store_n(&ring_used[(slot - ring_base) / (2 * PAGE)], 0, __ATOMIC_RELEASE);
 			return NULL;
 		}
-		memset((void *)(slot + data - len), 0, n);   /* a reused page holds the last block's bytes */
+		reused = 1;
 	} else {
 		slot = __atomic_fetch_add(&next, data + PAGE, __ATOMIC_RELAXED);
 		if (slot >= end || end - slot < data + PAGE)
@@ -146,10 +151,13 @@ void *hr_guard_alloc(size_t n)
 		if (hr_sys3(SYS_mprotect, slot, data, PROT_READ | PROT_WRITE) < 0)
 			return NULL;   /* out of mappings: the slot stays inaccessible */
 	}
-	uintptr_t p = slot + data - len;
+	uintptr_t data_end = slot + data;
+	uintptr_t p = align > 16 ? (data_end - (n ? n : 1)) & ~(uintptr_t)(align - 1) : data_end - len;
+	if (reused)
+		memset((void *)p, 0, n);   /* a reused page holds the last block's bytes */
 	uint64_t h[2] = { n, check_word(p, n) };
 	memcpy((void *)(p - 16), h, sizeof(h));
-	memset((void *)(p + n), SLACK_BYTE, len - n);
+	memset((void *)(p + n), SLACK_BYTE, data_end - (p + n));
 	__atomic_store_n(&live[(p - hr_guard_lo) / PAGE], 1, __ATOMIC_RELEASE);
 	return (void *)p;
 }
@@ -176,14 +184,14 @@ int hr_guard_free(void *p, size_t *n, uint64_t *first, uint32_t *count)
 	/* one thread wins a race of two frees */
 	if (!ok || !__atomic_exchange_n(&live[(a - hr_guard_lo) / PAGE], 0, __ATOMIC_ACQ_REL))
 		return 0;
-	size_t len = aligned_len(sz);
+	/* the block's end is in its last data page (a 0-byte block's start) */
+	uintptr_t data_end = (a + (sz ? sz : 1) + PAGE - 1) & ~(PAGE - 1);
 	const unsigned char *s = (const unsigned char *)p + sz;
 	uint32_t c = 0;
 	uint64_t f = 0;
-	for (size_t i = 0; i < len - sz; i++)
+	for (size_t i = 0; i < data_end - (a + sz); i++)
 		if (s[i] != SLACK_BYTE && c++ == 0)
 			f = i;
-	uintptr_t data_end = a + len;
 	uintptr_t data = (a - 16) & ~(PAGE - 1);
 	if (in_ring(a)) {
 		/* inaccessible, its memory kept for the slot's next block */

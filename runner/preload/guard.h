@@ -45,9 +45,11 @@ static inline int hr_guard_owns(const void *p)
 	return a >= __atomic_load_n(&hr_guard_lo, __ATOMIC_RELAXED) && a < __atomic_load_n(&hr_guard_hi, __ATOMIC_RELAXED);
 }
 
-/* A block of n bytes against a guard page, zeroed; NULL when none can be
- * made (the pool is used up, or the kernel refuses): allocate as usual. */
-HR_HIDDEN void *hr_guard_alloc(size_t n);
+/* A block of n bytes against a guard page, zeroed, its start aligned to
+ * align when that is a power of two over 16 (up to a page; 0: malloc's
+ * alignment); NULL when none can be made (the pool is used up, the kernel
+ * refuses, another alignment): allocate as usual. */
+HR_HIDDEN void *hr_guard_alloc(size_t n, size_t align);
 /* The size asked for a live guarded block; 0 with *live 0 when p is not
  * one (freed already, or not a block's start). */
 HR_HIDDEN size_t hr_guard_size(const void *p, int *live);

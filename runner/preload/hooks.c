@@ -9,6 +9,7 @@
 #include "quarantine.h"
 #include "checks.h"
 #include "guard.h"
+#include "sys.h"
 #include "../../bpf/events.h"
 
 #include <dlfcn.h>
@@ -95,7 +96,7 @@ static void resolve(void)
 	int glibc = m && dladdr((void *)m, &di) && di.dli_fname && strstr(di.dli_fname, "/libc.so.");
 	/* what etrace asked for (--heap-check): none without it */
 	struct hr_checks ck = hr_checks_parse(getenv(HR_ENV_CHECK));
-	hr_rz_init(glibc && ck.mode != HEAP_CHECK_OFF ? real.usable : NULL, m, real.free);
+	hr_rz_init(glibc && ck.mode != HEAP_CHECK_OFF ? real.usable : NULL);
 	/* the quarantine marks its blocks in their redzone trailers */
 	hr_q_init(hr_rz_on ? real.free : NULL, ck.quarantine, heap_quarantine_one_in(ck.mode, ck.quarantine));
 	hr_guard_init(hr_rz_on ? ck.guard_rate : 0);
@@ -203,11 +204,22 @@ static inline int rz_plausible(const void *p)
 static inline void *block_alloc(size_t n)
 {
 	void *p;
-	if (hr_guard_sample() && (p = hr_guard_alloc(n)))
+	if (hr_guard_sample() && (p = hr_guard_alloc(n, 0)))
 		return p;
 	p = real.malloc(rz_size(n));
 	rz_mark(p, n);
 	return p;
+}
+
+/* A second free of a guarded block (or a pointer into the pool that is no
+ * block's start): glibc aborts on a double free, and so does the program
+ * here, as it would have without etrace; its free was recorded first, so
+ * the report names both frees. */
+static __attribute__((noreturn, noinline)) void guard_abort(void)
+{
+	static const char msg[] = "free(): double free detected (a block under an etrace guard page)\n";
+	hr_sys3(SYS_write, 2, msg, sizeof(msg) - 1);
+	abort();
 }
 
 /* p (not NULL, not the bootstrap buffer's) goes back, its call already
@@ -223,8 +235,9 @@ static void release(void *p, int rec, unsigned op, void *ra, void *fp)
 	int ours = 0, again = 0;
 	char *tp = NULL;
 	if (hr_guard_owns(p)) {
-		/* a second free of it: its pages are inaccessible, nothing to do */
-		if (hr_guard_free(p, &n, &f, &c) && c && rec && hr_ready())
+		if (!hr_guard_free(p, &n, &f, &c))
+			guard_abort();   /* freed before (the free is recorded) */
+		if (c && rec && hr_ready())
 			hr_put(ET_HEAP_OVERFLOW, (uintptr_t)p, f, ((uint64_t)op << 32) | c, ra, fp);
 		return;
 	}
@@ -326,7 +339,7 @@ EXPORT void *calloc(size_t n, size_t sz)
 	hr_busy = 1;
 	void *p;
 	if (hr_rz_on && (!sz || n <= (SIZE_MAX - HR_RZ_EXTRA) / sz) && hr_guard_sample() &&
-	    (p = hr_guard_alloc(n * sz))) {
+	    (p = hr_guard_alloc(n * sz, 0))) {
 		/* its pages are new: zeroed */
 	} else if (hr_rz_on && (!sz || n <= (SIZE_MAX - HR_RZ_EXTRA) / sz)) {
 		p = real.calloc(n * sz + HR_RZ_EXTRA, 1);
@@ -438,15 +451,27 @@ EXPORT void *reallocarray(void *old, size_t n, size_t sz)
 	return p;
 }
 
+/* A sampled aligned allocation against a guard page (alignments up to a
+ * page), or NULL: allocate as usual. */
+static inline void *guarded_aligned(int rec, size_t n, size_t align)
+{
+	if (!rec || !hr_rz_on || !align || (align & (align - 1)) || align > 4096 || !hr_guard_sample())
+		return NULL;
+	return hr_guard_alloc(n, align);
+}
+
 static __attribute__((noinline)) void *aligned(fn_memalign f, size_t align, size_t n, void *ra, void *fp)
 {
 	int rec = !hr_busy;
 	if (rec)
 		hr_busy = 1;
-	void *p = f ? f(align, rec ? rz_size(n) : n) : NULL;
+	void *p = guarded_aligned(rec, n, align);
+	if (!p) {
+		p = f ? f(align, rec ? rz_size(n) : n) : NULL;
+		if (rec)
+			rz_mark(p, n);
+	}
 	int e = errno;
-	if (rec)
-		rz_mark(p, n);
 	if (rec && hr_ready())
 		hr_put(ET_HEAP_MEMALIGN, (uintptr_t)p, n, align, ra, fp);
 	else if (rec)
@@ -473,12 +498,14 @@ EXPORT __attribute__((noinline)) void *aligned_alloc(size_t align, size_t n)
 	return aligned(real.aligned_alloc, align, n, __builtin_return_address(0), __builtin_frame_address(0));
 }
 
-static __attribute__((noinline)) void *page_aligned(fn_malloc f, size_t n, void *ra, void *fp)
+static __attribute__((noinline)) void *page_aligned(fn_malloc f, size_t n, size_t guard_n, void *ra, void *fp)
 {
 	int rec = !hr_busy;
 	if (rec)
 		hr_busy = 1;
-	void *p = f ? f(n) : NULL;
+	void *p = guarded_aligned(rec, guard_n, 4096);
+	if (!p)
+		p = f ? f(n) : NULL;
 	int e = errno;
 	if (rec && hr_ready())
 		hr_put(ET_HEAP_MEMALIGN, (uintptr_t)p, n, (uint64_t)sysconf(_SC_PAGESIZE), ra, fp);
@@ -493,13 +520,15 @@ static __attribute__((noinline)) void *page_aligned(fn_malloc f, size_t n, void 
 EXPORT __attribute__((noinline)) void *valloc(size_t n)
 {
 	resolve();
-	return page_aligned(real.valloc, n, __builtin_return_address(0), __builtin_frame_address(0));
+	return page_aligned(real.valloc, n, n, __builtin_return_address(0), __builtin_frame_address(0));
 }
 
 EXPORT __attribute__((noinline)) void *pvalloc(size_t n)
 {
 	resolve();
-	return page_aligned(real.pvalloc, n, __builtin_return_address(0), __builtin_frame_address(0));
+	/* pvalloc gives whole pages (one for 0 bytes) */
+	size_t whole = n ? (n <= SIZE_MAX - 4095 ? (n + 4095) & ~(size_t)4095 : 0) : 4096;
+	return page_aligned(real.pvalloc, n, whole, __builtin_return_address(0), __builtin_frame_address(0));
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -513,10 +542,16 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		return real.posix_memalign ? real.posix_memalign(out, align, n) : ENOMEM;
 	}
 	hr_busy = 1;
-	int rc = real.posix_memalign(out, align, rz_size(n));
+	int rc = 0;
+	void *g = align % sizeof(void *) == 0 ? guarded_aligned(1, n, align) : NULL;
+	if (g) {
+		*out = g;
+	} else {
+		rc = real.posix_memalign(out, align, rz_size(n));
+		if (rc == 0)
+			rz_mark(*out, n);
+	}
 	int e = errno;
-	if (rc == 0)
-		rz_mark(*out, n);
 	PUT(1, ET_HEAP_POSIX_MEMALIGN, rc == 0 ? *out : NULL, n, align);
 	errno = e;
 	hr_busy = 0;
@@ -613,7 +648,9 @@ static void *next_fn(void **slot, const char *name)
 		static void *next;                                        \
 		fn_new_al f = (fn_new_al)next_fn(&next, #sym);            \
 		ENTER(rec);                                               \
-		void *p = f ? f(n, al) : aligned_alloc(al, n);            \
+		void *p = guarded_aligned(rec, n, al);                    \
+		if (!p)                                                   \
+			p = f ? f(n, al) : aligned_alloc(al, n);          \
 		PUT(rec, op, p, n, al);                                   \
 		return p;                                                 \
 	}
@@ -624,7 +661,9 @@ static void *next_fn(void **slot, const char *name)
 		static void *next;                                        \
 		fn_new_al_nt f = (fn_new_al_nt)next_fn(&next, #sym);      \
 		ENTER(rec);                                               \
-		void *p = f ? f(n, al, nt) : aligned_alloc(al, n);        \
+		void *p = guarded_aligned(rec, n, al);                    \
+		if (!p)                                                   \
+			p = f ? f(n, al, nt) : aligned_alloc(al, n);      \
 		PUT(rec, op, p, n, al);                                   \
 		return p;                                                 \
 	}

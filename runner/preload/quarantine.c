@@ -80,6 +80,10 @@ static int fenced;              /* membarrier registered */
 static pthread_key_t end_key;
 static int have_key;
 
+/* the first ring (the main thread's, mostly) is static: a mapping made
+ * for it would move where the program's own mappings go */
+static struct qring first_ring;
+
 static __thread struct qring *mine HR_TLS;
 static __thread int ended HR_TLS;   /* this thread's ring was given up */
 
@@ -121,11 +125,15 @@ static struct qring *my_ring(void)
 		uint32_t id = __atomic_fetch_add(&nrings, 1, __ATOMIC_ACQ_REL);
 		if (id >= Q_RINGS)
 			return NULL;   /* nrings stays past the end */
-		long a = hr_sys6(SYS_mmap, 0, sizeof(struct qring), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				 -1, 0);
-		if (a < 0 && a > -4096)
-			return NULL;   /* the id stays unused */
-		r = (struct qring *)a;
+		if (id == 0) {
+			r = &first_ring;
+		} else {
+			long a = hr_sys6(SYS_mmap, 0, sizeof(struct qring), PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (a < 0 && a > -4096)
+				return NULL;   /* the id stays unused */
+			r = (struct qring *)a;
+		}
 		r->id = id;
 		r->state = R_OWNED;
 		__atomic_store_n(&rings[id], r, __ATOMIC_RELEASE);

@@ -16,26 +16,40 @@
 
 int hr_rz_on;
 static size_t (*usable_fn)(void *);
-static int from_header;   /* the usable size read from the chunk header */
 static uint64_t key;
 
 /* glibc's malloc_usable_size of an in-use block, from its chunk header:
- * the chunk's size less its header (an mmapped chunk has no neighbour's
- * size field to borrow). Read inline, it saves a call into libc at every
- * allocation and free: half of what the redzones cost. Used only when it
- * agreed with the allocator's answer at start (hr_rz_init). */
+ * the chunk's size less its header. Read inline, it saves a call into
+ * libc at every allocation and free: half of what the redzones cost. It
+ * is trusted once it agreed with the allocator's own answer on the first
+ * AGREE blocks (the program's own: a test allocation here would change
+ * where the program's blocks go), never after a disagreement, and never
+ * for a chunk glibc mapped (rare, its layout not checked). */
+#define AGREE 32
+static int agreed;   /* atomic: AGREE: trusted; -1: never */
+
 static inline size_t header_usable(const void *p)
 {
-	size_t sz = ((const size_t *)p)[-1];
-	return (sz & ~(size_t)7) - (sz & 2 ? 16 : 8);
+	return (((const size_t *)p)[-1] & ~(size_t)7) - 8;
 }
 
 static inline size_t usable_size(void *p)
 {
-	return from_header ? header_usable(p) : usable_fn(p);
+	int mapped = ((const size_t *)p)[-1] & 2;
+	int a = __atomic_load_n(&agreed, __ATOMIC_RELAXED);
+	if (a == AGREE && !mapped)
+		return header_usable(p);
+	size_t u = usable_fn(p);
+	if (a >= 0 && a < AGREE && !mapped && u) {
+		if (u == header_usable(p))
+			__atomic_compare_exchange_n(&agreed, &a, a + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		else
+			__atomic_store_n(&agreed, -1, __ATOMIC_RELAXED);
+	}
+	return u;
 }
 
-void hr_rz_init(size_t (*usable)(void *), void *(*alloc)(size_t), void (*release)(void *))
+void hr_rz_init(size_t (*usable)(void *))
 {
 	usable_fn = usable;
 	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
@@ -43,18 +57,6 @@ void hr_rz_init(size_t (*usable)(void *), void *(*alloc)(size_t), void (*release
 		memcpy(&key, r + 8, sizeof(key));
 	key |= 1;
 	hr_rz_on = usable != NULL;
-	/* the header's reading checked against the allocator's own, on a
-	 * few small sizes and one the allocator maps */
-	static const size_t sizes[] = { 1, 24, 100, 1000, 4000, 300000 };
-	int agree = usable && alloc && release;
-	for (unsigned i = 0; agree && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		void *b = alloc(sizes[i]);
-		if (!b)
-			agree = 0;
-		else
-			agree = header_usable(b) == usable(b), release(b);
-	}
-	from_header = agree;
 }
 
 static inline uint64_t check_word(const void *p, uint64_t n)

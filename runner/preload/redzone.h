@@ -21,9 +21,8 @@
  * and ETRACE_HEAP_REDZONE is not 0). */
 extern int hr_rz_on HR_HIDDEN;
 
-/* Once, with the allocator's malloc_usable_size (NULL: none, no redzones),
- * malloc and free (to check a faster reading of the usable size). */
-HR_HIDDEN void hr_rz_init(size_t (*usable)(void *), void *(*alloc)(size_t), void (*release)(void *));
+/* Once, with the allocator's malloc_usable_size (NULL: none, no redzones). */
+HR_HIDDEN void hr_rz_init(size_t (*usable)(void *));
 /* p: a block of n + HR_RZ_EXTRA bytes (or more) just allocated for n. */
 HR_HIDDEN void hr_rz_mark(void *p, size_t n);
 /* Whether p is one of ours: 1 with *n, and in *first / *count the first
