@@ -151,6 +151,27 @@ def test_overflow_of_a_block_never_freed_found_at_exit():
     assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]
 
 
+def test_overflow_found_at_exit_is_in_the_recording():
+    # what etrace read at the exit goes into the recording as a record: a
+    # replay (text and JSON) shows the same finding as the live report
+    with tempfile.TemporaryDirectory(prefix=f"etrace-rzrec-{os.getpid()}-") as d:
+        rec = os.path.join(d, "run.rec")
+        r = lib.run([prog("heap_overflow"), "live"], etrace_opts=["--error-exitcode=9", "--record", rec])
+        assert r.rc == 9, (r.rc, r.stderr)
+        live = overflows(r)
+        assert len(live) == 1 and live[0]["detail"] == "at exit", heap(r)["errors"]
+        t = subprocess.run([lib.ETRACE, "report", rec], capture_output=True, text=True, timeout=60)
+        j = subprocess.run([lib.ETRACE, "report", rec, "-f", "json"], capture_output=True, text=True, timeout=60)
+    assert t.returncode == 0 and j.returncode == 0, (t.stderr, j.stderr)
+    import json
+    es = [e for e in json.loads(j.stdout)["heap"]["errors"] if e["kind"] == "heap-buffer-overflow"]
+    assert es == live, (es, live)
+    b = es[0]["block"]
+    want = (f"ERROR heap-buffer-overflow: 2 bytes changed past the end of a 24-byte block {b['address']} from malloc, "
+            f"from 1 byte after it; found at exit (the block was never freed)")
+    assert lib.contains_line(t.stdout, re.escape(want)), t.stdout
+
+
 def test_suppressions_name_overflows_and_writes_after_free():
     with tempfile.TemporaryDirectory(prefix=f"etrace-rzsupp-{os.getpid()}-") as d:
         supp = os.path.join(d, "checks.supp")

@@ -128,11 +128,6 @@ void heap_scan_result(struct et_model *m, int pid, const struct hs_block *b, siz
  * (a recording is untrusted input). */
 int heap_scan_replay(struct et_model *m, int pid, const void *value, size_t len);
 
-/* A live block of pid whose redzone etrace found changed at the process's
- * exit (runner/rzexit.c): first and count as the preload's overflow
- * records give them. */
-void heap_exit_overflow(struct et_model *m, int pid, uint64_t addr, uint64_t first, uint32_t count);
-
 /* ---- results ------------------------------------------------------------------ */
 
 enum heap_error_kind {

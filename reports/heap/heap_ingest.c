@@ -274,9 +274,35 @@ static void release(struct et_heap *H, struct heap_proc *hp, const struct ev_hea
 /* The preload found a block's redzone changed when the block was freed or
  * reallocated: a write past its end. Found at realloc, the block is still
  * live here; at free, the free's record came first. */
+/* A live block's redzone found changed at exit (runner/heap/preloadsink.c
+ * reads them while the process waits for its scan, and records what it
+ * finds as an overflow record whose detecting op is ET_HEAP_EXIT). */
+static void exit_overflow(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *e)
+{
+	const struct et_process *p = hp->proc;
+	const struct heap_block *b = btab_find(&hp->live, e->ptr);
+	if (!b)
+		return;
+	/* found by no call of the program's: an empty stack, as the quarantine's */
+	static const uint64_t none[1];
+	struct heap_error *er = heap_add_error(H, hp, HEAP_ERR_OVERFLOW, HEAP_DETAIL_AT_EXIT, NULL, e->ptr,
+					       ET_HEAP_OVERFLOW, heap_stack_intern(H, none, 0));
+	if (!er)
+		return;
+	er->tid = p->pid;
+	er->ts = p->end_ts ? p->end_ts : b->ts;
+	error_block_live(er, b);
+	er->past_first = e->size;
+	er->past_bytes = (uint32_t)e->align;
+}
+
 static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *e, uint32_t stack)
 {
 	int op = (int)(e->align >> 32);
+	if (op == ET_HEAP_EXIT) {
+		exit_overflow(H, hp, e);
+		return;
+	}
 	if (op <= 0 || op >= ET_HEAP_OP_MAX)
 		op = ET_HEAP_FREE;
 	struct heap_error *er = heap_add_error(H, hp, HEAP_ERR_OVERFLOW, HEAP_DETAIL_NONE, e, e->ptr, op, stack);
@@ -295,27 +321,6 @@ static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct
 	}
 	er->past_first = e->size;
 	er->past_bytes = (uint32_t)e->align;
-}
-
-void heap_exit_overflow(struct et_model *m, int pid, uint64_t addr, uint64_t first, uint32_t count)
-{
-	struct et_heap *H = m->heap;
-	struct et_process *p = H ? model_process(m, pid) : NULL;
-	struct heap_proc *hp = p ? p->heap : NULL;
-	const struct heap_block *b = hp ? btab_find(&hp->live, addr) : NULL;
-	if (!b)
-		return;
-	/* found by no call of the program's: an empty stack, as the quarantine's */
-	static const uint64_t none[1];
-	struct heap_error *er = heap_add_error(H, hp, HEAP_ERR_OVERFLOW, HEAP_DETAIL_AT_EXIT, NULL, addr,
-					       ET_HEAP_OVERFLOW, heap_stack_intern(H, none, 0));
-	if (!er)
-		return;
-	er->tid = pid;
-	er->ts = p->end_ts ? p->end_ts : b->ts;
-	error_block_live(er, b);
-	er->past_first = first;
-	er->past_bytes = count;
 }
 
 /* A block left the preload's quarantine with its fill changed: written

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -96,8 +97,24 @@ static void exit_redzones(struct tracer *t, int pid)
 	}
 	struct rz_exit_finding f[64];
 	size_t k = rz_exit_check(pid, b, n, f, sizeof(f) / sizeof(f[0]));
-	for (size_t i = 0; i < k; i++)
-		heap_exit_overflow(t->m, pid, f[i].addr, f[i].first, f[i].count);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t i = 0; i < k; i++) {
+		/* the library's overflow record, as if the exit had found it:
+		 * a recording holds it, so a replay shows it too */
+		struct ev_heap e;
+		memset(&e, 0, sizeof(e));
+		e.h.type = ET_EV_HEAP;
+		e.h.size = sizeof(e);
+		e.h.ts = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+		e.h.pid = e.h.tid = (uint32_t)pid;
+		e.enter_ts = e.h.ts;
+		e.op = ET_HEAP_OVERFLOW;
+		e.ptr = f[i].addr;
+		e.size = f[i].first;
+		e.align = (uint64_t)ET_HEAP_EXIT << 32 | f[i].count;
+		preload_record(t, &e, sizeof(e));
+	}
 	free(b);
 }
 
