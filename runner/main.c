@@ -119,7 +119,7 @@ static const char usage_text[] =
 	"      --heap-quarantine=BYTES  freed bytes each thread holds back and checks\n"
 	"                           (default 256K; all: every free, default: a\n"
 	"                           thread's first 4096, then 1 in 16)\n"
-	"      --heap-guard-rate=N  one allocation in N gets a guard page (default 5000,\n"
+	"      --heap-guard-rate=N  one allocation in N gets a guard page (default 10000,\n"
 	"                           0: none)\n"
 	"      --skb                follow each packet of the program's sockets through\n"
 	"                           the kernel: every hook it passed, where it was dropped\n"

@@ -18,7 +18,7 @@ enum heap_check {
 };
 
 #define HEAP_QUARANTINE_DEFAULT (256u << 10)
-#define HEAP_GUARD_RATE_DEFAULT 5000u
+#define HEAP_GUARD_RATE_DEFAULT 10000u
 /* The default mode holds one free in this many of each thread's in the
  * quarantine (its first among them); --heap-check=all holds every one.
  * Holding every free cost 25-50% over the recorder alone on heap_churn
