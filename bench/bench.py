@@ -464,9 +464,9 @@ def heapcheck_bench(reps, pairs):
     print(f"  {'':34s} {'loop CPU':>9s} {'ns/pair':>8s} {'x native':>9s} {'vs off':>8s} {'best':>9s} {'vs off':>8s}"
           f" {'peak RSS':>9s}")
     for name, (cpu, best, rss) in res.items():
-        et = name.startswith("etrace")
-        vs = f"{(cpu / off - 1) * 100:+7.1f}%" if et else f"{'':8s}"
-        bvs = f"{(best / boff - 1) * 100:+7.1f}%" if et else f"{'':8s}"
+        is_et = name.startswith("etrace")
+        vs = f"{(cpu / off - 1) * 100:+7.1f}%" if is_et else f"{'':8s}"
+        bvs = f"{(best / boff - 1) * 100:+7.1f}%" if is_et else f"{'':8s}"
         print(f"  {name:34s} {cpu:8.3f}s {cpu * 1e9 / pairs:8.0f} {cpu / nat:8.2f}x {vs} {best:8.3f}s {bvs}"
               f" {rss / 1024:7.1f} MiB")
     d = res["etrace --heap-check=default"]
@@ -491,9 +491,9 @@ def heapcheck_bench(reps, pairs):
           f"once), peak RSS of the largest process (etrace's own included):")
     nat, off, boff = res["native"][0], res["etrace --heap-check=off"][0], res["etrace --heap-check=off"][1]
     for name, (w, best, rss) in res.items():
-        et = name.startswith("etrace")
-        vs = f"{(w / off - 1) * 100:+7.1f}%" if et else f"{'':8s}"
-        bvs = f"{(best / boff - 1) * 100:+7.1f}%" if et else f"{'':8s}"
+        is_et = name.startswith("etrace")
+        vs = f"{(w / off - 1) * 100:+7.1f}%" if is_et else f"{'':8s}"
+        bvs = f"{(best / boff - 1) * 100:+7.1f}%" if is_et else f"{'':8s}"
         print(f"  {name:34s} {w:8.2f}s {w / nat:8.2f}x {vs} {best:8.2f}s {bvs} {rss / 1048576:7.1f} MiB")
     d = res["etrace --heap-check=default"]
     print(f"  default checks over the recorder alone on gcc -c (goal <= 10%): {(d[0] / off - 1) * 100:+.1f}% "
