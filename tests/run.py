@@ -49,6 +49,9 @@ def run_unit(passed, failed, verbose):
 def main():
     args = sys.argv[1:]
     verbose = "-v" in args
+    # ETRACE_TEST_ANNOUNCE=1: a line before each test, so that a guest
+    # whose kernel crashed or that timed out names the test it was in
+    announce = os.environ.get("ETRACE_TEST_ANNOUNCE") == "1"
     patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-k"]
     excluded = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-x"]
     passed, failed, skipped = [], [], []
@@ -64,6 +67,8 @@ def main():
             full = f"{fname[:-3]}.{name}"
             if (patterns and not any(p in full for p in patterns)) or any(x in full for x in excluded):
                 continue
+            if announce:
+                print(f"RUN {full}", flush=True)
             t0 = time.time()
             try:
                 getattr(mod, name)()

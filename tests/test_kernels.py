@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -42,11 +43,16 @@ _results = {}
 _threads = {}
 
 
+def console_log(kernel):
+    """Where the guest's whole console is kept (build/vm-logs/)."""
+    return os.path.join(os.path.dirname(vm.default_log(kernel)), f"test_kernels-{kernel}.log")
+
+
 def _boot(kernel, out):
     t0 = time.time()
     try:
         status, console = vm.run(kernel, GUEST.format(etrace=ETRACE, progs=PROGS, out=out, funcs=SKB_FEW_FUNCS),
-                                 timeout=400, outdir=out, cwd=ROOT)
+                                 timeout=400, outdir=out, cwd=ROOT, logpath=console_log(kernel))
         _results[kernel] = (status, console, time.time() - t0, None)
     except vm.VMError as e:
         _results[kernel] = (None, "", time.time() - t0, e)
@@ -69,14 +75,19 @@ def guest(kernel):
     th, d = _threads[kernel]
     th.join()
     status, console, secs, err = _results[kernel]
+    if isinstance(err, vm.Unavailable):
+        raise Skip(f"no {kernel} guest can be booted here: {err}")
     if err:
         raise AssertionError(f"the {kernel} guest failed: {err}")
+    crashed = vm.crash_sections(console)
+    assert not vm.fatal(console), (f"the {kernel} guest's kernel crashed (whole console: {console_log(kernel)}):\n"
+                                   + "\n".join(crashed))
     files = {}
     for f in os.listdir(d):
         with open(os.path.join(d, f)) as fh:
             files[f] = fh.read()
     shutil.rmtree(d, ignore_errors=True)
-    assert status == 0, (status, console[-3000:])
+    assert status == 0, (status, f"whole console: {console_log(kernel)}", console[-3000:])
     print(f"  [{kernel}: guest booted, ran doctor and {len([f for f in files if f.endswith('.rc')]) - 1} "
           f"runs in {secs:.1f}s]")
     return files
@@ -193,3 +204,52 @@ def test_a_kernel_without_uprobe_multi_gets_the_heap_by_single_uprobes():
     r = run([prog("heap_leaks"), "simple"])
     assert all("uprobe_multi" not in g["what"] for g in r.report["kernel"]["missing"]), r.report["kernel"]
     assert r.report["heap"]["leaks"][0]["bytes"] == 100
+
+
+def _matrix(env, timeout):
+    return subprocess.run(["sh", os.path.join(ROOT, "tests", "vm", "matrix.sh")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ, **env))
+
+
+def test_a_guest_kernel_crash_in_the_matrix_names_kernel_and_test_and_is_kept_whole():
+    """make check-kernels when a guest's kernel crashes (here by sysrq, in
+    a test that announced itself as run.py does): the failure names the
+    kernel and the test, prints the kernel's report from its first line to
+    its end, and the whole console is in the log file."""
+    if not shutil.which("qemu-system-x86_64"):
+        raise Skip("qemu-system-x86_64 not installed (tests/install-deps.sh installs qemu-system-x86)")
+    with tempfile.TemporaryDirectory(prefix=f"etrace-vmlogs-{os.getpid()}-") as d:
+        p = _matrix({"ETRACE_VM_LOGS": d, "KERNELS": "6.1", "GUEST_TIMEOUT": "240",
+                     "MATRIX_GUEST_CMD": "echo RUN test_fake.test_in_a_crash; echo c > /proc/sysrq-trigger; sleep 300"},
+                    timeout=400)
+        out = p.stdout
+        assert p.returncode == 1, (p.returncode, out, p.stderr)
+        lines = out.splitlines()
+        assert lines[-1] == "0 passed, 1 failed, 0 skipped", out
+        assert "matrix: FAIL Linux 6.1: the kernel crashed during test_fake.test_in_a_crash" in lines, out
+        report = [x[len("[6.1] "):] for x in lines if x.startswith("[6.1] ")]
+        # from the panic's first line to the end of its stack (panic=-1
+        # reboots before the '---[ end' line)
+        first = next(i for i, x in enumerate(report) if "sysrq triggered crash" in x)
+        assert "Kernel panic - not syncing: sysrq triggered crash" in report[first], report
+        after = report[first:]
+        assert any(x.endswith("] Call Trace:") for x in after) and any("sysrq_handle_crash" in x for x in after) \
+            and any("entry_SYSCALL_64" in x for x in after), report
+        assert report[-1] == f"whole console: {d}/matrix-6.1.log", report
+        with open(os.path.join(d, "matrix-6.1.log")) as f:
+            console = f.read()
+        assert "vm-init: up" in console and "SeaBIOS" in console and "sysrq triggered crash" in console, console[-2000:]
+
+
+def test_a_matrix_that_cannot_boot_a_guest_is_a_skip_with_the_reason():
+    """No emulator (or no kernel package): each kernel is one skipped test
+    with the reason, never a pass, and the matrix does not fail."""
+    with tempfile.TemporaryDirectory(prefix=f"etrace-vmlogs-{os.getpid()}-") as d:
+        p = _matrix({"ETRACE_VM_LOGS": d, "ETRACE_VM_QEMU": "/nonexistent/qemu-system-x86_64"}, timeout=120)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    lines = p.stdout.splitlines()
+    for k in KERNELS:
+        assert f"SKIP Linux {k}: no {k} guest can be booted here: /nonexistent/qemu-system-x86_64 is not installed " \
+            "(tests/install-deps.sh installs qemu-system-x86)" in lines, p.stdout
+    assert lines[-1] == "0 passed, 0 failed, 2 skipped", p.stdout
+    assert not any(x.startswith(("PASS", "[")) for x in lines), p.stdout

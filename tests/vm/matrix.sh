@@ -27,30 +27,73 @@
 # KERNELS="6.1 6.12" and TESTS (substrings for tests/run.py -k) can be given
 # in the environment (TESTS=test_ EXCLUDE= for the whole suite); GUEST_TIMEOUT
 # (seconds) bounds each guest.
+#
+# Each guest's whole console is kept in build/vm-logs/matrix-KERNEL.log
+# (ETRACE_VM_LOGS=dir elsewhere). A failure is named by kernel and test
+# ("matrix: FAIL Linux 6.12: test_x.test_y"); a guest whose kernel crashed
+# or that ran out of time names the test it was in, and a crash's oops and
+# panic are printed whole. A guest that cannot be booted here (no qemu, the
+# kernel package not fetchable: tests/vm/vm.py exit 77) is a skip with its
+# reason, counted as one skipped test, never as a pass.
 cd "$(dirname "$0")/../.." || exit 2
 KERNELS=${KERNELS:-"6.1 6.12"}
 TESTS=${TESTS:-"test_net. test_skb. test_funcs. test_record. test_launcher.test_doctor test_crash.test_crash_in"}
 # of those, what is the same on every kernel (option and file errors)
 EXCLUDE=${EXCLUDE-"test_bad_ test_pattern_matching_nothing test_no_network_section"}
-GUEST_TIMEOUT=${GUEST_TIMEOUT:-1200}
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-1500}
+logs=${ETRACE_VM_LOGS:-build/vm-logs}
+mkdir -p "$logs" || exit 2
 status=0
 total_p=0 total_f=0 total_s=0
+failures=""
+fail() { failures="$failures
+matrix: FAIL Linux $1: $2"; }
 for k in $KERNELS; do
 	echo "== Linux $k: $TESTS"
 	ks=$(for g in $TESTS; do printf ' -k %s' "$g"; done; for g in $EXCLUDE; do printf ' -x %s' "$g"; done)
+	out="$logs/matrix-$k.out" console="$logs/matrix-$k.log"
 	start=$(date +%s)
-	python3 tests/vm/vm.py run "$k" -t "$GUEST_TIMEOUT" -- sh -c \
-		"ETRACE_TEST_SLOW=${ETRACE_TEST_SLOW:-8} ETRACE_TEST_NET_BACKEND=tracepoint python3 tests/run.py$ks" \
-		>"$log" 2>&1
+	# (MATRIX_GUEST_CMD: another command in the guest, for tests of the
+	# matrix itself: tests/test_kernels.py crashes a guest with it)
+	python3 tests/vm/vm.py run "$k" -t "$GUEST_TIMEOUT" -l "$console" -- sh -c \
+		"${MATRIX_GUEST_CMD:-ETRACE_TEST_ANNOUNCE=1 ETRACE_TEST_SLOW=${ETRACE_TEST_SLOW:-8} ETRACE_TEST_NET_BACKEND=tracepoint python3 tests/run.py$ks}" \
+		>"$out" 2>&1
 	rc=$?
+	secs=$(( $(date +%s) - start ))
+	if [ "$rc" = 77 ]; then
+		why=$(grep -m1 '^vm: skip: ' "$out" | sed 's/^vm: skip: //')
+		echo "SKIP Linux $k: ${why:-no guest can be booted here (tests/vm/vm.py exit 77)}"
+		total_s=$((total_s + 1))
+		continue
+	fi
 	# the guest's console: the test lines and the summary, not the firmware's
-	grep -E '^(PASS|FAIL|SKIP|[0-9]+ passed, )|^  |^Traceback|^vm[:-]|Error|assert' "$log" | sed "s/^/[$k] /"
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -n 1)
+	grep -E '^(PASS|FAIL|SKIP|[0-9]+ passed, )|^  |^Traceback|^vm[:-]|Error|assert' "$out" |
+		grep -v -e '^vm: the .* guest.s kernel reported:$' -e '^vm: (end of the kernel.s report)$' | sed "s/^/[$k] /"
+	for t in $(sed -n 's/^FAIL \([^ :]*\).*/\1/p' "$out"); do fail "$k" "$t"; done
+	# the test a guest was in when it crashed or ran out of time: its RUN
+	# line is the last one, with no PASS, FAIL or SKIP after it
+	inside=$(grep -E '^(RUN|PASS|FAIL|SKIP) ' "$out" | tail -n 1 | sed -n 's/^RUN //p')
+	if [ "$rc" = 126 ]; then
+		echo "[$k] the guest's kernel crashed${inside:+ during $inside}; its report, whole:"
+		sed -n '/^vm: the .* guest.s kernel reported:$/,/^vm: (end of the kernel.s report)$/p' "$out" | sed "s/^/[$k] /"
+		echo "[$k] whole console: $console"
+		fail "$k" "the kernel crashed${inside:+ during $inside}"
+		total_f=$((total_f + 1))
+		status=1
+		continue
+	fi
+	# a kernel warning that did not crash it is shown, not counted
+	sed -n '/^vm: the .* guest.s kernel reported:$/,/^vm: (end of the kernel.s report)$/p' "$out" | sed "s/^/[$k] /"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$out" | tail -n 1)
 	if [ -z "$line" ]; then
-		echo "[$k] the guest did not finish the tests (vm.py exit $rc)"
-		tail -n 30 "$log" | sed "s/^/[$k] /"
+		if [ "$rc" = 124 ]; then
+			why="ran out of its ${GUEST_TIMEOUT}s${inside:+ in $inside}"
+		else
+			why="did not finish the tests (tests/vm/vm.py exit $rc)${inside:+ in $inside}"
+		fi
+		echo "[$k] the guest $why; the console's end (whole: $console):"
+		tail -n 40 "$console" 2>/dev/null | sed "s/^/[$k] /"
+		fail "$k" "the guest $why"
 		total_f=$((total_f + 1))
 		status=1
 		continue
@@ -58,7 +101,12 @@ for k in $KERNELS; do
 	set -- $line
 	total_p=$((total_p + $1)) total_f=$((total_f + $3)) total_s=$((total_s + $5))
 	[ "$rc" = 0 ] && [ "$3" = 0 ] || status=1
-	echo "== Linux $k: $line in $(( $(date +%s) - start ))s"
+	if [ "$3" = 0 ] && [ "$rc" != 0 ]; then
+		fail "$k" "tests/vm/vm.py exit $rc after the tests' summary (console: $console)"
+		total_f=$((total_f + 1))
+	fi
+	echo "== Linux $k: $line in ${secs}s (console: $console)"
 done
+[ -z "$failures" ] || echo "$failures" | sed 1d
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status

@@ -5,12 +5,19 @@ one command inside and powers off. Used by tests/test_kernels.py and
 `make check-kernels` to run etrace on the kernels its users have.
 
 usage: tests/vm/vm.py fetch KERNEL            download and unpack (cached)
-       tests/vm/vm.py run KERNEL [-t SECONDS] [-o DIR] -- COMMAND...
+       tests/vm/vm.py run KERNEL [-t SECONDS] [-o DIR] [-l LOG] -- COMMAND...
 KERNEL is 6.1 (Debian 12's own) or 6.12 (Debian 12's newer kernel). The
 command runs as root in the guest, in the host's current directory; DIR (a
 host directory) is mounted read-write at the same path in the guest, for
-reports. Prints the guest's console; exits with the command's status (124
-when it timed out, 125 when the guest could not be booted).
+reports. Prints the guest's console; exits with the command's status, or
+124 when it timed out, 125 when the guest could not be booted, 126 when the
+guest's kernel crashed (its oops and panic are printed again at the end,
+whole), 77 when no guest can be booted here (no qemu, no static busybox,
+the kernel package cannot be fetched: a skip, said with its reason).
+
+Every boot's whole console is written to a file as it comes (LOG, else
+build/vm-logs/KERNEL-PID-TIME.log; ETRACE_VM_LOGS=dir elsewhere): a guest
+that crashed or hung can be read to its first line afterwards.
 
 Kernels are fetched with apt-get download from the Debian archive the host's
 apt already uses (the suites Debian 12 needs are added in a private apt
@@ -33,7 +40,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CACHE = os.path.abspath(os.environ.get("ETRACE_VM_CACHE") or os.path.join(ROOT, "build", "kernels"))
-QEMU = "qemu-system-x86_64"
+# (ETRACE_VM_QEMU: another emulator binary; tests name a missing one)
+QEMU = os.environ.get("ETRACE_VM_QEMU") or "qemu-system-x86_64"
 BUSYBOX = "/bin/busybox"
 
 # What a kernel name means: the Debian 12 meta-package whose dependency is
@@ -48,6 +56,12 @@ MODULES = ["crc32c_generic", "virtio_pci", "9pnet_virtio", "9p", "overlay", "vet
 
 class VMError(Exception):
     pass
+
+
+class Unavailable(VMError):
+    """No guest can be booted on this machine for a reason outside etrace
+    (qemu or the static busybox not installed, the kernel package not
+    fetchable): what uses the guests skips with this reason."""
 
 
 def log(msg):
@@ -81,7 +95,7 @@ def _apt_sources():
                         sites.setdefault(suite, uris.group(1))
     main = sites.get("bookworm") or sites.get("bookworm-updates")
     if not main:
-        raise VMError("the host's apt knows no Debian 12 (bookworm) archive to fetch kernels from")
+        raise Unavailable("the host's apt knows no Debian 12 (bookworm) archive to fetch kernels from")
     security = sites.get("bookworm-security") or main.rstrip("/") + "-security"
     key = "/usr/share/keyrings/debian-archive-keyring.gpg"
     opt = f"[signed-by={key}] " if os.path.exists(key) else ""
@@ -98,7 +112,7 @@ def _apt(args, aptdir, cwd=None):
             "-o", "Debug::NoLocking=1", "-q"]
     p = subprocess.run([args[0]] + opts + args[1:], capture_output=True, text=True, cwd=cwd or aptdir)
     if p.returncode != 0:
-        raise VMError(f"{' '.join(args)}: {p.stderr.strip()[-500:]}")
+        raise Unavailable(f"cannot fetch the kernel: {' '.join(args)}: {p.stderr.strip()[-500:]}")
     return p.stdout
 
 
@@ -106,7 +120,7 @@ def _image_package(meta, aptdir):
     deps = _apt(["apt-cache", "depends", meta], aptdir)
     m = re.search(r"Depends: (linux-image-\S+)", deps)
     if not m:
-        raise VMError(f"no kernel image behind {meta}")
+        raise Unavailable(f"no kernel image behind {meta}")
     return m.group(1)
 
 
@@ -145,7 +159,7 @@ def _fetch_locked(name):
         _apt(["apt-get", "download", pkg], aptdir, cwd=tmp)
         debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
         if len(debs) != 1:
-            raise VMError(f"apt-get download {pkg} gave {debs}")
+            raise Unavailable(f"apt-get download {pkg} gave {debs}")
         x = os.path.join(tmp, "x")
         subprocess.run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), x], check=True)
         vmlinuz = [f for f in os.listdir(os.path.join(x, "boot")) if f.startswith("vmlinuz-")]
@@ -326,23 +340,69 @@ class BootPanic(VMError):
     had run yet (seen about once in 5 boots under TCG, in early boot)."""
 
 
-def run(name, command, timeout=120, outdir=None, cwd=None, echo=False):
+# What starts a kernel crash report on the console (an oops, a BUG, a
+# panic, a lockup or a stall, a warning) and what ends one.
+CRASH_START = re.compile(r"(BUG: |kernel BUG at|Oops: |general protection fault|Unable to handle kernel|"
+                         r"Kernel panic - |watchdog: BUG: soft lockup|rcu: INFO: rcu_\S+ detected stall|"
+                         r"WARNING: CPU: |\bINFO: task \S+ blocked for more than)")
+CRASH_END = re.compile(r"---\[ end ")
+FATAL = re.compile(r"(BUG: |kernel BUG at|Oops: |general protection fault|Unable to handle kernel|Kernel panic - "
+                   r"|soft lockup|detected stall)")
+
+
+def crash_sections(console):
+    """The kernel's crash reports in a console text, each whole, from its
+    first line to its '---[ end' line (at most 300 lines each)."""
+    out, cur = [], None
+    for line in console.splitlines():
+        if cur is None:
+            if CRASH_START.search(line):
+                cur = [line]
+            continue
+        cur.append(line)
+        if CRASH_END.search(line) or len(cur) >= 300:
+            out.append("\n".join(cur))
+            cur = None
+    if cur:
+        out.append("\n".join(cur))
+    return out
+
+
+def fatal(console):
+    """Whether the console shows the kernel crashed (not only warned)."""
+    return any(FATAL.search(sec.splitlines()[0]) for sec in crash_sections(console))
+
+
+def default_log(name):
+    d = os.path.abspath(os.environ.get("ETRACE_VM_LOGS") or os.path.join(ROOT, "build", "vm-logs"))
+    os.makedirs(d, exist_ok=True)
+    return os.path.join(d, f"{name}-{os.getpid()}-{time.strftime('%Y%m%dT%H%M%S')}.log")
+
+
+def run(name, command, timeout=120, outdir=None, cwd=None, echo=False, logpath=None):
     """Boots kernel NAME, runs the shell COMMAND in the guest; returns
-    (status, console text). status is the command's, or None on timeout.
-    A panic before init is an emulator boot flake, not a finding: one more
-    boot. A panic once init ran is returned as it is."""
+    (status, console text). status is the command's, or None on timeout or
+    when the guest's kernel crashed (crash_sections() of the text says).
+    The whole console goes to logpath (default_log(NAME) when None) as it
+    comes. A panic before init is an emulator boot flake, not a finding: one
+    more boot. A panic once init ran is returned as it is."""
+    logpath = logpath or default_log(name)
+    with open(logpath, "w"):
+        pass
     try:
-        return _run_once(name, command, timeout, outdir, cwd, echo)
+        return _run_once(name, command, timeout, outdir, cwd, echo, logpath)
     except BootPanic as e:
         log(f"{name}: the guest kernel panicked before init, booting again: {str(e).splitlines()[-1]}")
-        return _run_once(name, command, timeout, outdir, cwd, echo)
+        with open(logpath, "a") as f:
+            f.write("vm: the guest kernel panicked before init, booting again\n")
+        return _run_once(name, command, timeout, outdir, cwd, echo, logpath)
 
 
-def _run_once(name, command, timeout, outdir, cwd, echo):
+def _run_once(name, command, timeout, outdir, cwd, echo, logpath):
     if not shutil.which(QEMU):
-        raise VMError(f"{QEMU} is not installed (tests/install-deps.sh installs qemu-system-x86)")
+        raise Unavailable(f"{QEMU} is not installed (tests/install-deps.sh installs qemu-system-x86)")
     if not _static_elf(BUSYBOX):
-        raise VMError(f"{BUSYBOX} is not the static busybox (package busybox-static)")
+        raise Unavailable(f"{BUSYBOX} is not the static busybox (package busybox-static)")
     kdir = fetch(name)
     cwd = os.path.abspath(cwd or os.getcwd())
     with tempfile.TemporaryDirectory(prefix="etrace-vm-") as tmp:
@@ -371,6 +431,7 @@ def _run_once(name, command, timeout, outdir, cwd, echo):
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT)
         lines, status = [], None
+        logf = open(logpath, "a", buffering=1)
         try:
             sel = selectors.DefaultSelector()
             sel.register(p.stdout, selectors.EVENT_READ)
@@ -387,12 +448,16 @@ def _run_once(name, command, timeout, outdir, cwd, echo):
                     line, buf = buf.split(b"\n", 1)
                     text = line.decode(errors="replace").rstrip("\r")
                     lines.append(text)
+                    logf.write(text + "\n")
                     if echo:
                         print(text, flush=True)
                     m = re.search(r"vm-init: exit (\d+)$", text)
                     if m:
                         status = int(m.group(1))
         finally:
+            if buf:
+                logf.write(buf.decode(errors="replace") + "\n")
+            logf.close()
             if p.poll() is None:
                 try:
                     p.wait(timeout=10 if status is not None else 0.1)
@@ -403,7 +468,7 @@ def _run_once(name, command, timeout, outdir, cwd, echo):
         if status is None and not any("vm-init: up" in line for line in lines):
             if any("Kernel panic" in line for line in lines):
                 raise BootPanic(f"guest {name} panicked before init:\n" + "\n".join(lines[-30:]))
-            raise VMError(f"guest {name} did not boot:\n" + "\n".join(lines[-30:]))
+            raise VMError(f"guest {name} did not boot (console: {logpath}):\n" + "\n".join(lines[-30:]))
         return status, "\n".join(lines)
 
 
@@ -415,22 +480,39 @@ def main(argv):
         name = argv[1]
         opts = argv[2:argv.index("--")]
         cmd = argv[argv.index("--") + 1:]
-        timeout, outdir = 300, None
+        timeout, outdir, logpath = 300, None, None
         while opts:
             o = opts.pop(0)
             if o == "-t":
                 timeout = float(opts.pop(0))
             elif o == "-o":
                 outdir = opts.pop(0)
+            elif o == "-l":
+                logpath = os.path.abspath(opts.pop(0))
             else:
                 print(__doc__, file=sys.stderr)
                 return 2
+        logpath = logpath or default_log(name)
+        log(f"{name}: the guest's console is written to {logpath}")
         t0 = time.time()
         try:
-            status, _ = run(name, " ".join(shlex.quote(a) for a in cmd), timeout, outdir, echo=True)
+            status, console = run(name, " ".join(shlex.quote(a) for a in cmd), timeout, outdir, echo=True,
+                                  logpath=logpath)
+        except Unavailable as e:
+            print(f"vm: skip: no {name} guest can be booted here: {e}", file=sys.stderr)
+            return 77
         except VMError as e:
             print(f"vm: {e}", file=sys.stderr)
             return 125
+        # the kernel's crash reports again, whole, where they cannot be
+        # lost among the test output
+        for sec in crash_sections(console):
+            print(f"vm: the {name} guest's kernel reported:\n{sec}\nvm: (end of the kernel's report)",
+                  file=sys.stderr)
+        if fatal(console):
+            log(f"{name}: the guest's kernel crashed after {time.time() - t0:.1f}s (status {status}); "
+                f"whole console in {logpath}")
+            return 126
         log(f"{name}: {time.time() - t0:.1f}s, status {status}")
         return 124 if status is None else status
     print(__doc__, file=sys.stderr)
