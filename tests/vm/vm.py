@@ -43,6 +43,17 @@ CACHE = os.path.abspath(os.environ.get("ETRACE_VM_CACHE") or os.path.join(ROOT, 
 # (ETRACE_VM_QEMU: another emulator binary; tests name a missing one)
 QEMU = os.environ.get("ETRACE_VM_QEMU") or "qemu-system-x86_64"
 BUSYBOX = "/bin/busybox"
+# One host thread runs both vCPUs in turn (thread=single), not a thread
+# each (QEMU's default, MTTCG): under MTTCG a vCPU can execute the int3 that
+# the kernel's live patching (text_poke_bp: static keys, flipped by every
+# tracepoint attach and detach) puts in its code after the patching CPU
+# has finished and synced: "Oops: int3" in handle_softirqs or
+# syscall_trace_enter, "Fatal exception in interrupt". Flipping two
+# tracepoints in a loop (tests/vm/stress.sh, no etrace) crashes Debian's
+# 6.12 that way within a minute under MTTCG, never with thread=single
+# (docs/design-notes.md). It also takes one host CPU, not two, on the
+# shared machines. ETRACE_VM_ACCEL: another -accel value.
+ACCEL = os.environ.get("ETRACE_VM_ACCEL") or "tcg,thread=single"
 
 # What a kernel name means: the Debian 12 meta-package whose dependency is
 # the current kernel image of that series.
@@ -414,7 +425,7 @@ def _run_once(name, command, timeout, outdir, cwd, echo, logpath):
         irpath = os.path.join(tmp, "initrd")
         with open(irpath, "wb") as f:
             f.write(data)
-        args = [QEMU, "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
+        args = [QEMU, "-machine", "q35", "-accel", ACCEL, "-cpu", "max", "-smp", "2", "-m", "2048",
                 "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
                 "-kernel", os.path.join(kdir, "vmlinuz"), "-initrd", irpath,
                 # ETRACE_VM_APPEND: more of the kernel's command line (loglevel=7
