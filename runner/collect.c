@@ -2,6 +2,7 @@
  * each concern's maps, the per-syscall totals and the loss counters (every
  * dropped record is counted and shown). */
 #include "runner/tracer_int.h"
+#include "reports/net/netstate.h"
 
 #include <stdlib.h>
 
@@ -43,9 +44,9 @@ void tracer_collect(struct tracer *t)
 		else if (k == ET_CNT_LOST_FUTEX)
 			m->lost[ET_EV_FUTEXSTAT] = sum;   /* shown in the time section */
 		else if (k == ET_CNT_SKB_FILTERED)
-			m->skbs.filtered = sum;
+			m->net->skbs.filtered = sum;
 		else if (k == ET_CNT_SKB_TRACKED)
-			m->skbs.followed = sum;
+			m->net->skbs.followed = sum;
 	}
 	free(cnt);
 }

@@ -1,4 +1,5 @@
 #include "record.h"
+#include "reports/net/netstate.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -189,12 +190,12 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 		end.nlost++;
 	}
 	sb_putn(&tail, (const char *)m->totals, m->ntotals * sizeof(*m->totals));
-	if (m->skbs.enabled) {
+	if (m->net->skbs.enabled) {
 		/* the kernel's packet counters and how packets were followed */
 		struct strbuf sb = STRBUF_INIT;
-		uint64_t head[3] = { m->skbs.followed, m->skbs.filtered, m->skbs.nfuncs };
+		uint64_t head[3] = { m->net->skbs.followed, m->net->skbs.filtered, m->net->skbs.nfuncs };
 		sb_putn(&sb, (const char *)head, sizeof(head));
-		const char *b = m->skbs.backend ? m->skbs.backend : "", *f = m->skbs.filter ? m->skbs.filter : "";
+		const char *b = m->net->skbs.backend ? m->net->skbs.backend : "", *f = m->net->skbs.filter ? m->net->skbs.filter : "";
 		sb_putn(&sb, b, strlen(b) + 1);
 		sb_putn(&sb, f, strlen(f) + 1);
 		put_frame(r, REC_SKB, sb.buf, sb.len, NULL, 0);
@@ -500,16 +501,16 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 				if (n)
 					rp->skb_filter = strndup(p, n);
 			}
-			rp->m.skbs.enabled = true;
-			rp->m.skbs.followed = head[0];
-			rp->m.skbs.filtered = head[1];
-			rp->m.skbs.nfuncs = (size_t)head[2];
-			rp->m.skbs.backend = rp->skb_backend;
-			rp->m.skbs.filter = rp->skb_filter;
+			rp->m.net->skbs.enabled = true;
+			rp->m.net->skbs.followed = head[0];
+			rp->m.net->skbs.filtered = head[1];
+			rp->m.net->skbs.nfuncs = (size_t)head[2];
+			rp->m.net->skbs.backend = rp->skb_backend;
+			rp->m.net->skbs.filter = rp->skb_filter;
 			/* kernel names from this machine's symbols (a replay of another boot shows wrong names) */
 			char kerr[256];
-			if (!rp->m.skbs.ksyms)
-				rp->m.skbs.ksyms = ksyms_load(record_kallsyms, kerr, sizeof(kerr));
+			if (!rp->m.net->skbs.ksyms)
+				rp->m.net->skbs.ksyms = ksyms_load(record_kallsyms, kerr, sizeof(kerr));
 		} else if (fr.kind == REC_KERNEL && have_run && version >= 3 && !rp->kernel_strs) {
 			if (replay_kernel(rp, buf, fr.len) < 0) {
 				rc = bad_file(path, "corrupt recording (a bad kernel frame)");

@@ -1,6 +1,7 @@
 /* `etrace run`: start the held target, trace it, pass signals through,
  * collect, report, clean up, and exit with the target's own status. */
 #include "run.h"
+#include "reports/net/netstate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -518,9 +519,9 @@ int run_main(const struct run_opts *o)
 	struct tracer *tr = NULL;
 	struct et_model m;
 	model_init(&m);
-	m.skbs.enabled = skb.on;
-	m.skbs.filter = o->skb_filter;
-	m.skbs.ksyms = skb.ksyms;   /* the model frees it */
+	m.net->skbs.enabled = skb.on;
+	m.net->skbs.filter = o->skb_filter;
+	m.net->skbs.ksyms = skb.ksyms;   /* the model frees it */
 	skb.ksyms = NULL;
 	m.last_n = o->last_n;
 	m.str_max = o->str_max;
@@ -597,9 +598,9 @@ int run_main(const struct run_opts *o)
 
 	/* after the load: an auto-picked function backend may have fallen
 	 * back to tracepoints */
-	m.net_backend = m.skbs.backend = skb.backend;
-	m.net_backend_why = skb.why;
-	m.skbs.nfuncs = skb.funcs.n;
+	m.net->backend = m.net->skbs.backend = skb.backend;
+	m.net->backend_why = skb.why;
+	m.net->skbs.nfuncs = skb.funcs.n;
 	if (o->probe)
 		fill_probe(o->probe, &m, &skb);
 
@@ -710,15 +711,15 @@ int run_main(const struct run_opts *o)
 	tracer_collect(tr);
 	startup_mark("the kernel's totals read");
 	static char net_why[320];
-	if (!m.net_backend_why) {
+	if (!m.net->backend_why) {
 		struct caps k;
 		const char *w;
 		caps_detect_net(&k);
 		const char *best = caps_net_backend(&k, &w);
 		snprintf(net_why, sizeof(net_why), "connections by their tracepoints; --skb would follow packets by %s: %s",
 			 best, w);
-		m.net_backend = "tracepoint";
-		m.net_backend_why = net_why;
+		m.net->backend = "tracepoint";
+		m.net->backend_why = net_why;
 	}
 	startup_mark("the --skb backend the kernel would allow");
 	/* the root's status from waitid is authoritative (its exit record may be lost) */

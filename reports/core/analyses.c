@@ -32,6 +32,11 @@ const struct et_analysis *const et_analyses[] = { ANALYSES(ENTRY) NULL };
 		if ((*a)->op)                                           \
 			(*a)->op(__VA_ARGS__)
 
+void analyses_init(struct et_model *m)
+{
+	EACH(init, m);
+}
+
 void analyses_on_fork(struct et_model *m, struct et_process *parent, struct et_process *child)
 {
 	EACH(on_fork, m, parent, child);

@@ -33,6 +33,8 @@ enum et_report_at {
 struct et_analysis {
 	const char *name;
 	int text_at, json_at;   /* enum et_report_at: after which section */
+	/* makes what it keeps in the model (model_init) */
+	void (*init)(struct et_model *m);
 	/* a new process (not a thread): child starts as a copy of parent; a
 	 * vfork child shares its parent's memory (child->vm_parent is set) */
 	void (*on_fork)(struct et_model *m, struct et_process *parent, struct et_process *child);
@@ -59,6 +61,7 @@ struct et_analysis {
 /* The analyses, in the order their sections are rendered. */
 extern const struct et_analysis *const et_analyses[];
 
+void analyses_init(struct et_model *m);
 void analyses_on_fork(struct et_model *m, struct et_process *parent, struct et_process *child);
 void analyses_on_exec_begin(struct et_model *m, struct et_process *p);
 void analyses_on_exec_image(struct et_model *m, struct et_process *p, bool is_static);

@@ -5,6 +5,9 @@
 #include "model_int.h"
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "xalloc.h"
 #include "analysis.h"
 #include "reports/syscalls/decode.h"
 #include "hostfacts.h"
@@ -34,6 +37,7 @@ void model_init(struct et_model *m)
 	char buf[PATH_MAX];
 	if (getcwd(buf, sizeof(buf)))
 		m->start_cwd = strdup(buf);
+	analyses_init(m);
 }
 
 static void record_free(struct et_record *r)

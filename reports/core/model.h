@@ -13,8 +13,6 @@
 #include "reports/process/fdtable.h"
 #include "strbuf.h"
 #include "u64map.h"
-#include "reports/net/udp.h"
-#include "reports/net/skb.h"
 #include "symbolize/unwind.h"
 #include "symbolize/elfsyms.h"
 
@@ -188,7 +186,7 @@ struct et_failure {
 
 #define ET_KERNEL_GAPS_MAX 16
 
-struct et_conn;             /* reports/net/tcp.h */
+struct et_net;              /* reports/net/netstate.h */
 
 struct et_syscall_total {
 	int nr;
@@ -220,8 +218,6 @@ struct et_model {
 	int root_pid;
 	char **command;
 	const char *backend;        /* syscall backend used */
-	const char *net_backend;    /* network path backend ("tracepoint") */
-	const char *net_backend_why;
 	/* what this kernel lacks and what that costs (runner/kernelfit.c;
 	 * static strings) */
 	struct et_kernel_gap { const char *what, *cost; } kernel_gaps[ET_KERNEL_GAPS_MAX];
@@ -250,13 +246,8 @@ struct et_model {
 	void (*sink)(void *ctx, const struct et_model *m, const struct ev_header *h,
 		     const struct et_record *r);
 	void *sink_ctx;
-	/* TCP connections, in the order first seen */
-	struct et_conn *conns;
-	size_t nconns, cap_conns;
-	/* UDP flows and DNS lookups (reports/net/udp.c) */
-	struct et_udp udp;
-	/* --skb packets and route lookups (reports/net/skb.c) */
-	struct et_skbs skbs;
+	/* the network's state (reports/net/netstate.h), made by its analysis */
+	struct et_net *net;
 	/* thread index */
 	struct et_thread **tindex;
 	size_t tindex_cap, tindex_count;

@@ -1,6 +1,9 @@
 /* Process records: fork, exec, exit, signals delivered and generated (see
  * ingest.h). */
+#include <stdlib.h>
+#include <string.h>
 #include "analysis.h"
+#include "reports/core/xalloc.h"
 #include "reports/syscalls/decode.h"
 #include "reports/process/sigsender.h"
 #include "model_int.h"

@@ -1,7 +1,10 @@
 /* ET_EV_CRASH records: a fatal signal's registers, stack and code bytes,
  * kept per process for the crash analysis (crash.c). */
+#include <stdlib.h>
+#include <string.h>
 #include <signal.h>
 #include "reports/core/model_int.h"
+#include "reports/core/xalloc.h"
 
 /* --trace-func: a uretprobe replaced the return address of each probed call
  * in progress with its trampoline; put the originals back in the copy, so

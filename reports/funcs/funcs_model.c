@@ -1,6 +1,9 @@
 /* --trace-func's records (ET_EV_FUNC): the traced functions' calls and
  * returns, counted and kept per thread; funcs_render.c shows them. */
+#include <stdlib.h>
+#include <string.h>
 #include "reports/core/model_int.h"
+#include "reports/core/xalloc.h"
 
 /* ---- traced functions (--trace-func) ---------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* The hang report's model: the snapshot's records, the threads a fatal
  * signal from outside ended, their stacks, and what each waits for. */
 #include "hang.h"
+#include "reports/net/netstate.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -419,8 +420,8 @@ static void socket_text(const struct et_model *m, const struct ev_snap_file *f, 
 	}
 	if (f->protocol == 6) {
 		sb_printf(sb, ", %s", tcp_state_name(f->state));
-		for (size_t i = m->nconns; i-- > 0;) {
-			const struct et_conn *c = &m->conns[i];
+		for (size_t i = m->net->nconns; i-- > 0;) {
+			const struct et_conn *c = &m->net->conns[i];
 			if (c->sk != f->sk)
 				continue;
 			uint64_t since = c->nstates ? c->states[c->nstates - 1].ts : c->first_ts;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "tcp.h"
+#include "reports/net/netstate.h"
 #include "skb.h"
 #include "reports/core/analysis.h"
 #include "reports/syscalls/decode.h"
@@ -114,7 +115,7 @@ static bool is_send_reset(const struct et_skbs *s, uint64_t func)
 
 int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 {
-	struct et_skbs *s = &m->skbs;
+	struct et_skbs *s = &m->net->skbs;
 	if (size < sizeof(*e) || e->nstack > ET_SKB_STACK || size < sizeof(*e) + e->nstack * sizeof(uint64_t) ||
 	    !e->skb)
 		return -1;
@@ -202,7 +203,7 @@ int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size)
 
 int skb_on_route(struct et_model *m, const struct ev_route *e)
 {
-	struct et_skbs *s = &m->skbs;
+	struct et_skbs *s = &m->net->skbs;
 	/* the same destination and answer again (connect looks its route up
 	 * before and after it picks its port; a sendto loop): counted */
 	for (size_t i = s->nroutes; i-- > 0 && i + 8 >= s->nroutes;) {
@@ -412,7 +413,7 @@ static bool real_drop(const struct et_skb_journey *j)
 
 static void print_journey(const struct et_model *m, const struct et_skb_journey *j, size_t idx, FILE *out)
 {
-	const struct et_skbs *s = &m->skbs;
+	const struct et_skbs *s = &m->net->skbs;
 	struct strbuf sb = STRBUF_INIT;
 	skb_journey_title(j, &sb);
 	sb_puts(&sb, ": ");
@@ -458,7 +459,7 @@ static void print_journey(const struct et_model *m, const struct et_skb_journey 
 
 static void print_routes(const struct et_model *m, FILE *out)
 {
-	const struct et_skbs *s = &m->skbs;
+	const struct et_skbs *s = &m->net->skbs;
 	if (!s->nroutes)
 		return;
 	fputs("  route lookups:\n", out);
@@ -502,7 +503,7 @@ static void print_routes(const struct et_model *m, FILE *out)
 
 void skb_render_text(const struct et_model *m, FILE *out)
 {
-	const struct et_skbs *s = &m->skbs;
+	const struct et_skbs *s = &m->net->skbs;
 	print_routes(m, out);
 	if (!s->enabled)
 		return;
@@ -595,7 +596,7 @@ static void json_proto(struct strbuf *sb, uint8_t proto)
 
 void skb_render_json(const struct et_model *m, struct strbuf *sb)
 {
-	const struct et_skbs *s = &m->skbs;
+	const struct et_skbs *s = &m->net->skbs;
 	struct strbuf e = STRBUF_INIT;
 	sb_puts(sb, ",\"routes\":[");
 	for (size_t i = 0; i < s->nroutes; i++) {
@@ -697,7 +698,7 @@ void skb_render_json(const struct et_model *m, struct strbuf *sb)
 
 void skb_render_event(const struct et_model *m, const struct ev_header *h, double wall, struct strbuf *sb)
 {
-	const struct et_skbs *s = &m->skbs;
+	const struct et_skbs *s = &m->net->skbs;
 	struct strbuf e = STRBUF_INIT;
 	if (h->type == ET_EV_ROUTE) {
 		const struct ev_route *r = (const void *)h;
@@ -737,16 +738,11 @@ void skb_render_event(const struct et_model *m, const struct ev_header *h, doubl
 
 /* ---- the analysis (reports/core/analyses.c) ------------------------------------ */
 
-static void skb_analysis_free(struct et_model *m)
-{
-	skb_free_all(&m->skbs);
-}
-
 const struct et_analysis skb_analysis = {
 	.name = "skb",
 	.text_at = ET_AT_FAILURES + 30,
 	.json_at = ET_AT_FAILURES + 40,
 	.render_text = skb_render_text,
 	.render_json = skb_render_json,
-	.free = skb_analysis_free,
+	/* its state is freed with the network's (netstate.c) */
 };

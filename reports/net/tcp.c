@@ -1,6 +1,7 @@
 /* TCP connections of the tree: ET_EV_SOCK records gathered per socket, and
  * the words the renderers use for them. */
 #include "tcp.h"
+#include "reports/net/netstate.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -297,25 +298,25 @@ void conn_outcome(const struct et_model *m, const struct et_conn *c, struct strb
 
 static struct et_conn *conn_for(struct et_model *m, const struct ev_sock *e)
 {
-	for (size_t i = m->nconns; i-- > 0;)
-		if (m->conns[i].sk == e->sk && !m->conns[i].closed)
-			return &m->conns[i];
+	for (size_t i = m->net->nconns; i-- > 0;)
+		if (m->net->conns[i].sk == e->sk && !m->net->conns[i].closed)
+			return &m->net->conns[i];
 	if (e->kind != ET_SK_STATE) {
 		/* an abortive close sends its RST after the CLOSE */
-		for (size_t i = m->nconns; i-- > 0;)
-			if (m->conns[i].sk == e->sk)
-				return &m->conns[i];
+		for (size_t i = m->net->nconns; i-- > 0;)
+			if (m->net->conns[i].sk == e->sk)
+				return &m->net->conns[i];
 		return NULL; /* a socket we did not see start */
 	}
-	if (m->nconns == m->cap_conns) {
-		size_t cap = m->cap_conns ? m->cap_conns * 2 : 16;
-		struct et_conn *n = realloc(m->conns, cap * sizeof(*n));
+	if (m->net->nconns == m->net->cap_conns) {
+		size_t cap = m->net->cap_conns ? m->net->cap_conns * 2 : 16;
+		struct et_conn *n = realloc(m->net->conns, cap * sizeof(*n));
 		if (!n)
 			return NULL;
-		m->conns = n;
-		m->cap_conns = cap;
+		m->net->conns = n;
+		m->net->cap_conns = cap;
 	}
-	struct et_conn *c = &m->conns[m->nconns++];
+	struct et_conn *c = &m->net->conns[m->net->nconns++];
 	memset(c, 0, sizeof(*c));
 	c->sk = e->sk;
 	c->first_ts = e->h.ts;

@@ -1,6 +1,7 @@
 /* The TCP analysis: its part of the text report's network section and the
  * JSON report's "connections" (see tcp.h). */
 #include "tcp.h"
+#include "reports/net/netstate.h"
 
 #include <stdio.h>
 
@@ -13,14 +14,14 @@
  * packets alike (udp.c and skb.c follow with theirs). */
 static void tcp_render_text(const struct et_model *m, FILE *out)
 {
-	if (!m->nconns && !udp_count_flows(m) && !udp_count_dns(m) && !m->skbs.enabled && !m->skbs.nroutes)
+	if (!m->net->nconns && !udp_count_flows(m) && !udp_count_dns(m) && !m->net->skbs.enabled && !m->net->skbs.nroutes)
 		return;
 	char title[128];
 	udp_network_title(m, title, sizeof(title));
 	report_heading(out, title);
 	struct strbuf sb = STRBUF_INIT;
-	for (size_t i = 0; i < m->nconns; i++) {
-		const struct et_conn *c = &m->conns[i];
+	for (size_t i = 0; i < m->net->nconns; i++) {
+		const struct et_conn *c = &m->net->conns[i];
 		sb_reset(&sb);
 		conn_outcome(m, c, &sb);
 		fprintf(out, "  pid %d  %s\n", c->pid, sb_str(&sb));
@@ -64,8 +65,8 @@ static void tcp_render_text(const struct et_model *m, FILE *out)
 static void tcp_render_json(const struct et_model *m, struct strbuf *sb)
 {
 	sb_puts(sb, ",\"connections\":[");
-	for (size_t i = 0; i < m->nconns; i++) {
-		const struct et_conn *c = &m->conns[i];
+	for (size_t i = 0; i < m->net->nconns; i++) {
+		const struct et_conn *c = &m->net->conns[i];
 		struct strbuf e = STRBUF_INIT;
 		if (i)
 			sb_putc(sb, ',');
@@ -147,18 +148,12 @@ static void tcp_render_json(const struct et_model *m, struct strbuf *sb)
 	sb_puts(sb, "]");
 }
 
-static void tcp_free(struct et_model *m)
-{
-	free(m->conns);
-	m->conns = NULL;
-	m->nconns = m->cap_conns = 0;
-}
-
 const struct et_analysis tcp_analysis = {
 	.name = "tcp",
 	.text_at = ET_AT_FAILURES + 10,
 	.json_at = ET_AT_FAILURES + 10,
 	.render_text = tcp_render_text,
 	.render_json = tcp_render_json,
-	.free = tcp_free,
+	.init = net_init,   /* the network's state, for tcp, udp and skb */
+	.free = net_free,
 };

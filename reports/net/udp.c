@@ -17,6 +17,7 @@
  * turn around: the query is received and the answer sent.
  */
 #include "tcp.h"
+#include "reports/net/netstate.h"
 #include "udp.h"
 #include "reports/core/xalloc.h"
 
@@ -119,7 +120,7 @@ static struct et_udp_flow *flow_for(struct et_model *m, struct et_process *p, in
 				    const struct udp_ep *local, const struct udp_ep *remote, uint64_t ts,
 				    size_t *index, bool *created)
 {
-	struct et_udp *u = &m->udp;
+	struct et_udp *u = &m->net->udp;
 	*created = false;
 	for (size_t i = u->nflows; i-- > 0;) {
 		struct et_udp_flow *f = &u->flows[i];
@@ -339,7 +340,7 @@ static struct et_dns_lookup *lookup_start(struct et_udp *u, int pid, int tid, in
 static void dns_datagram(struct et_model *m, struct et_process *p, const struct et_record *r, size_t flow,
 			 uint64_t sock, int dir, const struct udp_ep *peer, const uint8_t *data, size_t dlen)
 {
-	struct et_udp *u = &m->udp;
+	struct et_udp *u = &m->net->udp;
 	const struct ev_syscall *ev = &r->ev;
 	int tid = (int)ev->h.tid;
 	struct dns_msg *msg = malloc(sizeof(*msg));
@@ -451,8 +452,8 @@ static int ends_from_fd(const struct et_record *r, const struct syscall_sig *sig
 void udp_on_syscall(struct et_model *m, struct et_process *p, const struct et_record *r)
 {
 	const struct ev_syscall *ev = &r->ev;
-	m->udp.last_rec = NULL;   /* what --events shows after this record */
-	m->udp.nlast = 0;
+	m->net->udp.last_rec = NULL;   /* what --events shows after this record */
+	m->net->udp.nlast = 0;
 	if (!p || (ev->flags & ET_SC_F_NORETURN) || (int64_t)ev->ret < 0)
 		return;
 	const struct syscall_sig *sig = syscall_sig_by_nr((int)ev->nr);
@@ -542,8 +543,8 @@ void udp_on_syscall(struct et_model *m, struct et_process *p, const struct et_re
 		bytes_left -= bytes;
 		flow_count(m, p, tid, e.sk, e.dir, &local, remote, dgrams, bytes, ev->h.ts, &flows[i]);
 	}
-	if ((dgrams_left || bytes_left) && flows[0] < m->udp.nflows) {
-		struct et_udp_flow *f = &m->udp.flows[flows[0]];
+	if ((dgrams_left || bytes_left) && flows[0] < m->net->udp.nflows) {
+		struct et_udp_flow *f = &m->net->udp.flows[flows[0]];
 		if (e.dir == ET_DIR_SENT) {
 			f->dgrams_sent += dgrams_left;
 			f->bytes_sent += bytes_left;
@@ -566,12 +567,12 @@ void udp_on_syscall(struct et_model *m, struct et_process *p, const struct et_re
 
 size_t udp_count_flows(const struct et_model *m)
 {
-	return m->udp.nflows;
+	return m->net->udp.nflows;
 }
 
 size_t udp_count_dns(const struct et_model *m)
 {
-	return m->udp.ndns;
+	return m->net->udp.ndns;
 }
 
 void udp_network_title(const struct et_model *m, char *buf, size_t len)
@@ -579,16 +580,16 @@ void udp_network_title(const struct et_model *m, char *buf, size_t len)
 	struct strbuf sb = STRBUF_INIT;
 	const char *sep = "";
 	sb_puts(&sb, "network (");
-	if (m->nconns || (!m->udp.nflows && !m->udp.ndns)) {
-		sb_printf(&sb, "%zu TCP socket%s", m->nconns, m->nconns == 1 ? "" : "s");
+	if (m->net->nconns || (!m->net->udp.nflows && !m->net->udp.ndns)) {
+		sb_printf(&sb, "%zu TCP socket%s", m->net->nconns, m->net->nconns == 1 ? "" : "s");
 		sep = ", ";
 	}
-	if (m->udp.nflows) {
-		sb_printf(&sb, "%s%zu UDP flow%s", sep, m->udp.nflows, m->udp.nflows == 1 ? "" : "s");
+	if (m->net->udp.nflows) {
+		sb_printf(&sb, "%s%zu UDP flow%s", sep, m->net->udp.nflows, m->net->udp.nflows == 1 ? "" : "s");
 		sep = ", ";
 	}
-	if (m->udp.ndns)
-		sb_printf(&sb, "%s%zu DNS lookup%s", sep, m->udp.ndns, m->udp.ndns == 1 ? "" : "s");
+	if (m->net->udp.ndns)
+		sb_printf(&sb, "%s%zu DNS lookup%s", sep, m->net->udp.ndns, m->net->udp.ndns == 1 ? "" : "s");
 	sb_putc(&sb, ')');
 	snprintf(buf, len, "%s", sb_str(&sb));
 	sb_free(&sb);
@@ -603,7 +604,7 @@ static void flow_ends(const struct et_udp_flow *f, struct strbuf *sb)
 
 void udp_render_text(const struct et_model *m, FILE *out)
 {
-	const struct et_udp *u = &m->udp;
+	const struct et_udp *u = &m->net->udp;
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < u->nflows; i++) {
 		const struct et_udp_flow *f = &u->flows[i];
@@ -647,7 +648,7 @@ static void json_ep(struct strbuf *sb, const struct udp_ep *e)
 
 void udp_render_json_flows(const struct et_model *m, struct strbuf *sb)
 {
-	const struct et_udp *u = &m->udp;
+	const struct et_udp *u = &m->net->udp;
 	sb_putc(sb, '[');
 	for (size_t i = 0; i < u->nflows; i++) {
 		const struct et_udp_flow *f = &u->flows[i];
@@ -669,7 +670,7 @@ void udp_render_json_flows(const struct et_model *m, struct strbuf *sb)
 static void json_lookup(const struct et_model *m, const struct et_dns_lookup *d, size_t i, struct strbuf *sb)
 {
 	char tn[16], rn[16];
-	const struct et_udp *u = &m->udp;
+	const struct et_udp *u = &m->net->udp;
 	const struct udp_ep none = { 0 };
 	const struct udp_ep *local = d->flow < u->nflows ? &u->flows[d->flow].local : &none;
 	sb_printf(sb, "{\"id\":%zu,\"t_ms\":%.3f,\"pid\":%d,\"tid\":%d,\"role\":\"%s\",\"server\":", i,
@@ -722,7 +723,7 @@ static void json_lookup(const struct et_model *m, const struct et_dns_lookup *d,
 
 void udp_render_json_dns(const struct et_model *m, struct strbuf *sb)
 {
-	const struct et_udp *u = &m->udp;
+	const struct et_udp *u = &m->net->udp;
 	sb_putc(sb, '[');
 	for (size_t i = 0; i < u->ndns; i++) {
 		if (i)
@@ -734,7 +735,7 @@ void udp_render_json_dns(const struct et_model *m, struct strbuf *sb)
 
 void udp_render_event_lines(const struct et_model *m, const struct et_record *r, struct strbuf *sb)
 {
-	const struct et_udp *u = &m->udp;
+	const struct et_udp *u = &m->net->udp;
 	if (!r || u->last_rec != r)
 		return;
 	for (size_t i = 0; i < u->nlast; i++) {
@@ -759,11 +760,6 @@ static void udp_json_members(const struct et_model *m, struct strbuf *sb)
 	udp_render_json_dns(m, sb);
 }
 
-static void udp_analysis_free(struct et_model *m)
-{
-	udp_free(&m->udp);
-}
-
 const struct et_analysis udp_analysis = {
 	.name = "udp",
 	.text_at = ET_AT_FAILURES + 20,
@@ -771,5 +767,5 @@ const struct et_analysis udp_analysis = {
 	.on_syscall = udp_on_syscall,
 	.render_text = udp_render_text,
 	.render_json = udp_json_members,
-	.free = udp_analysis_free,
+	/* its state is freed with the network's (netstate.c) */
 };

@@ -1,6 +1,7 @@
 /* The JSON report (schema in docs/report-schema.md) and the JSON Lines
  * event stream. */
 #include "render.h"
+#include "reports/net/netstate.h"
 #include "reports/core/analysis.h"
 #include "reports/core/evtypes.h"
 
@@ -190,9 +191,9 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 	sb_puts(&sb, ",\"functions\":");
 	sb_json_str(&sb, m->nfuncs ? m->funcs_backend : NULL);
 	sb_puts(&sb, ",\"network\":");
-	sb_json_str(&sb, m->net_backend);
+	sb_json_str(&sb, m->net->backend);
 	sb_puts(&sb, ",\"network_reason\":");
-	sb_json_str(&sb, m->net_backend_why);
+	sb_json_str(&sb, m->net->backend_why);
 	sb_puts(&sb, "}");
 	if (m->nreplay_notes) {
 		/* a replay that could not show everything as the run had it */

@@ -1,5 +1,6 @@
 /* The text report: what a person reads at the end of a run. */
 #include "render.h"
+#include "reports/net/netstate.h"
 #include "reports/suppress/gen.h"
 #include "reports/core/analysis.h"
 #include "reports/core/heading.h"
@@ -261,9 +262,9 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	if (o->exit_reason)
 		fprintf(out, "error:    %s\n", o->exit_reason);
 	fprintf(out, "tracing:  syscalls via %s", m->backend ? m->backend : "?");
-	if (m->net_backend)
-		fprintf(out, "; network path via %s%s%s%s", m->net_backend, m->net_backend_why ? " (" : "",
-			m->net_backend_why ? m->net_backend_why : "", m->net_backend_why ? ")" : "");
+	if (m->net->backend)
+		fprintf(out, "; network path via %s%s%s%s", m->net->backend, m->net->backend_why ? " (" : "",
+			m->net->backend_why ? m->net->backend_why : "", m->net->backend_why ? ")" : "");
 	fputc('\n', out);
 	for (size_t i = 0; i < m->nreplay_notes; i++)
 		fprintf(out, "replay:   %s\n", m->replay_notes[i]);

@@ -1,6 +1,7 @@
 /* The verdict (see verdict.h): every finding of the analyses as one line,
  * the chain of parents a failure went up through, and the last words. */
 #include "verdict.h"
+#include "reports/net/netstate.h"
 #include "symbolize/fileutil.h"
 #include "reports/hang/hang.h"
 
@@ -329,8 +330,8 @@ static void add_killed(const struct et_model *m, struct verdict *v)
 static void add_net(const struct et_model *m, struct verdict *v)
 {
 	struct strbuf sb = STRBUF_INIT;
-	for (size_t i = 0; i < m->nconns; i++) {
-		const struct et_conn *c = &m->conns[i];
+	for (size_t i = 0; i < m->net->nconns; i++) {
+		const struct et_conn *c = &m->net->conns[i];
 		if (!conn_connect_errno(m, c) && !c->rst_recv)
 			continue;
 		const struct et_process *p = model_process((struct et_model *)m, c->pid);

@@ -2,6 +2,7 @@
  * opened, loaded when the tree needs them, and what their maps added up
  * read into the model's connections at the end. */
 #include "runner/tracer_int.h"
+#include "reports/net/netstate.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,7 +44,7 @@ int tr_net_open(struct tracer *t, const struct kernel_tp_args *tpa, char *err, s
 }
 
 /* ... loaded and attached: at the start, or when the tree first needs them
- * (bpf/etrace.bpf.c net_needed). */
+ * (net_needed in bpf/core/syscalls.h). */
 int tr_net_load(struct tracer *t, char *err, size_t errlen)
 {
 	if (t->net_loaded)
@@ -146,8 +147,8 @@ static void collect_socket_bytes(struct tracer *t)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &o) < 0)
 			continue;
-		for (size_t i = m->nconns; i-- > 0;) {
-			struct et_conn *c = &m->conns[i];
+		for (size_t i = m->net->nconns; i-- > 0;) {
+			struct et_conn *c = &m->net->conns[i];
 			if (c->sk != key)
 				continue;
 			if (o.sent > c->bytes_sent)
@@ -174,8 +175,8 @@ static void collect_net_path(struct tracer *t)
 	struct et_path_val *per = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*per)) : NULL;
 	if (!per)
 		return;
-	for (size_t i = 0; i < m->nconns; i++)
-		m->conns[i].npath = m->conns[i].path_not_listed = 0;
+	for (size_t i = 0; i < m->net->nconns; i++)
+		m->net->conns[i].npath = m->net->conns[i].path_not_listed = 0;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -197,13 +198,13 @@ static void collect_net_path(struct tracer *t)
 			continue;
 		/* the connection of that socket that had started by then */
 		struct et_conn *c = NULL;
-		for (size_t i = m->nconns; i-- > 0;) {
-			if (m->conns[i].sk != key.sk)
+		for (size_t i = m->net->nconns; i-- > 0;) {
+			if (m->net->conns[i].sk != key.sk)
 				continue;
 			if (!c)
-				c = &m->conns[i];
-			if (m->conns[i].first_ts <= v.first_ts) {
-				c = &m->conns[i];
+				c = &m->net->conns[i];
+			if (m->net->conns[i].first_ts <= v.first_ts) {
+				c = &m->net->conns[i];
 				break;
 			}
 		}
@@ -228,8 +229,8 @@ static void collect_net_path(struct tracer *t)
 	}
 	free(per);
 	/* in the order first seen, queue before xmit before receive on a tie */
-	for (size_t i = 0; i < m->nconns; i++) {
-		struct et_conn *c = &m->conns[i];
+	for (size_t i = 0; i < m->net->nconns; i++) {
+		struct et_conn *c = &m->net->conns[i];
 		for (size_t a = 1; a < c->npath; a++) {
 			struct et_path_hop x = c->path[a];
 			size_t b = a;

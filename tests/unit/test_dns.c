@@ -5,6 +5,7 @@
  * of a message, compression loops, oversized and odd names, random bytes.
  */
 #include "unit.h"
+#include "reports/net/netstate.h"
 #include "reports/syscalls/decode.h"
 #include "reports/net/dns.h"
 #include "reports/core/model.h"
@@ -538,16 +539,16 @@ static void test_model(void)
 	cap_add(ev, 4, ET_CAP_SOCKADDR_IN, 0, &to, sizeof(to));
 	CHECK(model_ingest(&m, r.buf, ev->h.size) == 0);
 
-	CHECK(m.udp.nflows == 3);
-	const struct et_udp_flow *f = &m.udp.flows[0];
+	CHECK(m.net->udp.nflows == 3);
+	const struct et_udp_flow *f = &m.net->udp.flows[0];
 	CHECK(f->pid == 4242 && f->dgrams_sent == 2 && f->dgrams_recv == 2);
 	CHECK(f->bytes_sent == qa.n + qaaaa.n && f->bytes_recv == ans.n + nx.n + 10);
 	CHECK(f->remote.port == 53 && f->local.port == 40000 && f->dns_messages == 4);
-	CHECK(m.udp.flows[1].remote.port == 9999 && m.udp.flows[1].bytes_sent == 5 && m.udp.flows[1].dns_messages == 0);
-	CHECK(m.udp.dns_undecoded == 1);
+	CHECK(m.net->udp.flows[1].remote.port == 9999 && m.net->udp.flows[1].bytes_sent == 5 && m.net->udp.flows[1].dns_messages == 0);
+	CHECK(m.net->udp.dns_undecoded == 1);
 
-	CHECK(m.udp.ndns == 2);
-	const struct et_dns_lookup *d = &m.udp.dns[0];
+	CHECK(m.net->udp.ndns == 2);
+	const struct et_dns_lookup *d = &m.net->udp.dns[0];
 	CHECK(d->pid == 4242 && d->role == ET_DNS_CLIENT && d->qtype == 1 && d->rcode == 0);
 	CHECK_STR(d->name, "example.test");
 	CHECK(d->nanswers == 1);
@@ -556,7 +557,7 @@ static void test_model(void)
 	udp_dns_summary(d, &sb);
 	CHECK_STR(sb_str(&sb), "example.test A -> 10.1.2.3 (0.5 ms)");
 	sb_reset(&sb);
-	udp_dns_summary(&m.udp.dns[1], &sb);
+	udp_dns_summary(&m.net->udp.dns[1], &sb);
 	CHECK_STR(sb_str(&sb), "example.test AAAA -> NXDOMAIN (0.6 ms)");
 	sb_reset(&sb);
 	udp_render_json_dns(&m, &sb);
@@ -606,10 +607,10 @@ static void test_model_server(void)
 	cap_add(ev, 4, ET_CAP_SOCKADDR_IN, 0, &client, sizeof(client));
 	CHECK(model_ingest(&m, r.buf, ev->h.size) == 0);
 
-	CHECK(m.udp.nflows == 1 && m.udp.flows[0].dgrams_recv == 1 && m.udp.flows[0].dgrams_sent == 1);
-	CHECK(m.udp.flows[0].remote.port == 5555 && m.udp.flows[0].local.port == 53);
-	CHECK(m.udp.ndns == 1);
-	const struct et_dns_lookup *d = &m.udp.dns[0];
+	CHECK(m.net->udp.nflows == 1 && m.net->udp.flows[0].dgrams_recv == 1 && m.net->udp.flows[0].dgrams_sent == 1);
+	CHECK(m.net->udp.flows[0].remote.port == 5555 && m.net->udp.flows[0].local.port == 53);
+	CHECK(m.net->udp.ndns == 1);
+	const struct et_dns_lookup *d = &m.net->udp.dns[0];
 	CHECK(d->role == ET_DNS_SERVER && d->peer.port == 5555 && d->nanswers == 1);
 	CHECK(d->query_ts == 1000 && d->answer_ts == 4000);
 	struct strbuf sb = STRBUF_INIT;

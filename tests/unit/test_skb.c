@@ -8,6 +8,7 @@
  * lines; and kernel function names with this machine's /proc/kallsyms.
  */
 #include "unit.h"
+#include "reports/net/netstate.h"
 #include "reports/core/model.h"
 #include "reports/net/skb.h"
 #include "reports/core/strbuf.h"
@@ -231,7 +232,7 @@ static void test_journey(void)
 	struct et_model m;
 	start(&m);
 	journeys(&m);
-	const struct et_skbs *s = &m.skbs;
+	const struct et_skbs *s = &m.net->skbs;
 	CHECK(m.bad_records == 0);
 	CHECK(s->enabled);
 	CHECK(s->n == 2);
@@ -312,7 +313,7 @@ static void test_reuse(void)
 {
 	struct et_model m;
 	start(&m);
-	const struct et_skbs *s = &m.skbs;
+	const struct et_skbs *s = &m.net->skbs;
 	struct ev_skb a = pkt(SKB_A, 100, 4, "10.0.0.1", 40000, "10.0.0.2", 80, 6, 0x02);
 	CHECK(hop(&m, &a, BASE + 1000, ET_SKB_DEV_QUEUE, 1, 0, 0, 100) == 0);
 	CHECK(hop(&m, &a, BASE + 2000, ET_SKB_CONSUME, 0, 0, 0, 100) == 0);
@@ -384,7 +385,7 @@ static void test_bad_records(void)
 {
 	struct et_model m;
 	start(&m);
-	const struct et_skbs *s = &m.skbs;
+	const struct et_skbs *s = &m.net->skbs;
 	struct ev_skb e = pkt(SKB_A, 100, 4, "10.0.0.1", 40000, "10.0.0.2", 80, 6, 0x02);
 	e.hook = ET_SKB_DEV_QUEUE;
 	e.first = 1;
@@ -480,7 +481,7 @@ static void test_hops_cap(void)
 {
 	struct et_model m;
 	start(&m);
-	const struct et_skbs *s = &m.skbs;
+	const struct et_skbs *s = &m.net->skbs;
 	struct ev_skb a = pkt(SKB_A, 100, 4, "10.0.0.1", 40000, "10.0.0.2", 80, 6, 0x02);
 	CHECK(hop(&m, &a, BASE + 1000, ET_SKB_DEV_QUEUE, 1, 0, 0, 100) == 0);
 	for (int i = 1; i < ET_SKB_HOPS_MAX + 5; i++)
@@ -519,8 +520,8 @@ static void test_journeys_cap(void)
 {
 	struct et_model m;
 	start(&m);
-	const struct et_skbs *s = &m.skbs;
-	m.skbs.backend = "tracepoint";
+	const struct et_skbs *s = &m.net->skbs;
+	m.net->skbs.backend = "tracepoint";
 	uint64_t t = BASE + MS;
 	const uint64_t base_skb = 0xffff888100000000ull;
 	const size_t half = ET_SKB_JOURNEYS_MAX / 2;
@@ -572,6 +573,7 @@ static void test_journeys_cap(void)
 
 	/* nothing can go (all dropped): a new packet is counted, its hooks ignored */
 	start(&m);
+	s = &m.net->skbs;   /* the new model's */
 	for (uint64_t i = 0; i < ET_SKB_JOURNEYS_MAX; i++) {
 		struct ev_skb p = pkt(base_skb + i * 0x100, 100, 4, "10.0.0.1", 1000, "10.0.0.2", 80, 6, 0x02);
 		hop(&m, &p, t++, ET_SKB_DEV_QUEUE, 1, 0, 0, 100);
@@ -599,7 +601,7 @@ static void test_routes(void)
 {
 	struct et_model m;
 	start(&m);
-	const struct et_skbs *s = &m.skbs;
+	const struct et_skbs *s = &m.net->skbs;
 	CHECK(route(&m, BASE + MS, 100, "10.0.0.2", 80, 0, 254, "eth0", "10.0.0.254") == 0);
 	CHECK(route(&m, BASE + 2 * MS, 100, "10.0.0.2", 80, 0, 254, "eth0", "10.0.0.254") == 0);
 	CHECK(route(&m, BASE + 3 * MS, 100, "10.0.0.2", 80, 0, 254, "eth0", "10.0.0.254") == 0);
@@ -671,7 +673,7 @@ static void test_routes(void)
 
 	/* folding looks at the last few lookups only; and at most 1000 are kept */
 	start(&m);
-	s = &m.skbs;
+	s = &m.net->skbs;
 	CHECK(route(&m, BASE + 1, 100, "10.1.0.0", 80, 0, 254, "eth0", NULL) == 0);
 	for (int i = 1; i <= 8; i++) {
 		char a[32];
@@ -769,7 +771,7 @@ static void test_text(void)
 {
 	struct et_model m;
 	start(&m);
-	m.skbs.backend = "tracepoint";
+	m.net->skbs.backend = "tracepoint";
 	journeys(&m);
 	/* a packet with an unknown drop reason, its device name quoted */
 	struct ev_skb u = pkt(SKB_C, 100, 6, "::1", 5, "::1", 6, 17, 0);
@@ -781,9 +783,9 @@ static void test_text(void)
 	struct ev_skb v = pkt(SKB_D, 100, 4, "10.0.0.1", 0, "10.0.0.2", 0, 1, 0);
 	memcpy(v.ifname, "0123456789abcdef", 16);
 	CHECK(hop(&m, &v, BASE + 4 * MS, ET_SKB_DEV_QUEUE, 1, 0, 0, 100) == 0);
-	CHECK(m.skbs.n == 4);
-	if (m.skbs.n == 4)
-		CHECK_STR(m.skbs.v[3].hops[0].ifname, "0123456789abcde");
+	CHECK(m.net->skbs.n == 4);
+	if (m.net->skbs.n == 4)
+		CHECK_STR(m.net->skbs.v[3].hops[0].ifname, "0123456789abcde");
 
 	char *t = text_of(&m);
 	CHECK(strstr(t, "  packets (--skb via tracepoint): 4 followed, 2 dropped\n") == t);
@@ -817,11 +819,11 @@ static void test_text(void)
 	free(t);
 
 	/* the kernel counters, the filter, the function backend */
-	m.skbs.backend = "kprobe-multi";
-	m.skbs.nfuncs = 123;
-	m.skbs.followed = 9;
-	m.skbs.filtered = 5;
-	m.skbs.filter = "tcp port 80";
+	m.net->skbs.backend = "kprobe-multi";
+	m.net->skbs.nfuncs = 123;
+	m.net->skbs.followed = 9;
+	m.net->skbs.filtered = 5;
+	m.net->skbs.filter = "tcp port 80";
 	t = text_of(&m);
 	CHECK(strstr(t, "  packets (--skb via kprobe-multi, 123 kernel functions): 9 followed matching 'tcp port 80', "
 			"5 of the tree's not matching, 2 dropped\n") == t);
@@ -830,7 +832,7 @@ static void test_text(void)
 
 	/* --skb on, nothing seen */
 	start(&m);
-	m.skbs.enabled = true;
+	m.net->skbs.enabled = true;
 	t = text_of(&m);
 	CHECK_STR(t, "  packets (--skb via ?): 0 followed, 0 dropped\n    (none)\n");
 	free(t);
@@ -952,8 +954,8 @@ static void test_json(void)
 {
 	struct et_model m;
 	start(&m);
-	m.skbs.backend = "tracepoint";
-	m.skbs.filter = "port \"80\"";
+	m.net->skbs.backend = "tracepoint";
+	m.net->skbs.filter = "port \"80\"";
 	journeys(&m);
 	CHECK(route(&m, BASE + MS / 2, 100, "10.0.0.2", 80, 0, 254, "eth0", NULL) == 0);
 	struct ev_skb u = pkt(SKB_C, 100, 6, "::1", 5, "::1", 6, 17, 0);
@@ -1057,27 +1059,27 @@ static void test_ksyms(void)
 	}
 	struct et_model m;
 	start(&m);
-	m.skbs.ksyms = k;   /* the model frees it */
-	m.skbs.backend = "kprobe-multi";
+	m.net->skbs.ksyms = k;   /* the model frees it */
+	m.net->skbs.backend = "kprobe-multi";
 	struct ev_skb p = pkt(SKB_A, 100, 4, "10.0.0.2", 80, "10.0.0.1", 40000, 6, 0x12);
 	uint64_t stack[2] = { a + 0x10, 0x10 };
 	CHECK(hop(&m, &p, BASE + MS, ET_SKB_RECEIVE, 1, 0, 0, 0) == 0);
 	CHECK(hop_stack(&m, &p, BASE + MS + 1000, ET_SKB_FUNC, 0, a, 0, 0, stack, 2) == 0);
 	CHECK(hop(&m, &p, BASE + MS + 2000, ET_SKB_FUNC, 0, a + 0x10, 0, 0) == 0);
 	CHECK(hop(&m, &p, BASE + MS + 3000, ET_SKB_KFREE, 0, a + 0x10, no_socket, 0) == 0);
-	CHECK(m.skbs.n == 1 && m.skbs.v[0].nhops == 4);
+	CHECK(m.net->skbs.n == 1 && m.net->skbs.v[0].nhops == 4);
 
 	struct strbuf sb = STRBUF_INIT;
-	if (m.skbs.n == 1 && m.skbs.v[0].nhops == 4) {
-		CHECK_STR(name_of(&m.skbs, &m.skbs.v[0].hops[1], &sb), "tcp_v4_rcv");
-		CHECK_STR(name_of(&m.skbs, &m.skbs.v[0].hops[2], &sb), "tcp_v4_rcv+0x10");
-		CHECK_STR(name_of(&m.skbs, &m.skbs.v[0].hops[3], &sb), "kfree_skb");
+	if (m.net->skbs.n == 1 && m.net->skbs.v[0].nhops == 4) {
+		CHECK_STR(name_of(&m.net->skbs, &m.net->skbs.v[0].hops[1], &sb), "tcp_v4_rcv");
+		CHECK_STR(name_of(&m.net->skbs, &m.net->skbs.v[0].hops[2], &sb), "tcp_v4_rcv+0x10");
+		CHECK_STR(name_of(&m.net->skbs, &m.net->skbs.v[0].hops[3], &sb), "kfree_skb");
 	}
 	sb_reset(&sb);
-	skb_kaddr(&m.skbs, a, &sb);
+	skb_kaddr(&m.net->skbs, a, &sb);
 	CHECK_STR(sb_str(&sb), "tcp_v4_rcv");
 	sb_reset(&sb);
-	skb_kaddr(&m.skbs, 0x10, &sb);   /* below every symbol */
+	skb_kaddr(&m.net->skbs, 0x10, &sb);   /* below every symbol */
 	CHECK_STR(sb_str(&sb), "0x10");
 	sb_free(&sb);
 
@@ -1097,7 +1099,7 @@ static void test_ksyms(void)
 	CHECK(json_part_ok(j));
 	free(j);
 	model_free(&m);
-	CHECK(m.skbs.ksyms == NULL);
+	CHECK(m.net == NULL);   /* freed with the network's state, ksyms and all */
 }
 
 int main(void)
