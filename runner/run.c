@@ -1,5 +1,6 @@
 /* `etrace run`: start the held target, trace it, pass signals through,
  * collect, report, clean up, and exit with the target's own status. */
+#include "symbolize/fileutil.h"
 #include "run.h"
 #include "reports/net/netstate.h"
 
@@ -618,9 +619,8 @@ int run_main(const struct run_opts *o)
 		char lib[4096];
 		const char *why = preload_library(lib, sizeof(lib), &user);
 		if (!why) {
-			const char *leaf = strrchr(cg.path, '/');
 			if (tracer_preload_open(tr, lib, user.set ? user.uid : getuid(), user.set ? user.gid : getgid(),
-						leaf ? leaf + 1 : cg.path, err, sizeof(err)) < 0)
+						path_base(cg.path), err, sizeof(err)) < 0)
 				why = err;
 			else if (tracer_preload_checks(tr, o->heap_check, o->heap_quarantine, o->heap_guard_rate),
 				 !(env = tracer_preload_env(tr, environ)))

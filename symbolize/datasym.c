@@ -1,4 +1,5 @@
 /* Data symbols: see datasym.h. */
+#include "symbolize/fileutil.h"
 #include "datasym.h"
 
 #include <stdlib.h>
@@ -17,8 +18,7 @@ int sym_data_at(struct sym_session *s, uint64_t addr, struct sym_data *out)
 	Dwarf_Addr start = 0;
 	const char *mname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
 	if (mname) {
-		const char *slash = strrchr(mname, '/');
-		out->module = strdup(slash ? slash + 1 : mname);
+		out->module = strdup(path_base(mname));
 	}
 	out->module_offset = addr - start;
 	GElf_Off off = 0;

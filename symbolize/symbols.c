@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbolize/fileutil.h"
 #include "symbolize/sym_internal.h"
 
 /* libdwfl keeps the pointer to the callbacks: they must outlive every Dwfl. */
@@ -65,12 +66,6 @@ char *sym_demangle(const char *name)
 
 /* --- session ------------------------------------------------------------ */
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
-
 struct sym_session *sym_open(const struct sym_module *mods, size_t nmods)
 {
 	elf_version(EV_CURRENT);
@@ -86,7 +81,7 @@ struct sym_session *sym_open(const struct sym_module *mods, size_t nmods)
 	for (size_t i = 0; i < nmods && mods; i++) {
 		if (mods[i].path == NULL || mods[i].path[0] == '\0')
 			continue;
-		const char *name = base_name(mods[i].path);
+		const char *name = path_base(mods[i].path);
 		/* add_p_vaddr true: the module is placed at p_vaddr + bias, which is
 		 * what sym_module.bias means (with false, libdwfl would take the
 		 * value as the address of the first segment instead). ET_EXEC

@@ -1,5 +1,6 @@
 /* The hang report's model: the snapshot's records, the threads a fatal
  * signal from outside ended, their stacks, and what each waits for. */
+#include "symbolize/fileutil.h"
 #include "hang.h"
 #include "reports/net/netstate.h"
 
@@ -311,18 +312,16 @@ static void alloc_site(struct et_model *m, const struct et_process *p, struct sy
 		size_t k = sym_address(s, pcs[i], i > 0, fr, 8);
 		bool own = false;
 		for (size_t j = 0; j < p->nmodules && k; j++) {
-			const char *path = p->modules[j].path, *slash = path ? strrchr(path, '/') : NULL;
-			if (fr[k - 1].module && path && strcmp(slash ? slash + 1 : path, fr[k - 1].module) == 0 &&
+			const char *path = p->modules[j].path;
+			if (fr[k - 1].module && path && strcmp(path_base(path), fr[k - 1].module) == 0 &&
 			    !sysprog_file(path))
 				own = true;
 		}
 		if (own || i + 1 == n) {
 			const struct sym_frame *f = &fr[k ? k - 1 : 0];
 			sb_printf(sb, " allocated at %s", f->function ? f->function : "??");
-			if (f->file) {
-				const char *slash = strrchr(f->file, '/');
-				sb_printf(sb, " (%s:%d)", slash ? slash + 1 : f->file, f->line);
-			}
+			if (f->file)
+				sb_printf(sb, " (%s:%d)", path_base(f->file), f->line);
 			sym_frames_free(fr, k);
 			return;
 		}

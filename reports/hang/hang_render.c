@@ -1,5 +1,6 @@
 /* The hang report as text and JSON, the verdict's line, and the deadlock
  * cycles: see hang.h. */
+#include "symbolize/fileutil.h"
 #include "hang.h"
 
 #include <signal.h>
@@ -24,12 +25,6 @@ static const struct sym_backtrace *bt_of(const struct hang_thread *t)
 	return t->analyzed ? &t->bt : NULL;
 }
 
-static const char *base(const char *path)
-{
-	const char *s = path ? strrchr(path, '/') : NULL;
-	return s ? s + 1 : path;
-}
-
 void hang_where(const struct et_model *m, const struct hang_thread *t, struct strbuf *sb)
 {
 	const struct sym_backtrace *bt = bt_of(t);
@@ -40,7 +35,7 @@ void hang_where(const struct et_model *m, const struct hang_thread *t, struct st
 		if (!with_file && f->file)
 			with_file = f;
 		for (size_t k = 0; f->module && k < p->nmodules; k++)
-			if (p->modules[k].path && strcmp(base(p->modules[k].path), f->module) == 0 &&
+			if (p->modules[k].path && strcmp(path_base(p->modules[k].path), f->module) == 0 &&
 			    !sysprog_file(p->modules[k].path))
 				pick = f;
 	}
@@ -53,7 +48,7 @@ void hang_where(const struct et_model *m, const struct hang_thread *t, struct st
 	sb_escape(sb, pick->function ? pick->function : "??");
 	if (pick->file) {
 		sb_puts(sb, " at ");
-		sb_escape(sb, base(pick->file));
+		sb_escape(sb, path_base(pick->file));
 		sb_printf(sb, ":%d", pick->line);
 	}
 }
@@ -269,7 +264,7 @@ const char *hang_verdict_line(const struct et_model *m, struct strbuf *sb)
 	size_t nl = hang_cycles_text(m, &lines);
 	const struct et_process *root = model_process((struct et_model *)m, m->root_pid);
 	if (H->taken) {
-		sb_escape(sb, root && root->argv && root->argv[0] ? base(root->argv[0]) : "?");
+		sb_escape(sb, root && root->argv && root->argv[0] ? path_base(root->argv[0]) : "?");
 		sb_printf(sb, " (pid %d) still running when ", m->root_pid);
 		why_text(m, sb);
 	} else if (nl) {

@@ -3,6 +3,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <signal.h>
+#include "symbolize/fileutil.h"
 #include "heap_int.h"
 #include "runner/preload/checks.h"
 
@@ -238,10 +239,8 @@ static void crash_summary(const struct et_crash *c, const struct heap_crash_info
 	}
 	if (f && f->function) {
 		sb_printf(sb, " at %s", f->function);
-		if (f->file && f->line) {
-			const char *b = strrchr(f->file, '/');
-			sb_printf(sb, " %s:%d", b ? b + 1 : f->file, f->line);
-		}
+		if (f->file && f->line)
+			sb_printf(sb, " %s:%d", path_base(f->file), f->line);
 	}
 }
 

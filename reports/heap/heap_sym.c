@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <gelf.h>
+#include "symbolize/fileutil.h"
 #include "heap_int.h"
 
 #define SYM_INLINE_MAX 8             /* frames per address (inline chain) */
@@ -175,8 +176,7 @@ bool heap_caller_in_runtime(struct et_heap *H, const struct et_process *p, uint3
 	const struct et_module *mod = heap_code_module(H, p, H->pool[H->stacks[stack].off]);
 	if (!mod)
 		return false;
-	const char *base = strrchr(mod->path, '/');
-	return runtime_module(base ? base + 1 : mod->path);
+	return runtime_module(path_base(mod->path));
 }
 
 static struct sym_session *hp_session(struct et_heap *H, struct heap_proc *hp)

@@ -1,5 +1,6 @@
 /* Suppression files: LeakSanitizer's "leak:" lines and valgrind's entries
  * (see supp.h). */
+#include "symbolize/fileutil.h"
 #include "supp.h"
 
 #include <fnmatch.h>
@@ -150,9 +151,9 @@ static bool frame_line(const char *s, struct supp_frame *f)
 	}
 	if (strncmp(s, "obj:", 4) == 0) {
 		/* frames know their module's file name, not its directory */
-		const char *p = trim((char *)s + 4), *slash = strrchr(p, '/');
+		const char *p = trim((char *)s + 4);
 		f->type = F_OBJ;
-		f->pat = xstrdup(slash ? slash + 1 : p);
+		f->pat = xstrdup(path_base(p));
 		return true;
 	}
 	if (strncmp(s, "src:", 4) == 0) {
@@ -444,8 +445,7 @@ static bool frame_matches(const struct supp_frame *p, const char *fn, const stru
 	case F_SRC: {
 		if (!f || !f->file || (p->line && p->line != f->line))
 			return false;
-		const char *base = strrchr(f->file, '/');
-		base = base ? base + 1 : f->file;
+		const char *base = path_base(f->file);
 		size_t pn = strlen(p->pat);
 		return glob(p->pat, pn, f->file, strlen(f->file)) || glob(p->pat, pn, base, strlen(base));
 	}
