@@ -551,13 +551,19 @@ static __always_inline void skb_at(void *ctx, struct sk_buff *skb, __u32 hook, _
 
 /* ---- the tracepoint backend ---- */
 
-SEC("tp_btf/net_dev_queue")
-int BPF_PROG(et_skb_dev_queue, struct sk_buff *skb)
-{
-	if (skb_trace)
-		skb_at(ctx, skb, ET_SKB_DEV_QUEUE, 0, 0, NULL, ET_L3_NH, 0);
-	return 0;
-}
+/* A tracepoint whose first argument is the skb, a hook of the packet path
+ * at one stage: tp, the program's name, the stage, where its headers are
+ * (ET_L3_NH: at the network header; ET_L3_DATA: at skb->data). */
+#define ET_SKB_TP(tp, name, stage, l3)                                   \
+	SEC("tp_btf/" #tp)                                               \
+	int BPF_PROG(name, struct sk_buff *skb)                          \
+	{                                                                \
+		if (skb_trace)                                           \
+			skb_at(ctx, skb, stage, 0, 0, NULL, l3, 0);      \
+		return 0;                                                \
+	}
+
+ET_SKB_TP(net_dev_queue, et_skb_dev_queue, ET_SKB_DEV_QUEUE, ET_L3_NH)
 
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(et_skb_start_xmit, struct sk_buff *skb, struct net_device *dev)
@@ -581,29 +587,9 @@ int BPF_PROG(et_skb_xmit, struct sk_buff *skb, int rc, struct net_device *dev, u
 	return 0;
 }
 
-SEC("tp_btf/netif_rx")
-int BPF_PROG(et_skb_netif_rx, struct sk_buff *skb)
-{
-	if (skb_trace)
-		skb_at(ctx, skb, ET_SKB_NETIF_RX, 0, 0, NULL, ET_L3_DATA, 0);
-	return 0;
-}
-
-SEC("tp_btf/napi_gro_receive_entry")
-int BPF_PROG(et_skb_gro, struct sk_buff *skb)
-{
-	if (skb_trace)
-		skb_at(ctx, skb, ET_SKB_GRO, 0, 0, NULL, ET_L3_DATA, 0);
-	return 0;
-}
-
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(et_skb_receive, struct sk_buff *skb)
-{
-	if (skb_trace)
-		skb_at(ctx, skb, ET_SKB_RECEIVE, 0, 0, NULL, ET_L3_DATA, 0);
-	return 0;
-}
+ET_SKB_TP(netif_rx, et_skb_netif_rx, ET_SKB_NETIF_RX, ET_L3_DATA)
+ET_SKB_TP(napi_gro_receive_entry, et_skb_gro, ET_SKB_GRO, ET_L3_DATA)
+ET_SKB_TP(netif_receive_skb, et_skb_receive, ET_SKB_RECEIVE, ET_L3_DATA)
 
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(et_skb_send_reset, const struct sock *sk, struct sk_buff *skb)
@@ -613,13 +599,7 @@ int BPF_PROG(et_skb_send_reset, const struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-SEC("tp_btf/skb_copy_datagram_iovec")
-int BPF_PROG(et_skb_copy_user, struct sk_buff *skb, int len)
-{
-	if (skb_trace)
-		skb_at(ctx, skb, ET_SKB_COPY_USER, 0, 0, NULL, ET_L3_NH, 0);
-	return 0;
-}
+ET_SKB_TP(skb_copy_datagram_iovec, et_skb_copy_user, ET_SKB_COPY_USER, ET_L3_NH)
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(et_skb_kfree, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
