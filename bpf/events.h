@@ -443,7 +443,7 @@ struct ev_heap_attach {
 };
 
 /* A process of the tree needs a concern's programs that are not loaded
- * yet (the network's, at its first inet socket: runner/tracer.c), held
+ * yet (the network's, at its first inet socket: runner/net/netload.c), held
  * until they are attached when held is set. Read by the tracer alone: never
  * in the model, a recording or the --events stream. */
 #define ET_EV_CONCERN 0x7e01

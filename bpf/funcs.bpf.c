@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Traced functions (--trace-func): loaded only with that option, attached
- * by runner/tracer.c (uprobe_multi links, or a perf link per probe on
+ * by runner/funcs/funcprobes.c (uprobe_multi links, or a perf link per probe on
  * kernels before 6.6). Its maps are the core object's (bpf/shared.h).
  */
 #include "vmlinux.h"

@@ -2,7 +2,7 @@
 /*
  * The heap's uprobe backend: a uprobe at the entry of every allocator
  * function and a uretprobe at the return of those that make a block, per
- * process (runner/tracer.c attaches them with the process's pid as filter).
+ * process (runner/heap/heaplinks.c attaches them with the process's pid as filter).
  * A concern of its own: the preload recorder (runner/preload) serves every
  * dynamically linked process, so this object is loaded only when a process
  * needs probes (static, setuid, --heap-backend=uprobe), at that moment,

@@ -65,7 +65,7 @@ static __always_inline void sock_emit(const struct sock *sk, const struct et_own
 
 /* ---- the path a packet took ------------------------------------------------
  * Counters per (socket, interface, stage), added up in the kernel and read
- * once at the end (tracer.c collect_net_path): no record per packet.
+ * once at the end (runner/net/netload.c collect_net_path): no record per packet.
  * Transmit: net_dev_queue gives skb->sk (a traced socket is in sk_owner);
  * loopback and veth orphan the skb before net_dev_xmit fires, so the queue
  * step remembers the skb address for the xmit step (a per-CPU slot). Receive: skb->sk is NULL
@@ -73,7 +73,7 @@ static __always_inline void sock_emit(const struct sock *sk, const struct et_own
  * against conn_tuples (filled at ESTABLISHED, or at SYN_SENT once the port is
  * known), both ways: a packet the connection sent, arriving at the far end
  * (ET_PATH_RX, which may be in another network namespace), and a packet
- * addressed to it (ET_PATH_RX_IN). The layouts match tracer.c. */
+ * addressed to it (ET_PATH_RX_IN). The layouts match runner/net/netload.c. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The network concern's layouts, shared by its BPF objects (bpf/net.bpf.c,
- * bpf/skb.bpf.c) and user space (runner/tracer.c reads sk_owner and
+ * bpf/skb.bpf.c) and user space (runner/net/netload.c reads sk_owner and
  * net_path at the end of a run): declared once, here. Below __bpf__: the
  * maps both network objects use (user space makes them one,
  * runner/concern.c) and the tuple helpers.

@@ -39,7 +39,7 @@ struct {
 /* Indexed by enum et_gate (events.h). [ET_GATE_HOLDS_OFF]: set once no stop may be started any more (etrace
  * is ending: set by user space after the root exits, or by etrace's exit
  * tracepoint). [ET_GATE_NET_READY]: the network's programs are attached
- * (runner/tracer.c loads them at the tree's first inet socket). A map, not
+ * (runner/net/netload.c loads them at the tree's first inet socket). A map, not
  * globals: every object reads the same words. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -21,7 +21,7 @@
 #define ET_CONN_DROPS 8
 #define ET_CONN_PATH 12
 
-/* One step of a connection's packets (tracer.c collect_net_path): an
+/* One step of a connection's packets (runner/net/netload.c collect_net_path): an
  * interface and a stage, counted in the kernel. */
 #define ET_PATH_QUEUE 1     /* net_dev_queue: sent by the connection */
 #define ET_PATH_XMIT 2      /* net_dev_xmit: handed to the driver */
