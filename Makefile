@@ -111,7 +111,7 @@ FUZZ_BUILD   := build-fuzz
 FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 FUZZ_TARGETS := recording suppressions dns
-FUZZ_RUNNER  := runner/record.c runner/funcs.c runner/invoker.c
+FUZZ_RUNNER  := runner/record.c runner/replay.c runner/rewind.c runner/funcs.c runner/invoker.c
 FUZZ_SECONDS ?= 60
 fuzz-bin:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(CLANG) CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
