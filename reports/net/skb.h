@@ -85,6 +85,8 @@ struct et_skbs {
 };
 
 void skb_free_all(struct et_skbs *s);
+/* A drop that says something (not the teardown of a socket's queue). */
+bool skb_real_drop(const struct et_skb_journey *j);
 /* Ingest of ET_EV_SKB / ET_EV_ROUTE records (model_ingest calls them). */
 int skb_on_record(struct et_model *m, const struct ev_skb *e, size_t size);
 int skb_on_route(struct et_model *m, const struct ev_route *e);
