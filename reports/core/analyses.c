@@ -1,6 +1,7 @@
 /* The list of analyses: see analysis.h. A new analysis is its own files
  * and one line here. */
 #include "analysis.h"
+#include "model.h"
 
 #include <stddef.h>
 
@@ -26,6 +27,30 @@ ANALYSES(DECLARE)
 
 #define ENTRY(a) &a,
 const struct et_analysis *const et_analyses[] = { ANALYSES(ENTRY) NULL };
+
+#define COUNT(a) +1
+_Static_assert(0 ANALYSES(COUNT) <= ET_ANALYSES_MAX, "more analyses than ET_ANALYSES_MAX (reports/core/model.h)");
+
+static size_t index_of(const struct et_analysis *a)
+{
+	size_t i = 0;
+	while (et_analyses[i] && et_analyses[i] != a)
+		i++;
+	return i;   /* ET_ANALYSES_MAX at most: one not in the list has no state */
+}
+
+void *analysis_state(const struct et_model *m, const struct et_analysis *a)
+{
+	size_t i = index_of(a);
+	return i < ET_ANALYSES_MAX ? m->analysis_states[i] : NULL;
+}
+
+void analysis_set_state(struct et_model *m, const struct et_analysis *a, void *state)
+{
+	size_t i = index_of(a);
+	if (i < ET_ANALYSES_MAX)
+		m->analysis_states[i] = state;
+}
 
 #define EACH(op, ...)                                                   \
 	for (const struct et_analysis *const *a = et_analyses; *a; a++) \

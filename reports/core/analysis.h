@@ -61,6 +61,12 @@ struct et_analysis {
 /* The analyses, in the order their sections are rendered. */
 extern const struct et_analysis *const et_analyses[];
 
+/* An analysis' own state in the model (NULL until it sets one): what it
+ * keeps, without a field of its own in struct et_model. Its free op lets
+ * go of it. */
+void *analysis_state(const struct et_model *m, const struct et_analysis *a);
+void analysis_set_state(struct et_model *m, const struct et_analysis *a, void *state);
+
 void analyses_init(struct et_model *m);
 void analyses_on_fork(struct et_model *m, struct et_process *parent, struct et_process *child);
 void analyses_on_exec_begin(struct et_model *m, struct et_process *p);

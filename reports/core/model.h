@@ -185,6 +185,7 @@ struct et_failure {
 };
 
 #define ET_KERNEL_GAPS_MAX 16
+#define ET_ANALYSES_MAX 32   /* room in the list of analyses (reports/core/analyses.c) */
 
 struct et_net;              /* reports/net/netstate.h */
 
@@ -269,6 +270,9 @@ struct et_model {
 	struct et_heap *heap;
 	/* the hang report (reports/hang/): NULL until a snapshot or a kill from outside */
 	struct et_hang *hang;
+	/* any other analysis' own state, by its place in the list (analysis.h:
+	 * analysis_state, analysis_set_state): a new analysis adds no field here */
+	void *analysis_states[ET_ANALYSES_MAX];
 };
 
 void model_init(struct et_model *m);
