@@ -192,4 +192,3 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 	free(r);
 	return rc;
 }
-
