@@ -12,6 +12,7 @@
 #include "reports/syscalls/decode.h"
 #include "hostfacts.h"
 #include "symbolize/buildid.h"
+#include "symbolize/fileutil.h"
 #include "evtypes.h"
 #include "reports/syscalls/routine.h"
 #include "reports/syscalls/syscall_table.h"
@@ -302,7 +303,11 @@ static bool module_is_stale(struct et_model *m, int pid, const char *path)
 	if (recorded && m->host_mode == HOST_RECORDED) {
 		char here[128];
 		stale = elf_build_id(path, here, sizeof(here)) < 0 || strcmp(here, recorded) != 0;
-		if (stale) {
+		/* etrace's own preloaded recorder (runner/preload) is in every
+		 * process it recorded and is rebuilt with etrace: its frames are
+		 * etrace's hooks, never the program's, so another build of it is
+		 * not worth a line (it is still not symbolized) */
+		if (stale && strcmp(path_base(path), "libetrace_heap.so") != 0) {
 			struct strbuf sb = STRBUF_INIT;
 			sb_escape(&sb, path);
 			sb_printf(&sb, ": not the file the run had (build-id %s there, %s here): its addresses are not symbolized",
