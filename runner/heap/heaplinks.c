@@ -291,11 +291,16 @@ void tr_heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 	const char *reason = e->reason < sizeof(why) / sizeof(why[0]) ? why[e->reason] : why[0];
 	if (e->reason == ET_HEAP_WHY_PRELOAD) {
 		/* a process already gone cannot be probed: what it handed over is all */
-		if (t->hr && (heaprec_env_has_lib(t->hr, pid) != 0 || heaprec_has(t->hr, pid))) {
+		int env = t->hr ? heaprec_env_has_lib(t->hr, pid) : 0;
+		bool ring = t->hr && heaprec_has(t->hr, pid, e->h.ts);
+		if (env != 0 || ring) {
 			/* probes left from an earlier image: the library records it now */
 			if (have)
 				tr_heap_process_gone(t, pid);
-			heap_set_backend(t->m, pid, "preload", "dynamically linked, LD_PRELOAD names the library");
+			heap_set_backend(t->m, pid, "preload",
+					 env > 0 || ring ? "dynamically linked, LD_PRELOAD names the library"
+							 : "dynamically linked; it ended before etrace read its environment: "
+							   "what a preloaded library handed over is all there is");
 			return;
 		}
 		/* its environment lost LD_PRELOAD: probes, from now on */

@@ -57,6 +57,10 @@ struct heaprec {
 	struct heaprec_sink sink;
 	struct ring **rings;
 	size_t nrings;
+	/* the latest execs: a ring handed over late by an image that has
+	 * exec'd since is not the new image's */
+	struct { int pid; uint64_t ts; } execs[64];
+	size_t nexecs_seen;
 	int tsc_ok;
 	/* TSC -> CLOCK_MONOTONIC: a pair taken at start and the latest pair */
 	uint64_t tsc0, mono0, tsc1, mono1;
@@ -311,10 +315,10 @@ int heaprec_fd(const struct heaprec *h)
 	return h->lfd;
 }
 
-int heaprec_has(const struct heaprec *h, int pid)
+int heaprec_has(const struct heaprec *h, int pid, uint64_t since)
 {
 	for (size_t i = 0; i < h->nrings; i++)
-		if (h->rings[i]->pid == pid)
+		if (h->rings[i]->pid == pid && h->rings[i]->created >= since)
 			return 1;
 	return 0;
 }
@@ -407,8 +411,18 @@ static void add_ring(struct heaprec *h, int pid, int fd, const struct hr_msg *m)
 	uint64_t now = mono_now();
 	r->created = m->ts && m->ts <= now && m->ts + 60000000000ull > now ? m->ts : now;
 	r->last_ts = r->created;
-	h->rings[h->nrings++] = r;
 	h->st.rings++;
+	size_t seen = h->nexecs_seen < 64 ? h->nexecs_seen : 64;
+	for (size_t i = 0; i < seen; i++)
+		if (h->execs[i].pid == pid && h->execs[i].ts >= r->created) {
+			/* made by an image that exec'd before its ring came in (env
+			 * -i PROG, sh -c 'exec PROG'): the model has the new image
+			 * by now, so its records are lost, and counted, rather than
+			 * given to the new one (false leaks) */
+			ring_free(h, r);
+			return;
+		}
+	h->rings[h->nrings++] = r;
 }
 
 /* The frames of ring stack id (1-based), checked: 0 when there are none
@@ -601,8 +615,11 @@ static void drop_rings(struct heaprec *h, int pid, uint64_t before)
 
 void heaprec_exec(struct heaprec *h, int pid, uint64_t ts)
 {
-	if (h)
-		drop_rings(h, pid, ts);
+	if (!h)
+		return;
+	h->execs[h->nexecs_seen++ % 64].pid = pid;
+	h->execs[(h->nexecs_seen - 1) % 64].ts = ts;
+	drop_rings(h, pid, ts);
 }
 
 void heaprec_gone(struct heaprec *h, int pid)

@@ -71,8 +71,10 @@ void heaprec_fork(struct heaprec *h, int pid);
  * gone (ts 0: every ring of it; what was never completed is lost). */
 void heaprec_exec(struct heaprec *h, int pid, uint64_t ts);
 void heaprec_gone(struct heaprec *h, int pid);
-/* Whether pid handed a ring over (this image or an earlier one). */
-int heaprec_has(const struct heaprec *h, int pid);
+/* Whether pid handed over a ring made at or after since (CLOCK_MONOTONIC
+ * ns): the image exec'd at since has the library, whatever an earlier
+ * image of the same pid handed over. */
+int heaprec_has(const struct heaprec *h, int pid, uint64_t since);
 
 struct heaprec_stats {
 	uint64_t rings, records, lost, invalid, full_waits, full_wait_ns, stacks_full, unrecorded, rejected;
