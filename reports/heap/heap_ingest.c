@@ -86,14 +86,30 @@ int heap_relation(uint64_t addr, uint64_t a, uint64_t size, uint64_t *dist)
 	return 0;
 }
 
+/* The best block for heap_live_around so far: inside beats near, then the
+ * closest. */
+struct around {
+	struct heap_block *b;
+	int rel;
+	uint64_t dist;
+};
+
+static void consider(struct heap_block *b, uint64_t addr, bool near, struct around *best)
+{
+	uint64_t dist = 0;
+	int rel = heap_relation(addr, b->addr, blk_size(b), &dist);
+	if (!rel || (rel == 1 && !near))
+		return;
+	if (rel > best->rel || (rel == best->rel && dist < best->dist))
+		*best = (struct around){ b, rel, dist };
+}
+
 /* The live block containing addr (or, with near, ending at most NEAR_BYTES
  * before it); inside beats near, then the closest. */
 struct heap_block *heap_live_around(const struct heap_proc *hp, uint64_t addr, bool near)
 {
 	const struct btab *t = &hp->live;
-	struct heap_block *best = NULL;
-	int best_rel = 0;
-	uint64_t best_dist = UINT64_MAX;
+	struct around best = { NULL, 0, UINT64_MAX };
 	if (!t->cap)
 		return NULL;
 	/* a small block starts at most this far before: its size (and for
@@ -105,21 +121,13 @@ struct heap_block *heap_live_around(const struct heap_proc *hp, uint64_t addr, b
 			struct heap_block *b = &t->s[i];
 			if (b->addr >> LINE_SHIFT != line)
 				continue;
-			uint64_t dist = 0;
-			int rel = heap_relation(addr, b->addr, blk_size(b), &dist);
-			if (!rel || (rel == 1 && !near))
-				continue;
-			if (rel > best_rel || (rel == best_rel && dist < best_dist)) {
-				best = b;
-				best_rel = rel;
-				best_dist = dist;
-			}
+			consider(b, addr, near, &best);
 		}
 		if (line == 0 || line <= lo >> LINE_SHIFT)
 			break;
 	}
-	if (best_rel == 2)
-		return best;
+	if (best.rel == 2)
+		return best.b;
 	/* blocks over SMALL_MAX: by granule */
 	const struct gtab *g = &hp->big;
 	if (g->cap) {
@@ -130,18 +138,10 @@ struct heap_block *heap_live_around(const struct heap_proc *hp, uint64_t addr, b
 			struct heap_block *b = btab_find(t, g->s[i].addr);
 			if (!b)
 				continue;
-			uint64_t dist = 0;
-			int rel = heap_relation(addr, b->addr, blk_size(b), &dist);
-			if (!rel || (rel == 1 && !near))
-				continue;
-			if (rel > best_rel || (rel == best_rel && dist < best_dist)) {
-				best = b;
-				best_rel = rel;
-				best_dist = dist;
-			}
+			consider(b, addr, near, &best);
 		}
 	}
-	return best;
+	return best.b;
 }
 
 /* ---- allocations and frees ---------------------------------------------------------- */
