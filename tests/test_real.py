@@ -276,6 +276,19 @@ def test_a_failing_shell_script_names_the_command_and_lists_no_noise():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_bash_asking_whether_its_stdin_is_a_socket_is_routine():
+    """bash asks getpeername of its stdin at start (is it run by sshd?):
+    ENOTSOCK is its answer, routine, never listed."""
+    r = run(["/bin/bash", "-c", "exit 0"], stdin=b"")
+    assert r.rc == 0, r.stderr
+    peer = [f for f in r.report["failed_syscalls"] if f["name"] == "getpeername"]
+    if not peer:
+        raise lib.Skip("this bash asked no getpeername")
+    assert all(f["routine"] == "socket checks of descriptors that are not sockets" for f in peer), peer
+    assert [f for f in r.report["failed_syscalls"] if not f["routine"]] == [], r.report["failed_syscalls"]
+    assert "-- failed syscalls (0) --" in r.text, r.text
+
+
 def test_id_asks_nscd_and_lists_no_failure():
     """glibc's user lookups try the nscd socket first; with no nscd running
     the connect fails: routine, not a failure of the program."""

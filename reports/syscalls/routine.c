@@ -187,6 +187,9 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	 * id's user names): no nscd running is the usual case */
 	if ((err == ENOENT || err == ECONNREFUSED) && strcmp(sig->name, "connect") == 0 && nscd_socket(ev))
 		return "name service cache (nscd) not running";
+	/* "is this descriptor a socket?" (bash asks it of its stdin at start) */
+	if (err == ENOTSOCK && (strcmp(sig->name, "getpeername") == 0 || strcmp(sig->name, "getsockname") == 0))
+		return "socket checks of descriptors that are not sockets";
 	char buf[ET_STR_MAX + 1];
 	const char *path = first_path(ev, sig, buf, sizeof(buf));
 	/* a program with no controlling terminal asks for one */
