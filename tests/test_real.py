@@ -270,10 +270,35 @@ def test_a_failing_shell_script_names_the_command_and_lists_no_noise():
         v = [f for f in r.report["verdict"]["findings"] if f["kind"] == "failed"]
         assert len(v) == 1 and v[0]["program"] == "cp" and v[0]["last_line"] == msg, v
         assert r.text.splitlines()[-1].endswith(f'"{msg}"'), r.text.splitlines()[-1]
-        listed = [f["text"] for f in r.report["failed_syscalls"] if not f["routine"]]
-        assert not listed, listed
+        # the one failed call listed is the one cp's message is about
+        listed = [f for f in r.report["failed_syscalls"] if not f["routine"]]
+        assert len(listed) == 1 and f'"{d}/missing.yml"' in listed[0]["text"], listed
+        assert listed[0]["named_in_last_words"] and listed[0]["errno"] == "ENOENT", listed
+        assert f'the failed call it names: ' in r.text and "-- failed syscalls (1) --" in r.text, r.text
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_the_failed_call_a_message_names_is_listed_even_from_a_system_program():
+    """tar's stat of the missing input is an existence probe by a system
+    program by the rules, but tar failed and its message names the path:
+    that call is what the run is about, listed and quoted in the verdict.
+    The same probe in a run whose programs succeed stays routine."""
+    env = dict(os.environ, LC_ALL="C")
+    missing = f"/nonexistent-etrace-{os.getpid()}"
+    r = run(["/bin/bash", "-c", f"tar cf - {missing} | wc -c; exit ${{PIPESTATUS[0]}}"],
+            etrace_opts=["--heap=off"], env=env)
+    assert r.rc == 2, r.stderr
+    listed = [f for f in r.report["failed_syscalls"] if not f["routine"]]
+    assert len(listed) == 1 and f'"{missing}"' in listed[0]["text"], listed
+    assert listed[0]["named_in_last_words"], listed
+    verdict = r.text.split("-- verdict --", 1)[1].split("\n--", 1)[0]
+    assert f'the failed call it names: ' in verdict and f'"{missing}"' in verdict, verdict
+    # a message that names a path in a run that succeeds changes nothing
+    ok = run(["/bin/bash", "-c", f"test -e {missing} || echo '{missing}: not there'"], etrace_opts=["--heap=off"], env=env)
+    assert ok.rc == 0, ok.stderr
+    assert not [f for f in ok.report["failed_syscalls"] if f["named_in_last_words"]], ok.report["failed_syscalls"]
+    assert "the failed call it names" not in ok.text, ok.text
 
 
 def test_bash_asking_whether_its_stdin_is_a_socket_is_routine():

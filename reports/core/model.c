@@ -92,8 +92,10 @@ void model_free(struct et_model *m)
 	}
 	free(m->procs);
 	routine_free(m);
-	for (size_t i = 0; i < m->nfailures; i++)
+	for (size_t i = 0; i < m->nfailures; i++) {
 		free(m->failures[i].call);
+		free(m->failures[i].path);
+	}
 	free(m->failures);
 	free(m->totals);
 	free(m->tindex);
@@ -584,6 +586,8 @@ static void note_failure(struct et_model *m, const struct et_process *p, const s
 	f->first_ts = r->ev.h.ts;
 	f->count = 1;
 	const struct syscall_sig *sig = syscall_sig_by_nr(r->ev.nr);
+	f->path = routine_failure_path(&r->ev, sig);
+	f->named = false;
 	f->expected = routine_failure(m, p, &r->ev, sig, err);
 	if (!f->expected)
 		routine_note_failure(m, m->nfailures - 1, &r->ev, sig, err);

@@ -182,6 +182,8 @@ struct et_failure {
 	uint64_t first_ts;
 	uint64_t count;
 	const char *expected;       /* NULL, or why this failure is routine ("dynamic loader search") */
+	char *path;                 /* its first path argument, NULL when it has none */
+	bool named;                 /* the failing process's last words name the path: listed, whatever the rules say */
 };
 
 #define ET_KERNEL_GAPS_MAX 16

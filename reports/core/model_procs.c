@@ -6,6 +6,7 @@
 #include "reports/core/xalloc.h"
 #include "reports/syscalls/decode.h"
 #include "reports/process/sigsender.h"
+#include "reports/syscalls/routine.h"
 #include "model_int.h"
 
 /* ---- process records ----------------------------------------------------- */
@@ -112,6 +113,7 @@ int model_on_exit(struct et_model *m, const void *rec, size_t size)
 		p->wait_status = (int)e->exit_code;
 		p->vm_parent = NULL;
 		analyses_on_exit(m, p);
+		routine_on_exit(m, p);
 	}
 	return 0;
 }

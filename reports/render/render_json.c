@@ -246,6 +246,7 @@ void render_json(const struct et_model *m, const struct render_opts *o, FILE *ou
 		sb_json_str(&sb, strerror(f->err));
 		sb_printf(&sb, ",\"count\":%lu,\"routine\":", (unsigned long)f->count);
 		sb_json_str(&sb, f->expected);
+		sb_printf(&sb, ",\"named_in_last_words\":%s", f->named ? "true" : "false");
 		sb_puts(&sb, ",\"text\":");
 		sb_json_str(&sb, f->call);
 		sb_putc(&sb, '}');

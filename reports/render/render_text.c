@@ -108,6 +108,8 @@ static void print_failures(const struct et_model *m, FILE *out)
 			fprintf(out, "  %+10.3f ms  pid %-7d %s", model_rel_ms(m, f->first_ts), f->pid, f->call);
 		if (f->count > 1)
 			fprintf(out, "   (x%lu)", (unsigned long)f->count);
+		if (f->named)
+			fputs("   <- its last words name this path", out);
 		fputc('\n', out);
 	}
 	if (routine) {

@@ -13,6 +13,7 @@
 
 #include "decode.h"
 #include "symbolize/fileutil.h"
+#include "reports/process/lastwords.h"
 #include "reports/process/sysprog.h"
 #include "reports/core/model.h"
 #include "syscall_table.h"
@@ -332,4 +333,72 @@ void routine_free(struct et_model *m)
 		search_free(&rs->s[(rs->head + i) % SEARCHES_KEPT]);
 	free(rs);
 	m->searches = NULL;
+}
+
+char *routine_failure_path(const struct ev_syscall *ev, const struct syscall_sig *sig)
+{
+	char buf[ET_STR_MAX + 1];
+	const char *path = sig ? first_path(ev, sig, buf, sizeof(buf)) : NULL;
+	return path ? xstrdup(path) : NULL;
+}
+
+/* A path the program printed stands between characters that are not part
+ * of a file name as programs quote it: "tar: /missing: Cannot stat",
+ * "cannot open 'x.conf'", "(/etc/foo)". A name as short as "a" would be
+ * found inside any word, so a path of one character never counts. */
+static bool bounded(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '`' || c == ':' ||
+	       c == '(' || c == ')' || c == '[' || c == ']' || c == '<' || c == '>' || c == ',' || c == ';' ||
+	       c == '=';
+}
+
+static bool line_has(const char *buf, size_t len, size_t at, const char *text)
+{
+	size_t start = at, end = at, n = strlen(text);
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	while (end < len && buf[end] != '\n')
+		end++;
+	return n && memmem(buf + start, end - start, text, n) != NULL;
+}
+
+/* The words name the path in a message about the failure: the path and the
+ * error's text on one line ("tar: /missing: Cannot stat: No such file or
+ * directory", Python's "[Errno 2] No such file or directory: 'x'"). The
+ * path alone is not enough: make's "*** [Makefile:3: check] Error 1" names
+ * the target its stat("check") did not find, and that stat is routine. */
+static bool words_name(const char *buf, size_t len, const char *path, int err)
+{
+	size_t n = strlen(path);
+	if (n < 2 || n > len)
+		return false;
+	const char *text = strerror(err);
+	for (size_t i = 0; i + n <= len; i++) {
+		if (buf[i] != path[0] || memcmp(buf + i, path, n) != 0)
+			continue;
+		bool before = i == 0 || bounded(buf[i - 1]);
+		/* a sentence may end on the name: "no such file: /missing." */
+		bool after = i + n == len || bounded(buf[i + n]) ||
+			     (buf[i + n] == '.' && (i + n + 1 == len || bounded(buf[i + n + 1])));
+		if (before && after && line_has(buf, len, i, text))
+			return true;
+	}
+	return false;
+}
+
+void routine_on_exit(struct et_model *m, const struct et_process *p)
+{
+	if (!p->wait_status || !p->words)
+		return;
+	const struct lastwords_stream *s = lastwords_pick(p->words, NULL);
+	if (!s || !s->len)
+		return;
+	for (size_t i = 0; i < m->nfailures; i++) {
+		struct et_failure *f = &m->failures[i];
+		if (f->pid != p->pid || !f->path || !words_name(s->buf, s->len, f->path, f->err))
+			continue;
+		f->named = true;
+		f->expected = NULL;
+	}
 }

@@ -27,6 +27,15 @@ void routine_note_failure(struct et_model *m, size_t index, const struct ev_sysc
  * that found what it looked for. */
 void routine_on_success(struct et_model *m, const struct ev_syscall *ev, const struct syscall_sig *sig);
 
+/* The failure's first path argument (allocated), NULL when it has none. */
+char *routine_failure_path(const struct ev_syscall *ev, const struct syscall_sig *sig);
+
+/* Process p is gone. When it failed (a non-zero status, a signal) and its
+ * last words name the path of one of its failed calls ("tar: /missing:
+ * Cannot stat"), that failure is what the run is about: listed, whatever
+ * kind of routine the rules took it for. */
+void routine_on_exit(struct et_model *m, const struct et_process *p);
+
 void routine_free(struct et_model *m);
 
 #endif

@@ -541,6 +541,26 @@ static void words_block(const struct et_process *p, FILE *out)
 	sb_free(&esc);
 }
 
+/* The failed calls of p whose path its last words name (routine.c): the
+ * system's side of the message ("Cannot stat" was this newfstatat). */
+#define TEXT_NAMED_CALLS 3
+
+static void named_calls(const struct et_model *m, const struct et_process *p, FILE *out)
+{
+	size_t shown = 0, more = 0;
+	for (size_t i = 0; i < m->nfailures; i++) {
+		const struct et_failure *f = &m->failures[i];
+		if (!f->named || f->pid != p->pid)
+			continue;
+		if (shown++ < TEXT_NAMED_CALLS)
+			fprintf(out, "        the failed call it names: %s (%+.3f ms)\n", f->call, model_rel_ms(m, f->first_ts));
+		else
+			more++;
+	}
+	if (more)
+		fprintf(out, "        (%zu more failed calls it names: failed syscalls below)\n", more);
+}
+
 static const char *plural(size_t n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
@@ -614,8 +634,10 @@ void verdict_render_text(const struct et_model *m, const struct verdict *v, FILE
 			fprintf(out, "        the run's status came up: %s\n", sb_str(&sb));
 			chain_shown = true;
 		}
-		if (it->kind == VERDICT_FAILED || it->kind == VERDICT_KILLED)
+		if (it->kind == VERDICT_FAILED || it->kind == VERDICT_KILLED) {
 			words_block(it->proc, out);
+			named_calls(m, it->proc, out);
+		}
 	}
 	for (int k = 0; k < VERDICT_KINDS; k++)
 		if (more[k])
