@@ -313,10 +313,15 @@ def test_ctest_recipes():
         r, sarif, tree = run_ci(["ctest", "--test-dir", b])
         assert r.rc == 8, (r.rc, r.stderr)
         v = r.text.split("-- verdict ")[1].split("\n-- ")[0].splitlines()
-        assert v[1] == f'FAILED  fail (pid {r.report["verdict"]["findings"][0]["pid"]}) exited with 1: "{FAIL_MSG}"', v
+        # the test is named as ctest names it (add_test NAME failing), then its binary
+        finding = r.report["verdict"]["findings"][0]
+        assert finding["test"] == "failing" and finding["program"] == "fail", finding
+        assert v[1] == f'FAILED  test "failing": fail (pid {finding["pid"]}) exited with 1: "{FAIL_MSG}"', v
         assert re.search(r"came up: ctest --test-dir \S+ exited 8 <- \S+/fail exited 1$", v[2]), v
+        assert 'FAILED test "failing": fail (pid ' in r.text.splitlines()[-1], r.text.splitlines()[-1]
         c = cases(tree)
         assert sorted(c) == ["fail", "pass"] and c["pass"].find("failure") is None
+        assert c["fail"].get("name") == "failing" and c["pass"].get("name") == "passing"
         assert FAIL_MSG in c["fail"].find("failure").get("message")
         assert_valid_sarif(sarif)
         assert [x["ruleId"] for x in results(sarif)] == ["failed"]
@@ -328,6 +333,30 @@ def test_ctest_recipes():
         files = [os.path.join(b, n) for n in os.listdir(b) if n.startswith("etrace-")]
         assert len(files) == 6, files
         check_failing_test_outputs(files, os.path.join(b, "fail"))
+
+
+def test_an_automake_test_driver_names_the_test():
+    """automake's parallel harness runs each test as `test-driver --test-name
+    NAME --log-file ... -- ./prog`: the verdict and the JUnit case name the
+    test by NAME, the process that failed (the driver's child) by its binary.
+    The driver here is a stand-in with automake's documented interface."""
+    with tempfile.TemporaryDirectory(prefix="etrace-driver-") as d:
+        src = copy_project(d)
+        exe = os.path.join(d, "fail")
+        subprocess.run(["cc", "-g", "-o", exe, os.path.join(src, "fail.c")], check=True, timeout=60)
+        driver = os.path.join(d, "test-driver")
+        with open(driver, "w") as f:
+            f.write('#!/bin/sh\nwhile [ $# -gt 0 ]; do case "$1" in --) shift; break;; *) shift;; esac; done\n'
+                    '"$@"\nst=$?\necho "FAIL: $st"\nexit $st\n')
+        os.chmod(driver, 0o755)
+        r, sarif, tree = run_ci(["/bin/sh", driver, "--test-name", "parse-answers.test", "--log-file", "p.log",
+                                 "--trs-file", "p.trs", "--", exe])
+        assert r.rc == 1, (r.rc, r.stderr)
+        (finding,) = [f for f in r.report["verdict"]["findings"] if f["kind"] == "failed"]
+        assert finding["test"] == "parse-answers.test" and finding["program"] == "fail", finding
+        assert f'FAILED  test "parse-answers.test": fail (pid {finding["pid"]}) exited with 1' in r.text, r.text
+        names = [c.get("name") for c in tree.iter("testcase")]
+        assert names == ["parse-answers.test"], names
 
 
 def test_pytest_recipe():

@@ -19,6 +19,7 @@
 	X(skb_analysis)         /* reports/net: --skb packets and routes */    \
 	X(funcs_analysis)       /* reports/funcs: --trace-func */              \
 	X(lastwords_analysis)   /* reports/process: stdout/stderr tails */     \
+	X(testname_analysis)    /* reports/process: tests runners named */    \
 	X(heapseries_analysis)  /* reports/heap: live bytes over time */      \
 	/* a new analysis: one line above this one */
 

@@ -167,6 +167,7 @@ struct et_process {
 	int reaped_by;
 	uint64_t reaped_ts;
 	struct lastwords *words;    /* the tail of its stdout and stderr (reports/process/lastwords.c) */
+	char *test_name;            /* the test a runner started it (or an ancestor) for (reports/process/testname.c) */
 };
 
 #define ET_NOTES_KEPT 128
@@ -282,6 +283,9 @@ void model_free(struct et_model *m);
 
 struct et_process *model_process(struct et_model *m, int pid);          /* NULL if unknown */
 struct et_process *model_add_process(struct et_model *m, int pid, int ppid, uint64_t ts);
+/* p's parent: the newest process with p's ppid that started before p (a
+ * pid is reused); NULL when it is not in the model. */
+const struct et_process *model_parent(const struct et_model *m, const struct et_process *p);
 struct et_thread *model_thread(struct et_model *m, int tid);            /* NULL if unknown */
 /* The process of a record from pid/tid: created, with the thread, when missing
  * (or when the one known under that pid has exited). */

@@ -54,6 +54,17 @@ int model_on_fork(struct et_model *m, const void *rec, size_t size)
 	return 0;
 }
 
+const struct et_process *model_parent(const struct et_model *m, const struct et_process *p)
+{
+	const struct et_process *best = NULL;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct et_process *q = m->procs[i];
+		if (q->pid == p->ppid && q != p && q->start_ts <= p->start_ts)
+			best = q;
+	}
+	return best;
+}
+
 int model_on_exec(struct et_model *m, const void *rec, size_t size)
 {
 	const struct ev_exec *e = rec;

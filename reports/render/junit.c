@@ -19,6 +19,7 @@
 
 #include "reports/process/sysprog.h"
 #include "reports/process/lastwords.h"
+#include "reports/process/testname.h"
 #include "reports/verdict/verdict.h"
 #include "reports/core/xalloc.h"
 
@@ -80,24 +81,12 @@ static bool same_argv(char **a, char **b)
 	return !a[i] && !b[i];
 }
 
-static const struct et_process *parent_of(const struct et_model *m, const struct et_process *p)
-{
-	const struct et_process *best = NULL;
-	for (size_t i = 0; i < m->nprocs; i++) {
-		const struct et_process *q = m->procs[i];
-		/* the newest process with that pid started before p */
-		if (q->pid == p->ppid && q != p && q->start_ts <= p->start_ts)
-			best = q;
-	}
-	return best;
-}
-
 /* A test case: a project program that is not a mere fork of its parent. */
 static bool is_test(const struct et_model *m, const struct et_process *p)
 {
 	if (sysprog_program(m, p))
 		return false;
-	const struct et_process *parent = parent_of(m, p);
+	const struct et_process *parent = model_parent(m, p);
 	if (parent && !sysprog_program(m, parent) && parent->exe && p->exe && strcmp(parent->exe, p->exe) == 0 &&
 	    same_argv(parent->argv, p->argv))
 		return false;
@@ -122,7 +111,11 @@ static void testcase(const struct et_model *m, const struct verdict *v, const st
 		     size_t *failures)
 {
 	struct strbuf name = STRBUF_INIT, line = STRBUF_INIT;
-	for (size_t i = 0; p->argv && p->argv[i] && name.len < NAME_MAX_SHOWN; i++) {
+	/* the runner's name for it (ctest's), else its command line */
+	const char *test = process_test_name(m, p);
+	if (test)
+		sb_puts(&name, test);
+	for (size_t i = 0; !test && p->argv && p->argv[i] && name.len < NAME_MAX_SHOWN; i++) {
 		if (i)
 			sb_putc(&name, ' ');
 		sb_puts(&name, p->argv[i]);

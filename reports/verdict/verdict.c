@@ -14,6 +14,7 @@
 #include "reports/heap/heap.h"
 #include "reports/process/lastwords.h"
 #include "reports/process/sysprog.h"
+#include "reports/process/testname.h"
 #include "reports/render/render.h"
 #include "reports/process/termination.h"
 #include "reports/core/xalloc.h"
@@ -73,7 +74,7 @@ static const struct sym_frame *own_frame(const struct et_process *p, const struc
 	return with_file ? with_file : n ? &f[0] : NULL;
 }
 
-static struct verdict_item *add_item(struct verdict *v, int kind, const struct et_process *p)
+static struct verdict_item *add_item(const struct et_model *m, struct verdict *v, int kind, const struct et_process *p)
 {
 	v->items = xrealloc(v->items, (v->nitems + 1) * sizeof(*v->items));
 	struct verdict_item *it = &v->items[v->nitems++];
@@ -82,6 +83,9 @@ static struct verdict_item *add_item(struct verdict *v, int kind, const struct e
 	it->proc = p;
 	it->nprocs = 1;
 	it->program = strdup(program_of(p));
+	/* a runner's name for the test, when it says more than the program's */
+	const char *test = process_test_name(m, p);
+	it->test = test && strcmp(test, it->program) != 0 ? strdup(test) : NULL;
 	return it;
 }
 
@@ -106,7 +110,8 @@ static bool merge_into(struct verdict *v, struct verdict_item *it)
 {
 	for (size_t i = 0; i + 1 < v->nitems; i++) {
 		struct verdict_item *o = &v->items[i];
-		if (o->kind != it->kind || o->possible != it->possible || strcmp(o->program, it->program) != 0 || !same_str(o->function, it->function) ||
+		if (o->kind != it->kind || o->possible != it->possible || strcmp(o->program, it->program) != 0 || !same_str(o->test, it->test) ||
+		    !same_str(o->function, it->function) ||
 		    !same_str(o->file, it->file) || o->line != it->line)
 			continue;
 		/* leaks of different sizes, errors at different addresses, from
@@ -126,6 +131,7 @@ static void drop_last(struct verdict *v)
 {
 	struct verdict_item *it = &v->items[--v->nitems];
 	free(it->program);
+	free(it->test);
 	free(it->what);
 	free(it->function);
 	free(it->file);
@@ -206,7 +212,7 @@ static void add_crashes(const struct et_model *m, struct verdict *v)
 		if (!process_crashed(p))
 			continue;
 		const struct et_crash *c = p->crash;
-		struct verdict_item *it = add_item(v, VERDICT_CRASH, p);
+		struct verdict_item *it = add_item(m, v, VERDICT_CRASH, p);
 		const char *name = decode_signal_name(c->sig);
 		const char *code = si_code_name(c->sig, c->code);
 		sb_reset(&sb);
@@ -262,7 +268,7 @@ static void add_heap(const struct et_model *m, struct verdict *v, bool leaks)
 				v->system_procs[v->nsystem_procs++] = f[i].proc;
 			continue;
 		}
-		struct verdict_item *it = add_item(v, leaks ? VERDICT_LEAK : VERDICT_HEAP_ERROR, f[i].proc);
+		struct verdict_item *it = add_item(m, v, leaks ? VERDICT_LEAK : VERDICT_HEAP_ERROR, f[i].proc);
 		it->what = strdup(f[i].text);
 		it->bytes = f[i].bytes;
 		it->blocks = f[i].blocks;
@@ -302,7 +308,7 @@ static void add_failed(const struct et_model *m, struct verdict *v)
 		sb_reset(&sb);
 		describe_wait_status(o->wait_status, &sb);
 	}
-	struct verdict_item *it = add_item(v, killed ? VERDICT_KILLED : VERDICT_FAILED, o);
+	struct verdict_item *it = add_item(m, v, killed ? VERDICT_KILLED : VERDICT_FAILED, o);
 	it->what = sb_detach(&sb);
 	it->words = last_line(o);
 	it->on_chain = true;
@@ -319,7 +325,7 @@ static void add_killed(const struct et_model *m, struct verdict *v)
 			continue;
 		sb_reset(&sb);
 		termination_text(m, p, &sb);
-		struct verdict_item *it = add_item(v, VERDICT_KILLED, p);
+		struct verdict_item *it = add_item(m, v, VERDICT_KILLED, p);
 		it->what = sb_detach(&sb);
 		it->words = last_line(p);
 		it->on_chain = on_chain(v, p);
@@ -339,7 +345,7 @@ static void add_net(const struct et_model *m, struct verdict *v)
 			continue;
 		sb_reset(&sb);
 		conn_outcome(m, c, &sb);
-		struct verdict_item *it = add_item(v, VERDICT_NET, p);
+		struct verdict_item *it = add_item(m, v, VERDICT_NET, p);
 		it->what = sb_detach(&sb);
 		if (merge_into(v, it))
 			drop_last(v);
@@ -469,6 +475,8 @@ static void chain_text(const struct verdict *v, struct strbuf *out)
 static void item_line(const struct verdict_item *it, bool with_words, struct strbuf *out)
 {
 	struct strbuf esc = STRBUF_INIT;
+	if (it->test)
+		sb_printf(out, "test \"%s\": ", sb_escaped(&esc, it->test));
 	sb_printf(out, "%s (pid %d", sb_escaped(&esc, it->program), it->proc->pid);
 	if (it->nprocs > 1)
 		sb_printf(out, " and %zu more processes of it", it->nprocs - 1);
@@ -762,6 +770,8 @@ void verdict_render_json(const struct et_model *m, const struct verdict *v, stru
 		sb_printf(sb, "%s{\"kind\":\"%s\",\"pid\":%d,\"processes\":%zu,\"program\":", i ? "," : "", kind_json[it->kind],
 			  it->proc->pid, it->nprocs);
 		sb_json_str(sb, it->program);
+		sb_puts(sb, ",\"test\":");
+		sb_json_str(sb, it->test);
 		sb_puts(sb, ",\"what\":");
 		sb_json_str(sb, it->what);
 		sb_puts(sb, ",\"where\":");

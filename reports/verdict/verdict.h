@@ -30,6 +30,7 @@ struct verdict_item {
 	const struct et_process *proc;  /* the first process with it */
 	size_t nprocs;                  /* processes of the same program with the same finding */
 	char *program;                  /* the executable's name */
+	char *test;                     /* the name its test runner gave it (ctest's add_test NAME), when not the program's; or NULL */
 	char *what;                     /* "SIGSEGV (SEGV_MAPERR) at address 0x0", "exited with 3", "24 bytes in 1 block definitely lost" */
 	/* where: the program's own frame (else the first with a file), or none */
 	char *function, *file, *module;
