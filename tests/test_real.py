@@ -301,6 +301,26 @@ def test_the_failed_call_a_message_names_is_listed_even_from_a_system_program():
     assert "the failed call it names" not in ok.text, ok.text
 
 
+def test_a_tree_made_leaf_first_is_routine_and_a_mkdir_that_stays_failed_is_listed():
+    """Python's Path.mkdir(parents=True) (pytest's cache) tries the leaf,
+    makes the parent on ENOENT, tries the leaf again: the first tries are
+    routine. A mkdir whose parent never comes stays listed."""
+    d = tempfile.mkdtemp(prefix=f"etrace-mkdir-{os.getpid()}-")
+    try:
+        leaf = f"{d}/a/b/c"
+        code = (f"import pathlib, os\npathlib.Path({leaf!r}).mkdir(parents=True)\n"
+                f"try:\n    os.mkdir({d!r} + '/none/x')\nexcept FileNotFoundError:\n    pass\n")
+        r = run(["/usr/bin/python3", "-c", code], etrace_opts=["--heap=off"])
+        assert r.rc == 0 and os.path.isdir(leaf), r.stderr
+        made = [f for f in r.report["failed_syscalls"] if f["name"] in ("mkdir", "mkdirat")]
+        tree = [f for f in made if f'"{d}/a' in f["text"]]
+        assert len(tree) == 2 and all(f["routine"] == "directory trees made parent first (mkdir -p)" for f in tree), made
+        listed = [f["text"] for f in r.report["failed_syscalls"] if not f["routine"]]
+        assert len(listed) == 1 and f'"{d}/none/x"' in listed[0], listed
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_bash_asking_whether_its_stdin_is_a_socket_is_routine():
     """bash asks getpeername of its stdin at start (is it run by sshd?):
     ENOTSOCK is its answer, routine, never listed."""

@@ -30,6 +30,7 @@ struct search {
 	size_t dir_len;   /* path[0..dir_len) is the directory, with its '/' */
 	size_t stem_len;  /* the name up to its first '.' */
 	bool probe;       /* a stat or access: it only asked whether the name is there */
+	bool mkdir;       /* a mkdir whose parent was missing */
 };
 
 struct routine_searches {
@@ -223,9 +224,18 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	return NULL;
 }
 
+/* mkdir(2) of a path whose parent is missing, then the parent, then the
+ * path again: how `mkdir -p`, Python's Path.mkdir(parents=True) and
+ * os.makedirs create a tree (pytest's .pytest_cache/v/cache) */
+static bool mkdir_call(const struct syscall_sig *sig)
+{
+	return strcmp(sig->name, "mkdir") == 0 || strcmp(sig->name, "mkdirat") == 0;
+}
+
 static bool search_call(const struct syscall_sig *sig)
 {
-	return probe_call(sig->name) || strncmp(sig->name, "open", 4) == 0 || strncmp(sig->name, "execve", 6) == 0;
+	return probe_call(sig->name) || strncmp(sig->name, "open", 4) == 0 || strncmp(sig->name, "execve", 6) == 0 ||
+	       mkdir_call(sig);
 }
 
 static void search_free(struct search *s)
@@ -266,6 +276,8 @@ void routine_note_failure(struct et_model *m, size_t index, const struct ev_sysc
 {
 	if ((err != ENOENT && err != ENOTDIR) || !sig || !search_call(sig))
 		return;
+	if (mkdir_call(sig) && err != ENOENT)
+		return;
 	char buf[ET_STR_MAX + 1];
 	const char *path = first_path(ev, sig, buf, sizeof(buf));
 	if (!path)
@@ -286,6 +298,7 @@ void routine_note_failure(struct et_model *m, size_t index, const struct ev_sysc
 	s->dir_len = (size_t)(base - path);
 	s->stem_len = strcspn(base, ".");
 	s->probe = probe_call(sig->name);
+	s->mkdir = mkdir_call(sig);
 	if (s->probe)
 		explain_walk(m, s);
 }
@@ -305,6 +318,17 @@ void routine_on_success(struct et_model *m, const struct ev_syscall *ev, const s
 		struct search *s = &rs->s[(rs->head + i) % SEARCHES_KEPT];
 		if (!s->path || s->pid != (int)ev->h.pid)
 			continue;
+		/* a mkdir explains only the mkdir of the same path that failed
+		 * for its missing parent, and nothing else */
+		if (s->mkdir || mkdir_call(sig)) {
+			if (s->mkdir && mkdir_call(sig) && strcmp(s->path, path) == 0) {
+				struct et_failure *f = &m->failures[s->failure];
+				if (!f->expected)
+					f->expected = "directory trees made parent first (mkdir -p)";
+				search_free(s);
+			}
+			continue;
+		}
 		const char *sbase = s->path + s->dir_len;
 		bool same_dir = s->dir_len == dir_len && strncmp(s->path, path, dir_len) == 0;
 		bool found = (!same_dir && strcmp(sbase, base) == 0) ||
