@@ -414,10 +414,10 @@ static const char *preload_library(char *lib, size_t len, const struct run_user 
 }
 
 /* What is read before the target starts, with the invoker's rights (the
- * caller switched them): the functions --trace-func names, the suppressions,
- * the allocator's files (read, never run). */
-static int early_plans(const struct run_opts *o, struct et_model *m, const char *path, struct heap_plan *plan,
-		       char *err, size_t errlen)
+ * caller switched them): the functions --trace-func names, the suppressions.
+ * The allocators' files are read only if a process needs probes
+ * (runner/heap/heaplinks.c). */
+static int early_plans(const struct run_opts *o, struct et_model *m, const char *path, char *err, size_t errlen)
 {
 	if (o->ntrace_funcs && funcs_plan(m, path, o->argv[0], o->trace_funcs, o->ntrace_funcs, o->trace_func_force,
 					  err, errlen) < 0)
@@ -429,7 +429,7 @@ static int early_plans(const struct run_opts *o, struct et_model *m, const char 
 	heap_set_show_reachable(m, o->show_reachable);
 	if (o->suppressions && heap_load_suppressions(m, o->suppressions, err, errlen) < 0)
 		return -1;
-	return heap_plan_make(path, plan, err, errlen);
+	return 0;
 }
 
 void run_opts_init(struct run_opts *o)
@@ -516,7 +516,6 @@ int run_main(const struct run_opts *o)
 	struct outfile text_out = { .fd = -1 }, json_out = { .fd = -1 };
 	struct outfile html_out = { .fd = -1 }, perfetto_out = { .fd = -1 };
 	struct ci_outputs ci = { .sarif.fd = -1, .junit.fd = -1 };
-	struct heap_plan plan = { 0 };
 	struct tracer *tr = NULL;
 	struct et_model m;
 	model_init(&m);
@@ -545,9 +544,9 @@ int run_main(const struct run_opts *o)
 		et_error("cannot take the invoking user's rights: %s", strerror(errno));
 		goto early_fail;
 	}
-	int planned = early_plans(o, &m, path, &plan, err, sizeof(err));
+	int planned = early_plans(o, &m, path, err, sizeof(err));
 	invoker_leave(&as_user);
-	startup_mark("the heap and --trace-func plans (ELF symbols)");
+	startup_mark("the --trace-func plan (ELF symbols) and the suppressions");
 	if (planned < 0) {
 		et_error("%s", err);
 		goto early_fail;
@@ -571,15 +570,9 @@ int run_main(const struct run_opts *o)
 		m.sink_ctx = &sink;
 	}
 
-	if (o->heap) {
-		if (plan.resolver_error)
-			et_error("heap: %s: only the executable and libstdc++ are probed", plan.resolver_error);
-		heap_plan_describe(&plan, &m);
-	}
-
 	struct tracer_opts to = { .data_max = o->str_max < ET_DATA_DEFAULT ? ET_DATA_DEFAULT : o->str_max,
 				  .buffer_bytes = o->buffer_bytes, .func_binary = path,
-				  .heap = o->heap ? &plan : NULL, .heap_hold = o->heap && o->leaks,
+				  .heap = o->heap, .heap_exe = path, .heap_hold = o->heap && o->leaks,
 				  .heap_backend = o->heap_backend,
 				  .skb = &skb, .timeacct = o->sched };
 	if (to.data_max > ET_CAP_MAX_ONE - 8)
@@ -652,7 +645,7 @@ int run_main(const struct run_opts *o)
 	}
 	startup_mark("the target forked and held");
 	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0 ||
-	    (!preload_root && tracer_heap_attach(tr, t.pid, err, sizeof(err)) < 0)) {
+	    (!preload_root && tracer_heap_attach(tr, t.pid, path, err, sizeof(err)) < 0)) {
 		et_error("%s", err);
 		launch_abort(&t);
 		rc = ETRACE_EXIT_FAILURE;
@@ -747,7 +740,6 @@ cleanup:
 		recorder_close(rec, &m, status, rc);
 	tracer_close(tr);
 	heaprec_env_free(env);
-	heap_plan_free(&plan);
 	if (cgroup_remove(&cg) < 0)
 		et_error("could not remove cgroup %s: %s", cg.path, strerror(errno));
 	startup_mark("the cgroup removed");
@@ -785,7 +777,6 @@ early_fail:
 	outfile_discard(&html_out);
 	outfile_discard(&perfetto_out);
 	ci_outputs_close(&ci);
-	heap_plan_free(&plan);
 	skb_plan_free(&skb);
 	model_free(&m);
 	return ETRACE_EXIT_FAILURE;

@@ -232,7 +232,7 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 
 	/* the heap's uprobe programs (bpf/heap.bpf.c) are loaded when the
 	 * first process needs them: heap_concern_load() */
-	bool heap = o->heap && o->heap->nfiles && o->heap_backend != HEAP_BACKEND_PRELOAD;
+	bool heap = o->heap && o->heap_backend != HEAP_BACKEND_PRELOAD;
 	t->heap_multi = heap && uprobe_multi_supported();
 	if (heap && !t->heap_multi)
 		kernelfit_note(m, "uprobe_multi links (Linux 6.6)",
@@ -314,8 +314,15 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		goto fail;
 	if (o->timeacct && tr_sched_open(t, err, errlen) < 0)
 		goto fail;
-	if (heap)
-		t->heap_plan = o->heap;
+	if (heap) {
+		t->heap_probes = true;
+		t->heap_exe = strdup(o->heap_exe ? o->heap_exe : "");
+		t->planner = heap_planner_new();
+		if (!t->heap_exe || !t->planner) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 	if (m->nfuncs && tr_funcs_open(t, o->func_binary, err, errlen) < 0)
 		goto fail;
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), tr_on_record, t, NULL);
@@ -442,6 +449,8 @@ void tracer_close(struct tracer *t)
 	}
 	holdwatch_end(&t->watch);
 	heap_bpf__destroy(t->heap);
+	heap_planner_free(t->planner);
+	free(t->heap_exe);
 	funcs_bpf__destroy(t->funcs);
 	etrace_bpf__destroy(t->skel);
 	startup_mark("the BPF object closed");

@@ -9,7 +9,6 @@
 #include "reports/core/model.h"
 #include "runner/preload/checks.h"
 
-struct heap_plan;
 struct skb_plan;
 
 struct tracer;
@@ -24,7 +23,8 @@ struct tracer_opts {
 	size_t data_max;       /* bytes of buffers captured per argument */
 	size_t buffer_bytes;   /* ring buffer size (power of two) */
 	const char *func_binary; /* --trace-func: the file of the model's functions (m->funcs) */
-	const struct heap_plan *heap; /* allocator probes (NULL: heap tracing off) */
+	int heap;              /* heap tracing */
+	const char *heap_exe;  /* the program run: its allocator files are read if a process needs probes */
 	int heap_hold;         /* stop processes at _exit for the leak scan */
 	int heap_backend;      /* enum heap_backend */
 	struct skb_plan *skb;  /* --skb (NULL: off); its links are the tracer's until tracer_close */
@@ -38,8 +38,9 @@ void tracer_set_raw_sink(struct tracer *t, void (*fn)(void *ctx, const void *dat
 /* Marks a task (through its pidfd) as traced, waiting for its execve. */
 int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen);
 /* Attaches the heap probes for one process (the root, before its exec;
- * the BPF side asks for the others). Returns 0, or -1 with err. */
-int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen);
+ * the BPF side asks for the others) on the allocators of exe (NULL: the
+ * file the process runs now). Returns 0, or -1 with err. */
+int tracer_heap_attach(struct tracer *t, int pid, const char *exe, char *err, size_t errlen);
 /* The preload backend (runner/heap/heaprec.h): the run's socket, owned by
  * uid/gid; leaf: the basename of the run's cgroup. 0, or -1 with err. */
 int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid, const char *leaf, char *err,

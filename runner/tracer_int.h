@@ -45,7 +45,9 @@ struct tracer {
 	struct bpf_link **func_plinks;
 	size_t nfunc_plinks;
 	/* heap: per process, an entry and a return link per allocator file */
-	const struct heap_plan *heap_plan;
+	bool heap_probes;           /* a process may get probes (not --heap-backend=preload) */
+	char *heap_exe;             /* the program etrace runs (the root's plan before its exec) */
+	struct heap_planner *planner; /* the allocators' files, read when a process first needs probes */
 	bool heap_multi;            /* uprobe_multi links (6.6), else one per probe */
 	bool heap_hold;             /* the heap programs stop a process at _exit */
 	struct heap_links **heap_procs;
@@ -53,7 +55,7 @@ struct tracer {
 	pthread_t closers[32];
 	size_t nclosers;
 	size_t heap_attaches, heap_attach_failures;
-	double heap_attach_ms;
+	double heap_attach_ms, heap_plan_ms;
 	/* the preload backend (NULL: not used) */
 	struct heaprec *hr;
 	char preload_lib[4096];

@@ -475,27 +475,25 @@ void heap_exec_image(struct et_model *m, struct et_process *p, bool is_static)
 	if (!H || (!is_static && !p->heap))
 		return;   /* heap tracing is off, or nothing to say of this image */
 	struct heap_proc *hp = p->heap ? p->heap : hp_new(H, p);
-	hp->static_untraced = false;
 	hp->static_image = is_static && p->exe_path;
-	if (!hp->static_image || !H->nallocs)
-		return;   /* a recording has no probe list: heap_untraced_why judges by the records */
-	/* the probes are on the allocator libraries (and the root's own file
-	 * when it is static): a static binary has its own allocator inside */
-	for (size_t i = 0; i < H->nallocs; i++)
-		if (same_file(H->allocs[i].path, p->exe_path))
-			return;
-	hp->static_untraced = true;
 }
 
 /* Why the heap of a process was not traced, or NULL. A static image with no
- * probe on its own file has an allocator etrace cannot see; one that made no
- * allocation and freed nothing at all (Go, or a static program run from a
- * recording, which has no probe list) is said to be untraced too, since "0
- * allocations" would read as "nothing leaked". */
-const char *heap_untraced_why(const struct heap_proc *hp)
+ * probe on its own file has an allocator etrace cannot see (judged at the
+ * end: the probes' plan of a static child is made after its exec record).
+ * One that made no allocation and freed nothing at all (Go, or a static
+ * program run from a recording, which has no probe list) is said to be
+ * untraced too, since "0 allocations" would read as "nothing leaked". */
+const char *heap_untraced_why(const struct et_model *m, const struct heap_proc *hp)
 {
-	if (hp->static_untraced)
-		return "statically linked: its allocator has no probes";
+	const struct et_heap *H = m->heap;
+	if (hp->static_image && H && H->nallocs) {
+		bool covered = false;
+		for (size_t i = 0; i < H->nallocs && !covered; i++)
+			covered = same_file(H->allocs[i].path, hp->proc->exe_path);
+		if (!covered)
+			return "statically linked: its allocator has no probes";
+	}
 	if (hp->static_image && !hp->allocations && !hp->frees && !hp->unknown_frees && !hp->failed)
 		return "statically linked and no C allocator call was seen (a Go program, or an allocator etrace "
 		       "has no probes for, manages its own heap)";

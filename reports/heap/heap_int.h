@@ -112,7 +112,6 @@ struct heap_proc {
 	bool held;                     /* stopped at _exit for the scan */
 	uint8_t exit_hold_why;         /* not stopped at _exit: enum et_hold_why */
 	uint8_t attach_hold_why;       /* not stopped until its probes were attached */
-	bool static_untraced;          /* exec'd a static binary the probes do not cover */
 	bool static_image;             /* its image is statically linked (nothing to preload into) */
 	bool tables_gone;              /* let go at exit */
 	const char *backend, *backend_why; /* which heap backend recorded it and why (static strings) */
@@ -269,7 +268,7 @@ void heap_derive_aborts(const struct et_model *m);
 void heap_proc_summary(struct et_heap *H, struct heap_proc *hp, struct leak_sum *s);
 void heap_sum_add(struct leak_sum *t, const struct leak_sum *s);
 const char *heap_plural(uint64_t n, const char *one, const char *many);
-const char *heap_untraced_why(const struct heap_proc *hp);
+const char *heap_untraced_why(const struct et_model *m, const struct heap_proc *hp);
 void heap_print_stack(FILE *out, const struct symstack *ss);
 void heap_json_stack(struct strbuf *sb, const struct symstack *ss);
 void heap_error_message(const struct et_model *m, const struct heap_error *e, struct strbuf *sb);

@@ -137,7 +137,7 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 			  hp->live_blocks, hp->live_bytes, hp->unknown_frees, hp->failed);
 		first = false;
 		sb_puts(sb, ",\"not_traced\":");
-		sb_json_str(sb, heap_untraced_why(hp));
+		sb_json_str(sb, heap_untraced_why(m, hp));
 		sb_puts(sb, ",\"probes_late\":");
 		sb_json_str(sb, hp->attach_hold_why ? heap_hold_why_text(hp->attach_hold_why) : NULL);
 		sb_puts(sb, ",\"exit_not_held\":");

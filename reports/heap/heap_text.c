@@ -543,7 +543,7 @@ static size_t text_untraced(const struct et_model *m, FILE *out)
 	size_t untraced = 0;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct heap_proc *hp = m->procs[i]->heap;
-		const char *untraced_why = hp ? heap_untraced_why(hp) : NULL;
+		const char *untraced_why = hp ? heap_untraced_why(m, hp) : NULL;
 		if (untraced_why && untraced++ < TEXT_SUMMARIES_SHOWN) {
 			struct strbuf sb = STRBUF_INIT;
 			sb_escape(&sb, hp->proc->exe_path);
@@ -569,7 +569,7 @@ void heap_render_text(const struct et_model *m, FILE *out)
 		const struct heap_proc *hp = m->procs[i]->heap;
 		if (!hp)
 			continue;
-		untraced += heap_untraced_why(hp) != NULL;
+		untraced += heap_untraced_why(m, hp) != NULL;
 		allocs += hp->allocations;
 		frees += hp->frees;
 		live += hp->live_blocks;

@@ -16,6 +16,7 @@
 #include "etrace.skel.h"
 #include "heap.skel.h"
 #include "runner/concern.h"
+#include "runner/invoker.h"
 #include "runner/startup.h"
 #include "runner/uprobe_multi.h"
 #include "runner/heap/heapprobe.h"
@@ -180,11 +181,46 @@ static int heap_concern_load(struct tracer *t, char *err, size_t errlen)
 	return 0;
 }
 
-int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen)
+/* The plan of the program pid runs (exe NULL) or will run (exe), read with
+ * the invoking user's rights as every file the program names is. */
+static const struct heap_plan *plan_for(struct tracer *t, int pid, const char *exe, char *err, size_t errlen)
 {
-	const struct heap_plan *plan = t->heap_plan;
+	char self[4096];
+	if (!exe) {
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		ssize_t n = readlink(link, self, sizeof(self) - 1);
+		if (n <= 0) {
+			snprintf(err, errlen, "cannot read %s: %s", link, strerror(errno));
+			return NULL;
+		}
+		self[n] = 0;
+		exe = self;
+	}
+	struct invoker_saved as_user;
+	if (invoker_enter(&as_user) < 0) {
+		snprintf(err, errlen, "cannot take the invoking user's rights: %s", strerror(errno));
+		return NULL;
+	}
+	double t0 = tr_now_ms();
+	bool made = false;
+	const struct heap_plan *plan = heap_planner_get(t->planner, exe, t->m, &made);
+	invoker_leave(&as_user);
 	if (!plan)
+		snprintf(err, errlen, "out of memory");
+	t->heap_plan_ms += tr_now_ms() - t0;
+	if (made)
+		startup_mark("a heap probes' plan (ELF symbols: a process needed probes)");
+	return plan;
+}
+
+int tracer_heap_attach(struct tracer *t, int pid, const char *exe, char *err, size_t errlen)
+{
+	if (!t->heap_probes)
 		return 0;
+	const struct heap_plan *plan = plan_for(t, pid, exe, err, errlen);
+	if (!plan)
+		return -1;
 	if (heap_concern_load(t, err, errlen) < 0)
 		return -1;
 	double t0 = tr_now_ms();
@@ -196,7 +232,7 @@ int tracer_heap_attach(struct tracer *t, int pid, char *err, size_t errlen)
 	l->pid = pid;
 	int rc = 0;
 	for (size_t i = 0; i < plan->nfiles && rc == 0; i++) {
-		const struct heap_file *f = &plan->files[i];
+		const struct heap_file *f = plan->files[i];
 		__u64 *v = calloc(4 * f->nprobes + 1, sizeof(*v));
 		if (!v) {
 			snprintf(err, errlen, "out of memory");
@@ -309,7 +345,7 @@ void tr_heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 		reason = "the environment it was started with has no LD_PRELOAD for the library: probes attached after "
 			 "it started (its first allocations are not seen)";
 	}
-	if (!have && tracer_heap_attach(t, pid, err, sizeof(err)) == 0)
+	if (!have && tracer_heap_attach(t, pid, NULL, err, sizeof(err)) == 0)
 		heap_set_backend(t->m, pid, "uprobe", reason);
 	else if (!have && errno != ESRCH) {
 		t->heap_attach_failures++;
@@ -336,6 +372,7 @@ void tr_heap_detach(struct tracer *t)
 	t->heap_procs = NULL;
 	t->nheap_procs = 0;
 	if (getenv("ETRACE_DEBUG") && (n || t->heap_attaches))
-		et_warning("heap probes attached for %zu processes (%.1f ms in all), the last %zu detached in %.1f ms",
-			t->heap_attaches, t->heap_attach_ms, n, tr_now_ms() - t0);
+		et_warning("heap probes attached for %zu processes (%.1f ms, and %.1f ms reading the allocators' "
+			   "ELF symbols), the last %zu detached in %.1f ms",
+			t->heap_attaches, t->heap_attach_ms, t->heap_plan_ms, n, tr_now_ms() - t0);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bpf/events.h"
+#include "reports/core/error.h"
 #include "reports/heap/heap.h"
 #include "reports/heap/heapscan.h"
 #include "symbolize/elfsyms.h"
@@ -186,13 +187,74 @@ static int plan_file(const char *path, struct heap_file *out)
 	return out->path ? 1 : 0;
 }
 
-/* depth: scripts whose #! names another script, as the kernel allows */
-static int plan_make(const char *exe, struct heap_plan *plan, char *err, size_t errlen, int depth)
+struct plan_entry {
+	char *exe;
+	struct heap_plan plan;
+};
+
+struct heap_planner {
+	struct plan_entry *plans;
+	size_t nplans;
+	struct heap_file **files;    /* every file read, allocator or not (path set) */
+	size_t nfiles;
+};
+
+struct heap_planner *heap_planner_new(void)
 {
-	memset(plan, 0, sizeof(*plan));
+	return calloc(1, sizeof(struct heap_planner));
+}
+
+void heap_planner_free(struct heap_planner *pl)
+{
+	if (!pl)
+		return;
+	for (size_t i = 0; i < pl->nplans; i++) {
+		free(pl->plans[i].exe);
+		free(pl->plans[i].plan.files);
+		free(pl->plans[i].plan.resolver_error);
+	}
+	free(pl->plans);
+	for (size_t i = 0; i < pl->nfiles; i++) {
+		free(pl->files[i]->path);
+		free(pl->files[i]->probes);
+		free(pl->files[i]);
+	}
+	free(pl->files);
+	free(pl);
+}
+
+/* The probes of one file, read once a run; NULL when it holds no allocator. */
+static struct heap_file *planner_file(struct heap_planner *pl, const char *path)
+{
+	for (size_t i = 0; i < pl->nfiles; i++)
+		if (strcmp(pl->files[i]->path, path) == 0)
+			return pl->files[i]->nprobes ? pl->files[i] : NULL;
+	struct heap_file *f = calloc(1, sizeof(*f));
+	struct heap_file **v = realloc(pl->files, (pl->nfiles + 1) * sizeof(*v));
+	if (!f || !v) {
+		free(f);
+		if (v)
+			pl->files = v;
+		return NULL;
+	}
+	pl->files = v;
+	if (!plan_file(path, f)) {
+		f->path = strdup(path);   /* remembered as "no allocator here" */
+		if (!f->path) {
+			free(f);
+			return NULL;
+		}
+	}
+	pl->files[pl->nfiles++] = f;
+	return f->nprobes ? f : NULL;
+}
+
+/* depth: scripts whose #! names another script, as the kernel allows */
+static void plan_make(struct heap_planner *pl, const char *exe, struct heap_plan *plan, int depth)
+{
 	struct pathlist l = { 0 };
-	char interp[512];
-	if (read_interp(exe, interp, sizeof(interp), err, errlen) < 0) {
+	char interp[512], err[256];
+	if (read_interp(exe, interp, sizeof(interp), err, sizeof(err)) < 0) {
 		/* a script: its interpreter (#!) is the program that allocates;
 		 * the system's C library is what it most likely uses. Only read:
 		 * nothing the file names is ever run by etrace. */
@@ -202,12 +264,13 @@ static int plan_make(const char *exe, struct heap_plan *plan, char *err, size_t 
 		if (f)
 			fclose(f);
 		if (!script)
-			return 0; /* nothing to probe: running it fails, as it must */
+			return; /* nothing to probe: running it fails, as it must */
 		line[strcspn(line, "\n")] = 0;
 		char *p = line + 2 + strspn(line + 2, " \t");
 		p[strcspn(p, " \t")] = 0;
 		const char *sub = depth < 4 && faccessat(AT_FDCWD, p, X_OK, AT_EACCESS) == 0 ? p : "/bin/sh";
-		return plan_make(sub, plan, err, errlen, depth + 1);
+		plan_make(pl, sub, plan, depth + 1);
+		return;
 	}
 	if (!interp[0]) {
 		pathlist_add(&l, exe);   /* static: the allocator is in the executable */
@@ -236,46 +299,44 @@ static int plan_make(const char *exe, struct heap_plan *plan, char *err, size_t 
 			}
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		struct heap_file f;
-		if (plan_file(l.v[i], &f)) {
-			struct heap_file *v = realloc(plan->files, (plan->nfiles + 1) * sizeof(*v));
-			if (v) {
-				plan->files = v;
-				plan->files[plan->nfiles++] = f;
-			} else {
-				free(f.path);
-				free(f.probes);
-			}
+		struct heap_file *f = planner_file(pl, l.v[i]);
+		struct heap_file **v = f ? realloc(plan->files, (plan->nfiles + 1) * sizeof(*v)) : NULL;
+		if (v) {
+			plan->files = v;
+			plan->files[plan->nfiles++] = f;
 		}
 		free(l.v[i]);
 	}
 	free(l.v);
-	return 0;
 }
 
-int heap_plan_make(const char *exe, struct heap_plan *plan, char *err, size_t errlen)
+const struct heap_plan *heap_planner_get(struct heap_planner *pl, const char *exe, struct et_model *m, bool *made)
 {
-	return plan_make(exe, plan, err, errlen, 0);
-}
-
-void heap_plan_free(struct heap_plan *plan)
-{
-	for (size_t i = 0; i < plan->nfiles; i++) {
-		free(plan->files[i].path);
-		free(plan->files[i].probes);
+	*made = false;
+	for (size_t i = 0; i < pl->nplans; i++)
+		if (strcmp(pl->plans[i].exe, exe) == 0)
+			return &pl->plans[i].plan;
+	struct plan_entry *v = realloc(pl->plans, (pl->nplans + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	pl->plans = v;
+	struct plan_entry *e = &pl->plans[pl->nplans];
+	memset(e, 0, sizeof(*e));
+	if (!(e->exe = strdup(exe)))
+		return NULL;
+	pl->nplans++;
+	*made = true;
+	plan_make(pl, exe, &e->plan, 0);
+	if (e->plan.resolver_error)
+		et_error("heap: %s: only the executable and libstdc++ are probed", e->plan.resolver_error);
+	/* the report lists each probed file once */
+	for (size_t i = 0; i < e->plan.nfiles; i++) {
+		struct heap_file *f = e->plan.files[i];
+		for (size_t j = 0; !f->described && j < f->nprobes; j++)
+			heap_add_allocator(m, f->path, f->probes[j].name, f->probes[j].placed, f->probes[j].emulated);
+		f->described = true;
 	}
-	free(plan->files);
-	free(plan->resolver_error);
-	memset(plan, 0, sizeof(*plan));
-}
-
-void heap_plan_describe(const struct heap_plan *plan, struct et_model *m)
-{
-	for (size_t i = 0; i < plan->nfiles; i++)
-		for (size_t j = 0; j < plan->files[i].nprobes; j++) {
-			const struct heap_probe *p = &plan->files[i].probes[j];
-			heap_add_allocator(m, plan->files[i].path, p->name, p->placed, p->emulated);
-		}
+	return &e->plan;
 }
 
 /* ---- the leak scan at _exit ------------------------------------------------ */

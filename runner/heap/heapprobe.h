@@ -4,6 +4,7 @@
 #ifndef ETRACE_HEAPPROBE_H
 #define ETRACE_HEAPPROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,22 +23,31 @@ struct heap_file {
 	char *path;
 	struct heap_probe *probes;
 	size_t nprobes;
+	bool described;         /* told to the model (heap_planner_get) */
 };
 
+/* The allocator files of one executable. */
 struct heap_plan {
-	struct heap_file *files;
+	struct heap_file **files;  /* the planner's, shared between plans */
 	size_t nfiles;
 	char *resolver_error;   /* the library list could not be read (why), or NULL */
 };
 
-/* Finds the allocator functions the program at exe will call: in the
- * executable itself (static), the libraries its dynamic loader resolves
- * (LD_PRELOAD from the environment included), and libstdc++ when the
- * system has one (a child may load it). Returns 0, or -1 with err. */
-int heap_plan_make(const char *exe, struct heap_plan *plan, char *err, size_t errlen);
-void heap_plan_free(struct heap_plan *plan);
-/* Tells the model which functions are probed where (the report lists them). */
-void heap_plan_describe(const struct heap_plan *plan, struct et_model *m);
+/* The plans of a run, made when a process first needs probes (a static
+ * or setuid program, --heap-backend=uprobe): with the preload library
+ * serving every process, none is made and no ELF file is read. One plan
+ * per executable; each library's probes are read once. */
+struct heap_planner;
+struct heap_planner *heap_planner_new(void);
+void heap_planner_free(struct heap_planner *pl);
+/* The plan of the program at exe: in the executable itself (static), the
+ * libraries its dynamic loader resolves (LD_PRELOAD from etrace's
+ * environment included), and libstdc++ when the system has one (a child
+ * may load it). The files it names for the first time are added to the
+ * model's list of probed allocators. Read with the caller's rights; never
+ * runs anything. made: this call read the files. NULL only when out of
+ * memory. */
+const struct heap_plan *heap_planner_get(struct heap_planner *pl, const char *exe, struct et_model *m, bool *made);
 
 /* A process stopped at _exit (struct ev_heap_hold): waits until it is
  * stopped, classifies its live blocks by scanning its memory, then lets

@@ -117,6 +117,19 @@ static void calibrate(struct heaprec *h)
 	}
 }
 
+/* The first rate, when a ring is first read: at least 1 ms after the
+ * start pair (the target has started by then; etrace's start-up does not
+ * wait for it). */
+static void first_rate(struct heaprec *h)
+{
+	uint64_t since = mono_now() - h->mono0;
+	if (since < 1100000) {
+		struct timespec ts = { 0, (long)(1100000 - since) };
+		nanosleep(&ts, NULL);
+	}
+	calibrate(h);
+}
+
 static uint64_t to_mono(const struct heaprec *h, const struct ring *r, uint64_t t)
 {
 	if (r->mono)
@@ -191,12 +204,8 @@ struct heaprec *heaprec_open(const char *lib, uid_t uid, gid_t gid, const char *
 	h->tsc_ok = tsc_invariant();
 	h->tsc0 = h->tsc1 = tsc_now();
 	h->mono0 = h->mono1 = mono_now();
-	if (h->tsc_ok) {
-		/* a first rate, refined at every drain */
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL);
-		calibrate(h);
-	}
+	/* the TSC's rate: first when a ring is read (first_rate), then
+	 * refined at every drain */
 	return h;
 fail:
 	heaprec_close(h);
@@ -534,6 +543,8 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 	uint64_t done = 0, now = mono_now();
 	int fast = h->sink.intern && h->sink.heap;
 	int with_frames = !fast || (h->sink.want_frames && h->sink.want_frames(h->sink.ctx));
+	if (!r->mono && h->ns_per_tick == 0)
+		first_rate(h);
 	while (r->tail < head && head - r->tail <= r->nrec) {
 		const struct hr_record *slot = &r->recs[r->tail & (r->nrec - 1)];
 		/* the records were written on another CPU: ask for the lines
