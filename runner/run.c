@@ -442,7 +442,7 @@ void run_opts_init(struct run_opts *o)
 	o->str_max = 32;
 	o->rewind_n = 50;
 	o->max_records = 200000;
-	o->buffer_bytes = 0; /* 16M, 32M with heap tracing */
+	o->buffer_bytes = 0; /* 16M, 32M with --heap-backend=uprobe */
 	o->heap = true;
 	o->leaks = true;
 	o->heap_freed = 65536;

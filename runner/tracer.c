@@ -185,8 +185,12 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		nr_uret = 335; /* Linux 6.11; libseccomp 2.5 predates it */
 #endif
 	t->skel->rodata->nr_uretprobe = nr_uret < 0 ? 0xffffffffu : (__u32)nr_uret;
-	/* an allocation-heavy target sends ~100 MB/s of heap records */
-	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes : o->heap ? 32u << 20 : 16u << 20);
+	/* an allocation-heavy target sends ~100 MB/s of heap records through
+	 * it with --heap-backend=uprobe; the preload library's records go
+	 * through its own rings, and the ring's pages cost start-up and exit
+	 * time (zeroed at creation, mapped, unmapped: ~6 ms more for 32M) */
+	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes
+				: o->heap && o->heap_backend == HEAP_BACKEND_UPROBE ? 32u << 20 : 16u << 20);
 	t->heap_hold = o->heap && o->heap_hold;
 	t->skel->rodata->etrace_tgid = (__u32)getpid();
 	t->shared.wakeup_bytes = rb / 2;
@@ -376,6 +380,16 @@ int tracer_drain(struct tracer *t)
 	int n = ring_buffer__consume(t->rb);
 	if (t->hr) {
 		heaprec_poll(t->hr);
+		if (heaprec_exits_after(t->hr, upto)) {
+			/* a process waits at its exit, its message sent after the
+			 * kernel's records were read: read them again now rather
+			 * than keep it waiting for the next tick (up to 10 ms a
+			 * process) */
+			upto = mono_now_ns();
+			int more = ring_buffer__consume(t->rb);
+			n = n < 0 ? more : more < 0 ? n : n + more;
+			heaprec_poll(t->hr);
+		}
 		heaprec_drain(t->hr, 0, upto);
 		heaprec_exits(t->hr, upto);
 	}

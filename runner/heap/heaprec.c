@@ -725,6 +725,14 @@ static int one_connection(struct heaprec *h, int c)
 	return 0;
 }
 
+int heaprec_exits_after(const struct heaprec *h, uint64_t upto)
+{
+	for (size_t i = 0; h && i < h->nexits; i++)
+		if (h->exits[i].msg.ts > upto)
+			return 1;
+	return 0;
+}
+
 void heaprec_exits(struct heaprec *h, uint64_t upto)
 {
 	if (!h)

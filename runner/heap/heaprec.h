@@ -60,6 +60,8 @@ void heaprec_poll(struct heaprec *h);
  * them go: upto is when the kernel's records in the model were read up to
  * (UINT64_MAX: all, at the end). */
 void heaprec_exits(struct heaprec *h, uint64_t upto);
+/* Whether a process waits at its exit since after upto. */
+int heaprec_exits_after(const struct heaprec *h, uint64_t upto);
 /* Feeds the records of pid's rings (pid 0: all rings) that were handed
  * over at or before until (CLOCK_MONOTONIC ns, taken before the kernel's
  * records were read; UINT64_MAX: all). */
