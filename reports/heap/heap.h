@@ -190,8 +190,10 @@ struct heap_proc_stats {
 	bool scanned;
 };
 int heap_process_stats(const struct et_model *m, int pid, struct heap_proc_stats *out);
-/* live_bytes alone, for a caller on every heap record (heapseries.c). */
-int heap_live_bytes(const struct et_model *m, int pid, uint64_t *out);
+/* live_bytes alone, for a caller on every heap record (heapseries.c): of
+ * the process the latest heap record went to when it is pid's (no lookup),
+ * else of pid's newest process; *proc says which. */
+int heap_live_bytes(const struct et_model *m, int pid, struct et_process **proc, uint64_t *out);
 
 /* Errors kept (the first HEAP_ERRORS_KEPT, in the order found). */
 #define HEAP_ERRORS_KEPT 1000

@@ -337,12 +337,17 @@ int heap_process_stats(const struct et_model *m, int pid, struct heap_proc_stats
 	return 0;
 }
 
-int heap_live_bytes(const struct et_model *m, int pid, uint64_t *out)
+int heap_live_bytes(const struct et_model *m, int pid, struct et_process **proc, uint64_t *out)
 {
-	const struct heap_proc *hp = m->heap ? hp_by_pid(m, pid) : NULL;
-	if (!hp)
+	if (!m->heap)
 		return -1;
-	*out = hp->live_bytes;
+	struct et_process *p = m->heap->last_proc;
+	if (!p || p->pid != pid || m->heap->last_nprocs != m->nprocs)
+		p = model_process((struct et_model *)m, pid);
+	if (!p || !p->heap)
+		return -1;
+	*proc = p;
+	*out = p->heap->live_bytes;
 	return 0;
 }
 

@@ -51,10 +51,8 @@ static void add(struct heapseries *s, uint64_t ts, uint64_t bytes)
 void heapseries_on_record(struct et_model *m, const struct ev_header *h)
 {
 	uint64_t live;
-	if (heap_live_bytes(m, (int)h->pid, &live) < 0)
-		return;
-	struct et_process *p = model_process(m, (int)h->pid);
-	if (!p)
+	struct et_process *p;
+	if (heap_live_bytes(m, (int)h->pid, &p, &live) < 0)
 		return;
 	if (!p->heap_series) {
 		p->heap_series = calloc(1, sizeof(*p->heap_series));
