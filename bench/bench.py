@@ -32,8 +32,11 @@ against the tool a user would otherwise pick (strace).
                  (the loop only, no start-up), ratios against native and
                  against valgrind and heaptrack; then a real program (gcc
                  compiling one file: gcc, cc1, as) under the same tools.
-                 Goal: at most 15x native on
-                 the loop. Then the cost to a process outside the traced tree
+                 Goals: at most 5x native on the loop, the real
+                 allocation-heavy test (heap_tokens) at most 3x; the
+                 uprobe backend's added cost per pair / 4 is this machine's
+                 cost of a trap; the default ring on two threads loses no
+                 record (lost=0). Then the cost to a process outside the traced tree
                  (heap_churn natively while `etrace run -- sleep` runs: the
                  probes sit in the libc file every process maps), and
                  `etrace run -- /bin/true` with heap tracing on and
@@ -354,7 +357,8 @@ def wall_run(cmd, want_rc=0):
 def heap_bench(reps, pairs, threads):
     reps = max(reps, 3)
     args = [HEAP_CHURN, str(pairs), str(threads)]
-    print(f"== heap: heap_churn {pairs} allocation+free pairs x {threads} thread(s), median of {reps} ==")
+    print(f"== heap: heap_churn {pairs} allocation+free pairs x {threads} thread(s), median of {reps} "
+          f"(load {os.getloadavg()[0]:.1f}) ==")
     with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
         runs_made = [0]
 
@@ -401,10 +405,29 @@ def heap_bench(reps, pairs, threads):
         # numbers taken on other machines
         uown = res["etrace --heap-backend=uprobe"][1]
         print(f"  per trap (the uprobe backend's added cost per pair / 4): {(uown - nown) * 1e9 / (pairs * threads * 4):.0f} ns")
+    ring_loss_bench(pairs)
     unrelated_bench(reps, max(pairs // 4, 1000), threads)
     heap_tokens_bench(reps)
     heap_real_bench(reps)
     heap_startup_bench(reps)
+
+
+def ring_loss_bench(pairs, threads=2):
+    """The allocation loop on two threads at the default ring size: the
+    preload counters of the JSON report (records, lost, waits for room)."""
+    with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
+        js = os.path.join(d, "r.json")
+        p = subprocess.run([ETRACE, "run", "-o", "/dev/null", f"--json={js}", "--", HEAP_CHURN, str(pairs),
+                            str(threads)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        try:
+            with open(js) as f:
+                pre = json.load(f)["heap"]["preload"]
+        except (OSError, ValueError, KeyError, TypeError):
+            print(f"  the default ring on {threads} threads: no report (status {p.returncode})")
+            return
+    print(f"  the default ring, heap_churn {pairs} pairs x {threads} threads: {pre['records']} records, "
+          f"lost={pre['lost']} (goal 0), {pre['full_waits']} waits for room ({pre['full_wait_ms']:.1f} ms), "
+          f"status {p.returncode}, load {os.getloadavg()[0]:.1f}")
 
 
 def churn_cpu(cmd):
@@ -563,7 +586,8 @@ def heap_tokens_bench(reps):
                     runs[name].append(r)
     res = {n: (median([w for w, _ in rs]), median([o for _, o in rs])) for n, rs in runs.items() if rs}
     print(f"  an allocation-heavy test: heap_tokens 200000 (~2.4 M allocations), median of {reps} (valgrind and "
-          f"the uprobe backend once); wall time, and the program's own loop time (no start-up):")
+          f"the uprobe backend once; load {os.getloadavg()[0]:.1f}); wall time, and the program's own loop time "
+          f"(no start-up):")
     if "native" not in res:
         print("    native run failed: skipped")
         return
@@ -595,7 +619,7 @@ def heap_real_bench(reps):
                             ("etrace run -o /dev/null", ETRACE_NULL + args),
                             ("etrace --heap=off", ETRACE_NULL[:-1] + ["--heap=off", "--"] + args)], reps)
     print_ratios(res, f"  a real program: gcc -O2 -c reports/syscalls/decode.c (gcc, cc1, as), wall time, median of {reps} "
-                      f"(valgrind once); etrace's ratios are its time over the other's:")
+                      f"(valgrind once; load {os.getloadavg()[0]:.1f}); etrace's ratios are its time over the other's:")
     print("    (heaptrack here follows only gcc itself, not cc1 and as; etrace and valgrind follow all three)")
 
 
@@ -732,7 +756,7 @@ def heap_startup_bench(reps):
     for _ in range(reps):  # in turn
         on.append(wall_run(ETRACE_NULL + ["/bin/true"]))
         off.append(wall_run([ETRACE, "run", "--heap=off", "-o", "/dev/null", "--", "/bin/true"]))
-    print(f"  etrace run -- /bin/true, start-up + teardown, median of {reps}:")
+    print(f"  etrace run -- /bin/true, start-up + teardown, median of {reps} (load {os.getloadavg()[0]:.1f}):")
     for name, ts in (("heap tracing on (default)", on), ("--heap=off", off)):
         ok = [t for t in ts if t is not None]
         if not ok:
