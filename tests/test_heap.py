@@ -994,6 +994,29 @@ def test_a_program_started_without_the_preload_in_its_environment_falls_back_to_
     assert errors(r) == []
 
 
+def test_a_short_program_started_with_an_empty_environment_is_held_at_exec_and_its_leak_found():
+    """env -i: no LD_PRELOAD at all in the new image's environment. The BPF
+    exec hook sees that and holds the program at exec until its probes are
+    attached: a program that leaks and exits at once has its leak found
+    (before, its probes came after it ended). A variable longer than the
+    hook's 4 KiB read goes on in the next read; an environment that has an
+    LD_PRELOAD without the library is not held (user space finds it)."""
+    if not preloaded():
+        raise Skip("the preload backend only")
+    for extra in ([], ["X=" + "a" * 9000]):
+        r = run(["/usr/bin/env", "-i"] + extra + [prog("heap_leaks"), "simple"])
+        assert r.rc == 0, r.stderr
+        root = [p for p in heap(r)["processes"] if p["backend"] == "uprobe"]
+        assert len(root) == 1 and "probes attached at exec" in root[0]["backend_why"], heap(r)["processes"]
+        (leak,) = leaks(r, pid=root[0]["pid"])
+        assert leak["bytes"] == 100 and leak["kind"] == "definitely lost", leak
+        assert "leak_one" in [f["function"] for f in leak["stack"]], leak["stack"]
+    r = run(["/usr/bin/env", "-i", "LD_PRELOAD=", "/bin/sh", "-c", "sleep 0.3; true"])
+    assert r.rc == 0, r.stderr
+    b = backends(r)[r.report["root_pid"]]
+    assert b[0] == "uprobe" and "probes attached after it started" in b[1], b
+
+
 def test_a_full_ring_waits_for_etrace_and_loses_nothing():
     if not preloaded():
         raise Skip("the preload backend only")

@@ -169,6 +169,72 @@ static __always_inline bool exec_privileged(struct task_struct *p, struct linux_
 	return eff != 0 || perm != 0;
 }
 
+/* Does the new image's environment have an LD_PRELOAD at all? Read from
+ * mm->env_start, written by the kernel a moment ago. A program started with
+ * `env -i` or an emptied environment has none: the library cannot be in
+ * it, so it is held at its exec until its probes are attached, instead of
+ * losing its first allocations (a harness that rewrote LD_PRELOAD is
+ * still found by user space, from /proc, without a stop). */
+#define ENV_CHUNK 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[ENV_CHUNK]);
+} env_scratch SEC(".maps");
+
+struct env_scan_ctx {
+	__u64 p, end;
+	char *buf;
+	bool at_start;
+	int found;      /* 1: there is one; 0: none; -1: could not tell */
+};
+
+static long env_scan_cb(__u32 i, struct env_scan_ctx *cx)
+{
+	if (cx->p >= cx->end) {
+		cx->found = 0;
+		return 1;
+	}
+	long n = bpf_probe_read_user_str(cx->buf, ENV_CHUNK, (void *)cx->p);
+	if (n <= 0)
+		return 1;
+	if (cx->at_start && n > 11 && cx->buf[0] == 'L' && cx->buf[1] == 'D' && cx->buf[2] == '_' && cx->buf[3] == 'P' &&
+	    cx->buf[4] == 'R' && cx->buf[5] == 'E' && cx->buf[6] == 'L' && cx->buf[7] == 'O' && cx->buf[8] == 'A' &&
+	    cx->buf[9] == 'D' && cx->buf[10] == '=') {
+		cx->found = 1;
+		return 1;
+	}
+	/* a string longer than the buffer goes on in the next read */
+	if (n == ENV_CHUNK) {
+		cx->p += ENV_CHUNK - 1;
+		cx->at_start = false;
+	} else {
+		cx->p += n;
+		cx->at_start = true;
+	}
+	return 0;
+}
+
+static __always_inline int env_has_preload(void)
+{
+	__u32 zero = 0;
+	char *buf = bpf_map_lookup_elem(&env_scratch, &zero);
+	if (!buf)
+		return -1;
+	struct mm_struct *mm = BPF_CORE_READ(bpf_get_current_task_btf(), mm);
+	struct env_scan_ctx cx = {
+		.p = BPF_CORE_READ(mm, env_start),
+		.end = BPF_CORE_READ(mm, env_end),
+		.buf = buf,
+		.at_start = true,
+		.found = -1,
+	};
+	bpf_loop(2048, env_scan_cb, &cx, 0);
+	return cx.found;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(et_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -204,9 +270,10 @@ int BPF_PROG(et_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (shared_cfg.heap_preload) {
 		if (dynamic && !secure) {
 			/* no stop: user space checks that the environment still
-			 * names the library, and falls back to probes if not */
+			 * names the library, and falls back to probes if not;
+			 * an environment with no LD_PRELOAD at all is held */
 			bpf_map_update_elem(&heap_preload_pids, &pid, &one, BPF_ANY);
-			heap_attach_request(pid, tid, false, NULL, false, ET_HEAP_WHY_PRELOAD);
+			heap_attach_request(pid, tid, env_has_preload() == 0, NULL, false, ET_HEAP_WHY_PRELOAD);
 			return 0;
 		}
 		bpf_map_delete_elem(&heap_preload_pids, &pid);

@@ -308,6 +308,16 @@ void tr_heap_process_gone(struct tracer *t, int pid)
 	}
 }
 
+/* The request's process was stopped for it (bpf: hold_process): it goes on. */
+static void release_hold(struct tracer *t, const struct ev_heap_attach *e)
+{
+	if (!e->held)
+		return;
+	kill((pid_t)e->h.pid, SIGCONT);
+	__u32 key = e->h.pid;
+	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_held_pids), &key);
+}
+
 /* A process of the tree asked for its heap probes (struct ev_heap_attach). */
 void tr_heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 {
@@ -337,13 +347,18 @@ void tr_heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 					 env > 0 || ring ? "dynamically linked, LD_PRELOAD names the library"
 							 : "dynamically linked; it ended before etrace read its environment: "
 							   "what a preloaded library handed over is all there is");
+			release_hold(t, e);
 			return;
 		}
 		/* its environment lost LD_PRELOAD: probes, from now on */
 		__u32 key = (__u32)pid;
 		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_preload_pids), &key);
-		reason = "the environment it was started with has no LD_PRELOAD for the library: probes attached after "
-			 "it started (its first allocations are not seen)";
+		/* held at its exec when its environment had no LD_PRELOAD at all
+		 * (env -i): probes before its first instruction */
+		reason = e->held ? "the environment it was started with has no LD_PRELOAD (env -i, or a program that "
+				   "cleared it): probes attached at exec"
+				 : "the environment it was started with has no LD_PRELOAD for the library: probes attached "
+				   "after it started (its first allocations are not seen)";
 	}
 	if (!have && tracer_heap_attach(t, pid, NULL, err, sizeof(err)) == 0)
 		heap_set_backend(t->m, pid, "uprobe", reason);
@@ -352,11 +367,7 @@ void tr_heap_attach_record(struct tracer *t, const struct ev_heap_attach *e)
 		if (getenv("ETRACE_DEBUG"))
 			et_warning("%s", err);
 	}
-	if (e->held) {
-		kill(pid, SIGCONT);
-		__u32 key = (__u32)pid;
-		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.heap_held_pids), &key);
-	}
+	release_hold(t, e);
 }
 
 void tr_heap_detach(struct tracer *t)
