@@ -68,7 +68,10 @@ static void watch(int map_fd, int rd, pid_t owner)
 	prctl(PR_SET_NAME, "etrace-holdwatch", 0, 0, 0);
 	/* nothing else of etrace's stays open here: its BPF links, ring buffer
 	 * and output files must close when etrace does */
-	if (dup2(map_fd, 3) < 0 || dup2(rd, 4) < 0)
+	/* out of the way first: the pipe's read end is often fd 3 itself (a
+	 * run started with only 0-2 open), and dup2(map_fd, 3) would close it */
+	int mfd = fcntl(map_fd, F_DUPFD, 10), rfd = fcntl(rd, F_DUPFD, 10);
+	if (mfd < 0 || rfd < 0 || dup2(mfd, 3) < 0 || dup2(rfd, 4) < 0)
 		_exit(1);
 	if (syscall(SYS_close_range, 5, ~0U, 0) < 0)
 		for (int fd = 5; fd < 4096; fd++)
