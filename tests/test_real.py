@@ -199,6 +199,35 @@ def test_a_go_panic_is_quoted_by_its_message():
     assert_no_crash(r)
 
 
+def test_a_failing_go_test_is_quoted_by_its_test_and_message():
+    """A Go test binary (go test -c) whose test fails prints "--- FAIL:
+    TestAdd (0.00s)", t.Fatalf's line, then "FAIL": the verdict and the
+    last line quote the test and its message, not the bare "FAIL"."""
+    if not shutil.which("go"):
+        raise lib.Skip("go is not installed (tests/install-deps.sh installs golang-go)")
+    with tempfile.TemporaryDirectory(prefix=f"etrace-gotest-{os.getpid()}-") as d:
+        pkg = os.path.join(d, "add")
+        os.makedirs(pkg)
+        with open(os.path.join(pkg, "add.go"), "w") as f:
+            f.write("package add\n\nfunc Add(a, b int) int { return a - b }\n")
+        with open(os.path.join(pkg, "add_test.go"), "w") as f:
+            f.write('package add\n\nimport "testing"\n\nfunc TestAdd(t *testing.T) {\n'
+                    '\tif got := Add(2, 3); got != 5 {\n\t\tt.Fatalf("Add(2, 3) = %d, want 5", got)\n\t}\n}\n')
+        env = dict(os.environ, GOCACHE=os.path.join(d, "cache"), GOPATH=os.path.join(d, "gopath"), GO111MODULE="off",
+                   CGO_ENABLED="0")
+        exe = os.path.join(d, "add.test")
+        subprocess.run(["go", "test", "-c", "-o", exe, "."], cwd=pkg, check=True, env=env, timeout=120,
+                       capture_output=True)
+        r = run([exe], etrace_opts=["--heap=off"])
+    assert r.rc == 1, r.stderr
+    want = "--- FAIL: TestAdd ("
+    (v,) = [f for f in r.report["verdict"]["findings"] if f["kind"] == "failed"]
+    assert v["last_line"].startswith(want) and v["last_line"].endswith("add_test.go:7: Add(2, 3) = -1, want 5"), v
+    last = r.text.splitlines()[-1]
+    assert want in last and "want 5" in last, last
+    assert_no_crash(r)
+
+
 def test_a_failing_pytest_names_the_test_and_lists_no_noise():
     """pytest searches every parent directory for its configuration
     (pytest.ini, tox.ini, conftest.py...): routine. The verdict quotes the

@@ -151,6 +151,13 @@ static int headline(const char *line, size_t n)
 		return 1;
 	if ((starts(line, n, "FAIL: ") || starts(line, n, "ERROR: ")) && has(line, n, " (") && line[n - 1] == ')')
 		return 1;
+	/* Go's testing: "--- FAIL: TestAdd (0.00s)", a subtest's indented,
+	 * and t.Errorf's "    add_test.go:7: got -1" on the next line */
+	size_t lead = 0;
+	while (lead < n && line[lead] == ' ')
+		lead++;
+	if (starts(line + lead, n - lead, "--- FAIL: ") && line[n - 1] == ')')
+		return 2;
 	/* a compiler's or linker's error: the first is the cause, the later
 	 * ones (and "collect2: error: ld returned 1 exit status") follow */
 	if (has(line, n, ": error: ") || has(line, n, ": fatal error: ") || starts(line, n, "error: ") ||
@@ -172,6 +179,8 @@ static bool find_headline(const struct lastwords_stream *s, size_t *hs, size_t *
 			first = kind & HEADLINE_FIRST;
 			kind &= ~HEADLINE_FIRST;
 			*hs = start;
+			while (*hs < end && s->buf[*hs] == ' ')   /* a subtest's indentation */
+				(*hs)++;
 			*he = end;
 			*cs = *ce = next;
 			size_t cend, cnext;

@@ -48,6 +48,11 @@ int main(void)
 		{ "terminate called after throwing an instance of 'E'\n  what():  bad\n",
 		  "terminate called after throwing an instance of 'E' what():  bad" },
 		{ "FAILED t.py::a - X\nFAILED t.py::b - Y\n2 failed\n", "FAILED t.py::b - Y" },
+		/* Go's testing: the failed test and t.Errorf's line; a subtest indented */
+		{ "--- FAIL: TestAdd (0.00s)\n    a_test.go:7: got -1\nFAIL\n", "--- FAIL: TestAdd (0.00s) a_test.go:7: got -1" },
+		{ "--- FAIL: TestA (0.00s)\n    --- FAIL: TestA/b (0.00s)\n        a_test.go:9: bad\nFAIL\n",
+		  "--- FAIL: TestA/b (0.00s) a_test.go:9: bad" },
+		{ "--- FAIL: not a test result\nFAIL\n", "FAIL" },
 		{ "x.c:1:2: error: first\nx.c:3:4: error: second\ncollect2: error: ld returned 1 exit status\n",
 		  "x.c:1:2: error: first" },
 		/* a first-wins headline stays against later ones of any kind */
@@ -74,7 +79,8 @@ int main(void)
 	 * pieces, newlines and bytes, any length, never read out of bounds
 	 * (make asan-check runs this under AddressSanitizer) */
 	static const char *const pieces[] = { "thread '", "' panicked at ", ":", "\n", "panic: ", "terminate called after throwing",
-					      "FAILED ", "::", "FAIL: ", " (", ")", ": error: ", "error[E", " ", "\r", "x" };
+					      "FAILED ", "::", "FAIL: ", " (", ")", ": error: ", "error[E", " ", "\r", "x",
+					      "--- FAIL: ", "    " };
 	srand(7);
 	for (int round = 0; round < 2000; round++) {
 		char buf[256];
