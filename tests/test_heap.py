@@ -389,6 +389,12 @@ def fork_child(r):
     assert m, r.stdout
     child = int(m.group(1))
     assert r.process(child)["ppid"] == root
+    late = heap_process(r, child)["probes_late"]
+    if not preloaded() and late:
+        # a kernel without bpf_send_signal_task (6.1, 6.12; ETRACE_NO_SIGNAL_TASK=1)
+        # cannot stop a forked child until its probes are on: what it did
+        # first is missed, and the report says so, which is all to check
+        raise Skip(f"the child was not held for its probes on this kernel, as its report says: {late}")
     return root, child
 
 
