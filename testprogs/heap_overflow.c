@@ -12,6 +12,12 @@
  *   uaf_thread  a thread writes 1 byte into a 40-byte block main freed
  *   live      malloc(24), 2 bytes written at [25..26], never freed (kept
  *             in a global): found at exit
+ *   whole     malloc(10), 14 bytes written past its end (all of glibc's
+ *             slack for it, the redzone's tag too), freed
+ *   exact     malloc(40) (a size glibc's chunks fit exactly), one byte
+ *             written at [40], freed
+ *   big       malloc(300000) (a block glibc maps), 3 bytes written at
+ *             [300000..300002], freed
  *   clean     every block written exactly to its end, a block grown to its
  *             malloc_usable_size and filled, strdup, realloc chains,
  *             posix_memalign and aligned_alloc blocks: no error
@@ -79,6 +85,27 @@ __attribute__((noinline)) static void uaf(void)
 	free(b); /* @free uaf */
 	b[5] = '!';
 	b[6] = '?';
+}
+
+__attribute__((noinline)) static void whole(void)
+{
+	char *b = malloc(10); /* @alloc whole */
+	memset(b, 'w', 24);
+	free(b);
+}
+
+__attribute__((noinline)) static void exact(void)
+{
+	char *b = malloc(40); /* @alloc exact */
+	memset(b, 'e', 41);
+	free(b);
+}
+
+__attribute__((noinline)) static void big(void)
+{
+	char *b = malloc(300000); /* @alloc big */
+	memset(b, 'b', 300003);
+	free(b);
 }
 
 static char *kept;
@@ -151,6 +178,12 @@ int main(int argc, char **argv)
 		uaf_thread();
 	else if (!strcmp(m, "live"))
 		live();
+	else if (!strcmp(m, "whole"))
+		whole();
+	else if (!strcmp(m, "exact"))
+		exact();
+	else if (!strcmp(m, "big"))
+		big();
 	else if (!strcmp(m, "clean"))
 		clean();
 	else

@@ -59,6 +59,16 @@ def test_one_byte_past_the_end_calloc_and_realloc():
     one_overflow(run("realloc"), 2, 16, "realloc", [("grow", OVF), ("main", OVF)], "realloc", "alloc realloc")
 
 
+def test_overflow_over_the_whole_slack_and_in_the_sizes_glibc_fits_exactly():
+    # the redzone is glibc's slack (the block's usable size less its
+    # size): a write over all of it, its tag too, is judged by the model
+    # with the block's recorded size; a size with no slack is asked one
+    # byte larger; a block glibc maps has the long form (its own trailer)
+    one_overflow(run("whole"), 14, 10, "free", [("whole", OVF), ("main", OVF)], None, "alloc whole")
+    one_overflow(run("exact"), 1, 40, "free", [("exact", OVF), ("main", OVF)], None, "alloc exact")
+    one_overflow(run("big"), 3, 300000, "free", [("big", OVF), ("main", OVF)], None, "alloc big")
+
+
 def test_overflow_by_another_thread():
     one_overflow(run("thread"), 3, 24, "free", [("threaded", OVF), ("main", OVF)], "free thread", "alloc thread")
 

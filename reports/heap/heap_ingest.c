@@ -3,6 +3,7 @@
  * reveal (double free, invalid free, mismatched free, use after free). */
 #include <gelf.h>
 #include "heap_int.h"
+#include "runner/preload/slack.h"
 
 #define SMALL_MAX 4096               /* larger blocks also go in the granule table */
 #define STACK_RANGE (8ull << 20)     /* a freed pointer this close above sp is on the stack */
@@ -305,11 +306,22 @@ static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct
 	}
 	if (op <= 0 || op >= ET_HEAP_OP_MAX)
 		op = ET_HEAP_FREE;
+	const struct heap_block *b = btab_find(&hp->live, e->ptr);
+	const struct heap_freed *f = b ? NULL : freed_find(hp, e->ptr);
+	uint64_t first = e->size;
+	uint32_t count = (uint32_t)e->align;
+	if (count & HR_SLACK_EVIDENCE) {
+		/* what the library saw in a slack it could not read (its tag
+		 * changed): judged with the size recorded for the block; a
+		 * block the model does not know, or whose slack the evidence
+		 * does not fit, is no finding (runner/preload/slack.h) */
+		uint64_t n = b ? blk_size(b) : f ? f->size : 0;
+		if ((!b && !f) || !hr_slack_judge(n, e->size, count, &first, &count))
+			return;
+	}
 	struct heap_error *er = heap_add_error(H, hp, HEAP_ERR_OVERFLOW, HEAP_DETAIL_NONE, e, e->ptr, op, stack);
 	if (!er)
 		return;
-	const struct heap_block *b = btab_find(&hp->live, e->ptr);
-	const struct heap_freed *f = b ? NULL : freed_find(hp, e->ptr);
 	if (b) {
 		error_block_live(er, b);
 	} else if (f) {
@@ -319,8 +331,8 @@ static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct
 		er->block_op = f->op;
 		er->alloc_stack = f->alloc_stack;
 	}
-	er->past_first = e->size;
-	er->past_bytes = (uint32_t)e->align;
+	er->past_first = first;
+	er->past_bytes = count;
 }
 
 /* A block left the preload's quarantine with its fill changed: written

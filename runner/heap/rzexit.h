@@ -18,10 +18,10 @@ struct rz_exit_finding {
 
 /* Reads the redzones of blocks b[0..n) in process pid (its memory through
  * /proc/PID/mem: the caller may read it). Returns how many findings it put
- * in out (at most max). A block counts as one of the library's only when
- * its trailer's check word, xor its size and address, gives the process's
- * key, which at least two blocks must agree on (etrace is never told the
- * key): a block without a redzone is never read as changed. */
+ * in out (at most max). A block's slack is judged only when its tag says
+ * the block is the size etrace recorded (a block whose memory is no longer
+ * the one recorded is not read as changed); a write that reached the tag
+ * is left to the block's free, long-form slacks (aligned blocks) too. */
 size_t rz_exit_check(int pid, const struct hs_block *b, size_t n, struct rz_exit_finding *out, size_t max);
 
 #endif

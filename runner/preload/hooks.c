@@ -133,20 +133,27 @@ static void unbusy(int *owned)
 
 /* ---- redzones -------------------------------------------------------------------- */
 
-/* Bytes to ask the allocator for n: n and the redzone, when that fits. */
+/* Bytes to ask the allocator for n: n, or one more where glibc would
+ * leave no slack for the redzone (slack.h). */
 static inline size_t rz_size(size_t n)
 {
-	return hr_rz_on && n <= SIZE_MAX - HR_RZ_EXTRA ? n + HR_RZ_EXTRA : n;
+	return hr_rz_ask(n);
 }
 
 static inline void note_marked(const void *p, size_t n);
 
+static inline void rz_mark_as(void *p, size_t n, enum hr_rz_have have)
+{
+	if (p && hr_rz_on) {
+		note_marked(p, n);
+		hr_rz_mark(p, n, have);
+	}
+}
+
+/* a new block, nothing in it yet */
 static inline void rz_mark(void *p, size_t n)
 {
-	if (p && hr_rz_on && n <= SIZE_MAX - HR_RZ_EXTRA) {
-		hr_rz_mark(p, n);
-		note_marked(p, n + HR_RZ_EXTRA);
-	}
+	rz_mark_as(p, n, HR_RZ_FRESH);
 }
 
 /* The span of the blocks the hooks marked: a pointer outside it is none of
@@ -158,7 +165,9 @@ static uintptr_t marked_lo = UINTPTR_MAX, marked_hi;
 
 static inline void note_marked(const void *p, size_t n)
 {
-	uintptr_t a = (uintptr_t)p >> 12, e = (((uintptr_t)p + n) >> 12) + 1;
+	uintptr_t a = (uintptr_t)p >> 12, e = (((uintptr_t)p + n + HR_SLACK_SHORT) >> 12) + 1;
+	if (e < a)
+		e = UINTPTR_MAX;
 	uintptr_t lo = __atomic_load_n(&marked_lo, __ATOMIC_RELAXED);
 	while (a < lo && !__atomic_compare_exchange_n(&marked_lo, &lo, a, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
@@ -185,17 +194,32 @@ static inline int rz_plausible(const void *p)
 	return csz <= (64u << 20);
 }
 
-/* The redzone of p, about to go back (free, realloc, delete): a changed
- * byte is recorded (op: the function that found it) before that call's
- * own record. */
-#define RZ_CHECK(rec, p, op)                                                                           \
-	do {                                                                                           \
-		size_t n_;                                                                             \
-		uint64_t first_;                                                                       \
-		uint32_t count_;                                                                       \
-		if (hr_rz_on && rz_plausible(p) && hr_rz_check((p), 1, &n_, &first_, &count_, NULL) && count_) \
-			PUT(rec, ET_HEAP_OVERFLOW, (p), first_, ((uint64_t)(op) << 32) | count_);      \
-	} while (0)
+/* The redzone of p (u usable bytes), about to go back: a changed one is
+ * an overflow record (op: the function that found it; ra, fp: its
+ * caller), put when rec. The long form's finding says which bytes
+ * changed; the short form's, what the slack holds, for the model to judge
+ * with the block's size (slack.h). */
+static inline void rz_found(void *p, size_t u, int rec, unsigned op, void *ra, void *fp)
+{
+	uint64_t a, b;
+	enum hr_rz_state st = hr_rz_check(p, u, &a, &b);
+	if ((st == HR_RZ_EVIDENCE || st == HR_RZ_CHANGED) && rec && hr_ready())
+		hr_put(ET_HEAP_OVERFLOW, (uintptr_t)p, a, ((uint64_t)op << 32) | b, ra, fp);
+}
+
+/* p about to be reallocated or freed by realloc (op): its redzone checked,
+ * and a block the quarantine holds (a free of it before) taken out and
+ * freed first, as the allocator would have had it. */
+static inline void rz_before_realloc(void *p, unsigned op, void *ra, void *fp)
+{
+	if (!hr_rz_on || !rz_plausible(p))
+		return;
+	size_t u = hr_rz_usable(p);
+	if (hr_q_take(p, u))
+		real.free(p);
+	else
+		rz_found(p, u, 1, op, ra, fp);
+}
 
 /* ---- guard pages and the checked release ---------------------------------------- */
 
@@ -229,30 +253,35 @@ static __attribute__((noreturn, noinline)) void guard_abort(void)
  * caller). */
 static void release(void *p, int rec, unsigned op, void *ra, void *fp)
 {
-	size_t n = 0;
-	uint64_t f = 0;
-	uint32_t c = 0;
-	int ours = 0, again = 0;
-	char *tp = NULL;
 	if (hr_guard_owns(p)) {
+		size_t n = 0;
+		uint64_t f = 0;
+		uint32_t c = 0;
 		if (!hr_guard_free(p, &n, &f, &c))
 			guard_abort();   /* freed before (the free is recorded) */
 		if (c && rec && hr_ready())
 			hr_put(ET_HEAP_OVERFLOW, (uintptr_t)p, f, ((uint64_t)op << 32) | c, ra, fp);
 		return;
 	}
-	if (hr_rz_on && rz_plausible(p)) {
-		ours = hr_rz_check(p, 1, &n, &f, &c, &tp);
-		/* a second free of a block the quarantine holds: the free the
-		 * program made first is done now, then this one, as they would
-		 * have been without the quarantine (glibc may abort on it) */
-		again = !ours && hr_q_take(p);
-	}
-	if (ours && c && rec && hr_ready())
-		hr_put(ET_HEAP_OVERFLOW, (uintptr_t)p, f, ((uint64_t)op << 32) | c, ra, fp);
-	if (again)
+	if (!hr_rz_on || !rz_plausible(p)) {
 		real.free(p);
-	if (!(ours && rec && hr_q_put(p, n, tp)))
+		return;
+	}
+	size_t u = hr_rz_usable(p);
+	/* a block the quarantine holds has its mark where the tag was: the
+	 * common case, an intact slack, is not a block it holds. A second
+	 * free of a held block: the free the program made first is done now,
+	 * then this one, as they would have been without the quarantine
+	 * (glibc may abort on it) */
+	if (u < HR_SLACK_SHORT || !hr_rz_intact(p, u)) {
+		if (hr_q_take(p, u)) {
+			real.free(p);
+			real.free(p);
+			return;
+		}
+		rz_found(p, u, rec, op, ra, fp);
+	}
+	if (!(rec && hr_q_put(p, u)))
 		real.free(p);
 }
 
@@ -290,7 +319,11 @@ EXPORT void *malloc(size_t n)
 			return boot_alloc(n, 16);
 	}
 	if (hr_busy) {
-		return real.malloc(n);
+		/* inside the library, or a signal handler inside a hook: not
+		 * recorded, but marked, so that its free finds its redzone */
+		void *p = real.malloc(rz_size(n));
+		rz_mark(p, n);
+		return p;
 	}
 	hr_busy = 1;
 	void *p = block_alloc(n);
@@ -333,17 +366,20 @@ EXPORT void *calloc(size_t n, size_t sz)
 		}
 		resolve();
 	}
+	int fits = !sz || n <= (SIZE_MAX - 1) / sz;
 	if (hr_busy) {
-		return real.calloc(n, sz);
+		void *p = fits ? real.calloc(rz_size(n * sz), 1) : real.calloc(n, sz);
+		if (fits)
+			rz_mark_as(p, n * sz, HR_RZ_ZEROS);
+		return p;
 	}
 	hr_busy = 1;
 	void *p;
-	if (hr_rz_on && (!sz || n <= (SIZE_MAX - HR_RZ_EXTRA) / sz) && hr_guard_sample() &&
-	    (p = hr_guard_alloc(n * sz, 0))) {
+	if (hr_rz_on && fits && hr_guard_sample() && (p = hr_guard_alloc(n * sz, 0))) {
 		/* its pages are new: zeroed */
-	} else if (hr_rz_on && (!sz || n <= (SIZE_MAX - HR_RZ_EXTRA) / sz)) {
-		p = real.calloc(n * sz + HR_RZ_EXTRA, 1);
-		rz_mark(p, n * sz);
+	} else if (hr_rz_on && fits) {
+		p = real.calloc(rz_size(n * sz), 1);
+		rz_mark_as(p, n * sz, HR_RZ_ZEROS);
 	} else {
 		p = real.calloc(n, sz);
 	}
@@ -386,29 +422,21 @@ EXPORT void *realloc(void *old, size_t n)
 		return p;
 	}
 	if (hr_busy) {
-		return real.realloc(old, n);
+		void *p = real.realloc(old, n ? rz_size(n) : 0);
+		if (n)
+			rz_mark_as(p, n, HR_RZ_KEEP);
+		return p;
 	}
 	hr_busy = 1;
 	void *p;
+	if (old)
+		rz_before_realloc(old, ET_HEAP_REALLOC, __builtin_return_address(0), __builtin_frame_address(0));
 	if (old && !n) {
-		RZ_CHECK(1, old, ET_HEAP_REALLOC);
-		if (hr_rz_on && rz_plausible(old) && hr_q_take(old))
-			real.free(old);   /* freed before: as the allocator would have had it */
 		p = real.realloc(old, 0);   /* frees it */
 	} else {
-		size_t had = 0;
-		uint64_t f;
-		uint32_t c = 0;
-		int ours = old && hr_rz_on && rz_plausible(old) && hr_rz_check(old, 1, &had, &f, &c, NULL);
-		if (old && !ours && hr_rz_on && rz_plausible(old) && hr_q_take(old))
-			real.free(old);   /* freed before: as the allocator would have had it */
-		if (ours && c)
-			PUT(1, ET_HEAP_OVERFLOW, old, f, ((uint64_t)ET_HEAP_REALLOC << 32) | c);
+		/* failed, old keeps its slack as it is: still the program's */
 		p = real.realloc(old, rz_size(n));
-		if (p)
-			rz_mark(p, n);
-		else if (ours)
-			rz_mark(old, had);   /* still the program's */
+		rz_mark_as(p, n, HR_RZ_KEEP);
 	}
 	int e = errno;
 	PUT(1, ET_HEAP_REALLOC, p, n, (uintptr_t)old);
@@ -438,12 +466,17 @@ EXPORT void *reallocarray(void *old, size_t n, size_t sz)
 		return real.reallocarray ? real.reallocarray(old, n, sz) : NULL;
 	}
 	hr_busy = 1;
-	if (old) {
-		RZ_CHECK(1, old, ET_HEAP_REALLOCARRAY);   /* the new block has no redzone */
-		if (hr_rz_on && rz_plausible(old) && hr_q_take(old))
-			real.free(old);   /* freed before: as the allocator would have had it */
+	void *p;
+	if (old)
+		rz_before_realloc(old, ET_HEAP_REALLOCARRAY, __builtin_return_address(0), __builtin_frame_address(0));
+	if (hr_rz_on && (!sz || n <= (SIZE_MAX - 1) / sz)) {
+		/* reallocarray is realloc with the product checked: the new
+		 * block marked as realloc's */
+		p = real.realloc(old, rz_size(n * sz));
+		rz_mark_as(p, n * sz, HR_RZ_KEEP);
+	} else {
+		p = real.reallocarray(old, n, sz);
 	}
-	void *p = real.reallocarray(old, n, sz);
 	int e = errno;
 	PUT(1, ET_HEAP_REALLOCARRAY, p, n * sz, (uintptr_t)old);
 	errno = e;
@@ -467,9 +500,10 @@ static __attribute__((noinline)) void *aligned(fn_memalign f, size_t align, size
 		hr_busy = 1;
 	void *p = guarded_aligned(rec, n, align);
 	if (!p) {
-		p = f ? f(align, rec ? rz_size(n) : n) : NULL;
-		if (rec)
-			rz_mark(p, n);
+		/* marked also inside the library: aligned operator new comes
+		 * here through libstdc++ */
+		p = f ? f(align, rz_size(n)) : NULL;
+		rz_mark(p, n);
 	}
 	int e = errno;
 	if (rec && hr_ready())
@@ -504,8 +538,10 @@ static __attribute__((noinline)) void *page_aligned(fn_malloc f, size_t n, size_
 	if (rec)
 		hr_busy = 1;
 	void *p = guarded_aligned(rec, guard_n, 4096);
-	if (!p)
-		p = f ? f(n) : NULL;
+	if (!p) {
+		p = f ? f(rz_size(n)) : NULL;
+		rz_mark(p, n);
+	}
 	int e = errno;
 	if (rec && hr_ready())
 		hr_put(ET_HEAP_MEMALIGN, (uintptr_t)p, n, (uint64_t)sysconf(_SC_PAGESIZE), ra, fp);
@@ -569,12 +605,10 @@ EXPORT size_t malloc_usable_size(void *p)
 	if (!real.usable)
 		resolve();
 	size_t n;
-	uint64_t f;
-	uint32_t c;
 	int live;
 	if (hr_guard_owns(p))
 		return hr_guard_size(p, &live);
-	if (hr_rz_on && rz_plausible(p) && hr_rz_check(p, 0, &n, &f, &c, NULL))
+	if (hr_rz_on && rz_plausible(p) && hr_rz_size(p, hr_rz_usable(p), &n))
 		return n;
 	return real.usable ? real.usable(p) : 0;
 }

@@ -10,9 +10,10 @@
  * and written by another afterwards is still caught when it leaves (or at
  * exit). Nothing is checked at a thread's end: the write may come after.
  *
- * A quarantined block is marked in its redzone trailer (redzone.c) with
- * its ring and slot, so a second free of it, from any thread, finds it
- * without a search and takes it out with a compare-and-swap on the slot.
+ * A quarantined block is marked in its last 8 usable bytes (redzone.c)
+ * with its ring and slot, so a second free of it, from any thread, finds
+ * it without a search and takes it out with a compare-and-swap on the
+ * slot.
  * That free racing with the owner's eviction of the same block can free
  * it twice: only a program that frees a block twice gets there, and
  * glibc aborts on it as it would have without etrace.
@@ -58,8 +59,7 @@ enum { R_FREE, R_OWNED, R_FLUSHED };
 
 struct qent {
 	void *p;           /* NULL once a second free took it out (atomic) */
-	size_t n;
-	char *trailer;     /* its redzone trailer, marked with ring and slot */
+	size_t n;          /* the allocator's usable size: its mark in the last 8 */
 };
 
 struct qring {
@@ -148,6 +148,12 @@ static struct qring *my_ring(void)
 	return mine = r;
 }
 
+/* Bytes of a held block of u usable bytes filled: up to its mark. */
+static inline size_t fill_of(size_t u)
+{
+	return u - 8 < Q_FILL ? u - 8 : Q_FILL;
+}
+
 /* The oldest block of r leaves: its pattern checked, then freed. */
 static void evict(struct qring *r)
 {
@@ -161,10 +167,10 @@ static void evict(struct qring *r)
 	__atomic_store_n(&e->p, NULL, __ATOMIC_RELAXED);
 	if (!p)
 		return;   /* taken out by a second free */
-	/* its trailer's mark is left: wiping it would read a second cold
-	 * cache line per block, and a stale mark is harmless (a slot that
-	 * holds p again has p's current mark, hr_q_take) */
-	size_t filled = e->n < Q_FILL ? e->n : Q_FILL;
+	/* its mark is left: a stale one is harmless (a slot that holds p
+	 * again has p's current mark, hr_q_take); it is checked with the fill
+	 * when it is on the fill's cache lines */
+	size_t filled = fill_of(e->n);
 	const unsigned char *b = p;
 	uint32_t changed = 0;
 	uint64_t first = 0;
@@ -179,14 +185,21 @@ static void evict(struct qring *r)
 	for (; i < filled; i++)
 		if (b[i] != Q_BYTE && changed++ == 0)
 			first = i;
+	if (e->n <= Q_FILL + 8) {
+		uint64_t want = hr_rz_qmark(p, (uint32_t)(e - r->q) + r->id * Q_SLOTS), have;
+		memcpy(&have, b + e->n - 8, 8);
+		for (unsigned k = 0; have != want && k < 8; k++)
+			if ((uint8_t)(have >> 8 * k) != (uint8_t)(want >> 8 * k) && changed++ == 0)
+				first = e->n - 8 + k;
+	}
 	if (changed && hr_ready())
 		hr_put(ET_HEAP_UAF_WRITE, (uint64_t)(uintptr_t)p, first, changed, NULL, NULL);
 	free_fn(p);
 }
 
-int hr_q_put(void *p, size_t n, char *trailer)
+int hr_q_put(void *p, size_t n)
 {
-	if (!limit || n > Q_MAX_BLOCK || n > limit)
+	if (!limit || n > Q_MAX_BLOCK + HR_SLACK_SHORT || n > limit || n < HR_SLACK_SHORT)
 		return 0;
 	struct qring *r = my_ring();
 	if (!r)
@@ -206,25 +219,24 @@ int hr_q_put(void *p, size_t n, char *trailer)
 		while (r->count && (r->count == Q_SLOTS || r->held + n > limit))
 			evict(r);
 		uint32_t slot = (r->head + r->count) % Q_SLOTS;
-		memset(p, Q_BYTE, n < Q_FILL ? n : Q_FILL);
-		if (hr_rz_quarantine(trailer, p, n, r->id * Q_SLOTS + slot)) {
-			r->q[slot].n = n;
-			r->q[slot].trailer = trailer;
-			__atomic_store_n(&r->q[slot].p, p, __ATOMIC_RELEASE);
-			r->count++;
-			r->held += n;
-			ok = 1;
-		}
+		memset(p, Q_BYTE, fill_of(n));
+		uint64_t mark = hr_rz_qmark(p, r->id * Q_SLOTS + slot);
+		memcpy((char *)p + n - 8, &mark, 8);
+		r->q[slot].n = n;
+		__atomic_store_n(&r->q[slot].p, p, __ATOMIC_RELEASE);
+		r->count++;
+		r->held += n;
+		ok = 1;
 	}
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_store_n(&r->in_op, 0, __ATOMIC_RELEASE);
 	return ok;
 }
 
-int hr_q_take(void *p)
+int hr_q_take(void *p, size_t u)
 {
 	uint32_t mark;
-	if (!limit || !hr_rz_quarantined(p, &mark))
+	if (!limit || !hr_rz_qmarked(p, u, &mark))
 		return 0;
 	uint32_t id = mark / Q_SLOTS, slot = mark % Q_SLOTS;
 	struct qring *r = id < Q_RINGS ? __atomic_load_n(&rings[id], __ATOMIC_ACQUIRE) : NULL;
@@ -232,11 +244,7 @@ int hr_q_take(void *p)
 		return 0;
 	struct qent *e = &r->q[slot];
 	void *want = p;
-	char *tp = e->trailer;
-	if (!__atomic_compare_exchange_n(&e->p, &want, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-		return 0;
-	hr_rz_unquarantine(tp);
-	return 1;
+	return __atomic_compare_exchange_n(&e->p, &want, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
 /* Empties r (not in use by a thread now). */

@@ -1,57 +1,51 @@
-/* Redzones of libetrace_heap.so (redzone.h). The trailer sits at the end
- * of the allocator's usable size, found again from the pointer alone
- * (malloc_usable_size), so nothing is kept per block in the process. A
- * block the hooks did not make (allocated inside the library, or before
- * it started) has no valid trailer: its check word must equal the size
- * xor the block's address xor a per-process random key, and a trailer is
- * wiped when its block goes back, so a stale one is not taken for a live
- * one. */
+/* Redzones of libetrace_heap.so in glibc's slack (redzone.h, the layout in
+ * slack.h). Nothing is kept per block in the process: the slack's tag says
+ * where the block ends, the allocator's chunk header where the slack ends.
+ * Marking and checking read and write the words of the block's last 24
+ * bytes, on the cache line glibc touches anyway at the next chunk's header
+ * (it sets and clears the next chunk's in-use bit there). */
 #include "redzone.h"
 
 #include <string.h>
 #include <sys/auxv.h>
 
-#define RZ_BYTE 0xfb
-#define RZ_WORD 0xfbfbfbfbfbfbfbfbull
-
 int hr_rz_on;
-static size_t (*usable_fn)(void *);
+size_t (*hr_rz_usable_fn)(void *);
+int hr_rz_agreed;
 static uint64_t key;
 
-/* glibc's malloc_usable_size of an in-use block, from its chunk header:
- * the chunk's size less its header. Read inline, it saves a call into
- * libc at every allocation and free: half of what the redzones cost. It
- * is trusted once it agreed with the allocator's own answer on the first
- * AGREE blocks (the program's own: a test allocation here would change
- * where the program's blocks go), never after a disagreement, and never
- * for a chunk glibc mapped (rare, its layout not checked). */
-#define AGREE 32
-static int agreed;   /* atomic: AGREE: trusted; -1: never */
+uint64_t hr_rz_masks[HR_SLACK_SHORT + 1][3];
 
-static inline size_t header_usable(const void *p)
+/* hr_rz_masks[s][i]: the bytes at or past e - s of the word that ends 8i
+ * bytes before e, the tag's byte (e - 1) not included. */
+static void make_masks(void)
 {
-	return (((const size_t *)p)[-1] & ~(size_t)7) - 8;
+	for (int s = 1; s <= (int)HR_SLACK_SHORT; s++)
+		for (int i = 0; i < 3; i++) {
+			int k = 8 * (i + 1) - s;   /* the first pattern byte within the word */
+			uint64_t m = k >= 8 ? 0 : k <= 0 ? ~0ull : ~0ull << (8 * k);
+			hr_rz_masks[s][i] = i == 0 ? m & HR_RZ_LOW7 : m;
+		}
 }
 
-static inline size_t usable_size(void *p)
+size_t hr_rz_usable_slow(void *p)
 {
 	int mapped = ((const size_t *)p)[-1] & 2;
-	int a = __atomic_load_n(&agreed, __ATOMIC_RELAXED);
-	if (a == AGREE && !mapped)
-		return header_usable(p);
-	size_t u = usable_fn(p);
-	if (a >= 0 && a < AGREE && !mapped && u) {
-		if (u == header_usable(p))
-			__atomic_compare_exchange_n(&agreed, &a, a + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	int a = __atomic_load_n(&hr_rz_agreed, __ATOMIC_RELAXED);
+	size_t u = hr_rz_usable_fn(p);
+	if (a >= 0 && a < HR_RZ_AGREE && !mapped && u) {
+		if (u == hr_rz_header_usable(p))
+			__atomic_compare_exchange_n(&hr_rz_agreed, &a, a + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 		else
-			__atomic_store_n(&agreed, -1, __ATOMIC_RELAXED);
+			__atomic_store_n(&hr_rz_agreed, -1, __ATOMIC_RELAXED);
 	}
 	return u;
 }
 
 void hr_rz_init(size_t (*usable)(void *))
 {
-	usable_fn = usable;
+	hr_rz_usable_fn = usable;
+	make_masks();
 	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
 	if (r)
 		memcpy(&key, r + 8, sizeof(key));
@@ -64,89 +58,134 @@ static inline uint64_t check_word(const void *p, uint64_t n)
 	return n ^ (uint64_t)(uintptr_t)p ^ key;
 }
 
-void hr_rz_mark(void *p, size_t n)
+#define load hr_rz_load
+#define LOW7 HR_RZ_LOW7
+
+static inline void store(char *a, uint64_t w)
 {
-	size_t u = usable_size(p);
-	if (u < HR_RZ_EXTRA || ((u - 16) & ~(size_t)7) < n + HR_RZ)
-		return;   /* not what we asked for: no redzone */
-	memset((char *)p + n, RZ_BYTE, HR_RZ);
-	uint64_t t[2] = { n, check_word(p, n) };
-	memcpy((char *)p + ((u - 16) & ~(size_t)7), t, sizeof(t));
+	memcpy(a, &w, sizeof(w));
 }
 
-int hr_rz_check(void *p, int wipe, size_t *n, uint64_t *first, uint32_t *count, char **trailer)
+void hr_rz_mark(void *p, size_t n, enum hr_rz_have have)
 {
-	size_t u = usable_size(p);
-	if (u < HR_RZ_EXTRA)
-		return 0;
-	size_t pos = (u - 16) & ~(size_t)7;
-	char *tp = (char *)p + pos;
+	size_t u = hr_rz_usable(p);
+	if (u <= n || u < HR_SLACK_SHORT)
+		return;   /* no slack: no redzone */
+	char *z = (char *)p + n, *e = (char *)p + u;
+	size_t s = u - n;
+	if (s <= HR_SLACK_SHORT) {
+		/* the last three words, stored without a branch on s; read
+		 * first only when the bytes before n are the program's: the
+		 * end of a new block is mostly a cold line, and a store to it
+		 * does not wait for it */
+		const uint64_t *m = hr_rz_masks[s];
+		uint64_t w[3];
+		for (int i = 0; i < 3; i++) {
+			uint64_t keep = have == HR_RZ_KEEP ? load(e - 8 - 8 * i) : 0;
+			if (have == HR_RZ_FRESH)
+				w[i] = HR_SLACK_WORD;
+			else
+				w[i] = (keep & ~m[i]) | (HR_SLACK_WORD & m[i]);
+		}
+		w[0] = (w[0] & LOW7) | (uint64_t)s << 56;
+		store(e - 24, w[2]);
+		store(e - 16, w[1]);
+		store(e - 8, w[0]);
+		return;
+	}
+	if (s < HR_SLACK_LONG_MIN)
+		return;
+	size_t pat = s - 17 < HR_SLACK_LONG_PAT ? s - 17 : HR_SLACK_LONG_PAT;
+	memset(z, HR_SLACK_BYTE, pat);
+	uint64_t t[2] = { n, check_word(p, n) };
+	memcpy(e - 17, t, sizeof(t));
+	e[-1] = (char)HR_SLACK_LONG_TAG;
+}
+
+/* The bytes of the 23 before the tag that are not the pattern, as a mask
+ * (bit j: the byte at e - 2 - j). */
+static uint32_t evidence_mask(const char *e)
+{
+	uint32_t m = 0;
+	for (int j = 0; j < 23; j++)
+		if ((unsigned char)e[-2 - j] != HR_SLACK_BYTE)
+			m |= 1u << j;
+	return m;
+}
+
+static enum hr_rz_state long_check(void *p, size_t u, uint64_t *a, uint64_t *b)
+{
+	const char *e = (const char *)p + u;
 	uint64_t t[2];
-	memcpy(t, tp, sizeof(t));
-	if (t[1] != check_word(p, t[0]) || t[0] > pos - HR_RZ)
-		return 0;
+	memcpy(t, e - 17, sizeof(t));
+	if (t[1] != check_word(p, t[0]) || t[0] >= u || u - t[0] < HR_SLACK_LONG_MIN)
+		return HR_RZ_NONE;
+	size_t s = u - t[0];
+	size_t pat = s - 17 < HR_SLACK_LONG_PAT ? s - 17 : HR_SLACK_LONG_PAT;
 	const unsigned char *z = (const unsigned char *)p + t[0];
 	uint32_t c = 0;
 	uint64_t f = 0;
-	uint64_t w[2];
-	memcpy(w, z, sizeof(w));
-	if (w[0] != RZ_WORD || w[1] != RZ_WORD)   /* byte by byte only when changed */
-		for (unsigned i = 0; i < HR_RZ; i++)
-			if (z[i] != RZ_BYTE && c++ == 0)
-				f = i;
-	if (wipe) {
-		uint64_t zero[2] = { 0, 0 };
-		memcpy(tp, zero, sizeof(zero));
+	for (size_t i = 0; i < pat; i++)
+		if (z[i] != HR_SLACK_BYTE && c++ == 0)
+			f = i;
+	if (!c)
+		return HR_RZ_INTACT;
+	*a = f;
+	*b = c;
+	return HR_RZ_CHANGED;
+}
+
+enum hr_rz_state hr_rz_check_slow(void *p, size_t u, uint64_t *a, uint64_t *b)
+{
+	if (u < HR_SLACK_SHORT)
+		return HR_RZ_NONE;
+	const char *e = (const char *)p + u;
+	uint64_t w = load(e - 8);
+	if ((w >> 56) == HR_SLACK_LONG_TAG)
+		return long_check(p, u, a, b);
+	*a = u;
+	*b = HR_SLACK_EVIDENCE | (w >> 56) | (uint64_t)evidence_mask(e) << 8;
+	return HR_RZ_EVIDENCE;
+}
+
+int hr_rz_size(void *p, size_t u, size_t *n)
+{
+	uint64_t a, b;
+	if (u < HR_SLACK_SHORT || (!hr_rz_intact(p, u) && hr_rz_check_slow(p, u, &a, &b) != HR_RZ_INTACT))
+		return 0;
+	const char *e = (const char *)p + u;
+	uint32_t s = (unsigned char)e[-1];
+	if (s == HR_SLACK_LONG_TAG) {
+		uint64_t t;
+		memcpy(&t, e - 17, sizeof(t));
+		*n = t;
+	} else {
+		*n = u - s;
 	}
-	*n = t[0];
-	*first = f;
-	*count = c;
-	if (trailer)
-		*trailer = tp;
 	return 1;
 }
 
-/* A quarantined block's trailer: the slot in the top bits of the size
- * word, and the check word turned by QMARK, so that it is never taken for
- * a live block's. */
+/* The quarantine's mark: the slot in the low 22 bits, bits 22-55 a hash
+ * of the address and key (QMARK keeps it apart from the trailer's word),
+ * the top byte 0: never a short slack's tag, so that a held block's slack
+ * never reads as intact (a second free of it looks at its mark). */
 #define QMARK 0x51554152414e5451ull
-#define SLOT_SHIFT 40
+#define SLOT_BITS 22
 
-static char *trailer_of(void *p, size_t *u)
+uint64_t hr_rz_qmark(const void *p, uint32_t slot)
 {
-	*u = usable_size(p);
-	if (*u < HR_RZ_EXTRA)
-		return NULL;
-	return (char *)p + ((*u - 16) & ~(size_t)7);
+	uint64_t h = ((uint64_t)(uintptr_t)p ^ key ^ QMARK) * 0x9e3779b97f4a7c15ull;
+	return (h & LOW7 & ~((1ull << SLOT_BITS) - 1)) | (slot & ((1u << SLOT_BITS) - 1));
 }
 
-int hr_rz_quarantine(char *tp, void *p, size_t n, uint32_t slot)
+int hr_rz_qmarked(void *p, size_t u, uint32_t *slot)
 {
-	if (n >> SLOT_SHIFT)
+	if (u < HR_SLACK_SHORT)
 		return 0;
-	uint64_t t[2];
-	t[0] = n | (uint64_t)slot << SLOT_SHIFT;
-	t[1] = check_word(p, t[0]) ^ QMARK;
-	memcpy(tp, t, sizeof(t));
+	uint64_t w = load((const char *)p + u - 8);
+	uint32_t s = (uint32_t)(w & ((1u << SLOT_BITS) - 1));
+	if (w != hr_rz_qmark(p, s))
+		return 0;
+	*slot = s;
 	return 1;
-}
-
-int hr_rz_quarantined(void *p, uint32_t *slot)
-{
-	size_t u;
-	char *tp = trailer_of(p, &u);
-	if (!tp)
-		return 0;
-	uint64_t t[2];
-	memcpy(t, tp, sizeof(t));
-	if (t[1] != (check_word(p, t[0]) ^ QMARK))
-		return 0;
-	*slot = (uint32_t)(t[0] >> SLOT_SHIFT);
-	return 1;
-}
-
-void hr_rz_unquarantine(char *tp)
-{
-	uint64_t zero[2] = { 0, 0 };
-	memcpy(tp, zero, sizeof(zero));
 }
