@@ -132,7 +132,7 @@ def test_checks_off_without_a_quarantine():
     r = lib.run([prog("heap_overflow"), "uaf"], etrace_opts=["--error-exitcode=9", "--heap-quarantine=0"])
     assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]
     assert heap(r)["preload"]["checks"] == {"mode": "default", "redzones": True, "quarantine_bytes": 0,
-                                            "quarantine_one_in": 0, "guard_rate": 10000}, heap(r)["preload"]
+                                            "quarantine_one_in": 0, "guard_rate": 20000}, heap(r)["preload"]
     # and none of it with --heap-check=off
     r = lib.run([prog("heap_overflow"), "past4"], etrace_opts=["--error-exitcode=9", "--heap-check=off"])
     assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]

@@ -48,10 +48,10 @@ def test_issue_program_overflow_found_by_default():
         f"ERROR heap-buffer-overflow: 4 bytes changed past the end of a 8-byte block {e['block']['address']}")), r.text
     assert r.report["crashes"] == []
     checks = heap(r)["preload"]["checks"]
-    assert checks == {"mode": "default", "redzones": True, "quarantine_bytes": 256 << 10, "quarantine_one_in": 16,
-                      "guard_rate": 10000}, checks
-    assert ("a 262144-byte quarantine of freed blocks per thread (each thread's first 4096 frees, then 1 in 16), "
-            "1 allocation in 10000 against a guard page") in heap_text(r), heap_text(r)
+    assert checks == {"mode": "default", "redzones": True, "quarantine_bytes": 256 << 10, "quarantine_one_in": 64,
+                      "guard_rate": 20000}, checks
+    assert ("a 262144-byte quarantine of freed blocks per thread (each thread's first 4096 frees, then 1 in 64), "
+            "1 allocation in 20000 against a guard page") in heap_text(r), heap_text(r)
     lib.text_agrees_with_json(r)
 
 

@@ -315,6 +315,8 @@ static void overflow_found(struct et_heap *H, struct heap_proc *hp, const struct
 		 * changed): judged with the size recorded for the block; a
 		 * block the model does not know, or whose slack the evidence
 		 * does not fit, is no finding (runner/preload/slack.h) */
+		if (f && f->tid != (int32_t)e->h.tid)
+			f = NULL;   /* the free just before is this thread's */
 		uint64_t n = b ? blk_size(b) : f ? f->size : 0;
 		if ((!b && !f) || !hr_slack_judge(n, e->size, count, &first, &count))
 			return;

@@ -18,12 +18,19 @@ enum heap_check {
 };
 
 #define HEAP_QUARANTINE_DEFAULT (256u << 10)
-#define HEAP_GUARD_RATE_DEFAULT 10000u
+/* A guard page sample costs two mprotect calls (and a page fault at a
+ * slot's first use): ~30 us in this PVM guest, ~60 us under etrace (its
+ * syscall probes run for them): one in 10000 was +3-9% over the recorder
+ * alone on heap_churn, one in 20000 half of it. */
+#define HEAP_GUARD_RATE_DEFAULT 20000u
 /* The default mode holds one free in this many of each thread's in the
  * quarantine (its first among them); --heap-check=all holds every one.
  * Holding every free cost 25-50% over the recorder alone on heap_churn
- * (the allocator then hands out memory cold in the cache). */
-#define HEAP_QUARANTINE_SAMPLE 16u
+ * (the allocator then hands out memory cold in the cache). A held block
+ * costs ~200 ns when it leaves (its cold first line read, glibc's free of
+ * a cold chunk): one in 16 was +6-10% over the recorder alone there, one
+ * in 32 +4-9%, one in 64 about half of that. */
+#define HEAP_QUARANTINE_SAMPLE 64u
 /* ... after each thread's first this many frees, all held: a short run,
  * where a bug is reproduced, has them all checked; a long
  * allocation-heavy run pays for one in HEAP_QUARANTINE_SAMPLE. */

@@ -575,7 +575,10 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	}
 	resolve();
 	if (hr_busy || !real.posix_memalign) {
-		return real.posix_memalign ? real.posix_memalign(out, align, n) : ENOMEM;
+		int rc = real.posix_memalign ? real.posix_memalign(out, align, rz_size(n)) : ENOMEM;
+		if (rc == 0)
+			rz_mark(*out, n);
+		return rc;
 	}
 	hr_busy = 1;
 	int rc = 0;
