@@ -51,7 +51,7 @@ $(RUNNER_OBJS): $(BUILD)/runner/%.o: runner/%.c $(SKELS) $(wildcard runner/*.h r
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.c $(wildcard reports/*/*.h bpf/*.h symbolize/*.h)
+$(BUILD)/%.o: %.c $(wildcard reports/*/*.h bpf/*.h symbolize/*.h runner/preload/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
