@@ -328,7 +328,8 @@ enum et_heap_op {
 	ET_HEAP_CALLOC,        /* size = nmemb * size */
 	ET_HEAP_REALLOC,       /* old_ptr -> ptr; size 0 with a pointer frees it */
 	ET_HEAP_REALLOCARRAY,
-	ET_HEAP_MEMALIGN,      /* memalign, aligned_alloc, valloc, pvalloc: align in align */
+	ET_HEAP_MEMALIGN,      /* memalign (recordings before #11 item 4: aligned_alloc, valloc,
+				  pvalloc too): align in align */
 	ET_HEAP_POSIX_MEMALIGN,/* pointer written through the first argument */
 	ET_HEAP_NEW,           /* operator new and its nothrow/aligned variants */
 	ET_HEAP_NEW_ARRAY,     /* operator new[] */
@@ -343,6 +344,9 @@ enum et_heap_op {
 	ET_HEAP_UAF_WRITE,     /* a block left the preload's quarantine with its fill changed
 				  (ptr: the block, freed before; size: the first changed
 				  byte's offset; align: the count of changed bytes) */
+	ET_HEAP_ALIGNED_ALLOC, /* as ET_HEAP_MEMALIGN, each function named as the program called it */
+	ET_HEAP_VALLOC,
+	ET_HEAP_PVALLOC,
 	ET_HEAP_OP_MAX,
 };
 

@@ -177,6 +177,19 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 		put_frame(r, REC_KERNEL, sb.buf, sb.len, NULL, 0);
 		sb_free(&sb);
 	}
+	const struct heap_preload_info *pi = heap_get_preload(m);
+	if (pi) {
+		/* how the heap was recorded and checked: the preload: and checks: lines */
+		struct rec_heap h = { pi->rings, pi->records, pi->lost, pi->invalid, pi->full_waits, pi->full_wait_ns,
+				      pi->stacks_full, pi->unrecorded, pi->rejected, pi->quarantine, pi->check_mode,
+				      pi->guard_rate, pi->quarantine_one_in, 0 };
+		struct strbuf sb = STRBUF_INIT;
+		const char *v = pi->ld_preload ? pi->ld_preload : "";
+		sb_putn(&sb, pi->library, strlen(pi->library) + 1);
+		sb_putn(&sb, v, strlen(v) + 1);
+		put_frame(r, REC_HEAP, &h, sizeof(h), sb.buf, sb.len);
+		sb_free(&sb);
+	}
 	put_frame(r, REC_END, &end, sizeof(end), tail.buf, tail.len);
 	sb_free(&tail);
 	int rc = 0;

@@ -36,6 +36,10 @@
  *     REC_KERNEL (version 3, before REC_END) NUL-terminated kernel
  *               release the run had, then for each gap
  *               NUL-terminated what and cost: the report's `kernel:` lines
+ *     REC_HEAP  (version 4, before REC_END, when the preload backend was
+ *               used) struct rec_heap, then the NUL-terminated library and
+ *               LD_PRELOAD value: the report's `preload:` and `checks:`
+ *               lines (how the run's heap was recorded and checked)
  * Limits, the same for the writer and the reader: a frame holds at most
  * REC_MAX_FRAME bytes and the command line at most REC_MAX_ARGC arguments
  * (Linux passes at most ~6 MiB of arguments and environment to a program);
@@ -54,11 +58,12 @@
 
 #define REC_MAGIC "ETRCRECV"
 #define REC_MAGIC_V1 "ETRCREC1"
-#define REC_VERSION 3
+#define REC_VERSION 4
 #define REC_MAX_FRAME (16u << 20)
 #define REC_MAX_ARGC (1u << 20)
 
-enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5, REC_FACT = 6, REC_KERNEL = 7 };
+enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5, REC_FACT = 6, REC_KERNEL = 7,
+		REC_HEAP = 8 };
 
 struct rec_frame {
 	uint32_t kind;
@@ -87,6 +92,16 @@ struct rec_end {
 	uint64_t capture_faults;
 	uint32_t nlost;
 	uint32_t ntotals;
+};
+
+/* REC_HEAP: struct heap_preload_info's numbers (reports/heap/heap.h) */
+struct rec_heap {
+	uint64_t rings, records, lost, invalid, full_waits, full_wait_ns, stacks_full, unrecorded, rejected;
+	uint64_t quarantine;
+	int32_t check_mode;
+	uint32_t guard_rate;
+	uint32_t quarantine_one_in;
+	uint32_t pad;
 };
 
 struct rec_lost {

@@ -141,6 +141,33 @@ static void hold_pending(struct replay *rp, const unsigned char *buf, size_t len
 	rp->pending_len = len;
 }
 
+/* How the run's heap was recorded and checked (REC_HEAP): struct
+ * rec_heap, then the library and LD_PRELOAD, each NUL-terminated. A
+ * recording whose processes left no heap record has no heap section to
+ * show them in: the frame is read and not used. */
+static int replay_heap(struct replay *rp, const unsigned char *buf, uint32_t len)
+{
+	struct rec_heap h;
+	if (len < sizeof(h) + 2 || buf[len - 1] != 0)
+		return -1;
+	memcpy(&h, buf, sizeof(h));
+	size_t slen = len - sizeof(h);
+	rp->heap_strs = xmalloc(slen);
+	memcpy(rp->heap_strs, buf + sizeof(h), slen);
+	const char *lib = rp->heap_strs, *end = rp->heap_strs + slen;
+	const char *value = lib + strlen(lib) + 1;
+	if (value >= end)
+		return -1;
+	struct heap_preload_info pi = { .library = lib, .ld_preload = value, .rings = h.rings, .records = h.records,
+					.lost = h.lost, .invalid = h.invalid, .full_waits = h.full_waits,
+					.full_wait_ns = h.full_wait_ns, .stacks_full = h.stacks_full,
+					.unrecorded = h.unrecorded, .rejected = h.rejected, .check_mode = h.check_mode,
+					.quarantine = h.quarantine, .guard_rate = h.guard_rate,
+					.quarantine_one_in = h.quarantine_one_in };
+	heap_set_preload(&rp->m, &pi);
+	return 0;
+}
+
 /* The kernel's gaps the run had (REC_KERNEL): release, then what/cost
  * pairs, each NUL-terminated. */
 static int replay_kernel(struct replay *rp, const unsigned char *buf, uint32_t len)
@@ -322,6 +349,11 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 			char kerr[256];
 			if (!rp->m.net->skbs.ksyms)
 				rp->m.net->skbs.ksyms = ksyms_load(record_kallsyms, kerr, sizeof(kerr));
+		} else if (fr.kind == REC_HEAP && have_run && version >= 4 && !rp->heap_strs) {
+			if (replay_heap(rp, buf, fr.len) < 0) {
+				rc = bad_file(path, "corrupt recording (a bad heap frame)");
+				goto out;
+			}
 		} else if (fr.kind == REC_KERNEL && have_run && version >= 3 && !rp->kernel_strs) {
 			if (replay_kernel(rp, buf, fr.len) < 0) {
 				rc = bad_file(path, "corrupt recording (a bad kernel frame)");
@@ -382,6 +414,7 @@ void replay_free(struct replay *rp)
 	free(rp->skb_backend);
 	free(rp->skb_filter);
 	free(rp->kernel_strs);
+	free(rp->heap_strs);
 	if (rp->argv) {
 		for (char **a = rp->argv; *a; a++)
 			free(*a);

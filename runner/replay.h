@@ -15,6 +15,7 @@ struct replay {
 	bool bad_scan;       /* a FACT_HEAP_SCAN frame was malformed */
 	char *skb_backend, *skb_filter;  /* REC_SKB: the model points at them */
 	char *kernel_strs;               /* REC_KERNEL's bytes: the model's kernel gaps point into them */
+	char *heap_strs;                 /* REC_HEAP's library and LD_PRELOAD: the model points at them */
 	char **argv;
 	int exit_code;
 	int have_end;

@@ -17,6 +17,11 @@
  *   aligned F   4096 bytes aligned to a page from F (memalign,
  *               posix_memalign, aligned_alloc, valloc), one byte written
  *               at [4096], freed (exits 3 when the block is not aligned)
+ *   uninit_ptr  a node from malloc whose next pointer was never written:
+ *               next->v read (crashes with --heap-check=all, whose fill
+ *               of new blocks makes that pointer 0xbebebebebebebebe)
+ *   freed_ptr   a node freed, then its next pointer followed (the
+ *               quarantine's fill makes it 0xfdfdfdfdfdfdfdfd)
  *   clean       blocks used exactly to their ends, reallocs, strdup: no error
  * Prints "done" and exits 0 (unless a guard page stops it first). */
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
@@ -154,6 +159,29 @@ __attribute__((noinline)) static void clean(void)
 	free(z);
 }
 
+struct node {
+	struct node *next;
+	int v;
+};
+
+static struct node last = { NULL, 7 };
+
+__attribute__((noinline)) static void uninit_ptr(void)
+{
+	struct node *volatile n = malloc(sizeof(*n)); /* @alloc uninit_ptr */
+	n->v = 1;
+	printf("%d\n", n->next->v); /* @read uninit_ptr */
+	free(n);
+}
+
+__attribute__((noinline)) static void freed_ptr(void)
+{
+	struct node *volatile n = malloc(sizeof(*n)); /* @alloc freed_ptr */
+	n->next = &last;
+	free(n); /* @free freed_ptr */
+	printf("%d\n", n->next->v); /* @read freed_ptr */
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "clean";
@@ -174,6 +202,10 @@ int main(int argc, char **argv)
 		double_free();
 	else if (!strcmp(m, "running_uaf"))
 		running_uaf();
+	else if (!strcmp(m, "uninit_ptr"))
+		uninit_ptr();
+	else if (!strcmp(m, "freed_ptr"))
+		freed_ptr();
 	else if (!strcmp(m, "clean"))
 		clean();
 	else

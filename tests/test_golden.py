@@ -5,7 +5,9 @@ byte, text and JSON. A change that alters a report changes a golden file in
 the same commit, where the reviewer sees it; a recording of an older format
 keeps being read."""
 import gzip
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -103,6 +105,23 @@ def test_golden_v3_recordings_replay_to_their_reports():
     assert "LEAK    heap_leaks" in open(os.path.join(GOLDEN, "v3", "heap_leak.txt")).read()
 
 
+def test_golden_v4_recordings_replay_to_their_reports():
+    # format 4 adds how the heap was recorded and checked (REC_HEAP): the
+    # preload: and checks: lines replay as the run had them
+    _check_version("v4", cwd="/")
+    text = open(os.path.join(GOLDEN, "v4", "heap_leak.txt")).read()
+    assert "LEAK    heap_leaks" in text
+    assert re.search(r"^preload: LD_PRELOAD=\S+/libetrace_heap\.so: 1 ring, \d+ records$", text, re.M), text
+    assert re.search(r"^checks: redzones \(checked at free, realloc and exit\), a 262144-byte quarantine of freed "
+                     r"blocks per thread \(each thread's first 4096 frees, then 1 in 64\), 1 allocation in 20000 "
+                     r"against a guard page", text, re.M), text
+    j = json.load(open(os.path.join(GOLDEN, "v4", "heap_leak.json")))
+    assert j["heap"]["preload"]["checks"] == {"mode": "default", "redzones": True, "quarantine_bytes": 262144,
+                                              "quarantine_one_in": 64, "guard_rate": 20000}, j["heap"]["preload"]
+    # the formats before it have neither line
+    assert "checks: " not in open(os.path.join(GOLDEN, "v3", "heap_leak.txt")).read()
+
+
 def test_a_newer_recording_format_is_a_one_line_error():
     import struct
     with gzip.open(os.path.join(GOLDEN, "v1", "crash.rec.gz"), "rb") as f:
@@ -115,7 +134,7 @@ def test_a_newer_recording_format_is_a_one_line_error():
         p = subprocess.run([lib.ETRACE, "report", rec], capture_output=True, text=True, timeout=60)
     assert p.returncode == 125, p
     assert p.stdout == ""
-    assert p.stderr == (f"etrace: {rec}: recording format version 99 is newer than this etrace reads (1 to 3): "
+    assert p.stderr == (f"etrace: {rec}: recording format version 99 is newer than this etrace reads (1 to 4): "
                         "replay it with a newer etrace\n"), p.stderr
 
 

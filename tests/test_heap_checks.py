@@ -176,6 +176,10 @@ def test_overflow_found_at_exit_is_in_the_recording():
     import json
     es = [e for e in json.loads(j.stdout)["heap"]["errors"] if e["kind"] == "heap-buffer-overflow"]
     assert es == live, (es, live)
+    # how the run was checked replays too (the checks: line, JSON heap.preload)
+    assert json.loads(j.stdout)["heap"]["preload"] == heap(r)["preload"], (json.loads(j.stdout)["heap"], heap(r))
+    checks = [x for x in heap_text(r).splitlines() if x.startswith("checks: ")]
+    assert len(checks) == 1 and checks[0] in t.stdout.splitlines(), (checks, t.stdout)
     b = es[0]["block"]
     want = (f"ERROR heap-buffer-overflow: 2 bytes changed past the end of a 24-byte block {b['address']} from malloc, "
             f"from 1 byte after it; found at exit (the block was never freed)")

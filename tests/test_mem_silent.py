@@ -152,9 +152,9 @@ def test_use_after_free_in_the_quarantine_of_a_thread_still_running_at_exit():
 def test_aligned_blocks_get_guard_pages():
     # each aligned allocator's block is placed against a guard page too:
     # a byte written right past a page-aligned 4096-byte block faults there
-    # (the recording names aligned_alloc's and valloc's blocks memalign's)
+    # (each block named by the function the program called)
     for fn, named in (("memalign", "memalign"), ("posix_memalign", "posix_memalign"),
-                      ("aligned_alloc", "memalign"), ("valloc", "memalign")):
+                      ("aligned_alloc", "aligned_alloc"), ("valloc", "valloc")):
         r = lib.run([prog("mem_silent"), "aligned", fn], etrace_opts=["--error-exitcode=9", "--heap-check=all"])
         h = guard_crash(r, "heap-buffer-overflow", "WRITE", 1, "past_page", "write aligned", 4096)
         assert h["inside"] is False and h["offset"] == 4096 and int(h["block_address"], 16) % 4096 == 0, (fn, h)
@@ -256,3 +256,52 @@ def test_real_programs_clean_with_the_default_checks():
                     etrace_opts=["--error-exitcode=9"])
         assert r.rc == 0 and os.path.exists(exe), (r.rc, r.stderr[-2000:])
         assert errors(r) == [] and r.report["crashes"] == [], errors(r)
+
+
+def fill_crash(r, looks_like, byte, tag):
+    """A crash at a pointer read from a fill of the checks: said in the
+    crash section (text and JSON), at the program's own line."""
+    assert r.rc == 128 + signal.SIGSEGV, (r.rc, r.stderr)
+    c = crash_of(r)
+    f = c["heap_fill"]
+    assert f is not None, c
+    assert (f["looks_like"], f["byte"], f["in"]) == (looks_like, byte, "address"), f
+    # the general protection fault of a non-canonical address: the address
+    # is the one the faulting instruction computes
+    assert c["fault_address"] is None and c["computed_address"] == f["value"], c
+    assert int(f["value"], 16) >> 16 == int(byte, 16) * 0x010101010101, f
+    want = f"the address {f['value']} looks like {looks_like}: "
+    assert lib.contains_line(crash_text(r), "  " + re.escape(want)), crash_text(r)
+    assert f["message"].startswith(want), f
+    fr = [x for x in c["backtrace"] if x.get("function") == tag.split()[1]]
+    assert fr and fr[0]["line"] == line_of(SRC, tag), c["backtrace"]
+    lib.text_agrees_with_json(r)
+
+
+def test_pointer_read_from_a_block_nothing_wrote_is_named_in_all_mode():
+    # --heap-check=all fills new blocks with 0xbe: the never-written next
+    # pointer is 0xbebebebebebebebe and following it faults at once
+    r = run("uninit_ptr", "--heap-check=all")
+    fill_crash(r, "uninitialized heap memory", "0xbe", "read uninit_ptr")
+    assert "etrace fills new blocks with 0xbe (--heap-check=all)" in crash_text(r), crash_text(r)
+
+
+def test_pointer_read_from_a_freed_block_is_named():
+    # the quarantine (default mode) fills a held block with 0xfd
+    r = run("freed_ptr")
+    fill_crash(r, "freed heap memory", "0xfd", "read freed_ptr")
+    assert "etrace fills the freed blocks its quarantine holds with 0xfd" in crash_text(r), crash_text(r)
+
+
+def test_no_fill_hint_without_the_fill():
+    # the default mode does not fill new blocks: whatever the pointer is,
+    # the crash (if any) says nothing of a fill; nor without the checks
+    for opts in ((), ("--heap-check=off",)):
+        r = run("uninit_ptr", *opts)
+        for c in r.report["crashes"]:
+            assert c["heap_fill"] is None, (opts, c)
+        assert "looks like uninitialized heap memory" not in r.text, r.text
+    r = run("freed_ptr", "--heap-check=off")   # glibc's own free-list pointer is there
+    for c in r.report["crashes"]:
+        assert c["heap_fill"] is None, c
+    assert "looks like freed heap memory" not in r.text, r.text

@@ -401,6 +401,7 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 		fprintf(out, "  the faulting instruction `%s` addresses 0x%lx%s\n", c->operand_insn,
 			(unsigned long)c->operand_addr,
 			(c->operand_addr >> 47) && (c->operand_addr >> 47) != 0x1ffff ? " (non-canonical)" : "");
+	heap_crash_fill_text(m, c, out);
 	fprintf(out, "  in thread %d (%s) at %+.3f ms\n", c->tid, c->comm[0] ? sb_escaped(&esc, c->comm) : "?", model_rel_ms(m, c->ts));
 	sb_reset(&sb);
 	crash_sender_text(m, p, c, &sb);
@@ -574,6 +575,7 @@ static void crash_render_json(const struct et_model *m, struct strbuf *sb)
 		} else {
 			sb_puts(sb, ",\"computed_address\":null,\"faulting_instruction\":null");
 		}
+		heap_crash_fill_json(m, c, sb);
 		sb_puts(sb, ",\"sender\":");
 		crash_sender_json(m, p, c, sb);
 		char *msg = crash_abort_message(m, p, c);

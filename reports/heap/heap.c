@@ -164,6 +164,9 @@ const char *heap_op_name(int op)
 		[ET_HEAP_EXIT] = "_exit",
 		[ET_HEAP_OVERFLOW] = "redzone check",
 		[ET_HEAP_UAF_WRITE] = "quarantine check",
+		[ET_HEAP_ALIGNED_ALLOC] = "aligned_alloc",
+		[ET_HEAP_VALLOC] = "valloc",
+		[ET_HEAP_PVALLOC] = "pvalloc",
 	};
 	if (op <= 0 || op >= ET_HEAP_OP_MAX || !names[op])
 		return "?";
@@ -186,6 +189,9 @@ int alloc_family(int op)
 	case ET_HEAP_REALLOC:
 	case ET_HEAP_REALLOCARRAY:
 	case ET_HEAP_MEMALIGN:
+	case ET_HEAP_ALIGNED_ALLOC:
+	case ET_HEAP_VALLOC:
+	case ET_HEAP_PVALLOC:
 	case ET_HEAP_POSIX_MEMALIGN:
 		return FAM_MALLOC;
 	case ET_HEAP_NEW:
@@ -333,6 +339,11 @@ void heap_set_preload(struct et_model *m, const struct heap_preload_info *info)
 {
 	if (heap_enabled(m))
 		m->heap->preload = *info;
+}
+
+const struct heap_preload_info *heap_get_preload(const struct et_model *m)
+{
+	return heap_enabled(m) && m->heap->preload.library ? &m->heap->preload : NULL;
 }
 
 struct et_process *heap_proc_for(struct et_model *m, const struct ev_header *h)

@@ -80,8 +80,12 @@ struct heap_preload_info {
 	int check_mode;
 	uint64_t quarantine;
 	uint32_t guard_rate;
+	uint32_t quarantine_one_in;   /* which frees it held: one in this many (0: none) */
 };
 void heap_set_preload(struct et_model *m, const struct heap_preload_info *info);
+/* What heap_set_preload was given; NULL when the preload backend was not
+ * used (a recording keeps it, runner/record.c). */
+const struct heap_preload_info *heap_get_preload(const struct et_model *m);
 
 /* ---- hooks called by the model (model.c) -------------------------------------- */
 
@@ -238,6 +242,11 @@ int heap_crash_context(const struct et_model *m, const struct et_process *p, uin
 /* The crash section's heap part: nothing when the crash is not a fault at a
  * heap address (text), ',"heap":null' (JSON) then. */
 void heap_crash_text(const struct et_model *m, const struct et_process *p, const struct et_crash *c, FILE *out);
+/* A crash whose address or registers hold a fill of the heap checks (a
+ * pointer read from a block nothing wrote, or from a freed one): a line of
+ * the crash section, and its JSON member "heap_fill" (null when none). */
+void heap_crash_fill_text(const struct et_model *m, const struct et_crash *c, FILE *out);
+void heap_crash_fill_json(const struct et_model *m, const struct et_crash *c, struct strbuf *sb);
 void heap_crash_json(const struct et_model *m, const struct et_process *p, const struct et_crash *c,
 		     struct strbuf *sb);
 

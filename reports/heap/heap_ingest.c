@@ -420,6 +420,9 @@ static int apply(struct et_heap *H, struct heap_proc *hp, const struct ev_heap *
 	case ET_HEAP_MALLOC:
 	case ET_HEAP_CALLOC:
 	case ET_HEAP_MEMALIGN:
+	case ET_HEAP_ALIGNED_ALLOC:
+	case ET_HEAP_VALLOC:
+	case ET_HEAP_PVALLOC:
 	case ET_HEAP_POSIX_MEMALIGN:
 	case ET_HEAP_NEW:
 	case ET_HEAP_NEW_ARRAY:

@@ -64,7 +64,7 @@ static void s_checks_json(struct strbuf *sb, const struct heap_preload_info *pi)
 	sb_printf(sb, ",\"checks\":{\"mode\":\"%s\",\"redzones\":%s,\"quarantine_bytes\":%" PRIu64
 		      ",\"quarantine_one_in\":%u,\"guard_rate\":%" PRIu32 "}",
 		  modes[pi->check_mode >= 0 && pi->check_mode <= 2 ? pi->check_mode : 0],
-		  pi->check_mode ? "true" : "false", pi->quarantine, heap_quarantine_one_in(pi->check_mode, pi->quarantine),
+		  pi->check_mode ? "true" : "false", pi->quarantine, pi->quarantine_one_in,
 		  pi->guard_rate);
 }
 
@@ -255,6 +255,89 @@ static bool crash_on_guard(const struct et_model *m, const struct et_crash *c, c
 	uint64_t len = ci->block_size ? (ci->block_size + al - 1) & ~(al - 1) : 8;
 	return pi->library && pi->guard_rate && c->sig == SIGSEGV && c->code == SEGV_ACCERR &&
 	       ((ci->block_address + len) & 4095) == 0 && !(!ci->freed && ci->inside);
+}
+
+/* A fault whose address, or a register, holds the fill of the heap checks
+ * (runner/preload/checks.h): a pointer the program read from a block
+ * nothing wrote (new blocks' fill, --heap-check=all) or from a block it had
+ * freed (the quarantine's fill). The address first (the kernel's, or the
+ * one the faulting instruction computes for a general protection fault:
+ * the patterns are not canonical), then the general registers. */
+struct fill_hint {
+	const char *looks_like;   /* NULL: none */
+	unsigned byte;
+	const char *in;           /* "address" or a register's name */
+	uint64_t value;
+};
+
+static const char *const gpr_names[] = { "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10",
+					 "r9",  "r8",  "rax", "rcx", "rdx", "rsi", "rdi" };
+
+static struct fill_hint crash_fill_hint(const struct et_model *m, const struct et_crash *c)
+{
+	struct fill_hint h = { 0 };
+	const struct heap_preload_info *pi = heap_get_preload(m);
+	if (!c || !pi || pi->check_mode == HEAP_CHECK_OFF || c->group_exit || (c->sig != SIGSEGV && c->sig != SIGBUS))
+		return h;
+	struct { unsigned byte; const char *what; bool on; } pats[] = {
+		{ HEAP_NEW_BYTE, "uninitialized heap memory", pi->check_mode == HEAP_CHECK_ALL },
+		{ HEAP_FREED_BYTE, "freed heap memory", pi->quarantine_one_in != 0 },
+	};
+	uint64_t addr = c->operand_known ? c->operand_addr : c->code > 0 && c->code != SI_KERNEL ? c->addr : 0;
+	for (int where = 0; where <= (int)(sizeof(gpr_names) / sizeof(gpr_names[0])) && !h.looks_like; where++) {
+		uint64_t v = where == 0 ? addr : c->regs[where - 1];
+		for (size_t k = 0; k < sizeof(pats) / sizeof(pats[0]); k++)
+			if (pats[k].on && heap_fill_pointer(v, pats[k].byte)) {
+				h = (struct fill_hint){ pats[k].what, pats[k].byte, where ? gpr_names[where - 1] : "address", v };
+				break;
+			}
+	}
+	return h;
+}
+
+static void fill_hint_text(const struct fill_hint *h, struct strbuf *sb)
+{
+	if (!strcmp(h->in, "address"))
+		sb_printf(sb, "the address 0x%" PRIx64 " looks like %s", h->value, h->looks_like);
+	else
+		sb_printf(sb, "register %s holds 0x%" PRIx64 ", which looks like %s", h->in, h->value, h->looks_like);
+	if (h->byte == HEAP_NEW_BYTE)
+		sb_printf(sb, ": etrace fills new blocks with 0x%02x (--heap-check=all), so a pointer read from a block "
+			      "before anything was written there is 0x%02x%02x...", h->byte, h->byte, h->byte);
+	else
+		sb_printf(sb, ": etrace fills the freed blocks its quarantine holds with 0x%02x, so a pointer read from a "
+			      "block after its free is 0x%02x%02x...", h->byte, h->byte, h->byte);
+}
+
+/* The fill hint's line of the crash section (any fatal fault, with or
+ * without a heap block at its address). */
+void heap_crash_fill_text(const struct et_model *m, const struct et_crash *c, FILE *out)
+{
+	struct fill_hint h = crash_fill_hint(m, c);
+	if (!h.looks_like)
+		return;
+	struct strbuf sb = STRBUF_INIT;
+	fill_hint_text(&h, &sb);
+	fprintf(out, "  %s\n", sb_str(&sb));
+	sb_free(&sb);
+}
+
+void heap_crash_fill_json(const struct et_model *m, const struct et_crash *c, struct strbuf *sb)
+{
+	struct fill_hint h = crash_fill_hint(m, c);
+	if (!h.looks_like) {
+		sb_puts(sb, ",\"heap_fill\":null");
+		return;
+	}
+	struct strbuf msg = STRBUF_INIT;
+	fill_hint_text(&h, &msg);
+	sb_puts(sb, ",\"heap_fill\":{\"looks_like\":");
+	sb_json_str(sb, h.looks_like);
+	sb_printf(sb, ",\"byte\":\"0x%02x\",\"in\":\"%s\",\"value\":\"0x%" PRIx64 "\",\"message\":", h.byte, h.in,
+		  h.value);
+	sb_json_str(sb, sb_str(&msg));
+	sb_putc(sb, '}');
+	sb_free(&msg);
 }
 
 void heap_crash_text(const struct et_model *m, const struct et_process *p, const struct et_crash *c, FILE *out)

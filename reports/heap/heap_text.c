@@ -302,7 +302,7 @@ static void text_checks(const struct heap_preload_info *pi, FILE *out)
 		return;
 	}
 	fprintf(out, "checks: redzones (checked at free, realloc and exit)");
-	unsigned one_in = heap_quarantine_one_in(pi->check_mode, pi->quarantine);
+	unsigned one_in = pi->quarantine_one_in;
 	if (one_in == 1)
 		fprintf(out, ", a %" PRIu64 "-byte quarantine of freed blocks per thread (every free)", pi->quarantine);
 	else if (one_in)

@@ -502,6 +502,9 @@ static int convert(struct heaprec *h, struct ring *r, const struct hr_record *in
 		e->old_ptr = in->arg;
 		break;
 	case ET_HEAP_MEMALIGN:
+	case ET_HEAP_ALIGNED_ALLOC:
+	case ET_HEAP_VALLOC:
+	case ET_HEAP_PVALLOC:
 	case ET_HEAP_POSIX_MEMALIGN:
 	case ET_HEAP_NEW:
 	case ET_HEAP_NEW_ARRAY:

@@ -180,7 +180,8 @@ void tr_preload_collect(struct tracer *t)
 					.full_wait_ns = st.full_wait_ns, .stacks_full = st.stacks_full,
 					.unrecorded = st.unrecorded, .rejected = st.rejected,
 					.check_mode = t->checks.mode, .quarantine = t->checks.quarantine,
-					.guard_rate = t->checks.guard_rate };
+					.guard_rate = t->checks.guard_rate,
+					.quarantine_one_in = heap_quarantine_one_in(t->checks.mode, t->checks.quarantine) };
 	heap_set_preload(t->m, &pi);
 	t->preload_lost = st.lost;
 }

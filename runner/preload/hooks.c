@@ -50,6 +50,9 @@ static struct {
 	size_t (*usable)(void *);
 } real;
 
+/* Bytes of a new block filled (--heap-check=all, checks.h): 0 none. */
+static size_t fill_new;
+
 /* ---- the bootstrap buffer --------------------------------------------------- */
 
 static _Alignas(64) char boot[64 * 1024];
@@ -100,8 +103,17 @@ static void resolve(void)
 	/* the quarantine marks its blocks in their redzone trailers */
 	hr_q_init(hr_rz_on ? real.free : NULL, ck.quarantine, heap_quarantine_one_in(ck.mode, ck.quarantine));
 	hr_guard_init(hr_rz_on ? ck.guard_rate : 0);
+	fill_new = hr_rz_on && ck.mode == HEAP_CHECK_ALL ? HEAP_NEW_FILL : 0;
 	__atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
 	resolving = 0;
+}
+
+/* p, a new block of n bytes nothing wrote yet: filled, so that what the
+ * program reads from it before writing is the pattern. */
+static inline void new_filled(void *p, size_t n)
+{
+	if (fill_new && p)
+		memset(p, HEAP_NEW_BYTE, n < fill_new ? n : fill_new);
 }
 
 /* ---- record or not ----------------------------------------------------------- */
@@ -228,10 +240,13 @@ static inline void rz_before_realloc(void *p, unsigned op, void *ra, void *fp)
 static inline void *block_alloc(size_t n)
 {
 	void *p;
-	if (hr_guard_sample() && (p = hr_guard_alloc(n, 0)))
+	if (hr_guard_sample() && (p = hr_guard_alloc(n, 0))) {
+		new_filled(p, n);
 		return p;
+	}
 	p = real.malloc(rz_size(n));
 	rz_mark(p, n);
+	new_filled(p, n);
 	return p;
 }
 
@@ -493,7 +508,7 @@ static inline void *guarded_aligned(int rec, size_t n, size_t align)
 	return hr_guard_alloc(n, align);
 }
 
-static __attribute__((noinline)) void *aligned(fn_memalign f, size_t align, size_t n, void *ra, void *fp)
+static __attribute__((noinline)) void *aligned(fn_memalign f, unsigned op, size_t align, size_t n, void *ra, void *fp)
 {
 	int rec = !hr_busy;
 	if (rec)
@@ -505,9 +520,10 @@ static __attribute__((noinline)) void *aligned(fn_memalign f, size_t align, size
 		p = f ? f(align, rz_size(n)) : NULL;
 		rz_mark(p, n);
 	}
+	new_filled(p, n);
 	int e = errno;
 	if (rec && hr_ready())
-		hr_put(ET_HEAP_MEMALIGN, (uintptr_t)p, n, align, ra, fp);
+		hr_put(op, (uintptr_t)p, n, align, ra, fp);
 	else if (rec)
 		hr_unrecorded();
 	errno = e;
@@ -521,7 +537,7 @@ EXPORT __attribute__((noinline)) void *memalign(size_t align, size_t n)
 	if (resolving)
 		return boot_alloc(n, align);
 	resolve();
-	return aligned(real.memalign, align, n, __builtin_return_address(0), __builtin_frame_address(0));
+	return aligned(real.memalign, ET_HEAP_MEMALIGN, align, n, __builtin_return_address(0), __builtin_frame_address(0));
 }
 
 EXPORT __attribute__((noinline)) void *aligned_alloc(size_t align, size_t n)
@@ -529,10 +545,11 @@ EXPORT __attribute__((noinline)) void *aligned_alloc(size_t align, size_t n)
 	if (resolving)
 		return boot_alloc(n, align);
 	resolve();
-	return aligned(real.aligned_alloc, align, n, __builtin_return_address(0), __builtin_frame_address(0));
+	return aligned(real.aligned_alloc, ET_HEAP_ALIGNED_ALLOC, align, n, __builtin_return_address(0),
+		       __builtin_frame_address(0));
 }
 
-static __attribute__((noinline)) void *page_aligned(fn_malloc f, size_t n, size_t guard_n, void *ra, void *fp)
+static __attribute__((noinline)) void *page_aligned(fn_malloc f, unsigned op, size_t n, size_t guard_n, void *ra, void *fp)
 {
 	int rec = !hr_busy;
 	if (rec)
@@ -542,9 +559,10 @@ static __attribute__((noinline)) void *page_aligned(fn_malloc f, size_t n, size_
 		p = f ? f(rz_size(n)) : NULL;
 		rz_mark(p, n);
 	}
+	new_filled(p, n);
 	int e = errno;
 	if (rec && hr_ready())
-		hr_put(ET_HEAP_MEMALIGN, (uintptr_t)p, n, (uint64_t)sysconf(_SC_PAGESIZE), ra, fp);
+		hr_put(op, (uintptr_t)p, n, (uint64_t)sysconf(_SC_PAGESIZE), ra, fp);
 	else if (rec)
 		hr_unrecorded();
 	errno = e;
@@ -556,7 +574,7 @@ static __attribute__((noinline)) void *page_aligned(fn_malloc f, size_t n, size_
 EXPORT __attribute__((noinline)) void *valloc(size_t n)
 {
 	resolve();
-	return page_aligned(real.valloc, n, n, __builtin_return_address(0), __builtin_frame_address(0));
+	return page_aligned(real.valloc, ET_HEAP_VALLOC, n, n, __builtin_return_address(0), __builtin_frame_address(0));
 }
 
 EXPORT __attribute__((noinline)) void *pvalloc(size_t n)
@@ -564,7 +582,8 @@ EXPORT __attribute__((noinline)) void *pvalloc(size_t n)
 	resolve();
 	/* pvalloc gives whole pages (one for 0 bytes) */
 	size_t whole = n ? (n <= SIZE_MAX - 4095 ? (n + 4095) & ~(size_t)4095 : 0) : 4096;
-	return page_aligned(real.pvalloc, n, whole, __builtin_return_address(0), __builtin_frame_address(0));
+	return page_aligned(real.pvalloc, ET_HEAP_PVALLOC, n, whole, __builtin_return_address(0),
+			    __builtin_frame_address(0));
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -590,6 +609,8 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		if (rc == 0)
 			rz_mark(*out, n);
 	}
+	if (rc == 0)
+		new_filled(*out, n);
 	int e = errno;
 	PUT(1, ET_HEAP_POSIX_MEMALIGN, rc == 0 ? *out : NULL, n, align);
 	errno = e;
@@ -686,7 +707,9 @@ static void *next_fn(void **slot, const char *name)
 		fn_new_al f = (fn_new_al)next_fn(&next, #sym);            \
 		ENTER(rec);                                               \
 		void *p = guarded_aligned(rec, n, al);                    \
-		if (!p)                                                   \
+		if (p)                                                    \
+			new_filled(p, n);                                 \
+		else                                                      \
 			p = f ? f(n, al) : aligned_alloc(al, n);          \
 		PUT(rec, op, p, n, al);                                   \
 		return p;                                                 \
@@ -699,7 +722,9 @@ static void *next_fn(void **slot, const char *name)
 		fn_new_al_nt f = (fn_new_al_nt)next_fn(&next, #sym);      \
 		ENTER(rec);                                               \
 		void *p = guarded_aligned(rec, n, al);                    \
-		if (!p)                                                   \
+		if (p)                                                    \
+			new_filled(p, n);                                 \
+		else                                                      \
 			p = f ? f(n, al, nt) : aligned_alloc(al, n);      \
 		PUT(rec, op, p, n, al);                                   \
 		return p;                                                 \

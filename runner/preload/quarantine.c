@@ -44,13 +44,13 @@
 #define Q_SLOTS 1024u             /* per ring */
 #define Q_RINGS 4096u             /* ring ids: 12 bits of the trailer's mark */
 #define Q_MAX_BLOCK 4096u
-#define Q_BYTE 0xfd
+#define Q_BYTE HEAP_FREED_BYTE
 /* Bytes of a block filled and checked: its first cache line, where a
  * stale pointer's fields mostly are (a write further in is missed).
  * Filling and checking whole blocks cost 12% over the recorder alone on
  * heap_churn, mostly reading back memory freed long before. */
 #define Q_FILL 64u
-#define Q_WORD 0xfdfdfdfdfdfdfdfdull
+#define Q_WORD (HEAP_FREED_BYTE * 0x0101010101010101ull)
 /* Sampled (one in rate), a ring still holds every one of its first frees
  * (checks.h) */
 #define Q_ALL_FIRST HEAP_QUARANTINE_ALL_FIRST
