@@ -805,8 +805,8 @@ def _stretch_connect(rec, by_ns, nonblock):
     with open(rec, "rb") as f:
         data = bytearray(f.read())
     # format 2: the magic, then struct rec_file (version, reserved)
-    # (format 3 added record kinds, not a new frame layout)
-    assert data[:8] == b"ETRCRECV" and struct.unpack_from("<I", data, 8)[0] in (2, 3)
+    # (formats 3 and 4 added frame kinds, not a new frame layout)
+    assert data[:8] == b"ETRCRECV" and struct.unpack_from("<I", data, 8)[0] in (2, 3, 4)
     off, hits = 16, 0
     while off + 8 <= len(data):
         kind, n = struct.unpack_from("<II", data, off)
