@@ -22,6 +22,7 @@
  *               of new blocks makes that pointer 0xbebebebebebebebe)
  *   freed_ptr   a node freed, then its next pointer followed (the
  *               quarantine's fill makes it 0xfdfdfdfdfdfdfdfd)
+ *   uaf_far     malloc(1000), freed, 2 bytes written at [900..901]
  *   clean       blocks used exactly to their ends, reallocs, strdup: no error
  * Prints "done" and exits 0 (unless a guard page stops it first). */
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
@@ -159,6 +160,13 @@ __attribute__((noinline)) static void clean(void)
 	free(z);
 }
 
+__attribute__((noinline)) static void uaf_far(void)
+{
+	char *volatile b = malloc(1000); /* @alloc uaf_far */
+	free(b); /* @free uaf_far */
+	memcpy(b + 900, "zz", 2); /* @write uaf_far */
+}
+
 struct node {
 	struct node *next;
 	int v;
@@ -202,6 +210,8 @@ int main(int argc, char **argv)
 		double_free();
 	else if (!strcmp(m, "running_uaf"))
 		running_uaf();
+	else if (!strcmp(m, "uaf_far"))
+		uaf_far();
 	else if (!strcmp(m, "uninit_ptr"))
 		uninit_ptr();
 	else if (!strcmp(m, "freed_ptr"))

@@ -100,6 +100,13 @@ def test_write_after_free_found_by_the_quarantine():
     uaf_write(run("uaf_write"), 4, 8, 48, chain, chain, "free uaf_write", "alloc uaf_write")
 
 
+def test_write_after_free_far_into_a_block_found_by_the_quarantine():
+    # a thread's first 4096 frees are held whole: a write 900 bytes into a
+    # freed 1000-byte block is found when it leaves the quarantine
+    chain = [("uaf_far", SRC), ("main", SRC)]
+    uaf_write(run("uaf_far"), 2, 900, 1000, chain, chain, "free uaf_far", "alloc uaf_far")
+
+
 def test_write_after_free_faults_on_a_guard_page_in_all_mode():
     h = guard_crash(run("uaf_write", "--heap-check=all"), "heap-use-after-free", "WRITE", 4, "uaf_write",
                     "write uaf_write", 48)

@@ -25,8 +25,9 @@
  * be 0. Without membarrier, rings of threads still running are left
  * unchecked.
  *
- * Blocks over 4 KiB are not held: only a block's first 64 bytes are
- * checked, and holding large blocks back made the allocator split and
+ * Blocks over 4 KiB are not held: only a sampled block's first 64 bytes
+ * are checked (every byte of those a ring holds while it holds every
+ * free: fill_of), and holding large blocks back made the allocator split and
  * fetch fresh memory (a 256K quarantine cost 10 ns an allocation on
  * heap_churn holding blocks up to 64 KiB, about nothing up to 4 KiB). A
  * use after free of a large block is left to the guard pages. */
@@ -45,10 +46,11 @@
 #define Q_RINGS 4096u             /* ring ids: 12 bits of the trailer's mark */
 #define Q_MAX_BLOCK 4096u
 #define Q_BYTE HEAP_FREED_BYTE
-/* Bytes of a block filled and checked: its first cache line, where a
- * stale pointer's fields mostly are (a write further in is missed).
- * Filling and checking whole blocks cost 12% over the recorder alone on
- * heap_churn, mostly reading back memory freed long before. */
+/* Bytes of a sampled block filled and checked: its first cache line,
+ * where a stale pointer's fields mostly are (a write further in is
+ * missed). Filling and checking whole blocks at every held free cost 12%
+ * over the recorder alone on heap_churn, mostly reading back memory freed
+ * long before: whole blocks only while a ring holds every free (fill_of). */
 #define Q_FILL 64u
 #define Q_WORD (HEAP_FREED_BYTE * 0x0101010101010101ull)
 /* Sampled (one in rate), a ring still holds every one of its first frees
@@ -60,6 +62,7 @@ enum { R_FREE, R_OWNED, R_FLUSHED };
 struct qent {
 	void *p;           /* NULL once a second free took it out (atomic) */
 	size_t n;          /* the allocator's usable size: its mark in the last 8 */
+	size_t filled;     /* bytes filled from its start */
 };
 
 struct qring {
@@ -148,10 +151,14 @@ static struct qring *my_ring(void)
 	return mine = r;
 }
 
-/* Bytes of a held block of u usable bytes filled: up to its mark. */
-static inline size_t fill_of(size_t u)
+/* Bytes of a held block of u usable bytes filled: all of it up to its
+ * mark while the ring holds every free (a thread's first Q_ALL_FIRST, or
+ * --heap-check=all: a short run, where a bug is reproduced, has a write
+ * anywhere in a block caught, at a cost bounded by those frees), the first
+ * Q_FILL bytes of the sampled frees after that. */
+static inline size_t fill_of(size_t u, int whole)
 {
-	return u - 8 < Q_FILL ? u - 8 : Q_FILL;
+	return whole || u - 8 < Q_FILL ? u - 8 : Q_FILL;
 }
 
 /* The oldest block of r leaves: its pattern checked, then freed. */
@@ -170,7 +177,7 @@ static void evict(struct qring *r)
 	/* its mark is left: a stale one is harmless (a slot that holds p
 	 * again has p's current mark, hr_q_take); it is checked with the fill
 	 * when it is on the fill's cache lines */
-	size_t filled = fill_of(e->n);
+	size_t filled = e->filled;
 	const unsigned char *b = p;
 	uint32_t changed = 0;
 	uint64_t first = 0;
@@ -185,7 +192,7 @@ static void evict(struct qring *r)
 	for (; i < filled; i++)
 		if (b[i] != Q_BYTE && changed++ == 0)
 			first = i;
-	if (e->n <= Q_FILL + 8) {
+	if (filled + 8 == e->n) {
 		uint64_t want = hr_rz_qmark(p, (uint32_t)(e - r->q) + r->id * Q_SLOTS), have;
 		memcpy(&have, b + e->n - 8, 8);
 		for (unsigned k = 0; have != want && k < 8; k++)
@@ -208,6 +215,7 @@ int hr_q_put(void *p, size_t n)
 		r->skip--;
 		return 0;
 	}
+	int whole = r->puts < Q_ALL_FIRST || rate == 1;
 	if (r->puts < Q_ALL_FIRST)
 		r->puts++;
 	else
@@ -219,10 +227,12 @@ int hr_q_put(void *p, size_t n)
 		while (r->count && (r->count == Q_SLOTS || r->held + n > limit))
 			evict(r);
 		uint32_t slot = (r->head + r->count) % Q_SLOTS;
-		memset(p, Q_BYTE, fill_of(n));
+		size_t filled = fill_of(n, whole);
+		memset(p, Q_BYTE, filled);
 		uint64_t mark = hr_rz_qmark(p, r->id * Q_SLOTS + slot);
 		memcpy((char *)p + n - 8, &mark, 8);
 		r->q[slot].n = n;
+		r->q[slot].filled = filled;
 		__atomic_store_n(&r->q[slot].p, p, __ATOMIC_RELEASE);
 		r->count++;
 		r->held += n;
