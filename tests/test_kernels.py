@@ -220,7 +220,10 @@ def test_a_guest_kernel_crash_in_the_matrix_names_kernel_and_test_and_is_kept_wh
         raise Skip("qemu-system-x86_64 not installed (tests/install-deps.sh installs qemu-system-x86)")
     with tempfile.TemporaryDirectory(prefix=f"etrace-vmlogs-{os.getpid()}-") as d:
         p = _matrix({"ETRACE_VM_LOGS": d, "KERNELS": "6.1", "GUEST_TIMEOUT": "240",
-                     "MATRIX_GUEST_CMD": "echo RUN test_fake.test_in_a_crash; echo c > /proc/sysrq-trigger; sleep 300"},
+                     # the announcement must leave the guest's serial port before the
+                     # crash stops it: it once panicked with the line still queued
+                     "MATRIX_GUEST_CMD": "echo RUN test_fake.test_in_a_crash; sleep 3; echo c > /proc/sysrq-trigger; "
+                                         "sleep 300"},
                     timeout=400)
         out = p.stdout
         assert p.returncode == 1, (p.returncode, out, p.stderr)
