@@ -281,6 +281,26 @@ static struct sym_frame *take_frame(struct sym_session *s, Dwfl_Module *mod, uin
 	return f;
 }
 
+const char *sym_function_name(struct sym_session *s, uint64_t pc, int is_return_address, const char **module)
+{
+	*module = NULL;
+	if (s == NULL)
+		return NULL;
+	uint64_t lookup = is_return_address && pc > 0 ? pc - 1 : pc;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, lookup);
+	if (mod == NULL) {
+		const struct sym_unopened *u = unopened_at(s, lookup);
+		if (u)
+			*module = u->name;
+		return NULL;
+	}
+	*module = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	GElf_Off sym_off = 0;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(mod, lookup, &sym_off, &sym, NULL, NULL, NULL);
+	return name ? preferred_alias(mod, name, &sym, lookup - sym_off) : NULL;
+}
+
 size_t sym_address(struct sym_session *s, uint64_t pc, int is_return_address, struct sym_frame *out,
 		   size_t max)
 {

@@ -69,6 +69,12 @@ void sym_close(struct sym_session *s);
  * max). The strings in the frames are malloc'd: free them with sym_frames_free. */
 size_t sym_address(struct sym_session *s, uint64_t pc, int is_return_address, struct sym_frame *out,
 		   size_t max);
+/* The module and the function at an address from the symbol tables alone:
+ * no line table and no inline chain, so no debug information is read or
+ * inflated (a decision that needs names, not positions). *module is the
+ * module's name or NULL; both strings are the session's, valid until
+ * sym_close. NULL when no symbol covers the address. */
+const char *sym_function_name(struct sym_session *s, uint64_t pc, int is_return_address, const char **module);
 /* Frees the strings of frames[0..n) (not the array) and clears them. */
 void sym_frames_free(struct sym_frame *frames, size_t n);
 

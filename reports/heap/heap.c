@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include "heap_int.h"
+#include "reports/process/sysprog.h"
 
 /* The group keeps its GROUP_ADDRS lowest block addresses. */
 void group_add_addr(struct leak_group *g, uint64_t addr)
@@ -588,7 +589,11 @@ size_t heap_findings(const struct et_model *m, struct heap_finding **out)
 		const struct leak_group *g = refs[k].g;
 		if (g->kind == HS_REACHABLE)
 			continue;   /* --show-reachable lists them; not a finding */
-		const struct symstack *ss = group_sym(H, refs[k].hp, refs[k].g);
+		/* a system program's leak is counted, not listed, without
+		 * --system-findings (the verdict's rule): no stack needed */
+		const struct et_process *p = refs[k].hp->proc;
+		bool counted = !m->system_findings && sysprog_program(m, p);
+		const struct symstack *ss = counted ? NULL : group_sym(H, refs[k].hp, refs[k].g);
 		struct strbuf sb = STRBUF_INIT;
 		sb_printf(&sb, "%" PRIu64 " bytes in %" PRIu64 " %s %s, allocated by %s", g->bytes, g->blocks,
 			  heap_plural(g->blocks, "block", "blocks"), heap_kind_name(g->kind), heap_op_name(g->op));

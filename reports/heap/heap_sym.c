@@ -211,6 +211,32 @@ void heap_close_sessions(struct et_heap *H)
 	H->nopen = 0;
 }
 
+/* The return addresses of stack id worth symbolizing: up to the first that
+ * follows no call (a frame walk gone astray); *cut when the walk stopped
+ * early or found the caller alone. */
+static size_t kept_frames(struct et_heap *H, struct heap_proc *hp, uint32_t id, const uint64_t **frames, bool *cut)
+{
+	size_t n = 0;
+	const uint64_t *f = NULL;
+	if (id < H->nstacks) {
+		n = H->stacks[id].n;
+		f = H->pool + H->stacks[id].off;
+	}
+	*frames = f;
+	size_t keep = n ? 1 : 0; /* frames[0] is exact */
+	for (size_t i = 1; i < n; i++) {
+		if (!frame_valid(H, hp->proc, f[i])) {
+			*cut = true;
+			break;
+		}
+		keep++;
+	}
+	/* the caller alone: neither its frame pointer nor its CFI led further */
+	if (n == 1)
+		*cut = true;
+	return keep;
+}
+
 struct symstack *symstack_get(struct et_heap *H, struct heap_proc *hp, uint32_t id)
 {
 	uint64_t v;
@@ -218,23 +244,8 @@ struct symstack *symstack_get(struct et_heap *H, struct heap_proc *hp, uint32_t 
 		return (struct symstack *)(uintptr_t)v;
 	struct symstack *ss = xcalloc(1, sizeof(*ss));
 	ss->supp = -1;
-	size_t n = 0;
 	const uint64_t *f = NULL;
-	if (id < H->nstacks) {
-		n = H->stacks[id].n;
-		f = H->pool + H->stacks[id].off;
-	}
-	size_t keep = n ? 1 : 0; /* frames[0] is exact */
-	for (size_t i = 1; i < n; i++) {
-		if (!frame_valid(H, hp->proc, f[i])) {
-			ss->cut = true;
-			break;
-		}
-		keep++;
-	}
-	/* the caller alone: neither its frame pointer nor its CFI led further */
-	if (n == 1)
-		ss->cut = true;
+	size_t keep = kept_frames(H, hp, id, &f, &ss->cut);
 	ss->nraw = keep;
 	ss->frames = xcalloc(keep * SYM_INLINE_MAX, sizeof(*ss->frames));
 	struct sym_session *s = keep ? hp_session(H, hp) : NULL;
@@ -314,10 +325,44 @@ static unsigned supp_kind(int hs)
 											  : SUPP_REACHABLE;
 }
 
+/* The runtime rule decided from the symbol tables alone, when no
+ * suppression file is loaded: 1 when every frame is in a runtime module, 0
+ * at the first frame that is in none and whose function is no runtime
+ * function, -1 when only the whole symbolization can tell (a runtime
+ * function's name outside a runtime module, as in a static program: its
+ * inline chain decides). A group judged so is not symbolized unless it is shown: gcc's
+ * hundreds of leak groups in cc1 (counted as a system program's) cost the
+ * inflating of libc's separate debug information, ~100 ms, for nothing. */
+static int quick_suppressed(struct et_heap *H, struct heap_proc *hp, const struct leak_group *g)
+{
+	if (g->sym || supp_count(H->supp))
+		return -1;
+	const uint64_t *f = NULL;
+	bool cut = false;
+	size_t keep = kept_frames(H, hp, g->stack, &f, &cut);
+	struct sym_session *s = keep ? hp_session(H, hp) : NULL;
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < keep; i++) {
+		const char *module = NULL;
+		const char *fn = sym_function_name(s, f[i], 1, &module);
+		if (module && runtime_module(module))
+			continue;
+		/* no name at all (a stripped program: Debian's cc1) is no
+		 * runtime function either: a separate debug file would have
+		 * given its symbol table */
+		return fn && runtime_function(fn) ? -1 : 0;
+	}
+	return 1;
+}
+
 /* The runtime's own, an LSan rule for the stack, or a valgrind entry for
  * the stack, its allocating function and its kind of leak. */
 bool group_suppressed(struct et_heap *H, struct heap_proc *hp, struct leak_group *g)
 {
+	int quick = quick_suppressed(H, hp, g);
+	if (quick >= 0)
+		return quick;
 	struct symstack *ss = group_sym(H, hp, g);
 	if (symstack_suppressed(H, ss))
 		return true;
