@@ -12,6 +12,9 @@
  *   uaf_thread  a thread writes 1 byte into a 40-byte block main freed
  *   live      malloc(24), 2 bytes written at [25..26], never freed (kept
  *             in a global): found at exit
+ *   live_many 3000 blocks kept live, the 1701st (88 bytes) written 3 bytes
+ *             past its end: found at exit among the others (etrace reads
+ *             the redzones in batches)
  *   whole     malloc(10), 14 bytes written past its end (all of glibc's
  *             slack for it, the redzone's tag too), freed
  *   exact     malloc(40) (a size glibc's chunks fit exactly), one byte
@@ -117,6 +120,15 @@ __attribute__((noinline)) static void live(void)
 	kept[26] = 2;
 }
 
+static char *many[3000];
+
+__attribute__((noinline)) static void live_many(void)
+{
+	for (int i = 0; i < 3000; i++)
+		many[i] = malloc(40 + (size_t)(i % 7) * 8); /* @alloc many */
+	memset(many[1700], 'm', 88 + 3); /* 1700 % 7 == 6: an 88-byte block */
+}
+
 static void *late_writer(void *arg)
 {
 	((volatile char *)arg)[39] = 1;
@@ -178,6 +190,8 @@ int main(int argc, char **argv)
 		uaf_thread();
 	else if (!strcmp(m, "live"))
 		live();
+	else if (!strcmp(m, "live_many"))
+		live_many();
 	else if (!strcmp(m, "whole"))
 		whole();
 	else if (!strcmp(m, "exact"))

@@ -161,6 +161,19 @@ def test_overflow_of_a_block_never_freed_found_at_exit():
     assert r.rc == 0 and heap(r)["errors"] == [], heap(r)["errors"]
 
 
+def test_one_overflow_among_thousands_of_live_blocks_found_at_exit():
+    """3000 blocks live at exit (etrace reads their redzones 512 at a time,
+    headers then slacks): the one written past its end, in the fourth
+    batch, is the only finding."""
+    r = run("live_many")
+    assert r.rc == 9, (r.rc, r.stderr)
+    (e,) = overflows(r)
+    assert len(heap(r)["errors"]) == 1, heap(r)["errors"]
+    assert e["past_end"] == {"first": 0, "bytes": 3} and e["detail"] == "at exit", e
+    assert e["block"]["size"] == 88, e
+    check_stack(e["block"]["alloc_stack"], [("live_many", OVF), ("main", OVF)], "alloc many")
+
+
 def test_overflow_found_at_exit_is_in_the_recording():
     # what etrace read at the exit goes into the recording as a record: a
     # replay (text and JSON) shows the same finding as the live report

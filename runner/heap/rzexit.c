@@ -8,7 +8,9 @@
 #include "reports/heap/heapscan.h"
 #include "runner/preload/slack.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +45,104 @@ static int check_block(int fd, const struct hs_block *b, struct rz_exit_finding 
 	return hr_slack_read(z, s, &f->first, &f->count);
 }
 
+/* Reads remote[i] into local[i] for i < n, ok[i] saying which came whole.
+ * process_vm_readv stops at the first iovec it cannot read: the reads go on
+ * after it. -1 when the call is not allowed here (the caller reads block by
+ * block through /proc/PID/mem). */
+#define RZ_BATCH 512
+
+static int read_many(int pid, struct iovec *local, struct iovec *remote, size_t n, unsigned char *ok)
+{
+	size_t i = 0;
+	while (i < n) {
+		ssize_t got = process_vm_readv(pid, local + i, n - i, remote + i, n - i, 0);
+		if (got < 0) {
+			if (errno != EFAULT && errno != EIO)
+				return -1;
+			ok[i++] = 0;
+			continue;
+		}
+		size_t k = i, left = (size_t)got;
+		while (k < n && left >= remote[k].iov_len) {
+			left -= remote[k].iov_len;
+			ok[k++] = 1;
+		}
+		if (k < n)
+			ok[k++] = 0;   /* the one it stopped at */
+		i = k;
+	}
+	return 0;
+}
+
+/* Blocks b[0..n) (n <= RZ_BATCH) in two batched reads: the chunk headers,
+ * then the slacks they give (~40 KiB of stack). -1: not allowed, nothing
+ * judged. */
+static int check_batch(int pid, const struct hs_block *b, size_t n, struct rz_exit_finding *out, size_t max,
+		       size_t *found)
+{
+	uint64_t hdr[RZ_BATCH];
+	uint8_t z[RZ_BATCH][HR_SLACK_SHORT];
+	struct iovec l[RZ_BATCH], r[RZ_BATCH];
+	unsigned char ok[RZ_BATCH];
+	size_t which[RZ_BATCH];
+	uint32_t slack[RZ_BATCH];
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (b[i].addr & 15 || b[i].size > MAX_BLOCK || b[i].addr < 16)
+			continue;
+		l[m] = (struct iovec){ &hdr[m], sizeof(hdr[m]) };
+		r[m] = (struct iovec){ (void *)(uintptr_t)(b[i].addr - 8), sizeof(hdr[m]) };
+		which[m++] = i;
+	}
+	if (read_many(pid, l, r, m, ok) < 0)
+		return -1;
+	size_t k = 0;
+	for (size_t j = 0; j < m; j++) {
+		if (!ok[j])
+			continue;
+		const struct hs_block *bb = &b[which[j]];
+		uint64_t csz = hdr[j] & ~7ull;
+		if (csz < 32 || csz > MAX_BLOCK + 64 || hdr[j] & 2)   /* mmapped chunks are over 64 KiB */
+			continue;
+		uint64_t usable = csz - 8;
+		if (usable <= bb->size || usable - bb->size > HR_SLACK_SHORT)
+			continue;   /* no slack, or the long form (checked at free only) */
+		slack[k] = (uint32_t)(usable - bb->size);
+		l[k] = (struct iovec){ z[k], slack[k] };
+		r[k] = (struct iovec){ (void *)(uintptr_t)(bb->addr + bb->size), slack[k] };
+		which[k++] = which[j];
+	}
+	if (read_many(pid, l, r, k, ok) < 0)
+		return -1;
+	for (size_t j = 0; j < k && *found < max; j++) {
+		struct rz_exit_finding *f = &out[*found];
+		if (ok[j] && hr_slack_read(z[j], slack[j], &f->first, &f->count)) {
+			f->addr = b[which[j]].addr;
+			(*found)++;
+		}
+	}
+	return 0;
+}
+
 size_t rz_exit_check(int pid, const struct hs_block *b, size_t n, struct rz_exit_finding *out, size_t max)
 {
+	/* a few thousand live blocks at a compiler's exit: two reads a batch,
+	 * not two preads a block (cc1: ~6,900 blocks, ~14,000 calls) */
+	size_t found = 0, done = 0;
+	while (done < n && found < max) {
+		size_t m = n - done < RZ_BATCH ? n - done : RZ_BATCH;
+		if (check_batch(pid, b + done, m, out, max, &found) < 0)
+			break;
+		done += m;
+	}
+	if (done >= n || found >= max)
+		return found;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	size_t found = 0;
-	for (size_t i = 0; i < n && found < max; i++)
+		return found;
+	for (size_t i = done; i < n && found < max; i++)
 		if (check_block(fd, &b[i], &out[found]))
 			found++;
 	close(fd);
