@@ -190,6 +190,20 @@ int recorder_close(struct recorder *r, const struct et_model *m, int wait_status
 		put_frame(r, REC_HEAP, &h, sizeof(h), sb.buf, sb.len);
 		sb_free(&sb);
 	}
+	/* which backend recorded each process's heap, and why */
+	struct strbuf bk = STRBUF_INIT;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const char *backend, *why;
+		if (!heap_backend_of(m->procs[i], &backend, &why))
+			continue;
+		struct rec_backend e = { m->procs[i]->start_ts, m->procs[i]->pid, 0 };
+		sb_putn(&bk, (const char *)&e, sizeof(e));
+		sb_putn(&bk, backend, strlen(backend) + 1);
+		sb_putn(&bk, why, strlen(why) + 1);
+	}
+	if (bk.len && bk.len <= REC_MAX_FRAME)
+		put_frame(r, REC_HEAP_BACKENDS, bk.buf, bk.len, NULL, 0);
+	sb_free(&bk);
 	put_frame(r, REC_END, &end, sizeof(end), tail.buf, tail.len);
 	sb_free(&tail);
 	int rc = 0;

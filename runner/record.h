@@ -40,6 +40,10 @@
  *               used) struct rec_heap, then the NUL-terminated library and
  *               LD_PRELOAD value: the report's `preload:` and `checks:`
  *               lines (how the run's heap was recorded and checked)
+ *     REC_HEAP_BACKENDS (version 4, before REC_END; a reader that does not
+ *               know it skips it) for each process whose heap backend was
+ *               decided: struct rec_backend, then NUL-terminated backend
+ *               and reason: the report's `backend (pid N ...)` lines
  * Limits, the same for the writer and the reader: a frame holds at most
  * REC_MAX_FRAME bytes and the command line at most REC_MAX_ARGC arguments
  * (Linux passes at most ~6 MiB of arguments and environment to a program);
@@ -63,7 +67,7 @@
 #define REC_MAX_ARGC (1u << 20)
 
 enum rec_kind { REC_RUN = 1, REC_EVENT = 2, REC_END = 3, REC_FUNCS = 4, REC_SKB = 5, REC_FACT = 6, REC_KERNEL = 7,
-		REC_HEAP = 8 };
+		REC_HEAP = 8, REC_HEAP_BACKENDS = 9 };
 
 struct rec_frame {
 	uint32_t kind;
@@ -101,6 +105,14 @@ struct rec_heap {
 	int32_t check_mode;
 	uint32_t guard_rate;
 	uint32_t quarantine_one_in;
+	uint32_t pad;
+};
+
+/* REC_HEAP_BACKENDS: one entry's fixed part; the process is the one of that
+ * pid that started at start_ts (a pid may come back within a run) */
+struct rec_backend {
+	uint64_t start_ts;
+	int32_t pid;
 	uint32_t pad;
 };
 

@@ -168,6 +168,38 @@ static int replay_heap(struct replay *rp, const unsigned char *buf, uint32_t len
 	return 0;
 }
 
+/* Which backend recorded each process's heap (REC_HEAP_BACKENDS): entries
+ * of struct rec_backend and two NUL-terminated strings. Untrusted: an entry
+ * that runs past the frame ends the list; a process that is not in the
+ * model (that pid at that start) is skipped. */
+static int replay_backends(struct replay *rp, const unsigned char *buf, uint32_t len)
+{
+	rp->backend_strs = xmalloc(len ? len : 1);
+	memcpy(rp->backend_strs, buf, len);
+	const char *p = rp->backend_strs, *end = rp->backend_strs + len;
+	while ((size_t)(end - p) >= sizeof(struct rec_backend)) {
+		struct rec_backend e;
+		memcpy(&e, p, sizeof(e));
+		p += sizeof(e);
+		const char *backend = p, *nul = memchr(p, 0, (size_t)(end - p));
+		if (!nul)
+			return -1;
+		const char *why = nul + 1;
+		nul = why < end ? memchr(why, 0, (size_t)(end - why)) : NULL;
+		if (!nul)
+			return -1;
+		p = nul + 1;
+		for (size_t i = 0; i < rp->m.nprocs; i++) {
+			struct et_process *q = rp->m.procs[i];
+			if (q->pid == e.pid && q->start_ts == e.start_ts) {
+				heap_set_backend_of(&rp->m, q, backend, why);
+				break;
+			}
+		}
+	}
+	return p == end ? 0 : -1;
+}
+
 /* The kernel's gaps the run had (REC_KERNEL): release, then what/cost
  * pairs, each NUL-terminated. */
 static int replay_kernel(struct replay *rp, const unsigned char *buf, uint32_t len)
@@ -354,6 +386,11 @@ static int replay_read(FILE *f, const char *path, struct replay *rp, int keep_al
 				rc = bad_file(path, "corrupt recording (a bad heap frame)");
 				goto out;
 			}
+		} else if (fr.kind == REC_HEAP_BACKENDS && have_run && version >= 4 && !rp->backend_strs) {
+			if (replay_backends(rp, buf, fr.len) < 0) {
+				rc = bad_file(path, "corrupt recording (a bad heap backend frame)");
+				goto out;
+			}
 		} else if (fr.kind == REC_KERNEL && have_run && version >= 3 && !rp->kernel_strs) {
 			if (replay_kernel(rp, buf, fr.len) < 0) {
 				rc = bad_file(path, "corrupt recording (a bad kernel frame)");
@@ -415,6 +452,7 @@ void replay_free(struct replay *rp)
 	free(rp->skb_filter);
 	free(rp->kernel_strs);
 	free(rp->heap_strs);
+	free(rp->backend_strs);
 	if (rp->argv) {
 		for (char **a = rp->argv; *a; a++)
 			free(*a);

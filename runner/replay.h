@@ -16,6 +16,7 @@ struct replay {
 	char *skb_backend, *skb_filter;  /* REC_SKB: the model points at them */
 	char *kernel_strs;               /* REC_KERNEL's bytes: the model's kernel gaps point into them */
 	char *heap_strs;                 /* REC_HEAP's library and LD_PRELOAD: the model points at them */
+	char *backend_strs;              /* REC_HEAP_BACKENDS' strings: the model points at them */
 	char **argv;
 	int exit_code;
 	int have_end;

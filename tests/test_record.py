@@ -22,10 +22,10 @@ def test_report_from_recording_matches_the_live_report():
         p = _etrace("report", rec)
         assert p.returncode == 0, p.stderr
         # a recording holds the events, not how etrace probed (the tracing
-        # line, the allocator functions it placed probes on, the heap
-        # backend of each process, the preload's counters and its checks:
-        # not recorded; what the kernel lacked is)
-        ignore = ("tracing:", "probes:", "preload:", "checks:", "backend (pid ")
+        # line and the allocator functions it placed probes on: not
+        # recorded; what the kernel lacked, the preload's counters, its
+        # checks and each process's heap backend are)
+        ignore = ("tracing:", "probes:")
         live = [l for l in r.text.splitlines() if not l.startswith(ignore)]
         replay = [l for l in p.stdout.splitlines() if not l.startswith(ignore)]
         assert live == replay, "\n".join(difflib.unified_diff(live, replay, lineterm=""))
@@ -55,7 +55,7 @@ def test_a_recording_keeps_the_leak_scan():
     recorded (format 3), so a replay says what the run said, LEAK verdict
     and all, instead of "OK, not scanned" (both heap backends, and a tree
     of processes)."""
-    ignore = ("tracing:", "probes:", "preload:", "checks:", "backend (pid ")
+    ignore = ("tracing:", "probes:")
     for args, opts in (([prog("heap_leaks"), "indirect"], []),
                        ([prog("heap_leaks"), "indirect"], ["--heap-backend=uprobe"]),
                        (["/bin/sh", "-c", prog("heap_leaks") + " stacks; " + prog("heap_leaks") + " indirect"], [])):
@@ -70,6 +70,9 @@ def test_a_recording_keeps_the_leak_scan():
         assert rep["heap"]["summary"] == r.report["heap"]["summary"], opts
         assert rep["heap"]["summary"]["definitely_lost"]["blocks"] > 0, rep["heap"]["summary"]
         assert rep["verdict"] == r.report["verdict"], opts
+        # which backend recorded each process, and why (REC_HEAP_BACKENDS)
+        backends = lambda rp: [(p["pid"], p["backend"], p["backend_why"]) for p in rp["heap"]["processes"]]
+        assert backends(rep) == backends(r.report) and any(b[1] for b in backends(rep)), backends(rep)
 
 
 def test_a_recording_keeps_what_the_kernel_lacked():

@@ -11,7 +11,7 @@ import tempfile
 import lib
 from lib import prog
 
-IGNORE = ("tracing:", "probes:", "preload:", "checks:", "backend (pid ")
+IGNORE = ("tracing:", "probes:")
 
 
 def _etrace(*args, cwd=None):

@@ -324,16 +324,27 @@ static void hp_free(struct heap_proc *hp)
 
 /* The process of a record: the cached one while no process was added and it
  * did not exit, else the model's (created when missing). */
-void heap_set_backend(struct et_model *m, int pid, const char *backend, const char *why)
+void heap_set_backend_of(struct et_model *m, struct et_process *p, const char *backend, const char *why)
 {
-	if (!heap_enabled(m))
-		return;
-	struct et_process *p = model_process(m, pid);
-	if (!p)
+	if (!heap_enabled(m) || !p)
 		return;
 	struct heap_proc *hp = p->heap ? p->heap : hp_new(m->heap, p);
 	hp->backend = backend;
 	hp->backend_why = why;
+}
+
+void heap_set_backend(struct et_model *m, int pid, const char *backend, const char *why)
+{
+	heap_set_backend_of(m, model_process(m, pid), backend, why);
+}
+
+bool heap_backend_of(const struct et_process *p, const char **backend, const char **why)
+{
+	if (!p->heap || !p->heap->backend)
+		return false;
+	*backend = p->heap->backend;
+	*why = p->heap->backend_why ? p->heap->backend_why : "";
+	return true;
 }
 
 void heap_set_preload(struct et_model *m, const struct heap_preload_info *info)

@@ -67,6 +67,11 @@ void heap_add_allocator(struct et_model *m, const char *path, const char *name, 
  * for the report: backend "preload" or "uprobe", why one line. Static
  * strings. Nothing when the model has no such process yet. */
 void heap_set_backend(struct et_model *m, int pid, const char *backend, const char *why);
+/* The same for process p itself (a replay: the strings are the caller's and
+ * must outlive the model). */
+void heap_set_backend_of(struct et_model *m, struct et_process *p, const char *backend, const char *why);
+/* Which backend recorded p's heap and why; false when none was decided. */
+bool heap_backend_of(const struct et_process *p, const char **backend, const char **why);
 
 /* The preload backend's run (runner/heap/heaprec.c): library, LD_PRELOAD given
  * to the root, rings handed over, records read, and what went wrong. */
