@@ -571,7 +571,8 @@ void hang_analyze(struct et_model *m)
 	if (!H || H->built)
 		return;
 	H->built = true;
-	qsort(H->threads, H->nthreads, sizeof(*H->threads), by_tid);
+	if (H->nthreads)   /* none captured: threads is NULL, which qsort may not be given */
+		qsort(H->threads, H->nthreads, sizeof(*H->threads), by_tid);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
 		struct sym_session *s = NULL;
