@@ -56,6 +56,15 @@ int model_on_fork(struct et_model *m, const void *rec, size_t size)
 
 const struct et_process *model_parent(const struct et_model *m, const struct et_process *p)
 {
+	/* the newest process of that pid, when it started before p (no pid
+	 * reuse since): one lookup, not a pass over every process (JUnit asks
+	 * for each test case's ancestors) */
+	uint64_t i;
+	if (map_get(&m->pindex, (uint64_t)(uint32_t)p->ppid + 1, &i) && i >= 1 && i <= m->nprocs) {
+		const struct et_process *q = m->procs[i - 1];
+		if (q != p && q->start_ts <= p->start_ts)
+			return q;
+	}
 	const struct et_process *best = NULL;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *q = m->procs[i];
