@@ -154,8 +154,16 @@ test: check
 check-kernels: all unit
 	./tests/vm/matrix.sh
 
-bench: all
+# The real allocation-heavy test of the heap benchmark: Unicode's bidi
+# conformance test against Debian's libfribidi (libfribidi-dev, unicode-data;
+# skipped by the benchmark when they are missing).
+BIDI_BENCH := $(if $(shell pkg-config --exists fribidi 2>/dev/null && echo y),$(BUILD)/bench/bidi_conformance)
+bench: all $(BIDI_BENCH)
 	/usr/bin/python3 bench/bench.py
+
+$(BUILD)/bench/bidi_conformance: bench/bidi_conformance.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra $$(pkg-config --cflags fribidi) $< $$(pkg-config --libs fribidi) -o $@
 
 clean:
 	rm -rf $(BUILD)

@@ -32,8 +32,10 @@ against the tool a user would otherwise pick (strace).
                  (the loop only, no start-up), ratios against native and
                  against valgrind and heaptrack; then a real program (gcc
                  compiling one file: gcc, cc1, as) under the same tools.
-                 Goals: at most 5x native on the loop, the real
-                 allocation-heavy test (heap_tokens) at most 3x; the
+                 Goals: at most 5x native on the loop, a real
+                 allocation-heavy test at most 3x (heap_tokens, ours, and
+                 Unicode's bidi conformance test on libfribidi, the
+                 workload of issue #10's table); the
                  uprobe backend's added cost per pair / 4 is this machine's
                  cost of a trap; the default ring on two threads loses no
                  record (lost=0). Then the cost to a process outside the traced tree
@@ -408,6 +410,7 @@ def heap_bench(reps, pairs, threads):
     ring_loss_bench(pairs)
     unrelated_bench(reps, max(pairs // 4, 1000), threads)
     heap_tokens_bench(reps)
+    heap_bidi_bench(reps)
     heap_real_bench(reps)
     heap_startup_bench(reps)
 
@@ -550,44 +553,49 @@ def print_ratios(res, heading):
         print(f"    {name:28s} {t:7.2f}s {rel}")
 
 
-def tokens_run(cmd):
-    """(wall seconds, heap_tokens' own seconds: its loop, without the tool's
-    start-up and end) of one run, or None when it failed."""
+def own_loop_run(cmd, pattern):
+    """(wall seconds, the program's own loop seconds: without the tool's
+    start-up and end, from the line pattern's first group) of one run, or
+    None when it failed."""
     t0 = time.perf_counter()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
     wall = time.perf_counter() - t0
-    m = re.search(r"^tokens \d+ lines \d+ allocations ([\d.]+) s", p.stdout, re.M)
+    m = re.search(pattern, p.stdout, re.M)
     return (wall, float(m.group(1))) if p.returncode == 0 and m else None
 
 
-def heap_tokens_bench(reps):
-    """An allocation-heavy test program (testprogs/heap_tokens: ~2.4 M small
-    allocations while parsing generated lines, like fribidi's
-    BidiCharacterTest): wall time and the program's own loop time, natively,
-    under valgrind (once), heaptrack, etrace (auto: the preload recorder),
-    etrace --heap=off and etrace --heap-backend=uprobe, taken in turn."""
+def own_loop_bench(reps, prog_args, pattern, heading):
+    """An allocation-heavy test program that prints its own loop time:
+    wall time and that loop time, natively, under valgrind (once),
+    heaptrack, etrace (auto: the preload recorder), etrace --heap=off and
+    etrace --heap-backend=uprobe (once), taken in turn. A run that fails
+    (a changed result under a tool) is left out."""
     reps = max(reps, 3)
-    prog_args = [os.path.join(ROOT, "build", "testprogs", "heap_tokens"), "200000"]
     with tempfile.TemporaryDirectory(prefix="etrace-bench-") as d:
         tools = [("native", prog_args),
                  ("valgrind --leak-check=full", ["valgrind", "-q", "--leak-check=full"] + prog_args),
-                 ("heaptrack", ["heaptrack", "-o", os.path.join(d, "tokens")] + prog_args),
+                 ("heaptrack", ["heaptrack", "-o", os.path.join(d, "loop")] + prog_args),
                  ("etrace run -o /dev/null", ETRACE_NULL + prog_args),
                  ("etrace --heap=off", ETRACE_NULL[:-1] + ["--heap=off", "--"] + prog_args),
                  ("etrace --heap-backend=uprobe", ETRACE_NULL[:-1] + ["--heap-backend=uprobe", "--"] + prog_args)]
         tools = [t for t in tools if shutil.which(t[1][0] if not t[0].startswith("etrace") else ETRACE)]
         runs = {name: [] for name, _ in tools}
+        failed = {name: 0 for name, _ in tools}
         for i in range(reps):
             for name, cmd in tools:
                 if (name.startswith("valgrind") or "uprobe" in name) and i > 0:
-                    continue   # ~60x and ~170x: once
-                r = tokens_run(cmd)
+                    continue   # ~40x and ~150x: once
+                r = own_loop_run(cmd, pattern)
                 if r:
                     runs[name].append(r)
+                else:
+                    failed[name] += 1
     res = {n: (median([w for w, _ in rs]), median([o for _, o in rs])) for n, rs in runs.items() if rs}
-    print(f"  an allocation-heavy test: heap_tokens 200000 (~2.4 M allocations), median of {reps} (valgrind and "
-          f"the uprobe backend once; load {os.getloadavg()[0]:.1f}); wall time, and the program's own loop time "
-          f"(no start-up):")
+    print(f"  {heading}, median of {reps} (valgrind and the uprobe backend once; load {os.getloadavg()[0]:.1f}); "
+          f"wall time, and the program's own loop time (no start-up):")
+    for name, n in failed.items():
+        if n:
+            print(f"    {name}: {n} run(s) failed or printed no loop time: left out")
     if "native" not in res:
         print("    native run failed: skipped")
         return
@@ -599,6 +607,29 @@ def heap_tokens_bench(reps):
                 ow, oo = res[other]
                 rel += f", {w / ow:5.2f}x {other.split()[-1] if other.startswith('etrace') else other.split()[0]} wall"
         print(f"    {name:28s} {w:7.2f}s {o:7.3f}s {rel}")
+
+
+def heap_tokens_bench(reps):
+    """An allocation-heavy test program of our own (testprogs/heap_tokens:
+    ~2.4 M small allocations while parsing generated lines)."""
+    own_loop_bench(reps, [os.path.join(ROOT, "build", "testprogs", "heap_tokens"), "200000"],
+                   r"^tokens \d+ lines \d+ allocations ([\d.]+) s",
+                   "an allocation-heavy test: heap_tokens 200000 (~2.4 M allocations)")
+
+
+def heap_bidi_bench(reps):
+    """The real test of issue #10's table: Unicode's bidi conformance test
+    (BidiCharacterTest.txt, 91,707 lines) against Debian's libfribidi, as
+    fribidi's own BidiCharacterTest runs it: ~1.7 M allocations, most of
+    them libfribidi's run lists, in a library built without frame
+    pointers (the in-process walk uses CFI)."""
+    prog = os.path.join(ROOT, "build", "bench", "bidi_conformance")
+    data = "/usr/share/unicode/BidiCharacterTest.txt"
+    if not os.path.exists(prog) or not os.path.exists(data):
+        print("  the bidi conformance test needs libfribidi-dev and unicode-data (tests/install-deps.sh): skipped")
+        return
+    own_loop_bench(reps, [prog, data], r"^bidi lines \d+ passed \d+ failed 0 loop ([\d.]+) s",
+                   "a real allocation-heavy test: Unicode's BidiCharacterTest on libfribidi (~1.7 M allocations)")
 
 
 def heap_real_bench(reps):
