@@ -97,6 +97,22 @@ def test_crash_is_the_first_finding_with_its_place():
     assert r.report["verdict"]["result"] == "failed"
 
 
+def test_a_wrappers_words_before_exec_are_not_the_programs():
+    # a shim (pyenv's, a launcher script) complains on stderr, then execs the
+    # real program in the same process: the program's crash is not quoted
+    # by the shim's complaint (the program itself wrote nothing)
+    shim = "echo 'shim: cannot open helper.so: No such file or directory' >&2; exec \"$0\""
+    r = run(["sh", "-c", shim, prog("crash_bus")])
+    v = verdict_lines(r)
+    assert re.match(r'^CRASH   crash_bus \(pid \d+\) SIGBUS \(BUS_ADRERR\) at address 0x[0-9a-f]+ in main at '
+                    r'\S*crash_bus\.c:21$', v[0]), v
+    assert "helper.so" not in "\n".join(v), v
+    assert "helper.so" not in r.text.rstrip("\n").splitlines()[-1]
+    # what a program writes itself is still its last words
+    r = run(["sh", "-c", shim, prog("crash_null")])
+    assert verdict_lines(r)[0].endswith('crash_null.c:14: "about to crash"'), verdict_lines(r)
+
+
 def test_leaks_name_the_programs_own_frame():
     r = run([prog("heap_leaks"), "stacks"])
     assert r.rc == 0

@@ -263,6 +263,16 @@ static void lastwords_on_syscall(struct et_model *m, struct et_process *p, const
 	}
 }
 
+/* The words belong to the image that wrote them: a wrapper's message before
+ * it exec'd the real program (a pyenv shim's complaint, then python3
+ * crashing) would be quoted as the program's reason. */
+static void lastwords_on_exec_begin(struct et_model *m, struct et_process *p)
+{
+	(void)m;
+	lastwords_free(p->words);
+	p->words = NULL;
+}
+
 static void lastwords_analysis_free(struct et_model *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -274,6 +284,7 @@ static void lastwords_analysis_free(struct et_model *m)
 /* no section of its own: the verdict and the CI reports quote it */
 const struct et_analysis lastwords_analysis = {
 	.name = "lastwords",
+	.on_exec_begin = lastwords_on_exec_begin,
 	.on_syscall = lastwords_on_syscall,
 	.free = lastwords_analysis_free,
 };
