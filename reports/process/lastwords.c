@@ -128,12 +128,38 @@ static bool has(const char *line, size_t n, const char *what)
 
 #define HEADLINE_FIRST 4   /* the first such line wins, not the last */
 
+/* An exception's name and message, as Python and Node.js print the one
+ * that ended the program ("ValueError: bad", "TypeError: Cannot read
+ * properties of undefined", "AssertionError [ERR_ASSERTION]: ..."): a
+ * dotted name that ends in Error or Exception, an optional [CODE], then a
+ * colon. Node.js ends with its version line and the stack, so the last
+ * line would not say it. */
+static bool error_name_line(const char *line, size_t n)
+{
+	size_t i = 0;
+	if (!n || !((line[0] >= 'A' && line[0] <= 'Z') || (line[0] >= 'a' && line[0] <= 'z')))
+		return false;
+	while (i < n && (line[i] == '_' || line[i] == '.' || line[i] == '$' || (line[i] >= '0' && line[i] <= '9') ||
+			 (line[i] >= 'A' && line[i] <= 'Z') || (line[i] >= 'a' && line[i] <= 'z')))
+		i++;
+	if (!((i >= 5 && memcmp(line + i - 5, "Error", 5) == 0) || (i >= 9 && memcmp(line + i - 9, "Exception", 9) == 0)))
+		return false;
+	if (i + 1 < n && line[i] == ' ' && line[i + 1] == '[') {
+		const char *close = memchr(line + i, ']', n - i);
+		if (!close)
+			return false;
+		i = (size_t)(close - line) + 1;
+	}
+	return i < n && line[i] == ':' && (i + 1 == n || line[i + 1] == ' ');
+}
+
 /* How a runtime announces that it is giving up, when the lines after it
  * (a backtrace, goroutine dumps) push it away from the end: Rust's panic
  * ("thread 'main' panicked at src/x.rs:4:8:", newer ones with the thread
  * id after the name, and the message on the next
  * line), Go's "panic: " and "fatal error: ", C++'s uncaught exception
- * ("terminate called after throwing ..." and its "  what():  ..."). 0: not
+ * ("terminate called after throwing ..." and its "  what():  ..."), Java's
+ * "Exception in thread", Python's and Node.js's exception line. 0: not
  * a headline; 2: the next line belongs to it; | HEADLINE_FIRST: the first
  * one of the output is the one to quote. */
 static int headline(const char *line, size_t n)
@@ -144,6 +170,12 @@ static int headline(const char *line, size_t n)
 		return 1;
 	if (starts(line, n, "terminate called after throwing"))
 		return 2;
+	/* Java's uncaught exception: its "\tat ..." frames and "Caused by:"
+	 * chain follow */
+	if (starts(line, n, "Exception in thread \""))
+		return 1 | HEADLINE_FIRST;
+	if (error_name_line(line, n))
+		return 1;
 	/* the failed test of a Python suite, whose counts end the output:
 	 * pytest's "FAILED tests/x.py::test_y - AssertionError: ..." and
 	 * unittest's "FAIL: test_y (x.TestX.test_y)" */

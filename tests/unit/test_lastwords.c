@@ -60,6 +60,22 @@ int main(void)
 		/* a headline whose continuation is missing: the line alone */
 		{ "thread 'main' panicked at x.rs:1:1:", "thread 'main' panicked at x.rs:1:1:" },
 		{ "terminate called after throwing an instance of 'E'\n", "terminate called after throwing an instance of 'E'" },
+		/* Node.js: the exception's line, then its stack and the version */
+		{ "/t/x.js:1\nf()\n^\n\nTypeError: Cannot read properties of undefined (reading 'y')\n    at f (/t/x.js:1:31)\n\n"
+		  "Node.js v20.20.2\n",
+		  "TypeError: Cannot read properties of undefined (reading 'y')" },
+		{ "AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:\n\n1 !== 2\n\n    at x\n\nNode.js v20\n",
+		  "AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:" },
+		/* Python: a chained exception, the last one wins */
+		{ "Traceback (most recent call last):\nKeyError: 'k'\n\nDuring handling\nTraceback\n  File \"a.py\"\n"
+		  "mod.ConfigError: no key\n", "mod.ConfigError: no key" },
+		/* Java: the first line, not its frames or its causes */
+		{ "Exception in thread \"main\" java.lang.RuntimeException: wrap\n\tat X.main(X.java:1)\n"
+		  "Caused by: java.lang.NumberFormatException: For input string: \"q\"\n\tat X.main(X.java:1)\n\t... 5 more\n",
+		  "Exception in thread \"main\" java.lang.RuntimeException: wrap" },
+		/* not exception lines: no colon after the name, a name in a sentence */
+		{ "Error handling done\nsaw a ValueError: ignored\nlast\n", "last" },
+		{ "TypeError [broken\nlast\n", "last" },
 		{ "\n\n", NULL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -79,6 +95,7 @@ int main(void)
 	 * pieces, newlines and bytes, any length, never read out of bounds
 	 * (make asan-check runs this under AddressSanitizer) */
 	static const char *const pieces[] = { "thread '", "' panicked at ", ":", "\n", "panic: ", "terminate called after throwing",
+					      "Exception in thread \"", "Error", "Exception", " [", "]", "x.",
 					      "FAILED ", "::", "FAIL: ", " (", ")", ": error: ", "error[E", " ", "\r", "x",
 					      "--- FAIL: ", "    " };
 	srand(7);
