@@ -162,6 +162,35 @@ def _panic_verdict(r, headline):
     assert not [f for f in r.report["failed_syscalls"] if not f["routine"]], r.report["failed_syscalls"]
 
 
+def test_an_open_walked_up_to_the_root_is_routine_and_three_places_are_not():
+    # Node.js opens package.json in every directory up to /: a search. A
+    # program that opens its input in three places and never finds it, not
+    # up to the root, may fail for that: listed
+    d = tempfile.mkdtemp(prefix=f"etrace-walk-{os.getpid()}-")
+    try:
+        name = f".etrace-walk-{os.getpid()}.rc"
+        script = ("import os, sys\n"
+                  f"d = {d!r}\n"
+                  "for k in (2, 1, 0):\n"
+                  "    try: open(d + '/sub' * k + '/input.cfg')\n"
+                  "    except FileNotFoundError: pass\n"
+                  "p = d\n"
+                  "while True:\n"
+                  "    try: open(os.path.join(p, " + repr(name) + "))\n"
+                  "    except FileNotFoundError: pass\n"
+                  "    if p == '/': break\n"
+                  "    p = os.path.dirname(p)\n")
+        r = run(["/usr/bin/python3", "-c", script], etrace_opts=["--heap=off"])
+        assert r.rc == 0, r.stderr
+        fs = r.report["failed_syscalls"]
+        walk = [f["routine"] for f in fs if name in f["text"]]
+        assert len(walk) == d.count("/") + 1 and set(walk) == {"searches of one name up the directory tree"}, fs
+        listed = [f["text"] for f in fs if not f["routine"]]
+        assert len(listed) == 3 and all("/input.cfg" in t for t in listed), listed
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_a_rust_panic_is_quoted_by_its_message():
     rustc = "/usr/bin/rustc"
     if not os.access(rustc, os.X_OK):
@@ -197,6 +226,22 @@ def test_a_go_panic_is_quoted_by_its_message():
     assert r.stdout == b"looking up\n"
     _panic_verdict(r, "panic: runtime error: index out of range [5] with length 3")
     assert_no_crash(r)
+
+
+def test_a_node_exception_is_quoted_by_its_error_not_the_version_line():
+    # Node.js ends an uncaught exception's output with its stack and its
+    # version ("Node.js v20.20.2"): the error line is the reason
+    node = shutil.which("node")
+    if not node:
+        raise lib.Skip("node is not installed (tests/install-deps.sh installs nodejs)")
+    with tempfile.TemporaryDirectory(prefix=f"etrace-js-{os.getpid()}-") as d:
+        js = os.path.join(d, "cfg.js")
+        with open(js, "w") as f:
+            f.write("function port(cfg) { return cfg.server.port; }\nconsole.log(port({}));\n")
+        r = run([node, js], etrace_opts=["--heap=off"])
+    assert r.rc == 1, r.stderr
+    assert re.search(r"^Node\.js v\d+", r.stderr, re.M), r.stderr
+    _panic_verdict(r, "TypeError: Cannot read properties of undefined (reading 'port')")
 
 
 def test_a_failing_go_test_is_quoted_by_its_test_and_message():

@@ -161,6 +161,11 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	const char *name = sig ? sig->name : syscall_name((int)ev->nr);
 	if (err == ESPIPE && name && (strcmp(name, "lseek") == 0 || strcmp(name, "fadvise64") == 0))
 		return "position checks of pipes (lseek, fadvise)";
+	/* V8 and glibc ask for a memory protection key: a CPU or kernel
+	 * without them says EINVAL or ENOSPC, and the runtime does without
+	 * (no signature in the table: by name) */
+	if ((err == EINVAL || err == ENOSPC || err == ENOSYS) && name && strcmp(name, "pkey_alloc") == 0)
+		return "feature checks (no memory protection keys)";
 	if (!sig)
 		return NULL;
 	/* a wait with a deadline that passed: how runtimes sleep (Go's timers,
@@ -182,6 +187,10 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	/* "is this descriptor open?" (bash asks it of fd 255 at every start) */
 	if (err == EBADF && strcmp(sig->name, "fcntl") == 0 && ev->args[1] == F_GETFD)
 		return "descriptor checks (fcntl F_GETFD)";
+	/* close-on-exec set over a range of descriptors, open or not (Node.js
+	 * does it to 3..16 at start): nothing happens to one not open */
+	if (err == EBADF && strcmp(sig->name, "fcntl") == 0 && ev->args[1] == F_SETFD)
+		return "close-on-exec set on descriptors not open (fcntl F_SETFD)";
 	/* Rust's std asks whether statx exists with a NULL path: EFAULT is "yes" */
 	if (err == EFAULT && strcmp(sig->name, "statx") == 0 && ev->args[1] == 0)
 		return "feature checks (statx with no path)";
@@ -271,6 +280,43 @@ static void explain_walk(struct et_model *m, const struct search *last)
 	}
 }
 
+/* dir (with its '/') is the parent of child (with its '/'): "/a/" of "/a/b/" */
+static bool parent_dir(const char *dir, size_t dir_len, const char *child, size_t child_len)
+{
+	if (child_len <= dir_len || strncmp(dir, child, dir_len) != 0)
+		return false;
+	const char *slash = memchr(child + dir_len, '/', child_len - dir_len);
+	return slash && (size_t)(slash - child) == child_len - 1;
+}
+
+/* The same name opened in a directory, its parent, and so on up to the
+ * root, where it was not found either (Node.js's package.json, a tool's
+ * config file): a search up the tree, not an input that was missing. */
+static void explain_walk_to_root(struct et_model *m, const struct search *last)
+{
+	if (last->dir_len != 1)
+		return;
+	struct routine_searches *rs = m->searches;
+	const char *base = last->path + last->dir_len;
+	size_t chain[WALK_DIRS], n = 0;
+	const struct search *at = last;
+	for (size_t i = rs->count; i-- > 0 && n < WALK_DIRS - 1;) {
+		const struct search *s = &rs->s[(rs->head + i) % SEARCHES_KEPT];
+		if (s == last || !s->path || s->probe || s->mkdir || s->pid != last->pid ||
+		    strcmp(s->path + s->dir_len, base) != 0)
+			continue;
+		if (!parent_dir(at->path, at->dir_len, s->path, s->dir_len))
+			return;
+		chain[n++] = s->failure;
+		at = s;
+	}
+	if (n < WALK_DIRS - 1)
+		return;
+	chain[n++] = last->failure;
+	for (size_t i = 0; i < n; i++)
+		m->failures[chain[i]].expected = "searches of one name up the directory tree";
+}
+
 void routine_note_failure(struct et_model *m, size_t index, const struct ev_syscall *ev,
 			  const struct syscall_sig *sig, int err)
 {
@@ -301,6 +347,8 @@ void routine_note_failure(struct et_model *m, size_t index, const struct ev_sysc
 	s->mkdir = mkdir_call(sig);
 	if (s->probe)
 		explain_walk(m, s);
+	else if (strncmp(sig->name, "open", 4) == 0)
+		explain_walk_to_root(m, s);
 }
 
 void routine_on_success(struct et_model *m, const struct ev_syscall *ev, const struct syscall_sig *sig)
