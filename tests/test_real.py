@@ -191,6 +191,29 @@ def test_an_open_walked_up_to_the_root_is_routine_and_three_places_are_not():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_probes_of_a_process_that_succeeded_are_routine_and_of_one_that_failed_are_not():
+    # cargo asks whether README.md, build.rs, sqlite's -journal exist and
+    # goes on; a mkdir of a directory that is there (create_dir_all) is no
+    # failure. The same probe in a process that then fails stays listed.
+    d = tempfile.mkdtemp(prefix=f"etrace-probe-{os.getpid()}-")
+    try:
+        script = ("import os, sys\n"
+                  f"os.path.exists({d!r} + '/README.md'); os.makedirs({d!r}, exist_ok=True)\n"
+                  "sys.exit(int(sys.argv[1]))\n")
+        ok = run(["/usr/bin/python3", "-c", script, "0"], etrace_opts=["--heap=off"])
+        assert ok.rc == 0, ok.stderr
+        fs = {f["text"]: f["routine"] for f in ok.report["failed_syscalls"] if d in f["text"]}
+        assert len(fs) == 2, fs
+        assert set(fs.values()) == {"existence probes by a process that succeeded",
+                                    "directories that already existed (mkdir)"}, fs
+        bad = run(["/usr/bin/python3", "-c", script, "4"], etrace_opts=["--heap=off"])
+        assert bad.rc == 4, bad.stderr
+        listed = [f["text"] for f in bad.report["failed_syscalls"] if not f["routine"]]
+        assert len(listed) == 1 and f'"{d}/README.md"' in listed[0], listed
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_a_rust_panic_is_quoted_by_its_message():
     rustc = "/usr/bin/rustc"
     if not os.access(rustc, os.X_OK):

@@ -102,11 +102,12 @@ static bool loader_path(const char *path)
 	static const char *const dirs[] = { "/glibc-hwcaps", "/tls", "/haswell", "/x86_64" };
 	if (strcmp(path, "/etc/ld.so.preload") == 0)
 		return true;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		const char *at = strstr(path, dirs[i]);
-		if (at && (at[strlen(dirs[i])] == '/' || at[strlen(dirs[i])] == '\0'))
-			return true;
-	}
+	/* every occurrence: rustup's ".../rustlib/x86_64-unknown-linux-gnu/lib/x86_64"
+	 * has a longer name with the same start before the loader's */
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		for (const char *at = strstr(path, dirs[i]); at; at = strstr(at + 1, dirs[i]))
+			if (at[strlen(dirs[i])] == '/' || at[strlen(dirs[i])] == '\0')
+				return true;
 	return false;
 }
 
@@ -184,6 +185,10 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	/* a shell closing the descriptors a redirection might have opened */
 	if (err == EBADF && strcmp(sig->name, "close") == 0 && p && sysprog_program(m, p))
 		return "closes of descriptors not open, by system programs";
+	/* "make sure this directory exists" (create_dir_all, mkdir -p, os.makedirs
+	 * with exist_ok): it does */
+	if (err == EEXIST && (strcmp(sig->name, "mkdir") == 0 || strcmp(sig->name, "mkdirat") == 0))
+		return "directories that already existed (mkdir)";
 	/* "is this descriptor open?" (bash asks it of fd 255 at every start) */
 	if (err == EBADF && strcmp(sig->name, "fcntl") == 0 && ev->args[1] == F_GETFD)
 		return "descriptor checks (fcntl F_GETFD)";
@@ -280,35 +285,34 @@ static void explain_walk(struct et_model *m, const struct search *last)
 	}
 }
 
-/* dir (with its '/') is the parent of child (with its '/'): "/a/" of "/a/b/" */
-static bool parent_dir(const char *dir, size_t dir_len, const char *child, size_t child_len)
-{
-	if (child_len <= dir_len || strncmp(dir, child, dir_len) != 0)
-		return false;
-	const char *slash = memchr(child + dir_len, '/', child_len - dir_len);
-	return slash && (size_t)(slash - child) == child_len - 1;
-}
-
 /* The same name opened in a directory, its parent, and so on up to the
- * root, where it was not found either (Node.js's package.json, a tool's
- * config file): a search up the tree, not an input that was missing. */
+ * root, where it was not found either (Node.js's package.json, cargo's
+ * .cargo/config): a search up the tree, not an input that was missing.
+ * last is the root's miss, "/" + rel; each earlier miss of the chain is
+ * dir + "/" + rel, dir one component below the previous one's. */
 static void explain_walk_to_root(struct et_model *m, const struct search *last)
 {
-	if (last->dir_len != 1)
+	const char *rel = last->path + 1;
+	size_t rel_len = strlen(rel);
+	if (last->path[0] != '/' || !rel_len)
 		return;
 	struct routine_searches *rs = m->searches;
-	const char *base = last->path + last->dir_len;
-	size_t chain[WALK_DIRS], n = 0;
-	const struct search *at = last;
-	for (size_t i = rs->count; i-- > 0 && n < WALK_DIRS - 1;) {
+	size_t chain[SEARCHES_KEPT], n = 0, at_len = 0;   /* the chain's directory so far: "" is the root */
+	const char *at = "";
+	for (size_t i = rs->count; i-- > 0;) {
 		const struct search *s = &rs->s[(rs->head + i) % SEARCHES_KEPT];
-		if (s == last || !s->path || s->probe || s->mkdir || s->pid != last->pid ||
-		    strcmp(s->path + s->dir_len, base) != 0)
+		size_t len = s->path ? strlen(s->path) : 0;
+		if (s == last || !s->path || s->probe || s->mkdir || s->pid != last->pid || len <= rel_len + 1 ||
+		    s->path[len - rel_len - 1] != '/' || strcmp(s->path + len - rel_len, rel) != 0)
 			continue;
-		if (!parent_dir(at->path, at->dir_len, s->path, s->dir_len))
+		/* its directory: at + "/" + one more component */
+		size_t dir_len = len - rel_len - 1;
+		if (dir_len <= at_len + 1 || strncmp(s->path, at, at_len) != 0 || s->path[at_len] != '/' ||
+		    memchr(s->path + at_len + 1, '/', dir_len - at_len - 1))
 			return;
 		chain[n++] = s->failure;
-		at = s;
+		at = s->path;
+		at_len = dir_len;
 	}
 	if (n < WALK_DIRS - 1)
 		return;
@@ -459,9 +463,29 @@ static bool words_name(const char *buf, size_t len, const char *path, int err)
 	return false;
 }
 
+/* A process that exited 0 asked whether names exist and went on: its
+ * stat and access misses were questions it had answers for (cargo's
+ * README.md and build.rs, sqlite's -journal and -wal beside a database).
+ * Failures are in time order: only those since it started are its. */
+static void probes_of_a_success(struct et_model *m, const struct et_process *p)
+{
+	for (size_t i = m->nfailures; i-- > 0;) {
+		struct et_failure *f = &m->failures[i];
+		if (f->first_ts < p->start_ts)
+			break;
+		const char *name = f->pid == p->pid && !f->expected ? syscall_name(f->nr) : NULL;
+		if (name && (f->err == ENOENT || f->err == ENOTDIR) && probe_call(name))
+			f->expected = "existence probes by a process that succeeded";
+	}
+}
+
 void routine_on_exit(struct et_model *m, const struct et_process *p)
 {
-	if (!p->wait_status || !p->words)
+	if (!p->wait_status) {
+		probes_of_a_success(m, p);
+		return;
+	}
+	if (!p->words)
 		return;
 	const struct lastwords_stream *s = lastwords_pick(p->words, NULL);
 	if (!s || !s->len)
