@@ -210,6 +210,17 @@ def test_probes_of_a_process_that_succeeded_are_routine_and_of_one_that_failed_a
         assert bad.rc == 4, bad.stderr
         listed = [f["text"] for f in bad.report["failed_syscalls"] if not f["routine"]]
         assert len(listed) == 1 and f'"{d}/README.md"' in listed[0], listed
+        # a runner that fails because the program it ran failed: its probe
+        # did not cause it (the verdict's chain names the child)
+        runner = ("import os, subprocess, sys\n"
+                  f"os.path.exists({d!r} + '/setup.cfg')\n"
+                  "sys.exit(subprocess.run([sys.executable, '-c', sys.argv[1], '5']).returncode)\n")
+        par = run(["/usr/bin/python3", "-c", runner, script], etrace_opts=["--heap=off"])
+        assert par.rc == 5, par.stderr
+        fs = {f["text"]: f["routine"] for f in par.report["failed_syscalls"] if d in f["text"]}
+        setup = [v for t, v in fs.items() if "/setup.cfg" in t]
+        assert setup == ["existence probes by a process whose child failed"], fs
+        assert [t for t, v in fs.items() if not v and "/README.md" in t], fs
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

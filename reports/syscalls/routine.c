@@ -466,8 +466,8 @@ static bool words_name(const char *buf, size_t len, const char *path, int err)
 /* A process that exited 0 asked whether names exist and went on: its
  * stat and access misses were questions it had answers for (cargo's
  * README.md and build.rs, sqlite's -journal and -wal beside a database).
- * Failures are in time order: only those since it started are its. */
-static void probes_of_a_success(struct et_model *m, const struct et_process *p)
+ * Failures are in time order: only those since p started are its. */
+static void probes_answered(struct et_model *m, const struct et_process *p, const char *why)
 {
 	for (size_t i = m->nfailures; i-- > 0;) {
 		struct et_failure *f = &m->failures[i];
@@ -475,16 +475,32 @@ static void probes_of_a_success(struct et_model *m, const struct et_process *p)
 			break;
 		const char *name = f->pid == p->pid && !f->expected ? syscall_name(f->nr) : NULL;
 		if (name && (f->err == ENOENT || f->err == ENOTDIR) && probe_call(name))
-			f->expected = "existence probes by a process that succeeded";
+			f->expected = why;
 	}
+}
+
+/* p failed after a child it waited for had failed: cargo exiting 101
+ * because its test binary did. Its failure is the child's going up (the
+ * verdict's chain); its own probes did not cause it. */
+static bool failed_after_a_child(const struct et_model *m, const struct et_process *p)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct et_process *c = m->procs[i];
+		if (c != p && c->ppid == p->pid && c->start_ts >= p->start_ts && c->exited && c->wait_status &&
+		    c->reaped_by == p->pid)
+			return true;
+	}
+	return false;
 }
 
 void routine_on_exit(struct et_model *m, const struct et_process *p)
 {
 	if (!p->wait_status) {
-		probes_of_a_success(m, p);
+		probes_answered(m, p, "existence probes by a process that succeeded");
 		return;
 	}
+	if (failed_after_a_child(m, p))
+		probes_answered(m, p, "existence probes by a process whose child failed");
 	if (!p->words)
 		return;
 	const struct lastwords_stream *s = lastwords_pick(p->words, NULL);
