@@ -255,6 +255,45 @@ def test_leak_in_a_loop_is_one_stack():
     summary_line(r, root, (320, 10))
 
 
+SITES = "heap_sites.c"
+
+
+def sites_leaks(r, pid):
+    """pid's definite leaks as {caller of leaf: (bytes, blocks)}, each
+    checked to be leaf's malloc through that caller from mixed."""
+    got = {}
+    for x in leaks(r, pid=pid):
+        via = user_frames(x["stack"])[1]["function"]
+        check_leak(x, pid, x["bytes"], x["blocks"], "malloc", [("leaf", SITES), (via, SITES), ("mixed", SITES)],
+                   "alloc leaf")
+        assert via not in got, leaks(r, pid=pid)
+        got[via] = (x["bytes"], x["blocks"])
+    return got
+
+
+def test_one_call_site_through_two_callers_keeps_both_stacks():
+    # leaf's malloc has the same return address and frame for both callers:
+    # the recorder's per-thread memory of a call site must not give one
+    # caller's stack to the other
+    r = run([prog("heap_sites"), "mixed"])
+    assert r.rc == 0, r.stderr
+    root = r.report["root_pid"]
+    assert sites_leaks(r, root) == {"via_a": (240, 10), "via_b": (480, 20)}
+    assert amount(summary(r), "definitely_lost") == (720, 30)
+
+
+def test_a_forked_child_repeating_its_parents_call_site_has_its_own_stacks():
+    # the child's first allocation has the frames of its parent's last: a
+    # stack id remembered from the parent's ring means nothing in the child's
+    r = run([prog("heap_sites"), "fork"])
+    assert r.rc == 0, r.stderr
+    root, child = fork_child(r)
+    assert errors(r) == []
+    assert sites_leaks(r, root) == {"via_a": (240, 10), "via_b": (480, 20)}
+    assert sites_leaks(r, child) == {"via_a": (288, 12), "via_b": (576, 24)}
+    assert [x for x in leaks(r) if x["pid"] not in (root, child)] == []
+
+
 def test_leak_at_the_end_of_a_realloc_chain():
     # 10 -> 100 -> 1000 bytes: the first two were freed by realloc
     r = run([prog("heap_leaks"), "realloc"])

@@ -370,6 +370,27 @@ struct et_process *heap_proc_for(struct et_model *m, const struct ev_header *h)
 	return p;
 }
 
+void heap_prefetch(struct et_model *m, int pid, uint64_t addr)
+{
+	struct et_heap *H = m->heap;
+	struct et_process *p = H ? H->last_proc : NULL;
+	if (!p || p->pid != pid || !p->heap || !addr)
+		return;
+	const struct heap_proc *hp = p->heap;
+	if (hp->live.cap)
+		__builtin_prefetch(&hp->live.s[line_home(hp->live.cap, addr >> LINE_SHIFT)]);
+	if (hp->fidx.cap) {
+		/* an allocation takes addr out of the recent frees, a free puts
+		 * it in and pushes out the oldest (a few frees from now) */
+		__builtin_prefetch(&hp->fidx.e[map_home(&hp->fidx, addr)]);
+		if (hp->fcount == hp->fkeep && hp->fkeep > 4) {
+			uint64_t old = hp->freed[(hp->fhead + 4) % hp->fkeep].addr;
+			if (old)
+				__builtin_prefetch(&hp->fidx.e[map_home(&hp->fidx, old)]);
+		}
+	}
+}
+
 /* ---- recent frees ------------------------------------------------------------------ */
 
 struct heap_freed *freed_find(const struct heap_proc *hp, uint64_t addr)

@@ -102,6 +102,11 @@ int heap_ingest(struct et_model *m, const void *data, size_t size);
  * records taken with that id; the frames of e are not read. */
 uint32_t heap_intern(struct et_model *m, const uint64_t *frames, size_t n);
 int heap_ingest_interned(struct et_model *m, const struct ev_heap *e, uint32_t stack);
+/* A hint, no effect on the model: a record of pid's about addr comes
+ * soon (the preload's drain reads ahead in the ring), so the cache lines
+ * of the tables it will look addr up in are asked for now, and their
+ * misses overlap the records before it. */
+void heap_prefetch(struct et_model *m, int pid, uint64_t addr);
 /* A new process (not a thread): the child starts with a copy of the parent's
  * live blocks and recent frees. */
 void heap_on_fork(struct et_model *m, struct et_process *parent, struct et_process *child);

@@ -545,6 +545,7 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 	uint64_t head = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
 	uint64_t done = 0, now = mono_now();
 	int fast = h->sink.intern && h->sink.heap;
+	int prefetch = fast && h->sink.prefetch;
 	int with_frames = !fast || (h->sink.want_frames && h->sink.want_frames(h->sink.ctx));
 	if (!r->mono && h->ns_per_tick == 0)
 		first_rate(h);
@@ -555,6 +556,16 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 		__builtin_prefetch(&r->recs[(r->tail + 16) & (r->nrec - 1)]);
 		if (__atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE) != (uint32_t)(r->tail + 1))
 			break;
+		if (prefetch && head - r->tail > 8) {
+			/* the model's tables for a record a few ahead: only a
+			 * hint (the slot may still be being written, its words
+			 * are not trusted for anything else) */
+			const struct hr_record *ahead = &r->recs[(r->tail + 8) & (r->nrec - 1)];
+			uint64_t a = __atomic_load_n(&ahead->ptr, __ATOMIC_RELAXED);
+			h->sink.prefetch(h->sink.ctx, r->pid, a);
+			if (__atomic_load_n(&ahead->op, __ATOMIC_RELAXED) == ET_HEAP_REALLOC)
+				h->sink.prefetch(h->sink.ctx, r->pid, __atomic_load_n(&ahead->arg, __ATOMIC_RELAXED));
+		}
 		struct hr_record in;
 		memcpy(&in, slot, sizeof(in));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);

@@ -78,6 +78,11 @@ static void preload_heap(void *ctx, const void *data, size_t size, uint32_t stac
 	model_ingest_heap(t->m, data, stack);
 }
 
+static void preload_prefetch(void *ctx, int pid, uint64_t addr)
+{
+	heap_prefetch(((struct tracer *)ctx)->m, pid, addr);
+}
+
 static int preload_want_frames(void *ctx)
 {
 	return ((struct tracer *)ctx)->raw != NULL;
@@ -138,6 +143,7 @@ int tracer_preload_open(struct tracer *t, const char *lib, uid_t uid, gid_t gid,
 {
 	struct heaprec_sink sink = { .ctx = t, .record = preload_record, .exit_scan = preload_exit_scan,
 				     .may_record = preload_may_record, .intern = preload_intern, .heap = preload_heap,
+				     .prefetch = preload_prefetch,
 				     .want_frames = preload_want_frames };
 	snprintf(t->preload_lib, sizeof(t->preload_lib), "%s", lib);
 	t->hr = heaprec_open(lib, uid, gid, leaf, &sink, err, errlen);

@@ -370,7 +370,7 @@ static uint64_t compute(uint64_t pc)
 	return rule;
 }
 
-static uint64_t generation;   /* bumped by hr_cfi_forget; atomic */
+uint64_t hr_cfi_generation;   /* bumped by hr_cfi_forget; atomic */
 
 /* The tag of a slot's key kept in its rule (bits 48-57 of a rule are
  * otherwise unused). */
@@ -385,7 +385,7 @@ static uint64_t tag_of(uint64_t key)
 uint64_t hr_cfi_rule(uint64_t pc)
 {
 	/* x86-64 user addresses are below 2^47: the generation goes above */
-	uint64_t key = pc ^ (__atomic_load_n(&generation, __ATOMIC_ACQUIRE) << 47);
+	uint64_t key = pc ^ (__atomic_load_n(&hr_cfi_generation, __ATOMIC_ACQUIRE) << 47);
 	uint64_t k = key * 0x9e3779b97f4a7c15ull, tag = tag_of(key);
 	for (unsigned i = 0; i < PROBES; i++) {
 		unsigned at = (unsigned)(k >> 49) + i;
@@ -408,12 +408,14 @@ uint64_t hr_cfi_rule(uint64_t pc)
 
 void hr_cfi_forget(void)
 {
-	__atomic_fetch_add(&generation, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&hr_cfi_generation, 1, __ATOMIC_ACQ_REL);
 	for (unsigned i = 0; i < RULES; i++)
 		__atomic_store_n(&rules[i].pc, 0, __ATOMIC_RELEASE);
 }
 
 #else
+
+uint64_t hr_cfi_generation;
 
 uint64_t hr_cfi_rule(uint64_t pc)
 {

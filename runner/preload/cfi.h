@@ -26,6 +26,9 @@ static inline int16_t hr_cfi_rbp_off(uint64_t r) { return (int16_t)(uint16_t)(r 
 
 /* The rule at pc (a return address minus one: inside the call). */
 HR_HIDDEN uint64_t hr_cfi_rule(uint64_t pc);
+/* Bumped by hr_cfi_forget (atomic): a rule kept elsewhere (stackwalk.c's
+ * per-thread call sites) is good only while this has not moved. */
+extern uint64_t hr_cfi_generation HR_HIDDEN;
 /* Forgets every rule: a library was unloaded, another may come at its
  * addresses (dlclose.c). */
 HR_HIDDEN void hr_cfi_forget(void);

@@ -30,6 +30,7 @@ static int state;                 /* ST_*; atomic */
 static char sock_path[108];       /* copied at the first start: a program may clear its environment */
 static int have_sock;
 static struct hr_header *ring;
+static uint64_t ring_no;          /* which ring this is: bumped for each one made (stack ids are per ring) */
 static struct hr_record *records;
 static struct hr_stack *stacks;
 static uint32_t *stack_index;     /* 2 * nstacks ids, after stacks[] */
@@ -44,6 +45,31 @@ static pid_t my_pid;
  * and makes its own ring instead of writing into its parent's. A vfork
  * child shares the page (and the parent's memory): it reads 1. */
 static volatile uint32_t *this_process;
+
+/* PREFETCHW (AMD's 3DNow! prefetch, Intel since Broadwell): asked once
+ * with CPUID, as the instruction faults where it does not exist */
+static int have_prefetchw;
+
+static void find_prefetchw(void)
+{
+#if defined(__x86_64__)
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
+	if (a < 0x80000001u)
+		return;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001u), "c"(0));
+	have_prefetchw = (c >> 8) & 1;
+#endif
+}
+
+static inline void prefetchw(const void *p)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1);
+#endif
+}
 
 static uint64_t mono_ns(void)
 {
@@ -173,6 +199,7 @@ static void start(void)
 	h->nstacks = nst;
 	h->flags = use_mono ? HR_F_MONO : 0;
 	ring = h;
+	ring_no++;
 	records = (struct hr_record *)(h + 1);
 	stacks = (struct hr_stack *)(records + nrec);
 	stack_index = (uint32_t *)(stacks + nst);
@@ -318,8 +345,19 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 {
 	uint64_t fr[HR_FRAMES];
 	uint32_t stack = 0;
-	if (ra)
-		stack = intern(fr, hr_walk(fr, HR_FRAMES, ra, fp));
+	if (ra) {
+		struct hr_site *site;
+		uint32_t n = hr_walk(fr, HR_FRAMES, ra, fp, &site);
+		if (site && site->id && site->ring == ring_no) {
+			stack = site->id;    /* the same frames as this site's last call */
+		} else {
+			stack = intern(fr, n);
+			if (site && stack) {
+				site->id = stack;
+				site->ring = ring_no;
+			}
+		}
+	}
 	if (!t_tid)
 		t_tid = (uint32_t)hr_sys0(SYS_gettid);
 	uint64_t slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
@@ -344,6 +382,12 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 			break;
 		}
 	}
+	/* the line a few records on, asked for in the exclusive state:
+	 * etrace read it last (a ring ago), so a store there waits for the
+	 * line to come back, and the next record's locked instruction waits
+	 * for that store; asked for now, the transfer overlaps the work */
+	if (have_prefetchw)
+		prefetchw(&records[(slot + 8) & rec_mask]);
 	struct hr_record *r = &records[slot & rec_mask];
 	r->op = (uint8_t)op;
 	r->tid = t_tid;
@@ -439,6 +483,7 @@ void hr_exiting(void)
 
 __attribute__((constructor)) static void hr_init(void)
 {
+	find_prefetchw();
 	pthread_atfork(before_fork, NULL, after_fork_child);
 	hr_stack_init();
 	hr_busy = 1;

@@ -55,6 +55,7 @@ static pthread_t main_thread;       /* the initial thread's descriptor */
 /* this thread's stack, [t_lo, t_hi); t_known: asked already (0 none found) */
 static __thread uintptr_t t_lo HR_TLS, t_hi HR_TLS;
 static __thread int t_known HR_TLS;
+static __thread int t_asked HR_TLS;  /* whether this is the initial thread was asked (pthread_self) */
 static int cfi_ready;               /* the constructor's first unwind is done */
 static int rules_off;               /* ETRACE_HEAP_WALK=libgcc: every stack by libgcc (the
 				       tests compare the two walks) */
@@ -129,6 +130,7 @@ void hr_stack_init(void)
 void hr_stack_forget(void)
 {
 	t_known = 0;
+	t_asked = 0;
 }
 
 static void learn_stack(void)
@@ -154,10 +156,54 @@ static void learn_stack(void)
 	pthread_attr_destroy(&a);
 }
 
+/* This thread's call sites, by the return address and the hook's frame
+ * (the same caller at another depth is another entry), two ways a set. A
+ * walk through an entry reuses the rule of every frame whose pc is the
+ * one kept at that depth (a rule is a function of the pc, for one
+ * generation of cfi.c's table) instead of looking it up, and the recorder
+ * reuses the entry's stack id when every frame is the same: each return
+ * address is still read from the stack and compared, so a different stack
+ * is never given a cached id (a site taken over by another call site
+ * keeps its frames and rules: they are only what the walk compares with).
+ * Only the owning thread touches its entries, and never from a signal
+ * handler that interrupted it in the library (hr_busy: such a call is not
+ * recorded). */
+#define SITE_SETS 8
+static __thread struct hr_site t_sites[SITE_SETS][2] HR_TLS;
+static __thread uint8_t t_newer[SITE_SETS] HR_TLS;   /* the way used last */
+
+static struct hr_site *site_of(uint64_t ra, uint64_t fp)
+{
+	unsigned set = (unsigned)(((ra ^ (fp << 16) ^ (fp >> 4)) * 0x9e3779b97f4a7c15ull) >> 61);
+	struct hr_site *w = t_sites[set], *e;
+	unsigned way;
+	if (w[0].ra == ra && w[0].fp == fp)
+		way = 0;
+	else if (w[1].ra == ra && w[1].fp == fp)
+		way = 1;
+	else
+		way = !t_newer[set];
+	t_newer[set] = (uint8_t)way;
+	e = &w[way];
+	e->ra = ra;
+	e->fp = fp;
+	uint64_t gen = __atomic_load_n(&hr_cfi_generation, __ATOMIC_ACQUIRE);
+	if (e->gen != gen) {
+		/* a library went away: none of the kept rules may be trusted */
+		memset(e, 0, sizeof(*e));
+		e->ra = ra;
+		e->fp = fp;
+		e->gen = gen;
+	}
+	return e;
+}
+
 /* The walk by cfi.c's rules. The hook's caller runs at ra with sp = fp + 16
  * and rbp = *fp (the hook saved it there). 0: a frame the rules do not
- * follow, or a frame that does not climb the stack. */
-static uint32_t rule_walk(uint64_t *out, uint32_t max, void *ra, void *fp)
+ * follow, or a frame that does not climb the stack. e: the call site's
+ * entry, updated to these frames (its id dropped unless they are the
+ * same as before). */
+static uint32_t rule_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site *e)
 {
 #if defined(__x86_64__)
 	uint64_t f = (uint64_t)(uintptr_t)fp, hi = UINT64_MAX;
@@ -167,23 +213,33 @@ static uint32_t rule_walk(uint64_t *out, uint32_t max, void *ra, void *fp)
 		return 0;
 	uint64_t pc = (uint64_t)(uintptr_t)ra, sp = f + 16, bp = *(const uint64_t *)(uintptr_t)f;
 	uint32_t n = 0;
+	int same = 1;
 	out[n++] = pc;
-	while (n < max) {
-		uint64_t r = hr_cfi_rule(pc - 1);
-		if (r & HR_CFI_END)
+	for (;;) {
+		/* pc is out[n - 1]: its rule, kept or looked up */
+		uint64_t r;
+		if (e->pc[n - 1] == pc && e->rule[n - 1]) {
+			r = e->rule[n - 1];
+		} else {
+			r = hr_cfi_rule(pc - 1);
+			e->pc[n - 1] = pc;
+			e->rule[n - 1] = r;
+			same = 0;
+		}
+		if (n >= max || (r & HR_CFI_END))
 			break;
 		if (!(r & HR_CFI_STEP))
-			return 0;
+			goto unfollowed;
 		uint64_t base = (r & HR_CFI_CFA_RBP) ? bp : sp;
 		uint64_t cfa = base + (uint64_t)(int64_t)hr_cfi_cfa_off(r);
 		/* the return address is the word below the CFA: inside
 		 * [sp, hi), above every word read before */
 		if (cfa < base || cfa - 8 < sp || cfa > hi || (cfa & 7))
-			return 0;
+			goto unfollowed;
 		if (r & HR_CFI_RBP_SAVED) {
 			uint64_t a = cfa + (uint64_t)(int64_t)hr_cfi_rbp_off(r);
 			if (a < sp || a > cfa - 8 || (a & 7))
-				return 0;
+				goto unfollowed;
 			bp = *(const uint64_t *)(uintptr_t)a;
 		}
 		pc = *(const uint64_t *)(uintptr_t)(cfa - 8);
@@ -192,23 +248,41 @@ static uint32_t rule_walk(uint64_t *out, uint32_t max, void *ra, void *fp)
 			break;
 		out[n++] = pc;
 	}
+	if (!same || n != e->n) {
+		e->n = n;
+		e->id = 0;
+	}
 	return n;
+unfollowed:
+	e->n = 0;
+	e->id = 0;
+	return 0;
 #else
-	(void)out, (void)max, (void)ra, (void)fp;
+	(void)out, (void)max, (void)ra, (void)fp, (void)e;
 	return 0;
 #endif
 }
 
-uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp)
+uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site **site)
 {
+	*site = NULL;
 	if (__atomic_load_n(&cfi_ready, __ATOMIC_ACQUIRE)) {
-		/* the initial thread's bounds cost nothing to learn */
-		if (!t_known && pthread_equal(pthread_self(), main_thread))
-			learn_stack();
-		uint32_t k = rules_off ? 0 : rule_walk(out, max, ra, fp);
-		if (k >= 2)
-			return k;
-		k = cfi_walk(out, max, ra);
+		/* the initial thread's bounds cost nothing to learn (asked
+		 * once per thread: not a call per record) */
+		if (!t_asked) {
+			t_asked = 1;
+			if (!t_known && pthread_equal(pthread_self(), main_thread))
+				learn_stack();
+		}
+		if (!rules_off) {
+			struct hr_site *e = site_of((uint64_t)(uintptr_t)ra, (uint64_t)(uintptr_t)fp);
+			uint32_t k = rule_walk(out, max, ra, fp, e);
+			if (k >= 2) {
+				*site = e;
+				return k;
+			}
+		}
+		uint32_t k = cfi_walk(out, max, ra);
 		if (k >= 2)
 			return k;
 	}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "recorder.h"
+#include "heapring.h"
 
 /* Once per process image, in the initial thread (the library's
  * constructor): where the initial thread's stack is. */
@@ -16,9 +17,24 @@ HR_HIDDEN void hr_stack_init(void);
  * bounds are those of the thread that forked, still right, but whether it
  * is the initial thread is asked again. */
 HR_HIDDEN void hr_stack_forget(void);
+/* A call site as this thread last walked it (stackwalk.c): the return
+ * addresses found, each with its rule, and the stack id the recorder
+ * interned for exactly these frames in ring number ring (0: none). */
+struct hr_site {
+	uint64_t pc[HR_FRAMES];
+	uint64_t rule[HR_FRAMES];
+	uint64_t ra, fp;        /* the site: the hook's return address and frame */
+	uint64_t gen;           /* hr_cfi_generation the rules are of */
+	uint64_t ring;          /* the recorder's ring the id is of */
+	uint32_t n, id;
+};
+
 /* out[0] = ra (the hook's caller), then its callers' return addresses, at
- * most max in all: by the unwind tables (cfi.c's cached rules, else
- * libgcc), else the frame-pointer chain from fp (the hook's own frame). */
-HR_HIDDEN uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp);
+ * most max (<= HR_FRAMES) in all: by the unwind tables (cfi.c's cached
+ * rules, else libgcc), else the frame-pointer chain from fp (the hook's
+ * own frame). *site: when the rules gave the frames, this thread's entry
+ * for the call site, whose id is kept only when its frames are exactly
+ * these (else 0); NULL otherwise. */
+HR_HIDDEN uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site **site);
 
 #endif

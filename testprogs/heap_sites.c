@@ -1,0 +1,85 @@
+/* One allocation call site reached through two callers at the same depth:
+ * the malloc in leaf() has the same return address and the same frame
+ * for both, only the caller's frame differs. The recorder keeps each
+ * thread's last walk of a call site and reuses its stack when the frames
+ * read again are the same: these stacks must never be taken for each
+ * other. Usage: heap_sites [MODE]
+ *   mixed  (default) 30 blocks of 24 bytes leaked in the order a b b a b
+ *          b ...: via_a's 10 (240 bytes) and via_b's 20 (480 bytes), two
+ *          leaks with their own stacks
+ *   fork   mixed, with a fork after the 29th block (via_b's): the child
+ *          goes on with the same loop, first through via_b again (the
+ *          same frames as the parent's last call, but its own ring: a
+ *          stack id kept from the parent's ring means nothing there, and
+ *          a malloc+free of its own comes first, so that the child's ids
+ *          are not the parent's by chance), to 36
+ *          blocks: it inherited 10 + 19 and leaks 2 + 5 of its own (288
+ *          bytes in 12 blocks through via_a, 576 in 24 through via_b);
+ *          the parent waits and prints "child PID"
+ * Pointers to the leaked blocks are not kept; the stack is scrubbed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "scrub.h"
+
+__attribute__((noinline)) static char *leaf(void)
+{
+	char *p = malloc(24); /* @alloc leaf */
+	memset(p, 's', 24);
+	return p;
+}
+
+/* the same frame size: the hook sees the same frame pointer for both */
+__attribute__((noinline)) static char *via_a(void)
+{
+	char *p = leaf(); /* @call a */
+	return p;
+}
+
+__attribute__((noinline)) static char *via_b(void)
+{
+	char *p = leaf(); /* @call b */
+	return p;
+}
+
+static pid_t child = -1;
+
+/* 0 in a forked child */
+__attribute__((noinline)) static int mixed(int fork_after)
+{
+	int n = 30;
+	for (int i = 0; i < n; i++) {
+		char *p = i % 3 == 0 ? via_a() : via_b();
+		p[0] = (char)i;
+		if (i == fork_after) {
+			child = fork();
+			if (child < 0)
+				exit(1);
+			if (child == 0) {
+				/* a stack of the child's own first: its ids are
+				 * not its parent's */
+				free(malloc(8));
+				n = 36;
+			}
+		}
+	}
+	return child != 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "mixed";
+	int parent = mixed(strcmp(mode, "fork") == 0 ? 28 : -1);
+	scrub();
+	/* exit() here, not a return through the C runtime's frames (a copy
+	 * of the last block's pointer survived there) */
+	if (!parent || child < 0)
+		exit(0);
+	int st;
+	waitpid(child, &st, 0);
+	printf("child %d\n", (int)child);
+	exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1);
+}
