@@ -553,6 +553,41 @@ def test_test_killed_by_its_runners_timeout_shows_where_it_was():
     assert len(stacks) == 4 and sum("parked" in fs for fs in stacks) == 3, stacks
 
 
+def test_pool_workers_terminated_on_the_way_out_of_an_exception_are_not_the_cause():
+    # multiprocessing.Pool's __exit__ sends its workers SIGTERM while the
+    # exception of a task goes up; the run failed for that exception. A
+    # runner that kills its child at a timeout and says so still names it.
+    script = ("import multiprocessing as mp, subprocess, sys, time\n"
+              "def work(x):\n"
+              "    if x == 3: raise ValueError(f'bad item {x}')\n"
+              "    time.sleep(30)\n"
+              "if __name__ == '__main__':\n"
+              "    if sys.argv[1] == 'pool':\n"
+              "        with mp.Pool(2) as p: list(p.imap(work, [3, 1], chunksize=1))\n"
+              "    else:\n"
+              "        subprocess.run(['sleep', '30'], timeout=0.3)\n")
+    with tempfile.TemporaryDirectory(prefix=f"etrace-mp-{os.getpid()}-") as d:
+        path = os.path.join(d, "mp.py")
+        with open(path, "w") as f:
+            f.write(script)
+        r = run(["/usr/bin/python3", path, "pool"], etrace_opts=["--heap=off"])
+        assert r.rc == 1, r.stderr
+        v = r.text.split("-- verdict ")[1].split("\n-- ")[0].splitlines()[1:]
+        assert re.match(r'^FAILED  python3 \(pid \d+\) exited with 1: "ValueError: bad item 3"$', v[0]), v
+        assert not [x for x in v if x.startswith("KILLED")], v
+        # the worker still sleeping in its task was ended by the pool
+        terms = r.report["terminations"]
+        assert [t for t in terms if t["signal_name"] == "SIGTERM"] and not [t for t in terms if t["failed_run"]], terms
+        assert r.text.rstrip("\n").splitlines()[-1].endswith('exited with 1: "ValueError: bad item 3"')
+
+        r = run(["/usr/bin/python3", path, "timeout"], etrace_opts=["--heap=off"])
+        assert r.rc == 1, r.stderr
+        v = r.text.split("-- verdict ")[1].split("\n-- ")[0].splitlines()[1:]
+        killed = [x for x in v if x.startswith("KILLED  sleep")]
+        assert killed and "SIGKILL sent by" in killed[0], v
+        assert [t for t in r.report["terminations"] if t["failed_run"]], r.report["terminations"]
+
+
 def test_a_clean_compile_lists_no_failed_syscall():
     """gcc compiling a file searches its include path (openat ENOENT in one
     directory after another) and realpath()s paths (readlink EINVAL on

@@ -7,11 +7,14 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "reports/crash/crash.h"
 #include "symbolize/frame_print.h"
 #include "reports/syscalls/decode.h"
 #include "sigsender.h"
+#include "lastwords.h"
 #include "reports/hang/hang.h"
 #include "reports/core/analysis.h"
 
@@ -54,17 +57,42 @@ bool termination_text(const struct et_model *m, const struct et_process *p, stru
 	return true;
 }
 
+/* The process of the tree that sent p the signal that ended it, or NULL. */
+static const struct et_process *killer_of(const struct et_model *m, const struct et_process *p)
+{
+	const struct et_sent *st = process_signal_source(p, process_death_signal(p), 0);
+	if (!st || st->pid == p->pid || (st->flags & (ET_SIGGEN_F_PRIV | ET_SIGGEN_F_KTHREAD)))
+		return NULL;
+	return model_process((struct et_model *)m, st->pid);
+}
+
+bool termination_cleanup(const struct et_model *m, const struct et_process *p)
+{
+	if (!terminated(p))
+		return false;
+	const struct et_process *killer = killer_of(m, p);
+	if (!killer || !killer->exited || !killer->wait_status)
+		return false;
+	const struct lastwords_stream *s = lastwords_pick(killer->words, NULL);
+	size_t start, end;
+	if (!s || !lastwords_headline(s, &start, &end))
+		return false;
+	/* a runner saying that it killed a test at its timeout
+	 * (subprocess.TimeoutExpired: "... timed out after 1 seconds") */
+	for (size_t i = start; i + 4 <= end; i++)
+		if (strncasecmp(s->buf + i, "time", 4) == 0)
+			return false;
+	return true;
+}
+
 bool termination_failed_run(const struct et_model *m, const struct et_process *p)
 {
 	if (!terminated(p))
 		return false;
 	if (p->pid == m->root_pid)
 		return true;
-	const struct et_sent *st = process_signal_source(p, process_death_signal(p), 0);
-	if (!st || st->pid == p->pid || (st->flags & (ET_SIGGEN_F_PRIV | ET_SIGGEN_F_KTHREAD)))
-		return false;
-	const struct et_process *sender = model_process((struct et_model *)m, st->pid);
-	return sender && sender->exited && sender->wait_status != 0;
+	const struct et_process *sender = killer_of(m, p);
+	return sender && sender->exited && sender->wait_status != 0 && !termination_cleanup(m, p);
 }
 
 static const struct et_crash *state_of(const struct et_process *p, int tid)

@@ -18,5 +18,12 @@ bool termination_text(const struct et_model *m, const struct et_process *p, stru
  * sent the signal and then failed itself (a runner's timeout). */
 bool termination_failed_run(const struct et_model *m, const struct et_process *p);
 
+/* p was ended by a process of the tree that then failed for a reason of its
+ * own: its last words have a runtime's failure headline (a traceback's
+ * "ValueError: ...") that does not speak of a timeout. Python's
+ * multiprocessing.Pool terminates its workers on the way out of an
+ * exception: the workers are cleanup, not the cause. */
+bool termination_cleanup(const struct et_model *m, const struct et_process *p);
+
 
 #endif

@@ -154,7 +154,8 @@ static const struct et_process *cause_of(const struct et_model *m, const struct 
 	uint64_t best_ts = 0;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *c = m->procs[i];
-		if (c == p || c->ppid != p->pid || c->start_ts < p->start_ts || !verdict_process_failed(c))
+		if (c == p || c->ppid != p->pid || c->start_ts < p->start_ts || !verdict_process_failed(c) ||
+		    termination_cleanup(m, c))
 			continue;
 		if (c->reaped_by && c->reaped_by != p->pid)
 			continue;
