@@ -107,9 +107,32 @@ static int tsc_invariant(void)
 #endif
 }
 
+/* A TSC reading and the CLOCK_MONOTONIC time taken with it: of a few
+ * tries, the one whose two TSC readings around clock_gettime are closest.
+ * A vCPU preempted between the two reads (a loaded VM: tens of µs to ms)
+ * would shift every converted record time by that much, and a block
+ * allocated just before a crash would seem allocated after it. */
+static void clock_pair(uint64_t *tsc, uint64_t *mono)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 5; i++) {
+		uint64_t a = tsc_now(), m = mono_now(), b = tsc_now();
+		if (b >= a && b - a < best) {
+			best = b - a;
+			*tsc = a + (b - a) / 2;
+			*mono = m;
+		}
+	}
+	if (best == UINT64_MAX) {
+		*tsc = tsc_now();
+		*mono = mono_now();
+	}
+}
+
 static void calibrate(struct heaprec *h)
 {
-	uint64_t t = tsc_now(), m = mono_now();
+	uint64_t t, m;
+	clock_pair(&t, &m);
 	if (t > h->tsc0 && m - h->mono0 > 1000000) {
 		h->tsc1 = t;
 		h->mono1 = m;
@@ -202,8 +225,9 @@ struct heaprec *heaprec_open(const char *lib, uid_t uid, gid_t gid, const char *
 		goto fail;
 	}
 	h->tsc_ok = tsc_invariant();
-	h->tsc0 = h->tsc1 = tsc_now();
-	h->mono0 = h->mono1 = mono_now();
+	clock_pair(&h->tsc0, &h->mono0);
+	h->tsc1 = h->tsc0;
+	h->mono1 = h->mono0;
 	/* the TSC's rate: first when a ring is read (first_rate), then
 	 * refined at every drain */
 	return h;
