@@ -16,6 +16,11 @@
  *          blocks: it inherited 10 + 19 and leaks 2 + 5 of its own (288
  *          bytes in 12 blocks through via_a, 576 in 24 through via_b);
  *          the parent waits and prints "child PID"
+ *   many   40 call sites in one function (many, its block K asking for
+ *          8 K bytes, K = 1 .. 40: the same frame and callers, only the
+ *          return address differs), in turn 3 times: more sites than a
+ *          thread's memory of them holds, so they keep taking each
+ *          other's entries; each leaks 3 blocks through its own stack
  * Pointers to the leaked blocks are not kept; the stack is scrubbed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +50,20 @@ __attribute__((noinline)) static char *via_b(void)
 	return p;
 }
 
+#define SITE(k) (p = malloc(8 * (k)), p[0] = (char)(k));
+
+__attribute__((noinline)) static void many(void)
+{
+	char *p;
+	for (int round = 0; round < 3; round++) {
+		SITE(1) SITE(2) SITE(3) SITE(4) SITE(5) SITE(6) SITE(7) SITE(8)
+		SITE(9) SITE(10) SITE(11) SITE(12) SITE(13) SITE(14) SITE(15) SITE(16)
+		SITE(17) SITE(18) SITE(19) SITE(20) SITE(21) SITE(22) SITE(23) SITE(24)
+		SITE(25) SITE(26) SITE(27) SITE(28) SITE(29) SITE(30) SITE(31) SITE(32)
+		SITE(33) SITE(34) SITE(35) SITE(36) SITE(37) SITE(38) SITE(39) SITE(40)
+	}
+}
+
 static pid_t child = -1;
 
 /* 0 in a forked child */
@@ -72,6 +91,11 @@ __attribute__((noinline)) static int mixed(int fork_after)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "mixed";
+	if (strcmp(mode, "many") == 0) {
+		many();
+		scrub();
+		exit(0);
+	}
 	int parent = mixed(strcmp(mode, "fork") == 0 ? 28 : -1);
 	scrub();
 	/* exit() here, not a return through the C runtime's frames (a copy

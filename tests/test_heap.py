@@ -282,6 +282,21 @@ def test_one_call_site_through_two_callers_keeps_both_stacks():
     assert amount(summary(r), "definitely_lost") == (720, 30)
 
 
+def test_more_call_sites_than_the_recorder_remembers_keep_their_stacks():
+    # 40 sites in one function (the same frame and callers, another return
+    # address each), in turn: each takes another's place in the thread's
+    # memory of its call sites, and must never get that one's stack
+    r = run([prog("heap_sites"), "many"])
+    assert r.rc == 0, r.stderr
+    root = r.report["root_pid"]
+    ls = leaks(r, pid=root)
+    # each size is one site's: none merged with another, none split
+    assert sorted(x["bytes"] for x in ls) == [3 * 8 * k for k in range(1, 41)], [(x["bytes"], x["blocks"]) for x in ls]
+    for x in ls:
+        check_leak(x, root, x["bytes"], 3, "malloc", [("many", SITES), ("main", SITES)], None)
+    assert len({x["stack"][0]["pc"] for x in ls}) == 40
+
+
 def test_a_forked_child_repeating_its_parents_call_site_has_its_own_stacks():
     # the child's first allocation has the frames of its parent's last: a
     # stack id remembered from the parent's ring means nothing in the child's

@@ -351,7 +351,7 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 		if (site && site->id && site->ring == ring_no) {
 			stack = site->id;    /* the same frames as this site's last call */
 		} else {
-			stack = intern(fr, n);
+			stack = intern(site ? site->pc : fr, n);
 			if (site && stack) {
 				site->id = stack;
 				site->ring = ring_no;

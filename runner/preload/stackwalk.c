@@ -168,13 +168,13 @@ static void learn_stack(void)
  * Only the owning thread touches its entries, and never from a signal
  * handler that interrupted it in the library (hr_busy: such a call is not
  * recorded). */
-#define SITE_SETS 8
+#define SITE_SETS 16
 static __thread struct hr_site t_sites[SITE_SETS][2] HR_TLS;
 static __thread uint8_t t_newer[SITE_SETS] HR_TLS;   /* the way used last */
 
 static struct hr_site *site_of(uint64_t ra, uint64_t fp)
 {
-	unsigned set = (unsigned)(((ra ^ (fp << 16) ^ (fp >> 4)) * 0x9e3779b97f4a7c15ull) >> 61);
+	unsigned set = (unsigned)(((ra ^ (fp << 16) ^ (fp >> 4)) * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctz(SITE_SETS)));
 	struct hr_site *w = t_sites[set], *e;
 	unsigned way;
 	if (w[0].ra == ra && w[0].fp == fp)
@@ -185,8 +185,15 @@ static struct hr_site *site_of(uint64_t ra, uint64_t fp)
 		way = !t_newer[set];
 	t_newer[set] = (uint8_t)way;
 	e = &w[way];
-	e->ra = ra;
-	e->fp = fp;
+	if (e->ra != ra || e->fp != fp) {
+		/* another site's: its reads and frames say nothing of this one
+		 * (its pcs and their rules stay, for the walk to compare) */
+		e->ra = ra;
+		e->fp = fp;
+		e->nrd = 0;
+		e->n = 0;
+		e->id = 0;
+	}
 	uint64_t gen = __atomic_load_n(&hr_cfi_generation, __ATOMIC_ACQUIRE);
 	if (e->gen != gen) {
 		/* a library went away: none of the kept rules may be trusted */
@@ -198,12 +205,22 @@ static struct hr_site *site_of(uint64_t ra, uint64_t fp)
 	return e;
 }
 
-/* The walk by cfi.c's rules. The hook's caller runs at ra with sp = fp + 16
- * and rbp = *fp (the hook saved it there). 0: a frame the rules do not
- * follow, or a frame that does not climb the stack. e: the call site's
- * entry, updated to these frames (its id dropped unless they are the
- * same as before). */
-static uint32_t rule_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site *e)
+/* The walk by cfi.c's rules, into e (the call site's entry). The hook's
+ * caller runs at ra with sp = fp + 16 and rbp = *fp (the hook saved it
+ * there). 0: a frame the rules do not follow, or a frame that does not
+ * climb the stack. The frames go to e->pc (its id dropped unless they are
+ * the same as before).
+ *
+ * The walk is a function of ra, fp, the bound hi and the words it reads
+ * (the rules are the pcs'): when the site (ra and fp) was walked against
+ * the same bound and each word it read, read again in the same order,
+ * still holds the same value, the walk would find the same frames, and is
+ * not made. Each address is read only after every word before it matched,
+ * so it is an address the walk itself would read now. rbp's value matters
+ * only where a CFA is rbp-based (code without frame pointers keeps
+ * anything in rbp): its read is kept then, after the reads its own
+ * address came from. */
+static uint32_t rule_walk(uint32_t max, void *ra, void *fp, struct hr_site *e)
 {
 #if defined(__x86_64__)
 	uint64_t f = (uint64_t)(uintptr_t)fp, hi = UINT64_MAX;
@@ -211,25 +228,39 @@ static uint32_t rule_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struc
 		hi = t_hi;
 	if ((f & 7) || f > hi - 16)
 		return 0;
-	uint64_t pc = (uint64_t)(uintptr_t)ra, sp = f + 16, bp = *(const uint64_t *)(uintptr_t)f;
-	uint32_t n = 0;
-	int same = 1;
-	out[n++] = pc;
+	if (e->nrd && e->hi == hi) {
+		uint32_t k = 0;
+		while (k < e->nrd && *(const uint64_t *)(uintptr_t)e->rda[k] == e->rdv[k])
+			k++;
+		if (k == e->nrd)
+			return e->n;
+	}
+	uint32_t nrd = 0;
+	e->hi = hi;
+	uint64_t pc = (uint64_t)(uintptr_t)ra, sp = f + 16, bpa = f, bp = *(const uint64_t *)(uintptr_t)f;
+	int bp_kept = 0;
+	uint32_t n = 1;
+	int same = e->pc[0] == pc;
+	if (!same) {
+		e->pc[0] = pc;
+		e->n = 0;              /* different frames: the id goes below */
+	}
 	for (;;) {
-		/* pc is out[n - 1]: its rule, kept or looked up */
-		uint64_t r;
-		if (e->pc[n - 1] == pc && e->rule[n - 1]) {
-			r = e->rule[n - 1];
-		} else {
+		/* pc is e->pc[n - 1]: its rule, kept or looked up */
+		uint64_t r = e->rule[n - 1];
+		if (!same || !r) {
 			r = hr_cfi_rule(pc - 1);
-			e->pc[n - 1] = pc;
 			e->rule[n - 1] = r;
-			same = 0;
 		}
 		if (n >= max || (r & HR_CFI_END))
 			break;
 		if (!(r & HR_CFI_STEP))
 			goto unfollowed;
+		if ((r & HR_CFI_CFA_RBP) && !bp_kept) {
+			e->rda[nrd] = bpa;
+			e->rdv[nrd++] = bp;
+			bp_kept = 1;
+		}
 		uint64_t base = (r & HR_CFI_CFA_RBP) ? bp : sp;
 		uint64_t cfa = base + (uint64_t)(int64_t)hr_cfi_cfa_off(r);
 		/* the return address is the word below the CFA: inside
@@ -240,25 +271,37 @@ static uint32_t rule_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struc
 			uint64_t a = cfa + (uint64_t)(int64_t)hr_cfi_rbp_off(r);
 			if (a < sp || a > cfa - 8 || (a & 7))
 				goto unfollowed;
+			bpa = a;
 			bp = *(const uint64_t *)(uintptr_t)a;
+			bp_kept = 0;
 		}
 		pc = *(const uint64_t *)(uintptr_t)(cfa - 8);
+		e->rda[nrd] = cfa - 8;
+		e->rdv[nrd++] = pc;
 		sp = cfa;
 		if (!pc)
 			break;
-		out[n++] = pc;
+		/* the rule kept at this depth is this pc's only if the pc is */
+		same = e->pc[n] == pc;
+		if (!same) {
+			e->pc[n] = pc;
+			e->n = 0;      /* different frames: the id goes below */
+		}
+		n++;
 	}
-	if (!same || n != e->n) {
+	if (n != e->n) {
 		e->n = n;
 		e->id = 0;
 	}
+	e->nrd = nrd;
 	return n;
 unfollowed:
 	e->n = 0;
 	e->id = 0;
+	e->nrd = 0;
 	return 0;
 #else
-	(void)out, (void)max, (void)ra, (void)fp, (void)e;
+	(void)max, (void)ra, (void)fp, (void)e;
 	return 0;
 #endif
 }
@@ -276,7 +319,7 @@ uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site
 		}
 		if (!rules_off) {
 			struct hr_site *e = site_of((uint64_t)(uintptr_t)ra, (uint64_t)(uintptr_t)fp);
-			uint32_t k = rule_walk(out, max, ra, fp, e);
+			uint32_t k = rule_walk(max, ra, fp, e);
 			if (k >= 2) {
 				*site = e;
 				return k;
