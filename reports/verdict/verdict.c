@@ -145,13 +145,30 @@ static char *last_line(const struct et_process *p)
 	return lastwords_message(lastwords_pick(p->words, NULL));
 }
 
+/* p printed what child c said last: a runner showing a failed helper's
+ * stderr (CPython's assert_python_ok, ctest --output-on-failure). Only a
+ * line long enough to be its own (16 bytes). */
+static bool quotes(const struct et_process *p, const struct et_process *c)
+{
+	const struct lastwords_stream *ps = lastwords_pick(p->words, NULL);
+	if (!ps || !ps->len)
+		return false;
+	char *said = last_line(c);
+	bool found = said && strlen(said) >= 16 && memmem(ps->buf, ps->len, said, strlen(said));
+	free(said);
+	return found;
+}
+
 /* The failed child whose failure p saw last before it ended (by the wait
  * that collected it; by its end when no wait was seen): p's failure is
- * taken to be that one going up. */
+ * taken to be that one going up. A failed child whose last words p
+ * printed comes first: a test suite's children fail on purpose (a test
+ * that expects exit 10), and the runner quotes the one that failed it. */
 static const struct et_process *cause_of(const struct et_model *m, const struct et_process *p)
 {
 	const struct et_process *best = NULL;
 	uint64_t best_ts = 0;
+	bool best_quoted = false;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *c = m->procs[i];
 		if (c == p || c->ppid != p->pid || c->start_ts < p->start_ts || !verdict_process_failed(c) ||
@@ -162,9 +179,11 @@ static const struct et_process *cause_of(const struct et_model *m, const struct 
 		uint64_t ts = c->reaped_ts ? c->reaped_ts : c->end_ts;
 		if (p->exited && p->end_ts && ts > p->end_ts)
 			continue;
-		if (!best || ts >= best_ts) {
+		bool quoted = quotes(p, c);
+		if (!best || (quoted && !best_quoted) || (quoted == best_quoted && ts >= best_ts)) {
 			best = c;
 			best_ts = ts;
+			best_quoted = quoted;
 		}
 	}
 	return best;
@@ -366,6 +385,23 @@ static void find_handled(const struct et_model *m, struct verdict *v)
 	}
 }
 
+/* A failed run's cause goes first: the chain's crash, failure or kill,
+ * then the other findings in their order (a test subprocess that aborts on
+ * purpose in a suite that failed for another test is not the first line). */
+static void chain_first(struct verdict *v)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < v->nitems; i++) {
+		struct verdict_item *it = &v->items[i];
+		if (!it->on_chain ||
+		    (it->kind != VERDICT_CRASH && it->kind != VERDICT_FAILED && it->kind != VERDICT_KILLED))
+			continue;
+		struct verdict_item keep = *it;
+		memmove(&v->items[k + 1], &v->items[k], (i - k) * sizeof(*it));
+		v->items[k++] = keep;
+	}
+}
+
 void verdict_build(const struct et_model *m, struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -378,6 +414,7 @@ void verdict_build(const struct et_model *m, struct verdict *v)
 	add_heap(m, v, true);
 	add_net(m, v);
 	find_handled(m, v);
+	chain_first(v);
 }
 
 const char *verdict_kind_name(int kind)
