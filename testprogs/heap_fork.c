@@ -10,8 +10,9 @@
  *                   child's pid only
  *   inherited_leak  the child frees the first 9 blocks and drops the last
  *                   (160 bytes, allocated by the parent in make_blocks
- *                   before the fork): a leak of the child's pid, with the
- *                   parent's allocation stack; the parent frees all 10.
+ *                   before the fork): the parent's block, not a leak of
+ *                   the child (counted as dropped at fork); the parent
+ *                   frees all 10.
  *   rawclone        child_leaks, the child made by clone() itself (no
  *                   CLONE_VM: a process, but no pthread_atfork handler
  *                   runs in it), running on a stack of its own

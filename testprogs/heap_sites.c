@@ -13,9 +13,10 @@
  *          stack id kept from the parent's ring means nothing there, and
  *          a malloc+free of its own comes first, so that the child's ids
  *          are not the parent's by chance), to 36
- *          blocks: it inherited 10 + 19 and leaks 2 + 5 of its own (288
- *          bytes in 12 blocks through via_a, 576 in 24 through via_b);
- *          the parent waits and prints "child PID"
+ *          blocks: it inherited 10 + 19 (its parent's, not its leaks)
+ *          and leaks 2 + 5 of its own (48 bytes in 2 blocks through
+ *          via_a, 120 in 5 through via_b); the parent waits and prints
+ *          "child PID"
  *   many   40 call sites in one function (many, its block K asking for
  *          8 K bytes, K = 1 .. 40: the same frame and callers, only the
  *          return address differs), in turn 3 times: more sites than a

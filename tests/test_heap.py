@@ -305,7 +305,9 @@ def test_a_forked_child_repeating_its_parents_call_site_has_its_own_stacks():
     root, child = fork_child(r)
     assert errors(r) == []
     assert sites_leaks(r, root) == {"via_a": (240, 10), "via_b": (480, 20)}
-    assert sites_leaks(r, child) == {"via_a": (288, 12), "via_b": (576, 24)}
+    # the child's own 2 + 5; the 10 + 19 it inherited are its parent's
+    assert sites_leaks(r, child) == {"via_a": (48, 2), "via_b": (120, 5)}
+    assert heap(r)["summary"]["inherited_at_fork"] == {"bytes": 696, "blocks": 29}, heap(r)["summary"]
     assert [x for x in leaks(r) if x["pid"] not in (root, child)] == []
 
 
@@ -501,17 +503,42 @@ def test_leak_in_a_raw_clone_child_is_the_childs():
         assert heap(r)["preload"]["rings"] == 2, heap(r)["preload"]
 
 
-def test_block_inherited_and_dropped_by_the_child_is_its_leak():
-    # allocated by the parent before the fork, so the stack is the parent's
+def test_block_inherited_and_dropped_by_the_child_is_its_parents_not_a_leak():
+    # allocated by the parent before the fork: a child that no longer
+    # reaches it did not lose it (CPython abandons every lock in every forked
+    # child on purpose); the parent's own scan judges the block, and the
+    # summary counts what the child dropped
     r = run([prog("heap_fork"), "inherited_leak"])
     assert r.rc == 0, r.stderr
     root, child = fork_child(r)
     assert errors(r) == []
-    assert leaks(r, pid=root) == [], leaks(r, pid=root)
-    ls = leaks(r)
-    assert len(ls) == 1, ls
-    check_leak(ls[0], child, 160, 1, "malloc", [("make_blocks", FORK), ("main", FORK)], "alloc parent")
+    assert leaks(r) == [], leaks(r)
+    summary = heap(r)["summary"]
+    assert summary["inherited_at_fork"] == {"bytes": 160, "blocks": 1}, summary
+    assert summary["definitely_lost"]["blocks"] == 0, summary
+    assert lib.contains_line(heap_text(r), r"^leak summary \(all 2 processes\): definitely lost 0 bytes in 0 blocks, .*, "
+                                          r"its parent's from before the fork 160 bytes in 1 block$"), heap_text(r)
     assert heap(r)["totals"]["unknown_frees"] == 0, heap(r)["totals"]
+
+
+def test_a_forked_python_child_has_no_leak_of_the_locks_cpython_abandons():
+    # CPython's _PyThread_at_fork_reinit replaces each runtime lock in the
+    # child and leaks the old one on purpose; a child made by os.fork() that
+    # leaks a block of its own still has that one listed
+    code = ("import os, ctypes\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    ctypes.CDLL(None).malloc(4242)\n"
+            "    os._exit(0)\n"
+            "print('child', pid, flush=True)\n"
+            "os.waitpid(pid, 0)\n")
+    r = run(["/usr/bin/python3", "-c", code])
+    assert r.rc == 0, r.stderr
+    root, child = fork_child(r)
+    ls = leaks(r, pid=child)
+    # (ctypes may leave an interior pointer to it behind: possibly lost then)
+    assert [(x["bytes"], x["blocks"]) for x in ls] == [(4242, 1)] and ls[0]["kind"] != "still reachable", ls
+    assert heap(r)["summary"]["inherited_at_fork"]["blocks"] > 0, heap(r)["summary"]
 
 
 def test_unrelated_process_is_never_in_the_report():

@@ -503,6 +503,7 @@ void heap_on_exec(struct et_model *m, struct et_process *p)
 	hp->groups = NULL;
 	hp->ngroups = 0;
 	hp->reach_bytes = hp->reach_blocks = hp->unscanned_bytes = hp->unscanned_blocks = 0;
+	hp->inherit_bytes = hp->inherit_blocks = 0;
 }
 
 static bool same_file(const char *a, const char *b)

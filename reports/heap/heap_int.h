@@ -122,6 +122,7 @@ struct heap_proc {
 	struct leak_group *groups;
 	size_t ngroups;
 	uint64_t reach_bytes, reach_blocks, unscanned_bytes, unscanned_blocks;
+	uint64_t inherit_bytes, inherit_blocks;  /* the fork parent's blocks this child no longer reaches */
 	/* symbolization */
 	struct u64map syms;            /* stack id + 1 -> struct symstack * */
 	struct sym_session *sess;
@@ -223,6 +224,7 @@ enum { FAM_NONE = 0, FAM_MALLOC, FAM_NEW, FAM_NEW_ARRAY };
 struct leak_sum {
 	uint64_t def_bytes, def_blocks, ind_bytes, ind_blocks, poss_bytes, poss_blocks, reach_bytes, reach_blocks;
 	uint64_t supp_bytes, supp_blocks, unscanned_bytes, unscanned_blocks;
+	uint64_t inh_bytes, inh_blocks;
 };
 
 /* Leak groups of all processes, for sorting. */

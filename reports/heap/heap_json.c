@@ -192,6 +192,7 @@ void heap_render_json(const struct et_model *m, struct strbuf *sb)
 		json_sum(sb, "still_reachable", all.reach_bytes, all.reach_blocks, true);
 		json_sum(sb, "suppressed", all.supp_bytes, all.supp_blocks, true);
 		json_sum(sb, "not_scanned", all.unscanned_bytes, all.unscanned_blocks, true);
+		json_sum(sb, "inherited_at_fork", all.inh_bytes, all.inh_blocks, true);
 		sb_putc(sb, '}');
 	}
 

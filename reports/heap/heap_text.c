@@ -454,6 +454,17 @@ static void text_leaks(const struct et_model *m, FILE *out)
 	free(refs);
 }
 
+/* ", its parent's from before the fork N bytes in M blocks" when a fork
+ * child dropped some of what it inherited (heap_scan_result), else "" */
+static const char *inherited_text(const struct leak_sum *s, struct strbuf *sb)
+{
+	sb_reset(sb);
+	if (s->inh_blocks)
+		sb_printf(sb, ", its parent's from before the fork %" PRIu64 " bytes in %" PRIu64 " %s", s->inh_bytes,
+			  s->inh_blocks, heap_plural(s->inh_blocks, "block", "blocks"));
+	return sb_str(sb);
+}
+
 static void text_summaries(const struct et_model *m, FILE *out)
 {
 	struct et_heap *H = m->heap;
@@ -504,7 +515,7 @@ static void text_summaries(const struct et_model *m, FILE *out)
 		if (s.unscanned_blocks)
 			fprintf(out, ", not scanned %" PRIu64 " bytes in %" PRIu64 " %s", s.unscanned_bytes, s.unscanned_blocks,
 				heap_plural(s.unscanned_blocks, "block", "blocks"));
-		fputc('\n', out);
+		fprintf(out, "%s\n", inherited_text(&s, &why));
 	}
 	if (hidden)
 		fprintf(out, "(%zu more processes with blocks outstanding at exit: the JSON report has their counts)\n", hidden);
@@ -513,13 +524,13 @@ static void text_summaries(const struct et_model *m, FILE *out)
 			"leak summary (all %zu processes): definitely lost %" PRIu64 " bytes in %" PRIu64 " %s, indirectly lost %" PRIu64
 			" bytes in %" PRIu64 " %s, possibly lost %" PRIu64 " bytes in %" PRIu64 " %s, still reachable %" PRIu64
 			" bytes in %" PRIu64 " %s, suppressed %" PRIu64 " bytes in %" PRIu64 " %s, not scanned %" PRIu64
-			" bytes in %" PRIu64 " %s\n",
+			" bytes in %" PRIu64 " %s%s\n",
 			nprocs, all.def_bytes, all.def_blocks, heap_plural(all.def_blocks, "block", "blocks"), all.ind_bytes,
 			all.ind_blocks, heap_plural(all.ind_blocks, "block", "blocks"), all.poss_bytes, all.poss_blocks,
 			heap_plural(all.poss_blocks, "block", "blocks"), all.reach_bytes, all.reach_blocks,
 			heap_plural(all.reach_blocks, "block", "blocks"), all.supp_bytes, all.supp_blocks,
 			heap_plural(all.supp_blocks, "block", "blocks"), all.unscanned_bytes, all.unscanned_blocks,
-			heap_plural(all.unscanned_blocks, "block", "blocks"));
+			heap_plural(all.unscanned_blocks, "block", "blocks"), inherited_text(&all, &why));
 	sb_free(&why);
 	/* processes that ran a moment before their probes were attached */
 	size_t late = 0;
