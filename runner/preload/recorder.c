@@ -16,6 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#endif
+#endif
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -69,6 +74,23 @@ static inline void prefetchw(const void *p)
 #else
 	__builtin_prefetch(p, 1);
 #endif
+}
+
+/* Whether this process has one thread, as glibc's own malloc asks it
+ * (glibc 2.32): it turns false in pthread_create before the new thread
+ * runs. One thread is the only writer of head: the thread itself, or a
+ * signal handler that interrupted it outside the library (inside, hr_busy
+ * keeps the handler's calls unrecorded), or a vfork child while its
+ * parent waits. A thread made with a raw clone(CLONE_VM) is not counted,
+ * and glibc's malloc is not safe in it either. */
+static inline int one_thread(void)
+{
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+	return __libc_single_threaded;
+#endif
+#endif
+	return 0;
 }
 
 static uint64_t mono_ns(void)
@@ -343,6 +365,9 @@ static int wait_room(uint64_t head)
 
 void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, void *fp)
 {
+	/* the time first: the counter's read (~35 cycles) overlaps the walk
+	 * instead of holding up the record's last stores */
+	uint64_t t = now();
 	uint64_t fr[HR_FRAMES];
 	uint32_t stack = 0;
 	if (ra) {
@@ -375,12 +400,19 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 			slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 			continue;
 		}
-		if (__atomic_compare_exchange_n(&ring->head, &slot, slot + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			uint64_t quarter = (rec_mask + 1) / 4;
-			if ((slot & (quarter - 1)) == 0 && slot - tail >= quarter)
-				wake();
-			break;
+		if (one_thread()) {
+			/* nobody else writes head: no locked instruction (it
+			 * would wait for every store before it, the allocator's
+			 * and the redzone's to lines not in the cache included) */
+			__atomic_store_n(&ring->head, slot + 1, __ATOMIC_RELAXED);
+		} else if (!__atomic_compare_exchange_n(&ring->head, &slot, slot + 1, 1, __ATOMIC_ACQ_REL,
+							__ATOMIC_RELAXED)) {
+			continue;
 		}
+		uint64_t quarter = (rec_mask + 1) / 4;
+		if ((slot & (quarter - 1)) == 0 && slot - tail >= quarter)
+			wake();
+		break;
 	}
 	/* the line a few records on, asked for in the exclusive state:
 	 * etrace read it last (a ring ago), so a store there waits for the
@@ -395,7 +427,7 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 	r->ptr = ptr;
 	r->size = size;
 	r->arg = arg;
-	r->tsc = now();
+	r->tsc = t;
 	__atomic_store_n(&r->seq, (uint32_t)(slot + 1), __ATOMIC_RELEASE);
 }
 
