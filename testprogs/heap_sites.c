@@ -22,10 +22,17 @@
  *          return address differs), in turn 3 times: more sites than a
  *          thread's memory of them holds, so they keep taking each
  *          other's entries; each leaks 3 blocks through its own stack
+ *   signals  one thread, malloc+free pairs in a loop while a profiling
+ *          timer's handler makes malloc+free pairs of its own (often
+ *          inside a hook: those go unrecorded; outside, the handler is a
+ *          second writer of the ring in a process with one thread); no
+ *          leak, no error; prints "handled N"
  * Pointers to the leaked blocks are not kept; the stack is scrubbed. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +72,36 @@ __attribute__((noinline)) static void many(void)
 	}
 }
 
+static volatile sig_atomic_t handled;
+
+static void on_prof(int sig)
+{
+	(void)sig;
+	for (int i = 0; i < 4; i++) {
+		char *p = malloc(16 + 8 * i);
+		p[0] = (char)i;
+		free(p);
+	}
+	handled++;
+}
+
+__attribute__((noinline)) static void signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_prof };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPROF, &sa, NULL);
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	setitimer(ITIMER_PROF, &it, NULL);
+	for (int i = 0; i < 100000 || handled < 5; i++) {
+		char *p = malloc(1 + i % 200);
+		p[0] = (char)i;
+		free(p);
+	}
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_PROF, &off, NULL);
+	printf("handled %d\n", (int)handled);
+}
+
 static pid_t child = -1;
 
 /* 0 in a forked child */
@@ -92,6 +129,10 @@ __attribute__((noinline)) static int mixed(int fork_after)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "mixed";
+	if (strcmp(mode, "signals") == 0) {
+		signals();
+		exit(0);
+	}
 	if (strcmp(mode, "many") == 0) {
 		many();
 		scrub();

@@ -297,6 +297,24 @@ def test_more_call_sites_than_the_recorder_remembers_keep_their_stacks():
     assert len({x["stack"][0]["pc"] for x in ls}) == 40
 
 
+def test_malloc_in_a_signal_handler_of_a_one_thread_process():
+    # a process with one thread reserves ring slots without a locked
+    # instruction: a signal handler allocating between its calls is the
+    # other writer (inside a hook its calls go unrecorded): nothing false,
+    # nothing invalid, nothing lost
+    if not preloaded():
+        raise Skip("the preload's ring only (the uprobe backend takes ~150x on this loop)")
+    r = run([prog("heap_sites"), "signals"])
+    assert r.rc == 0, r.stderr
+    m = re.search(rb"^handled (\d+)$", r.stdout, re.M)
+    assert m and int(m.group(1)) >= 5, r.stdout
+    no_leaks_no_errors(r)
+    assert heap_process(r, r.report["root_pid"])["unknown_frees"] == 0, heap_process(r, r.report["root_pid"])
+    pre = heap(r)["preload"]
+    assert pre["invalid"] == 0 and pre["lost"] == 0, pre
+    assert pre["records"] >= 200000, pre
+
+
 def test_a_forked_child_repeating_its_parents_call_site_has_its_own_stacks():
     # the child's first allocation has the frames of its parent's last: a
     # stack id remembered from the parent's ring means nothing in the child's

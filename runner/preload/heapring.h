@@ -6,9 +6,10 @@
  *     struct hr_header | records[nrecords] | stacks[nstacks] | index[2 * nstacks]
  *
  * Records are fixed-size, written by any thread of the process: a thread
- * reserves the next slot by a compare-and-swap on head (only while the
- * ring has room: a full ring waits for etrace, bounded, and counts what it
- * could not write), fills it, then publishes it by storing seq = slot + 1.
+ * reserves the next slot by a compare-and-swap on head (a process with
+ * one thread by a plain store; only while the ring has room: a full ring
+ * waits for etrace, bounded, and counts what it could not write), fills
+ * it, then publishes it by storing seq = slot + 1.
  * etrace reads slots in order from tail and advances tail.
  *
  * Stacks are interned: a record carries a stack id (1-based index into

@@ -1,8 +1,10 @@
 /* libetrace_heap.so, the recording half (see recorder.h, heapring.h).
  * Everything on the per-call path is lock-free and makes no system call:
- * a slot is reserved with one compare-and-swap, the stack is a walk by the
- * unwind tables' cached rules (stackwalk.c, cfi.c), interned in a shared
- * table. Only start-up, fork, a full ring and exit make system calls. */
+ * a slot is reserved with one compare-and-swap (a plain store with one
+ * thread), the stack is a walk by the unwind tables' cached rules
+ * (stackwalk.c, cfi.c), or no walk when the call site's last one still
+ * holds (stackwalk.c's sites), interned in a shared table. Only
+ * start-up, fork, a full ring and exit make system calls. */
 #include "recorder.h"
 #include "heapring.h"
 #include "sys.h"
