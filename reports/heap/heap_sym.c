@@ -273,11 +273,17 @@ void symstack_free(struct symstack *ss)
 
 /* ---- suppressions ------------------------------------------------------------------------ */
 
-/* The C runtime: what it allocates for itself is not the program's leak. */
+/* The C runtime, and CPython's interpreter (its executable when built
+ * statically, as pyenv's, or libpython): what they allocate for themselves
+ * is not the program's leak. A stack with a frame anywhere else (an
+ * extension module, ctypes' libffi) is not theirs alone. CPython frees
+ * little at exit and leaks on purpose at fork and when a daemon thread
+ * meets finalization; a Python program cannot fix either. */
 static bool runtime_module(const char *mod)
 {
 	static const char *const pats[] = { "ld-linux*", "ld-*.so*", "libc.so*", "libc-*.so", "libstdc++.so*",
-					    "libgcc_s*", "libm.so*", "libm-*.so" };
+					    "libgcc_s*", "libm.so*", "libm-*.so", "python[23]", "python[23].[0-9]*",
+					    "libpython[23].*.so*" };
 	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
 		if (fnmatch(pats[i], mod, 0) == 0)
 			return true;
