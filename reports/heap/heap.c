@@ -384,7 +384,10 @@ void heap_prefetch(struct et_model *m, int pid, uint64_t addr)
 		 * it in and pushes out the oldest (a few frees from now) */
 		__builtin_prefetch(&hp->fidx.e[map_home(&hp->fidx, addr)]);
 		if (hp->fcount == hp->fkeep && hp->fkeep > 4) {
-			uint64_t old = hp->freed[(hp->fhead + 4) % hp->fkeep].addr;
+			size_t at = hp->fhead + 4;   /* fhead < fkeep: no division needed */
+			if (at >= hp->fkeep)
+				at -= hp->fkeep;
+			uint64_t old = hp->freed[at].addr;
 			if (old)
 				__builtin_prefetch(&hp->fidx.e[map_home(&hp->fidx, old)]);
 		}
