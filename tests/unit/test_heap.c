@@ -647,7 +647,7 @@ static void test_leaks(void)
 	char *j = json_of(&m);
 	CHECK(strstr(j, "\"summary\":{\"definitely_lost\":{\"bytes\":1400,\"blocks\":11},\"indirectly_lost\":{\"bytes\":64,\"blocks\":2},"
 			"\"possibly_lost\":{\"bytes\":0,\"blocks\":0},\"still_reachable\":{\"bytes\":1024,\"blocks\":1},\"suppressed\":{\"bytes\":0,\"blocks\":0},"
-			"\"not_scanned\":{\"bytes\":8,\"blocks\":1}}") != NULL);
+			"\"not_scanned\":{\"bytes\":8,\"blocks\":1},\"inherited_at_fork\":{\"bytes\":0,\"blocks\":0}}") != NULL);
 	CHECK(strstr(j, "{\"pid\":600,\"kind\":\"definitely lost\",\"bytes\":400,\"blocks\":10,\"indirect_bytes\":64,"
 			"\"indirect_blocks\":2,\"addresses\":[\"0x100000\",\"0x100040\",\"0x100080\",\"0x1000c0\"],"
 			"\"function\":\"malloc\",\"stack\":[") != NULL);
