@@ -12,7 +12,11 @@ CFLAGS  ?= -O2 -g
 # override: a CFLAGS given on the command line (make CFLAGS=...) replaces the
 # default above but still gets the flags etrace needs to build.
 override CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -DETRACE_VERSION='"$(VERSION)"' -I$(BUILD) -I.
-LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -lcapstone -lpcap -liberty
+LDLIBS  := -lbpf -lelf -lz -lseccomp -ldw -liberty
+# capstone and libpcap are loaded on first use (symbolize/lazylibs.c), by the
+# sonames of the libraries found here
+soname_of = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" 2>/dev/null | awk '/SONAME/ {print $$2}')
+LAZY_SONAMES := -DCAPSTONE_SONAME='"$(call soname_of,capstone)"' -DPCAP_SONAME='"$(call soname_of,pcap)"'
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I.
 
 LIB_SRCS    := $(wildcard reports/*.c reports/*/*.c symbolize/*.c)
@@ -55,6 +59,8 @@ $(BUILD)/%.o: %.c $(wildcard reports/*/*.h bpf/*.h symbolize/*.h runner/preload/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/symbolize/lazylibs.o: override CFLAGS += $(LAZY_SONAMES)
+
 $(BUILD)/etrace: $(RUNNER_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -65,6 +71,9 @@ $(BUILD)/reports/render/html_assets.o: $(wildcard reports/render/html/*)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# the cBPF test compares etrace's filter with libpcap's own interpreter
+$(BUILD)/tests/test_cbpf: LDLIBS += -lpcap
 
 unit: $(UNIT_BINS)
 
