@@ -72,6 +72,24 @@ static __always_inline void emit(void *rec, __u64 size, __u32 lost_counter)
 		count(lost_counter);
 }
 
+/* Linux 6.2+: a cast the verifier turns into a plain move (no call). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* task, for reading its fields directly (a load the kernel checks as it
+ * does any other) without the verifier's search for its trust rules: a
+ * pointer field loaded through a trusted pointer makes the verifier of 6.4
+ * and later look for "task_struct__safe_trusted" and three more such names
+ * among the kernel's ~125,000 types, one by one, each time it checks that
+ * load: ~1 ms of start-up a program. Through the read-only cast the loaded
+ * pointer is untrusted (it is only compared with NULL here) and nothing is
+ * searched. Kernels before 6.2 have no cast, and no search either. */
+static __always_inline struct task_struct *untrusted_task(struct task_struct *task)
+{
+	if (bpf_rdonly_cast)
+		return bpf_rdonly_cast(task, bpf_core_type_id_kernel(struct task_struct));
+	return task;
+}
+
 /* The storage of a traced task, or NULL: the one check every other task pays. */
 static __always_inline struct et_task *task_traced(struct task_struct *task)
 {
@@ -80,7 +98,7 @@ static __always_inline struct et_task *task_traced(struct task_struct *task)
 	 * lookup costs them ~130 ns a call (measured: an untraced getppid
 	 * loop 1.29x native next to etrace with the lookup, 1.05x with empty
 	 * programs). A task with storage (of any map) is looked up. */
-	if (!task->bpf_storage)   /* a direct load: task is a trusted BTF pointer */
+	if (!untrusted_task(task)->bpf_storage)
 		return 0;
 	struct et_task *t = bpf_task_storage_get(&tasks, task, 0, 0);
 	if (!t || !t->traced)

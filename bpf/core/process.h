@@ -140,7 +140,7 @@ static long auxv_cb(__u32 i, struct auxv_ctx *cx)
 /* Returns AT_SECURE. */
 static __always_inline __u64 read_auxv(struct ev_exec *e)
 {
-	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	struct mm_struct *mm = untrusted_task(bpf_get_current_task_btf())->mm;
 	e->at_phdr = e->at_entry = e->at_base = e->at_vdso = 0;
 	if (!mm)
 		return 0;
@@ -286,7 +286,7 @@ int BPF_PROG(et_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(et_exit, struct task_struct *p)
 {
-	if (p->tgid == etrace_tgid && etrace_tgid && p->signal->live.counter == 0) {
+	if (p->tgid == etrace_tgid && etrace_tgid && untrusted_task(p)->signal->live.counter == 0) {
 		release_all_holds();
 		return 0;
 	}

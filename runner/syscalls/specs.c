@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -15,6 +16,8 @@
 int tr_specs_fill(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.specs);
+	static __u32 keys[ET_MAX_SYSCALLS];
+	static struct et_syscall_spec specs[ET_MAX_SYSCALLS];
 	for (int nr = 0; nr < ET_MAX_SYSCALLS; nr++) {
 		struct et_syscall_spec sp;
 		syscall_spec_for(nr, &sp);
@@ -38,26 +41,53 @@ int tr_specs_fill(struct tracer *t)
 				break;
 			}
 		}
-		__u32 key = nr;
-		if (bpf_map_update_elem(fd, &key, &sp, BPF_ANY) < 0)
-			return -errno;
+		keys[nr] = (__u32)nr;
+		specs[nr] = sp;
 	}
+	/* one call for the whole table (each update is a syscall: 512 of
+	 * them were ~1 ms of start-up), one by one if the kernel says no */
+	__u32 n = ET_MAX_SYSCALLS;
+	if (bpf_map_update_batch(fd, keys, specs, &n, NULL) == 0 && n == ET_MAX_SYSCALLS)
+		return 0;
+	for (int nr = 0; nr < ET_MAX_SYSCALLS; nr++)
+		if (bpf_map_update_elem(fd, &keys[nr], &specs[nr], BPF_ANY) < 0)
+			return -errno;
 	return 0;
+}
+
+/* Every element of the per-CPU array fd (n keys, value_size bytes a CPU)
+ * into values (n * ncpu values): one batch call where the kernel allows
+ * it, else one lookup a key. An element that cannot be read is zeros. */
+static void percpu_read_all(int fd, __u32 n, size_t value_size, int ncpu, void *values)
+{
+	size_t row = value_size * (size_t)ncpu;
+	__u32 *keys = calloc(n, sizeof(*keys));
+	__u32 out = 0, got = n;
+	memset(values, 0, row * n);
+	if (keys && (bpf_map_lookup_batch(fd, NULL, &out, keys, values, &got, NULL) == 0 || errno == ENOENT) &&
+	    got == n) {
+		/* an array's batch comes in key order, from key 0 */
+		free(keys);
+		return;
+	}
+	free(keys);
+	memset(values, 0, row * n);
+	for (__u32 k = 0; k < n; k++)
+		bpf_map_lookup_elem(fd, &k, (char *)values + row * k);
 }
 
 void tr_totals_collect(struct tracer *t, int ncpu)
 {
 	struct et_model *m = t->m;
-	struct et_syscall_stat *per = calloc((size_t)ncpu, sizeof(*per));
-	if (!per)
+	struct et_syscall_stat *all = calloc((size_t)ncpu * ET_MAX_SYSCALLS, sizeof(*all));
+	if (!all)
 		return;
 	free(m->totals);
 	m->totals = calloc(ET_MAX_SYSCALLS, sizeof(*m->totals));
 	m->ntotals = 0;
-	int sfd = bpf_map__fd(t->skel->maps.stats);
+	percpu_read_all(bpf_map__fd(t->skel->maps.stats), ET_MAX_SYSCALLS, sizeof(*all), ncpu, all);
 	for (__u32 nr = 0; nr < ET_MAX_SYSCALLS && m->totals; nr++) {
-		if (bpf_map_lookup_elem(sfd, &nr, per) < 0)
-			continue;
+		const struct et_syscall_stat *per = &all[(size_t)nr * (size_t)ncpu];
 		struct et_syscall_total tot = { .nr = (int)nr };
 		for (int c = 0; c < ncpu; c++) {
 			tot.calls += per[c].calls;
@@ -80,5 +110,5 @@ void tr_totals_collect(struct tracer *t, int ncpu)
 		}
 		m->totals[j] = x;
 	}
-	free(per);
+	free(all);
 }
