@@ -259,6 +259,12 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	t->skel->rodata->heap_per_process = heap;
+	/* the heap backends' process tables, one entry when their backend is
+	 * not used (a 65,536-entry table's buckets took ~2.5 ms to make) */
+	if (!heap)
+		bpf_map__set_max_entries(t->skel->maps.heap_scoped, 1);
+	if (!t->shared.heap_preload)
+		bpf_map__set_max_entries(t->skel->maps.heap_preload_pids, 1);
 
 	t->skb = o->skb && o->skb->on ? o->skb : NULL;
 	if (o->skb && o->skb->on && strcmp(o->skb->backend, "tracepoint") == 0 && tpa.tcp_send_reset < 3)
@@ -268,6 +274,8 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 
 	/* where time went (--sched): the switch programs only when asked */
 	t->skel->rodata->timeacct_on = o->timeacct;
+	if (!o->timeacct)
+		bpf_map__set_max_entries(t->skel->maps.futex_waits, 1);   /* preallocated: ~1.5 ms */
 
 	if (!tpa.skb_consumed)
 		kernelfit_note(m, "SKB_CONSUMED drop reason (Linux 6.3)",

@@ -21,7 +21,13 @@
  * Where the kernel lets /sys/kernel/btf/vmlinux be mapped (Linux 6.16) it
  * is parsed from the mapping: one mmap instead of the page-sized reads.
  * Elsewhere, or if that fails, libbpf's own loader runs (it also tries the
- * vmlinux files under /boot and /lib/modules). */
+ * vmlinux files under /boot and /lib/modules).
+ *
+ * vmlinuxbtf_prefetch starts that parse on a thread of its own at the
+ * start of a run, while etrace looks the program up, opens its outputs and
+ * its BPF object: the first user waits for what is left of it. */
+#include "vmlinuxbtf.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +92,24 @@ struct btf *btf__load_vmlinux_btf(void)
 	if (!shared)
 		errno = shared_err;   /* libbpf 1.x: NULL and errno, no error pointers */
 	return shared;
+}
+
+static void *prefetch(void *arg)
+{
+	(void)arg;
+	pthread_once(&once, parse_once);
+	return NULL;
+}
+
+void vmlinuxbtf_prefetch(void)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) != 0)
+		return;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_create(&th, &attr, prefetch, NULL);   /* none: the first user parses */
+	pthread_attr_destroy(&attr);
 }
 
 void btf__free(struct btf *btf)
