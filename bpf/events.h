@@ -586,7 +586,10 @@ struct et_shared_cfg {
 	/* the preload backend (libetrace_heap.so in LD_PRELOAD) records the
 	 * dynamically linked processes that are not secure-exec */
 	et_u32 heap_preload;
-	et_u32 pad;
+	/* the kernel's BTF id of struct task_struct (bpf/shared.h's
+	 * untrusted_task): a constant for the verifier, where a CO-RE
+	 * relocation would look it up in the BTF given for CO-RE */
+	et_u32 task_btf_id;
 };
 
 /* The words of bpf/shared.h's hold_gate map. */

@@ -85,8 +85,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  * searched. Kernels before 6.2 have no cast, and no search either. */
 static __always_inline struct task_struct *untrusted_task(struct task_struct *task)
 {
-	if (bpf_rdonly_cast)
-		return bpf_rdonly_cast(task, bpf_core_type_id_kernel(struct task_struct));
+	if (bpf_rdonly_cast && shared_cfg.task_btf_id)
+		return bpf_rdonly_cast(task, shared_cfg.task_btf_id);
 	return task;
 }
 

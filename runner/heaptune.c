@@ -23,9 +23,6 @@
 
 void heaptune_start(void)
 {
-	/* one arena for every thread: the kernel's BTF is parsed on a thread
-	 * of its own (vmlinuxbtf.c), into this tuned heap, not a fresh one */
-	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_MMAP_THRESHOLD, HEAP_PAD);
 	mallopt(M_TRIM_THRESHOLD, 2 * HEAP_PAD);
 	mallopt(M_TOP_PAD, HEAP_PAD);

@@ -31,7 +31,6 @@
 #include "runner/heap/heapprobe.h"
 #include "startup.h"
 #include "heaptune.h"
-#include "vmlinuxbtf.h"
 #include "runner/heap/heaprec.h"
 #include "invoker.h"
 #include "runner/net/skbtrace.h"
@@ -475,8 +474,6 @@ int run_main(const struct run_opts *o)
 	char path[4096];
 	startup_on();
 	heaptune_start();
-	/* needed once the BPF object is opened: read meanwhile */
-	vmlinuxbtf_prefetch();
 	/* the program, its libraries and the files named on the command line
 	 * are looked up and read with the invoking user's rights (invoker.h) */
 	struct invoker_saved as_user;

@@ -32,6 +32,7 @@
 #include "runner/heap/heapprobe.h"
 #include "runner/heap/rzexit.h"
 #include "kernelfit.h"
+#include "corebtf.h"
 #include "runner/net/skbtrace.h"
 #include "runner/uprobe_multi.h"
 #include "startup.h"
@@ -142,6 +143,38 @@ void tracer_end_holds(struct tracer *t)
 	tr_release_held(t);
 }
 
+/* ETRACE_COREBTF_CHECK=1 (tests): the core object loaded a second time,
+ * relocated against the kernel's whole BTF, with the same settings and
+ * maps: its programs must be the same instructions. */
+static int corebtf_compare(struct tracer *t, char *err, size_t errlen)
+{
+	struct etrace_bpf *whole = etrace_bpf__open();
+	if (!whole) {
+		snprintf(err, errlen, "CO-RE check: cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	memcpy(whole->rodata, t->skel->rodata, sizeof(*whole->rodata));
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, whole->obj) {
+		struct bpf_program *mine = bpf_object__find_program_by_name(t->skel->obj, bpf_program__name(p));
+		bpf_program__set_autoload(p, mine && bpf_program__autoload(mine));
+	}
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, whole->obj) {
+		struct bpf_map *mine = bpf_object__find_map_by_name(t->skel->obj, bpf_map__name(map));
+		if (!bpf_map__is_internal(map) && mine)
+			bpf_map__reuse_fd(map, bpf_map__fd(mine));
+	}
+	int rc = etrace_bpf__load(whole);
+	int n = rc ? -1 : corebtf_check(t->skel->obj, whole->obj, err, errlen);
+	if (rc)
+		snprintf(err, errlen, "CO-RE check: cannot load the BPF object: %s", strerror(-rc));
+	else if (n >= 0)
+		fprintf(stderr, "etrace: CO-RE check: %d programs relocated alike against the small and the whole BTF\n", n);
+	etrace_bpf__destroy(whole);
+	return n < 0 ? -1 : 0;
+}
+
 struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char *err, size_t errlen)
 {
 	libbpf_set_print(quiet_libbpf);
@@ -149,6 +182,7 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		snprintf(err, errlen, "cannot resolve syscall names (libseccomp)");
 		return NULL;
 	}
+	int corefd = -1;   /* the small BTF for CO-RE (corebtf.h), until the load */
 	struct tracer *t = calloc(1, sizeof(*t));
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
@@ -157,12 +191,37 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	t->m = m;
 	t->func_links[0] = t->func_links[1] = -1;
 	t->watch.fd = -1;
-	t->skel = etrace_bpf__open();
+	/* CO-RE against a small BTF written for the object (corebtf.h) */
+	char corepath[64];
+	corefd = corebtf_reserve(corepath, sizeof(corepath));
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = corefd >= 0 ? corepath : NULL);
+	t->skel = etrace_bpf__open_opts(&oo);
 	if (!t->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
 	startup_mark("the BPF object opened");
+	/* what this kernel has: programs whose tracepoint it lacks are left
+	 * out (the gaps go to the report), the others are told the argument
+	 * count of the tracepoints whose signature changed */
+	const struct btf *vmlinux = kernelfit_vmlinux();
+	if (!vmlinux) {
+		snprintf(err, errlen, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; run 'etrace doctor'",
+			 strerror(errno));
+		goto fail;
+	}
+	size_t elf_size;
+	const void *elf = etrace_bpf__elf_bytes(&elf_size);
+	if (corefd >= 0 && corebtf_fill(corefd, t->skel->obj, elf, elf_size, vmlinux) < 0) {
+		/* nothing for libbpf to read: the object as usual */
+		etrace_bpf__destroy(t->skel);
+		close(corefd);
+		corefd = -1;
+		if (!(t->skel = etrace_bpf__open())) {
+			snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	t->skel->rodata->data_max = o->data_max;
 	const struct invoker *w = invoker_get();
 	t->skel->rodata->redact_on = w->sudo;
@@ -198,15 +257,9 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	t->skel->rodata->shared_cfg = t->shared;
 	bpf_map__set_max_entries(t->skel->maps.events, rb);
 
-	/* what this kernel has: programs whose tracepoint it lacks are left
-	 * out (the gaps go to the report), the others are told the argument
-	 * count of the tracepoints whose signature changed */
-	const struct btf *vmlinux = kernelfit_vmlinux();
-	if (!vmlinux) {
-		snprintf(err, errlen, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; run 'etrace doctor'",
-			 strerror(errno));
-		goto fail;
-	}
+	int task_id = btf__find_by_name_kind(vmlinux, "task_struct", BTF_KIND_STRUCT);
+	t->shared.task_btf_id = task_id > 0 ? (__u32)task_id : 0;
+	t->skel->rodata->shared_cfg = t->shared;
 	struct utsname u;
 	if (uname(&u) == 0)
 		snprintf(m->kernel_release, sizeof(m->kernel_release), "%s", u.release);
@@ -296,7 +349,13 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	startup_verifier_prepare(t->skel->obj, "etrace");
 	int rc = etrace_bpf__load(t->skel);
 	startup_verifier_collect(t->skel->obj, "etrace");
+	if (corefd >= 0)
+		close(corefd);   /* read by the load */
+	bool core_small = corefd >= 0;
+	corefd = -1;
 	startup_mark("the BPF programs loaded (verified)");
+	if (!rc && core_small && getenv("ETRACE_COREBTF_CHECK") && corebtf_compare(t, err, errlen) < 0)
+		goto fail;
 	if (rc) {
 		snprintf(err, errlen,
 			 "cannot load the BPF programs: %s (needs root or CAP_BPF+CAP_PERFMON, a kernel with BTF, "
@@ -345,6 +404,8 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	startup_mark("the function and --skb probes attached, the ring buffer mapped");
 	return t;
 fail:
+	if (corefd >= 0)
+		close(corefd);
 	tracer_close(t);
 	return NULL;
 }

@@ -23,10 +23,10 @@
  * Elsewhere, or if that fails, libbpf's own loader runs (it also tries the
  * vmlinux files under /boot and /lib/modules).
  *
- * vmlinuxbtf_prefetch starts that parse on a thread of its own at the
- * start of a run, while etrace looks the program up, opens its outputs and
- * its BPF object: the first user waits for what is left of it. */
-#include "vmlinuxbtf.h"
+ * Not on a thread of its own at the run's start, though it would overlap
+ * the program's look-up and the object's opening: glibc's first
+ * pthread_create installs its handler of signal 33 (SIGSETXID), and the
+ * target would no longer inherit it ignored when etrace was started so. */
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -92,24 +92,6 @@ struct btf *btf__load_vmlinux_btf(void)
 	if (!shared)
 		errno = shared_err;   /* libbpf 1.x: NULL and errno, no error pointers */
 	return shared;
-}
-
-static void *prefetch(void *arg)
-{
-	(void)arg;
-	pthread_once(&once, parse_once);
-	return NULL;
-}
-
-void vmlinuxbtf_prefetch(void)
-{
-	pthread_t th;
-	pthread_attr_t attr;
-	if (pthread_attr_init(&attr) != 0)
-		return;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_create(&th, &attr, prefetch, NULL);   /* none: the first user parses */
-	pthread_attr_destroy(&attr);
 }
 
 void btf__free(struct btf *btf)

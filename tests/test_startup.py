@@ -79,3 +79,18 @@ def test_network_programs_are_loaded_at_the_first_inet_socket():
     assert [(s["from"], s["to"]) for s in cs[0]["states"]] == [("CLOSE", "SYN_SENT"), ("SYN_SENT", "CLOSE")], cs
     # the hold is etrace's: its stop and resume are not the program's signals
     assert "SIGSTOP" not in r.text and "SIGCONT" not in r.text, r.text
+
+
+def test_core_relocations_against_the_small_btf_are_the_kernels():
+    # the core object's CO-RE relocations are made against a small BTF
+    # etrace writes (runner/corebtf.c: the types they can look at, pointers
+    # to void); loaded a second time against the kernel's whole BTF, every
+    # program must be the same instructions (on each kernel of the matrix)
+    r = run(["/bin/true"], env=_env(ETRACE_COREBTF_CHECK="1"))
+    assert r.rc == 0, r.stderr
+    m = re.search(r"CO-RE check: (\d+) programs relocated alike", r.stderr)
+    assert m and int(m.group(1)) >= 7, r.stderr
+    # a run that cannot write it (ETRACE_NO_COREBTF) loads as libbpf does
+    r = run(["/bin/true"], etrace_opts=["--last=200"], env=_env(ETRACE_COREBTF_CHECK="1", ETRACE_NO_COREBTF="1"))
+    assert r.rc == 0 and "CO-RE check" not in r.stderr, r.stderr
+    assert [s["name"] for s in r.syscalls()][:1] == ["execve"], r.syscalls()[:3]
