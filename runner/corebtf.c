@@ -123,7 +123,15 @@ struct roots {
 	char **names;   /* essential names, no duplicates */
 	size_t *lens;
 	size_t n;
+	/* the names' first two bytes, for most kernel names to be passed
+	 * over without reading the rest */
+	unsigned char head[65536 / 8];
 };
+
+static unsigned head_of(const char *name)
+{
+	return (unsigned char)name[0] | (name[0] ? (unsigned)(unsigned char)name[1] << 8 : 0);
+}
 
 static int add_root(struct roots *r, const char *name)
 {
@@ -142,6 +150,8 @@ static int add_root(struct roots *r, const char *name)
 	if (!(r->names[r->n] = strndup(name, len)))
 		return -1;
 	r->lens[r->n++] = len;
+	unsigned h = head_of(r->names[r->n - 1]);
+	r->head[h / 8] |= (unsigned char)(1u << (h % 8));
 	return 0;
 }
 
@@ -185,6 +195,9 @@ static int find_roots(const void *ext, size_t size, const struct btf *local, str
 
 static bool is_root(const struct roots *r, const char *name)
 {
+	unsigned h = head_of(name);
+	if (!(r->head[h / 8] & (1u << (h % 8))))
+		return false;
 	size_t len = essential_len(name);
 	for (size_t i = 0; i < r->n; i++)
 		if (r->lens[i] == len && memcmp(r->names[i], name, len) == 0)
@@ -365,8 +378,9 @@ static int write_all(int fd, const void *p, size_t n)
 
 int corebtf_fill(int fd, struct bpf_object *obj, const void *elf_bytes, size_t elf_size, const struct btf *vmlinux)
 {
-	struct roots r = { 0 };
+	static struct roots r;   /* 8 KiB of head bits: not on the stack */
 	struct buf out = { 0 };
+	memset(&r, 0, sizeof(r));
 	size_t ext_size = 0;
 	const void *ext = btf_ext_of(elf_bytes, elf_size, &ext_size);
 	const struct btf *local = bpf_object__btf(obj);

@@ -32,11 +32,16 @@ const struct invoker *invoker_get(void)
 			who.gid = (gid_t)g;
 		}
 	}
+	who.groups[0] = who.gid;
+	who.ngroups = 1;
+	/* the name and groups matter only to act as the invoker: plain root
+	 * spares the user database (glibc's NSS loads libnss_systemd, which
+	 * may ask systemd: a few ms of every run's start) */
+	if (!who.sudo)
+		return &who;
 	struct passwd *pw = getpwuid(who.uid);
 	const char *name = pw ? pw->pw_name : getenv("SUDO_USER");
 	snprintf(who.name, sizeof(who.name), "%s", name ? name : "");
-	who.groups[0] = who.gid;
-	who.ngroups = 1;
 	if (pw) {
 		int n = INVOKER_MAX_GROUPS;
 		if (getgrouplist(pw->pw_name, who.gid, who.groups, &n) < 0) {
