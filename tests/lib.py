@@ -270,15 +270,28 @@ def etrace_bpf_programs():
     return [n for n in names if n.startswith("et_")]
 
 
+def _is_etrace(pid):
+    """Whether process pid is an etrace run: named etrace, or etrace under
+    valgrind (comm "memcheck-amd64-": another suite's test_robustness loads
+    the same programs for seconds)."""
+    with open(f"/proc/{pid}/comm") as f:
+        comm = f.read().strip()
+    if comm == "etrace":
+        return True
+    if not comm.startswith("memcheck"):
+        return False
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return any(a == b"etrace" or a.endswith(b"/etrace") for a in f.read().split(b"\0"))
+
+
 def _etrace_pids():
-    """(pid, ppid) of every process named etrace on the machine."""
+    """(pid, ppid) of every etrace run on the machine."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() != "etrace":
-                    continue
+            if not _is_etrace(pid):
+                continue
             with open(f"/proc/{pid}/stat") as f:
                 yield int(pid), int(f.read().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
