@@ -215,7 +215,10 @@ def test_sigkill_of_etrace_resumes_a_process_held_at_its_first_socket():
         p.kill()
         p.wait(timeout=10)
         after = _wait_state(target, lambda s: s not in ("T", "t"), 10)
-        assert after in (None, "Z", "X", "R", "S"), f"the held target is left in state {after} after etrace was killed"
+        # D: resumed and waiting on I/O (a slow guest pages the program in
+        # from its 9p root): what matters is that it is no longer stopped
+        assert after in (None, "Z", "X", "R", "S", "D"), \
+            f"the held target is left in state {after} after etrace was killed"
     finally:
         if target and _state(target) in ("T", "t"):
             os.kill(target, signal.SIGCONT)
