@@ -273,21 +273,33 @@ void symstack_free(struct symstack *ss)
 
 /* ---- suppressions ------------------------------------------------------------------------ */
 
-/* The C runtime, and CPython's interpreter (its executable when built
- * statically, as pyenv's, or libpython): what they allocate for themselves
- * is not the program's leak. A stack with a frame anywhere else (an
- * extension module, ctypes' libffi) is not theirs alone. CPython frees
- * little at exit and leaks on purpose at fork and when a daemon thread
- * meets finalization; a Python program cannot fix either. */
+/* The C runtime: what it allocates for itself is not the program's leak,
+ * and what it frees that is not live is its cache handed back (tcache at
+ * thread exit), not an error. */
 static bool runtime_module(const char *mod)
 {
 	static const char *const pats[] = { "ld-linux*", "ld-*.so*", "libc.so*", "libc-*.so", "libstdc++.so*",
-					    "libgcc_s*", "libm.so*", "libm-*.so", "python[23]", "python[23].[0-9]*",
-					    "libpython[23].*.so*" };
+					    "libgcc_s*", "libm.so*", "libm-*.so" };
 	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
 		if (fnmatch(pats[i], mod, 0) == 0)
 			return true;
 	return false;
+}
+
+/* Leaks only: CPython's interpreter (its executable when built statically,
+ * as pyenv's, or libpython) allocating for itself, with the C runtime's
+ * frames. A stack with a frame anywhere else (an extension module, ctypes'
+ * libffi) is not theirs alone. CPython frees little at exit and leaks on
+ * purpose at fork and when a daemon thread meets finalization; a Python
+ * program cannot fix either. Not for frees: a double free through
+ * PyMem_Free from an extension must stay an error. */
+static bool leak_owner_module(const char *mod)
+{
+	static const char *const pats[] = { "python[23]", "python[23].[0-9]*", "libpython[23].*.so*" };
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (fnmatch(pats[i], mod, 0) == 0)
+			return true;
+	return runtime_module(mod);
 }
 
 /* glibc's internal functions, for a static executable (the C library is
@@ -310,7 +322,7 @@ static bool symstack_suppressed(const struct et_heap *H, struct symstack *ss)
 	bool runtime = ss->nframes > 0, user = false;
 	for (size_t i = 0; i < ss->nframes; i++) {
 		const struct sym_frame *f = &ss->frames[i];
-		if (!(f->module && runtime_module(f->module)) && !runtime_function(f->function))
+		if (!(f->module && leak_owner_module(f->module)) && !runtime_function(f->function))
 			runtime = false;
 	}
 	user = supp_match_lsan(H->supp, ss->frames, ss->nframes);
@@ -352,7 +364,7 @@ static int quick_suppressed(struct et_heap *H, struct heap_proc *hp, const struc
 	for (size_t i = 0; i < keep; i++) {
 		const char *module = NULL;
 		const char *fn = sym_function_name(s, f[i], 1, &module);
-		if (module && runtime_module(module))
+		if (module && leak_owner_module(module))
 			continue;
 		/* no name at all (a stripped program: Debian's cc1) is no
 		 * runtime function either: a separate debug file would have
