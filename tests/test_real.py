@@ -199,17 +199,20 @@ def test_probes_of_a_process_that_succeeded_are_routine_and_of_one_that_failed_a
     try:
         script = ("import os, sys\n"
                   f"os.path.exists({d!r} + '/README.md'); os.makedirs({d!r}, exist_ok=True)\n"
+                  "try: os.unlink(" + repr(d + "/stale.lock") + ")\n"
+                  "except FileNotFoundError: pass\n"
                   "sys.exit(int(sys.argv[1]))\n")
         ok = run(["/usr/bin/python3", "-c", script, "0"], etrace_opts=["--heap=off"])
         assert ok.rc == 0, ok.stderr
         fs = {f["text"]: f["routine"] for f in ok.report["failed_syscalls"] if d in f["text"]}
-        assert len(fs) == 2, fs
+        assert len(fs) == 3, fs
         assert set(fs.values()) == {"existence probes by a process that succeeded",
-                                    "directories that already existed (mkdir)"}, fs
+                                    "directories that already existed (mkdir)",
+                                    "removals of names already gone, by a process that succeeded"}, fs
         bad = run(["/usr/bin/python3", "-c", script, "4"], etrace_opts=["--heap=off"])
         assert bad.rc == 4, bad.stderr
         listed = [f["text"] for f in bad.report["failed_syscalls"] if not f["routine"]]
-        assert len(listed) == 1 and f'"{d}/README.md"' in listed[0], listed
+        assert len(listed) == 2 and f'"{d}/README.md"' in listed[0] and f'"{d}/stale.lock"' in listed[1], listed
         # a runner that fails because the program it ran failed: its probe
         # did not cause it (the verdict's chain names the child)
         runner = ("import os, subprocess, sys\n"

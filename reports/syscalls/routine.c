@@ -5,6 +5,8 @@
  * path, json/__init__.py after json/__init__.abi3.so. */
 #include "routine.h"
 
+#include <signal.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -162,6 +164,10 @@ const char *routine_failure(const struct et_model *m, const struct et_process *p
 	const char *name = sig ? sig->name : syscall_name((int)ev->nr);
 	if (err == ESPIPE && name && (strcmp(name, "lseek") == 0 || strcmp(name, "fadvise64") == 0))
 		return "position checks of pipes (lseek, fadvise)";
+	/* a shell resetting every signal's action at start: SIGKILL's and
+	 * SIGSTOP's cannot be set (EINVAL), which changes nothing */
+	if (err == EINVAL && name && strcmp(name, "rt_sigaction") == 0 && (ev->args[0] == SIGKILL || ev->args[0] == SIGSTOP))
+		return "signal actions of SIGKILL and SIGSTOP (they cannot be set)";
 	/* V8 and glibc ask for a memory protection key: a CPU or kernel
 	 * without them says EINVAL or ENOSPC, and the runtime does without
 	 * (no signature in the table: by name) */
@@ -467,7 +473,15 @@ static bool words_name(const char *buf, size_t len, const char *path, int err)
  * stat and access misses were questions it had answers for (cargo's
  * README.md and build.rs, sqlite's -journal and -wal beside a database).
  * Failures are in time order: only those since p started are its. */
-static void probes_answered(struct et_model *m, const struct et_process *p, const char *why)
+static bool removal_call(const char *name)
+{
+	return strcmp(name, "unlink") == 0 || strcmp(name, "unlinkat") == 0 || strcmp(name, "rmdir") == 0;
+}
+
+/* why: for its stat/access misses; gone: for its removals of names that
+ * were not there (git clone unlinks each object before it links it: a
+ * thousand ENOENTs a clone) */
+static void probes_answered(struct et_model *m, const struct et_process *p, const char *why, const char *gone)
 {
 	for (size_t i = m->nfailures; i-- > 0;) {
 		struct et_failure *f = &m->failures[i];
@@ -476,6 +490,8 @@ static void probes_answered(struct et_model *m, const struct et_process *p, cons
 		const char *name = f->pid == p->pid && !f->expected ? syscall_name(f->nr) : NULL;
 		if (name && (f->err == ENOENT || f->err == ENOTDIR) && probe_call(name))
 			f->expected = why;
+		else if (name && f->err == ENOENT && removal_call(name))
+			f->expected = gone;
 	}
 }
 
@@ -496,11 +512,13 @@ static bool failed_after_a_child(const struct et_model *m, const struct et_proce
 void routine_on_exit(struct et_model *m, const struct et_process *p)
 {
 	if (!p->wait_status) {
-		probes_answered(m, p, "existence probes by a process that succeeded");
+		probes_answered(m, p, "existence probes by a process that succeeded",
+				"removals of names already gone, by a process that succeeded");
 		return;
 	}
 	if (failed_after_a_child(m, p))
-		probes_answered(m, p, "existence probes by a process whose child failed");
+		probes_answered(m, p, "existence probes by a process whose child failed",
+				"removals of names already gone, by a process whose child failed");
 	if (!p->words)
 		return;
 	const struct lastwords_stream *s = lastwords_pick(p->words, NULL);
