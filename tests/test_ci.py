@@ -302,6 +302,33 @@ def test_meson_test_wrapper_recipe():
         check_failing_test_outputs(files, os.path.join(b, "fail"))
 
 
+def test_a_whole_meson_run_names_the_failed_test():
+    """The whole `meson test` under one etrace: meson names a test only in
+    the result line it prints when the test has ended; the verdict, the JSON
+    finding and the JUnit case carry that name. The passing test is not
+    named (its line could be any of meson's children that exited 0)."""
+    if not shutil.which("meson"):
+        raise lib.Skip("meson is not installed (tests/install-deps.sh)")
+    with tempfile.TemporaryDirectory(prefix="etrace-meson-") as d:
+        src = copy_project(d)
+        b = os.path.join(d, "build")
+        subprocess.run(["meson", "setup", b, src], check=True, capture_output=True, timeout=60)
+        subprocess.run(["ninja", "-C", b], check=True, capture_output=True, timeout=60)
+        r, sarif, tree = run_ci(["meson", "test", "-C", b])
+        assert r.rc == 1, (r.rc, r.stderr)
+        finding = r.report["verdict"]["findings"][0]
+        assert finding["test"] == "failing" and finding["program"] == "fail", finding
+        v = r.text.split("-- verdict ")[1].split("\n-- ")[0].splitlines()
+        assert v[1] == f'FAILED  test "failing": fail (pid {finding["pid"]}) exited with 1: "{FAIL_MSG}"', v
+        assert 'FAILED test "failing": fail (pid ' in r.text.splitlines()[-1], r.text.splitlines()[-1]
+        c = cases(tree)
+        assert c["fail"].get("name") == "failing" and c["pass"].get("name") == os.path.join(b, "pass"), \
+            {k: x.get("name") for k, x in c.items()}
+        assert [x["ruleId"] for x in results(sarif)] == ["failed"]
+        # no process is named but the failed test's
+        assert [p for p in r.report["verdict"]["findings"] if p.get("test")] == [finding], r.report["verdict"]
+
+
 def test_ctest_recipes():
     """README: the whole ctest run under one etrace (the tests are the JUnit
     cases), and etrace as each test's command (-DETRACE=...)."""

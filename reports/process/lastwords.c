@@ -14,6 +14,7 @@
 
 static void keep(struct lastwords_stream *s, const char *data, size_t n)
 {
+	s->kept += n;
 	if (!s->buf)
 		s->buf = xcalloc(1, LASTWORDS_KEEP);
 	if (n >= LASTWORDS_KEEP) {

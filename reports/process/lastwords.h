@@ -20,6 +20,7 @@ struct lastwords_stream {
 	uint64_t written;           /* bytes the process wrote (successful writes) */
 	uint64_t not_captured;      /* of which the record carried no data (a write longer than its capture) */
 	uint64_t writes;
+	uint64_t kept;              /* bytes appended to buf, gap marks included (the end's offset) */
 };
 
 struct lastwords {

@@ -5,8 +5,9 @@
  *   automake's test-driver has it in its own argv (--test-name NAME).
  * A process inherits its parent's test: the test's command may be a
  * script whose child is the one that fails. meson prints a test's name
- * only when it has finished, and pytest runs tests in one process: neither
- * is named. */
+ * only when it has finished: its result line names the child that just
+ * failed with that status (mesontest.c). pytest runs tests in one process:
+ * not named. */
 #include "testname.h"
 
 #include <ctype.h>
@@ -16,9 +17,13 @@
 #include "reports/core/analysis.h"
 #include "reports/core/xalloc.h"
 #include "symbolize/fileutil.h"
+#include "reports/syscalls/syscall_table.h"
 #include "lastwords.h"
+#include "mesontest.h"
 
 #define TEST_NAME_MAX 200
+
+const struct et_analysis testname_analysis;
 
 static bool is_ctest(const struct et_process *p)
 {
@@ -87,11 +92,12 @@ static const char *driver_name(const struct et_process *p)
 
 const char *process_test_name(const struct et_model *m, const struct et_process *p)
 {
-	if (p->test_name)
-		return p->test_name;
-	/* up the tree to the driver: a bounded walk (a forged recording's
-	 * ppids may loop) */
+	/* up the tree to the test's process or its driver: a bounded walk (a
+	 * forged recording's ppids may loop). An ancestor's name may have come
+	 * after its children were forked (meson names a test when it ended). */
 	for (int depth = 0; p && depth < 64; depth++) {
+		if (p->test_name)
+			return p->test_name;
 		const char *name = driver_name(p);
 		if (name)
 			return name;
@@ -100,8 +106,24 @@ const char *process_test_name(const struct et_model *m, const struct et_process 
 	return NULL;
 }
 
+/* a write to stdout: meson's result lines name its failed children */
+static void testname_on_syscall(struct et_model *m, struct et_process *p, const struct et_record *r)
+{
+	const struct ev_syscall *ev = &r->ev;
+	if ((long)ev->ret <= 0 || ev->args[0] != 1 || !p->words)
+		return;
+	const struct syscall_sig *sig = syscall_sig_by_nr(ev->nr);
+	if (!sig || strncmp(sig->name, "write", 5) != 0)
+		return;
+	struct meson_runs *runs = analysis_state(m, &testname_analysis);
+	mesontest_on_stdout(m, &runs, p);
+	analysis_set_state(m, &testname_analysis, runs);
+}
+
 static void testname_free(struct et_model *m)
 {
+	mesontest_free(analysis_state(m, &testname_analysis));
+	analysis_set_state(m, &testname_analysis, NULL);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		free(m->procs[i]->test_name);
 		m->procs[i]->test_name = NULL;
@@ -112,5 +134,6 @@ static void testname_free(struct et_model *m)
 const struct et_analysis testname_analysis = {
 	.name = "testname",
 	.on_fork = testname_on_fork,
+	.on_syscall = testname_on_syscall,
 	.free = testname_free,
 };
