@@ -329,6 +329,36 @@ def test_a_whole_meson_run_names_the_failed_test():
         assert [p for p in r.report["verdict"]["findings"] if p.get("test")] == [finding], r.report["verdict"]
 
 
+def test_a_crash_meson_expected_is_no_finding():
+    """A should_fail test that aborts (meson: EXPECTEDFAIL) is what its suite
+    asked for: counted under the verdict and marked in the crash section,
+    never a CRASH line, while the real failure next to it stays the finding."""
+    if not shutil.which("meson"):
+        raise lib.Skip("meson is not installed (tests/install-deps.sh)")
+    with tempfile.TemporaryDirectory(prefix="etrace-meson-") as d:
+        src = copy_project(d)
+        with open(os.path.join(src, "aborts.c"), "w") as f:
+            f.write("#include <stdlib.h>\nint main(void) { abort(); }\n")
+        with open(os.path.join(src, "meson.build"), "a") as f:
+            f.write("test('must_abort', executable('aborts', 'aborts.c'), should_fail: true)\n")
+        b = os.path.join(d, "build")
+        subprocess.run(["meson", "setup", b, src], check=True, capture_output=True, timeout=60)
+        subprocess.run(["ninja", "-C", b], check=True, capture_output=True, timeout=60)
+        r, sarif, tree = run_ci(["meson", "test", "-C", b])
+        assert r.rc == 1, (r.rc, r.stderr)
+        findings = r.report["verdict"]["findings"]
+        assert [(x["kind"], x["test"]) for x in findings] == [("failed", "failing")], findings
+        assert [(x["program"], x["status"]["signal_name"]) for x in r.report["verdict"]["expected_failures"]] == \
+            [("aborts", "SIGABRT")], r.report["verdict"]
+        v = r.text.split("-- verdict ")[1].split("\n-- ")[0]
+        assert "CRASH" not in v and "(1 process failed as its runner expected: must_abort)" in v, v
+        crash = r.text.split("-- crash ")[1].split("\n-- ")[0]
+        assert 'expected: its runner expected test "must_abort" to fail' in crash, crash
+        c = cases(tree)
+        assert c["aborts"].find("failure") is None and c["fail"].find("failure") is not None
+        assert [x["ruleId"] for x in results(sarif)] == ["failed"]
+
+
 def test_ctest_recipes():
     """README: the whole ctest run under one etrace (the tests are the JUnit
     cases), and etrace as each test's command (-DETRACE=...)."""

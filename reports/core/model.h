@@ -168,6 +168,7 @@ struct et_process {
 	uint64_t reaped_ts;
 	struct lastwords *words;    /* the tail of its stdout and stderr (reports/process/lastwords.c) */
 	char *test_name;            /* the test a runner started it (or an ancestor) for (reports/process/testname.c) */
+	bool expected_fail;         /* its runner expected the test to fail, and it did (meson's EXPECTEDFAIL) */
 };
 
 #define ET_NOTES_KEPT 128

@@ -9,6 +9,7 @@
 #include "reports/heap/heap.h"
 #include "reports/hang/hang.h"
 #include "reports/process/sigsender.h"
+#include "reports/process/testname.h"
 #include "symbolize/faultaddr.h"
 #include "reports/syscalls/syscall_table.h"
 #include "reports/core/analysis.h"
@@ -394,6 +395,9 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	describe_wait_status(p->wait_status, &sb);
 	fprintf(out, "  pid %d (%s) %s\n", p->pid, p->argv && p->argv[0] ? sb_escaped(&esc, p->argv[0]) : "?",
 		p->exited ? sb_str(&sb) : "died");
+	if (process_expected_fail(m, p))
+		fprintf(out, "  expected: its runner expected test \"%s\" to fail\n",
+			sb_escaped(&esc, process_test_name(m, p)));
 	sb_reset(&sb);
 	describe_signal(c, &sb);
 	fprintf(out, "  %s\n", sb_str(&sb));

@@ -8,7 +8,8 @@
  * same status, the line could be either's: neither is named, and as many
  * lines of that status are passed over (a wrong name costs more than none).
  * Passing tests are not named: they exit 0 like meson's other children
- * (ninja, the compiler probes). */
+ * (ninja, the compiler probes). A test meson expected to fail
+ * (should_fail: EXPECTEDFAIL) is marked: its crash is no finding. */
 #include "mesontest.h"
 
 #include <ctype.h>
@@ -114,7 +115,7 @@ static const char *const results[] = { "FAIL", "ERROR", "TIMEOUT", "EXPECTEDFAIL
 
 /* "N/M name<spaces>RESULT<spaces>1.23s[   details]": the name (allocated)
  * and the status, false for any other line or a result without a status. */
-static bool parse_result(const char *line, char **name, int *code)
+static bool parse_result(const char *line, char **name, int *code, bool *expected)
 {
 	const char *s = line;
 	int n;
@@ -149,6 +150,7 @@ static bool parse_result(const char *line, char **name, int *code)
 			if (e == name_start || (size_t)(e - name_start) > MESON_NAME_MAX)
 				return false;
 			*name = x_checked(strndup(name_start, (size_t)(e - name_start)));
+			*expected = strcmp(results[k], "EXPECTEDFAIL") == 0;
 			return true;
 		}
 	}
@@ -204,7 +206,7 @@ static struct meson_skip *skip_of(struct meson_run *r, int code)
 
 /* A result line: the exited, failed, not yet matched children of meson with
  * its status. */
-static void on_result(struct et_model *m, struct meson_run *r, char *name, int code)
+static void on_result(struct et_model *m, struct meson_run *r, char *name, int code, bool expected)
 {
 	struct meson_skip *skip = skip_of(r, code);
 	if (skip->lines) {
@@ -223,10 +225,12 @@ static void on_result(struct et_model *m, struct meson_run *r, char *name, int c
 		match = c;
 		use(r, c);
 	}
-	if (candidates == 1 && !match->test_name)
+	if (candidates == 1 && !match->test_name) {
 		match->test_name = name;
-	else
+		match->expected_fail = expected;
+	} else {
 		free(name);
+	}
 	if (candidates > 1)
 		skip->lines = candidates - 1;
 }
@@ -277,10 +281,11 @@ void mesontest_on_stdout(struct et_model *m, struct meson_runs **runsp, struct e
 		clean_line(s->buf + b, i - b, line, sizeof(line));
 		char *name;
 		int code;
-		if (!parse_result(line, &name, &code))
+		bool expected;
+		if (!parse_result(line, &name, &code, &expected))
 			continue;
 		if (code)
-			on_result(m, r, name, code);
+			on_result(m, r, name, code, expected);
 		else
 			free(name);
 	}

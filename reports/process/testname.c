@@ -106,6 +106,16 @@ const char *process_test_name(const struct et_model *m, const struct et_process 
 	return NULL;
 }
 
+bool process_expected_fail(const struct et_model *m, const struct et_process *p)
+{
+	for (int depth = 0; p && depth < 64; depth++) {
+		if (p->test_name)
+			return p->expected_fail;
+		p = model_parent(m, p);
+	}
+	return false;
+}
+
 /* a write to stdout: meson's result lines name its failed children */
 static void testname_on_syscall(struct et_model *m, struct et_process *p, const struct et_record *r)
 {

@@ -11,4 +11,8 @@
  * ancestors, NULL when none did. Owned by the model. */
 const char *process_test_name(const struct et_model *m, const struct et_process *p);
 
+/* Its runner expected p's test to fail and it did (p or the ancestor the
+ * test is named by has expected_fail): its failure is no finding. */
+bool process_expected_fail(const struct et_model *m, const struct et_process *p);
+
 #endif

@@ -163,7 +163,8 @@ static bool quotes(const struct et_process *p, const struct et_process *c)
  * that collected it; by its end when no wait was seen): p's failure is
  * taken to be that one going up. A failed child whose last words p
  * printed comes first: a test suite's children fail on purpose (a test
- * that expects exit 10), and the runner quotes the one that failed it. */
+ * that expects exit 10), and the runner quotes the one that failed it. One
+ * its runner said was expected to fail did not fail the run. */
 static const struct et_process *cause_of(const struct et_model *m, const struct et_process *p)
 {
 	const struct et_process *best = NULL;
@@ -172,7 +173,7 @@ static const struct et_process *cause_of(const struct et_model *m, const struct 
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *c = m->procs[i];
 		if (c == p || c->ppid != p->pid || c->start_ts < p->start_ts || !verdict_process_failed(c) ||
-		    termination_cleanup(m, c))
+		    termination_cleanup(m, c) || process_expected_fail(m, c))
 			continue;
 		if (c->reaped_by && c->reaped_by != p->pid)
 			continue;
@@ -224,12 +225,22 @@ static void build_chain(const struct et_model *m, struct verdict *v)
 	v->handled = xcalloc(m->nprocs + 1, sizeof(*v->handled));
 }
 
+/* p failed as its runner expected: counted once, not a finding */
+static bool expected_failure(const struct et_model *m, struct verdict *v, const struct et_process *p)
+{
+	if (!process_expected_fail(m, p))
+		return false;
+	if (!in_list(v->expected, v->nexpected, p))
+		v->expected[v->nexpected++] = p;
+	return true;
+}
+
 static void add_crashes(const struct et_model *m, struct verdict *v)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
-		if (!process_crashed(p))
+		if (!process_crashed(p) || expected_failure(m, v, p))
 			continue;
 		const struct et_crash *c = p->crash;
 		struct verdict_item *it = add_item(m, v, VERDICT_CRASH, p);
@@ -341,7 +352,8 @@ static void add_killed(const struct et_model *m, struct verdict *v)
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
-		if ((v->nchain && p == v->chain[v->nchain - 1]) || !termination_failed_run(m, p))
+		if ((v->nchain && p == v->chain[v->nchain - 1]) || !termination_failed_run(m, p) ||
+		    expected_failure(m, v, p))
 			continue;
 		sb_reset(&sb);
 		termination_text(m, p, &sb);
@@ -380,7 +392,7 @@ static void find_handled(const struct et_model *m, struct verdict *v)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
 		if (p->pid != m->root_pid && verdict_process_failed(p) && !on_chain(v, p) && !process_crashed(p) &&
-		    !termination_failed_run(m, p))
+		    !termination_failed_run(m, p) && !expected_failure(m, v, p))
 			v->handled[v->nhandled++] = p;
 	}
 }
@@ -406,6 +418,7 @@ void verdict_build(const struct et_model *m, struct verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->system_procs = xcalloc(m->nprocs + 1, sizeof(*v->system_procs));
+	v->expected = xcalloc(m->nprocs + 1, sizeof(*v->expected));
 	build_chain(m, v);
 	add_crashes(m, v);
 	add_heap(m, v, false);
@@ -445,6 +458,7 @@ void verdict_free(struct verdict *v)
 	free(v->items);
 	free(v->chain);
 	free(v->handled);
+	free(v->expected);
 	free(v->system_procs);
 	memset(v, 0, sizeof(*v));
 }
@@ -716,6 +730,21 @@ void verdict_render_text(const struct et_model *m, const struct verdict *v, FILE
 			plural(v->nhandled, "process", "processes"), plural(v->nhandled, "its", "their"),
 			plural(v->nhandled, "", "s"), sb_str(&sb));
 	}
+	if (v->nexpected) {
+		sb_reset(&sb);
+		struct strbuf esc = STRBUF_INIT;
+		for (size_t i = 0; i < v->nexpected; i++) {
+			const char *test = process_test_name(m, v->expected[i]);
+			sb_printf(&sb, "%s%s", i ? ", " : "", sb_escaped(&esc, test ? test : program_of(v->expected[i])));
+			if (i == 7 && v->nexpected > 8) {
+				sb_printf(&sb, " and %zu more", v->nexpected - 8);
+				break;
+			}
+		}
+		sb_free(&esc);
+		fprintf(out, "        (%zu %s failed as %s runner expected: %s)\n", v->nexpected,
+			plural(v->nexpected, "process", "processes"), plural(v->nexpected, "its", "their"), sb_str(&sb));
+	}
 	sb_free(&sb);
 }
 
@@ -845,6 +874,12 @@ void verdict_render_json(const struct et_model *m, const struct verdict *v, stru
 		if (i)
 			sb_putc(sb, ',');
 		json_proc_ref(v->handled[i], sb);
+	}
+	sb_puts(sb, "],\"expected_failures\":[");
+	for (size_t i = 0; i < v->nexpected; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		json_proc_ref(v->expected[i], sb);
 	}
 	sb_puts(sb, "]}");
 }

@@ -60,6 +60,10 @@ struct verdict {
 	 * (the parent went on and exited 0, or failed for a later child) */
 	const struct et_process **handled;
 	size_t nhandled;
+	/* processes whose runner expected their test to fail, and it did
+	 * (meson's should_fail): counted, not findings */
+	const struct et_process **expected;
+	size_t nexpected;
 	/* heap findings of system programs, not listed without --system-findings:
 	 * [0] heap errors, [1] leaks, and the processes they are in */
 	size_t nsystem[2];
