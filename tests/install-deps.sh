@@ -5,7 +5,7 @@ PKGS="make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev
 libseccomp-dev libcapstone-dev pkg-config python3 strace valgrind gdb time iproute2 nftables libc6-dbg \
 heaptrack libjemalloc2 libpcap-dev sudo libclang-rt-14-dev libiberty-dev rustc python3-pytest golang-go \
 qemu-system-x86 busybox-static chromium python3-jsonschema meson ninja-build cmake groff-base bpftrace \
-libfribidi-dev unicode-data nodejs"
+libfribidi-dev unicode-data nodejs libgtest-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -610,3 +610,50 @@ def test_a_clean_compile_lists_no_failed_syscall():
         assert r.text.splitlines()[-1].startswith("SUMMARY: etrace: ") and "no findings" in r.text.splitlines()[-1]
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+GTEST_DEATH = r"""#include <gtest/gtest.h>
+#include <cstdio>
+#include <cstdlib>
+static void boom() { fprintf(stderr, "boom: bad state\n"); abort(); }
+TEST(Death, Aborts) { EXPECT_DEATH(boom(), getenv("DEATH_MESSAGE")); }
+TEST(Plain, Adds) { EXPECT_EQ(2, 1 + 1); }
+"""
+
+
+def test_a_gtest_death_test_is_no_crash_finding_and_a_failed_one_is():
+    """googletest's EXPECT_DEATH forks (fast style) or re-executes (threadsafe
+    style) a child that aborts on purpose; the parent collects it and the
+    test passes: the crash is counted under the verdict and the crash
+    section says it was handled, the run reads OK. When the death test fails
+    (the child died with another message) the crash is the finding again."""
+    if not os.path.exists("/usr/include/gtest/gtest.h"):
+        raise lib.Skip("googletest is not installed (tests/install-deps.sh: libgtest-dev)")
+    with tempfile.TemporaryDirectory(prefix="etrace-gtest-") as d:
+        src, exe = os.path.join(d, "death.cc"), os.path.join(d, "death")
+        with open(src, "w") as f:
+            f.write(GTEST_DEATH)
+        subprocess.run(["g++", "-g", "-O0", src, "-o", exe, "-lgtest", "-lgtest_main", "-pthread"],
+                       check=True, capture_output=True, timeout=120)
+        env = dict(os.environ, DEATH_MESSAGE="bad state")
+        for style in ("fast", "threadsafe"):
+            r = run([exe, f"--gtest_death_test_style={style}"], etrace_opts=["--junit", os.path.join(d, "j.xml")],
+                    env=env)
+            assert r.rc == 0, (style, r.stderr)
+            v = r.report["verdict"]
+            assert v["findings"] == [] and [c["program"] for c in v["handled_crashes"]] == ["death"], (style, v)
+            text = r.text.split("-- verdict ")[1].split("\n-- ")[0]
+            assert "CRASH" not in text and "exited 0: no unhandled crash" in text, text
+            assert "(1 process crashed and its parent collected it and exited 0: death; see the crash section)" in text
+            crash = r.text.split("-- crash ")[1].split("\n-- ")[0]
+            assert re.search(r"handled: its parent \(pid %d\) collected it and exited 0" % r.report["root_pid"], crash)
+            assert "in boom()" in crash, crash
+            assert r.text.splitlines()[-1].endswith("exited 0; no findings"), r.text.splitlines()[-1]
+            with open(os.path.join(d, "j.xml")) as f:
+                assert "<failure" not in f.read()
+        r = run([exe], env=dict(os.environ, DEATH_MESSAGE="another message"))
+        assert r.rc == 1, r.stderr
+        v = r.report["verdict"]
+        assert v["handled_crashes"] == [] and v["findings"][0]["kind"] == "crash", v
+        first = r.text.split("-- verdict ")[1].splitlines()[1]
+        assert first.startswith("CRASH   death (pid ") and "in boom() at " in first, first

@@ -167,6 +167,17 @@ int process_death_signal(const struct et_process *p)
 	return p->crash ? p->crash->sig : 0;
 }
 
+/* p crashed, and its parent collected the crash (a wait that returned it)
+ * and still exited 0: the parent expected it (a death test) or went on
+ * (a shell script's next command). */
+bool crash_handled(const struct et_model *m, const struct et_process *p)
+{
+	if (!process_crashed(p) || !p->reaped_by)
+		return false;
+	const struct et_process *parent = model_parent(m, p);
+	return parent && parent->pid == p->reaped_by && parent->exited && parent->wait_status == 0;
+}
+
 bool process_crashed(const struct et_process *p)
 {
 	return p->crash && signal_is_crash(process_death_signal(p));
@@ -395,9 +406,13 @@ static void render_one(const struct et_model *m, const struct et_process *p, FIL
 	describe_wait_status(p->wait_status, &sb);
 	fprintf(out, "  pid %d (%s) %s\n", p->pid, p->argv && p->argv[0] ? sb_escaped(&esc, p->argv[0]) : "?",
 		p->exited ? sb_str(&sb) : "died");
-	if (process_expected_fail(m, p))
+	if (process_expected_fail(m, p)) {
 		fprintf(out, "  expected: its runner expected test \"%s\" to fail\n",
 			sb_escaped(&esc, process_test_name(m, p)));
+	} else if (crash_handled(m, p)) {
+		const struct et_process *parent = model_parent(m, p);
+		fprintf(out, "  handled: its parent (pid %d) collected it and exited 0\n", parent ? parent->pid : p->ppid);
+	}
 	sb_reset(&sb);
 	describe_signal(c, &sb);
 	fprintf(out, "  %s\n", sb_str(&sb));

@@ -37,6 +37,9 @@ char *crash_abort_message(const struct et_model *m, const struct et_process *p, 
  * or an abort) rather than a termination (SIGPIPE, SIGTERM, SIGKILL...). */
 int process_death_signal(const struct et_process *p);
 bool process_crashed(const struct et_process *p);
+/* p crashed, its parent collected that (wait4, waitid) and exited 0: a
+ * death test, or a script that went on. */
+bool crash_handled(const struct et_model *m, const struct et_process *p);
 
 /* Who sent c's signal: "pid 12 (bash) thread 12 with kill(...)", "the
  * kernel: ...", as text and as a JSON object. */

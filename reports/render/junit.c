@@ -134,8 +134,9 @@ static void testcase(const struct et_model *m, const struct verdict *v, const st
 	for (size_t i = 0; i < v->nitems && !first; i++)
 		if (v->items[i].proc == p && failing_item(&v->items[i]))
 			first = &v->items[i];
-	/* a failure its runner expected (meson's should_fail) passes, as there */
-	bool failed = (verdict_process_failed(p) && !process_expected_fail(m, p)) || first;
+	/* a failure its runner or parent expected (meson's should_fail, a
+	 * death test) passes, as there */
+	bool failed = (verdict_process_failed(p) && !verdict_failure_expected(m, p)) || first;
 	if (failed) {
 		(*failures)++;
 		if (first) {

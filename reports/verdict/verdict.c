@@ -225,6 +225,11 @@ static void build_chain(const struct et_model *m, struct verdict *v)
 	v->handled = xcalloc(m->nprocs + 1, sizeof(*v->handled));
 }
 
+bool verdict_failure_expected(const struct et_model *m, const struct et_process *p)
+{
+	return process_expected_fail(m, p) || crash_handled(m, p);
+}
+
 /* p failed as its runner expected: counted once, not a finding */
 static bool expected_failure(const struct et_model *m, struct verdict *v, const struct et_process *p)
 {
@@ -242,6 +247,10 @@ static void add_crashes(const struct et_model *m, struct verdict *v)
 		const struct et_process *p = m->procs[i];
 		if (!process_crashed(p) || expected_failure(m, v, p))
 			continue;
+		if (crash_handled(m, p)) {
+			v->handled_crashes[v->nhandled_crashes++] = p;
+			continue;
+		}
 		const struct et_crash *c = p->crash;
 		struct verdict_item *it = add_item(m, v, VERDICT_CRASH, p);
 		const char *name = decode_signal_name(c->sig);
@@ -419,6 +428,7 @@ void verdict_build(const struct et_model *m, struct verdict *v)
 	memset(v, 0, sizeof(*v));
 	v->system_procs = xcalloc(m->nprocs + 1, sizeof(*v->system_procs));
 	v->expected = xcalloc(m->nprocs + 1, sizeof(*v->expected));
+	v->handled_crashes = xcalloc(m->nprocs + 1, sizeof(*v->handled_crashes));
 	build_chain(m, v);
 	add_crashes(m, v);
 	add_heap(m, v, false);
@@ -459,6 +469,7 @@ void verdict_free(struct verdict *v)
 	free(v->chain);
 	free(v->handled);
 	free(v->expected);
+	free(v->handled_crashes);
 	free(v->system_procs);
 	memset(v, 0, sizeof(*v));
 }
@@ -713,8 +724,8 @@ void verdict_render_text(const struct et_model *m, const struct verdict *v, FILE
 		const struct et_process *root = root_of(m);
 		if (root)
 			short_command(root, &sb);
-		fprintf(out, "%sOK%s      %s %s: no crash, heap error, failure or network error found\n", color_on(m, -1), color_off(m), sb_str(&sb),
-			v->failed ? "failed" : "exited 0");
+		fprintf(out, "%sOK%s      %s %s: no %scrash, heap error, failure or network error found\n", color_on(m, -1), color_off(m), sb_str(&sb),
+			v->failed ? "failed" : "exited 0", v->nhandled_crashes || v->nexpected ? "unhandled " : "");
 	}
 	if (v->nsystem[0] || v->nsystem[1]) {
 		sb_reset(&sb);
@@ -729,6 +740,13 @@ void verdict_render_text(const struct et_model *m, const struct verdict *v, FILE
 		fprintf(out, "        (%zu other %s exited non-zero and %s parent%s went on: %s)\n", v->nhandled,
 			plural(v->nhandled, "process", "processes"), plural(v->nhandled, "its", "their"),
 			plural(v->nhandled, "", "s"), sb_str(&sb));
+	}
+	if (v->nhandled_crashes) {
+		sb_reset(&sb);
+		programs_text(v->handled_crashes, v->nhandled_crashes, &sb);
+		fprintf(out, "        (%zu %s crashed and %s parent%s collected it and exited 0: %s; see the crash section)\n",
+			v->nhandled_crashes, plural(v->nhandled_crashes, "process", "processes"),
+			plural(v->nhandled_crashes, "its", "their"), plural(v->nhandled_crashes, "", "s"), sb_str(&sb));
 	}
 	if (v->nexpected) {
 		sb_reset(&sb);
@@ -874,6 +892,12 @@ void verdict_render_json(const struct et_model *m, const struct verdict *v, stru
 		if (i)
 			sb_putc(sb, ',');
 		json_proc_ref(v->handled[i], sb);
+	}
+	sb_puts(sb, "],\"handled_crashes\":[");
+	for (size_t i = 0; i < v->nhandled_crashes; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		json_proc_ref(v->handled_crashes[i], sb);
 	}
 	sb_puts(sb, "],\"expected_failures\":[");
 	for (size_t i = 0; i < v->nexpected; i++) {

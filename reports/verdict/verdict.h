@@ -64,6 +64,11 @@ struct verdict {
 	 * (meson's should_fail): counted, not findings */
 	const struct et_process **expected;
 	size_t nexpected;
+	/* crashed processes whose parent collected the crash and went on to
+	 * exit 0 (a death test: gtest's EXPECT_DEATH, a trap subprocess):
+	 * counted, not findings; the crash section has them */
+	const struct et_process **handled_crashes;
+	size_t nhandled_crashes;
 	/* heap findings of system programs, not listed without --system-findings:
 	 * [0] heap errors, [1] leaks, and the processes they are in */
 	size_t nsystem[2];
@@ -80,6 +85,10 @@ const char *verdict_kind_name(int kind);
 void verdict_item_text(const struct verdict_item *it, bool with_words, struct strbuf *out);
 void verdict_free(struct verdict *v);
 
+/* p failed in a way its runner or parent expected: its runner said so
+ * (meson's should_fail), or it crashed and its parent collected that and
+ * exited 0. The verdict counts it; a JUnit case passes. */
+bool verdict_failure_expected(const struct et_model *m, const struct et_process *p);
 /* p is on the chain, or crashed, failed or was killed in a way the verdict lists. */
 bool verdict_names(const struct verdict *v, const struct et_process *p);
 
