@@ -94,6 +94,35 @@ struct piece_ctx {
 	__u32 fault;
 };
 
+/* et_copy_piece's answer when the user memory could not be read (a
+ * piece is at most ET_CAP_MAX_ONE bytes) */
+#define ET_PIECE_FAULT 0xffffffffu
+
+/* One piece: at most ET_CAP_MAX_ONE - 8 of the len bytes at user address
+ * src to area[pos..end). Returns the bytes copied (0: no room), or
+ * ET_PIECE_FAULT. Global, verified once, not again for each state of
+ * piece_cb's loop. */
+__noinline __u32 et_copy_piece(struct et_task *t, __u32 pos, __u32 end, __u64 src, __u64 len)
+{
+	if (!t || pos >= end)
+		return 0;
+	__u64 n = end - pos;
+	if (n > len)
+		n = len;
+	if (n > ET_CAP_MAX_ONE - 8)
+		n = ET_CAP_MAX_ONE - 8;
+	__u64 at = pos;
+	barrier_var(at);
+	at &= CAP_MASK;
+	barrier_var(n);
+	n &= ET_CAP_MAX_ONE - 1;
+	if (!n)
+		return 0;
+	if (bpf_probe_read_user(&t->area[at], n, (void *)src))
+		return ET_PIECE_FAULT;
+	return n;
+}
+
 static long piece_cb(__u32 i, struct piece_ctx *cx)
 {
 	if (!cx->len) {
@@ -111,24 +140,13 @@ static long piece_cb(__u32 i, struct piece_ctx *cx)
 		if (!cx->len)
 			return 0;
 	}
-	if (cx->pos >= cx->end)
-		return 1;
-	__u64 n = cx->end - cx->pos;
-	if (n > cx->len)
-		n = cx->len;
-	if (n > ET_CAP_MAX_ONE - 8)
-		n = ET_CAP_MAX_ONE - 8;
-	__u64 pos = cx->pos;
-	barrier_var(pos);
-	pos &= CAP_MASK;
-	barrier_var(n);
-	n &= ET_CAP_MAX_ONE - 1;
-	if (!n)
-		return 1;
-	if (bpf_probe_read_user(&cx->t->area[pos], n, (void *)cx->base)) {
+	__u32 n = et_copy_piece(cx->t, cx->pos, cx->end, cx->base, cx->len);
+	if (n == ET_PIECE_FAULT) {
 		cx->fault = 1;
 		return 1;
 	}
+	if (!n)
+		return 1;
 	cx->pos += n;
 	cx->base += n;
 	cx->len -= n;
@@ -206,13 +224,24 @@ struct msg_ctx {
 	__u32 stride;    /* sizeof(struct mmsghdr), or 0 for one msghdr */
 	__u32 count;     /* messages to capture */
 	__u32 ret_len;   /* one msghdr: the bytes the call moved */
-	__u32 limit;     /* data bytes per message */
 	__u32 off;
 	__u32 fault;
 	__u8 arg;
 };
 
-static long msg_cb(__u32 k, struct msg_ctx *cx)
+/* et_capture_msg's answers that are not an offset (an offset is at most
+ * ET_CAP_AREA): the message header could not be read, the area is full */
+#define ET_MSG_FAULT 0xffffffffu
+#define ET_MSG_FULL 0xfffffffeu
+
+/* Message k (how: k | arg << 8 | 1 << 16 for a struct mmsghdr) whose
+ * header is at user address uh, appended at area[off]: returns the new
+ * offset, or ET_MSG_FAULT or ET_MSG_FULL. ret_len is the bytes the call
+ * moved (one msghdr; an mmsghdr has its own msg_len). A global function,
+ * verified once: as the body of msg_cb the verifier went over it again
+ * for each state of the loop it could not prove equal to one it had
+ * seen, ~6,000 instructions of et_sys_exit's ~10,000. */
+__noinline __u32 et_capture_msg(struct et_task *t, __u32 off, __u64 uh, __u32 ret_len, __u32 how)
 {
 	struct {
 		__u64 name;
@@ -222,17 +251,13 @@ static long msg_cb(__u32 k, struct msg_ctx *cx)
 		__u32 msg_len;   /* struct mmsghdr only */
 		__u32 pad2;
 	} h;
-	struct et_task *t = cx->t;
-	if (k >= cx->count || k >= ET_MSG_MAX)
-		return 1;
-	__u64 uh = cx->vec + (__u64)k * cx->stride;
-	if (bpf_probe_read_user(&h, cx->stride ? sizeof(h) : sizeof(h) - 8, (void *)uh)) {
-		cx->fault = 1;
-		return 1;
-	}
-	__u32 off = cx->off;
+	if (!t)
+		return ET_MSG_FULL;
+	bool mmsg = how & (1 << 16);
+	if (bpf_probe_read_user(&h, mmsg ? sizeof(h) : sizeof(h) - 8, (void *)uh))
+		return ET_MSG_FAULT;
 	if (off > ET_CAP_AREA - sizeof(struct ev_capture) - sizeof(struct et_msg) - 8)
-		return 1;
+		return ET_MSG_FULL;
 	__u64 coff = off;
 	barrier_var(coff);
 	coff &= CAP_MASK;
@@ -255,8 +280,9 @@ static long msg_cb(__u32 k, struct msg_ctx *cx)
 			namelen = 0;
 	}
 	pos += namelen;
-	__u32 len = cx->stride ? h.msg_len : cx->ret_len;
-	__u32 want = cx->limit;
+	__u32 len = mmsg ? h.msg_len : ret_len;
+	/* a datagram to or from port 53 is kept whole, up to ET_DNS_MAX */
+	__u32 want = (t->rec.flags & ET_SC_F_DNS) && data_max < ET_DNS_MAX ? ET_DNS_MAX : data_max;
 	if (want < ET_DNS_MAX && port53_at(h.name))
 		want = ET_DNS_MAX;
 	if (want > len)
@@ -270,14 +296,29 @@ static long msg_cb(__u32 k, struct msg_ctx *cx)
 	mh->len = len;
 	mh->namelen = namelen;
 	mh->flags = (__u16)h.flags;
-	c->arg = cx->arg;
+	c->arg = (how >> 8) & 0xff;
 	c->kind = ET_CAP_MSG;
-	c->seq = k;
+	c->seq = how & 0xff;
 	c->truncated = 0;
 	c->pad = 0;
 	c->len = end - (off + sizeof(*c));
 	t->rec.ncap++;
-	cx->off = (end + 7) & ~7U;
+	return (end + 7) & ~7U;
+}
+
+static long msg_cb(__u32 k, struct msg_ctx *cx)
+{
+	if (k >= cx->count || k >= ET_MSG_MAX)
+		return 1;
+	__u32 r = et_capture_msg(cx->t, cx->off, cx->vec + (__u64)k * cx->stride, cx->ret_len,
+				 k | (__u32)cx->arg << 8 | (cx->stride ? 1u << 16 : 0));
+	if (r == ET_MSG_FAULT) {
+		cx->fault = 1;
+		return 1;
+	}
+	if (r == ET_MSG_FULL)
+		return 1;
+	cx->off = r;
 	return 0;
 }
 
@@ -457,7 +498,6 @@ __noinline __u32 et_capture_msgs(struct et_task *t, __u32 off, __u64 ret, __u32 
 		return off;
 	struct msg_ctx mc = {
 		.t = t, .vec = t->rec.args[1], .arg = 1, .off = off,
-		.limit = (t->rec.flags & ET_SC_F_DNS) && data_max < ET_DNS_MAX ? ET_DNS_MAX : data_max,
 	};
 	if (k1 == ET_CAP_MSG) {
 		mc.count = 1;
