@@ -23,6 +23,10 @@
 
 void heaptune_start(void)
 {
+	/* one arena: the kernel's BTF is parsed on a thread (tracer_load),
+	 * which would otherwise allocate from an arena of its own, fresh
+	 * 4 KiB pages (~20 ms more CPU measured) */
+	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_MMAP_THRESHOLD, HEAP_PAD);
 	mallopt(M_TRIM_THRESHOLD, 2 * HEAP_PAD);
 	mallopt(M_TOP_PAD, HEAP_PAD);

@@ -578,25 +578,14 @@ int run_main(const struct run_opts *o)
 	if (to.data_max > ET_CAP_MAX_ONE - 8)
 		to.data_max = ET_CAP_MAX_ONE - 8;
 	startup_mark("the outputs opened");
-	tr = tracer_open(&to, &m, err, sizeof(err));
+	/* The target is forked (and held) before the BPF programs are loaded:
+	 * the fork copies less (no ring buffer mapped yet, no parsed BTF), and
+	 * the load may then use threads (tracer_load). */
+	tr = tracer_new(&m);
 	if (!tr) {
-		struct caps k;
-		caps_detect(&k);
-		const struct capability *miss = caps_first_missing_required(&k);
-		if (miss)
-			et_error("this kernel lacks %s: %s (etrace doctor shows all)", miss->name, miss->detail);
-		else
-			et_error("%s", err);
+		et_error("out of memory");
 		goto early_fail;
 	}
-
-	/* after the load: an auto-picked function backend may have fallen
-	 * back to tracepoints */
-	m.net->backend = m.net->skbs.backend = skb.backend;
-	m.net->backend_why = skb.why;
-	m.net->skbs.nfuncs = skb.funcs.n;
-	if (o->probe)
-		fill_probe(o->probe, &m, &skb);
 
 	struct et_cgroup cg;
 	if (cgroup_create(&cg, err, sizeof(err)) < 0) {
@@ -644,6 +633,25 @@ int run_main(const struct run_opts *o)
 		goto cleanup;
 	}
 	startup_mark("the target forked and held");
+	if (tracer_load(tr, &to, err, sizeof(err)) < 0) {
+		struct caps k;
+		caps_detect(&k);
+		const struct capability *miss = caps_first_missing_required(&k);
+		if (miss)
+			et_error("this kernel lacks %s: %s (etrace doctor shows all)", miss->name, miss->detail);
+		else
+			et_error("%s", err);
+		launch_abort(&t);
+		rc = ETRACE_EXIT_FAILURE;
+		goto cleanup;
+	}
+	/* after the load: an auto-picked function backend may have fallen
+	 * back to tracepoints */
+	m.net->backend = m.net->skbs.backend = skb.backend;
+	m.net->backend_why = skb.why;
+	m.net->skbs.nfuncs = skb.funcs.n;
+	if (o->probe)
+		fill_probe(o->probe, &m, &skb);
 	if (tracer_scope_task(tr, t.pidfd, err, sizeof(err)) < 0 ||
 	    (!preload_root && tracer_heap_attach(tr, t.pid, path, err, sizeof(err)) < 0)) {
 		et_error("%s", err);

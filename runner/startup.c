@@ -24,7 +24,7 @@ static struct {
 	double ms, cpu_ms;
 } phases[PHASES_MAX];
 static int nphases;
-static double last_mark, first_mark, last_cpu;
+static double last_mark, first_mark, last_cpu, cpu_before;
 
 static struct prog_stat {
 	char name[40];
@@ -63,7 +63,7 @@ bool startup_on(void)
 		on = v && *v && strcmp(v, "0") != 0;
 		if (on) {
 			first_mark = last_mark = now_ms();
-			last_cpu = cpu_ms();
+			cpu_before = last_cpu = cpu_ms();
 		}
 	}
 	return on;
@@ -167,7 +167,8 @@ void startup_report(void)
 		sum += phases[i].ms;
 		cpu += phases[i].cpu_ms;
 	}
-	fprintf(stderr, "  %8.1f %8.1f  in all (etrace's process: %.1f ms of CPU since it started)\n", sum, cpu, cpu_ms());
+	fprintf(stderr, "  %8.1f %8.1f  in all (etrace's process: %.1f ms of CPU since it started, %.1f before the first "
+		"phase: its exec, dynamic linking, options)\n", sum, cpu, cpu_ms(), cpu_before);
 	qsort(progs, (size_t)nprogs, sizeof(progs[0]), by_time);
 	long usec = 0, insns = 0;
 	int loaded = 0;

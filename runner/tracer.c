@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <semaphore.h>
 #include <unistd.h>
 
 #include <sys/resource.h>
@@ -175,22 +176,74 @@ static int corebtf_compare(struct tracer *t, char *err, size_t errlen)
 	return n < 0 ? -1 : 0;
 }
 
-struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char *err, size_t errlen)
+struct tracer *tracer_new(struct et_model *m)
 {
-	libbpf_set_print(quiet_libbpf);
-	if (syscall_table_init() < 0) {
-		snprintf(err, errlen, "cannot resolve syscall names (libseccomp)");
-		return NULL;
-	}
-	int corefd = -1;   /* the small BTF for CO-RE (corebtf.h), until the load */
 	struct tracer *t = calloc(1, sizeof(*t));
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
+	if (!t)
 		return NULL;
-	}
 	t->m = m;
 	t->func_links[0] = t->func_links[1] = -1;
 	t->watch.fd = -1;
+	t->events_fd = -1;
+	return t;
+}
+
+/* The kernel's BTF parsed on a thread (kernelfit_vmlinux: once, under a
+ * pthread_once, so a caller that needs it first waits for it). */
+static void *parse_vmlinux(void *unused)
+{
+	(void)unused;
+	kernelfit_vmlinux();
+	return NULL;
+}
+
+/* The ring buffer made and mapped on a thread, while the object is opened
+ * and loaded: the kernel zeroes and maps its pages one by one (16 MiB:
+ * ~5 ms to make, ~2 ms to map here). The load waits only for the map
+ * (ring_made), reused in place of the one libbpf would make. */
+struct ring_job {
+	struct tracer *t;
+	size_t bytes;
+	int fd;
+	struct ring_buffer *rb;
+	sem_t made;
+};
+
+static void *make_ring(void *arg)
+{
+	struct ring_job *j = arg;
+	j->fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, (__u32)j->bytes, NULL);
+	sem_post(&j->made);
+	if (j->fd >= 0)
+		j->rb = ring_buffer__new(j->fd, tr_on_record, j->t, NULL);
+	return NULL;
+}
+
+int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t errlen)
+{
+	struct et_model *m = t->m;
+	libbpf_set_print(quiet_libbpf);
+	if (syscall_table_init() < 0) {
+		snprintf(err, errlen, "cannot resolve syscall names (libseccomp)");
+		return -1;
+	}
+	int corefd = -1;   /* the small BTF for CO-RE (corebtf.h), until the load */
+	/* an allocation-heavy target sends ~100 MB/s of heap records through
+	 * it with --heap-backend=uprobe; the preload library's records go
+	 * through its own rings, and the ring's pages cost start-up and exit
+	 * time (zeroed at creation, mapped, unmapped: ~6 ms more for 32M) */
+	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes
+				: o->heap && o->heap_backend == HEAP_BACKEND_UPROBE ? 32u << 20 : 16u << 20);
+	/* Threads only now: the target was forked before (glibc's first
+	 * pthread_create installs its handler of signal 33, which a child
+	 * forked later would inherit in place of an ignored one). */
+	pthread_t btf_thread, ring_thread;
+	bool btf_threaded = pthread_create(&btf_thread, NULL, parse_vmlinux, NULL) == 0;
+	struct ring_job ring = { .t = t, .bytes = rb, .fd = -1 };
+	sem_init(&ring.made, 0, 0);
+	bool ring_threaded = pthread_create(&ring_thread, NULL, make_ring, &ring) == 0;
+	if (!ring_threaded)
+		sem_post(&ring.made);   /* libbpf makes the map, the ring is mapped after the load */
 	/* CO-RE against a small BTF written for the object (corebtf.h) */
 	char corepath[64];
 	corefd = corebtf_reserve(corepath, sizeof(corepath));
@@ -205,11 +258,16 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	 * out (the gaps go to the report), the others are told the argument
 	 * count of the tracepoints whose signature changed */
 	const struct btf *vmlinux = kernelfit_vmlinux();
+	if (btf_threaded) {
+		pthread_join(btf_thread, NULL);
+		btf_threaded = false;
+	}
 	if (!vmlinux) {
 		snprintf(err, errlen, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; run 'etrace doctor'",
 			 strerror(errno));
 		goto fail;
 	}
+	startup_mark("the kernel's BTF parsed");
 	size_t elf_size;
 	const void *elf = etrace_bpf__elf_bytes(&elf_size);
 	if (corefd >= 0 && corebtf_fill(corefd, t->skel->obj, elf, elf_size, vmlinux) < 0) {
@@ -222,6 +280,7 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 			goto fail;
 		}
 	}
+	startup_mark("the small CO-RE BTF written");
 	t->skel->rodata->data_max = o->data_max;
 	const struct invoker *w = invoker_get();
 	t->skel->rodata->redact_on = w->sudo;
@@ -244,12 +303,6 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 		nr_uret = 335; /* Linux 6.11; libseccomp 2.5 predates it */
 #endif
 	t->skel->rodata->nr_uretprobe = nr_uret < 0 ? 0xffffffffu : (__u32)nr_uret;
-	/* an allocation-heavy target sends ~100 MB/s of heap records through
-	 * it with --heap-backend=uprobe; the preload library's records go
-	 * through its own rings, and the ring's pages cost start-up and exit
-	 * time (zeroed at creation, mapped, unmapped: ~6 ms more for 32M) */
-	size_t rb = round_pow2(o->buffer_bytes ? o->buffer_bytes
-				: o->heap && o->heap_backend == HEAP_BACKEND_UPROBE ? 32u << 20 : 16u << 20);
 	t->heap_hold = o->heap && o->heap_hold;
 	t->skel->rodata->etrace_tgid = (__u32)getpid();
 	t->shared.wakeup_bytes = rb / 2;
@@ -345,8 +398,13 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	t->skel->rodata->net_lazy = lazy_net;
 	/* a process held at its socket() is resumed by the watcher as well */
 	t->need_watch = t->need_watch || (lazy_net && !release_kfuncs);
-	startup_mark("the kernel's BTF read, the programs picked");
+	startup_mark("the programs picked");
 	startup_verifier_prepare(t->skel->obj, "etrace");
+	sem_wait(&ring.made);
+	if (ring.fd >= 0 && bpf_map__reuse_fd(t->skel->maps.events, ring.fd) == 0) {
+		t->events_fd = ring.fd;
+		ring.fd = -1;
+	}
 	int rc = etrace_bpf__load(t->skel);
 	startup_verifier_collect(t->skel->obj, "etrace");
 	if (corefd >= 0)
@@ -396,18 +454,37 @@ struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char
 	}
 	if (m->nfuncs && tr_funcs_open(t, o->func_binary, err, errlen) < 0)
 		goto fail;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), tr_on_record, t, NULL);
+	if (ring_threaded) {
+		pthread_join(ring_thread, NULL);
+		ring_threaded = false;
+		if (t->events_fd >= 0)
+			t->rb = ring.rb;     /* the map the load used */
+		else
+			ring_buffer__free(ring.rb);
+		ring.rb = NULL;
+	}
+	if (!t->rb)
+		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), tr_on_record, t, NULL);
 	if (!t->rb) {
 		snprintf(err, errlen, "cannot map the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	sem_destroy(&ring.made);
 	startup_mark("the function and --skb probes attached, the ring buffer mapped");
-	return t;
+	return 0;
 fail:
 	if (corefd >= 0)
 		close(corefd);
-	tracer_close(t);
-	return NULL;
+	if (btf_threaded)
+		pthread_join(btf_thread, NULL);
+	if (ring_threaded) {
+		pthread_join(ring_thread, NULL);
+		ring_buffer__free(ring.rb);
+	}
+	if (ring.fd >= 0)
+		close(ring.fd);
+	sem_destroy(&ring.made);
+	return -1;
 }
 
 int tracer_scope_task(struct tracer *t, int pidfd, char *err, size_t errlen)
@@ -502,12 +579,24 @@ int tracer_snapshot(struct tracer *t, uint32_t reason, int sig, int sender, uint
 	return n;
 }
 
+static void *free_ring(void *rb)
+{
+	ring_buffer__free(rb);
+	return NULL;
+}
+
 void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
 	startup_mark("(before the detach)");
-	ring_buffer__free(t->rb);
+	/* the ring's mapping (two views of 16 MiB) goes on a thread while
+	 * the programs are detached */
+	pthread_t unmap;
+	bool unmapping = t->rb && pthread_create(&unmap, NULL, free_ring, t->rb) == 0;
+	if (!unmapping)
+		ring_buffer__free(t->rb);
+	t->rb = NULL;
 	hangsnap_free(t->hs);
 	/* no stop outlives etrace: none started from here on, none left
 	 * (no object when opening it failed: nothing was loaded then) */
@@ -536,6 +625,10 @@ void tracer_close(struct tracer *t)
 	free(t->heap_exe);
 	funcs_bpf__destroy(t->funcs);
 	etrace_bpf__destroy(t->skel);
+	if (unmapping)
+		pthread_join(unmap, NULL);
+	if (t->events_fd >= 0)
+		close(t->events_fd);
 	startup_mark("the BPF object closed");
 	free(t);
 }

@@ -31,8 +31,13 @@ struct tracer_opts {
 	int timeacct;          /* --sched=on: where time went, from sched_switch (bpf/timeacct.h) */
 };
 
-/* Loads and attaches every program. Returns NULL with a message in err. */
-struct tracer *tracer_open(const struct tracer_opts *o, struct et_model *m, char *err, size_t errlen);
+/* A tracer with nothing loaded yet (NULL: out of memory): the preload
+ * backend can be opened and the target forked before tracer_load. */
+struct tracer *tracer_new(struct et_model *m);
+/* Loads and attaches every program. Returns 0, or -1 with a message in
+ * err (then only tracer_close). Starts threads: the target must have been
+ * forked before. */
+int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t errlen);
 /* Every record as it arrives, before the model sees it (--record). */
 void tracer_set_raw_sink(struct tracer *t, void (*fn)(void *ctx, const void *data, size_t size), void *ctx);
 /* Marks a task (through its pidfd) as traced, waiting for its execve. */

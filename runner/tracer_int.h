@@ -35,6 +35,7 @@ struct tracer {
 	bool heap_load_failed;
 	struct skb_plan *skb;       /* --skb: its function backend's links */
 	struct ring_buffer *rb;
+	int events_fd;              /* the ring buffer's map, made on a thread (-1: by libbpf) */
 	struct et_model *m;
 	void (*raw)(void *ctx, const void *data, size_t size); /* --record */
 	void *raw_ctx;
