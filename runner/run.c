@@ -715,7 +715,8 @@ int run_main(const struct run_opts *o)
 	if (!m.net->backend_why) {
 		struct caps k;
 		const char *w;
-		caps_detect_net(&k);
+		if (!tracer_net_caps(tr, &k))
+			caps_detect_net(&k);
 		const char *best = caps_net_backend(&k, &w);
 		snprintf(net_why, sizeof(net_why), "connections by their tracepoints; --skb would follow packets by %s: %s",
 			 best, w);

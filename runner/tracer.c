@@ -207,6 +207,8 @@ struct ring_job {
 	int fd;
 	struct ring_buffer *rb;
 	sem_t made;
+	bool net_caps;   /* then the end-of-run note's probe of --skb's backends */
+	struct caps caps;
 };
 
 static void *make_ring(void *arg)
@@ -216,7 +218,17 @@ static void *make_ring(void *arg)
 	sem_post(&j->made);
 	if (j->fd >= 0)
 		j->rb = ring_buffer__new(j->fd, tr_on_record, j->t, NULL);
+	if (j->net_caps)
+		caps_detect_net(&j->caps);
 	return NULL;
+}
+
+bool tracer_net_caps(struct tracer *t, struct caps *k)
+{
+	if (!t->net_caps_done)
+		return false;
+	*k = t->net_caps;
+	return true;
 }
 
 int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t errlen)
@@ -239,7 +251,9 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 	 * forked later would inherit in place of an ignored one). */
 	pthread_t btf_thread, ring_thread;
 	bool btf_threaded = pthread_create(&btf_thread, NULL, parse_vmlinux, NULL) == 0;
-	struct ring_job ring = { .t = t, .bytes = rb, .fd = -1 };
+	/* without --skb or --net-backend the report says what --skb could
+	 * use: probed here, not after the run */
+	struct ring_job ring = { .t = t, .bytes = rb, .fd = -1, .net_caps = !o->skb || !o->skb->why };
 	sem_init(&ring.made, 0, 0);
 	bool ring_threaded = pthread_create(&ring_thread, NULL, make_ring, &ring) == 0;
 	if (!ring_threaded)
@@ -253,7 +267,9 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	startup_mark("the BPF object opened");
+	/* the network's object too (tr_net_open), while the BTF thread works */
+	t->net = net_bpf__open();
+	startup_mark("the BPF objects opened");
 	/* what this kernel has: programs whose tracepoint it lacks are left
 	 * out (the gaps go to the report), the others are told the argument
 	 * count of the tracepoints whose signature changed */
@@ -462,6 +478,8 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 		else
 			ring_buffer__free(ring.rb);
 		ring.rb = NULL;
+		t->net_caps = ring.caps;
+		t->net_caps_done = ring.net_caps;
 	}
 	if (!t->rb)
 		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), tr_on_record, t, NULL);

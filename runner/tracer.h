@@ -3,6 +3,7 @@
 #ifndef ETRACE_TRACER_H
 #define ETRACE_TRACER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -70,6 +71,10 @@ void tracer_end_holds(struct tracer *t);
 int tracer_snapshot(struct tracer *t, uint32_t reason, int sig, int sender, uint64_t timeout_ns);
 /* Loads the snapshot's programs in the background now (--timeout). */
 void tracer_snapshot_prepare(struct tracer *t);
+/* What caps_detect_net() finds (true), if the load probed it on a thread
+ * (without --skb or --net-backend); false: the caller probes. */
+struct caps;
+bool tracer_net_caps(struct tracer *t, struct caps *k);
 /* Copies the in-kernel per-syscall totals and loss counters into the model. */
 void tracer_collect(struct tracer *t);
 /* Detaches and frees everything. */

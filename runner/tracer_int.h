@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "tracer.h"
+#include "doctor.h"
 #include "holdwatch.h"
 #include "bpf/events.h"
 #include "runner/heap/heaprec.h"
@@ -36,6 +37,8 @@ struct tracer {
 	struct skb_plan *skb;       /* --skb: its function backend's links */
 	struct ring_buffer *rb;
 	int events_fd;              /* the ring buffer's map, made on a thread (-1: by libbpf) */
+	struct caps net_caps;       /* what --skb could use, probed on that thread */
+	bool net_caps_done;
 	struct et_model *m;
 	void (*raw)(void *ctx, const void *data, size_t size); /* --record */
 	void *raw_ctx;

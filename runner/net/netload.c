@@ -32,7 +32,8 @@
  * not they load), told the argument counts of the ones that changed. */
 int tr_net_open(struct tracer *t, const struct kernel_tp_args *tpa, char *err, size_t errlen)
 {
-	t->net = net_bpf__open();
+	if (!t->net)   /* tracer_load opens it while the kernel's BTF is parsed */
+		t->net = net_bpf__open();
 	if (!t->net) {
 		snprintf(err, errlen, "cannot open the network's BPF object: %s", strerror(errno));
 		return -1;
