@@ -18,16 +18,34 @@ struct iov_ctx {
 	__u32 left;     /* bytes still allowed in all */
 };
 
-static long iov_cb(__u32 i, struct iov_ctx *cx)
+/* et_capture_iov's answer when the iovec cannot be read */
+#define ET_IOV_STOP 0xffffffffu
+
+/* iovec i (at user address uiov) of a writev to stderr, at most left
+ * bytes of it, appended at area[off]: returns the new offset, and the bytes
+ * the iovec counted for in its upper 16 bits (both are under 64 KiB), or
+ * ET_IOV_STOP. Global, verified once, not for each state of iov_cb's loop
+ * (its remaining bytes and offset differ at each turn). */
+__noinline __u32 et_capture_iov(struct et_task *t, __u32 off, __u64 uiov, __u32 i, __u32 left)
 {
 	struct { __u64 base, len; } v;
-	if (i >= 8 || cx->left < 16 ||
-	    bpf_probe_read_user(&v, sizeof(v), (void *)(cx->iov + (__u64)i * sizeof(v))))
-		return 1;
-	__u32 n = v.len > cx->left ? cx->left : v.len;
+	if (!t || bpf_probe_read_user(&v, sizeof(v), (void *)uiov))
+		return ET_IOV_STOP;
+	__u32 n = v.len > left ? left : v.len;
 	if (n && v.base)
-		cx->off = put_capture(cx->t, cx->off, 1, ET_CAP_IOV_IN, i, (void *)v.base, n, false);
-	cx->left -= n;
+		off = put_capture(t, off, 1, ET_CAP_IOV_IN, i, (void *)v.base, n, false);
+	return (n & 0xffff) << 16 | (off & 0xffff);
+}
+
+static long iov_cb(__u32 i, struct iov_ctx *cx)
+{
+	if (i >= 8 || cx->left < 16)
+		return 1;
+	__u32 r = et_capture_iov(cx->t, cx->off, cx->iov + (__u64)i * 16, i, cx->left);
+	if (r == ET_IOV_STOP)
+		return 1;
+	cx->off = r & 0xffff;
+	cx->left -= r >> 16;
 	return 0;
 }
 
