@@ -340,6 +340,7 @@ static int event_loop(struct tracer *tr, struct et_model *m, struct target *t, i
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PIDFD, (id_t)t->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
 			status = wait_status_of(&si);
+			startup_mark("the target's run, until its exit was seen");
 			break;
 		}
 	}
@@ -702,7 +703,7 @@ int run_main(const struct run_opts *o)
 	if (o->timeout_ns)
 		hw.deadline = m.start_ts + o->timeout_ns;
 	status = event_loop(tr, &m, &t, sigfd, &hw, o->timeout_ns);
-	startup_mark("the target's run (the event loop)");
+	startup_mark("the last records read");
 	/* what is left of the tree runs on untraced: none of it may stay stopped */
 	tracer_end_holds(tr);
 	m.end_ts = mono_ns();

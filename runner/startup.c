@@ -161,12 +161,21 @@ void startup_report(void)
 		return;
 	done = true;
 	fprintf(stderr, "etrace: start-up and teardown (ETRACE_STARTUP), ms:\n  %8s %8s\n", "wall", "cpu");
-	double sum = 0, cpu = 0;
+	double sum = 0, cpu = 0, fin = 0, fin_cpu = 0;
+	bool finishing = false;
 	for (int i = 0; i < nphases; i++) {
 		fprintf(stderr, "  %8.1f %8.1f  %s\n", phases[i].ms, phases[i].cpu_ms, phases[i].what);
 		sum += phases[i].ms;
 		cpu += phases[i].cpu_ms;
+		if (finishing) {
+			fin += phases[i].ms;
+			fin_cpu += phases[i].cpu_ms;
+		}
+		finishing = finishing || strcmp(phases[i].what, "the target's run, until its exit was seen") == 0;
 	}
+	if (finishing)
+		fprintf(stderr, "  %8.1f %8.1f  of which the finish, from the target's exit to the report (before etrace's own exit)\n",
+			fin, fin_cpu);
 	fprintf(stderr, "  %8.1f %8.1f  in all (etrace's process: %.1f ms of CPU since it started, %.1f before the first "
 		"phase: its exec, dynamic linking, options)\n", sum, cpu, cpu_ms(), cpu_before);
 	qsort(progs, (size_t)nprogs, sizeof(progs[0]), by_time);
