@@ -10,6 +10,7 @@
 #include "sys.h"
 #include "stackwalk.h"
 #include "quarantine.h"
+#include "populate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,14 @@ static struct hr_record *records;
 static struct hr_stack *stacks;
 static uint32_t *stack_index;     /* 2 * nstacks ids, after stacks[] */
 static uint64_t rec_mask, stack_mask, map_len;
+/* the ring's records, its stack table and its stack index populated ahead
+ * of the writers (populate.h): the first lap of the ring a chunk ahead of
+ * head, the table a chunk ahead of stacks_used, the index (hashed: any of
+ * its pages at any time) all at once when the 16th stack is made */
+static struct hr_ahead ring_ahead, stacks_ahead, index_ahead;
+#define RING_AHEAD (32u << 10)
+#define STACKS_AHEAD (8u << 10)
+#define INDEX_AT 16
 static int use_mono;
 static int exited;                /* the exit hand-over happened (this image) */
 static int consumer_gone;         /* a wait for room timed out: do not wait again until tail moves */
@@ -227,6 +236,9 @@ static void start(void)
 	records = (struct hr_record *)(h + 1);
 	stacks = (struct hr_stack *)(records + nrec);
 	stack_index = (uint32_t *)(stacks + nst);
+	hr_ahead_init(&ring_ahead, p, 0, (uint64_t)((char *)stacks - (char *)p));
+	hr_ahead_init(&stacks_ahead, p, (uint64_t)((char *)stacks - (char *)p), (uint64_t)((char *)stack_index - (char *)p));
+	hr_ahead_init(&index_ahead, p, (uint64_t)((char *)stack_index - (char *)p), map_len);
 	int s = channel();
 	struct hr_msg m = { .type = HR_MSG_RING, .version = HR_VERSION, .ts = mono_ns() };
 	int sent = s >= 0 ? send_msg(s, &m, fd) : -1;
@@ -304,6 +316,9 @@ static uint32_t intern(const uint64_t *fr, uint32_t n)
 				if (k > stack_mask)
 					break;
 				struct hr_stack *s = &stacks[k];
+				hr_ahead(&stacks_ahead, (uint64_t)((char *)(s + 1) - (char *)ring) + STACKS_AHEAD);
+				if (k == INDEX_AT - 1)
+					hr_ahead(&index_ahead, map_len);
 				s->hash = h;
 				memcpy(s->frames, fr, n * sizeof(*fr));
 				s->nframes = n;
@@ -423,6 +438,7 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 	if (have_prefetchw)
 		prefetchw(&records[(slot + 8) & rec_mask]);
 	struct hr_record *r = &records[slot & rec_mask];
+	hr_ahead(&ring_ahead, (uint64_t)((char *)(r + 1) - (char *)ring) + RING_AHEAD);
 	r->op = (uint8_t)op;
 	r->tid = t_tid;
 	r->stack = stack;
