@@ -105,8 +105,9 @@ int heap_ingest_interned(struct et_model *m, const struct ev_heap *e, uint32_t s
 /* A hint, no effect on the model: a record of pid's about addr comes
  * soon (the preload's drain reads ahead in the ring), so the cache lines
  * of the tables it will look addr up in are asked for now, and their
- * misses overlap the records before it. */
-void heap_prefetch(struct et_model *m, int pid, uint64_t addr);
+ * misses overlap the records before it. freed: the record frees addr (it
+ * goes into the recent frees; an allocation does not look there). */
+void heap_prefetch(struct et_model *m, int pid, uint64_t addr, bool freed);
 /* A new process (not a thread): the child starts with a copy of the parent's
  * live blocks and recent frees. */
 void heap_on_fork(struct et_model *m, struct et_process *parent, struct et_process *child);

@@ -161,7 +161,7 @@ static void live_add(struct heap_proc *hp, const struct ev_heap *e, uint64_t ptr
 		hp->replaced++;
 		btab_remove(&hp->live, old);
 	}
-	freed_forget(hp, ptr);
+	/* its earlier frees stay in the record, stale (heap.c) */
 	if (size > SIZE_MASK)
 		size = SIZE_MASK;
 	struct heap_block b = { ptr, size | ((uint64_t)op << 48), e->h.ts, stack, (int32_t)e->h.tid };

@@ -251,7 +251,11 @@ uint32_t heap_stack_intern(struct et_heap *H, const uint64_t *f, size_t n);
 struct heap_proc *hp_new(struct et_heap *H, struct et_process *p);
 void hp_drop_tables(struct heap_proc *hp);
 struct et_process *heap_proc_for(struct et_model *m, const struct ev_header *h);
+/* The latest free of addr, unless addr was allocated again since. */
 struct heap_freed *freed_find(const struct heap_proc *hp, uint64_t addr);
+/* Whether the free in slot is still the block at its address: no later
+ * free of the address, no block live there. */
+bool freed_current(const struct heap_proc *hp, size_t slot);
 void freed_forget(struct heap_proc *hp, uint64_t addr);
 void freed_add(struct heap_proc *hp, const struct heap_freed *f);
 void heap_resolve_error_stacks(struct et_heap *H, struct heap_error *e);

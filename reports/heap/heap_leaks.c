@@ -476,7 +476,8 @@ int heap_crash_context(const struct et_model *m, const struct et_process *p, uin
 		const struct heap_freed *f = &hp->freed[i];
 		uint64_t dist = 0;
 		int rel;
-		if (!f->addr || f->ts > ts || !(rel = heap_relation(addr, f->addr, f->size, &dist)))
+		if (!f->addr || f->ts > ts || !(rel = heap_relation(addr, f->addr, f->size, &dist)) ||
+		    !freed_current(hp, i))
 			continue;
 		if (rel > frel || (rel == frel && f->ts > fb->ts)) {
 			fb = f;

@@ -586,9 +586,11 @@ static void ring_drain(struct heaprec *h, struct ring *r, enum drain_mode mode)
 			 * are not trusted for anything else) */
 			const struct hr_record *ahead = &r->recs[(r->tail + 8) & (r->nrec - 1)];
 			uint64_t a = __atomic_load_n(&ahead->ptr, __ATOMIC_RELAXED);
-			h->sink.prefetch(h->sink.ctx, r->pid, a);
-			if (__atomic_load_n(&ahead->op, __ATOMIC_RELAXED) == ET_HEAP_REALLOC)
-				h->sink.prefetch(h->sink.ctx, r->pid, __atomic_load_n(&ahead->arg, __ATOMIC_RELAXED));
+			uint8_t op = __atomic_load_n(&ahead->op, __ATOMIC_RELAXED);
+			h->sink.prefetch(h->sink.ctx, r->pid, a,
+					 op == ET_HEAP_FREE || op == ET_HEAP_DELETE || op == ET_HEAP_DELETE_ARRAY);
+			if (op == ET_HEAP_REALLOC)
+				h->sink.prefetch(h->sink.ctx, r->pid, __atomic_load_n(&ahead->arg, __ATOMIC_RELAXED), 1);
 		}
 		struct hr_record in;
 		memcpy(&in, slot, sizeof(in));

@@ -27,8 +27,9 @@ struct heaprec_sink {
 	uint32_t (*intern)(void *ctx, const uint64_t *frames, size_t n);
 	void (*heap)(void *ctx, const void *e, size_t size, uint32_t stack);
 	int (*want_frames)(void *ctx);
-	/* optional, a hint: a record of pid's about addr comes soon */
-	void (*prefetch)(void *ctx, int pid, uint64_t addr);
+	/* optional, a hint: a record of pid's about addr comes soon (freed:
+	 * it frees addr) */
+	void (*prefetch)(void *ctx, int pid, uint64_t addr, int freed);
 	/* whether pid may hand a ring over (the kernel marked it preloaded at
 	 * its exec or fork: not a privileged process, not another run's) */
 	int (*may_record)(void *ctx, int pid);

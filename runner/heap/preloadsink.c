@@ -78,9 +78,9 @@ static void preload_heap(void *ctx, const void *data, size_t size, uint32_t stac
 	model_ingest_heap(t->m, data, stack);
 }
 
-static void preload_prefetch(void *ctx, int pid, uint64_t addr)
+static void preload_prefetch(void *ctx, int pid, uint64_t addr, int freed)
 {
-	heap_prefetch(((struct tracer *)ctx)->m, pid, addr);
+	heap_prefetch(((struct tracer *)ctx)->m, pid, addr, freed != 0);
 }
 
 static int preload_want_frames(void *ctx)
