@@ -9,6 +9,7 @@
 #include "heapring.h"
 #include "sys.h"
 #include "stackwalk.h"
+#include "sites.h"
 #include "quarantine.h"
 #include "populate.h"
 
@@ -468,6 +469,7 @@ static void before_fork(void)
 static void after_fork_child(void)
 {
 	t_tid = 0;
+	hr_sites_new_process();   /* the sites' lock may be held by a thread not here */
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY || exited)
 		return;
 	/* the parent's ring is not mapped here (MADV_DONTFORK) */

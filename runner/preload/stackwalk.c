@@ -39,6 +39,7 @@
 #include "stackwalk.h"
 #include "heapring.h"
 #include "cfi.h"
+#include "sites.h"
 #include "sys.h"
 
 #include <fcntl.h>
@@ -101,6 +102,7 @@ void hr_stack_init(void)
 	cfi_walk(none, 2, NULL);
 	const char *w = getenv("ETRACE_HEAP_WALK");
 	rules_off = w && strcmp(w, "libgcc") == 0;
+	hr_sites_init();
 	__atomic_store_n(&cfi_ready, 1, __ATOMIC_RELEASE);
 	int fd = (int)hr_sys3(SYS_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
@@ -129,6 +131,7 @@ void hr_stack_init(void)
 
 void hr_stack_forget(void)
 {
+	hr_sites_new_process();
 	t_known = 0;
 	t_asked = 0;
 }
@@ -156,34 +159,30 @@ static void learn_stack(void)
 	pthread_attr_destroy(&a);
 }
 
-/* This thread's call sites, by the return address and the hook's frame
- * (the same caller at another depth is another entry), four ways a set,
- * the least recently used way replaced. A site may hold more than one
- * way: the same call at the same depth reached through different callers
- * (libfribidi's run lists from two functions of the test: with one entry a
- * site, each call walked again and interned the stack the other had
- * replaced, a third of its 3.4 M calls; with two ways a set and sixteen
- * sets, cc1 found its site in 43% of 211 k calls; here 60%, fribidi all).
- * A walk through an entry reuses the rule of every frame whose pc is the
- * one kept at that depth (a rule is a function of the pc, for one
- * generation of cfi.c's table) instead of looking it up, and the recorder
- * reuses the entry's stack id when every frame is the same: each return
- * address is still read from the stack and compared, so a different stack
- * is never given a cached id (a site taken over by another call site
- * keeps its frames and rules: they are only what the walk compares with).
- * Only the owning thread touches its entries, and never from a signal
- * handler that interrupted it in the library (hr_busy: such a call is not
- * recorded). 128 entries, ~100 KiB of TLS a thread (pthread_create of a
- * thread that allocates: ~90 us here with or without them). */
-#define SITE_SETS 32
-#define SITE_WAYS 4
-static __thread struct hr_site t_sites[SITE_SETS][SITE_WAYS] HR_TLS;
-static __thread uint32_t t_used[SITE_SETS][SITE_WAYS] HR_TLS;   /* when each way was used last */
-static __thread uint32_t t_clock HR_TLS;
+/* This thread's call sites (sites.h: a block outside TLS), by the return
+ * address and the hook's frame (the same caller at another depth is
+ * another entry), four ways a set, the least recently used way replaced.
+ * A site may hold more than one way: the same call at the same depth
+ * reached through different callers (libfribidi's run lists from two
+ * functions of the test: with one entry a site, each call walked again
+ * and interned the stack the other had replaced, a third of its 3.4 M
+ * calls; cc1 found its site in 43% of 211 k calls with 16 sets of 2, 60%
+ * with 32 sets of 4). A walk through an entry reuses the rule of every
+ * frame whose pc is the one kept at that depth (a rule is a function of
+ * the pc, for one generation of cfi.c's table) instead of looking it up,
+ * and the recorder reuses the entry's stack id when every frame is the
+ * same: each return address is still read from the stack and compared, so
+ * a different stack is never given a cached id (a site taken over by
+ * another call site keeps its frames and rules: they are only what the
+ * walk compares with). Only the owning thread touches its entries, and
+ * never from a signal handler that interrupted it in the library (hr_busy:
+ * such a call is not recorded). A thread without a block (ending) walks
+ * into one scratch entry, remembered for its next call only. */
+static __thread struct hr_site t_scratch HR_TLS;
 
 static unsigned set_of(uint64_t ra, uint64_t fp)
 {
-	return (unsigned)(((ra ^ (fp << 16) ^ (fp >> 4)) * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctz(SITE_SETS)));
+	return (unsigned)(((ra ^ (fp << 16) ^ (fp >> 4)) * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctz(HR_SITE_SETS)));
 }
 
 /* Whether e is the site (ra, fp) walked before against the bound hi, by
@@ -202,16 +201,10 @@ static inline int still_holds(const struct hr_site *e, uint64_t ra, uint64_t fp,
 	return k == e->nrd;
 }
 
-/* The entry a new walk of the site (ra, fp) goes into: the set's least
- * recently used way (another stack of the same site stays in its way). */
-static struct hr_site *site_for_walk(unsigned set, uint64_t ra, uint64_t fp, uint64_t gen)
+/* e made the entry of the site (ra, fp), for a walk by rules of
+ * generation gen. */
+static struct hr_site *site_take(struct hr_site *e, uint64_t ra, uint64_t fp, uint64_t gen)
 {
-	unsigned way = 0;
-	for (unsigned i = 1; i < SITE_WAYS; i++)
-		if ((int32_t)(t_used[set][i] - t_used[set][way]) < 0)
-			way = i;
-	t_used[set][way] = ++t_clock;
-	struct hr_site *e = &t_sites[set][way];
 	if (e->gen != gen) {
 		/* a library went away: none of the kept rules may be trusted */
 		memset(e, 0, sizeof(*e));
@@ -227,6 +220,18 @@ static struct hr_site *site_for_walk(unsigned set, uint64_t ra, uint64_t fp, uin
 		e->id = 0;
 	}
 	return e;
+}
+
+/* The entry a new walk of the site (ra, fp) goes into: the set's least
+ * recently used way (another stack of the same site stays in its way). */
+static struct hr_site *site_for_walk(struct hr_sites *S, unsigned set, uint64_t ra, uint64_t fp, uint64_t gen)
+{
+	unsigned way = 0;
+	for (unsigned i = 1; i < HR_SITE_WAYS; i++)
+		if ((int32_t)(S->used[set][i] - S->used[set][way]) < 0)
+			way = i;
+	S->used[set][way] = ++S->clock;
+	return site_take(&S->e[set][way], ra, fp, gen);
 }
 
 /* The walk by cfi.c's rules, into e (the call site's entry). The hook's
@@ -334,16 +339,27 @@ uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site
 		if (!rules_off && !(f & 7) && f <= hi - 16) {
 			uint64_t a = (uint64_t)(uintptr_t)ra;
 			uint64_t gen = __atomic_load_n(&hr_cfi_generation, __ATOMIC_ACQUIRE);
-			unsigned set = set_of(a, f);
-			for (unsigned i = 0; i < SITE_WAYS; i++) {
-				struct hr_site *e = &t_sites[set][i];
+			struct hr_sites *S = hr_sites_mine();
+			struct hr_site *e;
+			if (S) {
+				unsigned set = set_of(a, f);
+				for (unsigned i = 0; i < HR_SITE_WAYS; i++) {
+					e = &S->e[set][i];
+					if (still_holds(e, a, f, hi, gen)) {
+						S->used[set][i] = ++S->clock;
+						*site = e;
+						return e->n;
+					}
+				}
+				e = site_for_walk(S, set, a, f, gen);
+			} else {
+				e = &t_scratch;
 				if (still_holds(e, a, f, hi, gen)) {
-					t_used[set][i] = ++t_clock;
 					*site = e;
 					return e->n;
 				}
+				site_take(e, a, f, gen);
 			}
-			struct hr_site *e = site_for_walk(set, a, f, gen);
 			uint32_t k = rule_walk(max, ra, fp, hi, e);
 			if (k >= 2) {
 				*site = e;
