@@ -11,21 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* scrub.h's 64 KiB would not fit: the scratch registers and 8 KiB of
- * the dead stack below the caller (the allocator's and the recorder's
- * frames were there), without a call */
-__attribute__((noinline)) static void scrub_small(void)
-{
-#if defined(__x86_64__)
-	__asm__ volatile("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
-			 "xor %%esi, %%esi\n\txor %%edi, %%edi\n\txor %%r8d, %%r8d\n\t"
-			 "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"
-			 : : : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
-#endif
-	volatile char junk[8192];
-	for (unsigned i = 0; i < sizeof(junk); i++)
-		junk[i] = 0;
-}
+/* scrub.h's 64 KiB would not fit: 8 KiB of the dead stack below the
+ * caller (the allocator's and the recorder's frames were there) */
+#define SCRUB_BYTES 8192
+#include "scrub.h"
 
 #define THREADS 8
 
@@ -44,7 +33,7 @@ __attribute__((noinline)) static void *body(void *arg)
 	for (int i = 0; i < 100; i++)
 		free(malloc(16 + (size_t)i));
 	leak_one(); /* @call leak */
-	scrub_small();
+	scrub();
 	return (void *)(long)room[100];
 }
 

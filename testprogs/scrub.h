@@ -6,6 +6,11 @@
 #ifndef TESTPROGS_SCRUB_H
 #define TESTPROGS_SCRUB_H
 
+/* a program on small thread stacks scrubs less (defined before this) */
+#ifndef SCRUB_BYTES
+#define SCRUB_BYTES 65536
+#endif
+
 __attribute__((noinline)) static void scrub(void)
 {
 #if defined(__x86_64__)
@@ -14,7 +19,7 @@ __attribute__((noinline)) static void scrub(void)
 			 "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"
 			 : : : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
 #endif
-	volatile char junk[65536];
+	volatile char junk[SCRUB_BYTES];
 	for (unsigned i = 0; i < sizeof(junk); i++)
 		junk[i] = 0;
 }
