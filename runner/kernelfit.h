@@ -35,6 +35,16 @@ struct kernel_tp_args {
  * none. */
 const struct btf *kernelfit_vmlinux(void);
 
+/* Indexes the names etrace and libbpf look up in the kernel's BTF at
+ * each start (runner/vmlinuxbtf.c): after kernelfit_vmlinux, on any
+ * thread; lookups before it is done scan as before. */
+void vmlinuxbtf_index(void);
+/* ETRACE_BTFINDEX_CHECK=1: every answer of the index is compared with
+ * libbpf's pass (a difference is printed); the load then waits for the
+ * index, and the count is printed after it. */
+bool vmlinuxbtf_index_check(void);
+void vmlinuxbtf_index_report(void);
+
 /* Reads the arguments of the tracepoints above from the kernel's BTF. */
 void kernelfit_tp_args(const struct btf *vmlinux, struct kernel_tp_args *a);
 

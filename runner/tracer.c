@@ -193,7 +193,8 @@ struct tracer *tracer_new(struct et_model *m)
 static void *parse_vmlinux(void *unused)
 {
 	(void)unused;
-	kernelfit_vmlinux();
+	if (kernelfit_vmlinux())
+		vmlinuxbtf_index();   /* while the main thread goes on */
 	return NULL;
 }
 
@@ -274,8 +275,8 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 	 * out (the gaps go to the report), the others are told the argument
 	 * count of the tracepoints whose signature changed */
 	const struct btf *vmlinux = kernelfit_vmlinux();
-	if (btf_threaded) {
-		pthread_join(btf_thread, NULL);
+	if (btf_threaded && vmlinuxbtf_index_check()) {
+		pthread_join(btf_thread, NULL);   /* every lookup through the index */
 		btf_threaded = false;
 	}
 	if (!vmlinux) {
@@ -427,6 +428,11 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 		close(corefd);   /* read by the load */
 	bool core_small = corefd >= 0;
 	corefd = -1;
+	if (btf_threaded) {
+		pthread_join(btf_thread, NULL);
+		btf_threaded = false;
+	}
+	vmlinuxbtf_index_report();
 	startup_mark("the BPF programs loaded (verified)");
 	if (!rc && core_small && getenv("ETRACE_COREBTF_CHECK") && corebtf_compare(t, err, errlen) < 0)
 		goto fail;

@@ -32,6 +32,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -45,11 +51,13 @@ static int shared_err;
 
 static struct btf *(*libbpf_load)(void);
 static void (*libbpf_free)(struct btf *);
+static __s32 (*libbpf_find)(const struct btf *, const char *, __u32);
 
 static void find_libbpf(void)
 {
 	libbpf_load = (struct btf * (*)(void)) dlsym(RTLD_NEXT, "btf__load_vmlinux_btf");
 	libbpf_free = (void (*)(struct btf *))dlsym(RTLD_NEXT, "btf__free");
+	libbpf_find = (__s32(*)(const struct btf *, const char *, __u32))dlsym(RTLD_NEXT, "btf__find_by_name_kind");
 }
 
 static struct btf *parse_mapped(void)
@@ -101,4 +109,120 @@ void btf__free(struct btf *btf)
 	pthread_once(&found, find_libbpf);
 	if (libbpf_free)
 		libbpf_free(btf);
+}
+
+/* The names looked up in the kernel's BTF at every start, by etrace (which
+ * tracepoints and kfuncs this kernel has) and by libbpf (each tp_btf
+ * program's attach point, each kfunc's id): ~40 lookups, each a pass over
+ * the ~125,000 types until the name (libbpf 1.1 has no index), ~4-5 ms in
+ * all here. btf__find_by_name_kind is called through libbpf's PLT too (as
+ * btf__load_vmlinux_btf above), so the one below serves both: a table of
+ * the tracepoints' btf_trace_* typedefs and the bpf_* functions, made in
+ * one pass (~1.2 ms) on the thread that parsed the BTF while the load is
+ * prepared; a lookup before it is ready, or of any other name, is
+ * libbpf's own. The table keeps each name's first id, as libbpf's pass
+ * returns. */
+#define NAME_SLOTS 16384u
+
+struct name_slot {
+	const char *name;   /* in the shared BTF's strings (never freed) */
+	__u32 id, kind;
+};
+
+static struct name_slot *slots;
+static atomic_bool slots_ready;
+/* ETRACE_BTFINDEX_CHECK=1 (tests, the kernel matrix): each answer of the
+ * table compared with libbpf's own pass */
+static atomic_int index_answers, index_unlike;
+
+bool vmlinuxbtf_index_check(void)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *v = getenv("ETRACE_BTFINDEX_CHECK");
+		on = v && *v && strcmp(v, "0") != 0;
+	}
+	return on;
+}
+
+static bool indexed(const char *name, __u32 kind)
+{
+	return (kind == BTF_KIND_TYPEDEF && strncmp(name, "btf_trace_", 10) == 0) ||
+	       (kind == BTF_KIND_FUNC && strncmp(name, "bpf_", 4) == 0);
+}
+
+static uint32_t name_hash(const char *name, __u32 kind)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return (h ^ kind) * 2654435761u;
+}
+
+void vmlinuxbtf_index(void)
+{
+	if (!shared || slots)
+		return;
+	struct name_slot *tab = calloc(NAME_SLOTS, sizeof(*tab));
+	if (!tab)
+		return;
+	__u32 n = btf__type_cnt(shared), used = 0;
+	for (__u32 i = 1; i < n; i++) {
+		const struct btf_type *t = btf__type_by_id(shared, i);
+		__u32 kind = btf_kind(t);
+		if (kind != BTF_KIND_TYPEDEF && kind != BTF_KIND_FUNC)
+			continue;
+		const char *name = btf__name_by_offset(shared, t->name_off);
+		if (!name || !indexed(name, kind))
+			continue;
+		uint32_t j = name_hash(name, kind) & (NAME_SLOTS - 1);
+		while (tab[j].name && !(tab[j].kind == kind && strcmp(tab[j].name, name) == 0))
+			j = (j + 1) & (NAME_SLOTS - 1);
+		if (tab[j].name)
+			continue;   /* the first id stays */
+		if (++used > NAME_SLOTS / 2) {
+			free(tab);   /* a kernel with far more: libbpf's passes */
+			return;
+		}
+		tab[j] = (struct name_slot){ name, i, kind };
+	}
+	slots = tab;
+	atomic_store_explicit(&slots_ready, true, memory_order_release);
+}
+
+__s32 btf__find_by_name_kind(const struct btf *btf, const char *name, __u32 kind)
+{
+	if (btf && btf == shared && name && atomic_load_explicit(&slots_ready, memory_order_acquire) &&
+	    indexed(name, kind)) {
+		uint32_t j = name_hash(name, kind) & (NAME_SLOTS - 1);
+		__s32 id = -ENOENT;
+		for (; slots[j].name && id < 0; j = (j + 1) & (NAME_SLOTS - 1))
+			if (slots[j].kind == kind && strcmp(slots[j].name, name) == 0)
+				id = (__s32)slots[j].id;
+		if (vmlinuxbtf_index_check()) {
+			pthread_once(&found, find_libbpf);
+			__s32 theirs = libbpf_find ? libbpf_find(btf, name, kind) : id;
+			atomic_fetch_add(&index_answers, 1);
+			if (theirs != id) {
+				atomic_fetch_add(&index_unlike, 1);
+				fprintf(stderr, "etrace: BTF index check: %s (kind %u): %d, libbpf %d\n", name, kind, id, theirs);
+			}
+		}
+		if (id < 0)
+			errno = ENOENT;
+		return id;
+	}
+	pthread_once(&found, find_libbpf);
+	if (!libbpf_find) {
+		errno = ENOSYS;
+		return -ENOSYS;
+	}
+	return libbpf_find(btf, name, kind);
+}
+
+void vmlinuxbtf_index_report(void)
+{
+	if (vmlinuxbtf_index_check())
+		fprintf(stderr, "etrace: BTF index check: %d lookups answered by the index, %d unlike libbpf's\n",
+			atomic_load(&index_answers), atomic_load(&index_unlike));
 }

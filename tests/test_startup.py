@@ -81,6 +81,18 @@ def test_network_programs_are_loaded_at_the_first_inet_socket():
     assert "SIGSTOP" not in r.text and "SIGCONT" not in r.text, r.text
 
 
+def test_kernel_btf_lookups_through_the_index_are_libbpfs():
+    # the tracepoints' typedefs and the kfuncs etrace and libbpf look up at
+    # each start are answered from a table made on the BTF thread
+    # (runner/vmlinuxbtf.c); each answer must be libbpf's own pass's, found
+    # or not (on each kernel of the matrix: 6.1 lacks some of them)
+    r = run(["/bin/true"], env=_env(ETRACE_BTFINDEX_CHECK="1"))
+    assert r.rc == 0, r.stderr
+    m = re.search(r"BTF index check: (\d+) lookups answered by the index, (\d+) unlike libbpf's", r.stderr)
+    assert m and int(m.group(1)) >= 14 and m.group(2) == "0", r.stderr
+    assert "BTF index check: btf_" not in r.stderr and "(kind" not in r.stderr, r.stderr
+
+
 def test_core_relocations_against_the_small_btf_are_the_kernels():
     # the core object's CO-RE relocations are made against a small BTF
     # etrace writes (runner/corebtf.c: the types they can look at, pointers
