@@ -23,10 +23,11 @@
  * Elsewhere, or if that fails, libbpf's own loader runs (it also tries the
  * vmlinux files under /boot and /lib/modules).
  *
- * Not on a thread of its own at the run's start, though it would overlap
- * the program's look-up and the object's opening: glibc's first
- * pthread_create installs its handler of signal 33 (SIGSETXID), and the
- * target would no longer inherit it ignored when etrace was started so. */
+ * `etrace run` parses it on a thread of its own (tracer_load) while the
+ * objects are opened, but only once the target is forked: glibc's first
+ * pthread_create installs its handler of signal 33 (SIGSETXID), and a
+ * target forked later would no longer inherit it ignored when etrace was
+ * started so. */
 
 #include <dlfcn.h>
 #include <errno.h>
