@@ -432,6 +432,19 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 		pthread_join(btf_thread, NULL);
 		btf_threaded = false;
 	}
+	/* joined before the hold watcher is forked (no thread of etrace's
+	 * is then half-way through malloc or libbpf) */
+	if (ring_threaded) {
+		pthread_join(ring_thread, NULL);
+		ring_threaded = false;
+		if (t->events_fd >= 0)
+			t->rb = ring.rb;     /* the map the load used */
+		else
+			ring_buffer__free(ring.rb);
+		ring.rb = NULL;
+		t->net_caps = ring.caps;
+		t->net_caps_done = ring.net_caps;
+	}
 	vmlinuxbtf_index_report();
 	startup_mark("the BPF programs loaded (verified)");
 	if (!rc && core_small && getenv("ETRACE_COREBTF_CHECK") && corebtf_compare(t, err, errlen) < 0)
@@ -476,17 +489,6 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 	}
 	if (m->nfuncs && tr_funcs_open(t, o->func_binary, err, errlen) < 0)
 		goto fail;
-	if (ring_threaded) {
-		pthread_join(ring_thread, NULL);
-		ring_threaded = false;
-		if (t->events_fd >= 0)
-			t->rb = ring.rb;     /* the map the load used */
-		else
-			ring_buffer__free(ring.rb);
-		ring.rb = NULL;
-		t->net_caps = ring.caps;
-		t->net_caps_done = ring.net_caps;
-	}
 	if (!t->rb)
 		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), tr_on_record, t, NULL);
 	if (!t->rb) {
