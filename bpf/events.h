@@ -90,7 +90,9 @@ enum et_capture_kind {
 				    ET_CAP_MSG per message, seq = its index */
 	ET_CAP_SOCK_ENDS = 12,   /* recorded with arg 6: the UDP socket the call went through
 				    (struct et_sock_ends) */
-	ET_CAP_KIND_MAX = 13,
+	ET_CAP_TAIL = 13,        /* write to fd 1 or 2 longer than its capture: the last bytes
+				    written (up to ET_STDERR_MAX), ending at args[1] + ret */
+	ET_CAP_KIND_MAX = 14,
 };
 
 /* et_syscall_spec.sock: a socket send or receive whose data captures are

@@ -135,6 +135,31 @@ def test_the_child_a_runner_quotes_is_the_cause_and_comes_before_other_crashes()
     assert r.report["verdict"]["findings"][0]["kind"] == "failed", r.report["verdict"]["findings"]
 
 
+def test_the_end_of_a_long_write_is_read_for_the_message_and_the_cause():
+    # a runner that prints its summary in one long write with the failed
+    # helper's stderr at its end (CPython's regrtest): the end of the write
+    # is captured too, so the helper it quotes is the cause, not the helper
+    # that exited 10 on purpose after it, and the quoted line is the message
+    runner = ("import os, subprocess, sys\n"
+              "bad = subprocess.run([sys.executable, '-c', 'import sys; sys.exit(\"error: cannot parse config.yaml line 3\")'],"
+              " capture_output=True, text=True)\n"
+              "subprocess.run([sys.executable, '-c', 'import sys; sys.exit(10)'])\n"
+              "os.write(2, (('=' * 70 + '\\n') * 20).encode() + b'helper failed:\\n' + bad.stderr.encode())\n"
+              "sys.exit(2)\n")
+    r = run(["/usr/bin/python3", "-c", runner], etrace_opts=["--heap=off"])
+    assert r.rc == 2, r.stderr
+    v = verdict_lines(r)
+    assert re.match(r'^FAILED  python3 \(pid \d+\) exited with 1: "error: cannot parse config\.yaml line 3"$', v[0]), v
+    assert re.match(r"^        the run's status came up: /usr/bin/python3 -c .* exited 2 <- /usr/bin/python3 -c .* exited 1$",
+                    v[1]), v
+    root = [p for p in r.report["processes"] if p["pid"] == r.report["root_pid"]][0]
+    lw = root["last_words"]
+    assert lw["bytes_written"] == 71 * 20 + 15 + 39 and lw["text"].endswith(
+        "\nhelper failed:\nerror: cannot parse config.yaml line 3\n"), lw
+    assert 0 < lw["bytes_not_captured"] < 71 * 20 - 480, lw
+    assert "[etrace: %d bytes not captured]\n" % lw["bytes_not_captured"] in lw["text"], lw
+
+
 def test_leaks_name_the_programs_own_frame():
     r = run([prog("heap_leaks"), "stacks"])
     assert r.rc == 0

@@ -446,6 +446,13 @@ __noinline __u32 et_capture_exit_arg(struct et_task *t, const struct et_syscall_
 			cx->off = put_data(t, cx->off, i, ET_CAP_BUF_IN, p, len);
 			wanted = true;
 		}
+		/* a long write to stdout or stderr: its end too, where a runner's
+		 * summary puts the failed test's message (CPython's regrtest
+		 * writes a failed helper's stderr at the end of one long write) */
+		if (is_stdio(t->rec.args[0]) && cx->ret > 0 && (__u64)cx->ret > len) {
+			__u32 tail = (__u64)cx->ret - len > ET_STDERR_MAX ? ET_STDERR_MAX : (__u32)((__u64)cx->ret - len);
+			cx->off = et_put_capture(t, cx->off, i | (__u32)ET_CAP_TAIL << 8, p + (__u64)cx->ret - tail, tail);
+		}
 	} else if (cx->ret >= 0) {
 		switch (kind) {
 		case ET_CAP_BUF_OUT:

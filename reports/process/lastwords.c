@@ -33,6 +33,12 @@ static void keep(struct lastwords_stream *s, const char *data, size_t n)
 
 void lastwords_add(struct lastwords **lw, int fd, const char *data, size_t n, uint64_t written)
 {
+	lastwords_add_ends(lw, fd, data, n, NULL, 0, written);
+}
+
+void lastwords_add_ends(struct lastwords **lw, int fd, const char *data, size_t n, const char *tail, size_t tn,
+			uint64_t written)
+{
 	if ((fd != 1 && fd != 2) || !written)
 		return;
 	if (!*lw)
@@ -40,18 +46,31 @@ void lastwords_add(struct lastwords **lw, int fd, const char *data, size_t n, ui
 	struct lastwords_stream *s = &(*lw)->s[fd - 1];
 	if (n > written)
 		n = (size_t)written;
+	if (!tail || tn > written - n)
+		tn = 0;
 	s->writes++;
 	s->written += written;
 	keep(s, data, n);
-	if (written > n) {
-		/* the record kept only the start of this write: say so where it happened */
+	if (written > n + tn) {
+		/* the record kept only the start (and the end) of this write: say
+		 * so where it happened. The tail starts mid-line: that partial
+		 * line is not a line, and is not shown either. */
+		if (tn) {
+			const char *nl = memchr(tail, '\n', tn);
+			size_t skip = nl ? (size_t)(nl - tail) + 1 : tn;
+			tail += skip;
+			tn -= skip;
+		}
+		uint64_t gap = written - n - tn;
 		char mark[64];
 		bool own_line = !s->len || s->buf[s->len - 1] == '\n';
 		int k = snprintf(mark, sizeof(mark), "%s" LASTWORDS_GAP "%llu bytes not captured]\n", own_line ? "" : "\n",
-				 (unsigned long long)(written - n));
-		s->not_captured += written - n;
+				 (unsigned long long)gap);
+		s->not_captured += gap;
 		keep(s, mark, (size_t)k);
 	}
+	if (tn)
+		keep(s, tail, tn);
 }
 
 void lastwords_free(struct lastwords *lw)
@@ -279,7 +298,9 @@ static void lastwords_on_syscall(struct et_model *m, struct et_process *p, const
 		return;
 	if (strcmp(sig->name, "write") == 0 || strcmp(sig->name, "pwrite64") == 0) {
 		const struct ev_capture *c = ev_find_capture(ev, 1, 0);
-		lastwords_add(&p->words, fd, c ? ev_capture_data(c) : "", c ? c->len : 0, (uint64_t)ret);
+		const struct ev_capture *t = ev_find_tail(ev, 1);
+		lastwords_add_ends(&p->words, fd, c ? ev_capture_data(c) : "", c ? c->len : 0,
+				   t ? ev_capture_data(t) : NULL, t ? t->len : 0, (uint64_t)ret);
 	} else if (strcmp(sig->name, "writev") == 0 || strcmp(sig->name, "pwritev") == 0 ||
 		   strcmp(sig->name, "pwritev2") == 0) {
 		/* the iovecs' captured prefixes, in order, up to what was written */

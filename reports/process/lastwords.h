@@ -30,6 +30,10 @@ struct lastwords {
 /* Appends a successful write of `written` bytes to fd 1 or 2 of which the
  * first `n` are in data. A gap (written > n) is marked in the text. */
 void lastwords_add(struct lastwords **lw, int fd, const char *data, size_t n, uint64_t written);
+/* The same with the write's last tn bytes (tail, NULL: none) captured too:
+ * the gap is between them, and the tail's first partial line is dropped. */
+void lastwords_add_ends(struct lastwords **lw, int fd, const char *data, size_t n, const char *tail, size_t tn,
+			uint64_t written);
 void lastwords_free(struct lastwords *lw);
 
 /* The stream that tells: stderr when the process wrote to it, else stdout;

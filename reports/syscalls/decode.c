@@ -11,6 +11,7 @@
 #include "syscall_table.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <string.h>
@@ -148,7 +149,9 @@ static size_t cap_limit(const struct ev_syscall *ev)
 	return lim;
 }
 
-const struct ev_capture *ev_find_capture(const struct ev_syscall *ev, int arg, int seq)
+/* The first capture of argument arg that match() takes. */
+static const struct ev_capture *find_cap(const struct ev_syscall *ev, int arg, int seq,
+					 bool (*match)(const struct ev_capture *c, int seq))
 {
 	if (!ev)
 		return NULL;
@@ -161,12 +164,35 @@ const struct ev_capture *ev_find_capture(const struct ev_syscall *ev, int arg, i
 		size_t end = off + sizeof(struct ev_capture) + c->len;
 		if (end > lim)
 			break;   /* the length runs past the record: stop trusting it */
-		if (c->arg == arg &&
-		    ((c->kind != ET_CAP_ARGV && c->kind != ET_CAP_IOV_IN && c->kind != ET_CAP_MSG) || c->seq == seq))
+		if (c->arg == arg && match(c, seq))
 			return c;
 		off = align8(end);
 	}
 	return NULL;
+}
+
+/* an argument's capture: a write's tail is not its data */
+static bool is_arg_capture(const struct ev_capture *c, int seq)
+{
+	if (c->kind == ET_CAP_TAIL)
+		return false;
+	return (c->kind != ET_CAP_ARGV && c->kind != ET_CAP_IOV_IN && c->kind != ET_CAP_MSG) || c->seq == seq;
+}
+
+static bool is_tail(const struct ev_capture *c, int seq)
+{
+	(void)seq;
+	return c->kind == ET_CAP_TAIL;
+}
+
+const struct ev_capture *ev_find_capture(const struct ev_syscall *ev, int arg, int seq)
+{
+	return find_cap(ev, arg, seq, is_arg_capture);
+}
+
+const struct ev_capture *ev_find_tail(const struct ev_syscall *ev, int arg)
+{
+	return find_cap(ev, arg, 0, is_tail);
 }
 
 /* The capture for argument arg if it is of the expected kind. */

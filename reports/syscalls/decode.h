@@ -19,6 +19,9 @@ struct decode_ctx {
 
 /* The capture for argument arg (and argv entry seq), or NULL. */
 const struct ev_capture *ev_find_capture(const struct ev_syscall *ev, int arg, int seq);
+/* A long write to stdout or stderr: the capture of its last bytes
+ * (ET_CAP_TAIL), NULL when the record has none. */
+const struct ev_capture *ev_find_tail(const struct ev_syscall *ev, int arg);
 /* Data bytes of a capture. */
 static inline const char *ev_capture_data(const struct ev_capture *c)
 {

@@ -36,6 +36,23 @@ int main(void)
 	CHECK(s->len == LASTWORDS_KEEP && memcmp(s->buf + LASTWORDS_KEEP - 5, "end\n\n", 5) == 0);
 	lastwords_free(lw);
 
+	/* a long write's start and end: the gap between them marked, the tail's
+	 * partial first line dropped, the last line the tail's */
+	lw = NULL;
+	lastwords_add_ends(&lw, 2, "head line\nhead", 14, "ial line\nthe reason\n", 20, 1000);
+	s = lastwords_pick(lw, &fd);
+	CHECK(s && fd == 2 && s->written == 1000 && s->not_captured == 1000 - 14 - 11);
+	CHECK(lastwords_last_line(s, &line, &n) && n == 10 && memcmp(line, "the reason", 10) == 0);
+	CHECK_STR(s->buf, "head line\nhead\n" LASTWORDS_GAP "975 bytes not captured]\nthe reason\n");
+	/* a tail that would overlap the start is not used */
+	lastwords_add_ends(&lw, 1, "abc\n", 4, "bc\n", 3, 5);
+	s = &lw->s[0];
+	CHECK(s->not_captured == 1 && strstr(s->buf, "abc\n" LASTWORDS_GAP "1 bytes not captured]\n") == s->buf);
+	/* a tail with no newline: all of it is a partial line */
+	lastwords_add_ends(&lw, 1, "x\n", 2, "no newline", 10, 100);
+	CHECK(s->not_captured == 1 + 98 && strstr(s->buf, "no newline") == NULL);
+	lastwords_free(lw);
+
 	/* the message: a runtime's headline when the tail has one */
 	static const struct {
 		const char *text, *want;
