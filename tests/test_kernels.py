@@ -6,6 +6,7 @@ these tests hold etrace to. `make check-kernels` runs more of the suite in
 each guest."""
 import importlib.util
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -160,6 +161,12 @@ def test_debian_6_1():
     text = files["net.txt"]
     assert "kernel:   Linux 6.1." in text and "has no sock_send_length/sock_recv_length tracepoints (Linux 6.3): " \
         "no UDP flows, no DNS lookups, no TCP byte counts" in text, text
+    # five gaps: counted in the header, listed after the verdict, which stays on the first screen
+    head = text.splitlines()
+    assert [x for x in head[:6] if re.match(r"^kernel:   Linux 6\.1\.\S+ lacks 5 features etrace can use", x)], head[:8]
+    assert [x for x in head[:8] if x.startswith("-- verdict ")], head[:8]
+    kernel = text.split("\n-- kernel ")[1].split("\n-- ")[0].splitlines()[1:]
+    assert len(kernel) == 5 and all(x.startswith("  Linux 6.1.") and " has no " in x for x in kernel), kernel
     # the heap by one uprobe per probe: the leak found, the cost said
     assert rc(files, "heap") == 0, files["heap.err"]
     leaks = report(files, "heap")["heap"]["leaks"]

@@ -205,7 +205,9 @@ def test_passing_suite_report_is_short_and_counts_the_noise():
     r = run(["make", "-C", SUITE, "--no-print-directory", "check"], env=suite_env(False))
     assert r.rc == 0, (r.rc, r.stderr)
     lines = r.text.rstrip("\n").splitlines()
-    assert len(lines) <= 60, (len(lines), r.text)
+    # an older kernel's gaps (Debian 12's 6.1 has five) are a section of their own
+    gaps = len(r.report["kernel"]["missing"])
+    assert len(lines) <= 60 + (gaps + 1 if gaps > 1 else 0), (len(lines), r.text)
     # routine failures: one line, counted per kind; the JSON keeps them all
     fs = r.text.split("-- failed syscalls")[1].split("\n-- ")[0].splitlines()
     assert fs[0].startswith(" (0) ") and fs[1] == "  none", fs

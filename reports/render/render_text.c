@@ -271,16 +271,28 @@ void render_text(const struct et_model *m, const struct render_opts *o, FILE *ou
 	for (size_t i = 0; i < m->nreplay_notes; i++)
 		fprintf(out, "replay:   %s\n", m->replay_notes[i]);
 	/* what this kernel lacks, and what that costs: said before any section
-	 * that is thinner for it */
-	for (size_t i = 0; i < m->nkernel_gaps; i++)
-		fprintf(out, "kernel:   %s%s has no %s: %s\n", m->kernel_release[0] ? "Linux " : "", m->kernel_release,
-			m->kernel_gaps[i].what, m->kernel_gaps[i].cost);
+	 * that is thinner for it. One gap fits the header; several (Debian
+	 * 12's 6.1 lacks five) would push the verdict off the first screen:
+	 * the header counts them and a section after the verdict lists them. */
+	const char *linux_ = m->kernel_release[0] ? "Linux " : "";
+	if (m->nkernel_gaps == 1)
+		fprintf(out, "kernel:   %s%s has no %s: %s\n", linux_, m->kernel_release, m->kernel_gaps[0].what,
+			m->kernel_gaps[0].cost);
+	else if (m->nkernel_gaps > 1)
+		fprintf(out, "kernel:   %s%s lacks %zu features etrace can use: what that costs is listed after the verdict\n",
+			linux_, m->kernel_release, m->nkernel_gaps);
 	if (m->nfuncs)
 		fprintf(out, "          %zu function%s of %s via %s\n", m->nfuncs, m->nfuncs == 1 ? "" : "s",
 			m->funcs_exe ? sb_escaped(&sb, m->funcs_exe) : "the program", m->funcs_backend ? m->funcs_backend : "?");
 	struct verdict v;
 	verdict_build(m, &v);
 	verdict_render_text(m, &v, out);
+	if (m->nkernel_gaps > 1) {
+		report_heading(out, "kernel");
+		for (size_t i = 0; i < m->nkernel_gaps; i++)
+			fprintf(out, "  %s%s has no %s: %s\n", linux_, m->kernel_release, m->kernel_gaps[i].what,
+				m->kernel_gaps[i].cost);
+	}
 
 	/* the report's own sections, the analyses' between them (analysis.h) */
 	analyses_render_text(m, ET_AT_START, ET_AT_PROCESSES, out);
