@@ -283,15 +283,28 @@ def check_failing_test_outputs(files, binary):
     assert results(sarif) == []
 
 
-def test_meson_test_wrapper_recipe():
-    """README: meson test --wrapper='etrace run -o etrace-%p.txt --junit=etrace-%p.xml --sarif=etrace-%p.sarif --'"""
+def meson_project(d, extra="", files=()):
+    """ciproj (plus extra meson.build lines and (name, text) source files)
+    set up and built by meson and ninja in d; returns the build directory."""
     if not shutil.which("meson"):
         raise lib.Skip("meson is not installed (tests/install-deps.sh)")
+    src = copy_project(d)
+    for name, text in files:
+        with open(os.path.join(src, name), "w") as f:
+            f.write(text)
+    if extra:
+        with open(os.path.join(src, "meson.build"), "a") as f:
+            f.write(extra)
+    b = os.path.join(d, "build")
+    subprocess.run(["meson", "setup", b, src], check=True, capture_output=True, timeout=60)
+    subprocess.run(["ninja", "-C", b], check=True, capture_output=True, timeout=60)
+    return b
+
+
+def test_meson_test_wrapper_recipe():
+    """README: meson test --wrapper='etrace run -o etrace-%p.txt --junit=etrace-%p.xml --sarif=etrace-%p.sarif --'"""
     with tempfile.TemporaryDirectory(prefix="etrace-meson-") as d:
-        src = copy_project(d)
-        b = os.path.join(d, "build")
-        subprocess.run(["meson", "setup", b, src], check=True, capture_output=True, timeout=60)
-        subprocess.run(["ninja", "-C", b], check=True, capture_output=True, timeout=60)
+        b = meson_project(d)
         wrapper = f"{lib.ETRACE} run -o etrace-%p.txt --junit=etrace-%p.xml --sarif=etrace-%p.sarif --"
         p = subprocess.run(["meson", "test", "-C", b, "--wrapper", wrapper], capture_output=True, text=True,
                            timeout=120)
@@ -307,13 +320,8 @@ def test_a_whole_meson_run_names_the_failed_test():
     the result line it prints when the test has ended; the verdict, the JSON
     finding and the JUnit case carry that name. The passing test is not
     named (its line could be any of meson's children that exited 0)."""
-    if not shutil.which("meson"):
-        raise lib.Skip("meson is not installed (tests/install-deps.sh)")
     with tempfile.TemporaryDirectory(prefix="etrace-meson-") as d:
-        src = copy_project(d)
-        b = os.path.join(d, "build")
-        subprocess.run(["meson", "setup", b, src], check=True, capture_output=True, timeout=60)
-        subprocess.run(["ninja", "-C", b], check=True, capture_output=True, timeout=60)
+        b = meson_project(d)
         r, sarif, tree = run_ci(["meson", "test", "-C", b])
         assert r.rc == 1, (r.rc, r.stderr)
         finding = r.report["verdict"]["findings"][0]
@@ -333,17 +341,9 @@ def test_a_crash_meson_expected_is_no_finding():
     """A should_fail test that aborts (meson: EXPECTEDFAIL) is what its suite
     asked for: counted under the verdict and marked in the crash section,
     never a CRASH line, while the real failure next to it stays the finding."""
-    if not shutil.which("meson"):
-        raise lib.Skip("meson is not installed (tests/install-deps.sh)")
     with tempfile.TemporaryDirectory(prefix="etrace-meson-") as d:
-        src = copy_project(d)
-        with open(os.path.join(src, "aborts.c"), "w") as f:
-            f.write("#include <stdlib.h>\nint main(void) { abort(); }\n")
-        with open(os.path.join(src, "meson.build"), "a") as f:
-            f.write("test('must_abort', executable('aborts', 'aborts.c'), should_fail: true)\n")
-        b = os.path.join(d, "build")
-        subprocess.run(["meson", "setup", b, src], check=True, capture_output=True, timeout=60)
-        subprocess.run(["ninja", "-C", b], check=True, capture_output=True, timeout=60)
+        b = meson_project(d, "test('must_abort', executable('aborts', 'aborts.c'), should_fail: true)\n",
+                          [("aborts.c", "#include <stdlib.h>\nint main(void) { abort(); }\n")])
         r, sarif, tree = run_ci(["meson", "test", "-C", b])
         assert r.rc == 1, (r.rc, r.stderr)
         findings = r.report["verdict"]["findings"]

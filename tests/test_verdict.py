@@ -113,24 +113,31 @@ def test_a_wrappers_words_before_exec_are_not_the_programs():
     assert verdict_lines(r)[0].endswith('crash_null.c:14: "about to crash"'), verdict_lines(r)
 
 
-def test_the_child_a_runner_quotes_is_the_cause_and_comes_before_other_crashes():
-    # a runner whose children fail on purpose (a test expecting exit 10, one
-    # expecting an abort) and one that fails for real, whose stderr the
-    # runner prints: that one is where the run's status came from, and it is
-    # the first line, before the expected abort
-    runner = ("import subprocess, sys\n"
-              "bad = subprocess.run([sys.executable, '-c', 'import sys; sys.exit(\"error: cannot parse config.yaml line 3\")'],"
-              " capture_output=True, text=True)\n"
-              "subprocess.run([sys.executable, '-c', 'import os; os.abort()'])\n"
-              "subprocess.run([sys.executable, '-c', 'import sys; sys.exit(10)'])\n"
-              "sys.stderr.write('helper failed: ' + bad.stderr)\n"
-              "sys.exit(2)\n")
+HELPER_FAILS = ("bad = subprocess.run([sys.executable, '-c', 'import sys; sys.exit(\"error: cannot parse config.yaml line 3\")'],"
+                " capture_output=True, text=True)\n")
+
+
+def run_runner(steps):
+    """A python runner whose helper fails with a message (bad), then steps;
+    it exits 2. The verdict's first two lines must blame that helper."""
+    runner = "import os, subprocess, sys\n" + HELPER_FAILS + steps + "sys.exit(2)\n"
     r = run(["/usr/bin/python3", "-c", runner], etrace_opts=["--heap=off"])
     assert r.rc == 2, r.stderr
     v = verdict_lines(r)
     assert re.match(r'^FAILED  python3 \(pid \d+\) exited with 1: "error: cannot parse config\.yaml line 3"$', v[0]), v
     assert re.match(r"^        the run's status came up: /usr/bin/python3 -c .* exited 2 <- /usr/bin/python3 -c .* exited 1$",
                     v[1]), v
+    return r, v
+
+
+def test_the_child_a_runner_quotes_is_the_cause_and_comes_before_other_crashes():
+    # a runner whose children fail on purpose (a test expecting exit 10, one
+    # expecting an abort) and one that fails for real, whose stderr the
+    # runner prints: that one is where the run's status came from, and it is
+    # the first line, before the expected abort
+    r, v = run_runner("subprocess.run([sys.executable, '-c', 'import os; os.abort()'])\n"
+                      "subprocess.run([sys.executable, '-c', 'import sys; sys.exit(10)'])\n"
+                      "sys.stderr.write('helper failed: ' + bad.stderr)\n")
     assert [x for x in v if x.startswith("CRASH   python3") and "SIGABRT" in x], v
     assert r.report["verdict"]["findings"][0]["kind"] == "failed", r.report["verdict"]["findings"]
 
@@ -140,18 +147,8 @@ def test_the_end_of_a_long_write_is_read_for_the_message_and_the_cause():
     # helper's stderr at its end (CPython's regrtest): the end of the write
     # is captured too, so the helper it quotes is the cause, not the helper
     # that exited 10 on purpose after it, and the quoted line is the message
-    runner = ("import os, subprocess, sys\n"
-              "bad = subprocess.run([sys.executable, '-c', 'import sys; sys.exit(\"error: cannot parse config.yaml line 3\")'],"
-              " capture_output=True, text=True)\n"
-              "subprocess.run([sys.executable, '-c', 'import sys; sys.exit(10)'])\n"
-              "os.write(2, (('=' * 70 + '\\n') * 20).encode() + b'helper failed:\\n' + bad.stderr.encode())\n"
-              "sys.exit(2)\n")
-    r = run(["/usr/bin/python3", "-c", runner], etrace_opts=["--heap=off"])
-    assert r.rc == 2, r.stderr
-    v = verdict_lines(r)
-    assert re.match(r'^FAILED  python3 \(pid \d+\) exited with 1: "error: cannot parse config\.yaml line 3"$', v[0]), v
-    assert re.match(r"^        the run's status came up: /usr/bin/python3 -c .* exited 2 <- /usr/bin/python3 -c .* exited 1$",
-                    v[1]), v
+    r, v = run_runner("subprocess.run([sys.executable, '-c', 'import sys; sys.exit(10)'])\n"
+                      "os.write(2, (('=' * 70 + '\\n') * 20).encode() + b'helper failed:\\n' + bad.stderr.encode())\n")
     root = [p for p in r.report["processes"] if p["pid"] == r.report["root_pid"]][0]
     lw = root["last_words"]
     assert lw["bytes_written"] == 71 * 20 + 15 + 39 and lw["text"].endswith(
