@@ -40,8 +40,8 @@ const struct btf *kernelfit_vmlinux(void);
  * thread; lookups before it is done scan as before. */
 void vmlinuxbtf_index(void);
 /* ETRACE_BTFINDEX_CHECK=1: every answer of the index is compared with
- * libbpf's pass (a difference is printed); the load then waits for the
- * index, and the count is printed after it. */
+ * libbpf's pass (a difference is printed); the count is printed after the
+ * load. */
 bool vmlinuxbtf_index_check(void);
 void vmlinuxbtf_index_report(void);
 

@@ -275,10 +275,6 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 	 * out (the gaps go to the report), the others are told the argument
 	 * count of the tracepoints whose signature changed */
 	const struct btf *vmlinux = kernelfit_vmlinux();
-	if (btf_threaded && vmlinuxbtf_index_check()) {
-		pthread_join(btf_thread, NULL);   /* every lookup through the index */
-		btf_threaded = false;
-	}
 	if (!vmlinux) {
 		snprintf(err, errlen, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; run 'etrace doctor'",
 			 strerror(errno));
@@ -296,6 +292,12 @@ int tracer_load(struct tracer *t, const struct tracer_opts *o, char *err, size_t
 			snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 			goto fail;
 		}
+	}
+	/* the names looked up from here on are in the BTF thread's table:
+	 * waiting for its last ~1 ms is less than the passes it spares */
+	if (btf_threaded) {
+		pthread_join(btf_thread, NULL);
+		btf_threaded = false;
 	}
 	startup_mark("the small CO-RE BTF written");
 	t->skel->rodata->data_max = o->data_max;
