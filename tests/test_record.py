@@ -75,9 +75,18 @@ def test_a_recording_keeps_the_leak_scan():
         assert backends(rep) == backends(r.report) and any(b[1] for b in backends(rep)), backends(rep)
 
 
+def kernel_lines(text):
+    """The header's `kernel:` line(s) and, when the kernel lacked several
+    features, the `-- kernel` section that lists them."""
+    lines = [l for l in text.splitlines() if l.startswith("kernel:")]
+    if "\n-- kernel " in text:
+        lines += text.split("\n-- kernel ")[1].split("\n-- ")[0].splitlines()[1:]
+    return lines
+
+
 def test_a_recording_keeps_what_the_kernel_lacked():
-    """The `kernel:` lines (what the kernel lacked and what that cost the
-    run) are the run's, not the replaying machine's: recorded (REC_KERNEL).
+    """The `kernel:` lines and section (what the kernel lacked and what that
+    cost the run) are the run's, not the replaying machine's: recorded (REC_KERNEL).
     ETRACE_NO_SIGNAL_TASK makes this kernel behave as one without
     bpf_send_signal_task, as 6.1 and 6.12 are."""
     env = dict(os.environ, ETRACE_NO_SIGNAL_TASK="1")
@@ -87,9 +96,9 @@ def test_a_recording_keeps_what_the_kernel_lacked():
         p = _etrace("report", rec)
         assert p.returncode == 0, p.stderr
         js = _etrace("report", "-f", "json", rec)
-    live = [l for l in r.text.splitlines() if l.startswith("kernel:")]
+    live = kernel_lines(r.text)
     assert any("bpf_send_signal_task" in l for l in live), r.text
-    assert [l for l in p.stdout.splitlines() if l.startswith("kernel:")] == live, p.stdout
+    assert kernel_lines(p.stdout) == live, p.stdout
     assert json.loads(js.stdout)["kernel"] == r.report["kernel"]
     assert r.report["kernel"]["release"] == os.uname().release
 
