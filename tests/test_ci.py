@@ -322,7 +322,9 @@ def test_a_whole_meson_run_names_the_failed_test():
     named (its line could be any of meson's children that exited 0)."""
     with tempfile.TemporaryDirectory(prefix="etrace-meson-") as d:
         b = meson_project(d)
-        r, sarif, tree = run_ci(["meson", "test", "-C", b])
+        # a shell that wrote to stdout, then exec'd meson: the same process,
+        # a new image, looked at again
+        r, sarif, tree = run_ci(["sh", "-c", 'echo start; exec meson test -C "$0"', b])
         assert r.rc == 1, (r.rc, r.stderr)
         finding = r.report["verdict"]["findings"][0]
         assert finding["test"] == "failing" and finding["program"] == "fail", finding

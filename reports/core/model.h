@@ -169,6 +169,8 @@ struct et_process {
 	struct lastwords *words;    /* the tail of its stdout and stderr (reports/process/lastwords.c) */
 	char *test_name;            /* the test a runner started it (or an ancestor) for (reports/process/testname.c) */
 	bool expected_fail;         /* its runner expected the test to fail, and it did (meson's EXPECTEDFAIL) */
+	signed char meson_test;     /* its image is `meson test`: 1, not: -1, not looked at since its exec: 0
+				     * (reports/process/mesontest.c) */
 };
 
 #define ET_NOTES_KEPT 128

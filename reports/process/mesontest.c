@@ -41,8 +41,6 @@ struct meson_run {
 struct meson_runs {
 	struct meson_run *v;
 	size_t n;
-	struct et_process **not_meson; /* processes looked at once: not `meson test` */
-	size_t nnot;
 };
 
 /* python3 /usr/bin/meson test ..., meson test, meson.py test */
@@ -235,20 +233,17 @@ static void on_result(struct et_model *m, struct meson_run *r, char *name, int c
 		skip->lines = candidates - 1;
 }
 
-static struct meson_run *run_of(struct et_model *m, struct meson_runs *runs, struct et_process *p)
+/* p's run when p is `meson test`. Whether it is, is decided once per image
+ * (p->meson_test, reset at exec): every process's stdout writes come here. */
+static struct meson_run *run_of(struct meson_runs *runs, struct et_process *p)
 {
+	if (!p->meson_test)
+		p->meson_test = is_meson_test(p) ? 1 : -1;
+	if (p->meson_test < 0)
+		return NULL;
 	for (size_t i = 0; i < runs->n; i++)
 		if (runs->v[i].p == p)
 			return &runs->v[i];
-	for (size_t i = 0; i < runs->nnot; i++)
-		if (runs->not_meson[i] == p)
-			return NULL;
-	(void)m;
-	if (!is_meson_test(p)) {
-		runs->not_meson = xrealloc(runs->not_meson, (runs->nnot + 1) * sizeof(*runs->not_meson));
-		runs->not_meson[runs->nnot++] = p;
-		return NULL;
-	}
 	runs->v = xrealloc(runs->v, (runs->n + 1) * sizeof(*runs->v));
 	runs->v[runs->n] = (struct meson_run){ .p = p };
 	return &runs->v[runs->n++];
@@ -260,7 +255,7 @@ void mesontest_on_stdout(struct et_model *m, struct meson_runs **runsp, struct e
 		return;
 	if (!*runsp)
 		*runsp = xcalloc(1, sizeof(**runsp));
-	struct meson_run *r = run_of(m, *runsp, p);
+	struct meson_run *r = run_of(*runsp, p);
 	if (!r)
 		return;
 	const struct lastwords_stream *s = &p->words->s[0];
@@ -300,6 +295,5 @@ void mesontest_free(struct meson_runs *runs)
 		free(runs->v[i].skips);
 	}
 	free(runs->v);
-	free(runs->not_meson);
 	free(runs);
 }

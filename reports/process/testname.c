@@ -130,6 +130,13 @@ static void testname_on_syscall(struct et_model *m, struct et_process *p, const 
 	analysis_set_state(m, &testname_analysis, runs);
 }
 
+/* a new image: whether it is `meson test` is asked again */
+static void testname_on_exec_begin(struct et_model *m, struct et_process *p)
+{
+	(void)m;
+	p->meson_test = 0;
+}
+
 static void testname_free(struct et_model *m)
 {
 	mesontest_free(analysis_state(m, &testname_analysis));
@@ -144,6 +151,7 @@ static void testname_free(struct et_model *m)
 const struct et_analysis testname_analysis = {
 	.name = "testname",
 	.on_fork = testname_on_fork,
+	.on_exec_begin = testname_on_exec_begin,
 	.on_syscall = testname_on_syscall,
 	.free = testname_free,
 };
