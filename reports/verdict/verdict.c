@@ -842,6 +842,18 @@ static void json_proc_ref(const struct et_process *p, struct strbuf *sb)
 	sb_printf(sb, ",\"reaped_by\":%d}", p->reaped_by);
 }
 
+/* ,"key":[process refs] */
+static void json_proc_list(struct strbuf *sb, const char *key, const struct et_process *const *list, size_t n)
+{
+	sb_printf(sb, ",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		json_proc_ref(list[i], sb);
+	}
+	sb_putc(sb, ']');
+}
+
 void verdict_render_json(const struct et_model *m, const struct verdict *v, struct strbuf *sb)
 {
 	sb_printf(sb, ",\"verdict\":{\"result\":\"%s\",\"summary\":", v->failed ? "failed" : "ok");
@@ -887,23 +899,9 @@ void verdict_render_json(const struct et_model *m, const struct verdict *v, stru
 		  v->nsystem[1]);
 	for (size_t i = 0; i < v->nsystem_procs; i++)
 		sb_printf(sb, "%s%d", i ? "," : "", v->system_procs[i]->pid);
-	sb_puts(sb, "],\"handled_failures\":[");
-	for (size_t i = 0; i < v->nhandled; i++) {
-		if (i)
-			sb_putc(sb, ',');
-		json_proc_ref(v->handled[i], sb);
-	}
-	sb_puts(sb, "],\"handled_crashes\":[");
-	for (size_t i = 0; i < v->nhandled_crashes; i++) {
-		if (i)
-			sb_putc(sb, ',');
-		json_proc_ref(v->handled_crashes[i], sb);
-	}
-	sb_puts(sb, "],\"expected_failures\":[");
-	for (size_t i = 0; i < v->nexpected; i++) {
-		if (i)
-			sb_putc(sb, ',');
-		json_proc_ref(v->expected[i], sb);
-	}
-	sb_puts(sb, "]}");
+	sb_putc(sb, ']');
+	json_proc_list(sb, "handled_failures", v->handled, v->nhandled);
+	json_proc_list(sb, "handled_crashes", v->handled_crashes, v->nhandled_crashes);
+	json_proc_list(sb, "expected_failures", v->expected, v->nexpected);
+	sb_putc(sb, '}');
 }
