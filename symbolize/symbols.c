@@ -3,8 +3,8 @@
  * reported at their load bias, then address -> module+offset, symbol+offset
  * (.symtab, .dynsym, .gnu_debugdata), source file:line:column and the chain
  * of inlined calls at the address (DWARF scopes). Separate debug files are
- * found by libdwfl's standard lookup (build-id and .gnu_debuglink under
- * /usr/lib/debug, debuginfod when DEBUGINFOD_URLS is set).
+ * found by build-id and .gnu_debuglink under /usr/lib/debug, and by
+ * debuginfod only when DEBUGINFOD_URLS is set (debugfile.c).
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbolize/debugfile.h"
 #include "symbolize/fileutil.h"
 #include "symbolize/sym_internal.h"
 
@@ -21,7 +22,7 @@
 static char *debuginfo_path; /* NULL: libdwfl's default ":.debug:/usr/lib/debug" */
 static const Dwfl_Callbacks offline_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = sym_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };

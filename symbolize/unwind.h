@@ -59,7 +59,8 @@ struct sym_session;
  * cannot be opened are skipped (see sym_module.start). Returns NULL only when
  * out of memory. A session is not thread safe. Separate debug files are found
  * by build-id and .gnu_debuglink under /usr/lib/debug; debuginfod is asked
- * only when DEBUGINFOD_URLS is set. */
+ * (and its client library loaded) only when DEBUGINFOD_URLS is set
+ * (debugfile.h). */
 struct sym_session *sym_open(const struct sym_module *mods, size_t nmods);
 void sym_close(struct sym_session *s);
 

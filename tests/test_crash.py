@@ -293,6 +293,67 @@ def test_libc_frames_get_file_and_line_from_build_id_debug_files():
     assert os.path.isdir("/usr/lib/debug/.build-id")
 
 
+def _split_debug(d, build_id, debug_dir, stale=False):
+    """crash_null.c built into d, its DWARF moved to a separate file in
+    debug_dir (relative to d) named by .gnu_debuglink, as distributions and
+    `objcopy --only-keep-debug` do; stale: the debug file of another build
+    (other code, same name)."""
+    import os
+    import subprocess
+    src = os.path.join(lib.ROOT, "testprogs", "crash_null.c")
+    exe = os.path.join(d, "crash_split")
+    ld = ["-Wl,--build-id=sha1"] if build_id else ["-Wl,--build-id=none"]
+    subprocess.run(["gcc", "-O0", "-g", src, "-o", exe] + ld, check=True)
+    os.makedirs(os.path.join(d, debug_dir), exist_ok=True)
+    dbg = os.path.join(d, debug_dir, "crash_split.debug")
+    subprocess.run(["objcopy", "--only-keep-debug", exe, dbg], check=True)
+    subprocess.run(["objcopy", "--strip-debug", "--add-gnu-debuglink=" + dbg, exe], check=True)
+    if stale:
+        # the link names this build's file (its CRC); another build's replaces it
+        other = os.path.join(d, "other")
+        subprocess.run(["gcc", "-O0", "-g", "-x", "c", "-", "-o", other] + ld, check=True,
+                       input=b"int stale_extra(void) { return 7; }\n" + open(src, "rb").read())
+        subprocess.run(["objcopy", "--only-keep-debug", other, dbg], check=True)
+    return exe
+
+
+def test_separate_debug_file_by_debuglink_gives_file_and_line():
+    """A program whose DWARF was split off (objcopy --only-keep-debug, a
+    .gnu_debuglink) gets its file:line from the debug file: beside it or in
+    its .debug directory, matched by build-id or, without one, by the
+    link's CRC. No debuginfod server is configured: the local search alone
+    (symbolize/debugfile.c)."""
+    import os
+    import tempfile
+    for build_id, where in ((True, ".debug"), (False, ".")):
+        with tempfile.TemporaryDirectory(prefix="etrace-dbg-") as d:
+            exe = _split_debug(d, build_id, where)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_") and k != "DEBUGINFOD_URLS"}
+            r = run([exe], env=env)
+            assert r.rc == 128 + signal.SIGSEGV, (r.rc, r.stderr)
+            top = crash_of(r)["backtrace"][0]
+            assert top["function"] == "read_verbose" and top["module"] == "crash_split", (build_id, top)
+            assert top["file"].endswith("crash_null.c") and top["line"] == 14, (build_id, where, top)
+
+
+def test_stale_separate_debug_file_is_not_used():
+    """A debug file of another build under the linked name gives no file and
+    line (a wrong line costs more than none): its build-id differs, or
+    without build-ids, its CRC."""
+    import os
+    import tempfile
+    for build_id in (True, False):
+        with tempfile.TemporaryDirectory(prefix="etrace-dbg-") as d:
+            exe = _split_debug(d, build_id, ".debug", stale=True)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_") and k != "DEBUGINFOD_URLS"}
+            r = run([exe], env=env)
+            assert r.rc == 128 + signal.SIGSEGV, (r.rc, r.stderr)
+            top = crash_of(r)["backtrace"][0]
+            # the symbol table stays in the program (strip --strip-debug)
+            assert top["function"] == "read_verbose", (build_id, top)
+            assert not top["file"] and not top["line"], (build_id, top)
+
+
 def test_sigterm_forwarded_by_etrace_names_the_original_sender():
     import json
     import os
