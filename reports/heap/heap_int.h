@@ -90,6 +90,8 @@ struct leak_group {
 	uint8_t kind;           /* HS_DEFINITE, HS_INDIRECT, HS_POSSIBLE or HS_REACHABLE */
 	uint8_t op;
 	uint8_t naddrs;
+	uint8_t quick;          /* heap_sym.c's quick suppression answer + 2 (0: not asked): the
+				   report asks once per part and closes the sessions between */
 	uint64_t bytes, blocks, ind_bytes, ind_blocks;
 	uint64_t addrs[GROUP_ADDRS];   /* sorted: what identifies the blocks (LSan prints them) */
 	struct symstack *sym;

@@ -351,10 +351,12 @@ static unsigned supp_kind(int hs)
  * inline chain decides). A group judged so is not symbolized unless it is shown: gcc's
  * hundreds of leak groups in cc1 (counted as a system program's) cost the
  * inflating of libc's separate debug information, ~100 ms, for nothing. */
-static int quick_suppressed(struct et_heap *H, struct heap_proc *hp, const struct leak_group *g)
+static int quick_suppressed(struct et_heap *H, struct heap_proc *hp, struct leak_group *g)
 {
 	if (g->sym || supp_count(H->supp))
 		return -1;
+	if (g->quick)
+		return g->quick - 2;
 	const uint64_t *f = NULL;
 	bool cut = false;
 	size_t keep = kept_frames(H, hp, g->stack, &f, &cut);
@@ -369,8 +371,10 @@ static int quick_suppressed(struct et_heap *H, struct heap_proc *hp, const struc
 		/* no name at all (a stripped program: Debian's cc1) is no
 		 * runtime function either: a separate debug file would have
 		 * given its symbol table */
-		return fn && runtime_function(fn) ? -1 : 0;
+		g->quick = fn && runtime_function(fn) ? 1 : 2;
+		return g->quick - 2;
 	}
+	g->quick = 3;
 	return 1;
 }
 
