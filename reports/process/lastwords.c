@@ -342,3 +342,50 @@ const struct et_analysis lastwords_analysis = {
 	.on_syscall = lastwords_on_syscall,
 	.free = lastwords_analysis_free,
 };
+
+/* The line as text: what follows its last carriage return (a terminal's
+ * progress line rewritten in place), without escape sequences (colors). */
+static void clean_line(const char *p, size_t n, char *out, size_t cap)
+{
+	for (size_t i = n; i > 0; i--)
+		if (p[i - 1] == '\r') {
+			p += i;
+			n -= i;
+			break;
+		}
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < cap; i++) {
+		if (p[i] == '\x1b' && i + 1 < n && p[i + 1] == '[') {
+			i += 2;
+			while (i < n && !(p[i] >= 0x40 && p[i] <= 0x7e))
+				i++;
+			continue;
+		}
+		out[o++] = p[i];
+	}
+	out[o] = '\0';
+}
+
+void lastwords_new_lines(const struct lastwords_stream *s, uint64_t *seen, size_t min, size_t max,
+			 void (*fn)(const char *line, void *arg), void *arg)
+{
+	uint64_t added = s->kept - *seen;
+	*seen = s->kept;
+	if (added > s->len)
+		added = s->len;
+	char *line = malloc(max);
+	if (!line)
+		return;
+	for (size_t i = s->len - (size_t)added; i < s->len; i++) {
+		if (s->buf[i] != '\n')
+			continue;
+		size_t b = i;
+		while (b > 0 && s->buf[b - 1] != '\n')
+			b--;
+		if (i - b < min || i - b >= max)
+			continue;
+		clean_line(s->buf + b, i - b, line, max);
+		fn(line, arg);
+	}
+	free(line);
+}

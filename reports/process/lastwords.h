@@ -42,6 +42,13 @@ const struct lastwords_stream *lastwords_pick(const struct lastwords *lw, int *f
 /* The last non-empty line of the stream (without its newline): where n bytes
  * start in *line. false when there is none. */
 bool lastwords_last_line(const struct lastwords_stream *s, const char **line, size_t *n);
+/* Each line of s completed since *seen (then set to s->kept), as text: what
+ * follows its last carriage return (a progress line rewritten in place),
+ * without escape sequences (colours), NUL-terminated. Lines shorter than
+ * min or of max bytes or more are passed over. Runners' result lines are
+ * read so, write by write. */
+void lastwords_new_lines(const struct lastwords_stream *s, uint64_t *seen, size_t min, size_t max,
+			 void (*fn)(const char *line, void *arg), void *arg);
 /* The line that says why the process gave up (allocated): a runtime's
  * failure headline when the tail has one (a Rust panic and its message, Go's
  * "panic: ", C++'s uncaught exception and its what()), else the last line.

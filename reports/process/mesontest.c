@@ -155,29 +155,6 @@ static bool parse_result(const char *line, char **name, int *code, bool *expecte
 	return false;
 }
 
-/* The line as text: what follows its last carriage return (a terminal's
- * progress line rewritten in place), without escape sequences (colors). */
-static void clean_line(const char *p, size_t n, char *out, size_t cap)
-{
-	for (size_t i = n; i > 0; i--)
-		if (p[i - 1] == '\r') {
-			p += i;
-			n -= i;
-			break;
-		}
-	size_t o = 0;
-	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		if (p[i] == '\x1b' && i + 1 < n && p[i + 1] == '[') {
-			i += 2;
-			while (i < n && !(p[i] >= 0x40 && p[i] <= 0x7e))
-				i++;
-			continue;
-		}
-		out[o++] = p[i];
-	}
-	out[o] = '\0';
-}
-
 static bool used(const struct meson_run *r, const struct et_process *c)
 {
 	for (size_t i = 0; i < r->nused; i++)
@@ -249,6 +226,25 @@ static struct meson_run *run_of(struct meson_runs *runs, struct et_process *p)
 	return &runs->v[runs->n++];
 }
 
+struct result_ctx {
+	struct et_model *m;
+	struct meson_run *r;
+};
+
+static void result_line(const char *line, void *arg)
+{
+	struct result_ctx *c = arg;
+	char *name;
+	int code;
+	bool expected;
+	if (!parse_result(line, &name, &code, &expected))
+		return;
+	if (code)
+		on_result(c->m, c->r, name, code, expected);
+	else
+		free(name);
+}
+
 void mesontest_on_stdout(struct et_model *m, struct meson_runs **runsp, struct et_process *p)
 {
 	if (!p->words || p->words->s[0].kept == 0)
@@ -258,32 +254,8 @@ void mesontest_on_stdout(struct et_model *m, struct meson_runs **runsp, struct e
 	struct meson_run *r = run_of(*runsp, p);
 	if (!r)
 		return;
-	const struct lastwords_stream *s = &p->words->s[0];
-	uint64_t added = s->kept - r->seen;
-	r->seen = s->kept;
-	if (added > s->len)
-		added = s->len;
-	/* each line this write completed */
-	for (size_t i = s->len - (size_t)added; i < s->len; i++) {
-		if (s->buf[i] != '\n')
-			continue;
-		size_t b = i;
-		while (b > 0 && s->buf[b - 1] != '\n')
-			b--;
-		if (i - b < 8 || i - b >= MESON_LINE_MAX)
-			continue;
-		char line[MESON_LINE_MAX];
-		clean_line(s->buf + b, i - b, line, sizeof(line));
-		char *name;
-		int code;
-		bool expected;
-		if (!parse_result(line, &name, &code, &expected))
-			continue;
-		if (code)
-			on_result(m, r, name, code, expected);
-		else
-			free(name);
-	}
+	struct result_ctx ctx = { m, r };
+	lastwords_new_lines(&p->words->s[0], &r->seen, 8, MESON_LINE_MAX, result_line, &ctx);
 }
 
 void mesontest_free(struct meson_runs *runs)
