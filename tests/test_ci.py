@@ -420,7 +420,8 @@ def test_an_automake_test_driver_names_the_test():
 
 def test_pytest_recipe():
     """README: etrace run --junit=... -- pytest-3 tests/: the programs the
-    tests ran are the cases; the failing one and its message are named."""
+    tests ran are the cases; the failed test is named first (pytest's
+    summary), then the program it ran that failed, with its message."""
     with tempfile.TemporaryDirectory(prefix="etrace-pytest-") as d:
         src = copy_project(d)
         b = os.path.join(d, "bin")
@@ -434,11 +435,16 @@ def test_pytest_recipe():
         assert r.rc == 1, (r.rc, r.stderr)
         assert b"1 failed, 1 passed" in r.stdout, r.stdout
         last = r.text.rstrip("\n").splitlines()[-1]
-        assert re.match(r"^SUMMARY: etrace: /usr/bin/python3 /usr/bin/pytest-3 .* exited 1; FAILED fail \(pid \d+\) "
-                        r"exited with 1: ", last) and last.endswith(f'"{FAIL_MSG}"'), last
+        assert re.match(r"^SUMMARY: etrace: /usr/bin/python3 /usr/bin/pytest-3 .* exited 1; FAILED pytest-3 \(pid \d+\) "
+                        r'exited with 1: "FAILED \S*test_ciproj\.py::test_failing', last), last
+        v = r.report["verdict"]["findings"]
+        assert [(f["kind"], f["program"]) for f in v] == [("failed", "pytest-3"), ("failed", "fail")], v
+        assert [t["name"].split("/")[-1] for t in v[0]["failed_tests"]] == ["test_ciproj.py::test_failing"], v[0]
+        assert v[1]["last_line"] == FAIL_MSG and not v[1]["on_chain"], v[1]
+        assert re.search(r'^FAILED  fail \(pid \d+\) exited with 1: "' + re.escape(FAIL_MSG) + '"$', r.text, re.M), r.text
         c = cases(tree)
         assert sorted(c) == ["fail", "pass"], sorted(c)
         assert FAIL_MSG in c["fail"].find("failure").get("message") and c["pass"].find("failure") is None
         assert_valid_sarif(sarif)
-        assert [x["ruleId"] for x in results(sarif)] == ["failed"]
-        assert FAIL_MSG in results(sarif)[0]["message"]["text"]
+        assert [x["ruleId"] for x in results(sarif)] == ["failed", "failed"]
+        assert FAIL_MSG in results(sarif)[1]["message"]["text"]

@@ -338,6 +338,45 @@ def test_a_failing_pytest_names_the_test_and_lists_no_noise():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_pytest_failed_tests_are_named_before_the_programs_they_ran():
+    """Two tests fail: one because the program it ran (cat) failed, one on
+    an assert. Before, the verdict blamed cat alone and never named a test:
+    now pytest's line names both tests (its summary), then cat with its
+    message as the evidence; a passing test is named nowhere."""
+    if not os.path.exists("/usr/bin/pytest-3"):
+        raise lib.Skip("pytest missing (tests/install-deps.sh installs python3-pytest)")
+    d = tempfile.mkdtemp(prefix=f"etrace-pyt-{os.getpid()}-")
+    try:
+        with open(os.path.join(d, "test_two.py"), "w") as f:
+            f.write("import subprocess\n\n"
+                    "def test_ok():\n    assert 1 + 1 == 2\n\n"
+                    "def test_missing_file():\n"
+                    "    out = subprocess.run(['cat', '/nonexistent/config.ini'], capture_output=True)\n"
+                    "    assert out.returncode == 0, out.stderr\n\n"
+                    "def test_math():\n    assert 1 + 1 == 3\n")
+        r = run(["/usr/bin/pytest-3", "-q", "-p", "no:cacheprovider", os.path.join(d, "test_two.py")],
+                etrace_opts=["--heap=off"], env=dict(os.environ, COLUMNS="300"))  # no "..." cut
+        assert r.rc == 1, r.stderr
+        assert b"2 failed, 1 passed" in r.stdout, r.stdout
+        v = r.report["verdict"]["findings"]
+        assert [(f["kind"], f["program"]) for f in v] == [("failed", "pytest-3"), ("failed", "cat")], v
+        names = [t["name"].split("/")[-1] for t in v[0]["failed_tests"]]
+        assert names == ["test_two.py::test_missing_file", "test_two.py::test_math"], v[0]
+        assert v[0]["failed_tests_total"] == 2 and v[0]["on_chain"] and not v[1]["on_chain"], v
+        assert "assert (1 + 1) == 3" in v[0]["failed_tests"][1]["message"], v[0]
+        assert v[1]["last_line"] == "cat: /nonexistent/config.ini: No such file or directory", v[1]
+        lines = r.text.split("-- verdict")[1].splitlines()
+        assert re.match(r"^FAILED  pytest-3 \(pid \d+\) exited with 1, 2 tests failed: \S*test_two\.py::test_missing_file, "
+                        r"\S*test_two\.py::test_math", lines[1]), lines[:3]
+        assert "test_ok" not in r.text.split("-- processes")[0]
+        # cat is listed, not counted as a failure its parent handled
+        assert r.report["verdict"]["handled_failures"] == [], r.report["verdict"]
+        last = r.text.rstrip("\n").splitlines()[-1]
+        assert "2 tests failed" in last and "test_math" in last, last
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_a_failed_build_quotes_the_first_compiler_error():
     """make running cc on a file with an error: the verdict names cc1 and
     quotes gcc's first error line, not the note that ends its output."""

@@ -21,6 +21,7 @@ struct heapseries;
 struct et_heap;
 struct et_hang;
 struct lastwords;
+struct failed_tests;
 
 /* One stored syscall: the raw record plus the fd descriptions it saw. */
 struct et_record {
@@ -171,6 +172,8 @@ struct et_process {
 	bool expected_fail;         /* its runner expected the test to fail, and it did (meson's EXPECTEDFAIL) */
 	signed char meson_test;     /* its image is `meson test`: 1, not: -1, not looked at since its exec: 0
 				     * (reports/process/mesontest.c) */
+	signed char pytest;         /* its image is pytest: the same (reports/process/pytesttest.c) */
+	struct failed_tests *failed_tests; /* the tests its own summary said failed (pytest), or NULL */
 };
 
 #define ET_NOTES_KEPT 128

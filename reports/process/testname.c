@@ -7,7 +7,8 @@
  * script whose child is the one that fails. meson prints a test's name
  * only when it has finished: its result line names the child that just
  * failed with that status (mesontest.c). pytest runs tests in one process:
- * not named. */
+ * no process is named, its summary's failed tests are kept with it
+ * (pytesttest.c). */
 #include "testname.h"
 
 #include <ctype.h>
@@ -20,6 +21,7 @@
 #include "reports/syscalls/syscall_table.h"
 #include "lastwords.h"
 #include "mesontest.h"
+#include "pytesttest.h"
 
 #define TEST_NAME_MAX 200
 
@@ -128,13 +130,17 @@ static void testname_on_syscall(struct et_model *m, struct et_process *p, const 
 	struct meson_runs *runs = analysis_state(m, &testname_analysis);
 	mesontest_on_stdout(m, &runs, p);
 	analysis_set_state(m, &testname_analysis, runs);
+	pytesttest_on_stdout(p);
 }
 
-/* a new image: whether it is `meson test` is asked again */
+/* a new image: whether it is `meson test` or pytest is asked again */
 static void testname_on_exec_begin(struct et_model *m, struct et_process *p)
 {
 	(void)m;
 	p->meson_test = 0;
+	p->pytest = 0;
+	pytesttest_free(p->failed_tests);
+	p->failed_tests = NULL;
 }
 
 static void testname_free(struct et_model *m)
@@ -144,6 +150,8 @@ static void testname_free(struct et_model *m)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		free(m->procs[i]->test_name);
 		m->procs[i]->test_name = NULL;
+		pytesttest_free(m->procs[i]->failed_tests);
+		m->procs[i]->failed_tests = NULL;
 	}
 }
 

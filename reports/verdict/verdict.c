@@ -13,6 +13,7 @@
 #include "reports/syscalls/decode.h"
 #include "reports/heap/heap.h"
 #include "reports/process/lastwords.h"
+#include "reports/process/pytesttest.h"
 #include "reports/process/sysprog.h"
 #include "reports/process/testname.h"
 #include "reports/render/render.h"
@@ -22,6 +23,7 @@
 
 #define TEXT_ITEMS_PER_KIND 8   /* findings of one kind listed in the text verdict */
 #define TEXT_WORDS_LINES 8      /* lines of last words shown in the text verdict */
+#define VERDICT_TESTS_NAMED 4   /* failed tests of a runner named on its line */
 #define CMD_SHOWN 48            /* characters of a command line in the chain */
 
 static const char *const kind_label[VERDICT_KINDS] = { "CRASH", "HEAP", "FAILED", "KILLED", "LEAK", "NET" };
@@ -220,6 +222,11 @@ static void build_chain(const struct et_model *m, struct verdict *v)
 	v->chain = xcalloc(m->nprocs + 1, sizeof(*v->chain));
 	while (p && v->nchain < m->nprocs && !on_chain(v, p)) {
 		v->chain[v->nchain++] = p;
+		/* pytest said which of its tests failed: they are the cause, not
+		 * the last child that failed under one of them (a test's `cat`
+		 * of a missing file), which is counted as handled */
+		if (p->failed_tests && p->failed_tests->total)
+			break;
 		p = cause_of(m, p);
 	}
 	v->handled = xcalloc(m->nprocs + 1, sizeof(*v->handled));
@@ -335,6 +342,30 @@ size_t verdict_heap_findings(const struct et_model *m)
 	return n;
 }
 
+static bool listed(const struct verdict *v, const struct et_process *p, int kind)
+{
+	for (size_t i = 0; i < v->nitems; i++)
+		if (v->items[i].proc == p && v->items[i].kind == kind)
+			return true;
+	return false;
+}
+
+/* The chain stops at a runner that named its failed tests; the child that
+ * failed last under it (the program a test ran, whose own message says
+ * why) is listed after it, not counted as handled. A crash is listed as
+ * one already. */
+static void add_test_evidence(const struct et_model *m, struct verdict *v, const struct et_process *runner)
+{
+	const struct et_process *c = cause_of(m, runner);
+	if (!c || process_crashed(c) || termination_failed_run(m, c))
+		return;
+	struct strbuf sb = STRBUF_INIT;
+	describe_wait_status(c->wait_status, &sb);
+	struct verdict_item *it = add_item(m, v, VERDICT_FAILED, c);
+	it->what = sb_detach(&sb);
+	it->words = last_line(c);
+}
+
 static void add_failed(const struct et_model *m, struct verdict *v)
 {
 	if (!v->nchain)
@@ -349,9 +380,27 @@ static void add_failed(const struct et_model *m, struct verdict *v)
 		describe_wait_status(o->wait_status, &sb);
 	}
 	struct verdict_item *it = add_item(m, v, killed ? VERDICT_KILLED : VERDICT_FAILED, o);
-	it->what = sb_detach(&sb);
 	it->words = last_line(o);
+	const struct failed_tests *ft = o->failed_tests;
+	if (ft && ft->total) {
+		/* the names on the first line (the quoted line is one test's
+		 * summary line at most; the others are in the last words shown
+		 * under it) */
+		it->failed_tests = ft;
+		bool quoted = ft->total == 1 && ft->n == 1 && it->words && strstr(it->words, ft->name[0]);
+		if (!quoted) {
+			sb_printf(&sb, ", %zu %s failed: ", ft->total, ft->total == 1 ? "test" : "tests");
+			for (size_t i = 0; i < ft->n && i < VERDICT_TESTS_NAMED; i++)
+				sb_printf(&sb, "%s%s", i ? ", " : "", ft->name[i]);
+			size_t named = ft->n < VERDICT_TESTS_NAMED ? ft->n : VERDICT_TESTS_NAMED;
+			if (ft->total > named)
+				sb_printf(&sb, "%s%zu more", named ? " and " : "", ft->total - named);
+		}
+	}
+	it->what = sb_detach(&sb);
 	it->on_chain = true;
+	if (ft && ft->total)
+		add_test_evidence(m, v, o);
 }
 
 /* Other terminations that failed the run (a runner killing a test at its
@@ -401,7 +450,7 @@ static void find_handled(const struct et_model *m, struct verdict *v)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct et_process *p = m->procs[i];
 		if (p->pid != m->root_pid && verdict_process_failed(p) && !on_chain(v, p) && !process_crashed(p) &&
-		    !termination_failed_run(m, p) && !expected_failure(m, v, p))
+		    !termination_failed_run(m, p) && !expected_failure(m, v, p) && !listed(v, p, VERDICT_FAILED))
 			v->handled[v->nhandled++] = p;
 	}
 }
@@ -885,6 +934,18 @@ void verdict_render_json(const struct et_model *m, const struct verdict *v, stru
 		}
 		sb_puts(sb, ",\"last_line\":");
 		sb_json_str(sb, it->words);
+		if (it->failed_tests) {
+			const struct failed_tests *ft = it->failed_tests;
+			sb_printf(sb, ",\"failed_tests_total\":%zu,\"failed_tests\":[", ft->total);
+			for (size_t k = 0; k < ft->n; k++) {
+				sb_puts(sb, k ? ",{\"name\":" : "{\"name\":");
+				sb_json_str(sb, ft->name[k]);
+				sb_puts(sb, ",\"message\":");
+				sb_json_str(sb, ft->why[k]);
+				sb_putc(sb, '}');
+			}
+			sb_putc(sb, ']');
+		}
 		if (it->kind == VERDICT_LEAK)
 			sb_printf(sb, ",\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64, it->bytes, it->blocks);
 		sb_printf(sb, ",\"on_chain\":%s}", it->on_chain ? "true" : "false");

@@ -46,6 +46,7 @@ struct verdict_item {
 	bool definite;                  /* a leak definitely lost (else indirectly or possibly) */
 	const char *alloc_fn;           /* a leak's allocating function (static) */
 	bool on_chain;                  /* its failure went up to the run's status */
+	const struct failed_tests *failed_tests; /* a runner's own failed tests (pytest), owned by the model */
 };
 
 struct verdict {
