@@ -60,14 +60,14 @@ static bool node_id(const char *s, size_t n)
  * rules without -q): the failed tests and errors it counts, -1 when the
  * line is not that. The summary's FAILED lines may be in the part of a
  * long write etrace did not keep; this count is in its last bytes. */
-static long counted(const char *line)
+static long counted(const char *line, long *errors)
 {
 	while (*line == '=' || *line == ' ')
 		line++;
 	const char *in = strstr(line, " in ");
 	if (!in || !strchr(in, 's'))
 		return -1;
-	long failed = 0;
+	long failed = 0, errs = 0;
 	bool any = false;
 	for (const char *q = line; q < in;) {
 		char *end;
@@ -78,9 +78,10 @@ static long counted(const char *line)
 		size_t len = strcspn(word, ", ");
 		if (word + len > in)
 			len = (size_t)(in - word);
-		if ((len == 6 && memcmp(word, "failed", 6) == 0) || (len == 5 && memcmp(word, "error", 5) == 0) ||
-		    (len == 6 && memcmp(word, "errors", 6) == 0))
+		if (len == 6 && memcmp(word, "failed", 6) == 0)
 			failed += n;
+		else if ((len == 5 && memcmp(word, "error", 5) == 0) || (len == 6 && memcmp(word, "errors", 6) == 0))
+			failed += n, errs += n;
 		else if (!(len >= 5 && len <= 10))   /* passed, skipped, xfailed, xpassed, deselected, warnings, rerun */
 			return -1;
 		any = true;
@@ -90,16 +91,19 @@ static long counted(const char *line)
 		else if (q != in)
 			return -1;
 	}
+	*errors = errs;
 	return any ? failed : -1;
 }
 
 static void summary_line(const char *line, void *arg)
 {
 	struct failed_tests *f = arg;
-	long c = counted(line);
+	long errs = 0, c = counted(line, &errs);
 	if (c >= 0) {
-		if ((size_t)c > f->total)
+		if ((size_t)c > f->total) {
 			f->total = (size_t)c;
+			f->errors = (size_t)errs;
+		}
 		return;
 	}
 	size_t skip;
@@ -120,6 +124,7 @@ static void summary_line(const char *line, void *arg)
 		if (strlen(f->name[i]) == n && memcmp(f->name[i], id, n) == 0)
 			return;   /* the summary written twice (a plugin): one test */
 	f->total++;
+	f->errors += skip == 6;
 	if (f->n == FAILED_TESTS_KEPT)
 		return;
 	f->name[f->n] = x_checked(strndup(id, n));

@@ -12,6 +12,7 @@ struct failed_tests {
 	char *why[FAILED_TESTS_KEPT];    /* what follows " - " on its line, or NULL */
 	size_t n;                        /* kept */
 	size_t total;                    /* FAILED and ERROR lines read, or the final count when more */
+	size_t errors;                   /* of which ERROR (a fixture or the collection failed) */
 	uint64_t seen;                   /* stdout bytes already looked at */
 };
 

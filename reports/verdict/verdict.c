@@ -387,9 +387,20 @@ static void add_failed(const struct et_model *m, struct verdict *v)
 		 * summary line at most; the others are in the last words shown
 		 * under it) */
 		it->failed_tests = ft;
+		bool names_one = false;
+		for (size_t i = 0; i < ft->n && it->words; i++)
+			names_one |= strstr(it->words, ft->name[i]) != NULL;
+		if (!names_one && ft->n && ft->why[0]) {
+			/* the count line says less than the first test's own line */
+			free(it->words);
+			it->words = NULL;
+			if (asprintf(&it->words, "%s - %s", ft->name[0], ft->why[0]) < 0)
+				it->words = NULL;
+		}
 		bool quoted = ft->total == 1 && ft->n == 1 && it->words && strstr(it->words, ft->name[0]);
 		if (!quoted) {
-			sb_printf(&sb, ", %zu %s failed: ", ft->total, ft->total == 1 ? "test" : "tests");
+			sb_printf(&sb, ", %zu %s %s: ", ft->total, ft->total == 1 ? "test" : "tests",
+				  !ft->errors ? "failed" : ft->errors == ft->total ? "errored" : "failed or errored");
 			for (size_t i = 0; i < ft->n && i < VERDICT_TESTS_NAMED; i++)
 				sb_printf(&sb, "%s%s", i ? ", " : "", ft->name[i]);
 			size_t named = ft->n < VERDICT_TESTS_NAMED ? ft->n : VERDICT_TESTS_NAMED;

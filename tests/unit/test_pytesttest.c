@@ -44,7 +44,7 @@ int main(void)
 	       "FAILED tests/test_io.py::test_n");
 	CHECK(total(p) == 2);
 	say(p, "o_message\n1 failed, 3 passed, 1 error in 0.12s\n");
-	CHECK(total(p) == 3);
+	CHECK(total(p) == 3 && p->failed_tests->errors == 1);
 	CHECK(p->failed_tests && p->failed_tests->n == 3);
 	if (p->failed_tests && p->failed_tests->n == 3) {
 		CHECK_STR(p->failed_tests->name[0], "tests/test_io.py::test_missing_file");
@@ -66,7 +66,7 @@ int main(void)
 	struct et_process *r = model_add_process(&m, 102, 1, 0);
 	r->argv = argv_of("pytest", NULL, NULL);
 	say(r, "============== 7 failed, 120 passed, 2 skipped, 3 warnings in 4.56s ==============\n");
-	CHECK(total(r) == 7 && r->failed_tests->n == 0);
+	CHECK(total(r) == 7 && r->failed_tests->n == 0 && r->failed_tests->errors == 0);
 
 	/* a passing run: nothing; -v's progress lines are not the summary */
 	struct et_process *s = model_add_process(&m, 103, 1, 0);
