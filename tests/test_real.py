@@ -377,6 +377,36 @@ def test_pytest_failed_tests_are_named_before_the_programs_they_ran():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_unittest_failed_tests_are_named_before_the_programs_they_ran():
+    """Python's unittest (python3 -m unittest): its failures on stderr name
+    the tests; the verdict's first line names all three (one errored), the
+    cat one ran follows with its message."""
+    d = tempfile.mkdtemp(prefix=f"etrace-ut-{os.getpid()}-")
+    try:
+        with open(os.path.join(d, "test_three.py"), "w") as f:
+            f.write("import subprocess, unittest\n\n"
+                    "class T(unittest.TestCase):\n"
+                    "    def test_ok(self):\n        pass\n"
+                    "    def test_fail(self):\n        self.assertEqual(1, 2)\n"
+                    "    def test_err(self):\n        raise RuntimeError('boom')\n"
+                    "    def test_cat(self):\n"
+                    "        subprocess.run(['cat', '/nonexistent/x.ini'], check=True)\n")
+        r = run(["/usr/bin/python3", "-m", "unittest", "test_three"], etrace_opts=["--heap=off"],
+                env=dict(os.environ, PYTHONPATH=d, PYTHONDONTWRITEBYTECODE="1"))
+        assert r.rc == 1, r.stderr
+        v = r.report["verdict"]["findings"]
+        assert [(f["kind"], f["program"]) for f in v] == [("failed", "python3"), ("failed", "cat")], v
+        names = sorted(t["name"] for t in v[0]["failed_tests"])
+        assert names == ["test_three.T.test_cat", "test_three.T.test_err", "test_three.T.test_fail"], v[0]
+        assert v[0]["failed_tests_total"] == 3, v[0]
+        first = r.text.split("-- verdict")[1].splitlines()[1]
+        assert re.match(r"^FAILED  python3 \(pid \d+\) exited with 1, 3 tests failed or errored: test_three\.T\.", first), first
+        assert "test_ok" not in r.text.split("-- processes")[0]
+        assert v[1]["last_line"] == "cat: /nonexistent/x.ini: No such file or directory", v[1]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_a_failed_build_quotes_the_first_compiler_error():
     """make running cc on a file with an error: the verdict names cc1 and
     quotes gcc's first error line, not the note that ends its output."""

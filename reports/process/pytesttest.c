@@ -100,10 +100,7 @@ static void summary_line(const char *line, void *arg)
 	struct failed_tests *f = arg;
 	long errs = 0, c = counted(line, &errs);
 	if (c >= 0) {
-		if ((size_t)c > f->total) {
-			f->total = (size_t)c;
-			f->errors = (size_t)errs;
-		}
+		failed_tests_count(f, (size_t)c, (size_t)errs);
 		return;
 	}
 	size_t skip;
@@ -120,16 +117,7 @@ static void summary_line(const char *line, void *arg)
 		n--;
 	if (!node_id(id, n))
 		return;
-	for (size_t i = 0; i < f->n; i++)
-		if (strlen(f->name[i]) == n && memcmp(f->name[i], id, n) == 0)
-			return;   /* the summary written twice (a plugin): one test */
-	f->total++;
-	f->errors += skip == 6;
-	if (f->n == FAILED_TESTS_KEPT)
-		return;
-	f->name[f->n] = x_checked(strndup(id, n));
-	f->why[f->n] = sep && sep[3] ? xstrdup(sep + 3) : NULL;
-	f->n++;
+	failed_tests_add(f, id, n, sep ? sep + 3 : NULL, skip == 6);
 }
 
 void pytesttest_on_stdout(struct et_process *p)
@@ -144,15 +132,4 @@ void pytesttest_on_stdout(struct et_process *p)
 		p->failed_tests = xcalloc(1, sizeof(*p->failed_tests));
 	struct failed_tests *f = p->failed_tests;
 	lastwords_new_lines(&p->words->s[0], &f->seen, 8, PYTEST_LINE_MAX, summary_line, f);
-}
-
-void pytesttest_free(struct failed_tests *f)
-{
-	if (!f)
-		return;
-	for (size_t i = 0; i < f->n; i++) {
-		free(f->name[i]);
-		free(f->why[i]);
-	}
-	free(f);
 }

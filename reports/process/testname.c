@@ -8,7 +8,7 @@
  * only when it has finished: its result line names the child that just
  * failed with that status (mesontest.c). pytest runs tests in one process:
  * no process is named, its summary's failed tests are kept with it
- * (pytesttest.c). */
+ * (pytesttest.c); so are unittest's (unittesttest.c). */
 #include "testname.h"
 
 #include <ctype.h>
@@ -22,6 +22,7 @@
 #include "lastwords.h"
 #include "mesontest.h"
 #include "pytesttest.h"
+#include "unittesttest.h"
 
 #define TEST_NAME_MAX 200
 
@@ -118,15 +119,20 @@ bool process_expected_fail(const struct et_model *m, const struct et_process *p)
 	return false;
 }
 
-/* a write to stdout: meson's result lines name its failed children */
+/* a write to stdout: meson's result lines name its failed children, pytest's
+ * summary its failed tests; to stderr: unittest's failures */
 static void testname_on_syscall(struct et_model *m, struct et_process *p, const struct et_record *r)
 {
 	const struct ev_syscall *ev = &r->ev;
-	if ((long)ev->ret <= 0 || ev->args[0] != 1 || !p->words)
+	if ((long)ev->ret <= 0 || (ev->args[0] != 1 && ev->args[0] != 2) || !p->words)
 		return;
 	const struct syscall_sig *sig = syscall_sig_by_nr(ev->nr);
 	if (!sig || strncmp(sig->name, "write", 5) != 0)
 		return;
+	if (ev->args[0] == 2) {
+		unittesttest_on_stderr(p);
+		return;
+	}
 	struct meson_runs *runs = analysis_state(m, &testname_analysis);
 	mesontest_on_stdout(m, &runs, p);
 	analysis_set_state(m, &testname_analysis, runs);
@@ -139,7 +145,7 @@ static void testname_on_exec_begin(struct et_model *m, struct et_process *p)
 	(void)m;
 	p->meson_test = 0;
 	p->pytest = 0;
-	pytesttest_free(p->failed_tests);
+	failed_tests_free(p->failed_tests);
 	p->failed_tests = NULL;
 }
 
@@ -150,7 +156,7 @@ static void testname_free(struct et_model *m)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		free(m->procs[i]->test_name);
 		m->procs[i]->test_name = NULL;
-		pytesttest_free(m->procs[i]->failed_tests);
+		failed_tests_free(m->procs[i]->failed_tests);
 		m->procs[i]->failed_tests = NULL;
 	}
 }

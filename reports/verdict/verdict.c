@@ -13,7 +13,7 @@
 #include "reports/syscalls/decode.h"
 #include "reports/heap/heap.h"
 #include "reports/process/lastwords.h"
-#include "reports/process/pytesttest.h"
+#include "reports/process/failedtests.h"
 #include "reports/process/sysprog.h"
 #include "reports/process/testname.h"
 #include "reports/render/render.h"
