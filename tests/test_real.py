@@ -338,6 +338,28 @@ def test_a_failing_pytest_names_the_test_and_lists_no_noise():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def _python_suite(filename, source, argv, **env):
+    """Runs argv (with {dir} and {file} filled) on a test file of source
+    under etrace; returns the result and the verdict's findings, after
+    checking what both tests below share: the runner is the first finding,
+    on the chain, and the cat a failed test ran the second, with its
+    message, listed rather than counted as handled."""
+    with tempfile.TemporaryDirectory(prefix=f"etrace-pysuite-{os.getpid()}-") as d:
+        path = os.path.join(d, filename)
+        with open(path, "w") as f:
+            f.write(source)
+        env = {k: v.format(dir=d) for k, v in env.items()}
+        r = run([a.format(dir=d, file=path) for a in argv], etrace_opts=["--heap=off"], env=dict(os.environ, **env))
+    assert r.rc == 1, r.stderr
+    v = r.report["verdict"]["findings"]
+    assert [f["kind"] for f in v] == ["failed", "failed"] and v[1]["program"] == "cat", v
+    assert v[0]["on_chain"] and not v[1]["on_chain"], v
+    assert v[1]["last_line"].startswith("cat: /nonexistent/") and v[1]["last_line"].endswith(": No such file or directory"), v[1]
+    assert r.report["verdict"]["handled_failures"] == [], r.report["verdict"]
+    assert "test_ok" not in r.text.split("-- processes")[0]
+    return r, v
+
+
 def test_pytest_failed_tests_are_named_before_the_programs_they_ran():
     """Two tests fail: one because the program it ran (cat) failed, one on
     an assert. Before, the verdict blamed cat alone and never named a test:
@@ -345,66 +367,48 @@ def test_pytest_failed_tests_are_named_before_the_programs_they_ran():
     message as the evidence; a passing test is named nowhere."""
     if not os.path.exists("/usr/bin/pytest-3"):
         raise lib.Skip("pytest missing (tests/install-deps.sh installs python3-pytest)")
-    d = tempfile.mkdtemp(prefix=f"etrace-pyt-{os.getpid()}-")
-    try:
-        with open(os.path.join(d, "test_two.py"), "w") as f:
-            f.write("import subprocess\n\n"
-                    "def test_ok():\n    assert 1 + 1 == 2\n\n"
-                    "def test_missing_file():\n"
-                    "    out = subprocess.run(['cat', '/nonexistent/config.ini'], capture_output=True)\n"
-                    "    assert out.returncode == 0, out.stderr\n\n"
-                    "def test_math():\n    assert 1 + 1 == 3\n")
-        r = run(["/usr/bin/pytest-3", "-q", "-p", "no:cacheprovider", os.path.join(d, "test_two.py")],
-                etrace_opts=["--heap=off"], env=dict(os.environ, COLUMNS="300"))  # no "..." cut
-        assert r.rc == 1, r.stderr
-        assert b"2 failed, 1 passed" in r.stdout, r.stdout
-        v = r.report["verdict"]["findings"]
-        assert [(f["kind"], f["program"]) for f in v] == [("failed", "pytest-3"), ("failed", "cat")], v
-        names = [t["name"].split("/")[-1] for t in v[0]["failed_tests"]]
-        assert names == ["test_two.py::test_missing_file", "test_two.py::test_math"], v[0]
-        assert v[0]["failed_tests_total"] == 2 and v[0]["on_chain"] and not v[1]["on_chain"], v
-        assert "assert (1 + 1) == 3" in v[0]["failed_tests"][1]["message"], v[0]
-        assert v[1]["last_line"] == "cat: /nonexistent/config.ini: No such file or directory", v[1]
-        lines = r.text.split("-- verdict")[1].splitlines()
-        assert re.match(r"^FAILED  pytest-3 \(pid \d+\) exited with 1, 2 tests failed: \S*test_two\.py::test_missing_file, "
-                        r"\S*test_two\.py::test_math", lines[1]), lines[:3]
-        assert "test_ok" not in r.text.split("-- processes")[0]
-        # cat is listed, not counted as a failure its parent handled
-        assert r.report["verdict"]["handled_failures"] == [], r.report["verdict"]
-        last = r.text.rstrip("\n").splitlines()[-1]
-        assert "2 tests failed" in last and "test_math" in last, last
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    r, v = _python_suite("test_two.py",
+                         "import subprocess\n\n"
+                         "def test_ok():\n    assert 1 + 1 == 2\n\n"
+                         "def test_missing_file():\n"
+                         "    out = subprocess.run(['cat', '/nonexistent/config.ini'], capture_output=True)\n"
+                         "    assert out.returncode == 0, out.stderr\n\n"
+                         "def test_math():\n    assert 1 + 1 == 3\n",
+                         ["/usr/bin/pytest-3", "-q", "-p", "no:cacheprovider", "{file}"],
+                         COLUMNS="300")  # no "..." cut
+    assert b"2 failed, 1 passed" in r.stdout, r.stdout
+    assert v[0]["program"] == "pytest-3", v
+    names = [t["name"].split("/")[-1] for t in v[0]["failed_tests"]]
+    assert names == ["test_two.py::test_missing_file", "test_two.py::test_math"], v[0]
+    assert v[0]["failed_tests_total"] == 2, v
+    assert "assert (1 + 1) == 3" in v[0]["failed_tests"][1]["message"], v[0]
+    lines = r.text.split("-- verdict")[1].splitlines()
+    assert re.match(r"^FAILED  pytest-3 \(pid \d+\) exited with 1, 2 tests failed: \S*test_two\.py::test_missing_file, "
+                    r"\S*test_two\.py::test_math", lines[1]), lines[:3]
+    last = r.text.rstrip("\n").splitlines()[-1]
+    assert "2 tests failed" in last and "test_math" in last, last
 
 
 def test_unittest_failed_tests_are_named_before_the_programs_they_ran():
     """Python's unittest (python3 -m unittest): its failures on stderr name
     the tests; the verdict's first line names all three (one errored), the
     cat one ran follows with its message."""
-    d = tempfile.mkdtemp(prefix=f"etrace-ut-{os.getpid()}-")
-    try:
-        with open(os.path.join(d, "test_three.py"), "w") as f:
-            f.write("import subprocess, unittest\n\n"
-                    "class T(unittest.TestCase):\n"
-                    "    def test_ok(self):\n        pass\n"
-                    "    def test_fail(self):\n        self.assertEqual(1, 2)\n"
-                    "    def test_err(self):\n        raise RuntimeError('boom')\n"
-                    "    def test_cat(self):\n"
-                    "        subprocess.run(['cat', '/nonexistent/x.ini'], check=True)\n")
-        r = run(["/usr/bin/python3", "-m", "unittest", "test_three"], etrace_opts=["--heap=off"],
-                env=dict(os.environ, PYTHONPATH=d, PYTHONDONTWRITEBYTECODE="1"))
-        assert r.rc == 1, r.stderr
-        v = r.report["verdict"]["findings"]
-        assert [(f["kind"], f["program"]) for f in v] == [("failed", "python3"), ("failed", "cat")], v
-        names = sorted(t["name"] for t in v[0]["failed_tests"])
-        assert names == ["test_three.T.test_cat", "test_three.T.test_err", "test_three.T.test_fail"], v[0]
-        assert v[0]["failed_tests_total"] == 3, v[0]
-        first = r.text.split("-- verdict")[1].splitlines()[1]
-        assert re.match(r"^FAILED  python3 \(pid \d+\) exited with 1, 3 tests failed or errored: test_three\.T\.", first), first
-        assert "test_ok" not in r.text.split("-- processes")[0]
-        assert v[1]["last_line"] == "cat: /nonexistent/x.ini: No such file or directory", v[1]
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    r, v = _python_suite("test_three.py",
+                         "import subprocess, unittest\n\n"
+                         "class T(unittest.TestCase):\n"
+                         "    def test_ok(self):\n        pass\n"
+                         "    def test_fail(self):\n        self.assertEqual(1, 2)\n"
+                         "    def test_err(self):\n        raise RuntimeError('boom')\n"
+                         "    def test_cat(self):\n"
+                         "        subprocess.run(['cat', '/nonexistent/x.ini'], check=True)\n",
+                         ["/usr/bin/python3", "-m", "unittest", "test_three"],
+                         PYTHONPATH="{dir}", PYTHONDONTWRITEBYTECODE="1")
+    assert v[0]["program"] == "python3", v
+    names = sorted(t["name"] for t in v[0]["failed_tests"])
+    assert names == ["test_three.T.test_cat", "test_three.T.test_err", "test_three.T.test_fail"], v[0]
+    assert v[0]["failed_tests_total"] == 3, v[0]
+    first = r.text.split("-- verdict")[1].splitlines()[1]
+    assert re.match(r"^FAILED  python3 \(pid \d+\) exited with 1, 3 tests failed or errored: test_three\.T\.", first), first
 
 
 def test_a_failed_build_quotes_the_first_compiler_error():
