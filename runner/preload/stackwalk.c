@@ -167,7 +167,7 @@ static void learn_stack(void)
  * functions of the test: with one entry a site, each call walked again
  * and interned the stack the other had replaced, a third of its 3.4 M
  * calls; cc1 found its site in 43% of 211 k calls with 16 sets of 2, 60%
- * with 32 sets of 4). A walk through an entry reuses the rule of every
+ * with 32 sets of 4; 64 sets since, sites.h). A walk through an entry reuses the rule of every
  * frame whose pc is the one kept at that depth (a rule is a function of
  * the pc, for one generation of cfi.c's table) instead of looking it up,
  * and the recorder reuses the entry's stack id when every frame is the
