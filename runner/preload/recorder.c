@@ -266,12 +266,9 @@ off:
 
 static void new_process(void);
 
-int hr_ready(void)
+static __attribute__((noinline)) int ready_slow(int st)
 {
-	int st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
 	if (st == ST_READY) {
-		if (__builtin_expect(*this_process != 0, 1))
-			return 1;
 		new_process();   /* a raw clone() child: its own ring */
 		return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ST_READY;
 	}
@@ -282,6 +279,14 @@ int hr_ready(void)
 		return 0;   /* another thread is starting it: this call goes unrecorded */
 	start();
 	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ST_READY;
+}
+
+int hr_ready(void)
+{
+	int st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(st == ST_READY && *this_process != 0, 1))
+		return 1;
+	return ready_slow(st);
 }
 
 void hr_unrecorded(void)
@@ -346,7 +351,7 @@ static uint32_t intern(const uint64_t *fr, uint32_t n)
 /* A quarter of the ring is waiting: etrace drains it now instead of at its
  * next 10 ms tick, while this thread goes on (a full ring would make it
  * wait). One connection a quarter ring (16384 records by default). */
-static void wake(void)
+static __attribute__((noinline, cold)) void wake(void)
 {
 	if (exited)
 		return;
@@ -381,40 +386,70 @@ static int wait_room(uint64_t head)
 	return __atomic_load_n(&consumer_gone, __ATOMIC_RELAXED) ? -1 : 0;
 }
 
+/* The stack id of the call (ra, fp) whose site's last walk no longer
+ * holds, or whose id is not of this ring: walked (stackwalk.c) and
+ * interned. Out of line: the frame array and the walk's registers stay
+ * off the hot path's frame. */
+static __attribute__((noinline)) uint32_t stack_walked(struct hr_site *site, void *ra, void *fp)
+{
+	uint64_t fr[HR_FRAMES];
+	uint32_t n;
+	if (site) {
+		n = site->n;    /* the same frames as the site's last call */
+	} else {
+		n = hr_walk(fr, HR_FRAMES, ra, fp, &site);
+		if (site && site->id && site->ring == ring_no)
+			return site->id;
+	}
+	uint32_t stack = intern(site ? site->pc : fr, n);
+	if (site && stack) {
+		site->id = stack;
+		site->ring = ring_no;
+	}
+	return stack;
+}
+
+static inline uint32_t stack_of(void *ra, void *fp)
+{
+	struct hr_site *site = hr_walk_known(ra, fp);
+	if (__builtin_expect(site && site->id && site->ring == ring_no, 1))
+		return site->id;    /* the same frames as this site's last call */
+	return stack_walked(site, ra, fp);
+}
+
+/* No room at slot: wait for it (wait_room). 0: look again; -1: the record
+ * is lost (counted). */
+static __attribute__((noinline, cold)) int no_room(uint64_t slot, uint64_t tail)
+{
+	if (wait_room(slot) == 0)
+		return 0;
+	__atomic_fetch_add(&ring->lost, 1, __ATOMIC_RELAXED);
+	/* etrace may come back: look again next time the tail moved */
+	if (__atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) != tail)
+		__atomic_store_n(&consumer_gone, 0, __ATOMIC_RELAXED);
+	return -1;
+}
+
+static __attribute__((noinline, cold)) void tid_now(void)
+{
+	t_tid = (uint32_t)hr_sys0(SYS_gettid);
+}
+
 void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, void *fp)
 {
 	/* the time first: the counter's read (~35 cycles) overlaps the walk
 	 * instead of holding up the record's last stores */
 	uint64_t t = now();
-	uint64_t fr[HR_FRAMES];
-	uint32_t stack = 0;
-	if (ra) {
-		struct hr_site *site;
-		uint32_t n = hr_walk(fr, HR_FRAMES, ra, fp, &site);
-		if (site && site->id && site->ring == ring_no) {
-			stack = site->id;    /* the same frames as this site's last call */
-		} else {
-			stack = intern(site ? site->pc : fr, n);
-			if (site && stack) {
-				site->id = stack;
-				site->ring = ring_no;
-			}
-		}
-	}
-	if (!t_tid)
-		t_tid = (uint32_t)hr_sys0(SYS_gettid);
+	uint32_t stack = ra ? stack_of(ra, fp) : 0;
+	if (__builtin_expect(!t_tid, 0))
+		tid_now();
 	uint64_t slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 	for (;;) {
 		uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
 		/* signed: slot may be older than a tail that moved meanwhile */
-		if ((int64_t)(slot - tail) > (int64_t)rec_mask) {
-			if (wait_room(slot) < 0) {
-				__atomic_fetch_add(&ring->lost, 1, __ATOMIC_RELAXED);
-				/* etrace may come back: look again next time the tail moved */
-				if (__atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) != tail)
-					__atomic_store_n(&consumer_gone, 0, __ATOMIC_RELAXED);
+		if (__builtin_expect((int64_t)(slot - tail) > (int64_t)rec_mask, 0)) {
+			if (no_room(slot, tail) < 0)
 				return;
-			}
 			slot = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 			continue;
 		}
@@ -428,7 +463,7 @@ void hr_put(unsigned op, uint64_t ptr, uint64_t size, uint64_t arg, void *ra, vo
 			continue;
 		}
 		uint64_t quarter = (rec_mask + 1) / 4;
-		if ((slot & (quarter - 1)) == 0 && slot - tail >= quarter)
+		if (__builtin_expect((slot & (quarter - 1)) == 0, 0) && slot - tail >= quarter)
 			wake();
 		break;
 	}

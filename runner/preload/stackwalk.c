@@ -167,7 +167,7 @@ static void learn_stack(void)
  * functions of the test: with one entry a site, each call walked again
  * and interned the stack the other had replaced, a third of its 3.4 M
  * calls; cc1 found its site in 43% of 211 k calls with 16 sets of 2, 60%
- * with 32 sets of 4). A walk through an entry reuses the rule of every
+ * with 32 sets of 4; 64 sets since, sites.h). A walk through an entry reuses the rule of every
  * frame whose pc is the one kept at that depth (a rule is a function of
  * the pc, for one generation of cfi.c's table) instead of looking it up,
  * and the recorder reuses the entry's stack id when every frame is the
@@ -322,44 +322,65 @@ unfollowed:
 #endif
 }
 
+/* Where a walk of (ra, fp) may use the rules and the call sites: 0 when
+ * not (then libgcc, or the frame-pointer chain), else 1 with the bound
+ * hi of the stack fp is on. */
+static inline int walk_bounds(void *ra, void *fp, uint64_t *hi)
+{
+	(void)ra;
+	if (!__atomic_load_n(&cfi_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	/* the initial thread's bounds cost nothing to learn (asked once per
+	 * thread: not a call per record) */
+	if (__builtin_expect(!t_asked, 0)) {
+		t_asked = 1;
+		if (!t_known && pthread_equal(pthread_self(), main_thread))
+			learn_stack();
+	}
+	uint64_t f = (uint64_t)(uintptr_t)fp;
+	*hi = UINT64_MAX;
+	if (t_known && t_hi && f >= t_lo && f < t_hi)
+		*hi = t_hi;
+	return !rules_off && !(f & 7) && f <= *hi - 16;
+}
+
+struct hr_site *hr_walk_known(void *ra, void *fp)
+{
+	uint64_t hi;
+	if (!walk_bounds(ra, fp, &hi))
+		return NULL;
+	uint64_t a = (uint64_t)(uintptr_t)ra, f = (uint64_t)(uintptr_t)fp;
+	uint64_t gen = __atomic_load_n(&hr_cfi_generation, __ATOMIC_ACQUIRE);
+	struct hr_sites *S = hr_sites_mine();
+	if (!S)
+		return still_holds(&t_scratch, a, f, hi, gen) ? &t_scratch : NULL;
+	unsigned set = set_of(a, f);
+	for (unsigned i = 0; i < HR_SITE_WAYS; i++) {
+		struct hr_site *e = &S->e[set][i];
+		if (still_holds(e, a, f, hi, gen)) {
+			S->used[set][i] = ++S->clock;
+			return e;
+		}
+	}
+	return NULL;
+}
+
 uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site **site)
 {
 	*site = NULL;
+	uint64_t hi;
 	if (__atomic_load_n(&cfi_ready, __ATOMIC_ACQUIRE)) {
-		/* the initial thread's bounds cost nothing to learn (asked
-		 * once per thread: not a call per record) */
-		if (!t_asked) {
-			t_asked = 1;
-			if (!t_known && pthread_equal(pthread_self(), main_thread))
-				learn_stack();
-		}
-		uint64_t f = (uint64_t)(uintptr_t)fp, hi = UINT64_MAX;
-		if (t_known && t_hi && f >= t_lo && f < t_hi)
-			hi = t_hi;
-		if (!rules_off && !(f & 7) && f <= hi - 16) {
-			uint64_t a = (uint64_t)(uintptr_t)ra;
+		if (walk_bounds(ra, fp, &hi)) {
+			/* no entry of the site still holds (hr_walk_known):
+			 * walked again into the set's least recently used way */
+			uint64_t a = (uint64_t)(uintptr_t)ra, f = (uint64_t)(uintptr_t)fp;
 			uint64_t gen = __atomic_load_n(&hr_cfi_generation, __ATOMIC_ACQUIRE);
 			struct hr_sites *S = hr_sites_mine();
 			struct hr_site *e;
-			if (S) {
-				unsigned set = set_of(a, f);
-				for (unsigned i = 0; i < HR_SITE_WAYS; i++) {
-					e = &S->e[set][i];
-					if (still_holds(e, a, f, hi, gen)) {
-						S->used[set][i] = ++S->clock;
-						*site = e;
-						return e->n;
-					}
-				}
-				e = site_for_walk(S, set, a, f, gen);
-			} else {
-				e = &t_scratch;
-				if (still_holds(e, a, f, hi, gen)) {
-					*site = e;
-					return e->n;
-				}
-				site_take(e, a, f, gen);
-			}
+			if (S)
+				e = site_for_walk(S, set_of(a, f), a, f, gen);
+			else
+				e = site_take(&t_scratch, a, f, gen);
 			uint32_t k = rule_walk(max, ra, fp, hi, e);
 			if (k >= 2) {
 				*site = e;
@@ -374,15 +395,15 @@ uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site
 	out[n++] = (uint64_t)(uintptr_t)ra;
 	if (!t_known)
 		learn_stack();
-	uintptr_t f = (uintptr_t)fp, lo = t_lo, hi = t_hi;
+	uintptr_t f = (uintptr_t)fp, lo = t_lo, hi2 = t_hi;
 	/* a frame is two words, both below hi: f <= hi - 16, written without
 	 * an addition that could wrap */
-	if (hi - lo < 16 || f < lo || f > hi - 16 || (f & 7))
+	if (hi2 - lo < 16 || f < lo || f > hi2 - 16 || (f & 7))
 		return n;
 	/* fp is the hook's own frame: [fp] is its caller's frame pointer */
 	uintptr_t below = f;
 	f = *(const uintptr_t *)f;
-	while (n < max && f > below && f <= hi - 16 && !(f & 7)) {
+	while (n < max && f > below && f <= hi2 - 16 && !(f & 7)) {
 		uintptr_t r = ((const uintptr_t *)f)[1];
 		if (r < 4096)
 			break;

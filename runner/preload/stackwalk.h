@@ -37,13 +37,18 @@ struct hr_site {
 	uint32_t nrd;           /* reads kept (0: none, the last walk failed) */
 };
 
-/* The return addresses of an allocator call: ra (the hook's caller), then
- * its callers', at most max (<= HR_FRAMES) in all: by the unwind tables
- * (cfi.c's cached rules, else libgcc), else the frame-pointer chain from fp
- * (the hook's own frame). When the rules gave them, they are in
- * (*site)->pc, *site being this thread's entry for the call site, whose id
- * is kept only when its frames are exactly these (else 0); else they are
- * in out and *site is NULL. */
+/* The entry of this thread for the call site (ra, fp) whose last walk
+ * still holds (every word it read still holds what it held: the walk
+ * would find its frames again), or NULL: then hr_walk. The hot path: no
+ * walk, no frame array. */
+HR_HIDDEN struct hr_site *hr_walk_known(void *ra, void *fp);
+/* The return addresses of an allocator call whose site hr_walk_known did
+ * not find: ra (the hook's caller), then its callers', at most max (<=
+ * HR_FRAMES) in all: by the unwind tables (cfi.c's cached rules, else
+ * libgcc), else the frame-pointer chain from fp (the hook's own frame).
+ * When the rules gave them, they are in (*site)->pc, *site being this
+ * thread's entry for the call site, whose id is kept only when its frames
+ * are exactly these (else 0); else they are in out and *site is NULL. */
 HR_HIDDEN uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site **site);
 
 #endif
