@@ -4,7 +4,9 @@
  *
  * Blocks are copied to arrays sorted by address (start, end, original
  * index). A word is a candidate when it falls between the lowest start and
- * the highest end; candidates are looked up 16 at a time (a binary search
+ * the highest end and on a page that holds a block (a bitmap of pages,
+ * hashed by page number: a page that shares a bit with a block's page only
+ * costs a look-up); candidates are looked up 16 at a time (a binary search
  * over every 16th start, done in lockstep for the 16 so the cache misses
  * overlap, then a count over one run of 16 starts). Marking uses a FIFO
  * work list processed layer by layer, each layer sorted by address, so that
@@ -27,6 +29,9 @@
 #define CACHED_MAX     (64u << 10)         /* bigger blocks bypass the cache */
 #define SAMPLE         16                  /* find(): one start in SAMPLE indexed */
 #define BATCH          16                  /* candidate pointers looked up together */
+#define PAGE_SHIFT     12
+#define PAGEBITS_MIN   (1u << 12)
+#define PAGEBITS_MAX   (1u << 21)          /* 256 KiB */
 
 /* ---- sorting ------------------------------------------------------------ */
 
@@ -50,6 +55,8 @@ struct scan {
 	uint32_t *orig;           /* index into blocks */
 	uint8_t *state;
 	uint64_t lo, hi;          /* lowest start, highest end (>= lo + 1) */
+	uint64_t *pagebits;       /* bit (page & pagemask): a block is on a page with that bit */
+	uint64_t pagemask;
 	uint64_t *sample;         /* start[0], start[SAMPLE], start[2 * SAMPLE], ... */
 	size_t nsample;
 	uint32_t *queue, *tmp;    /* work list (each block enters once), sort room */
@@ -254,14 +261,21 @@ static void flush(struct scan *s)
 	s->ncand = 0;
 }
 
-/* Candidates are collected across blocks and looked up BATCH at a time. */
+/* Candidates are collected across blocks and looked up BATCH at a time.
+ * Most words in range are not (the range of a process whose allocator
+ * also maps chunks alone spans its libraries and its own mappings: cc1's
+ * roots gave ~520,000 words in range, each a look-up). */
 static void scan_words(struct scan *s, const unsigned char *p, size_t nwords)
 {
-	const uint64_t lo = s->lo, span = s->hi - s->lo;
+	const uint64_t lo = s->lo, span = s->hi - s->lo, mask = s->pagemask;
+	const uint64_t *bits = s->pagebits;
 	for (size_t k = 0; k < nwords; k++) {
 		uint64_t v;
 		memcpy(&v, p + 8 * k, 8);
 		if (v - lo >= span)
+			continue;
+		uint64_t pg = (v >> PAGE_SHIFT) & mask;
+		if (!((bits[pg >> 6] >> (pg & 63)) & 1))
 			continue;
 		s->cand[s->ncand++] = v;
 		if (s->ncand == BATCH)
@@ -393,6 +407,41 @@ static void drain(struct scan *s)
 	}
 }
 
+/* The pages each block covers (a block of size 0: the page of its start,
+ * which a pointer to it is on), in a bitmap of about 64 bits a page set:
+ * few words on other pages pass. Pages are hashed by their low bits, so
+ * pages less than the bitmap's span apart never share a bit. */
+static int pages_map(struct scan *s)
+{
+	uint64_t npages = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t top = s->end[i] > s->start[i] ? s->end[i] - 1 : s->start[i];
+		npages += (top >> PAGE_SHIFT) - (s->start[i] >> PAGE_SHIFT) + 1;
+		if (npages >= PAGEBITS_MAX)
+			break;
+	}
+	uint64_t nbits = PAGEBITS_MIN;
+	while (nbits < PAGEBITS_MAX && nbits < 64 * npages)
+		nbits *= 2;
+	s->pagemask = nbits - 1;
+	s->pagebits = calloc(nbits / 64, sizeof(*s->pagebits));
+	if (!s->pagebits)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t top = s->end[i] > s->start[i] ? s->end[i] - 1 : s->start[i];
+		uint64_t first = s->start[i] >> PAGE_SHIFT, last = top >> PAGE_SHIFT;
+		if (last - first >= nbits) {   /* every bit */
+			memset(s->pagebits, 0xff, nbits / 8);
+			break;
+		}
+		for (uint64_t pg = first; pg <= last; pg++) {
+			uint64_t b = pg & s->pagemask;
+			s->pagebits[b >> 6] |= 1ull << (b & 63);
+		}
+	}
+	return 0;
+}
+
 static void scan_free(struct scan *s)
 {
 	free(s->start);
@@ -404,6 +453,7 @@ static void scan_free(struct scan *s)
 	free(s->tmp);
 	free(s->buf);
 	free(s->cdata);
+	free(s->pagebits);
 }
 
 int heapscan_classify(struct hs_block *blocks, size_t n,
@@ -484,6 +534,9 @@ int heapscan_classify(struct hs_block *blocks, size_t n,
 		if (top > s->hi)
 			s->hi = top;
 	}
+
+	if (pages_map(s) < 0)
+		goto nomem;
 
 	/* phase 1: flood fill from the roots */
 	for (size_t r = 0; r < nroots; r++) {

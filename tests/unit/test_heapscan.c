@@ -235,6 +235,50 @@ static void test_edges(void)
 	fm_free(&fm);
 }
 
+/* Blocks far apart, as glibc's heap and its chunks mmapped alone are: only
+ * words on a page holding a block are looked up (the page bitmap), and
+ * each kind of block is still found: one spanning pages (a pointer into its
+ * last page), a zero-size one (a pointer at its start), one a bitmap span
+ * away from another (the same bit), one of more pages than the bitmap has
+ * bits (every bit). Words between them on no block's page find nothing. */
+static void test_far_apart(void)
+{
+	enum { BIG, SPAN, ZERO, ALIAS, LOST, HUGE, NF };
+	const uint64_t far = 0x7f0000000000ull;
+	struct fakemem fm = { .n = 0 };
+	fm_add(&fm, ROOT, 4096);
+	fm_add(&fm, HEAP, 0x1000);
+	fm_add(&fm, far, 0x5000);
+	struct hs_block b[NF] = {
+		[BIG] = { .addr = far + 0x10, .size = 0x4000 },       /* pages far .. far+0x4000 */
+		[SPAN] = { .addr = HEAP + 0x100, .size = 64 },
+		[ZERO] = { .addr = HEAP + 0x200, .size = 0 },
+		/* 2^21 pages (the bitmap's most bits) above HEAP + 0x300 */
+		[ALIAS] = { .addr = HEAP + 0x300 + (1ull << 33), .size = 32 },
+		[HUGE] = { .addr = far + 0x1000000000ull, .size = 1ull << 34 },
+		[LOST] = { .addr = HEAP + 0x400, .size = 32 },
+	};
+	fm_put(&fm, ROOT + 0x00, far + 0x10 + 0x3ff8);      /* BIG's last page: interior */
+	fm_put(&fm, ROOT + 0x08, HEAP + 0x100);
+	fm_put(&fm, ROOT + 0x10, HEAP + 0x200);
+	fm_put(&fm, ROOT + 0x18, HEAP + 0x300 + (1ull << 33));
+	fm_put(&fm, ROOT + 0x20, far + 0x1000000000ull + (1ull << 33));
+	/* in range, on no block's page: nothing */
+	fm_put(&fm, ROOT + 0x28, far - 0x100000);
+	fm_put(&fm, ROOT + 0x30, HEAP + 0x400 - 0x10000);
+	struct hs_region root = { ROOT, ROOT + 4096, "data" };
+	struct hs_stats st;
+	/* without HUGE (a small bitmap), then with it */
+	for (size_t nb = NF - 1; nb <= NF; nb++) {
+		CHECK(heapscan_classify(b, nb, &root, 1, NULL, 0, fm_read, &fm, &st) == 0);
+		CHECK(b[BIG].state == HS_POSSIBLE);
+		CHECK(b[SPAN].state == HS_REACHABLE && b[ZERO].state == HS_REACHABLE && b[ALIAS].state == HS_REACHABLE);
+		CHECK(b[LOST].state == HS_DEFINITE);
+	}
+	CHECK(b[HUGE].state == HS_POSSIBLE);
+	fm_free(&fm);
+}
+
 /* A million 32-byte blocks: half a list from a root (each also pointing to
  * a random block of that half), half lost as 50000 lists of 10. */
 static void test_million(void)
@@ -440,6 +484,7 @@ int main(void)
 {
 	test_rules();
 	test_edges();
+	test_far_apart();
 	test_million();
 	test_process();
 	return unit_done();
