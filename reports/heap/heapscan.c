@@ -12,8 +12,10 @@
  * work list processed layer by layer, each layer sorted by address, so that
  * block contents are read in address order and small blocks mostly come
  * from a direct-mapped cache of 16 KiB chunks of the target's memory (one
- * read serves many blocks). Roots and big blocks are read directly, 1 MiB
- * at a time. Nothing recurses.
+ * read serves many blocks). Roots and big blocks are read directly, 256
+ * KiB at a time; the roots on a second thread, ahead of the look-ups
+ * (heapscan_ahead.c: four such buffers, the 1 MiB one read had before).
+ * Nothing recurses.
  */
 #include "heapscan.h"
 #include <errno.h>
@@ -22,7 +24,7 @@
 #include <time.h>
 #include "heapscan_int.h"
 
-#define DIRECT_BUF     (1u << 20)          /* roots and big blocks: 1 MiB reads */
+#define DIRECT_BUF     (256u << 10)        /* roots and big blocks: 256 KiB reads */
 #define CHUNK_SHIFT    14
 #define CHUNK          (1u << CHUNK_SHIFT) /* cache line of target memory: 16 KiB */
 #define NCHUNKS        256                 /* 4 MiB of cache */
@@ -67,7 +69,7 @@ struct scan {
 	size_t ncand;
 	hs_read_fn rd;
 	void *ctx;
-	unsigned char *buf;       /* DIRECT_BUF */
+	unsigned char *buf;       /* HS_AHEAD_SLOTS * DIRECT_BUF */
 	unsigned char *cdata;     /* NCHUNKS * CHUNK, allocated on first use */
 	int cache_failed;
 	struct chunk cmeta[NCHUNKS];
@@ -364,8 +366,31 @@ static void scan_block(struct scan *s, uint32_t i)
 		scan_direct(s, a, e);
 }
 
-/* A root region, minus the bytes of live blocks. */
-static void scan_root(struct scan *s, const struct hs_region *r)
+struct spans {
+	struct hs_span *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void span_add(struct spans *l, uint64_t a, uint64_t e)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct hs_span *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->oom = 1;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].start = a;
+	l->v[l->n].end = e;
+	l->n++;
+}
+
+/* A root region, minus the bytes of live blocks: its spans, to read. */
+static void root_spans(struct scan *s, const struct hs_region *r, struct spans *out)
 {
 	uint64_t cur = align_up8(r->start), e = r->end & ~(uint64_t)7;
 	if (cur >= e)
@@ -382,7 +407,7 @@ static void scan_root(struct scan *s, const struct hs_region *r)
 		if (j < s->n && s->start[j] < e)
 			gap_end = s->start[j] & ~(uint64_t)7;
 		if (gap_end > cur)
-			scan_direct(s, cur, gap_end);
+			span_add(out, cur, gap_end);
 		if (j >= s->n || s->start[j] >= e)
 			break;
 		uint64_t be = align_up8(s->end[j]);
@@ -390,6 +415,19 @@ static void scan_root(struct scan *s, const struct hs_region *r)
 			cur = be;
 		j++;
 	}
+}
+
+/* A piece of the roots, read (hs_read_ahead). */
+static void use_root(void *ctx, uint64_t addr, const unsigned char *data, size_t len)
+{
+	struct scan *s = ctx;
+	(void)addr;
+	if (!data) {
+		s->st.unreadable_bytes += len;
+		return;
+	}
+	scan_words(s, data, len / 8);
+	s->st.bytes_scanned += len;
 }
 
 static void drain(struct scan *s)
@@ -517,7 +555,7 @@ int heapscan_classify(struct hs_block *blocks, size_t n,
 	s->state = calloc(nn, 1);
 	s->queue = malloc(nn * sizeof(*s->queue));
 	s->tmp = malloc(nn * sizeof(*s->tmp));
-	s->buf = malloc(DIRECT_BUF);
+	s->buf = malloc((size_t)HS_AHEAD_SLOTS * DIRECT_BUF);
 	s->sample = malloc((s->nsample ? s->nsample : 1) * sizeof(*s->sample));
 	if (!s->sample || !s->end || !s->state || !s->queue || !s->tmp || !s->buf)
 		goto nomem;
@@ -538,13 +576,19 @@ int heapscan_classify(struct hs_block *blocks, size_t n,
 	if (pages_map(s) < 0)
 		goto nomem;
 
-	/* phase 1: flood fill from the roots */
+	/* phase 1: flood fill from the roots (read ahead on another thread) */
+	struct spans sp = { 0 };
 	for (size_t r = 0; r < nroots; r++) {
-		uint64_t before = s->st.bytes_scanned;
-		scan_root(s, &roots[r]);
-		s->st.root_bytes += s->st.bytes_scanned - before;
+		root_spans(s, &roots[r], &sp);
 		s->st.regions++;
 	}
+	if (sp.oom) {
+		free(sp.v);
+		goto nomem;
+	}
+	s->st.reads += hs_read_ahead(sp.v, sp.n, s->rd, s->ctx, s->buf, DIRECT_BUF, use_root, s);
+	s->st.root_bytes = s->st.bytes_scanned;
+	free(sp.v);
 	for (size_t r = 0; r < nregs; r++) {
 		if (regs[r] - s->lo < s->hi - s->lo) {
 			s->cand[s->ncand++] = regs[r];

@@ -78,6 +78,7 @@ static long fm_read(void *ctx, uint64_t addr, void *buf, size_t len)
 
 /* ---- the classification rules ------------------------------------------- */
 
+#define HS_TEST_PAGE 4096ull
 #define ROOT 0x10000ull     /* a root ("data"): one readable page of a two-page region */
 #define HEAP 0x100000ull    /* the heap: not a root, except the "tls" part below */
 #define ANON 0x200000ull    /* an anonymous mapping that is not a root */
@@ -276,6 +277,45 @@ static void test_far_apart(void)
 		CHECK(b[LOST].state == HS_DEFINITE);
 	}
 	CHECK(b[HUGE].state == HS_POSSIBLE);
+	fm_free(&fm);
+}
+
+/* Roots of several MiB, read ahead on a second thread (heapscan_ahead.c):
+ * the same results as the reads in line, in the same order, with an
+ * unreadable hole, live blocks inside a root and pointers in a root's
+ * first and last words and across the pieces' edges. */
+static void test_big_roots(void)
+{
+	const uint64_t big = 0x40000000ull, mib = 1ull << 20;
+	struct fakemem fm = { .n = 0 };
+	fm_add(&fm, big, 3 * mib);                   /* readable */
+	fm_add(&fm, big + 3 * mib + 2 * HS_TEST_PAGE, 3 * mib);   /* after a 2-page hole */
+	fm_add(&fm, HEAP, 0x1000);
+	enum { FIRST, LAST, EDGE, INROOT, HELD, LOST, NBR };
+	struct hs_block b[NBR] = {
+		[FIRST] = { .addr = HEAP + 0x000, .size = 32 },
+		[LAST] = { .addr = HEAP + 0x100, .size = 32 },
+		[EDGE] = { .addr = HEAP + 0x200, .size = 32 },
+		/* a live block inside the root region: not a root itself */
+		[INROOT] = { .addr = big + 2 * mib + 64, .size = 64 },
+		[HELD] = { .addr = HEAP + 0x300, .size = 32 },
+		[LOST] = { .addr = HEAP + 0x400, .size = 32 },
+	};
+	uint64_t end = big + 6 * mib + 2 * HS_TEST_PAGE;
+	fm_put(&fm, big, HEAP + 0x000);
+	fm_put(&fm, end - 8, HEAP + 0x100 + 8);
+	fm_put(&fm, big + mib - 8, HEAP + 0x200);        /* the last word of the first piece */
+	fm_put(&fm, big + 2 * mib + 64 + 8, HEAP + 0x400);   /* only inside INROOT, which nothing points to */
+	fm_put(&fm, HEAP + 0x000 + 8, HEAP + 0x300);
+	struct hs_region root = { big, end, "big" };
+	struct hs_stats st;
+	CHECK(heapscan_classify(b, NBR, &root, 1, NULL, 0, fm_read, &fm, &st) == 0);
+	CHECK(b[FIRST].state == HS_REACHABLE && b[EDGE].state == HS_REACHABLE && b[HELD].state == HS_REACHABLE);
+	CHECK(b[LAST].state == HS_POSSIBLE);
+	CHECK(b[INROOT].state == HS_DEFINITE && b[LOST].state == HS_INDIRECT);
+	CHECK(st.unreadable_bytes == 2 * HS_TEST_PAGE);
+	CHECK(st.root_bytes == 6 * mib - 64);
+	CHECK(st.regions == 1);
 	fm_free(&fm);
 }
 
@@ -485,6 +525,7 @@ int main(void)
 	test_rules();
 	test_edges();
 	test_far_apart();
+	test_big_roots();
 	test_million();
 	test_process();
 	return unit_done();
