@@ -15,7 +15,7 @@ double hs_now_ms(void);
 /* heapscan_ahead.c: reads spans[0..n) in order, a piece of at most chunk
  * bytes a read, and gives each piece to use() on the calling thread, in
  * order: data the bytes read (whole words), or NULL when len bytes from
- * addr could not be read (to the next page). With more than two chunks
+ * addr could not be read (to the next page). With 4 MiB or more to read
  * the reads run on a second thread, ahead of use(). buf: HS_AHEAD_SLOTS *
  * chunk bytes. The reads made. */
 #define HS_AHEAD_SLOTS 4
