@@ -50,6 +50,7 @@ struct map {
 	int has_sp;     /* a thread's stack pointer is in it */
 	int stack;      /* taken as a thread stack (only its live part is a root) */
 	int alloc;      /* holds allocator blocks no glibc structure explains */
+	uint64_t bss_end; /* a module's .bss ends here in it: a root already */
 };
 
 struct rlist {
@@ -387,8 +388,10 @@ static void module_roots(int pid, struct map *m, size_t n, struct rlist *l)
 					if (e < end)
 						end = e;
 				}
-				if (y->start == m[last].end && is_anon(y) && is_rw(y))
+				if (y->start == m[last].end && is_anon(y) && is_rw(y)) {
 					rl_add(l, y->start, end, "bss of %s", m[last].name);
+					m[last + 1].bss_end = end;
+				}
 			}
 		}
 		a = b;
@@ -597,7 +600,10 @@ static void mapping_roots(struct map *m, size_t n, const struct xlist *x, struct
 			continue;
 		if (y->name[0] == '[' && strcmp(y->name, "[anon]") != 0 && strncmp(y->name, "[anon:", 6) != 0)
 			continue;   /* [vvar], [vsyscall]...: the kernel's */
-		uint64_t cur = y->start;
+		/* the part after a module's .bss (the kernel merges the .bss
+		 * with an anonymous mapping right after it): the .bss was
+		 * scanned twice, 708 KiB of the recorder's own in every process */
+		uint64_t cur = y->bss_end > y->start ? y->bss_end : y->start;
 		while (cur < y->end) {
 			/* the part of [cur, end) before the first excluded range in it */
 			uint64_t stop = y->end, skip_to = y->end;

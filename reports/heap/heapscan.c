@@ -4,14 +4,18 @@
  *
  * Blocks are copied to arrays sorted by address (start, end, original
  * index). A word is a candidate when it falls between the lowest start and
- * the highest end; candidates are looked up 16 at a time (a binary search
+ * the highest end and on a page that holds a block (a bitmap of pages,
+ * hashed by page number: a page that shares a bit with a block's page only
+ * costs a look-up); candidates are looked up 16 at a time (a binary search
  * over every 16th start, done in lockstep for the 16 so the cache misses
  * overlap, then a count over one run of 16 starts). Marking uses a FIFO
  * work list processed layer by layer, each layer sorted by address, so that
  * block contents are read in address order and small blocks mostly come
  * from a direct-mapped cache of 16 KiB chunks of the target's memory (one
- * read serves many blocks). Roots and big blocks are read directly, 1 MiB
- * at a time. Nothing recurses.
+ * read serves many blocks). Roots and big blocks are read directly, 256
+ * KiB at a time; the roots on a second thread, ahead of the look-ups
+ * (heapscan_ahead.c: four such buffers, the 1 MiB one read had before).
+ * Nothing recurses.
  */
 #include "heapscan.h"
 #include <errno.h>
@@ -20,13 +24,16 @@
 #include <time.h>
 #include "heapscan_int.h"
 
-#define DIRECT_BUF     (1u << 20)          /* roots and big blocks: 1 MiB reads */
+#define DIRECT_BUF     (256u << 10)        /* roots and big blocks: 256 KiB reads */
 #define CHUNK_SHIFT    14
 #define CHUNK          (1u << CHUNK_SHIFT) /* cache line of target memory: 16 KiB */
 #define NCHUNKS        256                 /* 4 MiB of cache */
 #define CACHED_MAX     (64u << 10)         /* bigger blocks bypass the cache */
 #define SAMPLE         16                  /* find(): one start in SAMPLE indexed */
 #define BATCH          16                  /* candidate pointers looked up together */
+#define PAGE_SHIFT     12
+#define PAGEBITS_MIN   (1u << 12)
+#define PAGEBITS_MAX   (1u << 21)          /* 256 KiB */
 
 /* ---- sorting ------------------------------------------------------------ */
 
@@ -50,6 +57,8 @@ struct scan {
 	uint32_t *orig;           /* index into blocks */
 	uint8_t *state;
 	uint64_t lo, hi;          /* lowest start, highest end (>= lo + 1) */
+	uint64_t *pagebits;       /* bit (page & pagemask): a block is on a page with that bit */
+	uint64_t pagemask;
 	uint64_t *sample;         /* start[0], start[SAMPLE], start[2 * SAMPLE], ... */
 	size_t nsample;
 	uint32_t *queue, *tmp;    /* work list (each block enters once), sort room */
@@ -60,7 +69,7 @@ struct scan {
 	size_t ncand;
 	hs_read_fn rd;
 	void *ctx;
-	unsigned char *buf;       /* DIRECT_BUF */
+	unsigned char *buf;       /* HS_AHEAD_SLOTS * DIRECT_BUF */
 	unsigned char *cdata;     /* NCHUNKS * CHUNK, allocated on first use */
 	int cache_failed;
 	struct chunk cmeta[NCHUNKS];
@@ -254,14 +263,21 @@ static void flush(struct scan *s)
 	s->ncand = 0;
 }
 
-/* Candidates are collected across blocks and looked up BATCH at a time. */
+/* Candidates are collected across blocks and looked up BATCH at a time.
+ * Most words in range are not (the range of a process whose allocator
+ * also maps chunks alone spans its libraries and its own mappings: cc1's
+ * roots gave ~520,000 words in range, each a look-up). */
 static void scan_words(struct scan *s, const unsigned char *p, size_t nwords)
 {
-	const uint64_t lo = s->lo, span = s->hi - s->lo;
+	const uint64_t lo = s->lo, span = s->hi - s->lo, mask = s->pagemask;
+	const uint64_t *bits = s->pagebits;
 	for (size_t k = 0; k < nwords; k++) {
 		uint64_t v;
 		memcpy(&v, p + 8 * k, 8);
 		if (v - lo >= span)
+			continue;
+		uint64_t pg = (v >> PAGE_SHIFT) & mask;
+		if (!((bits[pg >> 6] >> (pg & 63)) & 1))
 			continue;
 		s->cand[s->ncand++] = v;
 		if (s->ncand == BATCH)
@@ -350,8 +366,31 @@ static void scan_block(struct scan *s, uint32_t i)
 		scan_direct(s, a, e);
 }
 
-/* A root region, minus the bytes of live blocks. */
-static void scan_root(struct scan *s, const struct hs_region *r)
+struct spans {
+	struct hs_span *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void span_add(struct spans *l, uint64_t a, uint64_t e)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct hs_span *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->oom = 1;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].start = a;
+	l->v[l->n].end = e;
+	l->n++;
+}
+
+/* A root region, minus the bytes of live blocks: its spans, to read. */
+static void root_spans(struct scan *s, const struct hs_region *r, struct spans *out)
 {
 	uint64_t cur = align_up8(r->start), e = r->end & ~(uint64_t)7;
 	if (cur >= e)
@@ -368,7 +407,7 @@ static void scan_root(struct scan *s, const struct hs_region *r)
 		if (j < s->n && s->start[j] < e)
 			gap_end = s->start[j] & ~(uint64_t)7;
 		if (gap_end > cur)
-			scan_direct(s, cur, gap_end);
+			span_add(out, cur, gap_end);
 		if (j >= s->n || s->start[j] >= e)
 			break;
 		uint64_t be = align_up8(s->end[j]);
@@ -376,6 +415,19 @@ static void scan_root(struct scan *s, const struct hs_region *r)
 			cur = be;
 		j++;
 	}
+}
+
+/* A piece of the roots, read (hs_read_ahead). */
+static void use_root(void *ctx, uint64_t addr, const unsigned char *data, size_t len)
+{
+	struct scan *s = ctx;
+	(void)addr;
+	if (!data) {
+		s->st.unreadable_bytes += len;
+		return;
+	}
+	scan_words(s, data, len / 8);
+	s->st.bytes_scanned += len;
 }
 
 static void drain(struct scan *s)
@@ -393,6 +445,41 @@ static void drain(struct scan *s)
 	}
 }
 
+/* The pages each block covers (a block of size 0: the page of its start,
+ * which a pointer to it is on), in a bitmap of about 64 bits a page set:
+ * few words on other pages pass. Pages are hashed by their low bits, so
+ * pages less than the bitmap's span apart never share a bit. */
+static int pages_map(struct scan *s)
+{
+	uint64_t npages = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t top = s->end[i] > s->start[i] ? s->end[i] - 1 : s->start[i];
+		npages += (top >> PAGE_SHIFT) - (s->start[i] >> PAGE_SHIFT) + 1;
+		if (npages >= PAGEBITS_MAX)
+			break;
+	}
+	uint64_t nbits = PAGEBITS_MIN;
+	while (nbits < PAGEBITS_MAX && nbits < 64 * npages)
+		nbits *= 2;
+	s->pagemask = nbits - 1;
+	s->pagebits = calloc(nbits / 64, sizeof(*s->pagebits));
+	if (!s->pagebits)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t top = s->end[i] > s->start[i] ? s->end[i] - 1 : s->start[i];
+		uint64_t first = s->start[i] >> PAGE_SHIFT, last = top >> PAGE_SHIFT;
+		if (last - first >= nbits) {   /* every bit */
+			memset(s->pagebits, 0xff, nbits / 8);
+			break;
+		}
+		for (uint64_t pg = first; pg <= last; pg++) {
+			uint64_t b = pg & s->pagemask;
+			s->pagebits[b >> 6] |= 1ull << (b & 63);
+		}
+	}
+	return 0;
+}
+
 static void scan_free(struct scan *s)
 {
 	free(s->start);
@@ -404,6 +491,7 @@ static void scan_free(struct scan *s)
 	free(s->tmp);
 	free(s->buf);
 	free(s->cdata);
+	free(s->pagebits);
 }
 
 int heapscan_classify(struct hs_block *blocks, size_t n,
@@ -467,7 +555,7 @@ int heapscan_classify(struct hs_block *blocks, size_t n,
 	s->state = calloc(nn, 1);
 	s->queue = malloc(nn * sizeof(*s->queue));
 	s->tmp = malloc(nn * sizeof(*s->tmp));
-	s->buf = malloc(DIRECT_BUF);
+	s->buf = malloc((size_t)HS_AHEAD_SLOTS * DIRECT_BUF);
 	s->sample = malloc((s->nsample ? s->nsample : 1) * sizeof(*s->sample));
 	if (!s->sample || !s->end || !s->state || !s->queue || !s->tmp || !s->buf)
 		goto nomem;
@@ -485,13 +573,22 @@ int heapscan_classify(struct hs_block *blocks, size_t n,
 			s->hi = top;
 	}
 
-	/* phase 1: flood fill from the roots */
+	if (pages_map(s) < 0)
+		goto nomem;
+
+	/* phase 1: flood fill from the roots (read ahead on another thread) */
+	struct spans sp = { 0 };
 	for (size_t r = 0; r < nroots; r++) {
-		uint64_t before = s->st.bytes_scanned;
-		scan_root(s, &roots[r]);
-		s->st.root_bytes += s->st.bytes_scanned - before;
+		root_spans(s, &roots[r], &sp);
 		s->st.regions++;
 	}
+	if (sp.oom) {
+		free(sp.v);
+		goto nomem;
+	}
+	s->st.reads += hs_read_ahead(sp.v, sp.n, s->rd, s->ctx, s->buf, DIRECT_BUF, use_root, s);
+	s->st.root_bytes = s->st.bytes_scanned;
+	free(sp.v);
 	for (size_t r = 0; r < nregs; r++) {
 		if (regs[r] - s->lo < s->hi - s->lo) {
 			s->cand[s->ncand++] = regs[r];

@@ -3,6 +3,7 @@
  * kernel's, its counts into the report. */
 #include "runner/tracer_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,19 +90,51 @@ static int preload_want_frames(void *ctx)
 }
 
 /* The redzones of pid's blocks still live (it waits at its exit): the
- * library checked only the blocks freed or reallocated (#11). */
-static void exit_redzones(struct tracer *t, int pid)
-{
-	if (t->checks.mode == HEAP_CHECK_OFF)
-		return;
-	struct hs_block *b = NULL;
-	size_t n = 0;
-	if (heap_scan_blocks(t->m, pid, &b, &n) < 0 || !n) {
-		free(b);
-		return;
-	}
+ * library checked only the blocks freed or reallocated (#11). Many blocks
+ * are checked on a thread while the leak scan runs (cc1's 5,400: ~2 ms of
+ * its wait); the findings are recorded after the scan, as before. */
+#define RZ_THREAD_MIN 2048
+
+struct rz_job {
+	int pid;
+	struct hs_block *b;
+	size_t n, k;
 	struct rz_exit_finding f[64];
-	size_t k = rz_exit_check(pid, b, n, f, sizeof(f) / sizeof(f[0]));
+	pthread_t th;
+	int threaded;
+};
+
+static void *rz_run(void *arg)
+{
+	struct rz_job *j = arg;
+	j->k = rz_exit_check(j->pid, j->b, j->n, j->f, sizeof(j->f) / sizeof(j->f[0]));
+	return NULL;
+}
+
+/* 1: a job to finish (exit_redzones_end) */
+static int exit_redzones_start(struct tracer *t, int pid, struct rz_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->pid = pid;
+	if (t->checks.mode == HEAP_CHECK_OFF)
+		return 0;
+	if (heap_scan_blocks(t->m, pid, &j->b, &j->n) < 0 || !j->n) {
+		free(j->b);
+		return 0;
+	}
+	j->threaded = j->n >= RZ_THREAD_MIN && pthread_create(&j->th, NULL, rz_run, j) == 0;
+	return 1;
+}
+
+static void exit_redzones_end(struct tracer *t, struct rz_job *j)
+{
+	if (j->threaded)
+		pthread_join(j->th, NULL);
+	else
+		rz_run(j);
+	int pid = j->pid;
+	size_t k = j->k;
+	const struct rz_exit_finding *f = j->f;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (size_t i = 0; i < k; i++) {
@@ -120,15 +153,18 @@ static void exit_redzones(struct tracer *t, int pid)
 		e.align = (uint64_t)ET_HEAP_EXIT << 32 | f[i].count;
 		preload_record(t, &e, sizeof(e));
 	}
-	free(b);
+	free(j->b);
 }
 
 static void preload_exit_scan(void *ctx, int pid, const void *hold)
 {
 	struct tracer *t = ctx;
 	heap_set_backend(t->m, pid, "preload", "dynamically linked, LD_PRELOAD names the library");
+	struct rz_job j;
+	int rz = exit_redzones_start(t, pid, &j);
 	heap_exit_scan(t->m, hold);
-	exit_redzones(t, pid);
+	if (rz)
+		exit_redzones_end(t, &j);
 }
 
 static int preload_may_record(void *ctx, int pid)

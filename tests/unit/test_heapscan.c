@@ -78,6 +78,7 @@ static long fm_read(void *ctx, uint64_t addr, void *buf, size_t len)
 
 /* ---- the classification rules ------------------------------------------- */
 
+#define HS_TEST_PAGE 4096ull
 #define ROOT 0x10000ull     /* a root ("data"): one readable page of a two-page region */
 #define HEAP 0x100000ull    /* the heap: not a root, except the "tls" part below */
 #define ANON 0x200000ull    /* an anonymous mapping that is not a root */
@@ -232,6 +233,89 @@ static void test_edges(void)
 	CHECK(heapscan_classify(b, 2, NULL, 0, NULL, 0, NULL, NULL, &st) == -1 && errno == EINVAL);
 	CHECK(strcmp(hs_state_name(HS_INDIRECT), "indirect") == 0);
 	CHECK(strcmp(hs_state_name(HS_POSSIBLE), "possible") == 0);
+	fm_free(&fm);
+}
+
+/* Blocks far apart, as glibc's heap and its chunks mmapped alone are: only
+ * words on a page holding a block are looked up (the page bitmap), and
+ * each kind of block is still found: one spanning pages (a pointer into its
+ * last page), a zero-size one (a pointer at its start), one a bitmap span
+ * away from another (the same bit), one of more pages than the bitmap has
+ * bits (every bit). Words between them on no block's page find nothing. */
+static void test_far_apart(void)
+{
+	enum { BIG, SPAN, ZERO, ALIAS, LOST, HUGE, NF };
+	const uint64_t far = 0x7f0000000000ull;
+	struct fakemem fm = { .n = 0 };
+	fm_add(&fm, ROOT, 4096);
+	fm_add(&fm, HEAP, 0x1000);
+	fm_add(&fm, far, 0x5000);
+	struct hs_block b[NF] = {
+		[BIG] = { .addr = far + 0x10, .size = 0x4000 },       /* pages far .. far+0x4000 */
+		[SPAN] = { .addr = HEAP + 0x100, .size = 64 },
+		[ZERO] = { .addr = HEAP + 0x200, .size = 0 },
+		/* 2^21 pages (the bitmap's most bits) above HEAP + 0x300 */
+		[ALIAS] = { .addr = HEAP + 0x300 + (1ull << 33), .size = 32 },
+		[HUGE] = { .addr = far + 0x1000000000ull, .size = 1ull << 34 },
+		[LOST] = { .addr = HEAP + 0x400, .size = 32 },
+	};
+	fm_put(&fm, ROOT + 0x00, far + 0x10 + 0x3ff8);      /* BIG's last page: interior */
+	fm_put(&fm, ROOT + 0x08, HEAP + 0x100);
+	fm_put(&fm, ROOT + 0x10, HEAP + 0x200);
+	fm_put(&fm, ROOT + 0x18, HEAP + 0x300 + (1ull << 33));
+	fm_put(&fm, ROOT + 0x20, far + 0x1000000000ull + (1ull << 33));
+	/* in range, on no block's page: nothing */
+	fm_put(&fm, ROOT + 0x28, far - 0x100000);
+	fm_put(&fm, ROOT + 0x30, HEAP + 0x400 - 0x10000);
+	struct hs_region root = { ROOT, ROOT + 4096, "data" };
+	struct hs_stats st;
+	/* without HUGE (a small bitmap), then with it */
+	for (size_t nb = NF - 1; nb <= NF; nb++) {
+		CHECK(heapscan_classify(b, nb, &root, 1, NULL, 0, fm_read, &fm, &st) == 0);
+		CHECK(b[BIG].state == HS_POSSIBLE);
+		CHECK(b[SPAN].state == HS_REACHABLE && b[ZERO].state == HS_REACHABLE && b[ALIAS].state == HS_REACHABLE);
+		CHECK(b[LOST].state == HS_DEFINITE);
+	}
+	CHECK(b[HUGE].state == HS_POSSIBLE);
+	fm_free(&fm);
+}
+
+/* Roots of several MiB, read ahead on a second thread (heapscan_ahead.c):
+ * the same results as the reads in line, in the same order, with an
+ * unreadable hole, live blocks inside a root and pointers in a root's
+ * first and last words and across the pieces' edges. */
+static void test_big_roots(void)
+{
+	const uint64_t big = 0x40000000ull, mib = 1ull << 20;
+	struct fakemem fm = { .n = 0 };
+	fm_add(&fm, big, 3 * mib);                   /* readable */
+	fm_add(&fm, big + 3 * mib + 2 * HS_TEST_PAGE, 3 * mib);   /* after a 2-page hole */
+	fm_add(&fm, HEAP, 0x1000);
+	enum { FIRST, LAST, EDGE, INROOT, HELD, LOST, NBR };
+	struct hs_block b[NBR] = {
+		[FIRST] = { .addr = HEAP + 0x000, .size = 32 },
+		[LAST] = { .addr = HEAP + 0x100, .size = 32 },
+		[EDGE] = { .addr = HEAP + 0x200, .size = 32 },
+		/* a live block inside the root region: not a root itself */
+		[INROOT] = { .addr = big + 2 * mib + 64, .size = 64 },
+		[HELD] = { .addr = HEAP + 0x300, .size = 32 },
+		[LOST] = { .addr = HEAP + 0x400, .size = 32 },
+	};
+	uint64_t end = big + 6 * mib + 2 * HS_TEST_PAGE;
+	fm_put(&fm, big, HEAP + 0x000);
+	fm_put(&fm, end - 8, HEAP + 0x100 + 8);
+	fm_put(&fm, big + mib - 8, HEAP + 0x200);        /* the last word of the first piece */
+	fm_put(&fm, big + 2 * mib + 64 + 8, HEAP + 0x400);   /* only inside INROOT, which nothing points to */
+	fm_put(&fm, HEAP + 0x000 + 8, HEAP + 0x300);
+	struct hs_region root = { big, end, "big" };
+	struct hs_stats st;
+	CHECK(heapscan_classify(b, NBR, &root, 1, NULL, 0, fm_read, &fm, &st) == 0);
+	CHECK(b[FIRST].state == HS_REACHABLE && b[EDGE].state == HS_REACHABLE && b[HELD].state == HS_REACHABLE);
+	CHECK(b[LAST].state == HS_POSSIBLE);
+	CHECK(b[INROOT].state == HS_DEFINITE && b[LOST].state == HS_INDIRECT);
+	CHECK(st.unreadable_bytes == 2 * HS_TEST_PAGE);
+	CHECK(st.root_bytes == 6 * mib - 64);
+	CHECK(st.regions == 1);
 	fm_free(&fm);
 }
 
@@ -440,6 +524,8 @@ int main(void)
 {
 	test_rules();
 	test_edges();
+	test_far_apart();
+	test_big_roots();
 	test_million();
 	test_process();
 	return unit_done();
