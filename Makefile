@@ -109,7 +109,8 @@ asan:
 
 asan-check: asan testprogs
 	ETRACE=$(CURDIR)/$(ASAN_BUILD)/etrace ETRACE_BUILD=$(CURDIR)/$(ASAN_BUILD) \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	/usr/bin/python3 tests/run.py
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for what takes untrusted input:
