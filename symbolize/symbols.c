@@ -160,6 +160,38 @@ static int is_function_scope(int tag)
 	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point;
 }
 
+/* The innermost subprogram or inlined instance below parent whose ranges
+ * hold pc, looking into namespaces, classes and lexical blocks: what
+ * dwarf_getscopes finds first, for the DWARF it cannot read. In code built
+ * with gcc -flto an inlined instance's abstract origin is in another unit
+ * (the early debug info), dwarf_getscopes looks for it in this one and
+ * fails, and every inlined frame of such a program was lost. Bounded in
+ * depth (the DWARF is the traced program's). */
+static bool function_die_at(Dwarf_Die *parent, Dwarf_Addr pc, int depth, Dwarf_Die *out)
+{
+	Dwarf_Die child;
+	if (depth > 64 || dwarf_child(parent, &child) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+		bool ranged = is_function_scope(tag) || tag == DW_TAG_lexical_block || tag == DW_TAG_try_block ||
+			      tag == DW_TAG_catch_block;
+		if (ranged && dwarf_haspc(&child, pc) == 1) {
+			if (function_die_at(&child, pc, depth + 1, out))
+				return true;
+			if (!is_function_scope(tag))
+				return false;   /* a block of the function above: it is the one */
+			*out = child;
+			return true;
+		}
+		bool holds = tag == DW_TAG_namespace || tag == DW_TAG_module || tag == DW_TAG_class_type ||
+			     tag == DW_TAG_structure_type || tag == DW_TAG_union_type;
+		if (holds && function_die_at(&child, pc, depth + 1, out))
+			return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
 /* The function's name as DWARF gives it (linkage name first, for C++),
  * following abstract origins and specifications; demangled. */
 static char *die_function_name(Dwarf_Die *die)
@@ -350,6 +382,9 @@ size_t sym_address(struct sym_session *s, uint64_t pc, int is_return_address, st
 		}
 	}
 	free(scopes);
+	Dwarf_Die fn;
+	if (!nchain && cu && nscopes <= 0 && function_die_at(cu, lookup - bias, 0, &fn))
+		nchain = dwarf_getscopes_die(&fn, &chain);
 
 	size_t n = 0;
 	int outer_done = 0;

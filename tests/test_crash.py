@@ -354,6 +354,36 @@ def test_stale_separate_debug_file_is_not_used():
             assert not top["file"] and not top["line"], (build_id, top)
 
 
+def test_inlined_frames_of_a_program_built_with_lto():
+    """gcc -flto puts an inlined instance's abstract origin in another unit
+    of the DWARF; libdw's dwarf_getscopes fails there and the inlined frame
+    was lost (the crash read "in load_settings at x.c:4", line 4 being the
+    inlined function's). Built both ways, the backtrace is the same."""
+    import os
+    import subprocess
+    import tempfile
+    src = ("#include <stdio.h>\n#include <stdlib.h>\n"
+           "struct config { int verbose; };\n"
+           "static inline int read_verbose(const struct config *c) { return c->verbose + 1; }\n"
+           "__attribute__((noinline)) int load_settings(const char *w)\n"
+           "{ struct config *c = NULL; if (w && w[0] == 'x') c = malloc(sizeof *c); return read_verbose(c); }\n"
+           "int main(int argc, char **argv) { printf(\"%d\\n\", load_settings(argc > 1 ? argv[1] : NULL)); return 0; }\n")
+    tops = {}
+    with tempfile.TemporaryDirectory(prefix="etrace-lto-") as d:
+        with open(os.path.join(d, "lto.c"), "w") as f:
+            f.write(src)
+        for name, flags in (("lto", ["-flto"]), ("plain", [])):
+            exe = os.path.join(d, name)
+            subprocess.run(["gcc", "-O2", "-g"] + flags + [os.path.join(d, "lto.c"), "-o", exe], check=True)
+            r = run([exe], etrace_opts=["--heap=off"])
+            assert r.rc == 128 + signal.SIGSEGV, (r.rc, r.stderr)
+            bt = crash_of(r)["backtrace"]
+            tops[name] = [(f["function"], f["inlined"], f["line"]) for f in bt[:3]]
+    assert tops["lto"][0] == ("read_verbose", True, 4), tops
+    assert tops["lto"][1][0].startswith("load_settings") and tops["lto"][1][2] == 6, tops
+    assert tops["lto"] == tops["plain"], tops
+
+
 def test_sigterm_forwarded_by_etrace_names_the_original_sender():
     import json
     import os
