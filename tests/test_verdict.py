@@ -269,3 +269,24 @@ def test_per_test_wrapper_outputs_expand_pid_sequence_and_variables():
         assert by_test["parse"].rstrip().splitlines()[-1].endswith("exited 0; no findings"), by_test["parse"]
     r = run([prog("demo")], etrace_opts=["--json=/tmp/x-%y"])
     assert r.rc == 125 and "unknown conversion %y" in r.stderr, r.stderr
+
+
+def test_a_long_command_is_cut_in_the_process_list_and_whole_in_json():
+    """A linker's argv runs to kilobytes (rustc's cc and rust-lld: 4 KB
+    each): the process list shows its first ~240 bytes and counts the rest
+    of what etrace has; the JSON keeps all of it."""
+    args = [f"argument-number-{i:03d}" for i in range(120)]
+    r = run(["/bin/sh", "-c", "/bin/true " + " ".join(args)], etrace_opts=["--heap=off"])
+    assert r.rc == 0, r.stderr
+    (true,) = [p for p in r.report["processes"] if p["argv"] and p["argv"][0] == "/bin/true"]
+    known = true["argv"][1:]
+    cut = known[-1] == "..."
+    if cut:
+        known = known[:-1]
+    assert known == args[:len(known)] and len(known) > 12, true["argv"]
+    (line,) = [ln for ln in r.text.split("-- processes")[1].splitlines() if "syscalls  /bin/true argument-number-000" in ln]
+    m = re.search(r"/bin/true (.*) \.\.\. \((\d+) more arguments(, then what was not captured)?\)$", line)
+    assert m and bool(m.group(3)) == cut, line
+    shown = m.group(1).split(" ")
+    assert shown == known[:len(shown)] and int(m.group(2)) == len(known) - len(shown), line
+    assert 200 <= len(m.group(1)) <= 300, len(m.group(1))

@@ -36,6 +36,32 @@ static void print_argv(FILE *out, char *const *argv)
 	}
 }
 
+/* The process list's command: a linker's or a compiler driver's runs to
+ * kilobytes (rustc's cc and rust-lld: 4 KB each, a screen apiece), so
+ * past PROC_CMD_SHOWN bytes its words are counted; the JSON has all that
+ * etrace has (a command known only in part ends with a "..." entry,
+ * model.c: not counted as an argument). */
+#define PROC_CMD_SHOWN 240
+
+static void print_argv_cut(FILE *out, char *const *argv)
+{
+	size_t shown = 0, i = 0;
+	for (; argv && argv[i] && shown < PROC_CMD_SHOWN; i++) {
+		if (i)
+			fputc(' ', out);
+		put_escaped(out, argv[i]);
+		shown += strlen(argv[i]) + 1;
+	}
+	size_t more = 0;
+	while (argv && argv[i + more])
+		more++;
+	bool cut = more && strcmp(argv[i + more - 1], "...") == 0;
+	if (cut)
+		more--;
+	if (more)
+		fprintf(out, " ... (%zu more argument%s%s)", more, more == 1 ? "" : "s", cut ? ", then what was not captured" : "");
+}
+
 static const struct et_process *find_root(const struct et_model *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++)
@@ -65,7 +91,7 @@ static void print_processes(const struct et_model *m, FILE *out)
 		fprintf(out, "  %zu thread%s, %lu syscalls  ", p->nthreads, p->nthreads == 1 ? "" : "s",
 			(unsigned long)p->nsyscalls);
 		if (p->argv)
-			print_argv(out, p->argv);
+			print_argv_cut(out, p->argv);
 		else if (p->exe)
 			put_escaped(out, p->exe);
 		fputc('\n', out);
