@@ -322,12 +322,11 @@ unfollowed:
 #endif
 }
 
-/* Where a walk of (ra, fp) may use the rules and the call sites: 0 when
- * not (then libgcc, or the frame-pointer chain), else 1 with the bound
- * hi of the stack fp is on. */
-static inline int walk_bounds(void *ra, void *fp, uint64_t *hi)
+/* Whether a walk from the hook's frame fp may use the rules and the call
+ * sites: 0 when not (then libgcc, or the frame-pointer chain), else 1
+ * with the bound hi of the stack fp is on. */
+static inline int walk_bounds(void *fp, uint64_t *hi)
 {
-	(void)ra;
 	if (!__atomic_load_n(&cfi_ready, __ATOMIC_ACQUIRE))
 		return 0;
 	/* the initial thread's bounds cost nothing to learn (asked once per
@@ -347,7 +346,7 @@ static inline int walk_bounds(void *ra, void *fp, uint64_t *hi)
 struct hr_site *hr_walk_known(void *ra, void *fp)
 {
 	uint64_t hi;
-	if (!walk_bounds(ra, fp, &hi))
+	if (!walk_bounds(fp, &hi))
 		return NULL;
 	uint64_t a = (uint64_t)(uintptr_t)ra, f = (uint64_t)(uintptr_t)fp;
 	uint64_t gen = __atomic_load_n(&hr_cfi_generation, __ATOMIC_ACQUIRE);
@@ -368,9 +367,9 @@ struct hr_site *hr_walk_known(void *ra, void *fp)
 uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site **site)
 {
 	*site = NULL;
-	uint64_t hi;
 	if (__atomic_load_n(&cfi_ready, __ATOMIC_ACQUIRE)) {
-		if (walk_bounds(ra, fp, &hi)) {
+		uint64_t hi;
+		if (walk_bounds(fp, &hi)) {
 			/* no entry of the site still holds (hr_walk_known):
 			 * walked again into the set's least recently used way */
 			uint64_t a = (uint64_t)(uintptr_t)ra, f = (uint64_t)(uintptr_t)fp;
@@ -395,15 +394,15 @@ uint32_t hr_walk(uint64_t *out, uint32_t max, void *ra, void *fp, struct hr_site
 	out[n++] = (uint64_t)(uintptr_t)ra;
 	if (!t_known)
 		learn_stack();
-	uintptr_t f = (uintptr_t)fp, lo = t_lo, hi2 = t_hi;
+	uintptr_t f = (uintptr_t)fp, lo = t_lo, hi = t_hi;
 	/* a frame is two words, both below hi: f <= hi - 16, written without
 	 * an addition that could wrap */
-	if (hi2 - lo < 16 || f < lo || f > hi2 - 16 || (f & 7))
+	if (hi - lo < 16 || f < lo || f > hi - 16 || (f & 7))
 		return n;
 	/* fp is the hook's own frame: [fp] is its caller's frame pointer */
 	uintptr_t below = f;
 	f = *(const uintptr_t *)f;
-	while (n < max && f > below && f <= hi2 - 16 && !(f & 7)) {
+	while (n < max && f > below && f <= hi - 16 && !(f & 7)) {
 		uintptr_t r = ((const uintptr_t *)f)[1];
 		if (r < 4096)
 			break;
